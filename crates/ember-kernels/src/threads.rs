@@ -1,0 +1,58 @@
+//! Thread count and coarse parallel loops over rayon's global pool.
+//!
+//! Work is split into blocks whose size does not depend on the thread count, so results
+//! (including float reductions) are identical at 1 and N threads; small inputs run on the
+//! calling thread because waking workers costs more than the work.
+
+use rayon::prelude::*;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+static NUM_THREADS: AtomicUsize = AtomicUsize::new(0);
+
+/// Threads Ember's kernels use (default: the number of CPUs, or `EMBER_NUM_THREADS`).
+pub fn num_threads() -> usize {
+    match NUM_THREADS.load(Ordering::Relaxed) {
+        0 => {
+            let n = std::env::var("EMBER_NUM_THREADS")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .filter(|&n: &usize| n > 0)
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+            NUM_THREADS.store(n, Ordering::Relaxed);
+            n
+        }
+        n => n,
+    }
+}
+
+/// Sets the number of threads used by kernels (at least 1). The rayon pool is built with the
+/// machine's CPU count; asking for fewer threads makes kernels split work into fewer parts.
+pub fn set_num_threads(n: usize) {
+    NUM_THREADS.store(n.max(1), Ordering::Relaxed);
+}
+
+/// Runs `f(block_index, block)` over `out` split into blocks of `block` elements, in parallel
+/// when there is more than one block and more than one thread.
+pub fn for_each_block_mut<T: Send>(out: &mut [T], block: usize, f: impl Fn(usize, &mut [T]) + Sync) {
+    let block = block.max(1);
+    if num_threads() <= 1 || out.len() <= block {
+        for (i, c) in out.chunks_mut(block).enumerate() {
+            f(i, c);
+        }
+    } else {
+        out.par_chunks_mut(block).enumerate().for_each(|(i, c)| f(i, c));
+    }
+}
+
+/// Runs `f(i)` for `i in 0..n`, in parallel when `n * cost_per_item` is large.
+pub fn for_each_index(n: usize, cost_per_item: usize, f: impl Fn(usize) + Sync + Send) {
+    if num_threads() <= 1 || n < 2 || n.saturating_mul(cost_per_item) < PARALLEL_MIN_WORK {
+        (0..n).for_each(f);
+    } else {
+        (0..n).into_par_iter().for_each(f);
+    }
+}
+
+/// Below this many element-operations a loop stays on the calling thread (measured: waking a
+/// rayon worker costs a few microseconds, i.e. about 32K simple float ops on one core).
+pub const PARALLEL_MIN_WORK: usize = 1 << 15;

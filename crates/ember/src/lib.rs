@@ -1,0 +1,1 @@
+pub use ember_core::*;
