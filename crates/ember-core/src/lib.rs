@@ -1,1 +1,35 @@
+//! ember-core: the `Tensor` (strided views over shared storage, eight dtypes, PyTorch
+//! semantics), its CPU backend, errors that name the op and the caller's line, and autograd.
+//!
+//! Layers: `dtype`/`shape`/`layout`/`storage` are plain data; `backend::cpu` turns layouts into
+//! loops over `ember-kernels`; `tensor` holds the public methods; `autograd` records and
+//! differentiates them. Neural-network layers, optimisers and I/O live in other crates.
 
+pub mod autograd;
+pub mod backend;
+pub mod device;
+pub mod dtype;
+pub mod error;
+pub mod layout;
+pub mod op;
+pub mod storage;
+mod tensor;
+
+pub use autograd::{no_grad, NoGradGuard};
+pub use backend::cpu::rng::{self, manual_seed, Generator};
+pub use device::Device;
+pub use dtype::{DType, Element};
+pub use error::{Error, Result};
+pub use half::{bf16, f16};
+pub use storage::{live_bytes, peak_bytes};
+pub use tensor::{Conv2dArgs, Hook, Tensor};
+
+/// Sets the number of threads Ember's kernels use.
+pub fn set_num_threads(n: usize) {
+    ember_kernels::set_num_threads(n);
+}
+
+/// The number of threads Ember's kernels use.
+pub fn get_num_threads() -> usize {
+    ember_kernels::num_threads()
+}

@@ -50,7 +50,16 @@ fn check_bounds(m: usize, n: usize, k: usize, len: [usize; 3], mats: [(usize, us
 /// Element types that [`matmul`] supports.
 pub trait GemmElem: Copy + Send + Sync + 'static {
     /// Computes the product; see [`matmul`].
-    fn gemm(m: usize, n: usize, k: usize, dst: MatMut<'_, Self>, lhs: MatRef<'_, Self>, rhs: MatRef<'_, Self>, accumulate: bool, threads: usize);
+    fn gemm(
+        m: usize,
+        n: usize,
+        k: usize,
+        dst: MatMut<'_, Self>,
+        lhs: MatRef<'_, Self>,
+        rhs: MatRef<'_, Self>,
+        accumulate: bool,
+        threads: usize,
+    );
 }
 
 fn parallelism(m: usize, n: usize, k: usize, threads: usize) -> gemm::Parallelism {
@@ -65,7 +74,16 @@ fn parallelism(m: usize, n: usize, k: usize, threads: usize) -> gemm::Parallelis
 macro_rules! gemm_crate_impl {
     ($t:ty, $zero:expr, $one:expr) => {
         impl GemmElem for $t {
-            fn gemm(m: usize, n: usize, k: usize, dst: MatMut<'_, Self>, lhs: MatRef<'_, Self>, rhs: MatRef<'_, Self>, accumulate: bool, threads: usize) {
+            fn gemm(
+                m: usize,
+                n: usize,
+                k: usize,
+                dst: MatMut<'_, Self>,
+                lhs: MatRef<'_, Self>,
+                rhs: MatRef<'_, Self>,
+                accumulate: bool,
+                threads: usize,
+            ) {
                 check_bounds(
                     m,
                     n,
@@ -123,7 +141,16 @@ gemm_crate_impl!(f64, 0.0f64, 1.0f64);
 gemm_crate_impl!(f16, f16::ZERO, f16::ONE);
 
 impl GemmElem for bf16 {
-    fn gemm(m: usize, n: usize, k: usize, dst: MatMut<'_, Self>, lhs: MatRef<'_, Self>, rhs: MatRef<'_, Self>, accumulate: bool, threads: usize) {
+    fn gemm(
+        m: usize,
+        n: usize,
+        k: usize,
+        dst: MatMut<'_, Self>,
+        lhs: MatRef<'_, Self>,
+        rhs: MatRef<'_, Self>,
+        accumulate: bool,
+        threads: usize,
+    ) {
         // Convert to dense f32, multiply with f32 accumulation, round once.
         let a = gather_f32(lhs, m, k);
         let b = gather_f32(rhs, k, n);
@@ -190,7 +217,16 @@ naive_impl!(i64, i32, u8);
 /// # Panics
 /// When a matrix does not fit its slice (a bug in the caller, never user input: `ember-core`
 /// validates shapes first).
-pub fn matmul<T: GemmElem>(m: usize, n: usize, k: usize, dst: MatMut<'_, T>, lhs: MatRef<'_, T>, rhs: MatRef<'_, T>, accumulate: bool, threads: usize) {
+pub fn matmul<T: GemmElem>(
+    m: usize,
+    n: usize,
+    k: usize,
+    dst: MatMut<'_, T>,
+    lhs: MatRef<'_, T>,
+    rhs: MatRef<'_, T>,
+    accumulate: bool,
+    threads: usize,
+) {
     T::gemm(m, n, k, dst, lhs, rhs, accumulate, threads)
 }
 
@@ -212,14 +248,30 @@ mod tests {
 
     #[test]
     fn f32_gemm_matches_naive_on_edge_shapes() {
-        let shapes = [(0, 3, 4), (3, 0, 4), (3, 4, 0), (1, 1, 1), (63, 64, 65), (65, 17, 1), (1, 129, 33), (200, 3, 150)];
+        let shapes =
+            [(0, 3, 4), (3, 0, 4), (3, 4, 0), (1, 1, 1), (63, 64, 65), (65, 17, 1), (1, 129, 33), (200, 3, 150)];
         for (m, n, k) in shapes {
             let a: Vec<f32> = (0..m * k).map(|i| ((i * 7 % 13) as f32 - 6.0) / 4.0).collect();
             let b: Vec<f32> = (0..k * n).map(|i| ((i * 5 % 11) as f32 - 5.0) / 3.0).collect();
-            let want = naive(m, n, k, &a.iter().map(|&v| v as f64).collect::<Vec<_>>(), &b.iter().map(|&v| v as f64).collect::<Vec<_>>());
+            let want = naive(
+                m,
+                n,
+                k,
+                &a.iter().map(|&v| v as f64).collect::<Vec<_>>(),
+                &b.iter().map(|&v| v as f64).collect::<Vec<_>>(),
+            );
             for threads in [1, 2] {
                 let mut c = vec![f32::NAN; m * n];
-                matmul(m, n, k, MatMut { data: &mut c, offset: 0, rs: n, cs: 1 }, MatRef { data: &a, offset: 0, rs: k, cs: 1 }, MatRef { data: &b, offset: 0, rs: n, cs: 1 }, false, threads);
+                matmul(
+                    m,
+                    n,
+                    k,
+                    MatMut { data: &mut c, offset: 0, rs: n, cs: 1 },
+                    MatRef { data: &a, offset: 0, rs: k, cs: 1 },
+                    MatRef { data: &b, offset: 0, rs: n, cs: 1 },
+                    false,
+                    threads,
+                );
                 for (x, y) in c.iter().zip(&want) {
                     assert!((*x as f64 - y).abs() < 1e-3, "{m}x{n}x{k}: {x} vs {y}");
                 }
@@ -236,14 +288,32 @@ mod tests {
         let b: Vec<f64> = (0..k * n).map(|i| (i as f64) - 2.0).collect();
         let want = naive(m, n, k, &a, &b);
         let mut c = vec![1.0f64; m * n];
-        matmul(m, n, k, MatMut { data: &mut c, offset: 0, rs: n, cs: 1 }, MatRef { data: &at, offset: 0, rs: 1, cs: m }, MatRef { data: &b, offset: 0, rs: n, cs: 1 }, true, 1);
+        matmul(
+            m,
+            n,
+            k,
+            MatMut { data: &mut c, offset: 0, rs: n, cs: 1 },
+            MatRef { data: &at, offset: 0, rs: 1, cs: m },
+            MatRef { data: &b, offset: 0, rs: n, cs: 1 },
+            true,
+            1,
+        );
         for (x, y) in c.iter().zip(&want) {
             assert_eq!(*x, y + 1.0);
         }
         let ai: Vec<i64> = a.iter().map(|&v| v as i64).collect();
         let bi: Vec<i64> = b.iter().map(|&v| v as i64).collect();
         let mut ci = vec![0i64; m * n];
-        matmul(m, n, k, MatMut { data: &mut ci, offset: 0, rs: n, cs: 1 }, MatRef { data: &ai, offset: 0, rs: k, cs: 1 }, MatRef { data: &bi, offset: 0, rs: n, cs: 1 }, false, 1);
+        matmul(
+            m,
+            n,
+            k,
+            MatMut { data: &mut ci, offset: 0, rs: n, cs: 1 },
+            MatRef { data: &ai, offset: 0, rs: k, cs: 1 },
+            MatRef { data: &bi, offset: 0, rs: n, cs: 1 },
+            false,
+            1,
+        );
         assert_eq!(ci, want.iter().map(|&v| v as i64).collect::<Vec<_>>());
     }
 
@@ -253,11 +323,29 @@ mod tests {
         let a: Vec<bf16> = vec![bf16::from_f32(1.0); k];
         let b: Vec<bf16> = vec![bf16::from_f32(1.0 / 256.0); k];
         let mut c = vec![bf16::ZERO; 1];
-        matmul(1, 1, k, MatMut { data: &mut c, offset: 0, rs: 1, cs: 1 }, MatRef { data: &a, offset: 0, rs: k, cs: 1 }, MatRef { data: &b, offset: 0, rs: 1, cs: 1 }, false, 1);
+        matmul(
+            1,
+            1,
+            k,
+            MatMut { data: &mut c, offset: 0, rs: 1, cs: 1 },
+            MatRef { data: &a, offset: 0, rs: k, cs: 1 },
+            MatRef { data: &b, offset: 0, rs: 1, cs: 1 },
+            false,
+            1,
+        );
         assert_eq!(c[0].to_f32(), 1.0);
         let a16: Vec<f16> = vec![f16::from_f32(0.5); 64];
         let mut c16 = vec![f16::ZERO; 1];
-        matmul(1, 1, 64, MatMut { data: &mut c16, offset: 0, rs: 1, cs: 1 }, MatRef { data: &a16, offset: 0, rs: 64, cs: 1 }, MatRef { data: &a16, offset: 0, rs: 1, cs: 1 }, false, 1);
+        matmul(
+            1,
+            1,
+            64,
+            MatMut { data: &mut c16, offset: 0, rs: 1, cs: 1 },
+            MatRef { data: &a16, offset: 0, rs: 64, cs: 1 },
+            MatRef { data: &a16, offset: 0, rs: 1, cs: 1 },
+            false,
+            1,
+        );
         assert_eq!(c16[0].to_f32(), 16.0);
     }
 
@@ -266,6 +354,15 @@ mod tests {
     fn out_of_bounds_matrix_panics_before_unsafe_code() {
         let a = vec![0.0f32; 5];
         let mut c = vec![0.0f32; 4];
-        matmul(2, 2, 3, MatMut { data: &mut c, offset: 0, rs: 2, cs: 1 }, MatRef { data: &a, offset: 0, rs: 3, cs: 1 }, MatRef { data: &a, offset: 0, rs: 2, cs: 1 }, false, 1);
+        matmul(
+            2,
+            2,
+            3,
+            MatMut { data: &mut c, offset: 0, rs: 2, cs: 1 },
+            MatRef { data: &a, offset: 0, rs: 3, cs: 1 },
+            MatRef { data: &a, offset: 0, rs: 2, cs: 1 },
+            false,
+            1,
+        );
     }
 }

@@ -59,13 +59,13 @@ fn max_body(x: &[f32], out: &mut f32) {
     let mut nan = false;
     for c in chunks {
         for i in 0..LANES {
-            nan |= c[i] != c[i];
+            nan |= c[i].is_nan();
             acc[i] = if c[i] > acc[i] { c[i] } else { acc[i] };
         }
     }
     let mut m = f32::NEG_INFINITY;
     for a in acc.into_iter().chain(rest.iter().copied()) {
-        nan |= a != a;
+        nan |= a.is_nan();
         m = if a > m { a } else { m };
     }
     *out = if nan { f32::NAN } else { m };

@@ -1,0 +1,185 @@
+//! The backward engine: topological order over the recorded graph, one call into the gradient
+//! table per node, accumulation of gradients (the rules never accumulate), hooks, and freeing
+//! of saved tensors as it goes unless the graph is retained.
+
+use super::{derivatives, with_grad_mode};
+use crate::error::{Error, Result};
+use crate::Tensor;
+use std::collections::{HashMap, HashSet};
+
+/// Options of [`grad_with`] (PyTorch's `torch.autograd.grad` keywords).
+#[derive(Clone, Debug, Default)]
+pub struct GradOptions {
+    /// Record the backward pass so the result can be differentiated again.
+    pub create_graph: bool,
+    /// Keep the graph for another backward (implied by `create_graph`).
+    pub retain_graph: bool,
+    /// Return zeros instead of an error for inputs the outputs do not depend on.
+    pub allow_unused: bool,
+    /// Gradients of the outputs (default: ones, for scalar outputs).
+    pub grad_outputs: Option<Vec<Tensor>>,
+}
+
+/// `torch.autograd.grad(outputs, inputs, create_graph=...)`: the gradients of the sum of
+/// `outputs` with respect to each of `inputs`, without touching any `.grad`.
+#[track_caller]
+pub fn grad(outputs: &[&Tensor], inputs: &[&Tensor], create_graph: bool) -> Result<Vec<Tensor>> {
+    grad_with(outputs, inputs, GradOptions { create_graph, ..Default::default() })
+}
+
+/// [`grad`] with all of PyTorch's options.
+#[track_caller]
+pub fn grad_with(outputs: &[&Tensor], inputs: &[&Tensor], opts: GradOptions) -> Result<Vec<Tensor>> {
+    let mut roots = Vec::with_capacity(outputs.len());
+    for (i, o) in outputs.iter().enumerate() {
+        if !o.requires_grad() {
+            return Err(Error::autograd(
+                "grad",
+                format!("element {i} of outputs does not require grad and does not have a grad_fn"),
+            ));
+        }
+        let g = match &opts.grad_outputs {
+            Some(gs) => {
+                let g = gs.get(i).ok_or_else(|| Error::value("grad", "grad_outputs has fewer entries than outputs"))?;
+                if g.shape() != o.shape() {
+                    return Err(Error::shape(
+                        "grad",
+                        format!("grad_outputs[{i}] has shape {:?} but output has shape {:?}", g.shape(), o.shape()),
+                    ));
+                }
+                g.clone()
+            }
+            None => {
+                if o.numel() != 1 {
+                    return Err(Error::shape(
+                        "grad",
+                        format!("grad can be implicitly created only for scalar outputs, got shape {:?}", o.shape()),
+                    ));
+                }
+                Tensor::ones_like(o)?
+            }
+        };
+        roots.push(((*o).clone(), g));
+    }
+    for (i, t) in inputs.iter().enumerate() {
+        if !t.requires_grad() {
+            return Err(Error::autograd("grad", format!("input {i} does not require grad")));
+        }
+    }
+    let inputs: Vec<Tensor> = inputs.iter().map(|t| (*t).clone()).collect();
+    let found = run(&roots, Some(&inputs), opts.retain_graph || opts.create_graph, opts.create_graph, true)?
+        .expect("run returns input gradients when inputs are given");
+    found
+        .into_iter()
+        .zip(&inputs)
+        .enumerate()
+        .map(|(i, (g, t))| match g {
+            Some(g) => Ok(g),
+            None if opts.allow_unused => Tensor::zeros_like(t),
+            None => Err(Error::autograd(
+                "grad",
+                format!("input {i} appears to not have been used in the graph; set allow_unused"),
+            )),
+        })
+        .collect()
+}
+
+/// Post-order DFS over tensors that require grad, iterative so deep graphs cannot overflow the
+/// stack. Reversed, it is a topological order (outputs before inputs).
+fn topo_order(roots: &[(Tensor, Tensor)]) -> Result<Vec<Tensor>> {
+    let mut order = Vec::new();
+    let mut seen = HashSet::new();
+    let mut stack: Vec<(Tensor, bool)> = roots.iter().map(|(t, _)| (t.clone(), false)).collect();
+    while let Some((t, expanded)) = stack.pop() {
+        if expanded {
+            order.push(t);
+            continue;
+        }
+        if !seen.insert(t.id()) {
+            continue;
+        }
+        let node = t.node();
+        stack.push((t, true));
+        if let Some(node) = node {
+            for inp in node.inputs()? {
+                if inp.requires_grad() && !seen.contains(&inp.id()) {
+                    stack.push((inp, false));
+                }
+            }
+        }
+    }
+    order.reverse();
+    Ok(order)
+}
+
+fn accumulate(map: &mut HashMap<usize, Tensor>, id: usize, g: Tensor) -> Result<()> {
+    let sum = match map.remove(&id) {
+        Some(prev) => prev.add(&g)?,
+        None => g,
+    };
+    map.insert(id, sum);
+    Ok(())
+}
+
+/// Runs backward from `roots` (tensor, gradient). With `inputs`, returns their gradients
+/// instead of accumulating into leaves' `.grad` (`only_inputs`).
+pub(crate) fn run(
+    roots: &[(Tensor, Tensor)],
+    inputs: Option<&[Tensor]>,
+    retain_graph: bool,
+    create_graph: bool,
+    only_inputs: bool,
+) -> Result<Option<Vec<Option<Tensor>>>> {
+    with_grad_mode(create_graph, || {
+        let order = topo_order(roots)?;
+        let mut grads: HashMap<usize, Tensor> = HashMap::new();
+        for (t, g) in roots {
+            let g = if create_graph { g.clone() } else { g.detach() };
+            accumulate(&mut grads, t.id(), g.to_dtype(t.dtype())?)?;
+        }
+        let wanted: HashMap<usize, usize> =
+            inputs.unwrap_or(&[]).iter().enumerate().map(|(i, t)| (t.id(), i)).collect();
+        let mut found: Vec<Option<Tensor>> = vec![None; wanted.len()];
+
+        for t in &order {
+            let Some(mut g) = grads.remove(&t.id()) else { continue };
+            {
+                let hooks = t.0.hooks.lock().unwrap_or_else(|e| e.into_inner());
+                for h in hooks.iter() {
+                    if let Some(new) = h(&g)? {
+                        g = new;
+                    }
+                }
+            }
+            if let Some(&i) = wanted.get(&t.id()) {
+                found[i] = Some(g.clone());
+            }
+            let node = t.node();
+            if !only_inputs && (node.is_none() || t.0.retains_grad.load(std::sync::atomic::Ordering::Relaxed)) {
+                // A leaf (or a non-leaf that asked to retain its grad): accumulate into .grad.
+                let g = if create_graph { g.clone() } else { g.detach() };
+                let new = match t.grad() {
+                    Some(prev) => prev.add(&g)?,
+                    None => g.contiguous()?,
+                };
+                t.set_grad(Some(new));
+            }
+            let Some(node) = node else { continue };
+            let state = node.take_state(retain_graph)?;
+            let needs: Vec<bool> = state.inputs.iter().map(|i| i.requires_grad()).collect();
+            let in_grads = derivatives::backward(&state, &g, &needs)?;
+            for ((inp, need), gi) in state.inputs.iter().zip(&needs).zip(in_grads) {
+                if let (true, Some(gi)) = (need, gi) {
+                    debug_assert_eq!(
+                        gi.shape(),
+                        inp.shape(),
+                        "{}Backward returned a gradient of the wrong shape",
+                        node.name
+                    );
+                    accumulate(&mut grads, inp.id(), gi)?;
+                }
+            }
+        }
+        Ok(inputs.map(|_| found))
+    })
+}

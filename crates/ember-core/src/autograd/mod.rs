@@ -1,0 +1,295 @@
+//! Define-by-run reverse-mode autograd.
+//!
+//! Ops record a [`Node`] on their output when grad mode is on and an input requires grad
+//! (`Tensor::record`). `backward()` walks the recorded graph in topological order
+//! (`engine.rs`), asking the one gradient table (`derivatives.rs`) for each node's input
+//! gradients and accumulating them. Gradient formulas are ordinary tensor ops, so with
+//! `create_graph` the backward pass is itself recorded and higher-order gradients work.
+//!
+//! A node holds its inputs (strongly) and its output (weakly: the output owns the node), and
+//! the storage versions it saw, so modifying a saved tensor in place makes backward fail with
+//! an error naming the op, as PyTorch's version counter does.
+
+mod checkpoint;
+pub(crate) mod derivatives;
+mod engine;
+pub mod gradcheck;
+
+pub use checkpoint::checkpoint;
+pub use engine::{grad, grad_with, GradOptions};
+pub use gradcheck::{gradcheck, gradgradcheck, GradcheckOptions};
+
+use crate::error::{Error, Result};
+use crate::op::Op;
+use crate::tensor::{Hook, TensorInner};
+use crate::Tensor;
+use std::cell::Cell;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, Weak};
+
+thread_local! {
+    static GRAD_ENABLED: Cell<bool> = const { Cell::new(true) };
+}
+
+/// Whether ops on this thread record gradients.
+pub fn is_grad_enabled() -> bool {
+    GRAD_ENABLED.with(|g| g.get())
+}
+
+/// Turns recording on or off for this thread; returns the previous setting.
+pub fn set_grad_enabled(on: bool) -> bool {
+    GRAD_ENABLED.with(|g| g.replace(on))
+}
+
+/// Runs `f` with gradient recording off on this thread (`with torch.no_grad():`).
+pub fn no_grad<R>(f: impl FnOnce() -> R) -> R {
+    let _g = NoGradGuard::new();
+    f()
+}
+
+/// Turns recording off until dropped (restoring the previous setting).
+#[derive(Debug)]
+pub struct NoGradGuard {
+    prev: bool,
+}
+
+impl NoGradGuard {
+    /// Disables recording on this thread.
+    #[allow(clippy::new_without_default)]
+    pub fn new() -> NoGradGuard {
+        NoGradGuard { prev: set_grad_enabled(false) }
+    }
+}
+
+impl Drop for NoGradGuard {
+    fn drop(&mut self) {
+        set_grad_enabled(self.prev);
+    }
+}
+
+/// Runs `f` with recording forced to `on`, restoring the previous setting after.
+pub(crate) fn with_grad_mode<R>(on: bool, f: impl FnOnce() -> R) -> R {
+    let prev = set_grad_enabled(on);
+    let r = f();
+    set_grad_enabled(prev);
+    r
+}
+
+/// What a node keeps for its backward: the op, its inputs and the versions they had.
+pub(crate) struct NodeState {
+    pub(crate) op: Op,
+    pub(crate) inputs: Vec<Tensor>,
+    versions: Vec<u64>,
+    output: Weak<TensorInner>,
+    out_version: u64,
+}
+
+/// The record of one op application in the graph.
+pub(crate) struct Node {
+    pub(crate) name: String,
+    state: Mutex<Option<NodeState>>,
+}
+
+impl Node {
+    pub(crate) fn new(op: Op, inputs: &[&Tensor], output: &Tensor) -> Node {
+        Node {
+            name: op.name(),
+            state: Mutex::new(Some(NodeState {
+                op,
+                inputs: inputs.iter().map(|t| (*t).clone()).collect(),
+                versions: inputs.iter().map(|t| t.version()).collect(),
+                output: Arc::downgrade(&output.0),
+                out_version: output.version(),
+            })),
+        }
+    }
+
+    /// The inputs, or an error if the graph was already freed by an earlier backward.
+    pub(crate) fn inputs(&self) -> Result<Vec<Tensor>> {
+        let s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        match &*s {
+            Some(st) => Ok(st.inputs.clone()),
+            None => Err(self.freed_error()),
+        }
+    }
+
+    /// Takes the state out (freeing saved tensors) or clones it when the graph is retained.
+    pub(crate) fn take_state(&self, retain: bool) -> Result<NodeState> {
+        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let st = if retain { s.as_ref().map(NodeState::clone_state) } else { s.take() };
+        st.ok_or_else(|| self.freed_error())
+    }
+
+    #[track_caller]
+    fn freed_error(&self) -> Error {
+        Error::autograd(
+            "backward",
+            format!(
+                "trying to backward through the graph a second time (through {}Backward); its saved tensors were freed. Use retain_graph=true on the first backward",
+                self.name
+            ),
+        )
+    }
+}
+
+impl NodeState {
+    fn clone_state(&self) -> NodeState {
+        NodeState {
+            op: self.op.clone(),
+            inputs: self.inputs.clone(),
+            versions: self.versions.clone(),
+            output: self.output.clone(),
+            out_version: self.out_version,
+        }
+    }
+
+    /// Input `i`, checked to be unmodified since the forward pass (rules call this only for
+    /// inputs whose values they use).
+    pub(crate) fn saved_input(&self, i: usize) -> Result<&Tensor> {
+        let t = &self.inputs[i];
+        check_version(t, self.versions[i], &self.op)?;
+        Ok(t)
+    }
+
+    /// The op's output (for rules such as `exp`, whose gradient is `g * out`), checked likewise.
+    pub(crate) fn saved_output(&self) -> Result<Tensor> {
+        let inner = self.output.upgrade().ok_or_else(|| {
+            Error::autograd("backward", format!("the output saved by {}Backward was freed", self.op.name()))
+        })?;
+        let t = Tensor(inner);
+        check_version(&t, self.out_version, &self.op)?;
+        // The rule sees the output as it was computed, not its current (possibly rebased) node.
+        Ok(t)
+    }
+}
+
+fn check_version(t: &Tensor, saved: u64, op: &Op) -> Result<()> {
+    let now = t.version();
+    if now != saved {
+        return Err(Error::autograd(
+            "backward",
+            format!(
+                "one of the variables needed for gradient computation has been modified by an inplace operation: [{} {:?}] is at version {now}; expected version {saved} instead (saved by {}Backward)",
+                t.dtype(),
+                t.shape(),
+                op.name()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Autograd methods on tensors.
+impl Tensor {
+    /// Whether gradients flow to or through this tensor.
+    pub fn requires_grad(&self) -> bool {
+        self.0.requires_grad.load(Ordering::Relaxed)
+    }
+
+    /// Marks a leaf as requiring grad (`requires_grad_()`); returns the same tensor. Errors for
+    /// integer/bool dtypes and for turning it off on a non-leaf.
+    #[track_caller]
+    pub fn set_requires_grad(&self, on: bool) -> Result<Tensor> {
+        if on && !self.dtype().is_float() {
+            return Err(Error::dtype(
+                "set_requires_grad",
+                format!("only floating point tensors can require gradients, got {}", self.dtype()),
+            ));
+        }
+        if !self.is_leaf() {
+            if on {
+                return Ok(self.clone());
+            }
+            return Err(Error::autograd(
+                "set_requires_grad",
+                "you can only change requires_grad flags of leaf variables; use detach()",
+            ));
+        }
+        self.0.requires_grad.store(on, Ordering::Relaxed);
+        Ok(self.clone())
+    }
+
+    /// No recorded history (created by the user, or requires no grad).
+    pub fn is_leaf(&self) -> bool {
+        self.node().is_none()
+    }
+
+    /// The accumulated gradient (`.grad`).
+    pub fn grad(&self) -> Option<Tensor> {
+        self.0.grad.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Replaces the accumulated gradient (optimizers and clipping use this).
+    pub fn set_grad(&self, g: Option<Tensor>) {
+        *self.0.grad.lock().unwrap_or_else(|e| e.into_inner()) = g;
+    }
+
+    /// Clears `.grad` (PyTorch's `set_to_none=True`).
+    pub fn zero_grad(&self) {
+        self.set_grad(None);
+    }
+
+    /// Asks backward to also store `.grad` on this non-leaf tensor.
+    pub fn retain_grad(&self) {
+        self.0.retains_grad.store(true, Ordering::Relaxed);
+    }
+
+    /// The same data, cut from the graph (shares storage; never requires grad).
+    pub fn detach(&self) -> Tensor {
+        self.with_layout(self.layout().clone())
+    }
+
+    /// The name of the op that produced this tensor (`grad_fn`), if recorded.
+    pub fn grad_fn_name(&self) -> Option<String> {
+        self.node().map(|n| format!("{}Backward", n.name))
+    }
+
+    /// Registers a hook called with this tensor's gradient during backward; it may return a
+    /// replacement gradient.
+    pub fn register_hook(&self, hook: impl Fn(&Tensor) -> Result<Option<Tensor>> + Send + Sync + 'static) {
+        let h: Hook = Box::new(hook);
+        self.0.hooks.lock().unwrap_or_else(|e| e.into_inner()).push(h);
+    }
+
+    /// Backpropagates from a scalar: accumulates `d self / d leaf` into every leaf's `.grad`,
+    /// then frees the graph.
+    #[track_caller]
+    pub fn backward(&self) -> Result<()> {
+        if self.numel() != 1 {
+            return Err(Error::shape(
+                "backward",
+                format!(
+                    "grad can be implicitly created only for scalar outputs, got shape {:?}; use backward_with",
+                    self.shape()
+                ),
+            ));
+        }
+        let g = Tensor::ones_like(self)?;
+        self.backward_opts(&g, false, false)
+    }
+
+    /// Backpropagates with an explicit output gradient (`tensor.backward(gradient)`).
+    #[track_caller]
+    pub fn backward_with(&self, grad: &Tensor) -> Result<()> {
+        self.backward_opts(grad, false, false)
+    }
+
+    /// Backward with PyTorch's `retain_graph` and `create_graph` options.
+    #[track_caller]
+    pub fn backward_opts(&self, grad: &Tensor, retain_graph: bool, create_graph: bool) -> Result<()> {
+        if !self.requires_grad() {
+            return Err(Error::autograd(
+                "backward",
+                "element 0 of tensors does not require grad and does not have a grad_fn",
+            ));
+        }
+        if grad.shape() != self.shape() {
+            return Err(Error::shape(
+                "backward",
+                format!("gradient has shape {:?} but the output has shape {:?}", grad.shape(), self.shape()),
+            ));
+        }
+        engine::run(&[(self.clone(), grad.clone())], None, retain_graph || create_graph, create_graph, false)
+            .map(|_| ())
+    }
+}

@@ -1,0 +1,100 @@
+//! Sliding-window patch extraction (`im2col`, PyTorch's `unfold`) and its adjoint (`col2im`,
+//! `fold`) for 2-D images: `[N, C, H, W] <-> [N, C*kh*kw, OH*OW]`. Convolution and pooling
+//! are built on these plus GEMM and reductions.
+
+use super::contiguous_slice;
+use crate::layout::Layout;
+use crate::op::ConvGeom;
+use crate::storage::CpuStorage;
+
+/// For each (kernel row, output row), the input row or `None` in the padding.
+fn source_index(o: usize, k: usize, stride: usize, pad: usize, dil: usize, size: usize) -> Option<usize> {
+    (o * stride + k * dil).checked_sub(pad).filter(|&i| i < size)
+}
+
+fn im2col_t<T: Copy + Default>(x: &[T], n: usize, c: usize, g: &ConvGeom) -> Vec<T> {
+    let (h, w) = g.input;
+    let (kh, kw) = g.kernel;
+    let (oh, ow) = g.output();
+    let mut out = vec![T::default(); n * c * kh * kw * oh * ow];
+    let mut pos = 0;
+    for b in 0..n {
+        for ch in 0..c {
+            let img = &x[(b * c + ch) * h * w..(b * c + ch + 1) * h * w];
+            for ki in 0..kh {
+                for kj in 0..kw {
+                    for oi in 0..oh {
+                        let row = source_index(oi, ki, g.stride.0, g.padding.0, g.dilation.0, h);
+                        for oj in 0..ow {
+                            if let (Some(r), Some(col)) =
+                                (row, source_index(oj, kj, g.stride.1, g.padding.1, g.dilation.1, w))
+                            {
+                                out[pos] = img[r * w + col];
+                            }
+                            pos += 1;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+fn col2im_t<T: Copy + Default + std::ops::Add<Output = T>>(cols: &[T], n: usize, c: usize, g: &ConvGeom) -> Vec<T> {
+    let (h, w) = g.input;
+    let (kh, kw) = g.kernel;
+    let (oh, ow) = g.output();
+    let mut out = vec![T::default(); n * c * h * w];
+    let mut pos = 0;
+    for b in 0..n {
+        for ch in 0..c {
+            let img = &mut out[(b * c + ch) * h * w..(b * c + ch + 1) * h * w];
+            for ki in 0..kh {
+                for kj in 0..kw {
+                    for oi in 0..oh {
+                        let row = source_index(oi, ki, g.stride.0, g.padding.0, g.dilation.0, h);
+                        for oj in 0..ow {
+                            if let (Some(r), Some(col)) =
+                                (row, source_index(oj, kj, g.stride.1, g.padding.1, g.dilation.1, w))
+                            {
+                                img[r * w + col] = img[r * w + col] + cols[pos];
+                            }
+                            pos += 1;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Patches of `[n, c, H, W]` as `[n, c*kh*kw, OH*OW]` (zeros where the window hits padding).
+pub fn im2col(s: &CpuStorage, l: &Layout, n: usize, c: usize, g: &ConvGeom) -> CpuStorage {
+    match s {
+        CpuStorage::F32(v) => CpuStorage::F32(im2col_t(&contiguous_slice(v, l), n, c, g)),
+        CpuStorage::F64(v) => CpuStorage::F64(im2col_t(&contiguous_slice(v, l), n, c, g)),
+        CpuStorage::F16(v) => CpuStorage::F16(im2col_t(&contiguous_slice(v, l), n, c, g)),
+        CpuStorage::BF16(v) => CpuStorage::BF16(im2col_t(&contiguous_slice(v, l), n, c, g)),
+        CpuStorage::I64(v) => CpuStorage::I64(im2col_t(&contiguous_slice(v, l), n, c, g)),
+        CpuStorage::I32(v) => CpuStorage::I32(im2col_t(&contiguous_slice(v, l), n, c, g)),
+        CpuStorage::U8(v) => CpuStorage::U8(im2col_t(&contiguous_slice(v, l), n, c, g)),
+        CpuStorage::Bool(v) => CpuStorage::Bool(im2col_t(&contiguous_slice(v, l), n, c, g)),
+    }
+}
+
+/// Sums `[n, c*kh*kw, OH*OW]` patches back into `[n, c, H, W]` (float storage only; f16/bf16
+/// accumulate in their own type, as callers use them only on gradients).
+pub fn col2im(s: &CpuStorage, l: &Layout, n: usize, c: usize, g: &ConvGeom) -> CpuStorage {
+    match s {
+        CpuStorage::F64(v) => CpuStorage::F64(col2im_t(&contiguous_slice(v, l), n, c, g)),
+        CpuStorage::F16(v) => CpuStorage::F16(col2im_t(&contiguous_slice(v, l), n, c, g)),
+        CpuStorage::BF16(v) => CpuStorage::BF16(col2im_t(&contiguous_slice(v, l), n, c, g)),
+        CpuStorage::I64(v) => CpuStorage::I64(col2im_t(&contiguous_slice(v, l), n, c, g)),
+        CpuStorage::I32(v) => CpuStorage::I32(col2im_t(&contiguous_slice(v, l), n, c, g)),
+        CpuStorage::U8(v) => CpuStorage::U8(col2im_t(&contiguous_slice(v, l), n, c, g)),
+        CpuStorage::Bool(v) => CpuStorage::Bool(contiguous_slice(v, l).into_owned()),
+        CpuStorage::F32(v) => CpuStorage::F32(col2im_t(&contiguous_slice(v, l), n, c, g)),
+    }
+}

@@ -1,0 +1,504 @@
+//! Elementwise CPU ops: unary maps, binary ops on same-shape views, comparisons, `where`, and
+//! dtype casts. f16/bf16 inputs are widened to f32, computed, and rounded once.
+
+use super::{contiguous_slice, from_f32_vec, to_f32_vec, BLOCK};
+use crate::backend::{BinaryOp, CmpOp, UnaryOp};
+use crate::dtype::{DType, Element};
+use crate::layout::{for_each_run_n, Layout};
+use crate::storage::CpuStorage;
+use ember_kernels::{threads, vmath};
+
+/// Float math shared by f32 and f64 scalar paths.
+pub trait Float:
+    Element
+    + std::ops::Add<Output = Self>
+    + std::ops::Sub<Output = Self>
+    + std::ops::Mul<Output = Self>
+    + std::ops::Div<Output = Self>
+    + std::ops::Neg<Output = Self>
+{
+    fn of(v: f64) -> Self;
+    fn exp(self) -> Self;
+    fn ln(self) -> Self;
+    fn sqrt(self) -> Self;
+    fn sin(self) -> Self;
+    fn cos(self) -> Self;
+    fn tanh(self) -> Self;
+    fn abs(self) -> Self;
+    fn powf(self, p: Self) -> Self;
+    fn is_nan(self) -> bool;
+    fn erf(self) -> Self;
+    fn max_nan(self, o: Self) -> Self {
+        // PyTorch's maximum propagates NaN from either side.
+        if self.is_nan() || o.is_nan() {
+            Self::of(f64::NAN)
+        } else if self > o {
+            self
+        } else {
+            o
+        }
+    }
+    fn min_nan(self, o: Self) -> Self {
+        if self.is_nan() || o.is_nan() {
+            Self::of(f64::NAN)
+        } else if self < o {
+            self
+        } else {
+            o
+        }
+    }
+}
+
+macro_rules! float_impl {
+    ($t:ty, $erf:expr) => {
+        impl Float for $t {
+            #[inline(always)]
+            fn of(v: f64) -> Self {
+                v as $t
+            }
+            #[inline(always)]
+            fn exp(self) -> Self {
+                <$t>::exp(self)
+            }
+            #[inline(always)]
+            fn ln(self) -> Self {
+                <$t>::ln(self)
+            }
+            #[inline(always)]
+            fn sqrt(self) -> Self {
+                <$t>::sqrt(self)
+            }
+            #[inline(always)]
+            fn sin(self) -> Self {
+                <$t>::sin(self)
+            }
+            #[inline(always)]
+            fn cos(self) -> Self {
+                <$t>::cos(self)
+            }
+            #[inline(always)]
+            fn tanh(self) -> Self {
+                <$t>::tanh(self)
+            }
+            #[inline(always)]
+            fn abs(self) -> Self {
+                <$t>::abs(self)
+            }
+            #[inline(always)]
+            fn powf(self, p: Self) -> Self {
+                <$t>::powf(self, p)
+            }
+            #[inline(always)]
+            fn is_nan(self) -> bool {
+                <$t>::is_nan(self)
+            }
+            #[inline(always)]
+            fn erf(self) -> Self {
+                let f: fn($t) -> $t = $erf;
+                f(self)
+            }
+        }
+    };
+}
+float_impl!(f32, |x| vmath::erf_f64(x as f64) as f32);
+float_impl!(f64, vmath::erf_f64);
+
+/// `op(x)` for one float element (the scalar definition of every unary op).
+#[inline(always)]
+pub fn unary_float<F: Float>(op: UnaryOp, x: F) -> F {
+    let one = F::of(1.0);
+    let zero = F::of(0.0);
+    match op {
+        UnaryOp::Neg => -x,
+        UnaryOp::Exp => x.exp(),
+        UnaryOp::Log => x.ln(),
+        UnaryOp::Sqrt => x.sqrt(),
+        UnaryOp::Rsqrt => one / x.sqrt(),
+        UnaryOp::Abs => x.abs(),
+        UnaryOp::Sin => x.sin(),
+        UnaryOp::Cos => x.cos(),
+        UnaryOp::Tanh => x.tanh(),
+        UnaryOp::Sigmoid => one / (one + (-x).exp()),
+        // relu(NaN) is NaN in PyTorch; `x > 0` is false for NaN, so test `x < 0` instead.
+        UnaryOp::Relu => {
+            if x < zero {
+                zero
+            } else {
+                x
+            }
+        }
+        UnaryOp::Gelu => x * F::of(vmath::normal_cdf_f64(x.to_f64())),
+        UnaryOp::GeluTanh => {
+            let k = F::of((2.0 / std::f64::consts::PI).sqrt());
+            let inner = k * (x + F::of(0.044715) * x * x * x);
+            x / (one + (-(inner + inner)).exp())
+        }
+        UnaryOp::GeluGrad => {
+            let xf = x.to_f64();
+            F::of(vmath::normal_cdf_f64(xf) + xf * (-0.5 * xf * xf).exp() / (2.0 * std::f64::consts::PI).sqrt())
+        }
+        UnaryOp::Silu => x / (one + (-x).exp()),
+        UnaryOp::Erf => x.erf(),
+        UnaryOp::Sign => {
+            if x > zero {
+                one
+            } else if x < zero {
+                -one
+            } else {
+                x * zero
+            }
+        }
+        UnaryOp::Recip => one / x,
+        UnaryOp::Square => x * x,
+        UnaryOp::AddScalar(s) => x + F::of(s),
+        UnaryOp::MulScalar(s) => x * F::of(s),
+        UnaryOp::PowScalar(p) => {
+            if p == 2.0 {
+                x * x
+            } else if p == 1.0 {
+                x
+            } else if p == 0.5 {
+                x.sqrt()
+            } else {
+                x.powf(F::of(p))
+            }
+        }
+        UnaryOp::Clamp(lo, hi) => {
+            let mut y = x;
+            if !lo.is_nan() && y < F::of(lo) {
+                y = F::of(lo);
+            }
+            if !hi.is_nan() && y > F::of(hi) {
+                y = F::of(hi);
+            }
+            y
+        }
+    }
+}
+
+/// Integer element types, computed through `i64` with wrapping (PyTorch's overflow rule).
+pub trait Int: Element {
+    fn to_i64(self) -> i64;
+    fn from_i64(v: i64) -> Self;
+}
+
+macro_rules! int_impl {
+    ($($t:ty),*) => {$(
+        impl Int for $t {
+            #[inline(always)]
+            fn to_i64(self) -> i64 {
+                self as i64
+            }
+            #[inline(always)]
+            fn from_i64(v: i64) -> Self {
+                v as $t
+            }
+        }
+    )*};
+}
+int_impl!(i64, i32, u8);
+
+/// `op(x)` for one integer element; only ops with `UnaryOp::keeps_int()` reach here.
+#[inline(always)]
+fn unary_int<T: Int>(op: UnaryOp, x: T) -> T {
+    let v = x.to_i64();
+    let r = match op {
+        UnaryOp::Neg => v.wrapping_neg(),
+        UnaryOp::Abs => v.wrapping_abs(),
+        UnaryOp::Relu => v.max(0),
+        UnaryOp::Sign => v.signum(),
+        UnaryOp::Square => v.wrapping_mul(v),
+        UnaryOp::Clamp(lo, hi) => {
+            let mut y = v;
+            if !lo.is_nan() && (y as f64) < lo {
+                y = lo.ceil() as i64;
+            }
+            if !hi.is_nan() && (y as f64) > hi {
+                y = hi.floor() as i64;
+            }
+            y
+        }
+        _ => v,
+    };
+    T::from_i64(r)
+}
+
+/// Maps `f` over a strided view into a new contiguous vector.
+pub fn map_strided<T: Copy, U>(v: &[T], l: &Layout, f: impl Fn(T) -> U) -> Vec<U> {
+    let mut out = Vec::with_capacity(l.numel());
+    l.for_each_run(|o, len, s| {
+        if s == 1 {
+            out.extend(v[o..o + len].iter().map(|&x| f(x)));
+        } else {
+            out.extend((0..len).map(|i| f(v[o + i * s])));
+        }
+    });
+    out
+}
+
+fn unary_f32(x: &[f32], op: UnaryOp) -> Vec<f32> {
+    let mut out = vec![0.0f32; x.len()];
+    let kernel: Option<fn(&[f32], &mut [f32])> = match op {
+        UnaryOp::Exp => Some(vmath::exp),
+        UnaryOp::Tanh => Some(vmath::tanh),
+        UnaryOp::Sigmoid => Some(vmath::sigmoid),
+        UnaryOp::Gelu => Some(vmath::gelu),
+        UnaryOp::GeluTanh => Some(vmath::gelu_tanh),
+        UnaryOp::GeluGrad => Some(vmath::gelu_grad),
+        UnaryOp::Silu => Some(vmath::silu),
+        UnaryOp::Erf => Some(vmath::erf),
+        _ => None,
+    };
+    threads::for_each_block_mut(&mut out, BLOCK, |b, chunk| {
+        let src = &x[b * BLOCK..b * BLOCK + chunk.len()];
+        match kernel {
+            Some(k) => k(src, chunk),
+            None => {
+                for (o, &v) in chunk.iter_mut().zip(src) {
+                    *o = unary_float(op, v);
+                }
+            }
+        }
+    });
+    out
+}
+
+/// `op` applied to every element of a float or (for `keeps_int` ops) integer view.
+pub fn unary(s: &CpuStorage, l: &Layout, op: UnaryOp) -> CpuStorage {
+    match s {
+        CpuStorage::F64(v) => CpuStorage::F64(map_strided(v, l, |x| unary_float(op, x))),
+        CpuStorage::I64(v) => CpuStorage::I64(map_strided(v, l, |x| unary_int(op, x))),
+        CpuStorage::I32(v) => CpuStorage::I32(map_strided(v, l, |x| unary_int(op, x))),
+        CpuStorage::U8(v) => CpuStorage::U8(map_strided(v, l, |x| unary_int(op, x))),
+        CpuStorage::Bool(v) => CpuStorage::Bool(contiguous_slice(v, l).into_owned()),
+        _ => {
+            // Tensor methods only send float storage here, so to_f32_vec is Some.
+            let x = to_f32_vec(s, l).unwrap_or_default();
+            from_f32_vec(unary_f32(&x, op), s)
+        }
+    }
+}
+
+/// Arithmetic on one element type (wrapping for integers, as PyTorch's integer overflow).
+pub trait Num: Element {
+    fn bin(op: BinaryOp, a: Self, b: Self) -> Self;
+}
+
+macro_rules! num_float {
+    ($($t:ty),*) => {$(
+        impl Num for $t {
+            #[inline(always)]
+            fn bin(op: BinaryOp, a: Self, b: Self) -> Self {
+                match op {
+                    BinaryOp::Add => a + b,
+                    BinaryOp::Sub => a - b,
+                    BinaryOp::Mul => a * b,
+                    BinaryOp::Div => a / b,
+                    BinaryOp::Maximum => a.max_nan(b),
+                    BinaryOp::Minimum => a.min_nan(b),
+                    BinaryOp::Pow => a.powf(b),
+                }
+            }
+        }
+    )*};
+}
+num_float!(f32, f64);
+
+macro_rules! num_int {
+    ($($t:ty),*) => {$(
+        impl Num for $t {
+            #[inline(always)]
+            fn bin(op: BinaryOp, a: Self, b: Self) -> Self {
+                match op {
+                    BinaryOp::Add => a.wrapping_add(b),
+                    BinaryOp::Sub => a.wrapping_sub(b),
+                    BinaryOp::Mul => a.wrapping_mul(b),
+                    // Integer division is floor division in Ember's int paths; x / 0 gives 0
+                    // rather than a panic (PyTorch raises; tensor methods promote `div` to
+                    // float, so only internal callers reach this arm).
+                    BinaryOp::Div => if b == 0 { 0 } else { a.wrapping_div(b) },
+                    BinaryOp::Maximum => a.max(b),
+                    BinaryOp::Minimum => a.min(b),
+                    BinaryOp::Pow => {
+                        if (b as i64) < 0 { 0 } else { a.wrapping_pow(b as u32) }
+                    }
+                }
+            }
+        }
+    )*};
+}
+num_int!(i64, i32, u8);
+
+/// `f(a, b)` over two same-shape views into a contiguous vector, with fast paths for
+/// contiguous operands and broadcast (stride-0) rows.
+pub fn zip_strided<T: Copy + Send + Sync, U: Copy + Default + Send>(
+    a: &[T],
+    la: &Layout,
+    b: &[T],
+    lb: &Layout,
+    f: impl Fn(T, T) -> U + Sync,
+) -> Vec<U> {
+    let n = la.numel();
+    let mut out = vec![U::default(); n];
+    if la.is_contiguous() && lb.is_contiguous() {
+        let (a, b) = (&a[la.offset()..la.offset() + n], &b[lb.offset()..lb.offset() + n]);
+        threads::for_each_block_mut(&mut out, BLOCK, |blk, chunk| {
+            let start = blk * BLOCK;
+            for ((o, &x), &y) in chunk.iter_mut().zip(&a[start..]).zip(&b[start..]) {
+                *o = f(x, y);
+            }
+        });
+        return out;
+    }
+    let mut pos = 0;
+    for_each_run_n(&[la, lb], |offs, len, strides| {
+        let dst = &mut out[pos..pos + len];
+        let (oa, ob) = (offs[0], offs[1]);
+        match (strides[0], strides[1]) {
+            (1, 1) => {
+                for ((o, &x), &y) in dst.iter_mut().zip(&a[oa..oa + len]).zip(&b[ob..ob + len]) {
+                    *o = f(x, y);
+                }
+            }
+            (1, 0) => {
+                let y = b[ob];
+                for (o, &x) in dst.iter_mut().zip(&a[oa..oa + len]) {
+                    *o = f(x, y);
+                }
+            }
+            (0, 1) => {
+                let x = a[oa];
+                for (o, &y) in dst.iter_mut().zip(&b[ob..ob + len]) {
+                    *o = f(x, y);
+                }
+            }
+            (sa, sb) => {
+                for (i, o) in dst.iter_mut().enumerate() {
+                    *o = f(a[oa + i * sa], b[ob + i * sb]);
+                }
+            }
+        }
+        pos += len;
+    });
+    out
+}
+
+/// `a op b` for same-shape, same-dtype numeric views. Bool storage is rejected by callers.
+pub fn binary(a: &CpuStorage, la: &Layout, b: &CpuStorage, lb: &Layout, op: BinaryOp) -> CpuStorage {
+    match (a, b) {
+        (CpuStorage::F32(x), CpuStorage::F32(y)) => CpuStorage::F32(binary_f32(x, la, y, lb, op)),
+        (CpuStorage::F64(x), CpuStorage::F64(y)) => {
+            CpuStorage::F64(zip_strided(x, la, y, lb, |p, q| f64::bin(op, p, q)))
+        }
+        (CpuStorage::I64(x), CpuStorage::I64(y)) => {
+            CpuStorage::I64(zip_strided(x, la, y, lb, |p, q| i64::bin(op, p, q)))
+        }
+        (CpuStorage::I32(x), CpuStorage::I32(y)) => {
+            CpuStorage::I32(zip_strided(x, la, y, lb, |p, q| i32::bin(op, p, q)))
+        }
+        (CpuStorage::U8(x), CpuStorage::U8(y)) => CpuStorage::U8(zip_strided(x, la, y, lb, |p, q| u8::bin(op, p, q))),
+        (CpuStorage::Bool(x), CpuStorage::Bool(y)) => CpuStorage::Bool(zip_strided(x, la, y, lb, |p, q| match op {
+            BinaryOp::Add | BinaryOp::Maximum => p | q,
+            _ => p & q,
+        })),
+        _ => {
+            // Half types (or a mix the caller already promoted away): widen, compute, round.
+            let x = to_f32_vec(a, la).unwrap_or_default();
+            let y = to_f32_vec(b, lb).unwrap_or_default();
+            let c = Layout::contiguous(la.shape());
+            from_f32_vec(binary_f32(&x, &c, &y, &c, op), a)
+        }
+    }
+}
+
+fn binary_f32(x: &[f32], la: &Layout, y: &[f32], lb: &Layout, op: BinaryOp) -> Vec<f32> {
+    // One monomorphised loop per op, so each inner loop is a plain vectorisable expression.
+    match op {
+        BinaryOp::Add => zip_strided(x, la, y, lb, |p, q| p + q),
+        BinaryOp::Sub => zip_strided(x, la, y, lb, |p, q| p - q),
+        BinaryOp::Mul => zip_strided(x, la, y, lb, |p, q| p * q),
+        BinaryOp::Div => zip_strided(x, la, y, lb, |p, q| p / q),
+        _ => zip_strided(x, la, y, lb, |p, q| f32::bin(op, p, q)),
+    }
+}
+
+/// Elementwise comparison of same-shape, same-dtype views.
+pub fn cmp(a: &CpuStorage, la: &Layout, b: &CpuStorage, lb: &Layout, op: CmpOp) -> Vec<bool> {
+    fn go<T: Element>(x: &[T], la: &Layout, y: &[T], lb: &Layout, op: CmpOp) -> Vec<bool> {
+        match op {
+            CmpOp::Eq => zip_strided(x, la, y, lb, |p, q| p == q),
+            CmpOp::Ne => zip_strided(x, la, y, lb, |p, q| p != q),
+            CmpOp::Lt => zip_strided(x, la, y, lb, |p, q| p < q),
+            CmpOp::Le => zip_strided(x, la, y, lb, |p, q| p <= q),
+            CmpOp::Gt => zip_strided(x, la, y, lb, |p, q| p > q),
+            CmpOp::Ge => zip_strided(x, la, y, lb, |p, q| p >= q),
+        }
+    }
+    match (a, b) {
+        (CpuStorage::F32(x), CpuStorage::F32(y)) => go(x, la, y, lb, op),
+        (CpuStorage::F64(x), CpuStorage::F64(y)) => go(x, la, y, lb, op),
+        (CpuStorage::F16(x), CpuStorage::F16(y)) => go(x, la, y, lb, op),
+        (CpuStorage::BF16(x), CpuStorage::BF16(y)) => go(x, la, y, lb, op),
+        (CpuStorage::I64(x), CpuStorage::I64(y)) => go(x, la, y, lb, op),
+        (CpuStorage::I32(x), CpuStorage::I32(y)) => go(x, la, y, lb, op),
+        (CpuStorage::U8(x), CpuStorage::U8(y)) => go(x, la, y, lb, op),
+        (CpuStorage::Bool(x), CpuStorage::Bool(y)) => go(x, la, y, lb, op),
+        _ => unreachable!("cmp: callers promote both sides to one dtype"),
+    }
+}
+
+/// `cond ? a : b` elementwise; all three views have the same shape, `a` and `b` one dtype.
+pub fn where_(c: &[bool], lc: &Layout, a: &CpuStorage, la: &Layout, b: &CpuStorage, lb: &Layout) -> CpuStorage {
+    fn go<T: Element>(c: &[bool], lc: &Layout, x: &[T], la: &Layout, y: &[T], lb: &Layout) -> Vec<T> {
+        let mut out = Vec::with_capacity(lc.numel());
+        for_each_run_n(&[lc, la, lb], |offs, len, s| {
+            out.extend(
+                (0..len).map(|i| if c[offs[0] + i * s[0]] { x[offs[1] + i * s[1]] } else { y[offs[2] + i * s[2]] }),
+            );
+        });
+        out
+    }
+    match (a, b) {
+        (CpuStorage::F32(x), CpuStorage::F32(y)) => CpuStorage::F32(go(c, lc, x, la, y, lb)),
+        (CpuStorage::F64(x), CpuStorage::F64(y)) => CpuStorage::F64(go(c, lc, x, la, y, lb)),
+        (CpuStorage::F16(x), CpuStorage::F16(y)) => CpuStorage::F16(go(c, lc, x, la, y, lb)),
+        (CpuStorage::BF16(x), CpuStorage::BF16(y)) => CpuStorage::BF16(go(c, lc, x, la, y, lb)),
+        (CpuStorage::I64(x), CpuStorage::I64(y)) => CpuStorage::I64(go(c, lc, x, la, y, lb)),
+        (CpuStorage::I32(x), CpuStorage::I32(y)) => CpuStorage::I32(go(c, lc, x, la, y, lb)),
+        (CpuStorage::U8(x), CpuStorage::U8(y)) => CpuStorage::U8(go(c, lc, x, la, y, lb)),
+        (CpuStorage::Bool(x), CpuStorage::Bool(y)) => CpuStorage::Bool(go(c, lc, x, la, y, lb)),
+        _ => unreachable!("where: callers promote both branches to one dtype"),
+    }
+}
+
+fn cast_vec<T: Element, U: Element>(v: &[T], l: &Layout) -> Vec<U> {
+    map_strided(v, l, |x| U::from_f64(x.to_f64()))
+}
+
+/// A contiguous copy of a view converted to `dtype` (float to int truncates toward zero, any
+/// to bool is `!= 0`, as in PyTorch).
+pub fn cast(s: &CpuStorage, l: &Layout, dtype: DType) -> CpuStorage {
+    if s.dtype() == dtype {
+        return super::contiguous(s, l);
+    }
+    // Fast exact paths for the conversions that hot code uses.
+    match (s, dtype) {
+        (CpuStorage::F32(v), DType::BF16) => return CpuStorage::BF16(map_strided(v, l, half::bf16::from_f32)),
+        (CpuStorage::F32(v), DType::F16) => return CpuStorage::F16(map_strided(v, l, half::f16::from_f32)),
+        (CpuStorage::BF16(v), DType::F32) => return CpuStorage::F32(map_strided(v, l, |x| x.to_f32())),
+        (CpuStorage::F16(v), DType::F32) => return CpuStorage::F32(map_strided(v, l, |x| x.to_f32())),
+        (CpuStorage::I32(v), DType::I64) => return CpuStorage::I64(map_strided(v, l, |x| x as i64)),
+        (CpuStorage::I64(v), DType::I32) => return CpuStorage::I32(map_strided(v, l, |x| x as i32)),
+        _ => {}
+    }
+    crate::with_storage!(s, v => match dtype {
+        DType::Bool => CpuStorage::Bool(cast_vec(v, l)),
+        DType::U8 => CpuStorage::U8(cast_vec(v, l)),
+        DType::I32 => CpuStorage::I32(cast_vec(v, l)),
+        DType::I64 => CpuStorage::I64(cast_vec(v, l)),
+        DType::F16 => CpuStorage::F16(cast_vec(v, l)),
+        DType::BF16 => CpuStorage::BF16(cast_vec(v, l)),
+        DType::F32 => CpuStorage::F32(cast_vec(v, l)),
+        DType::F64 => CpuStorage::F64(cast_vec(v, l)),
+    })
+}

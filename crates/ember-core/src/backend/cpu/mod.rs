@@ -1,0 +1,81 @@
+//! The CPU backend: strided loops that hand contiguous runs to `ember-kernels`.
+//!
+//! Functions here take storage plus [`Layout`] and return new storage; shapes and dtypes are
+//! validated by the `Tensor` methods before they get here, so nothing here sees user errors.
+
+pub mod conv;
+pub mod index;
+pub mod map;
+pub mod matmul;
+pub mod reduce;
+pub mod rng;
+
+use crate::dtype::Element;
+use crate::layout::{for_each_run_n, Layout};
+use crate::storage::CpuStorage;
+use half::{bf16, f16};
+use std::borrow::Cow;
+
+/// Elements per parallel block for elementwise work (fixed, so results never depend on the
+/// thread count).
+pub const BLOCK: usize = 1 << 16;
+
+/// The elements of a strided view in row-major order, borrowed when already contiguous.
+pub fn contiguous_slice<'a, T: Copy>(v: &'a [T], l: &Layout) -> Cow<'a, [T]> {
+    if l.is_contiguous() {
+        Cow::Borrowed(&v[l.offset()..l.offset() + l.numel()])
+    } else {
+        let mut out = Vec::with_capacity(l.numel());
+        l.for_each_run(|o, len, s| {
+            if s == 1 {
+                out.extend_from_slice(&v[o..o + len]);
+            } else {
+                out.extend((0..len).map(|i| v[o + i * s]));
+            }
+        });
+        Cow::Owned(out)
+    }
+}
+
+/// A contiguous copy of a strided view, as storage of the same dtype.
+pub fn contiguous(s: &CpuStorage, l: &Layout) -> CpuStorage {
+    crate::map_storage!(s, v => contiguous_slice(v, l).into_owned())
+}
+
+/// Copies `src` (viewed by `ls`) into `dst` (viewed by `ld`); same shape and dtype.
+pub fn copy_strided<T: Copy>(dst: &mut [T], ld: &Layout, src: &[T], ls: &Layout) {
+    for_each_run_n(&[ld, ls], |offs, len, strides| {
+        let (od, os) = (offs[0], offs[1]);
+        if strides[0] == 1 && strides[1] == 1 {
+            dst[od..od + len].copy_from_slice(&src[os..os + len]);
+        } else {
+            for i in 0..len {
+                dst[od + i * strides[0]] = src[os + i * strides[1]];
+            }
+        }
+    });
+}
+
+/// Row-major `f32` copy of any float view (f16/bf16 widen; f32 is borrowed when contiguous).
+pub fn to_f32_vec<'a>(s: &'a CpuStorage, l: &Layout) -> Option<Cow<'a, [f32]>> {
+    match s {
+        CpuStorage::F32(v) => Some(contiguous_slice(v, l)),
+        CpuStorage::F16(v) => Some(Cow::Owned(contiguous_slice(v, l).iter().map(|x| x.to_f32()).collect())),
+        CpuStorage::BF16(v) => Some(Cow::Owned(contiguous_slice(v, l).iter().map(|x| x.to_f32()).collect())),
+        _ => None,
+    }
+}
+
+/// Narrows an f32 result back to the half type `like` has (identity for f32).
+pub fn from_f32_vec(v: Vec<f32>, like: &CpuStorage) -> CpuStorage {
+    match like {
+        CpuStorage::F16(_) => CpuStorage::F16(v.iter().map(|&x| f16::from_f32(x)).collect()),
+        CpuStorage::BF16(_) => CpuStorage::BF16(v.iter().map(|&x| bf16::from_f32(x)).collect()),
+        _ => CpuStorage::F32(v),
+    }
+}
+
+/// A contiguous buffer of `n` copies of `value`.
+pub fn full<T: Element>(n: usize, value: T) -> Vec<T> {
+    vec![value; n]
+}

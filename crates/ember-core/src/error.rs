@@ -1,0 +1,114 @@
+//! `ember::Error`: one enum for everything that can go wrong, with the op, the shapes or dtypes
+//! and the caller's source line.
+//!
+//! Ops are `#[track_caller]`, and the constructors here are too, so `Location::caller()` is the
+//! user's line, e.g. `matmul: shapes [2, 3] and [4, 5] cannot be multiplied (3 != 4) at
+//! src/model.rs:41:18`.
+
+use std::fmt;
+use std::panic::Location;
+
+/// The result type of every fallible Ember call.
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// Everything that can go wrong in Ember. Op errors carry the op name, a message with the
+/// shapes/dtypes involved, and the caller's location.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// Incompatible or invalid shapes, dims or sizes.
+    Shape { op: &'static str, msg: String, at: &'static Location<'static> },
+    /// A dtype that the op does not accept, or a dtype mismatch.
+    DType { op: &'static str, msg: String, at: &'static Location<'static> },
+    /// An index out of range.
+    Index { op: &'static str, msg: String, at: &'static Location<'static> },
+    /// A device the op cannot run on.
+    Device { op: &'static str, msg: String, at: &'static Location<'static> },
+    /// A valid request that Ember does not implement.
+    Unsupported { op: &'static str, msg: String, at: &'static Location<'static> },
+    /// Autograd misuse: backward through a freed graph, a saved tensor modified in place, ...
+    Autograd { op: &'static str, msg: String, at: &'static Location<'static> },
+    /// A bad argument value (a negative probability, a zero step, ...).
+    Value { op: &'static str, msg: String, at: &'static Location<'static> },
+    /// An I/O error, with the path or context.
+    Io { context: String, source: std::io::Error },
+    /// A malformed file or document (checkpoint, data set, config).
+    Format { what: String, msg: String },
+}
+
+macro_rules! ctor {
+    ($($name:ident => $variant:ident),* $(,)?) => {$(
+        #[doc = concat!("A [`Error::", stringify!($variant), "`] at the caller's location.")]
+        #[track_caller]
+        pub fn $name(op: &'static str, msg: impl Into<String>) -> Error {
+            Error::$variant { op, msg: msg.into(), at: Location::caller() }
+        }
+    )*};
+}
+
+impl Error {
+    ctor!(shape => Shape, dtype => DType, index => Index, device => Device,
+          unsupported => Unsupported, autograd => Autograd, value => Value);
+
+    /// An I/O error with context (usually the path).
+    pub fn io(context: impl Into<String>, source: std::io::Error) -> Error {
+        Error::Io { context: context.into(), source }
+    }
+
+    /// A malformed input: `what` names the file or format.
+    pub fn format(what: impl Into<String>, msg: impl Into<String>) -> Error {
+        Error::Format { what: what.into(), msg: msg.into() }
+    }
+
+    /// The op that failed, for op errors.
+    pub fn op(&self) -> Option<&'static str> {
+        match self {
+            Error::Shape { op, .. }
+            | Error::DType { op, .. }
+            | Error::Index { op, .. }
+            | Error::Device { op, .. }
+            | Error::Unsupported { op, .. }
+            | Error::Autograd { op, .. }
+            | Error::Value { op, .. } => Some(op),
+            Error::Io { .. } | Error::Format { .. } => None,
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Shape { op, msg, at }
+            | Error::DType { op, msg, at }
+            | Error::Index { op, msg, at }
+            | Error::Device { op, msg, at }
+            | Error::Unsupported { op, msg, at }
+            | Error::Autograd { op, msg, at }
+            | Error::Value { op, msg, at } => {
+                write!(f, "{op}: {msg} at {}:{}:{}", at.file(), at.line(), at.column())
+            }
+            Error::Io { context, source } => write!(f, "{context}: {source}"),
+            Error::Format { what, msg } => write!(f, "{what}: {msg}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Io { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}
+
+/// Returns early with an op error of the given kind when `cond` is false.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! ensure {
+    ($cond:expr, $kind:ident, $op:expr, $($fmt:tt)+) => {
+        if !$cond {
+            return Err($crate::Error::$kind($op, format!($($fmt)+)));
+        }
+    };
+}

@@ -1,0 +1,387 @@
+//! `Layout`: how a tensor's elements sit in its storage (shape, strides and offset, in
+//! elements). Every view op is a pure function here, so views never copy and the algebra is
+//! property-tested on its own.
+//!
+//! Strides are unsigned: Ember has no negative-stride views (PyTorch has none either).
+
+/// Row-major strides for `shape`.
+pub fn contiguous_strides(shape: &[usize]) -> Vec<usize> {
+    let mut strides = vec![0; shape.len()];
+    let mut acc = 1;
+    for i in (0..shape.len()).rev() {
+        strides[i] = acc;
+        acc *= shape[i].max(1);
+    }
+    strides
+}
+
+/// The broadcast shape of `a` and `b` (NumPy rules), or `None` when a dim differs and neither
+/// side is 1.
+pub fn broadcast_shapes(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
+    let n = a.len().max(b.len());
+    let mut out = vec![0; n];
+    for i in 0..n {
+        let da = if i + a.len() >= n { a[i + a.len() - n] } else { 1 };
+        let db = if i + b.len() >= n { b[i + b.len() - n] } else { 1 };
+        out[i] = match (da, db) {
+            (x, y) if x == y => x,
+            (1, y) => y,
+            (x, 1) => x,
+            _ => return None,
+        };
+    }
+    Some(out)
+}
+
+/// Shape, strides and offset of a strided view, all in elements.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Layout {
+    shape: Vec<usize>,
+    strides: Vec<usize>,
+    offset: usize,
+}
+
+impl Layout {
+    /// A row-major layout starting at element 0.
+    pub fn contiguous(shape: &[usize]) -> Layout {
+        Layout { shape: shape.to_vec(), strides: contiguous_strides(shape), offset: 0 }
+    }
+
+    /// A layout from its parts (callers guarantee that it fits the storage).
+    pub fn new(shape: Vec<usize>, strides: Vec<usize>, offset: usize) -> Layout {
+        debug_assert_eq!(shape.len(), strides.len());
+        Layout { shape, strides, offset }
+    }
+
+    /// Sizes of the dims.
+    pub fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+
+    /// Strides of the dims, in elements.
+    pub fn strides(&self) -> &[usize] {
+        &self.strides
+    }
+
+    /// Storage index of the first element.
+    pub fn offset(&self) -> usize {
+        self.offset
+    }
+
+    /// Number of dims.
+    pub fn ndim(&self) -> usize {
+        self.shape.len()
+    }
+
+    /// Number of elements.
+    pub fn numel(&self) -> usize {
+        self.shape.iter().product()
+    }
+
+    /// Row-major with no gaps (size-1 dims may have any stride, as in PyTorch).
+    pub fn is_contiguous(&self) -> bool {
+        let mut expected = 1;
+        for (&d, &s) in self.shape.iter().zip(&self.strides).rev() {
+            if d != 1 && s != expected {
+                return false;
+            }
+            expected *= d;
+        }
+        true
+    }
+
+    /// One past the largest storage index this layout touches (0 when empty).
+    pub fn storage_extent(&self) -> usize {
+        if self.numel() == 0 {
+            return 0;
+        }
+        self.offset + self.shape.iter().zip(&self.strides).map(|(&d, &s)| (d - 1) * s).sum::<usize>() + 1
+    }
+
+    /// Dims reordered: dim `i` of the result is dim `perm[i]` of `self` (perm is validated).
+    pub fn permute(&self, perm: &[usize]) -> Layout {
+        Layout {
+            shape: perm.iter().map(|&p| self.shape[p]).collect(),
+            strides: perm.iter().map(|&p| self.strides[p]).collect(),
+            offset: self.offset,
+        }
+    }
+
+    /// Elements `start, start+step, ...` (`len` of them) along `dim`.
+    pub fn slice(&self, dim: usize, start: usize, len: usize, step: usize) -> Layout {
+        let mut l = self.clone();
+        if len > 0 {
+            l.offset += start * self.strides[dim];
+        }
+        l.shape[dim] = len;
+        l.strides[dim] *= step;
+        l
+    }
+
+    /// Broadcast to `shape` (stride 0 on new and size-1 dims), or `None` if not broadcastable.
+    pub fn expand(&self, shape: &[usize]) -> Option<Layout> {
+        if shape.len() < self.ndim() {
+            return None;
+        }
+        let lead = shape.len() - self.ndim();
+        let mut strides = vec![0; shape.len()];
+        for i in 0..self.ndim() {
+            let (have, want) = (self.shape[i], shape[lead + i]);
+            strides[lead + i] = if have == want {
+                self.strides[i]
+            } else if have == 1 {
+                0
+            } else {
+                return None;
+            };
+        }
+        Some(Layout { shape: shape.to_vec(), strides, offset: self.offset })
+    }
+
+    /// The same elements seen with `shape` without copying, or `None` when the strides do not
+    /// allow it (PyTorch's `computeStride`; `reshape` then copies, `view` errors).
+    pub fn view(&self, shape: &[usize]) -> Option<Layout> {
+        let numel: usize = shape.iter().product();
+        if numel != self.numel() {
+            return None;
+        }
+        if numel == 0 || self.ndim() == 0 || self.is_contiguous() {
+            return Some(Layout { shape: shape.to_vec(), strides: contiguous_strides(shape), offset: self.offset });
+        }
+        let mut new_strides = vec![0; shape.len()];
+        let mut view_d = shape.len() as isize - 1;
+        let mut chunk_base_stride = *self.strides.last()?;
+        let mut tensor_numel = 1;
+        let mut view_numel = 1;
+        for tensor_d in (0..self.ndim()).rev() {
+            tensor_numel *= self.shape[tensor_d];
+            let chunk_ends = tensor_d == 0
+                || (self.shape[tensor_d - 1] != 1 && self.strides[tensor_d - 1] != tensor_numel * chunk_base_stride);
+            if chunk_ends {
+                while view_d >= 0 && (view_numel < tensor_numel || shape[view_d as usize] == 1) {
+                    new_strides[view_d as usize] = view_numel * chunk_base_stride;
+                    view_numel *= shape[view_d as usize];
+                    view_d -= 1;
+                }
+                if view_numel != tensor_numel {
+                    return None;
+                }
+                if tensor_d > 0 {
+                    chunk_base_stride = self.strides[tensor_d - 1];
+                    tensor_numel = 1;
+                    view_numel = 1;
+                }
+            }
+        }
+        if view_d != -1 {
+            return None;
+        }
+        Some(Layout { shape: shape.to_vec(), strides: new_strides, offset: self.offset })
+    }
+
+    /// A new size-1 dim at `dim` (0..=ndim).
+    pub fn unsqueeze(&self, dim: usize) -> Layout {
+        let mut l = self.clone();
+        let stride = if dim < self.ndim() { self.strides[dim] * self.shape[dim] } else { 1 };
+        l.shape.insert(dim, 1);
+        l.strides.insert(dim, stride);
+        l
+    }
+
+    /// Removes `dim`, which must have size 1.
+    pub fn squeeze_dim(&self, dim: usize) -> Layout {
+        let mut l = self.clone();
+        l.shape.remove(dim);
+        l.strides.remove(dim);
+        l
+    }
+
+    /// Merges dims that are contiguous with each other and drops size-1 dims, for each layout
+    /// in `layouts` jointly (all have the same shape). Returns (shape, strides per layout).
+    fn coalesce(layouts: &[&Layout]) -> (Vec<usize>, Vec<Vec<usize>>) {
+        let shape = layouts[0].shape();
+        let mut out_shape: Vec<usize> = Vec::with_capacity(shape.len());
+        let mut out_strides: Vec<Vec<usize>> = vec![Vec::with_capacity(shape.len()); layouts.len()];
+        for d in 0..shape.len() {
+            if shape[d] == 1 {
+                continue;
+            }
+            let mergeable = !out_shape.is_empty()
+                && layouts.iter().zip(&out_strides).all(|(l, s)| *s.last().unwrap_or(&0) == l.strides[d] * shape[d]);
+            if mergeable {
+                let last = out_shape.len() - 1;
+                out_shape[last] *= shape[d];
+                for (l, s) in layouts.iter().zip(out_strides.iter_mut()) {
+                    s[last] = l.strides[d];
+                }
+            } else {
+                out_shape.push(shape[d]);
+                for (l, s) in layouts.iter().zip(out_strides.iter_mut()) {
+                    s.push(l.strides[d]);
+                }
+            }
+        }
+        (out_shape, out_strides)
+    }
+
+    /// Calls `f(offset, len, stride)` for each run of the innermost (coalesced) dim, in
+    /// row-major order. A 0-d layout is one run of length 1; an empty one has no runs.
+    pub fn for_each_run(&self, mut f: impl FnMut(usize, usize, usize)) {
+        for_each_run_n(&[self], |offs, len, strides| f(offs[0], len, strides[0]));
+    }
+
+    /// Storage offsets of every element, in row-major order.
+    pub fn offsets(&self) -> Vec<usize> {
+        let mut v = Vec::with_capacity(self.numel());
+        self.for_each_run(|o, len, s| v.extend((0..len).map(|i| o + i * s)));
+        v
+    }
+}
+
+/// Joint run iteration over layouts of the same shape: `f(offsets, len, strides)` per run of
+/// the innermost coalesced dim, one offset and stride per layout.
+pub fn for_each_run_n(layouts: &[&Layout], mut f: impl FnMut(&[usize], usize, &[usize])) {
+    let numel = layouts[0].numel();
+    if numel == 0 {
+        return;
+    }
+    let (shape, strides) = Layout::coalesce(layouts);
+    let n = layouts.len();
+    let mut offs: Vec<usize> = layouts.iter().map(|l| l.offset).collect();
+    if shape.is_empty() {
+        f(&offs, 1, &vec![1; n]);
+        return;
+    }
+    let inner = shape.len() - 1;
+    let len = shape[inner];
+    let inner_strides: Vec<usize> = strides.iter().map(|s| s[inner]).collect();
+    let mut idx = vec![0usize; inner];
+    loop {
+        f(&offs, len, &inner_strides);
+        // Odometer increment over the outer dims.
+        let mut d = inner;
+        loop {
+            if d == 0 {
+                return;
+            }
+            d -= 1;
+            idx[d] += 1;
+            for (o, s) in offs.iter_mut().zip(&strides) {
+                *o += s[d];
+            }
+            if idx[d] < shape[d] {
+                break;
+            }
+            for (o, s) in offs.iter_mut().zip(&strides) {
+                *o -= s[d] * shape[d];
+            }
+            idx[d] = 0;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn shape_strategy() -> impl Strategy<Value = Vec<usize>> {
+        proptest::collection::vec(1usize..5, 0..5)
+    }
+
+    /// Element offsets in row-major order via plain index arithmetic (the reference).
+    fn naive_offsets(l: &Layout) -> Vec<usize> {
+        let n = l.numel();
+        (0..n)
+            .map(|mut i| {
+                let mut off = l.offset();
+                for d in (0..l.ndim()).rev() {
+                    off += (i % l.shape()[d]) * l.strides()[d];
+                    i /= l.shape()[d];
+                }
+                off
+            })
+            .collect()
+    }
+
+    proptest! {
+        #[test]
+        fn permute_round_trip(shape in shape_strategy(), seed in 0u64..1000) {
+            let l = Layout::contiguous(&shape);
+            let mut perm: Vec<usize> = (0..shape.len()).collect();
+            // a deterministic shuffle from the seed
+            for i in (1..perm.len()).rev() {
+                perm.swap(i, (seed as usize * 31 + i * 17) % (i + 1));
+            }
+            let mut inv = vec![0; perm.len()];
+            for (i, &p) in perm.iter().enumerate() { inv[p] = i; }
+            let p = l.permute(&perm);
+            prop_assert_eq!(p.permute(&inv), l.clone());
+            prop_assert_eq!(p.offsets(), naive_offsets(&p));
+        }
+
+        #[test]
+        fn reshape_round_trip_and_view_of_transposed(shape in shape_strategy()) {
+            let l = Layout::contiguous(&shape);
+            let flat = l.view(&[l.numel()]).unwrap();
+            prop_assert_eq!(flat.view(&shape).unwrap(), l.clone());
+            if shape.len() >= 2 {
+                let n = shape.len();
+                let mut perm: Vec<usize> = (0..n).collect();
+                perm.swap(n - 1, n - 2);
+                let t = l.permute(&perm);
+                // a view of a transposed layout exists iff flattening preserves element order
+                if let Some(v) = t.view(&[t.numel()]) {
+                    prop_assert_eq!(v.offsets(), t.offsets());
+                } else {
+                    prop_assert!(!t.is_contiguous());
+                }
+                // splitting a dim is always viewable
+                let mut split = t.shape().to_vec();
+                split.insert(0, 1);
+                let v = t.view(&split).unwrap();
+                prop_assert_eq!(v.offsets(), t.offsets());
+            }
+        }
+
+        #[test]
+        fn broadcast_rules(a in shape_strategy(), b in shape_strategy()) {
+            let out = broadcast_shapes(&a, &b);
+            let n = a.len().max(b.len());
+            let ok = (0..n).all(|i| {
+                let da = if i + a.len() >= n { a[i + a.len() - n] } else { 1 };
+                let db = if i + b.len() >= n { b[i + b.len() - n] } else { 1 };
+                da == db || da == 1 || db == 1
+            });
+            prop_assert_eq!(out.is_some(), ok);
+            if let Some(s) = out {
+                let ea = Layout::contiguous(&a).expand(&s).unwrap();
+                prop_assert_eq!(ea.offsets(), naive_offsets(&ea));
+                prop_assert_eq!(broadcast_shapes(&b, &a).unwrap(), s);
+            }
+        }
+
+        #[test]
+        fn runs_match_naive_offsets_for_slices(shape in proptest::collection::vec(1usize..6, 1..4), step in 1usize..3) {
+            let l = Layout::contiguous(&shape);
+            let d = shape.len() - 1;
+            let len = shape[d].div_ceil(step);
+            let s = l.slice(d, 0, len, step);
+            prop_assert_eq!(s.offsets(), naive_offsets(&s));
+        }
+    }
+
+    #[test]
+    fn contiguity_and_views() {
+        let l = Layout::contiguous(&[2, 3, 4]);
+        assert!(l.is_contiguous());
+        let t = l.permute(&[0, 2, 1]);
+        assert!(!t.is_contiguous());
+        assert!(t.view(&[2, 12]).is_none());
+        assert_eq!(t.view(&[2, 4, 3, 1]).unwrap().strides(), &[12, 1, 4, 1]);
+        assert_eq!(Layout::contiguous(&[]).offsets(), vec![0]);
+        assert!(Layout::contiguous(&[2, 0]).offsets().is_empty());
+        assert!(Layout::contiguous(&[3]).expand(&[2, 4]).is_none());
+        assert_eq!(Layout::contiguous(&[3, 1]).expand(&[2, 3, 4]).unwrap().strides(), &[0, 1, 0]);
+    }
+}

@@ -1,0 +1,167 @@
+//! Tensor storage: a typed, reference-counted buffer shared by all views of a tensor, with the
+//! version counter that autograd checks and a global count of live bytes.
+//!
+//! Buffers are plain `Vec`s of the element type (no `unsafe` needed); the count of live bytes
+//! (`live_bytes()`) is how tests prove that a training loop's memory stays flat.
+
+use crate::dtype::DType;
+use half::{bf16, f16};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+/// The elements of a CPU buffer, one variant per dtype.
+#[derive(Clone, Debug, PartialEq)]
+pub enum CpuStorage {
+    /// bool elements.
+    Bool(Vec<bool>),
+    /// u8 elements.
+    U8(Vec<u8>),
+    /// i32 elements.
+    I32(Vec<i32>),
+    /// i64 elements.
+    I64(Vec<i64>),
+    /// f16 elements.
+    F16(Vec<f16>),
+    /// bf16 elements.
+    BF16(Vec<bf16>),
+    /// f32 elements.
+    F32(Vec<f32>),
+    /// f64 elements.
+    F64(Vec<f64>),
+}
+
+/// `match` on a [`CpuStorage`], binding the vector as `$v` in every arm.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! with_storage {
+    ($s:expr, $v:ident => $e:expr) => {
+        match $s {
+            $crate::storage::CpuStorage::Bool($v) => $e,
+            $crate::storage::CpuStorage::U8($v) => $e,
+            $crate::storage::CpuStorage::I32($v) => $e,
+            $crate::storage::CpuStorage::I64($v) => $e,
+            $crate::storage::CpuStorage::F16($v) => $e,
+            $crate::storage::CpuStorage::BF16($v) => $e,
+            $crate::storage::CpuStorage::F32($v) => $e,
+            $crate::storage::CpuStorage::F64($v) => $e,
+        }
+    };
+}
+
+/// `match` on a [`CpuStorage`] producing a new storage of the same variant from `$e`.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! map_storage {
+    ($s:expr, $v:ident => $e:expr) => {
+        match $s {
+            $crate::storage::CpuStorage::Bool($v) => $crate::storage::CpuStorage::Bool($e),
+            $crate::storage::CpuStorage::U8($v) => $crate::storage::CpuStorage::U8($e),
+            $crate::storage::CpuStorage::I32($v) => $crate::storage::CpuStorage::I32($e),
+            $crate::storage::CpuStorage::I64($v) => $crate::storage::CpuStorage::I64($e),
+            $crate::storage::CpuStorage::F16($v) => $crate::storage::CpuStorage::F16($e),
+            $crate::storage::CpuStorage::BF16($v) => $crate::storage::CpuStorage::BF16($e),
+            $crate::storage::CpuStorage::F32($v) => $crate::storage::CpuStorage::F32($e),
+            $crate::storage::CpuStorage::F64($v) => $crate::storage::CpuStorage::F64($e),
+        }
+    };
+}
+
+impl CpuStorage {
+    /// The dtype of the elements.
+    pub fn dtype(&self) -> DType {
+        match self {
+            CpuStorage::Bool(_) => DType::Bool,
+            CpuStorage::U8(_) => DType::U8,
+            CpuStorage::I32(_) => DType::I32,
+            CpuStorage::I64(_) => DType::I64,
+            CpuStorage::F16(_) => DType::F16,
+            CpuStorage::BF16(_) => DType::BF16,
+            CpuStorage::F32(_) => DType::F32,
+            CpuStorage::F64(_) => DType::F64,
+        }
+    }
+
+    /// Number of elements.
+    pub fn len(&self) -> usize {
+        with_storage!(self, v => v.len())
+    }
+
+    /// Whether the buffer has no elements.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// `n` zero elements of `dtype`.
+    pub fn zeros(dtype: DType, n: usize) -> CpuStorage {
+        match dtype {
+            DType::Bool => CpuStorage::Bool(vec![false; n]),
+            DType::U8 => CpuStorage::U8(vec![0; n]),
+            DType::I32 => CpuStorage::I32(vec![0; n]),
+            DType::I64 => CpuStorage::I64(vec![0; n]),
+            DType::F16 => CpuStorage::F16(vec![f16::ZERO; n]),
+            DType::BF16 => CpuStorage::BF16(vec![bf16::ZERO; n]),
+            DType::F32 => CpuStorage::F32(vec![0.0; n]),
+            DType::F64 => CpuStorage::F64(vec![0.0; n]),
+        }
+    }
+}
+
+static LIVE_BYTES: AtomicUsize = AtomicUsize::new(0);
+static PEAK_BYTES: AtomicUsize = AtomicUsize::new(0);
+
+/// Bytes held by all live tensor storages in this process.
+pub fn live_bytes() -> usize {
+    LIVE_BYTES.load(Ordering::Relaxed)
+}
+
+/// The largest value [`live_bytes`] has reached.
+pub fn peak_bytes() -> usize {
+    PEAK_BYTES.load(Ordering::Relaxed)
+}
+
+/// A shared buffer: the elements behind a lock (views read concurrently; in-place ops write)
+/// and the version counter bumped by every in-place write.
+#[derive(Debug)]
+pub struct Storage {
+    data: RwLock<CpuStorage>,
+    version: AtomicU64,
+    nbytes: usize,
+}
+
+impl Storage {
+    /// Wraps a buffer.
+    pub fn new(data: CpuStorage) -> Storage {
+        let nbytes = data.len() * data.dtype().size_in_bytes();
+        let now = LIVE_BYTES.fetch_add(nbytes, Ordering::Relaxed) + nbytes;
+        PEAK_BYTES.fetch_max(now, Ordering::Relaxed);
+        Storage { data: RwLock::new(data), version: AtomicU64::new(0), nbytes }
+    }
+
+    /// Shared access to the elements. A poisoned lock (a panic elsewhere while writing) still
+    /// yields the data: kernels never leave a buffer half-typed.
+    pub fn read(&self) -> RwLockReadGuard<'_, CpuStorage> {
+        self.data.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Exclusive access for in-place ops; bumps the version counter.
+    pub fn write(&self) -> RwLockWriteGuard<'_, CpuStorage> {
+        self.version.fetch_add(1, Ordering::Relaxed);
+        self.data.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// How many in-place writes this buffer has seen.
+    pub fn version(&self) -> u64 {
+        self.version.load(Ordering::Relaxed)
+    }
+
+    /// Size in bytes.
+    pub fn nbytes(&self) -> usize {
+        self.nbytes
+    }
+}
+
+impl Drop for Storage {
+    fn drop(&mut self) {
+        LIVE_BYTES.fetch_sub(self.nbytes, Ordering::Relaxed);
+    }
+}

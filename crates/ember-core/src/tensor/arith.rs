@@ -1,0 +1,401 @@
+//! Elementwise ops: unary math, scalar arithmetic, binary arithmetic with broadcasting and
+//! type promotion, comparisons, `where_`, `masked_fill`, and the `+ - * /` operators.
+
+use super::Tensor;
+use crate::backend::cpu::map;
+use crate::backend::{BinaryOp, CmpOp, UnaryOp};
+use crate::dtype::DType;
+use crate::error::{Error, Result};
+use crate::layout::broadcast_shapes;
+use crate::op::Op;
+use crate::storage::CpuStorage;
+
+/// Runs `f` with read access to both tensors' storage (one lock when they share it).
+pub(crate) fn read_two<R>(
+    a: &Tensor,
+    b: &Tensor,
+    op: &'static str,
+    f: impl FnOnce(&CpuStorage, &CpuStorage) -> R,
+) -> Result<R> {
+    let sa = a.cpu_read(op)?;
+    if a.shares_storage(b) {
+        Ok(f(&sa, &sa))
+    } else {
+        let sb = b.cpu_read(op)?;
+        Ok(f(&sa, &sb))
+    }
+}
+
+/// The broadcast shape of two tensors, or a shape error naming the op and both shapes.
+#[track_caller]
+pub(crate) fn broadcast_pair(op: &'static str, a: &[usize], b: &[usize]) -> Result<Vec<usize>> {
+    broadcast_shapes(a, b).ok_or_else(|| {
+        let n = a.len().max(b.len());
+        let (mut da, mut db, mut dim) = (0, 0, 0);
+        for i in 0..n {
+            let x = if i + a.len() >= n { a[i + a.len() - n] } else { 1 };
+            let y = if i + b.len() >= n { b[i + b.len() - n] } else { 1 };
+            if x != y && x != 1 && y != 1 {
+                (da, db, dim) = (x, y, i);
+                break;
+            }
+        }
+        Error::shape(op, format!("shapes {a:?} and {b:?} cannot be broadcast ({da} != {db} at dim {dim})"))
+    })
+}
+
+macro_rules! unary_methods {
+    ($($(#[$m:meta])* $name:ident => $op:expr),* $(,)?) => {$(
+        $(#[$m])*
+        #[track_caller]
+        pub fn $name(&self) -> Result<Tensor> {
+            self.unary(stringify!($name), $op)
+        }
+    )*};
+}
+
+impl Tensor {
+    /// Applies a unary primitive to a tensor of a dtype it accepts, recording `Op::Unary`.
+    #[track_caller]
+    pub(crate) fn unary_prim(&self, op: UnaryOp) -> Result<Tensor> {
+        let out = map::unary(&*self.cpu_read("unary")?, self.layout(), op);
+        Ok(Tensor::from_storage(out, self.shape()).record(&[self], || Op::Unary(op)))
+    }
+
+    /// Integer inputs of float-only ops become f32 (as `torch.exp(int_tensor)` does).
+    #[track_caller]
+    fn unary(&self, name: &'static str, op: UnaryOp) -> Result<Tensor> {
+        match self.dtype() {
+            DType::Bool if op.keeps_int() => Err(Error::dtype(name, "not supported for bool tensors")),
+            d if d.is_float() || op.keeps_int() => self.unary_prim(op),
+            _ => self.to_dtype(DType::F32)?.unary_prim(op),
+        }
+    }
+
+    unary_methods! {
+        /// `-x`.
+        neg => UnaryOp::Neg,
+        /// `e^x`.
+        exp => UnaryOp::Exp,
+        /// Natural log.
+        log => UnaryOp::Log,
+        /// Square root.
+        sqrt => UnaryOp::Sqrt,
+        /// `1 / sqrt(x)`.
+        rsqrt => UnaryOp::Rsqrt,
+        /// `|x|`.
+        abs => UnaryOp::Abs,
+        /// Sine.
+        sin => UnaryOp::Sin,
+        /// Cosine.
+        cos => UnaryOp::Cos,
+        /// Hyperbolic tangent.
+        tanh => UnaryOp::Tanh,
+        /// Logistic sigmoid.
+        sigmoid => UnaryOp::Sigmoid,
+        /// `max(x, 0)`.
+        relu => UnaryOp::Relu,
+        /// GELU, exact (erf) form.
+        gelu => UnaryOp::Gelu,
+        /// GELU, tanh approximation.
+        gelu_tanh => UnaryOp::GeluTanh,
+        /// `x * sigmoid(x)`.
+        silu => UnaryOp::Silu,
+        /// Error function.
+        erf => UnaryOp::Erf,
+        /// -1, 0 or 1 (0 gradient).
+        sign => UnaryOp::Sign,
+        /// `1 / x`.
+        reciprocal => UnaryOp::Recip,
+        /// `x * x`.
+        square => UnaryOp::Square,
+    }
+
+    /// `x + s` (an integer tensor plus a float scalar becomes f32, as in PyTorch).
+    #[track_caller]
+    pub fn add_scalar(&self, s: f64) -> Result<Tensor> {
+        self.scalar_op("add_scalar", UnaryOp::AddScalar(s))
+    }
+
+    /// `x - s`.
+    #[track_caller]
+    pub fn sub_scalar(&self, s: f64) -> Result<Tensor> {
+        self.scalar_op("sub_scalar", UnaryOp::AddScalar(-s))
+    }
+
+    /// `x * s`.
+    #[track_caller]
+    pub fn mul_scalar(&self, s: f64) -> Result<Tensor> {
+        self.scalar_op("mul_scalar", UnaryOp::MulScalar(s))
+    }
+
+    /// `x / s`.
+    #[track_caller]
+    pub fn div_scalar(&self, s: f64) -> Result<Tensor> {
+        self.scalar_op("div_scalar", UnaryOp::MulScalar(1.0 / s))
+    }
+
+    /// `x ^ p`.
+    #[track_caller]
+    pub fn pow(&self, p: f64) -> Result<Tensor> {
+        self.scalar_op("pow", UnaryOp::PowScalar(p))
+    }
+
+    #[track_caller]
+    fn scalar_op(&self, name: &'static str, op: UnaryOp) -> Result<Tensor> {
+        if self.dtype().is_float() {
+            self.unary_prim(op)
+        } else {
+            self.to_dtype(self.dtype().promote_with_float_scalar())?.unary(name, op)
+        }
+    }
+
+    /// Limits values to `[min, max]` (either bound may be `None`). Integer tensors stay
+    /// integer.
+    #[track_caller]
+    pub fn clamp(&self, min: Option<f64>, max: Option<f64>) -> Result<Tensor> {
+        if min.is_none() && max.is_none() {
+            return Err(Error::value("clamp", "at least one of min or max must not be None"));
+        }
+        self.unary("clamp", UnaryOp::Clamp(min.unwrap_or(f64::NAN), max.unwrap_or(f64::NAN)))
+    }
+
+    /// Applies a binary primitive to same-shape, same-dtype tensors, recording `Op::Binary`.
+    #[track_caller]
+    pub(crate) fn binary_prim(&self, rhs: &Tensor, op: BinaryOp) -> Result<Tensor> {
+        let out = read_two(self, rhs, "binary", |a, b| map::binary(a, self.layout(), b, rhs.layout(), op))?;
+        Ok(Tensor::from_storage(out, self.shape()).record(&[self, rhs], || Op::Binary(op)))
+    }
+
+    /// Promotes dtypes and broadcasts shapes, then applies the primitive.
+    #[track_caller]
+    fn binary(&self, rhs: &Tensor, op: BinaryOp, name: &'static str) -> Result<Tensor> {
+        let mut dtype = DType::promote(self.dtype(), rhs.dtype());
+        if op == BinaryOp::Div && !dtype.is_float() {
+            dtype = DType::F32; // true division
+        }
+        if dtype == DType::Bool && !matches!(op, BinaryOp::Add | BinaryOp::Mul | BinaryOp::Maximum | BinaryOp::Minimum)
+        {
+            return Err(Error::dtype(name, format!("{op:?} is not supported for bool tensors")));
+        }
+        let shape = broadcast_pair(name, self.shape(), rhs.shape())?;
+        let a = self.to_dtype(dtype)?.expand_to(&shape)?;
+        let b = rhs.to_dtype(dtype)?.expand_to(&shape)?;
+        a.binary_prim(&b, op)
+    }
+
+    /// `self + rhs` with broadcasting.
+    #[track_caller]
+    pub fn add(&self, rhs: &Tensor) -> Result<Tensor> {
+        self.binary(rhs, BinaryOp::Add, "add")
+    }
+
+    /// `self - rhs` with broadcasting.
+    #[track_caller]
+    pub fn sub(&self, rhs: &Tensor) -> Result<Tensor> {
+        self.binary(rhs, BinaryOp::Sub, "sub")
+    }
+
+    /// `self * rhs` with broadcasting.
+    #[track_caller]
+    pub fn mul(&self, rhs: &Tensor) -> Result<Tensor> {
+        self.binary(rhs, BinaryOp::Mul, "mul")
+    }
+
+    /// `self / rhs` (true division: integers give f32).
+    #[track_caller]
+    pub fn div(&self, rhs: &Tensor) -> Result<Tensor> {
+        self.binary(rhs, BinaryOp::Div, "div")
+    }
+
+    /// Elementwise maximum (NaN propagates).
+    #[track_caller]
+    pub fn maximum(&self, rhs: &Tensor) -> Result<Tensor> {
+        self.binary(rhs, BinaryOp::Maximum, "maximum")
+    }
+
+    /// Elementwise minimum (NaN propagates).
+    #[track_caller]
+    pub fn minimum(&self, rhs: &Tensor) -> Result<Tensor> {
+        self.binary(rhs, BinaryOp::Minimum, "minimum")
+    }
+
+    /// `self ^ rhs` elementwise.
+    #[track_caller]
+    pub fn pow_tensor(&self, rhs: &Tensor) -> Result<Tensor> {
+        self.binary(rhs, BinaryOp::Pow, "pow_tensor")
+    }
+
+    #[track_caller]
+    fn compare(&self, rhs: &Tensor, op: CmpOp, name: &'static str) -> Result<Tensor> {
+        let dtype = DType::promote(self.dtype(), rhs.dtype());
+        let shape = broadcast_pair(name, self.shape(), rhs.shape())?;
+        let a = self.detach().to_dtype(dtype)?.expand_to(&shape)?;
+        let b = rhs.detach().to_dtype(dtype)?.expand_to(&shape)?;
+        let out = read_two(&a, &b, name, |x, y| map::cmp(x, a.layout(), y, b.layout(), op))?;
+        Ok(Tensor::from_storage(CpuStorage::Bool(out), &shape))
+    }
+
+    #[track_caller]
+    fn compare_scalar(&self, s: f64, op: CmpOp, name: &'static str) -> Result<Tensor> {
+        let dtype = if self.dtype().is_float() || s.fract() != 0.0 {
+            self.dtype().promote_with_float_scalar()
+        } else {
+            self.dtype()
+        };
+        self.compare(&Tensor::full(&[], s, dtype)?, op, name)
+    }
+}
+
+macro_rules! compare_methods {
+    ($($name:ident, $sname:ident => $op:ident),*) => {
+        impl Tensor {$(
+            #[doc = concat!("Elementwise `", stringify!($name), "` (a Bool tensor, broadcast).")]
+            #[track_caller]
+            pub fn $name(&self, rhs: &Tensor) -> Result<Tensor> {
+                self.compare(rhs, CmpOp::$op, stringify!($name))
+            }
+            #[doc = concat!("Elementwise `", stringify!($name), "` against a scalar.")]
+            #[track_caller]
+            pub fn $sname(&self, s: f64) -> Result<Tensor> {
+                self.compare_scalar(s, CmpOp::$op, stringify!($sname))
+            }
+        )*}
+    };
+}
+compare_methods!(eq, eq_scalar => Eq, ne, ne_scalar => Ne, lt, lt_scalar => Lt, le, le_scalar => Le, gt, gt_scalar => Gt, ge, ge_scalar => Ge);
+
+impl Tensor {
+    /// Elementwise logical and of two tensors (nonzero is true).
+    #[track_caller]
+    pub fn logical_and(&self, rhs: &Tensor) -> Result<Tensor> {
+        self.ne_scalar(0.0)?.binary(&rhs.ne_scalar(0.0)?, BinaryOp::Mul, "logical_and")
+    }
+
+    /// Elementwise logical or.
+    #[track_caller]
+    pub fn logical_or(&self, rhs: &Tensor) -> Result<Tensor> {
+        self.ne_scalar(0.0)?.binary(&rhs.ne_scalar(0.0)?, BinaryOp::Add, "logical_or")
+    }
+
+    /// Elementwise logical not.
+    #[track_caller]
+    pub fn logical_not(&self) -> Result<Tensor> {
+        self.eq_scalar(0.0)
+    }
+
+    /// `cond ? a : b` elementwise with broadcasting of all three (`cond` must be Bool).
+    #[track_caller]
+    pub fn where_(cond: &Tensor, a: &Tensor, b: &Tensor) -> Result<Tensor> {
+        if cond.dtype() != DType::Bool {
+            return Err(Error::dtype("where", format!("condition must be a bool tensor, got {}", cond.dtype())));
+        }
+        let shape = broadcast_pair("where", &broadcast_pair("where", cond.shape(), a.shape())?, b.shape())?;
+        let dtype = DType::promote(a.dtype(), b.dtype());
+        let c = cond.expand_to(&shape)?;
+        let x = a.to_dtype(dtype)?.expand_to(&shape)?;
+        let y = b.to_dtype(dtype)?.expand_to(&shape)?;
+        let cs = c.cpu_read("where")?;
+        let CpuStorage::Bool(cv) = &*cs else { unreachable!("dtype checked above") };
+        let out = read_two(&x, &y, "where", |p, q| map::where_(cv, c.layout(), p, x.layout(), q, y.layout()))?;
+        drop(cs);
+        Ok(Tensor::from_storage(out, &shape).record(&[&x, &y], || Op::Where { cond: c.clone() }))
+    }
+
+    /// `value` where `mask` is true, `self` elsewhere (`mask` broadcasts to `self`).
+    #[track_caller]
+    pub fn masked_fill(&self, mask: &Tensor, value: f64) -> Result<Tensor> {
+        let out = Tensor::where_(mask, &Tensor::full(&[], value, self.dtype())?, self)?;
+        if out.shape() != self.shape() {
+            return Err(Error::shape(
+                "masked_fill",
+                format!("mask of shape {:?} does not broadcast to the tensor's shape {:?}", mask.shape(), self.shape()),
+            ));
+        }
+        Ok(out)
+    }
+}
+
+macro_rules! binary_operators {
+    ($($trait:ident, $method:ident, $tmethod:ident, $smethod:ident);*) => {$(
+        impl std::ops::$trait<&Tensor> for &Tensor {
+            type Output = Result<Tensor>;
+            #[track_caller]
+            fn $method(self, rhs: &Tensor) -> Result<Tensor> { Tensor::$tmethod(&self, rhs) }
+        }
+        impl std::ops::$trait<Tensor> for &Tensor {
+            type Output = Result<Tensor>;
+            #[track_caller]
+            fn $method(self, rhs: Tensor) -> Result<Tensor> { Tensor::$tmethod(&self, &rhs) }
+        }
+        impl std::ops::$trait<&Tensor> for Tensor {
+            type Output = Result<Tensor>;
+            #[track_caller]
+            fn $method(self, rhs: &Tensor) -> Result<Tensor> { Tensor::$tmethod(&self, rhs) }
+        }
+        impl std::ops::$trait<Tensor> for Tensor {
+            type Output = Result<Tensor>;
+            #[track_caller]
+            fn $method(self, rhs: Tensor) -> Result<Tensor> { Tensor::$tmethod(&self, &rhs) }
+        }
+        impl std::ops::$trait<f64> for &Tensor {
+            type Output = Result<Tensor>;
+            #[track_caller]
+            fn $method(self, rhs: f64) -> Result<Tensor> { Tensor::$smethod(&self, rhs) }
+        }
+        impl std::ops::$trait<f64> for Tensor {
+            type Output = Result<Tensor>;
+            #[track_caller]
+            fn $method(self, rhs: f64) -> Result<Tensor> { Tensor::$smethod(&self, rhs) }
+        }
+    )*};
+}
+binary_operators!(Add, add, add, add_scalar; Sub, sub, sub, sub_scalar; Mul, mul, mul, mul_scalar; Div, div, div, div_scalar);
+
+impl std::ops::Neg for &Tensor {
+    type Output = Result<Tensor>;
+    #[track_caller]
+    fn neg(self) -> Result<Tensor> {
+        Tensor::neg(self)
+    }
+}
+
+impl std::ops::Neg for Tensor {
+    type Output = Result<Tensor>;
+    #[track_caller]
+    fn neg(self) -> Result<Tensor> {
+        Tensor::neg(&self)
+    }
+}
+
+impl std::ops::Add<&Tensor> for f64 {
+    type Output = Result<Tensor>;
+    #[track_caller]
+    fn add(self, rhs: &Tensor) -> Result<Tensor> {
+        rhs.add_scalar(self)
+    }
+}
+
+impl std::ops::Mul<&Tensor> for f64 {
+    type Output = Result<Tensor>;
+    #[track_caller]
+    fn mul(self, rhs: &Tensor) -> Result<Tensor> {
+        rhs.mul_scalar(self)
+    }
+}
+
+impl std::ops::Sub<&Tensor> for f64 {
+    type Output = Result<Tensor>;
+    #[track_caller]
+    fn sub(self, rhs: &Tensor) -> Result<Tensor> {
+        rhs.neg()?.add_scalar(self)
+    }
+}
+
+impl std::ops::Div<&Tensor> for f64 {
+    type Output = Result<Tensor>;
+    #[track_caller]
+    fn div(self, rhs: &Tensor) -> Result<Tensor> {
+        rhs.reciprocal()?.mul_scalar(self)
+    }
+}

@@ -1,0 +1,68 @@
+//! Conversions: dtype casts, contiguous copies, device moves, and extraction to Rust values.
+
+use super::Tensor;
+use crate::backend::cpu::{self, map};
+use crate::dtype::{DType, Element};
+use crate::error::{Error, Result};
+use crate::op::Op;
+use crate::Device;
+
+impl Tensor {
+    /// A copy converted to `dtype` (the same tensor when it already has it). Float to int
+    /// truncates toward zero; anything to bool is `!= 0`.
+    #[track_caller]
+    pub fn to_dtype(&self, dtype: DType) -> Result<Tensor> {
+        if dtype == self.dtype() {
+            return Ok(self.clone());
+        }
+        let out = map::cast(&*self.cpu_read("to_dtype")?, self.layout(), dtype);
+        Ok(Tensor::from_storage(out, self.shape()).record(&[self], || Op::ToDtype))
+    }
+
+    /// The same elements in row-major order without gaps (the same tensor when already so).
+    #[track_caller]
+    pub fn contiguous(&self) -> Result<Tensor> {
+        if self.is_contiguous() {
+            return Ok(self.clone());
+        }
+        let out = cpu::contiguous(&*self.cpu_read("contiguous")?, self.layout());
+        Ok(Tensor::from_storage(out, self.shape()).record(&[self], || Op::Contiguous))
+    }
+
+    /// A copy on `device` (only the CPU exists today).
+    #[track_caller]
+    pub fn to_device(&self, device: Device) -> Result<Tensor> {
+        match device {
+            Device::Cpu if self.device() == Device::Cpu => Ok(self.clone()),
+            d => Err(Error::device("to_device", format!("no backend for device {d} yet"))),
+        }
+    }
+
+    /// The elements in row-major order; an error if `T` is not the tensor's element type.
+    #[track_caller]
+    pub fn to_vec<T: Element>(&self) -> Result<Vec<T>> {
+        let s = self.cpu_read("to_vec")?;
+        let v = T::slice(&s).ok_or_else(|| {
+            Error::dtype("to_vec", format!("tensor has dtype {} but {} was requested", self.dtype(), T::DTYPE))
+        })?;
+        Ok(cpu::contiguous_slice(v, self.layout()).into_owned())
+    }
+
+    /// The elements as f64, whatever the dtype (convenient for tests and printing).
+    #[track_caller]
+    pub fn to_f64_vec(&self) -> Result<Vec<f64>> {
+        self.to_dtype(DType::F64)?.to_vec::<f64>()
+    }
+
+    /// The value of a one-element tensor.
+    #[track_caller]
+    pub fn item<T: Element>(&self) -> Result<T> {
+        if self.numel() != 1 {
+            return Err(Error::shape(
+                "item",
+                format!("a tensor with {} elements cannot be converted to a scalar", self.numel()),
+            ));
+        }
+        Ok(self.to_vec::<T>()?[0])
+    }
+}

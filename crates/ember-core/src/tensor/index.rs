@@ -1,0 +1,217 @@
+//! Indexing ops that copy: `index_select`, `index_add`, `gather`, `scatter_add`, `cat`,
+//! `stack`. Index tensors must be i64 or i32 and in range; errors say which value and where.
+
+use super::Tensor;
+use crate::backend::cpu::index as cpu;
+use crate::dtype::DType;
+use crate::error::{Error, Result};
+use crate::layout::Layout;
+use crate::op::Op;
+
+/// Index values as `usize`, checked against `size`.
+#[track_caller]
+fn index_values(idx: &Tensor, size: usize, op: &'static str) -> Result<Vec<usize>> {
+    let vals: Vec<i64> = match idx.dtype() {
+        DType::I64 => idx.to_vec::<i64>()?,
+        DType::I32 => idx.to_vec::<i32>()?.into_iter().map(i64::from).collect(),
+        d => return Err(Error::dtype(op, format!("index must be an int64 or int32 tensor, got {d}"))),
+    };
+    vals.into_iter()
+        .map(|v| {
+            if v < 0 || v as u64 >= size as u64 {
+                Err(Error::index(op, format!("index {v} is out of bounds for dimension with size {size}")))
+            } else {
+                Ok(v as usize)
+            }
+        })
+        .collect()
+}
+
+impl Tensor {
+    /// Slices `index[i]` of `dim`, stacked along `dim` (`index` is 1-D).
+    #[track_caller]
+    pub fn index_select(&self, dim: isize, index: &Tensor) -> Result<Tensor> {
+        let d = self.norm_dim(dim, "index_select")?;
+        if index.dim() > 1 {
+            return Err(Error::shape(
+                "index_select",
+                format!("index should have at most 1 dimension, got shape {:?}", index.shape()),
+            ));
+        }
+        if self.dim() == 0 {
+            return self.reshape_to(&[1])?.index_select(0, index)?.reshape_to(&[]);
+        }
+        self.index_select_u(d, index)
+    }
+
+    pub(crate) fn index_select_u(&self, d: usize, index: &Tensor) -> Result<Tensor> {
+        let idx = index_values(index, self.shape()[d], "index_select")?;
+        let out = cpu::index_select(&*self.cpu_read("index_select")?, self.layout(), d, &idx);
+        let mut shape = self.shape().to_vec();
+        shape[d] = idx.len();
+        let index = index.reshape_to(&[idx.len()])?;
+        Ok(Tensor::from_storage(out, &shape).record(&[self], || Op::IndexSelect { dim: d, index }))
+    }
+
+    /// `self` with `src[.., j, ..]` added at row `index[j]` of `dim` (`Tensor.index_add`).
+    #[track_caller]
+    pub fn index_add(&self, dim: isize, index: &Tensor, src: &Tensor) -> Result<Tensor> {
+        let d = self.norm_dim(dim, "index_add")?;
+        let mut want = self.shape().to_vec();
+        if let Some(w) = want.get_mut(d) {
+            *w = index.numel();
+        }
+        if src.shape() != want.as_slice() {
+            return Err(Error::shape(
+                "index_add",
+                format!(
+                    "source shape {:?} does not match {:?} (self {:?} with {} indices at dim {dim})",
+                    src.shape(),
+                    want,
+                    self.shape(),
+                    index.numel()
+                ),
+            ));
+        }
+        self.index_add_u(d, index, src)
+    }
+
+    pub(crate) fn index_add_u(&self, d: usize, index: &Tensor, src: &Tensor) -> Result<Tensor> {
+        let idx = index_values(index, self.shape()[d], "index_add")?;
+        let src = src.to_dtype(self.dtype())?;
+        let mut out = crate::backend::cpu::contiguous(&*self.cpu_read("index_add")?, self.layout());
+        cpu::index_add(&mut out, self.shape(), d, &idx, &*src.cpu_read("index_add")?, src.layout());
+        let index = index.reshape_to(&[idx.len()])?;
+        Ok(Tensor::from_storage(out, self.shape()).record(&[self, &src], || Op::IndexAdd { dim: d, index }))
+    }
+
+    /// Checks a gather/scatter index against `self` and returns, per index position, the
+    /// storage offset of `view` without the `dim` coordinate (see `cpu::gather`).
+    #[track_caller]
+    fn scatter_geometry(
+        &self,
+        d: usize,
+        index: &Tensor,
+        view: &Layout,
+        op: &'static str,
+    ) -> Result<(Vec<usize>, usize, Vec<usize>)> {
+        if index.dim() != self.dim() {
+            return Err(Error::shape(
+                op,
+                format!(
+                    "index tensor must have the same number of dimensions as input: index {:?} vs input {:?}",
+                    index.shape(),
+                    self.shape()
+                ),
+            ));
+        }
+        for (i, (&a, &b)) in index.shape().iter().zip(self.shape()).enumerate() {
+            if i != d && a > b {
+                return Err(Error::shape(
+                    op,
+                    format!(
+                        "size does not match at dimension {i}: index {:?} vs input {:?}",
+                        index.shape(),
+                        self.shape()
+                    ),
+                ));
+            }
+        }
+        let idx = index_values(index, self.shape()[d], op)?;
+        let mut strides = view.strides().to_vec();
+        let dim_stride = strides[d];
+        strides[d] = 0;
+        let base = Layout::new(index.shape().to_vec(), strides, view.offset()).offsets();
+        Ok((base, dim_stride, idx))
+    }
+
+    /// `out[i][j][k] = self[i][index[i][j][k]][k]` for `dim = 1` (and likewise for any dim).
+    #[track_caller]
+    pub fn gather(&self, dim: isize, index: &Tensor) -> Result<Tensor> {
+        let d = self.norm_dim(dim, "gather")?;
+        if self.dim() == 0 {
+            return self.reshape_to(&[1])?.gather(0, &index.reshape_to(&[index.numel()])?)?.reshape_to(index.shape());
+        }
+        self.gather_u(d, index)
+    }
+
+    pub(crate) fn gather_u(&self, d: usize, index: &Tensor) -> Result<Tensor> {
+        let (base, stride, idx) = self.scatter_geometry(d, index, self.layout(), "gather")?;
+        let out = cpu::gather(&*self.cpu_read("gather")?, &base, stride, &idx);
+        let index = index.clone();
+        Ok(Tensor::from_storage(out, index.shape()).record(&[self], || Op::Gather { dim: d, index }))
+    }
+
+    /// `self` with `src[p]` added at the position `p` with its `dim` coordinate replaced by
+    /// `index[p]` (`Tensor.scatter_add`).
+    #[track_caller]
+    pub fn scatter_add(&self, dim: isize, index: &Tensor, src: &Tensor) -> Result<Tensor> {
+        let d = self.norm_dim(dim, "scatter_add")?;
+        if src.dim() != index.dim() || index.shape().iter().zip(src.shape()).any(|(a, b)| a > b) {
+            return Err(Error::shape(
+                "scatter_add",
+                format!("index {:?} must not be larger than src {:?} in any dimension", index.shape(), src.shape()),
+            ));
+        }
+        self.scatter_add_u(d, index, src)
+    }
+
+    pub(crate) fn scatter_add_u(&self, d: usize, index: &Tensor, src: &Tensor) -> Result<Tensor> {
+        let contiguous = Layout::contiguous(self.shape());
+        let (base, stride, idx) = self.scatter_geometry(d, index, &contiguous, "scatter_add")?;
+        // src is read with the index's shape (it may be larger).
+        let mut src_v = src.to_dtype(self.dtype())?;
+        for (i, &n) in index.shape().iter().enumerate() {
+            src_v = src_v.slice_u(i, 0, n, 1)?;
+        }
+        let mut out = crate::backend::cpu::contiguous(&*self.cpu_read("scatter_add")?, self.layout());
+        cpu::scatter_add(&mut out, &base, stride, &idx, &*src_v.cpu_read("scatter_add")?, src_v.layout());
+        let index = index.clone();
+        Ok(Tensor::from_storage(out, self.shape()).record(&[self, &src_v], || Op::ScatterAdd { dim: d, index }))
+    }
+
+    /// Concatenation along `dim` (dtypes promote; all other dims must match).
+    #[track_caller]
+    pub fn cat(tensors: &[&Tensor], dim: isize) -> Result<Tensor> {
+        let first = tensors.first().ok_or_else(|| Error::value("cat", "expected a non-empty list of tensors"))?;
+        let d = first.norm_dim(dim, "cat")?;
+        if first.dim() == 0 {
+            return Err(Error::shape("cat", "zero-dimensional tensor cannot be concatenated"));
+        }
+        let dtype = tensors.iter().map(|t| t.dtype()).reduce(DType::promote).unwrap_or(DType::F32);
+        let mut shape = first.shape().to_vec();
+        shape[d] = 0;
+        for (i, t) in tensors.iter().enumerate() {
+            let ok = t.dim() == first.dim()
+                && t.shape().iter().zip(first.shape()).enumerate().all(|(j, (a, b))| j == d || a == b);
+            if !ok {
+                let shapes: Vec<&[usize]> = tensors.iter().map(|t| t.shape()).collect();
+                return Err(Error::shape("cat", format!("sizes of tensors must match except in dimension {d}: tensor 0 has shape {:?} but tensor {i} has shape {:?} (all: {shapes:?})", first.shape(), t.shape())));
+            }
+            shape[d] += t.shape()[d];
+        }
+        let cast: Vec<Tensor> = tensors.iter().map(|t| t.to_dtype(dtype)).collect::<Result<_>>()?;
+        let guards: Vec<_> = cast.iter().map(|t| t.cpu_read("cat")).collect::<Result<_>>()?;
+        let parts: Vec<_> = guards.iter().zip(&cast).map(|(g, t)| (&**g, t.layout())).collect();
+        let out = cpu::cat(&parts, d, &shape);
+        drop(parts);
+        drop(guards);
+        let refs: Vec<&Tensor> = cast.iter().collect();
+        Ok(Tensor::from_storage(out, &shape).record(&refs, || Op::Cat { dim: d }))
+    }
+
+    /// Stacks same-shape tensors along a new dim.
+    #[track_caller]
+    pub fn stack(tensors: &[&Tensor], dim: isize) -> Result<Tensor> {
+        let first = tensors.first().ok_or_else(|| Error::value("stack", "expected a non-empty list of tensors"))?;
+        if let Some(t) = tensors.iter().find(|t| t.shape() != first.shape()) {
+            return Err(Error::shape(
+                "stack",
+                format!("stack expects each tensor to be equal size, but got {:?} and {:?}", first.shape(), t.shape()),
+            ));
+        }
+        let un: Vec<Tensor> = tensors.iter().map(|t| t.unsqueeze(dim)).collect::<Result<_>>()?;
+        let refs: Vec<&Tensor> = un.iter().collect();
+        Tensor::cat(&refs, dim)
+    }
+}

@@ -1,0 +1,124 @@
+//! In-place ops (PyTorch's trailing underscore). Each bumps the storage's version counter, so
+//! a graph that saved this tensor's old values refuses to backpropagate through them.
+//!
+//! With recording on and a tensor in the graph, the new value is computed out of place from a
+//! snapshot of the old one and written back, and the tensor's node is rebased onto that
+//! computation (PyTorch's history rewriting for non-leaf tensors). Leaves that require grad
+//! cannot be modified in place while recording, as in PyTorch.
+
+use super::Tensor;
+use crate::autograd::{self, no_grad};
+use crate::backend::cpu::{index::copy_into, map::cast};
+use crate::error::{Error, Result};
+use std::sync::atomic::Ordering;
+
+impl Tensor {
+    /// A second handle on the same storage, layout and history (the "old value" of `self`).
+    fn snapshot(&self) -> Tensor {
+        let t = self.with_layout(self.layout().clone());
+        t.set_node(self.node());
+        t.0.requires_grad.store(self.requires_grad(), Ordering::Relaxed);
+        t
+    }
+
+    #[track_caller]
+    fn inplace(
+        &self,
+        name: &'static str,
+        others: &[&Tensor],
+        compute: impl FnOnce(&Tensor) -> Result<Tensor>,
+    ) -> Result<()> {
+        let recording =
+            autograd::is_grad_enabled() && (self.requires_grad() || others.iter().any(|t| t.requires_grad()));
+        if recording && self.is_leaf() && self.requires_grad() {
+            return Err(Error::autograd(
+                name,
+                "a leaf tensor that requires grad is being used in an in-place operation; wrap it in no_grad",
+            ));
+        }
+        let (r, snap) = if recording {
+            let snap = self.snapshot();
+            (compute(&snap)?, Some(snap))
+        } else {
+            (no_grad(|| compute(self))?, None)
+        };
+        if r.shape() != self.shape() {
+            return Err(Error::shape(
+                name,
+                format!("output with shape {:?} doesn't match the broadcast shape {:?}", self.shape(), r.shape()),
+            ));
+        }
+        if r.dtype().is_float() && !self.dtype().is_float() {
+            return Err(Error::dtype(
+                name,
+                format!("result type {} can't be cast to the desired output type {}", r.dtype(), self.dtype()),
+            ));
+        }
+        let src = cast(&*r.cpu_read(name)?, r.layout(), self.dtype());
+        let contiguous = crate::layout::Layout::contiguous(self.shape());
+        {
+            let mut dst = self.storage().write();
+            copy_into(&mut dst, self.layout(), &src, &contiguous);
+        }
+        if let Some(_snap) = snap {
+            self.set_node(r.node());
+            self.0.requires_grad.store(r.requires_grad(), Ordering::Relaxed);
+        }
+        Ok(())
+    }
+
+    /// `self += other` (broadcasting `other`).
+    #[track_caller]
+    pub fn add_(&self, other: &Tensor) -> Result<()> {
+        self.inplace("add_", &[other], |s| s.add(other))
+    }
+
+    /// `self -= other`.
+    #[track_caller]
+    pub fn sub_(&self, other: &Tensor) -> Result<()> {
+        self.inplace("sub_", &[other], |s| s.sub(other))
+    }
+
+    /// `self *= other`.
+    #[track_caller]
+    pub fn mul_(&self, other: &Tensor) -> Result<()> {
+        self.inplace("mul_", &[other], |s| s.mul(other))
+    }
+
+    /// `self /= other`.
+    #[track_caller]
+    pub fn div_(&self, other: &Tensor) -> Result<()> {
+        self.inplace("div_", &[other], |s| s.div(other))
+    }
+
+    /// `self += s`.
+    #[track_caller]
+    pub fn add_scalar_(&self, s: f64) -> Result<()> {
+        self.inplace("add_scalar_", &[], |t| t.add_scalar(s))
+    }
+
+    /// `self *= s`.
+    #[track_caller]
+    pub fn mul_scalar_(&self, s: f64) -> Result<()> {
+        self.inplace("mul_scalar_", &[], |t| t.mul_scalar(s))
+    }
+
+    /// Sets every element to `value`.
+    #[track_caller]
+    pub fn fill_(&self, value: f64) -> Result<()> {
+        self.inplace("fill_", &[], |t| Tensor::where_(&Tensor::scalar(true), &Tensor::full(&[], value, t.dtype())?, t))
+    }
+
+    /// Sets every element to zero.
+    #[track_caller]
+    pub fn zero_(&self) -> Result<()> {
+        self.fill_(0.0)
+    }
+
+    /// Copies `src` (broadcast, converted to this dtype) into `self`.
+    #[track_caller]
+    pub fn copy_(&self, src: &Tensor) -> Result<()> {
+        let src_c = src.to_dtype(self.dtype())?;
+        self.inplace("copy_", &[src], |t| Tensor::where_(&Tensor::scalar(true), &src_c, t))
+    }
+}

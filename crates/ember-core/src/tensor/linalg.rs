@@ -1,0 +1,90 @@
+//! `matmul` with `torch.matmul` semantics: 1-D operands are promoted and squeezed back,
+//! batch dims broadcast, and `[..., m, k] x [k, n]` folds the batch into one GEMM.
+
+use super::arith::{broadcast_pair, read_two};
+use super::Tensor;
+use crate::backend::cpu::matmul as cpu;
+use crate::dtype::DType;
+use crate::error::{Error, Result};
+use crate::op::Op;
+
+impl Tensor {
+    /// The batched primitive: `[..., m, k] x [..., k, n]` with identical batch dims and dtype.
+    pub(crate) fn matmul_prim(&self, rhs: &Tensor) -> Result<Tensor> {
+        let nd = self.dim();
+        let out = read_two(self, rhs, "matmul", |a, b| cpu::matmul(a, self.layout(), b, rhs.layout()))?;
+        let mut shape = self.shape()[..nd - 2].to_vec();
+        shape.extend_from_slice(&[self.shape()[nd - 2], rhs.shape()[nd - 1]]);
+        Ok(Tensor::from_storage(out, &shape).record(&[self, rhs], || Op::Matmul))
+    }
+
+    /// Matrix product with `torch.matmul` semantics (1-D, 2-D and batched with broadcast batch
+    /// dims).
+    #[track_caller]
+    pub fn matmul(&self, rhs: &Tensor) -> Result<Tensor> {
+        let (da, db) = (self.dim(), rhs.dim());
+        if da == 0 || db == 0 {
+            return Err(Error::shape(
+                "matmul",
+                format!("both arguments to matmul need to be at least 1D, but they are {da}D and {db}D"),
+            ));
+        }
+        let k_a = self.shape()[da - 1];
+        let k_b = rhs.shape()[if db == 1 { 0 } else { db - 2 }];
+        if k_a != k_b {
+            return Err(Error::shape(
+                "matmul",
+                format!("shapes {:?} and {:?} cannot be multiplied ({k_a} != {k_b})", self.shape(), rhs.shape()),
+            ));
+        }
+        let dtype = DType::promote(self.dtype(), rhs.dtype());
+        if dtype == DType::Bool {
+            return Err(Error::dtype("matmul", "not supported for bool tensors"));
+        }
+        let a = self.to_dtype(dtype)?;
+        let b = rhs.to_dtype(dtype)?;
+        match (da, db) {
+            (1, 1) => a.reshape_to(&[1, k_a])?.matmul_prim(&b.reshape_to(&[k_b, 1])?)?.reshape_to(&[]),
+            (2, 1) => a.matmul_prim(&b.reshape_to(&[k_b, 1])?)?.reshape_to(&[self.shape()[0]]),
+            (1, 2) => a.reshape_to(&[1, k_a])?.matmul_prim(&b)?.reshape_to(&[rhs.shape()[1]]),
+            (_, 2) => {
+                // [..., m, k] x [k, n]: one GEMM of [(...) m, k] x [k, n].
+                let mut out_shape = self.shape()[..da - 1].to_vec();
+                out_shape.push(rhs.shape()[1]);
+                a.reshape_to(&[self.numel() / k_a.max(1), k_a])?.matmul_prim(&b)?.reshape_to(&out_shape)
+            }
+            _ => {
+                let a2 = if da == 1 { a.reshape_to(&[1, k_a])? } else { a };
+                let b2 = if db == 1 { b.reshape_to(&[k_b, 1])? } else { b };
+                let (na, nb) = (a2.dim(), b2.dim());
+                let batch = broadcast_pair("matmul", &a2.shape()[..na - 2], &b2.shape()[..nb - 2])?;
+                let (m, n) = (a2.shape()[na - 2], b2.shape()[nb - 1]);
+                let mut sa = batch.clone();
+                sa.extend_from_slice(&[m, k_a]);
+                let mut sb = batch.clone();
+                sb.extend_from_slice(&[k_b, n]);
+                let out = a2.expand_to(&sa)?.matmul_prim(&b2.expand_to(&sb)?)?;
+                let mut shape = batch;
+                if da > 1 {
+                    shape.push(m);
+                }
+                if db > 1 {
+                    shape.push(n);
+                }
+                out.reshape_to(&shape)
+            }
+        }
+    }
+
+    /// 2-D matrix product (`torch.mm`).
+    #[track_caller]
+    pub fn mm(&self, rhs: &Tensor) -> Result<Tensor> {
+        if self.dim() != 2 || rhs.dim() != 2 {
+            return Err(Error::shape(
+                "mm",
+                format!("expected 2-D tensors, got shapes {:?} and {:?}", self.shape(), rhs.shape()),
+            ));
+        }
+        self.matmul(rhs)
+    }
+}

@@ -1,0 +1,210 @@
+//! The `Tensor` handle: shared storage, a layout, a dtype, a device and (when recording) the
+//! autograd node that produced it. Public methods live in one file per op family:
+//! `create` (constructors), `arith` (elementwise), `reduce`, `view` (shape ops that never
+//! copy), `index` (gather/scatter/cat), `linalg` (matmul), `inplace`, `convert`, `display`.
+
+mod arith;
+mod conv;
+mod convert;
+mod create;
+mod display;
+mod index;
+mod inplace;
+mod linalg;
+mod reduce;
+mod view;
+
+pub use conv::Conv2dArgs;
+
+use crate::autograd::{self, Node};
+use crate::dtype::DType;
+use crate::error::{Error, Result};
+use crate::layout::Layout;
+use crate::op::Op;
+use crate::storage::{CpuStorage, Storage};
+use crate::Device;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
+
+/// A gradient hook: called with the gradient flowing into a tensor; returning `Some(g)`
+/// replaces it.
+pub type Hook = Box<dyn Fn(&Tensor) -> Result<Option<Tensor>> + Send + Sync>;
+
+/// An n-dimensional array with PyTorch semantics: a cheap-to-clone handle (an `Arc` inside);
+/// views share storage.
+#[derive(Clone)]
+pub struct Tensor(pub(crate) Arc<TensorInner>);
+
+pub(crate) struct TensorInner {
+    pub(crate) storage: Arc<Storage>,
+    pub(crate) layout: Layout,
+    pub(crate) dtype: DType,
+    pub(crate) device: Device,
+    pub(crate) requires_grad: AtomicBool,
+    pub(crate) retains_grad: AtomicBool,
+    pub(crate) node: RwLock<Option<Arc<Node>>>,
+    pub(crate) grad: Mutex<Option<Tensor>>,
+    pub(crate) hooks: Mutex<Vec<Hook>>,
+}
+
+fn _assert_send_sync() {
+    fn is<T: Send + Sync>() {}
+    is::<Tensor>();
+}
+
+impl Tensor {
+    /// A tensor over `layout` of existing storage (no node).
+    pub(crate) fn from_parts(storage: Arc<Storage>, layout: Layout, dtype: DType) -> Tensor {
+        Tensor(Arc::new(TensorInner {
+            storage,
+            layout,
+            dtype,
+            device: Device::Cpu,
+            requires_grad: AtomicBool::new(false),
+            retains_grad: AtomicBool::new(false),
+            node: RwLock::new(None),
+            grad: Mutex::new(None),
+            hooks: Mutex::new(Vec::new()),
+        }))
+    }
+
+    /// A contiguous tensor owning `data` with `shape` (callers ensure the sizes agree).
+    pub(crate) fn from_storage(data: CpuStorage, shape: &[usize]) -> Tensor {
+        debug_assert_eq!(data.len(), shape.iter().product::<usize>());
+        let dtype = data.dtype();
+        Tensor::from_parts(Arc::new(Storage::new(data)), Layout::contiguous(shape), dtype)
+    }
+
+    /// A view of this tensor's storage with another layout (no node).
+    pub(crate) fn with_layout(&self, layout: Layout) -> Tensor {
+        Tensor::from_parts(self.0.storage.clone(), layout, self.0.dtype)
+    }
+
+    /// Attaches an autograd node built by `op` when grad mode is on, the output is float and an
+    /// input requires grad. Returns `self` for chaining.
+    pub(crate) fn record(self, inputs: &[&Tensor], op: impl FnOnce() -> Op) -> Tensor {
+        if self.0.dtype.is_float() && autograd::is_grad_enabled() && inputs.iter().any(|t| t.requires_grad()) {
+            let node = Node::new(op(), inputs, &self);
+            *self.0.node.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(node));
+            self.0.requires_grad.store(true, Ordering::Relaxed);
+        }
+        self
+    }
+
+    /// Read access to CPU storage; other devices are a clear error until their backend exists.
+    #[track_caller]
+    pub(crate) fn cpu_read(&self, op: &'static str) -> Result<RwLockReadGuard<'_, CpuStorage>> {
+        match self.0.device {
+            Device::Cpu => Ok(self.0.storage.read()),
+            d => Err(Error::device(op, format!("no backend for device {d} yet"))),
+        }
+    }
+
+    pub(crate) fn storage(&self) -> &Arc<Storage> {
+        &self.0.storage
+    }
+
+    pub(crate) fn layout(&self) -> &Layout {
+        &self.0.layout
+    }
+
+    pub(crate) fn node(&self) -> Option<Arc<Node>> {
+        self.0.node.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub(crate) fn set_node(&self, node: Option<Arc<Node>>) {
+        *self.0.node.write().unwrap_or_else(|e| e.into_inner()) = node;
+    }
+
+    /// Identity of the handle's inner tensor (clones share it; views do not).
+    pub(crate) fn id(&self) -> usize {
+        Arc::as_ptr(&self.0) as usize
+    }
+
+    /// Sizes of the dims.
+    pub fn shape(&self) -> &[usize] {
+        self.0.layout.shape()
+    }
+
+    /// Alias of [`Tensor::shape`] (`torch.Tensor.size()`).
+    pub fn dims(&self) -> &[usize] {
+        self.shape()
+    }
+
+    /// Number of dims.
+    pub fn dim(&self) -> usize {
+        self.0.layout.ndim()
+    }
+
+    /// Number of elements.
+    pub fn numel(&self) -> usize {
+        self.0.layout.numel()
+    }
+
+    /// Size of dim `d` (negative counts from the end).
+    #[track_caller]
+    pub fn size(&self, d: isize) -> Result<usize> {
+        Ok(self.shape()[self.norm_dim(d, "size")?])
+    }
+
+    /// The element type.
+    pub fn dtype(&self) -> DType {
+        self.0.dtype
+    }
+
+    /// The device.
+    pub fn device(&self) -> Device {
+        self.0.device
+    }
+
+    /// Strides in elements.
+    pub fn strides(&self) -> &[usize] {
+        self.0.layout.strides()
+    }
+
+    /// Offset of the first element in the storage.
+    pub fn storage_offset(&self) -> usize {
+        self.0.layout.offset()
+    }
+
+    /// Row-major with no gaps.
+    pub fn is_contiguous(&self) -> bool {
+        self.0.layout.is_contiguous()
+    }
+
+    /// Whether two tensors share storage (a view and its base do).
+    pub fn shares_storage(&self, other: &Tensor) -> bool {
+        Arc::ptr_eq(&self.0.storage, &other.0.storage)
+    }
+
+    /// The storage's in-place version counter.
+    pub fn version(&self) -> u64 {
+        self.0.storage.version()
+    }
+
+    /// A dim index in `0..ndim` from a possibly negative `d` (0-d tensors accept -1 and 0).
+    #[track_caller]
+    pub(crate) fn norm_dim(&self, d: isize, op: &'static str) -> Result<usize> {
+        norm_dim(d, self.dim(), op)
+    }
+}
+
+/// A dim index in `0..ndim` from a possibly negative `d`, with PyTorch's error message.
+#[track_caller]
+pub(crate) fn norm_dim(d: isize, ndim: usize, op: &'static str) -> Result<usize> {
+    let n = ndim.max(1) as isize;
+    let r = if d < 0 { d + n } else { d };
+    if r < 0 || r >= n {
+        return Err(Error::index(
+            op,
+            format!("dimension out of range (expected to be in range of [{}, {}], but got {d})", -n, n - 1),
+        ));
+    }
+    Ok(r as usize)
+}
+
+impl std::fmt::Debug for Tensor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{self}")
+    }
+}
