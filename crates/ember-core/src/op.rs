@@ -130,6 +130,144 @@ impl Op {
     }
 }
 
+impl Op {
+    /// The variant's kind, with the inner op for `Binary`/`Unary` (`"Unary::Exp"`), as used
+    /// by the op-table coverage test.
+    pub fn kind(&self) -> String {
+        match self {
+            Op::Binary(b) => format!("Binary::{b:?}"),
+            Op::Unary(u) => format!("Unary::{}", unary_kind(u)),
+            other => other.name(),
+        }
+    }
+
+    /// Every kind [`Op::kind`] can return. The matches below have no wildcard, so a new
+    /// variant does not compile until it is listed here (and the coverage test then asks for
+    /// an op-table entry that exercises it).
+    pub fn all_kinds() -> Vec<String> {
+        fn _guard(op: &Op, b: &BinaryOp) {
+            match op {
+                Op::Binary(_)
+                | Op::Unary(_)
+                | Op::Where { .. }
+                | Op::Sum { .. }
+                | Op::SelectDim { .. }
+                | Op::Prod { .. }
+                | Op::Cumsum { .. }
+                | Op::Softmax { .. }
+                | Op::LogSoftmax { .. }
+                | Op::Reshape
+                | Op::Permute { .. }
+                | Op::Expand
+                | Op::Slice { .. }
+                | Op::SliceBackward { .. }
+                | Op::Contiguous
+                | Op::ToDtype
+                | Op::Cat { .. }
+                | Op::IndexSelect { .. }
+                | Op::IndexAdd { .. }
+                | Op::Gather { .. }
+                | Op::ScatterAdd { .. }
+                | Op::Matmul
+                | Op::Im2col(_)
+                | Op::Col2im(_)
+                | Op::Checkpoint(_) => {}
+            }
+            match b {
+                BinaryOp::Add
+                | BinaryOp::Sub
+                | BinaryOp::Mul
+                | BinaryOp::Div
+                | BinaryOp::Maximum
+                | BinaryOp::Minimum
+                | BinaryOp::Pow => {}
+            }
+        }
+        let binary = ["Add", "Sub", "Mul", "Div", "Maximum", "Minimum", "Pow"].map(|b| format!("Binary::{b}"));
+        let unary = [
+            UnaryOp::Neg,
+            UnaryOp::Exp,
+            UnaryOp::Log,
+            UnaryOp::Sqrt,
+            UnaryOp::Rsqrt,
+            UnaryOp::Abs,
+            UnaryOp::Sin,
+            UnaryOp::Cos,
+            UnaryOp::Tanh,
+            UnaryOp::Sigmoid,
+            UnaryOp::Relu,
+            UnaryOp::Gelu,
+            UnaryOp::GeluTanh,
+            UnaryOp::GeluGrad,
+            UnaryOp::Silu,
+            UnaryOp::Erf,
+            UnaryOp::Sign,
+            UnaryOp::Recip,
+            UnaryOp::Square,
+            UnaryOp::AddScalar(0.0),
+            UnaryOp::MulScalar(0.0),
+            UnaryOp::PowScalar(0.0),
+            UnaryOp::Clamp(0.0, 0.0),
+        ]
+        .map(|u| format!("Unary::{}", unary_kind(&u)));
+        let rest = [
+            "Where",
+            "Sum",
+            "MaxMin",
+            "Prod",
+            "Cumsum",
+            "Softmax",
+            "LogSoftmax",
+            "Reshape",
+            "Permute",
+            "Expand",
+            "Slice",
+            "SliceBackward",
+            "Contiguous",
+            "ToDtype",
+            "Cat",
+            "IndexSelect",
+            "IndexAdd",
+            "Gather",
+            "ScatterAdd",
+            "Matmul",
+            "Im2col",
+            "Col2im",
+            "Checkpoint",
+        ]
+        .map(String::from);
+        binary.into_iter().chain(unary).chain(rest).collect()
+    }
+}
+
+fn unary_kind(u: &UnaryOp) -> &'static str {
+    match u {
+        UnaryOp::Neg => "Neg",
+        UnaryOp::Exp => "Exp",
+        UnaryOp::Log => "Log",
+        UnaryOp::Sqrt => "Sqrt",
+        UnaryOp::Rsqrt => "Rsqrt",
+        UnaryOp::Abs => "Abs",
+        UnaryOp::Sin => "Sin",
+        UnaryOp::Cos => "Cos",
+        UnaryOp::Tanh => "Tanh",
+        UnaryOp::Sigmoid => "Sigmoid",
+        UnaryOp::Relu => "Relu",
+        UnaryOp::Gelu => "Gelu",
+        UnaryOp::GeluTanh => "GeluTanh",
+        UnaryOp::GeluGrad => "GeluGrad",
+        UnaryOp::Silu => "Silu",
+        UnaryOp::Erf => "Erf",
+        UnaryOp::Sign => "Sign",
+        UnaryOp::Recip => "Recip",
+        UnaryOp::Square => "Square",
+        UnaryOp::AddScalar(_) => "AddScalar",
+        UnaryOp::MulScalar(_) => "MulScalar",
+        UnaryOp::PowScalar(_) => "PowScalar",
+        UnaryOp::Clamp(..) => "Clamp",
+    }
+}
+
 impl fmt::Debug for Op {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.name())

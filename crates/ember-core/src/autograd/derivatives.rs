@@ -3,8 +3,8 @@
 //! rules never do. Formulas use ordinary tensor ops, so they are themselves differentiable
 //! when the engine runs them with grad mode on (`create_graph`).
 //!
-//! Non-differentiable points follow PyTorch: relu'(0) = 0, abs'(0) = 0, clamp passes the
-//! gradient at the bounds, maximum/minimum split ties evenly, max_dim sends the gradient to
+//! Non-differentiable points follow PyTorch: relu'(0) = 0, abs'(0) = 0, clamp's gradient is 0
+//! at the bounds (PyTorch 2.x), maximum/minimum split ties evenly, max_dim sends the gradient to
 //! the returned index.
 
 use super::{is_grad_enabled, NodeState};
@@ -146,10 +146,10 @@ pub(crate) fn backward(st: &NodeState, g: &Tensor, needs: &[bool]) -> Result<Vec
                     let a = x(0)?;
                     let mut keep = Tensor::ones_like(a)?.to_dtype(crate::DType::Bool)?;
                     if !lo.is_nan() {
-                        keep = keep.logical_and(&a.ge_scalar(lo)?)?;
+                        keep = keep.logical_and(&a.gt_scalar(lo)?)?;
                     }
                     if !hi.is_nan() {
-                        keep = keep.logical_and(&a.le_scalar(hi)?)?;
+                        keep = keep.logical_and(&a.lt_scalar(hi)?)?;
                     }
                     Tensor::where_(&keep, g, &Tensor::zeros_like(g)?)?
                 }

@@ -87,6 +87,7 @@ pub(crate) struct NodeState {
 /// The record of one op application in the graph.
 pub(crate) struct Node {
     pub(crate) name: String,
+    pub(crate) kind: String,
     state: Mutex<Option<NodeState>>,
 }
 
@@ -94,6 +95,7 @@ impl Node {
     pub(crate) fn new(op: Op, inputs: &[&Tensor], output: &Tensor) -> Node {
         Node {
             name: op.name(),
+            kind: op.kind(),
             state: Mutex::new(Some(NodeState {
                 op,
                 inputs: inputs.iter().map(|t| (*t).clone()).collect(),
@@ -177,6 +179,24 @@ fn check_version(t: &Tensor, saved: u64, op: &Op) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// The kinds (`Op::kind`) of every node in the graph behind `t` (for coverage tests and
+/// debugging). Errors if part of the graph was already freed.
+pub fn graph_op_kinds(t: &Tensor) -> Result<std::collections::BTreeSet<String>> {
+    let mut kinds = std::collections::BTreeSet::new();
+    let mut seen = std::collections::HashSet::new();
+    let mut stack = vec![t.clone()];
+    while let Some(t) = stack.pop() {
+        if !seen.insert(t.id()) {
+            continue;
+        }
+        if let Some(node) = t.node() {
+            kinds.insert(node.kind.clone());
+            stack.extend(node.inputs()?);
+        }
+    }
+    Ok(kinds)
 }
 
 /// Autograd methods on tensors.

@@ -1,0 +1,218 @@
+#!/usr/bin/env python3
+"""Writes the PyTorch golden fixtures that Ember's tests compare against.
+
+Run from the repository root:  python3 tools/gen_fixtures.py
+Needs: torch (pip install torch). CI never runs this; the outputs are committed.
+
+Outputs:
+  crates/ember-core/tests/fixtures/ops.json   op table: inputs, outputs and the gradient of
+                                             <v, f(inputs)> for a fixed projection v, in f64.
+Each case name here matches an entry of the Rust op table (crates/ember-core/tests/op_table.rs).
+"""
+import json, math, os, sys, zlib
+import torch
+import torch.nn.functional as F
+
+torch.set_default_dtype(torch.float64)
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def gen(name, spec, k):
+    """One input tensor from a spec: (shape, domain) or ('int', shape, low, high) or ('bool', shape) or ('data', list, shape)."""
+    g = torch.Generator().manual_seed(zlib.crc32(f"{name}/{k}".encode()))
+    kind = spec[0]
+    if kind == "int":
+        _, shape, lo, hi = spec
+        return torch.randint(lo, hi, shape, generator=g), False
+    if kind == "bool":
+        return torch.rand(spec[1], generator=g) > 0.5, False
+    if kind == "data":
+        return torch.tensor(spec[1], dtype=torch.float64).reshape(spec[2]), True
+    shape, dom = spec
+    x = torch.randn(shape, generator=g)
+    if dom == "pos":
+        x = torch.rand(shape, generator=g) + 0.5
+    elif dom == "away0":
+        x = x + 0.5 * torch.sign(x) + (x == 0) * 0.5
+    elif dom == "distinct":
+        n = math.prod(shape)
+        x = (torch.randperm(n, generator=g).double() - n / 2) / 4 + 0.1
+        x = x.reshape(shape)
+    elif dom == "unit":
+        x = torch.rand(shape, generator=g) * 0.8 + 0.1
+    return x, True
+
+
+def projection(n):
+    """Must equal the Rust side's `projection` in op_table.rs: a simple closed form."""
+    return [((-1) ** i) * (0.5 + ((i * 7) % 11) / 10.0) for i in range(n)]
+
+
+def as_list(t):
+    if t.dtype == torch.bool:
+        return [int(v) for v in t.flatten().tolist()]
+    return t.flatten().tolist()
+
+
+def dtype_name(t):
+    return {torch.float64: "f64", torch.int64: "i64", torch.bool: "bool", torch.float32: "f32"}[t.dtype]
+
+
+CASES = {}
+
+
+def case(name, specs, fn, diff=True):
+    CASES[name] = (specs, fn, diff)
+
+
+A = ([3, 4], "any")
+P = ([3, 4], "pos")
+Z = ([3, 4], "away0")
+D = ([3, 4], "distinct")
+
+# ---- unary
+case("neg", [A], lambda x: -x)
+case("exp", [A], torch.exp)
+case("log", [P], torch.log)
+case("sqrt", [P], torch.sqrt)
+case("rsqrt", [P], torch.rsqrt)
+case("abs", [Z], torch.abs)
+case("sin", [A], torch.sin)
+case("cos", [A], torch.cos)
+case("tanh", [A], torch.tanh)
+case("sigmoid", [A], torch.sigmoid)
+case("relu", [Z], torch.relu)
+case("gelu", [A], F.gelu)
+case("gelu_tanh", [A], lambda x: F.gelu(x, approximate="tanh"))
+case("silu", [A], F.silu)
+case("erf", [A], torch.erf)
+case("sign", [Z], torch.sign)
+case("reciprocal", [Z], torch.reciprocal)
+case("square", [A], torch.square)
+case("add_scalar", [A], lambda x: x + 2.5)
+case("sub_scalar", [A], lambda x: x - 1.25)
+case("mul_scalar", [A], lambda x: x * -1.5)
+case("div_scalar", [A], lambda x: x / 4.0)
+case("rsub_scalar", [A], lambda x: 2.0 - x)
+case("pow3", [A], lambda x: x ** 3.0)
+case("pow_half", [P], lambda x: x ** 0.5)
+case("pow_neg2", [P], lambda x: x ** -2.0)
+case("clamp", [D], lambda x: torch.clamp(x, -0.3, 0.55))
+# Non-differentiable points: PyTorch's conventions (finite differences cannot check these).
+case("clamp_at_kink", [("data", [-0.3, 0.6, 0.0], [3])], lambda x: torch.clamp(x, -0.3, 0.6))
+case("relu_at_kink", [("data", [0.0, 1.0, -1.0], [3])], torch.relu)
+case("abs_at_kink", [("data", [0.0, 1.0, -1.0], [3])], torch.abs)
+case("clamp_min", [D], lambda x: torch.clamp(x, min=0.2))
+# ---- binary with broadcasting
+case("add", [A, ([4], "any")], torch.add)
+case("sub", [([2, 1, 4], "any"), ([3, 1], "any")], torch.sub)
+case("mul", [A, A], torch.mul)
+case("div", [A, ([3, 1], "away0")], torch.div)
+case("maximum", [D, ([4], "distinct")], torch.maximum)
+case("minimum", [D, ([4], "distinct")], torch.minimum)
+case("pow_tensor", [P, ([4], "any")], torch.pow)
+case("where", [("bool", [3, 4]), A, ([4], "any")], torch.where)
+case("masked_fill", [A, ("bool", [4])], lambda x, m: x.masked_fill(m, -2.0))
+case("gt", [A, A], torch.gt, diff=False)
+case("eq_scalar", [("int", [5], 0, 3)], lambda x: x == 1, diff=False)
+# ---- reductions
+case("sum", [A], torch.sum)
+case("sum_dim1", [A], lambda x: x.sum(1))
+case("sum_dim0_keep", [A], lambda x: x.sum(0, keepdim=True))
+case("sum_3d_dims", [([2, 3, 4], "any")], lambda x: x.sum((0, 2)))
+case("mean", [A], torch.mean)
+case("mean_dim_last", [A], lambda x: x.mean(-1))
+case("max", [D], torch.max)
+case("min", [D], torch.min)
+case("max_ties", [("data", [1.0, 3.0, 3.0, -2.0], [4])], torch.max)
+case("max_dim1", [D], lambda x: x.max(1).values)
+case("min_dim0_keep", [D], lambda x: x.min(0, keepdim=True).values)
+case("argmax1", [D], lambda x: x.argmax(1), diff=False)
+case("prod_dim1", [A], lambda x: x.prod(1))
+case("prod_with_zero", [("data", [1.5, 0.0, 2.0, -1.0, 0.5, 3.0, 0.0, 0.0, 4.0], [3, 3])], lambda x: x.prod(1))
+case("var_dim1", [A], lambda x: x.var(1))
+case("var_dim0_biased_keep", [A], lambda x: x.var(0, unbiased=False, keepdim=True))
+case("std_dim1", [A], lambda x: x.std(1))
+case("logsumexp1", [A], lambda x: torch.logsumexp(x, 1))
+case("softmax1", [A], lambda x: torch.softmax(x, 1))
+case("softmax0", [A], lambda x: torch.softmax(x, 0))
+case("log_softmax_last", [([2, 3, 5], "any")], lambda x: torch.log_softmax(x, -1))
+case("cumsum1", [A], lambda x: torch.cumsum(x, 1))
+case("cumsum0", [A], lambda x: torch.cumsum(x, 0))
+# ---- shape and views
+case("reshape", [A], lambda x: x.reshape(4, 3) * torch.arange(12.0).reshape(4, 3))
+case("flatten", [([2, 3, 2], "any")], lambda x: x.flatten(1, 2) * torch.arange(12.0).reshape(2, 6))
+case("permute", [([2, 3, 4], "any")], lambda x: x.permute(2, 0, 1) * torch.arange(24.0).reshape(4, 2, 3))
+case("transpose", [A], lambda x: x.transpose(0, 1).sin())
+case("t", [A], lambda x: x.t().exp())
+case("unsqueeze_squeeze", [A], lambda x: x.unsqueeze(1).exp().squeeze())
+case("expand", [([3, 1], "any")], lambda x: x.expand(3, 4) * torch.arange(12.0).reshape(3, 4))
+case("narrow", [A], lambda x: x.narrow(1, 1, 2).exp())
+case("slice_step", [([3, 7], "any")], lambda x: x[:, 1:6:2].exp())
+case("select", [A], lambda x: x.select(1, -1).exp())
+case("split", [([3, 5], "any")], lambda x: torch.cat([p * (i + 1) for i, p in enumerate(x.split(2, 1))], 1))
+case("chunk", [([4, 3], "any")], lambda x: torch.cat([p.exp() * (i + 1) for i, p in enumerate(x.chunk(3, 0))], 0))
+case("repeat", [([2, 3], "any")], lambda x: x.repeat(2, 1, 2) * torch.arange(24.0).reshape(2, 2, 6))
+case("tril", [([4, 4], "any")], lambda x: x.tril().exp())
+case("triu1", [([3, 4], "any")], lambda x: x.triu(1).exp())
+case("cat", [A, ([3, 2], "any")], lambda x, y: torch.cat([x, y.exp()], 1))
+case("stack", [A, A], lambda x, y: torch.stack([x, y * 2], 0))
+case("contiguous", [A], lambda x: x.t().contiguous().exp())
+case("to_dtype", [A], lambda x: (x.float() * 2).double())
+# ---- indexing
+case("index_select", [A, ("int", [5], 0, 3)], lambda x, i: x.index_select(0, i))
+case("gather", [A, ("int", [3, 2], 0, 4)], lambda x, i: x.gather(1, i))
+case("scatter_add", [A, ("int", [2, 4], 0, 3), ([2, 4], "any")], lambda x, i, s: x.scatter_add(0, i, s))
+case("index_add", [A, ("int", [2], 0, 3), ([2, 4], "any")], lambda x, i, s: x.index_add(0, i, s))
+# ---- matmul
+case("mm", [A, ([4, 5], "any")], torch.matmul)
+case("mv", [A, ([4], "any")], torch.matmul)
+case("vm", [([4], "any"), ([4, 5], "any")], torch.matmul)
+case("dot", [([4], "any"), ([4], "any")], torch.matmul)
+case("bmm", [([2, 3, 4], "any"), ([2, 4, 5], "any")], torch.matmul)
+case("matmul_broadcast", [([2, 1, 3, 4], "any"), ([3, 4, 2], "any")], torch.matmul)
+case("matmul_fold", [([2, 3, 4], "any"), ([4, 5], "any")], torch.matmul)
+case("matmul_transposed", [([4, 3], "any"), ([5, 4], "any")], lambda a, b: a.t() @ b.t())
+# ---- convolution primitives
+case("unfold2d", [([2, 2, 5, 4], "any")], lambda x: F.unfold(x, (3, 2), padding=(1, 0), stride=(2, 1)))
+case("fold2d", [([1, 4, 6], "any")], lambda x: F.fold(x, (4, 3), (2, 2), stride=(1, 1)))
+# ---- autograd: the Rust side runs this through ember::autograd::checkpoint
+case("checkpoint", [A], lambda x: x.exp() * 2)
+# ---- empty and 0-d
+case("add_empty", [([0, 3], "any"), ([3], "any")], torch.add)
+case("sum_empty", [([0, 3], "any")], lambda x: x.sum(0))
+case("exp_scalar", [([], "any")], torch.exp)
+case("mul_scalar_tensor", [([], "any"), A], torch.mul)
+case("softmax_scalar", [([], "any")], lambda x: torch.softmax(x, 0))
+
+
+def main():
+    out = {}
+    for name, (specs, fn, diff) in CASES.items():
+        made = [gen(name, s, k) for k, s in enumerate(specs)]
+        inputs = []
+        for (t, floaty) in made:
+            if floaty and diff:
+                t = t.clone().requires_grad_(True)
+            inputs.append(t)
+        y = fn(*inputs)
+        entry = {
+            "inputs": [{"shape": list(t.shape), "dtype": dtype_name(t), "data": as_list(t.detach()), "requires_grad": t.requires_grad} for t in inputs],
+            "output": {"shape": list(y.shape), "dtype": dtype_name(y), "data": as_list(y.detach())},
+            "differentiable": diff,
+        }
+        if diff:
+            v = torch.tensor(projection(y.numel())).reshape(y.shape)
+            grads = torch.autograd.grad(y, [t for t in inputs if t.requires_grad], v, allow_unused=True)
+            it = iter(grads)
+            entry["grads"] = [as_list(next(it)) if t.requires_grad else None for t in inputs]
+        out[name] = entry
+    path = os.path.join(ROOT, "crates/ember-core/tests/fixtures/ops.json")
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        json.dump({"torch": torch.__version__, "cases": out}, f, separators=(",", ":"))
+    print(f"wrote {len(out)} op cases to {path} ({os.path.getsize(path)} bytes)")
+
+
+if __name__ == "__main__":
+    main()
