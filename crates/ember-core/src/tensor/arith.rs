@@ -29,7 +29,10 @@ pub(crate) fn read_two<R>(
 /// The broadcast shape of two tensors, or a shape error naming the op and both shapes.
 #[track_caller]
 pub(crate) fn broadcast_pair(op: &'static str, a: &[usize], b: &[usize]) -> Result<Vec<usize>> {
-    broadcast_shapes(a, b).ok_or_else(|| {
+    if let Some(s) = broadcast_shapes(a, b) {
+        return Ok(s);
+    }
+    {
         let n = a.len().max(b.len());
         let (mut da, mut db, mut dim) = (0, 0, 0);
         for i in 0..n {
@@ -40,8 +43,8 @@ pub(crate) fn broadcast_pair(op: &'static str, a: &[usize], b: &[usize]) -> Resu
                 break;
             }
         }
-        Error::shape(op, format!("shapes {a:?} and {b:?} cannot be broadcast ({da} != {db} at dim {dim})"))
-    })
+        Err(Error::shape(op, format!("shapes {a:?} and {b:?} cannot be broadcast ({da} != {db} at dim {dim})")))
+    }
 }
 
 macro_rules! unary_methods {

@@ -42,9 +42,12 @@ impl Tensor {
     #[track_caller]
     pub fn to_vec<T: Element>(&self) -> Result<Vec<T>> {
         let s = self.cpu_read("to_vec")?;
-        let v = T::slice(&s).ok_or_else(|| {
-            Error::dtype("to_vec", format!("tensor has dtype {} but {} was requested", self.dtype(), T::DTYPE))
-        })?;
+        let Some(v) = T::slice(&s) else {
+            return Err(Error::dtype(
+                "to_vec",
+                format!("tensor has dtype {} but {} was requested", self.dtype(), T::DTYPE),
+            ));
+        };
         Ok(cpu::contiguous_slice(v, self.layout()).into_owned())
     }
 

@@ -33,11 +33,10 @@ pub(crate) fn storage_from_fn(dtype: DType, n: usize, f: impl Fn(usize) -> f64 +
 
 #[track_caller]
 fn checked_numel(shape: &[usize], op: &'static str) -> Result<usize> {
-    shape
-        .iter()
-        .try_fold(1usize, |a, &d| a.checked_mul(d))
-        .filter(|&n| n.checked_mul(8).is_some())
-        .ok_or_else(|| Error::shape(op, format!("shape {shape:?} has too many elements")))
+    match shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d)).filter(|&n| n.checked_mul(8).is_some()) {
+        Some(n) => Ok(n),
+        None => Err(Error::shape(op, format!("shape {shape:?} has too many elements"))),
+    }
 }
 
 impl Tensor {

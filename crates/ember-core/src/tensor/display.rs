@@ -40,40 +40,33 @@ fn special(v: f64) -> Option<String> {
     }
 }
 
-fn choose_mode(dtype: DType, vals: &[f64]) -> Mode {
-    if dtype == DType::Bool {
-        return Mode::Bool;
+/// PyTorch's `_Formatter`: the mode and the column width, both decided from the nonzero
+/// finite values shown (zeros, NaN and infinities never widen a column).
+fn choose_mode(dtype: DType, vals: &[f64]) -> (Mode, usize) {
+    if dtype == DType::Bool || !dtype.is_float() {
+        let mode = if dtype == DType::Bool { Mode::Bool } else { Mode::Int };
+        let width = vals.iter().map(|&v| fmt_one(v, &mode).len()).max().unwrap_or(1);
+        return (mode, width);
     }
-    if !dtype.is_float() {
-        return Mode::Int;
+    let nz: Vec<f64> = vals.iter().copied().filter(|v| v.is_finite() && *v != 0.0).collect();
+    if nz.is_empty() {
+        return (Mode::FloatInt, 1);
     }
-    let finite: Vec<f64> = vals.iter().copied().filter(|v| v.is_finite()).collect();
-    if finite.is_empty() {
-        return Mode::Fixed;
-    }
-    let nonzero: Vec<f64> = finite.iter().map(|v| v.abs()).filter(|&v| v != 0.0).collect();
-    let (max, min) = nonzero.iter().fold((0.0f64, f64::INFINITY), |(a, b), &v| (a.max(v), b.min(v)));
-    if finite.iter().all(|v| v.fract() == 0.0) {
-        return if max > 1e8 { Mode::Sci } else { Mode::FloatInt };
-    }
-    if !nonzero.is_empty() && (max / min > 1000.0 || max > 1e8 || min < 1e-4) {
+    let (max, min) = nz.iter().fold((0.0f64, f64::INFINITY), |(a, b), &v| (a.max(v.abs()), b.min(v.abs())));
+    let all_int = nz.iter().all(|v| v.fract() == 0.0);
+    let mode = if all_int {
+        if max / min > 1000.0 || max > 1e8 {
+            Mode::Sci
+        } else {
+            Mode::FloatInt
+        }
+    } else if max / min > 1000.0 || max > 1e8 || min < 1e-4 {
         Mode::Sci
     } else {
         Mode::Fixed
-    }
-}
-
-fn fmt_one(v: f64, mode: &Mode) -> String {
-    if let Some(s) = special(v) {
-        return s;
-    }
-    match mode {
-        Mode::Bool => if v != 0.0 { "True" } else { "False" }.into(),
-        Mode::Int => format!("{}", v as i64),
-        Mode::FloatInt => format!("{v:.0}."),
-        Mode::Fixed => format!("{v:.4}"),
-        Mode::Sci => sci(v),
-    }
+    };
+    let width = nz.iter().map(|&v| fmt_one(v, &mode).len()).max().unwrap_or(1);
+    (mode, width)
 }
 
 /// Row-major indices of the printed elements along each dim (all, or first/last EDGE).
@@ -105,7 +98,7 @@ fn render(vals: &[f64], shape: &[usize], summarize: bool, indent: usize, width: 
     let inner: usize = shape[1..].iter().product();
     let items = shown(shape[0], summarize);
     if shape.len() == 1 {
-        let per_line = ((LINE_WIDTH.saturating_sub(indent + 1)) / (width + 2)).max(1);
+        let per_line = (LINE_WIDTH.saturating_sub(indent) / (width + 2)).max(1);
         for (k, item) in items.iter().enumerate() {
             if k > 0 {
                 out.push(',');
@@ -118,7 +111,7 @@ fn render(vals: &[f64], shape: &[usize], summarize: bool, indent: usize, width: 
             }
             match item {
                 Some(i) => out.push_str(&format!("{:>width$}", fmt_one(vals[*i], mode))),
-                None => out.push_str("..."),
+                None => out.push_str(" ..."),
             }
         }
     } else {
@@ -151,8 +144,7 @@ impl fmt::Display for Tensor {
         } else {
             let mut visible = Vec::new();
             collect(&vals, self.shape(), summarize, &mut visible);
-            let mode = choose_mode(self.dtype(), &visible);
-            let width = visible.iter().map(|&v| fmt_one(v, &mode).len()).max().unwrap_or(1);
+            let (mode, width) = choose_mode(self.dtype(), &visible);
             render(&vals, self.shape(), summarize, 7, width, &mode, &mut s);
         }
         if self.numel() == 0 && self.shape() != [0] {

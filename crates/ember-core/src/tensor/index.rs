@@ -173,7 +173,9 @@ impl Tensor {
     /// Concatenation along `dim` (dtypes promote; all other dims must match).
     #[track_caller]
     pub fn cat(tensors: &[&Tensor], dim: isize) -> Result<Tensor> {
-        let first = tensors.first().ok_or_else(|| Error::value("cat", "expected a non-empty list of tensors"))?;
+        let Some(first) = tensors.first() else {
+            return Err(Error::value("cat", "expected a non-empty list of tensors"));
+        };
         let d = first.norm_dim(dim, "cat")?;
         if first.dim() == 0 {
             return Err(Error::shape("cat", "zero-dimensional tensor cannot be concatenated"));
@@ -203,7 +205,9 @@ impl Tensor {
     /// Stacks same-shape tensors along a new dim.
     #[track_caller]
     pub fn stack(tensors: &[&Tensor], dim: isize) -> Result<Tensor> {
-        let first = tensors.first().ok_or_else(|| Error::value("stack", "expected a non-empty list of tensors"))?;
+        let Some(first) = tensors.first() else {
+            return Err(Error::value("stack", "expected a non-empty list of tensors"));
+        };
         if let Some(t) = tensors.iter().find(|t| t.shape() != first.shape()) {
             return Err(Error::shape(
                 "stack",

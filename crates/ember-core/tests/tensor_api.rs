@@ -1,0 +1,224 @@
+//! Tensor semantics beyond the op table: errors (op, shapes, caller line), views that never
+//! copy, `view` vs `reshape`, promotion, matmul shapes, printing, empty and 0-d tensors,
+//! seeded randomness at any thread count, and in-place versioning.
+
+use ember_core::{DType, Error, Result, Tensor};
+
+fn f32s(v: &[f32], shape: &[usize]) -> Tensor {
+    Tensor::from_slice(v, shape).unwrap()
+}
+
+#[test]
+fn shape_errors_name_the_op_both_shapes_and_the_callers_line() {
+    let a = Tensor::zeros(&[2, 3], DType::F32).unwrap();
+    let b = Tensor::zeros(&[4, 5], DType::F32).unwrap();
+    let line = line!() + 1;
+    let e = a.matmul(&b).unwrap_err();
+    let msg = e.to_string();
+    assert!(matches!(e, Error::Shape { op: "matmul", .. }));
+    assert!(msg.contains("[2, 3]") && msg.contains("[4, 5]") && msg.contains("3 != 4"), "{msg}");
+    assert!(msg.contains(&format!("tensor_api.rs:{line}:")), "{msg}");
+
+    let line = line!() + 1;
+    let e = (&a + &b).unwrap_err().to_string();
+    assert!(e.starts_with("add: shapes [2, 3] and [4, 5] cannot be broadcast"), "{e}");
+    assert!(e.contains(&format!("tensor_api.rs:{line}:")), "{e}");
+
+    let line = line!() + 1;
+    let e = Tensor::cat(&[&a, &b], 0).unwrap_err().to_string();
+    assert!(
+        e.contains("cat") && e.contains("[2, 3]") && e.contains("[4, 5]") && e.contains(&format!(":{line}:")),
+        "{e}"
+    );
+
+    let line = line!() + 1;
+    let e = a.select(1, 7).unwrap_err().to_string();
+    assert!(e.contains("select") && e.contains("index 7") && e.contains(&format!(":{line}:")), "{e}");
+
+    let idx = Tensor::from_slice(&[0i64, 5], &[2]).unwrap();
+    let e = a.index_select(0, &idx).unwrap_err();
+    assert!(matches!(e, Error::Index { .. }) && e.to_string().contains("index 5 is out of bounds"), "{e}");
+    let e = a.sum_dim(2, false).unwrap_err().to_string();
+    assert!(e.contains("dimension out of range (expected to be in range of [-2, 1], but got 2)"), "{e}");
+}
+
+#[test]
+fn views_share_storage_and_view_refuses_to_copy() -> Result<()> {
+    let x = Tensor::arange(0.0, 24.0, 1.0, DType::F32)?.reshape(&[2, 3, 4])?;
+    for v in [
+        x.permute(&[2, 0, 1])?,
+        x.narrow(2, 1, 2)?,
+        x.select(0, 1)?,
+        x.unsqueeze(0)?,
+        x.expand(&[3, 2, 3, 4])?,
+        x.slice(2, 0, 4, 2)?,
+        x.t_last()?,
+    ] {
+        assert!(v.shares_storage(&x));
+    }
+    let t = x.transpose(1, 2)?;
+    assert!(!t.is_contiguous());
+    let e = t.view(&[2, 12]).unwrap_err().to_string();
+    assert!(e.contains("use reshape"), "{e}");
+    let r = t.reshape(&[2, 12])?;
+    assert!(!r.shares_storage(&x), "reshape of a transposed tensor copies");
+    assert_eq!(r.to_vec::<f32>()?[..4], [0.0, 4.0, 8.0, 1.0]);
+    assert!(x.reshape(&[4, -1])?.shares_storage(&x));
+    assert!(x.reshape(&[-1, -1]).is_err());
+    // Writing through a view changes the base.
+    x.select(0, 0)?.select(0, 0)?.fill_(9.0)?;
+    assert_eq!(x.to_vec::<f32>()?[..5], [9.0, 9.0, 9.0, 9.0, 4.0]);
+    Ok(())
+}
+
+trait LastT {
+    fn t_last(&self) -> Result<Tensor>;
+}
+impl LastT for Tensor {
+    fn t_last(&self) -> Result<Tensor> {
+        self.transpose(-1, -2)
+    }
+}
+
+#[test]
+fn type_promotion_follows_pytorch() -> Result<()> {
+    let i = Tensor::from_slice(&[1i64, 2], &[2])?;
+    let f = f32s(&[0.5, 0.5], &[2]);
+    let d = Tensor::from_slice(&[1.0f64, 1.0], &[2])?;
+    let h = f.to_dtype(DType::F16)?;
+    let b = h.to_dtype(DType::BF16)?;
+    assert_eq!(i.add(&f)?.dtype(), DType::F32);
+    assert_eq!(f.add(&d)?.dtype(), DType::F64);
+    assert_eq!(h.add(&b)?.dtype(), DType::F32);
+    assert_eq!(i.add(&i)?.dtype(), DType::I64);
+    assert_eq!(i.div(&i)?.dtype(), DType::F32, "true division");
+    assert_eq!(i.add_scalar(1.5)?.dtype(), DType::F32, "int tensor + python float");
+    assert_eq!(h.mul_scalar(2.0)?.dtype(), DType::F16);
+    assert_eq!(i.sum()?.dtype(), DType::I64);
+    assert_eq!(Tensor::from_slice(&[1i32, 2], &[2])?.sum()?.dtype(), DType::I64);
+    assert_eq!(i.gt(&f)?.dtype(), DType::Bool);
+    assert!(i.mean().is_err(), "mean of integers is an error, as in PyTorch");
+    Ok(())
+}
+
+#[test]
+fn matmul_follows_torch_matmul_shapes() -> Result<()> {
+    let cases: [(&[usize], &[usize], &[usize]); 7] = [
+        (&[3], &[3], &[]),
+        (&[2, 3], &[3], &[2]),
+        (&[3], &[3, 4], &[4]),
+        (&[5, 2, 3], &[3, 4], &[5, 2, 4]),
+        (&[5, 2, 3], &[3], &[5, 2]),
+        (&[3], &[5, 3, 4], &[5, 4]),
+        (&[2, 1, 2, 3], &[4, 3, 5], &[2, 4, 2, 5]),
+    ];
+    for (a, b, want) in cases {
+        let out = Tensor::ones(a, DType::F32)?.matmul(&Tensor::ones(b, DType::F32)?)?;
+        assert_eq!(out.shape(), want, "{a:?} @ {b:?}");
+        assert!(out.to_vec::<f32>()?.iter().all(|&v| v == 3.0));
+    }
+    let ints = Tensor::from_slice(&[1i64, 2, 3, 4], &[2, 2])?;
+    assert_eq!(ints.matmul(&ints)?.to_vec::<i64>()?, vec![7, 10, 15, 22]);
+    Ok(())
+}
+
+#[test]
+fn printing_matches_pytorch() -> Result<()> {
+    assert_eq!(f32s(&[1.0, 2.0, 3.0, 4.0], &[2, 2]).to_string(), "tensor([[1., 2.],\n        [3., 4.]])");
+    assert_eq!(Tensor::scalar(3.5f32).to_string(), "tensor(3.5000)");
+    assert_eq!(f32s(&[0.1, -2.25], &[2]).to_string(), "tensor([ 0.1000, -2.2500])");
+    assert_eq!(Tensor::from_slice(&[1i64, -20], &[2])?.to_string(), "tensor([  1, -20])");
+    assert_eq!(Tensor::from_slice(&[true, false], &[2])?.to_string(), "tensor([ True, False])");
+    assert_eq!(Tensor::from_slice(&[1.0f64, 2.5], &[2])?.to_string(), "tensor([1.0000, 2.5000], dtype=torch.float64)");
+    assert_eq!(f32s(&[1e-5, 1.0], &[2]).to_string(), "tensor([1.0000e-05, 1.0000e+00])");
+    assert_eq!(Tensor::zeros(&[0, 3], DType::F32)?.to_string(), "tensor([], size=(0, 3))");
+    assert_eq!(f32s(&[f32::NAN, f32::INFINITY, 1.0], &[3]).to_string(), "tensor([nan, inf, 1.])");
+    let x = f32s(&[1.0], &[1]).set_requires_grad(true)?;
+    assert_eq!(x.to_string(), "tensor([1.], requires_grad=True)");
+    assert_eq!(x.mul_scalar(2.0)?.to_string(), "tensor([2.], grad_fn=<MulScalarBackward>)");
+    let big = Tensor::arange(0.0, 2000.0, 1.0, DType::F32)?;
+    // Strings below are PyTorch 2.15's output for the same tensors.
+    assert_eq!(
+        big.to_string(),
+        "tensor([0.0000e+00, 1.0000e+00, 2.0000e+00,  ..., 1.9970e+03, 1.9980e+03,\n        1.9990e+03])"
+    );
+    assert_eq!(f32s(&[f32::NAN, 1.5, 1.0], &[3]).to_string(), "tensor([   nan, 1.5000, 1.0000])");
+    let wide = Tensor::arange(0.0, 200.0, 1.0, DType::F32)?.reshape(&[20, 10])?.mul_scalar(0.5)?;
+    assert!(wide.to_string().starts_with("tensor([[ 0.0000,  0.5000,  1.0000,  1.5000,  2.0000,  2.5000,  3.0000,  3.5000,\n          4.0000,  4.5000],"), "{wide}");
+    Ok(())
+}
+
+#[test]
+fn empty_and_zero_dim_tensors_work() -> Result<()> {
+    let e = Tensor::zeros(&[0, 4], DType::F32)?;
+    assert_eq!(e.sum()?.item::<f32>()?, 0.0);
+    assert_eq!(e.sum_dim(0, false)?.shape(), &[4]);
+    assert_eq!(e.matmul(&Tensor::ones(&[4, 2], DType::F32)?)?.shape(), &[0, 2]);
+    assert_eq!(
+        Tensor::ones(&[2, 0], DType::F32)?.matmul(&Tensor::ones(&[0, 3], DType::F32)?)?.to_vec::<f32>()?,
+        vec![0.0; 6]
+    );
+    assert!(e.max().is_err(), "max of an empty tensor has no identity");
+    assert!(e.mean()?.item::<f32>()?.is_nan());
+    let s = Tensor::scalar(2.0f32);
+    assert_eq!(s.dim(), 0);
+    assert_eq!(s.sum()?.item::<f32>()?, 2.0);
+    assert_eq!(s.unsqueeze(0)?.shape(), &[1]);
+    assert_eq!(s.reshape(&[1, 1])?.shape(), &[1, 1]);
+    assert_eq!(s.max_dim(0, false)?.0.item::<f32>()?, 2.0);
+    assert!(f32s(&[1.0, 2.0], &[2]).item::<f32>().is_err());
+    assert!(s.to_vec::<f64>().is_err(), "to_vec checks the element type");
+    Ok(())
+}
+
+#[test]
+fn seeded_randomness_is_reproducible_at_any_thread_count() -> Result<()> {
+    let draw = |threads: usize| -> Result<(Vec<f32>, Vec<f32>, Vec<i64>)> {
+        ember_core::set_num_threads(threads);
+        ember_core::manual_seed(1234);
+        let a = Tensor::randn(&[300_000], DType::F32)?.to_vec::<f32>()?;
+        let b = Tensor::rand(&[1000], DType::F32)?.to_vec::<f32>()?;
+        let c = Tensor::randint(-5, 5, &[1000], DType::I64)?.to_vec::<i64>()?;
+        Ok((a, b, c))
+    };
+    let one = draw(1)?;
+    let two = draw(2)?;
+    ember_core::set_num_threads(2);
+    assert!(one == two);
+    assert!(one.2.iter().all(|&v| (-5..5).contains(&v)));
+    let mean = one.0.iter().map(|&v| v as f64).sum::<f64>() / one.0.len() as f64;
+    assert!(mean.abs() < 0.01);
+    ember_core::manual_seed(1235);
+    assert_ne!(Tensor::rand(&[4], DType::F32)?.to_vec::<f32>()?, one.1[..4].to_vec());
+    Ok(())
+}
+
+#[test]
+fn in_place_ops_bump_the_version_and_respect_broadcasting() -> Result<()> {
+    let x = Tensor::zeros(&[2, 3], DType::F32)?;
+    let v0 = x.version();
+    x.add_(&f32s(&[1.0, 2.0, 3.0], &[3]))?;
+    x.mul_scalar_(2.0)?;
+    assert_eq!(x.to_vec::<f32>()?, vec![2.0, 4.0, 6.0, 2.0, 4.0, 6.0]);
+    assert_eq!(x.version(), v0 + 2);
+    assert!(f32s(&[1.0], &[1]).add_(&x).is_err(), "in-place cannot grow the tensor");
+    let i = Tensor::zeros(&[2], DType::I64)?;
+    assert!(i.add_(&f32s(&[0.5, 0.5], &[2])).is_err(), "float result into an int tensor");
+    i.copy_(&f32s(&[1.7, -2.2], &[2]))?;
+    assert_eq!(i.to_vec::<i64>()?, vec![1, -2]);
+    Ok(())
+}
+
+#[test]
+fn creation_ops() -> Result<()> {
+    assert_eq!(Tensor::arange(0.0, 1.0, 0.25, DType::F32)?.to_vec::<f32>()?, vec![0.0, 0.25, 0.5, 0.75]);
+    assert_eq!(Tensor::linspace(0.0, 1.0, 5, DType::F64)?.to_vec::<f64>()?, vec![0.0, 0.25, 0.5, 0.75, 1.0]);
+    assert_eq!(Tensor::eye(2, DType::I64)?.to_vec::<i64>()?, vec![1, 0, 0, 1]);
+    assert_eq!(Tensor::full(&[2], 1.5, DType::F16)?.to_f64_vec()?, vec![1.5, 1.5]);
+    assert!(Tensor::arange(0.0, 1.0, 0.0, DType::F32).is_err());
+    assert!(Tensor::from_vec(vec![1.0f32; 3], &[2, 2]).is_err());
+    assert!(Tensor::zeros(&[usize::MAX, 2], DType::F32).is_err());
+    let chunks = Tensor::arange(0.0, 5.0, 1.0, DType::F32)?.chunk(2, 0)?;
+    assert_eq!(chunks.iter().map(|c| c.numel()).collect::<Vec<_>>(), vec![3, 2]);
+    Ok(())
+}
