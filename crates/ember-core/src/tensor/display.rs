@@ -69,6 +69,19 @@ fn choose_mode(dtype: DType, vals: &[f64]) -> (Mode, usize) {
     (mode, width)
 }
 
+fn fmt_one(v: f64, mode: &Mode) -> String {
+    if let Some(s) = special(v) {
+        return s;
+    }
+    match mode {
+        Mode::Bool => if v != 0.0 { "True" } else { "False" }.into(),
+        Mode::Int => format!("{}", v as i64),
+        Mode::FloatInt => format!("{v:.0}."),
+        Mode::Fixed => format!("{v:.4}"),
+        Mode::Sci => sci(v),
+    }
+}
+
 /// Row-major indices of the printed elements along each dim (all, or first/last EDGE).
 fn shown(n: usize, summarize: bool) -> Vec<Option<usize>> {
     if summarize && n > 2 * EDGE {
