@@ -47,11 +47,12 @@ impl Tensor {
             (1, 1) => a.reshape_to(&[1, k_a])?.matmul_prim(&b.reshape_to(&[k_b, 1])?)?.reshape_to(&[]),
             (2, 1) => a.matmul_prim(&b.reshape_to(&[k_b, 1])?)?.reshape_to(&[self.shape()[0]]),
             (1, 2) => a.reshape_to(&[1, k_a])?.matmul_prim(&b)?.reshape_to(&[rhs.shape()[1]]),
+            (2, 2) => a.matmul_prim(&b),
             (_, 2) => {
                 // [..., m, k] x [k, n]: one GEMM of [(...) m, k] x [k, n].
                 let mut out_shape = self.shape()[..da - 1].to_vec();
                 out_shape.push(rhs.shape()[1]);
-                a.reshape_to(&[self.numel() / k_a.max(1), k_a])?.matmul_prim(&b)?.reshape_to(&out_shape)
+                a.reshape_to(&[self.shape()[..da - 1].iter().product(), k_a])?.matmul_prim(&b)?.reshape_to(&out_shape)
             }
             _ => {
                 let a2 = if da == 1 { a.reshape_to(&[1, k_a])? } else { a };
