@@ -134,6 +134,8 @@ pub trait Element: Copy + Send + Sync + fmt::Debug + PartialOrd + Default + 'sta
     fn slice(s: &CpuStorage) -> Option<&[Self]>;
     /// The storage's elements, mutably, if it holds this type.
     fn slice_mut(s: &mut CpuStorage) -> Option<&mut [Self]>;
+    /// The storage's vector, if it holds this type.
+    fn take_vec(s: CpuStorage) -> Option<Vec<Self>>;
 }
 
 mod private {
@@ -165,6 +167,12 @@ macro_rules! element {
                 }
             }
             fn slice_mut(s: &mut CpuStorage) -> Option<&mut [Self]> {
+                match s {
+                    CpuStorage::$variant(v) => Some(v),
+                    _ => None,
+                }
+            }
+            fn take_vec(s: CpuStorage) -> Option<Vec<Self>> {
                 match s {
                     CpuStorage::$variant(v) => Some(v),
                     _ => None,

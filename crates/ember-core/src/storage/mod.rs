@@ -4,6 +4,8 @@
 //! Buffers are plain `Vec`s of the element type (no `unsafe` needed); the count of live bytes
 //! (`live_bytes()`) is how tests prove that a training loop's memory stays flat.
 
+pub mod pool;
+
 use crate::dtype::DType;
 use half::{bf16, f16};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -104,6 +106,20 @@ impl CpuStorage {
             DType::F64 => CpuStorage::F64(vec![0.0; n]),
         }
     }
+
+    /// `n` zero elements of `dtype`, reusing a pooled buffer when one is free.
+    pub fn zeros_pooled(dtype: DType, n: usize) -> CpuStorage {
+        match dtype {
+            DType::Bool => CpuStorage::Bool(pool::take_zeroed(n)),
+            DType::U8 => CpuStorage::U8(pool::take_zeroed(n)),
+            DType::I32 => CpuStorage::I32(pool::take_zeroed(n)),
+            DType::I64 => CpuStorage::I64(pool::take_zeroed(n)),
+            DType::F16 => CpuStorage::F16(pool::take_zeroed(n)),
+            DType::BF16 => CpuStorage::BF16(pool::take_zeroed(n)),
+            DType::F32 => CpuStorage::F32(pool::take_zeroed(n)),
+            DType::F64 => CpuStorage::F64(pool::take_zeroed(n)),
+        }
+    }
 }
 
 static LIVE_BYTES: AtomicUsize = AtomicUsize::new(0);
@@ -163,5 +179,8 @@ impl Storage {
 impl Drop for Storage {
     fn drop(&mut self) {
         LIVE_BYTES.fetch_sub(self.nbytes, Ordering::Relaxed);
+        let data =
+            std::mem::replace(self.data.get_mut().unwrap_or_else(|e| e.into_inner()), CpuStorage::Bool(Vec::new()));
+        pool::give(data);
     }
 }

@@ -11,7 +11,7 @@ use half::{bf16, f16};
 /// A storage of `n` elements of `dtype` with element `i` = `f(i)` (computed in f64).
 pub(crate) fn storage_from_fn(dtype: DType, n: usize, f: impl Fn(usize) -> f64 + Sync) -> CpuStorage {
     fn fill<T: Element>(n: usize, f: &(impl Fn(usize) -> f64 + Sync)) -> Vec<T> {
-        let mut v = vec![T::default(); n];
+        let mut v = crate::storage::pool::take::<T>(n);
         threads::for_each_block_mut(&mut v, crate::backend::cpu::BLOCK, |b, chunk| {
             for (k, o) in chunk.iter_mut().enumerate() {
                 *o = T::from_f64(f(b * crate::backend::cpu::BLOCK + k));
@@ -75,7 +75,7 @@ impl Tensor {
     #[track_caller]
     pub fn zeros(shape: &[usize], dtype: DType) -> Result<Tensor> {
         let n = checked_numel(shape, "zeros")?;
-        Ok(Tensor::from_storage(CpuStorage::zeros(dtype, n), shape))
+        Ok(Tensor::from_storage(CpuStorage::zeros_pooled(dtype, n), shape))
     }
 
     /// Ones.

@@ -285,7 +285,7 @@ impl Tensor {
 
     /// Zeros of `full` with `self` written at `[start::step]` of `dim` (adjoint of a slice).
     pub(crate) fn slice_backward(&self, full: &[usize], dim: usize, start: usize, step: usize) -> Result<Tensor> {
-        let mut out = crate::storage::CpuStorage::zeros(self.dtype(), full.iter().product());
+        let mut out = crate::storage::CpuStorage::zeros_pooled(self.dtype(), full.iter().product());
         let region = Layout::contiguous(full).slice(dim, start, self.shape()[dim], step);
         crate::backend::cpu::index::copy_into(&mut out, &region, &*self.cpu_read("slice_backward")?, self.layout());
         let full_v = full.to_vec();

@@ -3,20 +3,21 @@
 //! are built on these plus GEMM and reductions.
 
 use super::contiguous_slice;
+use crate::dtype::Element;
 use crate::layout::Layout;
 use crate::op::ConvGeom;
-use crate::storage::CpuStorage;
+use crate::storage::{pool, CpuStorage};
 
 /// For each (kernel row, output row), the input row or `None` in the padding.
 fn source_index(o: usize, k: usize, stride: usize, pad: usize, dil: usize, size: usize) -> Option<usize> {
     (o * stride + k * dil).checked_sub(pad).filter(|&i| i < size)
 }
 
-fn im2col_t<T: Copy + Default>(x: &[T], n: usize, c: usize, g: &ConvGeom) -> Vec<T> {
+fn im2col_t<T: Element>(x: &[T], n: usize, c: usize, g: &ConvGeom) -> Vec<T> {
     let (h, w) = g.input;
     let (kh, kw) = g.kernel;
     let (oh, ow) = g.output();
-    let mut out = vec![T::default(); n * c * kh * kw * oh * ow];
+    let mut out = pool::take_zeroed::<T>(n * c * kh * kw * oh * ow); // padding stays zero
     let mut pos = 0;
     for b in 0..n {
         for ch in 0..c {
@@ -41,11 +42,11 @@ fn im2col_t<T: Copy + Default>(x: &[T], n: usize, c: usize, g: &ConvGeom) -> Vec
     out
 }
 
-fn col2im_t<T: Copy + Default + std::ops::Add<Output = T>>(cols: &[T], n: usize, c: usize, g: &ConvGeom) -> Vec<T> {
+fn col2im_t<T: Element + std::ops::Add<Output = T>>(cols: &[T], n: usize, c: usize, g: &ConvGeom) -> Vec<T> {
     let (h, w) = g.input;
     let (kh, kw) = g.kernel;
     let (oh, ow) = g.output();
-    let mut out = vec![T::default(); n * c * h * w];
+    let mut out = pool::take_zeroed::<T>(n * c * h * w);
     let mut pos = 0;
     for b in 0..n {
         for ch in 0..c {

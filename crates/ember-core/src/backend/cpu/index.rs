@@ -144,7 +144,7 @@ pub fn scatter_add(
 /// Concatenation along `dim` of same-dtype views into a new contiguous buffer.
 pub fn cat(parts: &[(&CpuStorage, &Layout)], dim: usize, out_shape: &[usize]) -> CpuStorage {
     let dtype = parts[0].0.dtype();
-    let mut out = CpuStorage::zeros(dtype, out_shape.iter().product());
+    let mut out = CpuStorage::zeros_pooled(dtype, out_shape.iter().product());
     let full = Layout::contiguous(out_shape);
     let mut start = 0;
     for (s, l) in parts {

@@ -5,7 +5,7 @@ use super::{contiguous_slice, from_f32_vec, to_f32_vec, BLOCK};
 use crate::backend::{BinaryOp, CmpOp, UnaryOp};
 use crate::dtype::{DType, Element};
 use crate::layout::{for_each_run_n, Layout};
-use crate::storage::CpuStorage;
+use crate::storage::{pool, CpuStorage};
 use ember_kernels::{threads, vmath};
 
 /// Float math shared by f32 and f64 scalar paths.
@@ -224,20 +224,27 @@ fn unary_int<T: Int>(op: UnaryOp, x: T) -> T {
 }
 
 /// Maps `f` over a strided view into a new contiguous vector.
-pub fn map_strided<T: Copy, U>(v: &[T], l: &Layout, f: impl Fn(T) -> U) -> Vec<U> {
-    let mut out = Vec::with_capacity(l.numel());
+pub fn map_strided<T: Copy, U: Element>(v: &[T], l: &Layout, f: impl Fn(T) -> U) -> Vec<U> {
+    let mut out = pool::take::<U>(l.numel());
+    let mut pos = 0;
     l.for_each_run(|o, len, s| {
+        let dst = &mut out[pos..pos + len];
         if s == 1 {
-            out.extend(v[o..o + len].iter().map(|&x| f(x)));
+            for (d, &x) in dst.iter_mut().zip(&v[o..o + len]) {
+                *d = f(x);
+            }
         } else {
-            out.extend((0..len).map(|i| f(v[o + i * s])));
+            for (i, d) in dst.iter_mut().enumerate() {
+                *d = f(v[o + i * s]);
+            }
         }
+        pos += len;
     });
     out
 }
 
 fn unary_f32(x: &[f32], op: UnaryOp) -> Vec<f32> {
-    let mut out = vec![0.0f32; x.len()];
+    let mut out = pool::take::<f32>(x.len());
     let kernel: Option<fn(&[f32], &mut [f32])> = match op {
         UnaryOp::Exp => Some(vmath::exp),
         UnaryOp::Tanh => Some(vmath::tanh),
@@ -331,7 +338,7 @@ num_int!(i64, i32, u8);
 
 /// `f(a, b)` over two same-shape views into a contiguous vector, with fast paths for
 /// contiguous operands and broadcast (stride-0) rows.
-pub fn zip_strided<T: Copy + Send + Sync, U: Copy + Default + Send>(
+pub fn zip_strided<T: Copy + Send + Sync, U: Element>(
     a: &[T],
     la: &Layout,
     b: &[T],
@@ -339,7 +346,7 @@ pub fn zip_strided<T: Copy + Send + Sync, U: Copy + Default + Send>(
     f: impl Fn(T, T) -> U + Sync,
 ) -> Vec<U> {
     let n = la.numel();
-    let mut out = vec![U::default(); n];
+    let mut out = pool::take::<U>(n);
     if la.is_contiguous() && lb.is_contiguous() {
         let (a, b) = (&a[la.offset()..la.offset() + n], &b[lb.offset()..lb.offset() + n]);
         threads::for_each_block_mut(&mut out, BLOCK, |blk, chunk| {

@@ -2,8 +2,9 @@
 //! with identical batch dims (broadcasting happens before, as stride-0 views). Each matrix is
 //! handed to `ember_kernels::gemm` with its strides, so transposed operands are not copied.
 
+use crate::dtype::Element;
 use crate::layout::Layout;
-use crate::storage::CpuStorage;
+use crate::storage::{pool, CpuStorage};
 use ember_kernels::gemm::{matmul as gemm, GemmElem, MatMut, MatRef};
 use ember_kernels::threads;
 
@@ -12,13 +13,14 @@ fn batch_offsets(l: &Layout) -> Vec<usize> {
     Layout::new(l.shape()[..nd - 2].to_vec(), l.strides()[..nd - 2].to_vec(), l.offset()).offsets()
 }
 
-fn go<T: GemmElem + Default>(a: &[T], la: &Layout, b: &[T], lb: &Layout) -> Vec<T> {
+fn go<T: GemmElem + Element>(a: &[T], la: &Layout, b: &[T], lb: &Layout) -> Vec<T> {
     let nd = la.ndim();
     let (m, k, n) = (la.shape()[nd - 2], la.shape()[nd - 1], lb.shape()[nd - 1]);
     let (ars, acs) = (la.strides()[nd - 2], la.strides()[nd - 1]);
     let (brs, bcs) = (lb.strides()[nd - 2], lb.strides()[nd - 1]);
     let (oa, ob) = (batch_offsets(la), batch_offsets(lb));
-    let mut out = vec![T::default(); oa.len() * m * n];
+    // Every element is written by the GEMM (k == 0 writes zeros), so a reused buffer is fine.
+    let mut out = pool::take::<T>(oa.len() * m * n);
     if m * n == 0 {
         return out;
     }

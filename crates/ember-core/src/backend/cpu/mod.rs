@@ -21,19 +21,11 @@ use std::borrow::Cow;
 pub const BLOCK: usize = 1 << 16;
 
 /// The elements of a strided view in row-major order, borrowed when already contiguous.
-pub fn contiguous_slice<'a, T: Copy>(v: &'a [T], l: &Layout) -> Cow<'a, [T]> {
+pub fn contiguous_slice<'a, T: Element>(v: &'a [T], l: &Layout) -> Cow<'a, [T]> {
     if l.is_contiguous() {
         Cow::Borrowed(&v[l.offset()..l.offset() + l.numel()])
     } else {
-        let mut out = Vec::with_capacity(l.numel());
-        l.for_each_run(|o, len, s| {
-            if s == 1 {
-                out.extend_from_slice(&v[o..o + len]);
-            } else {
-                out.extend((0..len).map(|i| v[o + i * s]));
-            }
-        });
-        Cow::Owned(out)
+        Cow::Owned(map::map_strided(v, l, |x| x))
     }
 }
 
@@ -43,7 +35,7 @@ pub fn contiguous(s: &CpuStorage, l: &Layout) -> CpuStorage {
 }
 
 /// Copies `src` (viewed by `ls`) into `dst` (viewed by `ld`); same shape and dtype.
-pub fn copy_strided<T: Copy>(dst: &mut [T], ld: &Layout, src: &[T], ls: &Layout) {
+pub fn copy_strided<T: Element>(dst: &mut [T], ld: &Layout, src: &[T], ls: &Layout) {
     for_each_run_n(&[ld, ls], |offs, len, strides| {
         let (od, os) = (offs[0], offs[1]);
         if strides[0] == 1 && strides[1] == 1 {
@@ -60,8 +52,8 @@ pub fn copy_strided<T: Copy>(dst: &mut [T], ld: &Layout, src: &[T], ls: &Layout)
 pub fn to_f32_vec<'a>(s: &'a CpuStorage, l: &Layout) -> Option<Cow<'a, [f32]>> {
     match s {
         CpuStorage::F32(v) => Some(contiguous_slice(v, l)),
-        CpuStorage::F16(v) => Some(Cow::Owned(contiguous_slice(v, l).iter().map(|x| x.to_f32()).collect())),
-        CpuStorage::BF16(v) => Some(Cow::Owned(contiguous_slice(v, l).iter().map(|x| x.to_f32()).collect())),
+        CpuStorage::F16(v) => Some(Cow::Owned(map::map_strided(v, l, |x| x.to_f32()))),
+        CpuStorage::BF16(v) => Some(Cow::Owned(map::map_strided(v, l, |x| x.to_f32()))),
         _ => None,
     }
 }
@@ -73,9 +65,4 @@ pub fn from_f32_vec(v: Vec<f32>, like: &CpuStorage) -> CpuStorage {
         CpuStorage::BF16(_) => CpuStorage::BF16(v.iter().map(|&x| bf16::from_f32(x)).collect()),
         _ => CpuStorage::F32(v),
     }
-}
-
-/// A contiguous buffer of `n` copies of `value`.
-pub fn full<T: Element>(n: usize, value: T) -> Vec<T> {
-    vec![value; n]
 }

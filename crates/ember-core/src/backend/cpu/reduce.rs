@@ -6,7 +6,7 @@ use super::{contiguous_slice, from_f32_vec, to_f32_vec};
 use crate::backend::ReduceOp;
 use crate::dtype::Element;
 use crate::layout::Layout;
-use crate::storage::CpuStorage;
+use crate::storage::{pool, CpuStorage};
 use ember_kernels::{reduce as kr, rowwise, threads};
 
 /// `[outer, r, inner]` sizes of a shape around `dim`.
@@ -31,7 +31,7 @@ fn fold<T: Copy, A: Copy>(x: &[T], (outer, r, inner): (usize, usize, usize), ini
 
 fn sum_f32(x: &[f32], (outer, r, inner): (usize, usize, usize)) -> Vec<f32> {
     if inner == 1 {
-        let mut out = vec![0.0f32; outer];
+        let mut out = pool::take::<f32>(outer);
         let rows_per_block = (super::BLOCK / r.max(1)).max(1);
         threads::for_each_block_mut(&mut out, rows_per_block, |b, chunk| {
             for (i, o) in chunk.iter_mut().enumerate() {
@@ -41,7 +41,7 @@ fn sum_f32(x: &[f32], (outer, r, inner): (usize, usize, usize)) -> Vec<f32> {
         });
         out
     } else {
-        let mut out = vec![0.0f32; outer * inner];
+        let mut out = pool::take_zeroed::<f32>(outer * inner);
         for o in 0..outer {
             let acc = &mut out[o * inner..(o + 1) * inner];
             for j in 0..r {
@@ -159,7 +159,7 @@ pub fn softmax_last(s: &CpuStorage, l: &Layout, log: bool) -> CpuStorage {
     match s {
         CpuStorage::F64(v) => {
             let x = contiguous_slice(v, l);
-            let mut out = vec![0.0f64; x.len()];
+            let mut out = pool::take::<f64>(x.len());
             for (row, o) in x.chunks(n.max(1)).zip(out.chunks_mut(n.max(1))) {
                 let m = row.iter().fold(f64::NEG_INFINITY, |a, &b| if b > a || b.is_nan() { b } else { a });
                 let sum: f64 = row.iter().map(|&v| (v - m).exp()).sum();
@@ -171,7 +171,7 @@ pub fn softmax_last(s: &CpuStorage, l: &Layout, log: bool) -> CpuStorage {
         }
         _ => {
             let x = to_f32_vec(s, l).unwrap_or_default();
-            let mut out = vec![0.0f32; x.len()];
+            let mut out = pool::take::<f32>(x.len());
             if let Some(rows) = super::BLOCK.checked_div(n) {
                 let rows_per_block = rows.max(1);
                 threads::for_each_block_mut(&mut out, rows_per_block * n, |b, chunk| {
