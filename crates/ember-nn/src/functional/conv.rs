@@ -1,0 +1,157 @@
+//! Convolution and pooling over `[N, C, H, W]` (and `[N, C, L]` for 1-D), written as patch
+//! extraction (`unfold2d`) + GEMM or a reduction, so gradients come from those primitives.
+
+use ember_core::{Conv2dArgs, Error, Result, Tensor};
+
+fn pair_geom(
+    kernel: (usize, usize),
+    stride: (usize, usize),
+    padding: (usize, usize),
+    dilation: (usize, usize),
+) -> Conv2dArgs {
+    Conv2dArgs { kernel, stride, padding, dilation }
+}
+
+/// 2-D convolution: `x [N, C, H, W]`, `weight [O, C/groups, kh, kw]`, optional `bias [O]`.
+#[track_caller]
+pub fn conv2d(
+    x: &Tensor,
+    weight: &Tensor,
+    bias: Option<&Tensor>,
+    stride: (usize, usize),
+    padding: (usize, usize),
+    dilation: (usize, usize),
+    groups: usize,
+) -> Result<Tensor> {
+    if x.dim() != 4 || weight.dim() != 4 {
+        return Err(Error::shape(
+            "conv2d",
+            format!("expected 4-D input and weight, got {:?} and {:?}", x.shape(), weight.shape()),
+        ));
+    }
+    let (n, c, h, w) = (x.shape()[0], x.shape()[1], x.shape()[2], x.shape()[3]);
+    let (o, cg, kh, kw) = (weight.shape()[0], weight.shape()[1], weight.shape()[2], weight.shape()[3]);
+    if groups == 0 || c % groups != 0 || o % groups != 0 || cg * groups != c {
+        return Err(Error::shape(
+            "conv2d",
+            format!(
+                "weight {:?} with groups={groups} expects input channels {} but input {:?} has {c}",
+                weight.shape(),
+                cg * groups,
+                x.shape()
+            ),
+        ));
+    }
+    let args = pair_geom((kh, kw), stride, padding, dilation);
+    let (oh, ow) = args.geom("conv2d", (h, w))?.output();
+    let cols = x.unfold2d(args)?; // [N, C*kh*kw, L]
+    let k = cg * kh * kw;
+    let l = oh * ow;
+    // [N, G, K, L] x [G, O/G, K] -> [N, G, O/G, L]
+    let cols = cols.reshape(&[n as isize, groups as isize, k as isize, l as isize])?;
+    let wg = weight.reshape(&[groups as isize, (o / groups) as isize, k as isize])?;
+    let mut out = wg.matmul(&cols)?.reshape(&[n as isize, o as isize, oh as isize, ow as isize])?;
+    if let Some(b) = bias {
+        out = out.add(&b.reshape(&[1, o as isize, 1, 1])?)?;
+    }
+    Ok(out)
+}
+
+/// 1-D convolution: `x [N, C, L]`, `weight [O, C/groups, k]`.
+#[track_caller]
+pub fn conv1d(
+    x: &Tensor,
+    weight: &Tensor,
+    bias: Option<&Tensor>,
+    stride: usize,
+    padding: usize,
+    dilation: usize,
+    groups: usize,
+) -> Result<Tensor> {
+    if x.dim() != 3 || weight.dim() != 3 {
+        return Err(Error::shape(
+            "conv1d",
+            format!("expected 3-D input and weight, got {:?} and {:?}", x.shape(), weight.shape()),
+        ));
+    }
+    let y = conv2d(&x.unsqueeze(2)?, &weight.unsqueeze(2)?, bias, (1, stride), (0, padding), (1, dilation), groups)?;
+    y.squeeze_dim(2)
+}
+
+/// Max pooling (padding counts as -inf, as in PyTorch).
+#[track_caller]
+pub fn max_pool2d(
+    x: &Tensor,
+    kernel: (usize, usize),
+    stride: (usize, usize),
+    padding: (usize, usize),
+    dilation: (usize, usize),
+) -> Result<Tensor> {
+    if x.dim() != 4 {
+        return Err(Error::shape("max_pool2d", format!("expected a 4-D input, got {:?}", x.shape())));
+    }
+    if padding.0 * 2 > kernel.0 || padding.1 * 2 > kernel.1 {
+        return Err(Error::value(
+            "max_pool2d",
+            format!("pad should be at most half of effective kernel size, got padding {padding:?} kernel {kernel:?}"),
+        ));
+    }
+    let xp = if padding != (0, 0) {
+        super::pad(x, &[padding.1, padding.1, padding.0, padding.0], f64::NEG_INFINITY)?
+    } else {
+        x.clone()
+    };
+    let (n, c) = (x.shape()[0], x.shape()[1]);
+    let args = pair_geom(kernel, stride, (0, 0), dilation);
+    let (oh, ow) = args.geom("max_pool2d", (xp.shape()[2], xp.shape()[3]))?.output();
+    let cols =
+        xp.unfold2d(args)?.reshape(&[n as isize, c as isize, (kernel.0 * kernel.1) as isize, (oh * ow) as isize])?;
+    cols.max_dim(2, false)?.0.reshape(&[n as isize, c as isize, oh as isize, ow as isize])
+}
+
+/// Average pooling (zero padding counted in the average: `count_include_pad=True`).
+#[track_caller]
+pub fn avg_pool2d(
+    x: &Tensor,
+    kernel: (usize, usize),
+    stride: (usize, usize),
+    padding: (usize, usize),
+) -> Result<Tensor> {
+    if x.dim() != 4 {
+        return Err(Error::shape("avg_pool2d", format!("expected a 4-D input, got {:?}", x.shape())));
+    }
+    let (n, c) = (x.shape()[0], x.shape()[1]);
+    let args = pair_geom(kernel, stride, padding, (1, 1));
+    let (oh, ow) = args.geom("avg_pool2d", (x.shape()[2], x.shape()[3]))?.output();
+    let cols =
+        x.unfold2d(args)?.reshape(&[n as isize, c as isize, (kernel.0 * kernel.1) as isize, (oh * ow) as isize])?;
+    cols.mean_dim(2, false)?.reshape(&[n as isize, c as isize, oh as isize, ow as isize])
+}
+
+/// Adaptive average pooling to `(oh, ow)`: bin `i` covers `[floor(i H / oh), ceil((i+1) H / oh))`.
+#[track_caller]
+pub fn adaptive_avg_pool2d(x: &Tensor, output: (usize, usize)) -> Result<Tensor> {
+    if x.dim() != 4 || output.0 == 0 || output.1 == 0 {
+        return Err(Error::shape(
+            "adaptive_avg_pool2d",
+            format!("expected a 4-D input and a positive output size, got {:?} and {output:?}", x.shape()),
+        ));
+    }
+    let (h, w) = (x.shape()[2], x.shape()[3]);
+    if h % output.0 == 0 && w % output.1 == 0 {
+        let k = (h / output.0, w / output.1);
+        return avg_pool2d(x, k, k, (0, 0));
+    }
+    let mut rows = Vec::with_capacity(output.0);
+    for i in 0..output.0 {
+        let (h0, h1) = (i * h / output.0, ((i + 1) * h).div_ceil(output.0));
+        let mut cells = Vec::with_capacity(output.1);
+        for j in 0..output.1 {
+            let (w0, w1) = (j * w / output.1, ((j + 1) * w).div_ceil(output.1));
+            let cell = x.narrow(2, h0, h1 - h0)?.narrow(3, w0, w1 - w0)?;
+            cells.push(cell.mean_dim(3, false)?.mean_dim(2, false)?);
+        }
+        rows.push(Tensor::stack(&cells.iter().collect::<Vec<_>>(), -1)?);
+    }
+    Tensor::stack(&rows.iter().collect::<Vec<_>>(), -2)
+}

@@ -1,0 +1,181 @@
+//! `torch.nn.functional`: stateless versions of every layer, plus losses ([`loss`]) and
+//! convolution/pooling ([`conv`]). Layers call these, so each formula exists once.
+
+pub mod conv;
+pub mod loss;
+pub mod norm;
+
+pub use conv::{adaptive_avg_pool2d, avg_pool2d, conv1d, conv2d, max_pool2d};
+pub use loss::*;
+pub use norm::{batch_norm, group_norm, layer_norm, rms_norm};
+
+use ember_core::{DType, Error, Result, Tensor};
+
+/// `x W^T + b`.
+#[track_caller]
+pub fn linear(x: &Tensor, weight: &Tensor, bias: Option<&Tensor>) -> Result<Tensor> {
+    let y = x.matmul(&weight.t()?)?;
+    match bias {
+        Some(b) => y.add(b),
+        None => Ok(y),
+    }
+}
+
+/// `max(x, 0)`.
+pub fn relu(x: &Tensor) -> Result<Tensor> {
+    x.relu()
+}
+
+/// GELU (exact).
+pub fn gelu(x: &Tensor) -> Result<Tensor> {
+    x.gelu()
+}
+
+/// SiLU.
+pub fn silu(x: &Tensor) -> Result<Tensor> {
+    x.silu()
+}
+
+/// Softmax over `dim`.
+pub fn softmax(x: &Tensor, dim: isize) -> Result<Tensor> {
+    x.softmax(dim)
+}
+
+/// Log-softmax over `dim`.
+pub fn log_softmax(x: &Tensor, dim: isize) -> Result<Tensor> {
+    x.log_softmax(dim)
+}
+
+/// `x` with each element zeroed with probability `p` and the rest scaled by `1/(1-p)` when
+/// `training`; the identity otherwise. Draws from the global generator (`manual_seed`).
+#[track_caller]
+pub fn dropout(x: &Tensor, p: f64, training: bool) -> Result<Tensor> {
+    if !(0.0..=1.0).contains(&p) {
+        return Err(Error::value("dropout", format!("dropout probability has to be between 0 and 1, but got {p}")));
+    }
+    if !training || p == 0.0 {
+        return Ok(x.clone());
+    }
+    if p == 1.0 {
+        return x.mul_scalar(0.0);
+    }
+    let keep = Tensor::rand(x.shape(), DType::F32)?.ge_scalar(p)?;
+    x.mul(&keep.to_dtype(x.dtype())?)?.mul_scalar(1.0 / (1.0 - p))
+}
+
+/// Rows of `weight` picked by the integer tensor `idx` (shape `idx.shape + [dim]`). Rows at
+/// `padding_idx` get no gradient.
+#[track_caller]
+pub fn embedding(idx: &Tensor, weight: &Tensor, padding_idx: Option<usize>) -> Result<Tensor> {
+    if weight.dim() != 2 {
+        return Err(Error::shape(
+            "embedding",
+            format!("weight must be 2-D [num_embeddings, dim], got {:?}", weight.shape()),
+        ));
+    }
+    let flat = idx.reshape(&[-1])?;
+    let rows = weight.index_select(0, &flat)?;
+    let mut shape: Vec<isize> = idx.shape().iter().map(|&d| d as isize).collect();
+    shape.push(weight.shape()[1] as isize);
+    let out = rows.reshape(&shape)?;
+    match padding_idx {
+        Some(p) => {
+            // Same values, but the gradient is cut where idx == padding_idx.
+            let keep = idx.ne_scalar(p as f64)?.unsqueeze(-1)?;
+            Tensor::where_(&keep, &out, &out.detach())
+        }
+        None => Ok(out),
+    }
+}
+
+/// One-hot encoding of class indices: `[.., num_classes]` int64.
+#[track_caller]
+pub fn one_hot(idx: &Tensor, num_classes: usize) -> Result<Tensor> {
+    if idx.dtype() != DType::I64 && idx.dtype() != DType::I32 {
+        return Err(Error::dtype(
+            "one_hot",
+            format!("one_hot is only applicable to index tensors, got {}", idx.dtype()),
+        ));
+    }
+    let classes = Tensor::arange(0.0, num_classes as f64, 1.0, DType::I64)?;
+    let max = if idx.numel() > 0 { idx.to_dtype(DType::I64)?.max()?.item::<i64>()? } else { 0 };
+    if max >= num_classes as i64 || (idx.numel() > 0 && idx.to_dtype(DType::I64)?.min()?.item::<i64>()? < 0) {
+        return Err(Error::index("one_hot", format!("class values must be in [0, {num_classes}), got max {max}")));
+    }
+    idx.to_dtype(DType::I64)?.unsqueeze(-1)?.eq(&classes)?.to_dtype(DType::I64)
+}
+
+/// Constant padding: `pads` lists (before, after) pairs starting from the last dim, as
+/// `torch.nn.functional.pad(x, pads, value=value)`.
+#[track_caller]
+pub fn pad(x: &Tensor, pads: &[usize], value: f64) -> Result<Tensor> {
+    if !pads.len().is_multiple_of(2) || pads.len() / 2 > x.dim() {
+        return Err(Error::shape(
+            "pad",
+            format!("padding length {} must be even and at most 2 * ndim ({})", pads.len(), 2 * x.dim()),
+        ));
+    }
+    let mut out = x.clone();
+    for (i, pair) in pads.chunks(2).enumerate() {
+        let dim = x.dim() - 1 - i;
+        let mut parts = Vec::new();
+        for (k, &n) in pair.iter().enumerate() {
+            let mut shape = out.shape().to_vec();
+            shape[dim] = n;
+            let block = Tensor::full(&shape, value, out.dtype())?;
+            if n > 0 {
+                parts.push((k, block));
+            }
+        }
+        if parts.is_empty() {
+            continue;
+        }
+        let mut list: Vec<&Tensor> = Vec::new();
+        if let Some((_, b)) = parts.iter().find(|(k, _)| *k == 0) {
+            list.push(b);
+        }
+        list.push(&out);
+        if let Some((_, b)) = parts.iter().find(|(k, _)| *k == 1) {
+            list.push(b);
+        }
+        out = Tensor::cat(&list, dim as isize)?;
+    }
+    Ok(out)
+}
+
+/// Attention `softmax(q k^T * scale + mask) v` over the last two dims: q `[.., L, E]`,
+/// k `[.., S, E]`, v `[.., S, Ev]`. A bool mask is true where attention is allowed; a float mask
+/// is added to the scores. `is_causal` masks keys after each query. `scale` defaults to
+/// `1/sqrt(E)`.
+#[track_caller]
+pub fn scaled_dot_product_attention(
+    q: &Tensor,
+    k: &Tensor,
+    v: &Tensor,
+    mask: Option<&Tensor>,
+    is_causal: bool,
+    scale: Option<f64>,
+) -> Result<Tensor> {
+    if q.dim() < 2 || k.dim() < 2 || v.dim() < 2 {
+        return Err(Error::shape(
+            "scaled_dot_product_attention",
+            format!("q, k, v need at least 2 dims: {:?} {:?} {:?}", q.shape(), k.shape(), v.shape()),
+        ));
+    }
+    let e = *q.shape().last().unwrap_or(&1);
+    let scale = scale.unwrap_or(1.0 / (e as f64).sqrt());
+    let mut scores = q.matmul(&k.transpose(-2, -1)?)?.mul_scalar(scale)?;
+    let (l, s) = (q.shape()[q.dim() - 2], k.shape()[k.dim() - 2]);
+    if is_causal {
+        let allowed = Tensor::ones(&[l, s], DType::Bool)?.tril(0)?;
+        scores = scores.masked_fill(&allowed.logical_not()?, f64::NEG_INFINITY)?;
+    }
+    if let Some(m) = mask {
+        scores = if m.dtype() == DType::Bool {
+            scores.masked_fill(&m.logical_not()?, f64::NEG_INFINITY)?
+        } else {
+            scores.add(m)?
+        };
+    }
+    scores.softmax(-1)?.matmul(v)
+}

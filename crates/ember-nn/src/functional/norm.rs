@@ -1,0 +1,149 @@
+//! Normalisation: batch norm (with running statistics), layer norm, RMS norm, group norm.
+//! All are composites of differentiable primitives; statistics are biased (divide by n) for
+//! normalising, and running variance is updated with the unbiased estimate, as in PyTorch.
+
+use ember_core::{no_grad, Error, Result, Tensor};
+
+fn affine(y: Tensor, weight: Option<&Tensor>, bias: Option<&Tensor>, shape: &[isize]) -> Result<Tensor> {
+    let y = match weight {
+        Some(w) => y.mul(&w.reshape(shape)?)?,
+        None => y,
+    };
+    match bias {
+        Some(b) => y.add(&b.reshape(shape)?),
+        None => Ok(y),
+    }
+}
+
+/// Batch norm over `[N, C, *]`: per-channel statistics over every dim but 1. In training the
+/// batch statistics normalise and update `running_mean`/`running_var` in place with
+/// `momentum`; in eval the running statistics normalise.
+#[track_caller]
+pub fn batch_norm(
+    x: &Tensor,
+    running_mean: Option<&Tensor>,
+    running_var: Option<&Tensor>,
+    weight: Option<&Tensor>,
+    bias: Option<&Tensor>,
+    training: bool,
+    momentum: f64,
+    eps: f64,
+) -> Result<Tensor> {
+    if x.dim() < 2 {
+        return Err(Error::shape(
+            "batch_norm",
+            format!("expected at least 2-D input [N, C, ...], got {:?}", x.shape()),
+        ));
+    }
+    let c = x.shape()[1];
+    let mut shape = vec![1isize; x.dim()];
+    shape[1] = c as isize;
+    let dims: Vec<isize> = (0..x.dim() as isize).filter(|&d| d != 1).collect();
+    let n = x.numel() / c.max(1);
+    let (mean, var) = if training {
+        if n <= 1 {
+            return Err(Error::value(
+                "batch_norm",
+                format!("expected more than 1 value per channel when training, got input size {:?}", x.shape()),
+            ));
+        }
+        let mean = x.sum_dims_keep(&dims, true)?.mul_scalar(1.0 / n as f64)?;
+        let d = x.sub(&mean)?;
+        let var = d.square()?.sum_dims_keep(&dims, true)?.mul_scalar(1.0 / n as f64)?;
+        if let (Some(rm), Some(rv)) = (running_mean, running_var) {
+            no_grad(|| -> Result<()> {
+                let m = mean.detach().reshape(&[c as isize])?;
+                let v = var.detach().reshape(&[c as isize])?.mul_scalar(n as f64 / (n - 1) as f64)?;
+                rm.copy_(&rm.mul_scalar(1.0 - momentum)?.add(&m.mul_scalar(momentum)?)?)?;
+                rv.copy_(&rv.mul_scalar(1.0 - momentum)?.add(&v.mul_scalar(momentum)?)?)
+            })?;
+        }
+        (mean, var)
+    } else {
+        match (running_mean, running_var) {
+            (Some(rm), Some(rv)) => (rm.reshape(&shape)?, rv.reshape(&shape)?),
+            _ => return Err(Error::value("batch_norm", "running_mean and running_var are required in eval mode")),
+        }
+    };
+    let y = x.sub(&mean)?.mul(&var.add_scalar(eps)?.rsqrt()?)?;
+    affine(y, weight, bias, &shape)
+}
+
+/// Layer norm over the trailing `normalized_shape` dims.
+#[track_caller]
+pub fn layer_norm(
+    x: &Tensor,
+    normalized_shape: &[usize],
+    weight: Option<&Tensor>,
+    bias: Option<&Tensor>,
+    eps: f64,
+) -> Result<Tensor> {
+    let k = normalized_shape.len();
+    if k == 0 || k > x.dim() || &x.shape()[x.dim() - k..] != normalized_shape {
+        return Err(Error::shape(
+            "layer_norm",
+            format!("normalized_shape {normalized_shape:?} does not match the trailing dims of input {:?}", x.shape()),
+        ));
+    }
+    let dims: Vec<isize> = (x.dim() - k..x.dim()).map(|d| d as isize).collect();
+    let n: usize = normalized_shape.iter().product();
+    let mean = x.sum_dims_keep(&dims, true)?.mul_scalar(1.0 / n as f64)?;
+    let d = x.sub(&mean)?;
+    let var = d.square()?.sum_dims_keep(&dims, true)?.mul_scalar(1.0 / n as f64)?;
+    let y = d.mul(&var.add_scalar(eps)?.rsqrt()?)?;
+    let shape: Vec<isize> = normalized_shape.iter().map(|&s| s as isize).collect();
+    affine(y, weight, bias, &shape)
+}
+
+/// RMS norm over the trailing `normalized_shape` dims: `x / sqrt(mean(x^2) + eps) * weight`.
+/// `eps = None` uses the dtype's machine epsilon, as `torch.nn.RMSNorm` does.
+#[track_caller]
+pub fn rms_norm(x: &Tensor, normalized_shape: &[usize], weight: Option<&Tensor>, eps: Option<f64>) -> Result<Tensor> {
+    let k = normalized_shape.len();
+    if k == 0 || k > x.dim() || &x.shape()[x.dim() - k..] != normalized_shape {
+        return Err(Error::shape(
+            "rms_norm",
+            format!("normalized_shape {normalized_shape:?} does not match the trailing dims of input {:?}", x.shape()),
+        ));
+    }
+    let eps = eps.unwrap_or(match x.dtype() {
+        ember_core::DType::F64 => f64::EPSILON,
+        ember_core::DType::F16 => 9.765625e-4,
+        ember_core::DType::BF16 => 0.0078125,
+        _ => f32::EPSILON as f64,
+    });
+    let dims: Vec<isize> = (x.dim() - k..x.dim()).map(|d| d as isize).collect();
+    let n: usize = normalized_shape.iter().product();
+    let ms = x.square()?.sum_dims_keep(&dims, true)?.mul_scalar(1.0 / n as f64)?;
+    let y = x.mul(&ms.add_scalar(eps)?.rsqrt()?)?;
+    let shape: Vec<isize> = normalized_shape.iter().map(|&s| s as isize).collect();
+    affine(y, weight, None, &shape)
+}
+
+/// Group norm over `[N, C, *]` with `num_groups` groups of channels.
+#[track_caller]
+pub fn group_norm(
+    x: &Tensor,
+    num_groups: usize,
+    weight: Option<&Tensor>,
+    bias: Option<&Tensor>,
+    eps: f64,
+) -> Result<Tensor> {
+    if x.dim() < 2 || num_groups == 0 || !x.shape()[1].is_multiple_of(num_groups) {
+        return Err(Error::shape(
+            "group_norm",
+            format!("expected [N, C, ...] with C divisible by num_groups={num_groups}, got {:?}", x.shape()),
+        ));
+    }
+    let (n, c) = (x.shape()[0], x.shape()[1]);
+    let g = x.reshape(&[n as isize, num_groups as isize, -1])?;
+    let m = g.shape()[2];
+    let mean = g.sum_dim(2, true)?.mul_scalar(1.0 / m as f64)?;
+    let d = g.sub(&mean)?;
+    let var = d.square()?.sum_dim(2, true)?.mul_scalar(1.0 / m as f64)?;
+    let y =
+        d.mul(&var.add_scalar(eps)?.rsqrt()?)?.reshape(&x.shape().iter().map(|&s| s as isize).collect::<Vec<_>>())?;
+    let mut shape = vec![1isize; x.dim()];
+    shape[1] = c as isize;
+    affine(y, weight, bias, &shape)
+}

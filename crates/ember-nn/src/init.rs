@@ -1,0 +1,121 @@
+//! Initialisers (`torch.nn.init`): each `*_` function overwrites a tensor in place (under
+//! `no_grad`) with PyTorch's distribution and scaling, drawing from the global generator.
+
+use ember_core::{no_grad, rng, DType, Error, Result, Tensor};
+
+/// Fan-in and fan-out of a weight shape (`[out, in, *kernel]`), as PyTorch computes them.
+#[track_caller]
+pub fn fans(shape: &[usize]) -> Result<(usize, usize)> {
+    if shape.len() < 2 {
+        return Err(Error::shape(
+            "init",
+            format!(
+                "fan in and fan out can not be computed for a tensor with fewer than 2 dimensions (shape {shape:?})"
+            ),
+        ));
+    }
+    let receptive: usize = shape[2..].iter().product();
+    Ok((shape[1] * receptive, shape[0] * receptive))
+}
+
+/// The recommended gain for a nonlinearity (`torch.nn.init.calculate_gain`).
+pub fn calculate_gain(nonlinearity: &str, param: Option<f64>) -> f64 {
+    match nonlinearity {
+        "tanh" => 5.0 / 3.0,
+        "relu" => 2f64.sqrt(),
+        "leaky_relu" => {
+            let a = param.unwrap_or(0.01);
+            (2.0 / (1.0 + a * a)).sqrt()
+        }
+        "selu" => 0.75,
+        _ => 1.0, // linear, conv*, sigmoid
+    }
+}
+
+fn overwrite(t: &Tensor, values: Tensor) -> Result<()> {
+    no_grad(|| t.copy_(&values))
+}
+
+/// Uniform in [low, high).
+pub fn uniform_(t: &Tensor, low: f64, high: f64) -> Result<()> {
+    overwrite(t, Tensor::uniform(t.shape(), low, high, float_dtype(t))?)
+}
+
+/// Normal with `mean` and `std`.
+pub fn normal_(t: &Tensor, mean: f64, std: f64) -> Result<()> {
+    overwrite(t, Tensor::normal(t.shape(), mean, std, float_dtype(t))?)
+}
+
+/// A constant.
+pub fn constant_(t: &Tensor, value: f64) -> Result<()> {
+    no_grad(|| t.fill_(value))
+}
+
+/// Zeros.
+pub fn zeros_(t: &Tensor) -> Result<()> {
+    constant_(t, 0.0)
+}
+
+/// Ones.
+pub fn ones_(t: &Tensor) -> Result<()> {
+    constant_(t, 1.0)
+}
+
+/// He uniform: `U(-b, b)`, `b = gain * sqrt(3 / fan_in)` (`a` is the leaky-relu slope; PyTorch's
+/// default layers use `a = sqrt(5)`).
+pub fn kaiming_uniform_(t: &Tensor, a: f64, fan_out_mode: bool, nonlinearity: &str) -> Result<()> {
+    let (fi, fo) = fans(t.shape())?;
+    let fan = if fan_out_mode { fo } else { fi };
+    let bound = calculate_gain(nonlinearity, Some(a)) * (3.0 / fan.max(1) as f64).sqrt();
+    uniform_(t, -bound, bound)
+}
+
+/// He normal: `N(0, std)`, `std = gain / sqrt(fan)`.
+pub fn kaiming_normal_(t: &Tensor, a: f64, fan_out_mode: bool, nonlinearity: &str) -> Result<()> {
+    let (fi, fo) = fans(t.shape())?;
+    let fan = if fan_out_mode { fo } else { fi };
+    normal_(t, 0.0, calculate_gain(nonlinearity, Some(a)) / (fan.max(1) as f64).sqrt())
+}
+
+/// Glorot uniform: `U(-b, b)`, `b = gain * sqrt(6 / (fan_in + fan_out))`.
+pub fn xavier_uniform_(t: &Tensor, gain: f64) -> Result<()> {
+    let (fi, fo) = fans(t.shape())?;
+    let b = gain * (6.0 / (fi + fo).max(1) as f64).sqrt();
+    uniform_(t, -b, b)
+}
+
+/// Glorot normal: `N(0, gain * sqrt(2 / (fan_in + fan_out)))`.
+pub fn xavier_normal_(t: &Tensor, gain: f64) -> Result<()> {
+    let (fi, fo) = fans(t.shape())?;
+    normal_(t, 0.0, gain * (2.0 / (fi + fo).max(1) as f64).sqrt())
+}
+
+/// Normal with `mean` and `std`, redrawn until inside `[a, b]` (rejection sampling; PyTorch
+/// uses the inverse CDF, the distribution is the same).
+pub fn trunc_normal_(t: &Tensor, mean: f64, std: f64, a: f64, b: f64) -> Result<()> {
+    if a >= b {
+        return Err(Error::value("trunc_normal_", format!("empty interval [{a}, {b}]")));
+    }
+    let n = t.numel();
+    // Two counters per draw and ~5% rejections: 8n + 64 reserved counters are plenty.
+    let (seed, start) = rng::reserve(8 * n as u64 + 64);
+    let mut g = rng::Generator { seed, offset: start };
+    let mut out = Vec::with_capacity(n);
+    while out.len() < n {
+        let u1 = 1.0 - g.uniform();
+        let u2 = g.uniform();
+        let z = mean + std * (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos();
+        if (a..=b).contains(&z) {
+            out.push(z);
+        }
+    }
+    overwrite(t, Tensor::from_vec(out, t.shape())?)
+}
+
+fn float_dtype(t: &Tensor) -> DType {
+    if t.dtype().is_float() {
+        t.dtype()
+    } else {
+        DType::F32
+    }
+}

@@ -1,0 +1,38 @@
+//! ember-nn: PyTorch's `torch.nn` for Ember.
+//!
+//! - [`Module`] (with `#[derive(Module)]`) gives parameters, buffers, PyTorch-style state dicts
+//!   and train/eval; [`Forward`] is the call (`module(x)` in PyTorch).
+//! - Layers, one file per family: [`linear`], [`conv`], [`pool`], [`norm`], [`embedding`],
+//!   [`dropout`], [`attention`], [`container`] (Sequential, activation modules).
+//! - [`functional`]: the stateless ops and losses; [`init`]: initialisers; [`utils`]: gradient
+//!   clipping.
+//!
+//! Shapes, defaults, initialisation and state-dict keys follow PyTorch, so a PyTorch
+//! `state_dict` saved as safetensors loads without renaming.
+
+pub mod attention;
+pub mod container;
+pub mod conv;
+pub mod dropout;
+pub mod embedding;
+pub mod functional;
+pub mod init;
+pub mod linear;
+mod module;
+pub mod norm;
+pub mod pool;
+pub mod utils;
+
+pub use attention::MultiheadAttention;
+pub use container::{Activation, Sequential};
+pub use conv::{Conv1d, Conv2d, ConvOptions};
+pub use dropout::Dropout;
+pub use embedding::Embedding;
+pub use ember_derive::Module;
+pub use linear::Linear;
+pub use module::{join_name, Forward, Module, TensorKind};
+pub use norm::{BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm, RMSNorm};
+pub use pool::{AdaptiveAvgPool2d, AvgPool2d, MaxPool2d};
+
+#[doc(hidden)]
+pub use ember_core::Tensor as __Tensor;

@@ -1,0 +1,179 @@
+//! The `Optimizer` trait, parameter groups, and the per-parameter state with its state dict.
+
+use ember_core::{DType, Error, Result, Tensor};
+use std::collections::BTreeMap;
+
+/// Parameters sharing hyper-parameters. `lr` and `weight_decay` may differ between groups.
+#[derive(Clone, Debug)]
+pub struct ParamGroup {
+    pub params: Vec<Tensor>,
+    pub lr: f64,
+    pub weight_decay: f64,
+}
+
+impl ParamGroup {
+    /// A group with its own learning rate and weight decay.
+    pub fn new(params: Vec<Tensor>, lr: f64, weight_decay: f64) -> ParamGroup {
+        ParamGroup { params, lr, weight_decay }
+    }
+}
+
+/// Per-parameter optimiser state: the step count and named buffers (`exp_avg`,
+/// `momentum_buffer`, ...).
+#[derive(Clone, Debug, Default)]
+pub struct ParamState {
+    pub step: u64,
+    pub buffers: BTreeMap<String, Tensor>,
+}
+
+/// The interface every optimiser implements (`torch.optim.Optimizer`).
+pub trait Optimizer {
+    /// Applies one update to every parameter that has a gradient.
+    fn step(&mut self) -> Result<()>;
+
+    /// The parameter groups.
+    fn param_groups(&self) -> &[ParamGroup];
+
+    /// The parameter groups, mutably (schedulers set `lr` here).
+    fn param_groups_mut(&mut self) -> &mut [ParamGroup];
+
+    /// Per-parameter state, indexed like the parameters across groups.
+    fn states(&self) -> &Vec<ParamState>;
+
+    /// Per-parameter state, mutably.
+    fn states_mut(&mut self) -> &mut Vec<ParamState>;
+
+    /// Sets the momentum (SGD) or `beta1` (Adam family); used by `OneCycleLr`. Optimisers
+    /// without momentum ignore it.
+    fn set_momentum(&mut self, _momentum: f64) {}
+
+    /// The current momentum or `beta1`, if the optimiser has one.
+    fn momentum(&self) -> Option<f64> {
+        None
+    }
+
+    /// Clears every parameter's gradient (`set_to_none=True`).
+    fn zero_grad(&mut self) {
+        for g in self.param_groups() {
+            for p in &g.params {
+                p.zero_grad();
+            }
+        }
+    }
+
+    /// The learning rate of the first group.
+    fn lr(&self) -> f64 {
+        self.param_groups().first().map_or(0.0, |g| g.lr)
+    }
+
+    /// Sets the learning rate of every group.
+    fn set_lr(&mut self, lr: f64) {
+        for g in self.param_groups_mut() {
+            g.lr = lr;
+        }
+    }
+
+    /// Optimiser state as tensors: `state.{i}.step`, `state.{i}.{buffer}` and
+    /// `param_groups.{g}.lr` / `.weight_decay` (0-d f64), plus `momentum` when there is one.
+    fn state_dict(&self) -> BTreeMap<String, Tensor> {
+        let mut out = BTreeMap::new();
+        for (i, s) in self.states().iter().enumerate() {
+            out.insert(format!("state.{i}.step"), Tensor::scalar(s.step as f64));
+            for (k, t) in &s.buffers {
+                out.insert(format!("state.{i}.{k}"), t.detach());
+            }
+        }
+        for (g, pg) in self.param_groups().iter().enumerate() {
+            out.insert(format!("param_groups.{g}.lr"), Tensor::scalar(pg.lr));
+            out.insert(format!("param_groups.{g}.weight_decay"), Tensor::scalar(pg.weight_decay));
+        }
+        if let Some(m) = self.momentum() {
+            out.insert("momentum".into(), Tensor::scalar(m));
+        }
+        out
+    }
+
+    /// Restores [`Optimizer::state_dict`] (buffers are copied, so later steps continue
+    /// exactly).
+    fn load_state_dict(&mut self, sd: &BTreeMap<String, Tensor>) -> Result<()> {
+        let scalar = |k: &str| -> Result<f64> {
+            let t = sd.get(k).ok_or_else(|| Error::format("optimizer state dict", format!("missing key {k}")))?;
+            t.to_dtype(DType::F64)?.item::<f64>()
+        };
+        let n_groups = self.param_groups().len();
+        for g in 0..n_groups {
+            let lr = scalar(&format!("param_groups.{g}.lr"))?;
+            let wd = scalar(&format!("param_groups.{g}.weight_decay"))?;
+            let pg = &mut self.param_groups_mut()[g];
+            pg.lr = lr;
+            pg.weight_decay = wd;
+        }
+        if self.momentum().is_some() {
+            if let Ok(m) = scalar("momentum") {
+                self.set_momentum(m);
+            }
+        }
+        let n = self.states().len();
+        for i in 0..n {
+            let prefix = format!("state.{i}.");
+            let mut st = ParamState::default();
+            if let Some(step) = sd.get(&format!("{prefix}step")) {
+                st.step = step.to_dtype(DType::F64)?.item::<f64>()? as u64;
+            }
+            for (k, t) in sd.range(prefix.clone()..) {
+                let Some(name) = k.strip_prefix(&prefix) else { break };
+                if name != "step" {
+                    st.buffers.insert(name.to_string(), t.detach().contiguous()?.mul_scalar(1.0)?);
+                }
+            }
+            self.states_mut()[i] = st;
+        }
+        Ok(())
+    }
+}
+
+/// Groups with validation: a learning rate must be finite and non-negative.
+#[track_caller]
+pub(crate) fn check_groups(op: &'static str, groups: &[ParamGroup]) -> Result<()> {
+    for (i, g) in groups.iter().enumerate() {
+        if !(g.lr >= 0.0 && g.lr.is_finite()) {
+            return Err(Error::value(op, format!("invalid learning rate {} in group {i}", g.lr)));
+        }
+        if g.weight_decay < 0.0 {
+            return Err(Error::value(op, format!("invalid weight_decay {} in group {i}", g.weight_decay)));
+        }
+        if let Some(p) = g.params.iter().find(|p| !p.dtype().is_float()) {
+            return Err(Error::dtype(op, format!("can only optimize floating point tensors, got {}", p.dtype())));
+        }
+    }
+    Ok(())
+}
+
+/// Visits every (parameter, gradient, state) with the parameter's group, skipping parameters
+/// without a gradient (as PyTorch does).
+pub(crate) fn for_each_param(
+    groups: &[ParamGroup],
+    states: &mut [ParamState],
+    mut f: impl FnMut(&ParamGroup, &Tensor, Tensor, &mut ParamState) -> Result<()>,
+) -> Result<()> {
+    let mut i = 0;
+    for g in groups {
+        for p in &g.params {
+            if let Some(grad) = p.grad() {
+                f(g, p, grad, &mut states[i])?;
+            }
+            i += 1;
+        }
+    }
+    Ok(())
+}
+
+/// A buffer of the state, created by `init` on first use.
+pub(crate) fn buffer(st: &mut ParamState, name: &str, init: impl FnOnce() -> Result<Tensor>) -> Result<Tensor> {
+    if let Some(t) = st.buffers.get(name) {
+        return Ok(t.clone());
+    }
+    let t = init()?;
+    st.buffers.insert(name.to_string(), t.clone());
+    Ok(t)
+}
