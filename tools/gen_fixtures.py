@@ -216,3 +216,173 @@ def main():
 
 if __name__ == "__main__":
     main()
+
+
+# ---------------------------------------------------------------------------------------------
+# nn: layers and losses with explicit parameters (crates/ember-nn/tests/fixtures/nn.json)
+
+NN = {}
+
+
+def nn_case(name, inputs, params, fn):
+    """inputs: list of specs (as for ops); params: dict name -> spec; fn(inputs, params) -> tensor or tuple."""
+    NN[name] = (inputs, params, fn)
+
+
+X4 = ([4, 3], "any")
+nn_case("linear", [X4], {"weight": ([2, 3], "any"), "bias": ([2], "any")}, lambda x, p: F.linear(x[0], p["weight"], p["bias"]))
+nn_case("conv2d", [([2, 3, 6, 5], "any")], {"weight": ([4, 3, 3, 3], "any"), "bias": ([4], "any")},
+        lambda x, p: F.conv2d(x[0], p["weight"], p["bias"], stride=2, padding=1))
+nn_case("conv2d_groups_dilation", [([1, 4, 7, 7], "any")], {"weight": ([6, 2, 3, 3], "any")},
+        lambda x, p: F.conv2d(x[0], p["weight"], None, padding=2, dilation=2, groups=2))
+nn_case("conv1d", [([2, 3, 9], "any")], {"weight": ([5, 3, 4], "any"), "bias": ([5], "any")},
+        lambda x, p: F.conv1d(x[0], p["weight"], p["bias"], stride=2, padding=1))
+nn_case("max_pool2d", [([2, 2, 6, 6], "distinct")], {}, lambda x, p: F.max_pool2d(x[0], 2, 2))
+nn_case("max_pool2d_pad", [([1, 2, 5, 5], "distinct")], {}, lambda x, p: F.max_pool2d(x[0], 3, 2, padding=1))
+nn_case("avg_pool2d", [([1, 2, 5, 6], "any")], {}, lambda x, p: F.avg_pool2d(x[0], 3, 2, padding=1))
+nn_case("adaptive_avg_pool2d", [([1, 2, 7, 5], "any")], {}, lambda x, p: F.adaptive_avg_pool2d(x[0], (3, 2)))
+nn_case("batch_norm_train", [([4, 3, 2, 2], "any")], {"weight": ([3], "any"), "bias": ([3], "any"), "running_mean": ([3], "any"), "running_var": ([3], "pos")},
+        lambda x, p: F.batch_norm(x[0], p["running_mean"], p["running_var"], p["weight"], p["bias"], training=True, momentum=0.1, eps=1e-5))
+nn_case("batch_norm_eval", [([4, 3, 2], "any")], {"weight": ([3], "any"), "bias": ([3], "any"), "running_mean": ([3], "any"), "running_var": ([3], "pos")},
+        lambda x, p: F.batch_norm(x[0], p["running_mean"], p["running_var"], p["weight"], p["bias"], training=False, eps=1e-5))
+nn_case("layer_norm", [([2, 3, 4], "any")], {"weight": ([4], "any"), "bias": ([4], "any")}, lambda x, p: F.layer_norm(x[0], [4], p["weight"], p["bias"], 1e-5))
+nn_case("rms_norm", [([2, 5], "any")], {"weight": ([5], "any")}, lambda x, p: F.rms_norm(x[0], [5], p["weight"], 1e-6))
+nn_case("group_norm", [([2, 6, 3, 3], "any")], {"weight": ([6], "any"), "bias": ([6], "any")}, lambda x, p: F.group_norm(x[0], 3, p["weight"], p["bias"], 1e-5))
+nn_case("embedding_padding", [("int", [2, 3], 0, 5)], {"weight": ([5, 4], "any")}, lambda x, p: F.embedding(x[0], p["weight"], padding_idx=1))
+nn_case("sdpa_causal", [([2, 3, 4], "any"), ([2, 5, 4], "any"), ([2, 5, 6], "any")], {},
+        lambda x, p: F.scaled_dot_product_attention(x[0], x[1], x[2], is_causal=True))
+nn_case("sdpa_bool_mask", [([2, 3, 4], "any"), ([2, 5, 4], "any"), ([2, 5, 6], "any"), ("data", [1, 0, 1, 1, 0, 0, 1, 1, 1, 0, 1, 1, 0, 1, 1], [3, 5])], {},
+        lambda x, p: F.scaled_dot_product_attention(x[0], x[1], x[2], attn_mask=x[3].bool()))
+nn_case("mha", [([3, 2, 4], "any"), ([5, 2, 4], "any")], {"in_proj_weight": ([12, 4], "any"), "in_proj_bias": ([12], "any"), "out_proj.weight": ([4, 4], "any"), "out_proj.bias": ([4], "any")},
+        lambda x, p: F.multi_head_attention_forward(x[0], x[1], x[1], 4, 2, p["in_proj_weight"], p["in_proj_bias"], None, None, False, 0.0,
+                                                    p["out_proj.weight"], p["out_proj.bias"], training=False, need_weights=True))
+nn_case("pad", [([2, 3], "any")], {}, lambda x, p: F.pad(x[0], (1, 2, 0, 1), value=-1.5))
+nn_case("one_hot", [("int", [4], 0, 3)], {}, lambda x, p: F.one_hot(x[0], 5))
+# losses
+N_C = ([5, 4], "any")
+nn_case("cross_entropy", [N_C, ("int", [5], 0, 4)], {}, lambda x, p: F.cross_entropy(x[0], x[1]))
+nn_case("cross_entropy_options", [N_C, ("data", [0, 3, -100, 2, 1], [5]), ([4], "pos")], {},
+        lambda x, p: F.cross_entropy(x[0], x[1].long(), weight=x[2].detach(), ignore_index=-100, label_smoothing=0.1))
+nn_case("cross_entropy_sum_smooth", [N_C, ("int", [5], 0, 4)], {}, lambda x, p: F.cross_entropy(x[0], x[1], reduction="sum", label_smoothing=0.2))
+nn_case("cross_entropy_probs", [N_C, ([5, 4], "unit")], {}, lambda x, p: F.cross_entropy(x[0], x[1].detach()))
+nn_case("cross_entropy_nd", [([2, 3, 4], "any"), ("int", [2, 4], 0, 3)], {}, lambda x, p: F.cross_entropy(x[0], x[1], reduction="none"))
+nn_case("nll_loss", [N_C, ("int", [5], 0, 4)], {}, lambda x, p: F.nll_loss(F.log_softmax(x[0], 1), x[1]))
+nn_case("mse_loss", [X4, X4], {}, lambda x, p: F.mse_loss(x[0], x[1]))
+nn_case("l1_loss_sum", [X4, X4], {}, lambda x, p: F.l1_loss(x[0], x[1], reduction="sum"))
+nn_case("smooth_l1_loss", [X4, X4], {}, lambda x, p: F.smooth_l1_loss(x[0], x[1], beta=0.5))
+nn_case("huber_loss", [X4, X4], {}, lambda x, p: F.huber_loss(x[0], x[1], delta=0.7))
+nn_case("binary_cross_entropy", [([6], "unit"), ([6], "unit")], {}, lambda x, p: F.binary_cross_entropy(x[0], x[1].detach()))
+nn_case("bce_with_logits", [([6], "any"), ([6], "unit"), ([6], "pos")], {},
+        lambda x, p: F.binary_cross_entropy_with_logits(x[0], x[1].detach(), pos_weight=x[2].detach()))
+nn_case("kl_div_batchmean", [([3, 4], "any"), ([3, 4], "unit")], {}, lambda x, p: F.kl_div(F.log_softmax(x[0], 1), x[1].detach(), reduction="batchmean"))
+nn_case("kl_div_log_target", [([3, 4], "any"), ([3, 4], "any")], {}, lambda x, p: F.kl_div(x[0], x[1].detach(), reduction="sum", log_target=True))
+
+
+def gen_nn():
+    out = {}
+    for name, (in_specs, p_specs, fn) in NN.items():
+        made = [gen(name, s, k) for k, s in enumerate(in_specs)]
+        inputs = [t.clone().requires_grad_(True) if f and t.is_floating_point() and k == 0 else t for k, (t, f) in enumerate(made)]
+        # only the first input is differentiated; others are targets/masks or (sdpa, mha) also inputs
+        if name.startswith("sdpa") or name == "mha":
+            inputs = [t.clone().requires_grad_(True) if t.is_floating_point() and k < 3 else t for k, (t, f) in enumerate(made)]
+        params = {}
+        for j, (pn, ps) in enumerate(sorted(p_specs.items())):
+            t, _ = gen(name + "/param/" + pn, ps, j)
+            params[pn] = t.clone().requires_grad_(not pn.startswith("running"))
+        initial = {k: {"shape": list(v.shape), "data": as_list(v.detach()), "requires_grad": v.requires_grad} for k, v in params.items()}
+        y = fn(inputs, params)
+        if isinstance(y, tuple):
+            y = torch.cat([y[0].flatten(), y[1].flatten()])
+        entry = {
+            "inputs": [{"shape": list(t.shape), "dtype": dtype_name(t), "data": as_list(t.detach()), "requires_grad": t.requires_grad} for t in inputs],
+            "params": initial,
+            "output": {"shape": list(y.shape), "dtype": dtype_name(y), "data": as_list(y.detach())},
+        }
+        if y.requires_grad:
+            v = torch.tensor(projection(y.numel())).reshape(y.shape)
+            wrt = [t for t in inputs if t.requires_grad] + [t for t in params.values() if t.requires_grad]
+            grads = torch.autograd.grad(y, wrt, v, allow_unused=True)
+            it = iter(grads)
+            entry["input_grads"] = [as_list(next(it)) if t.requires_grad else None for t in inputs]
+            entry["param_grads"] = {k: as_list(next(it)) for k, t in params.items() if t.requires_grad}
+        # buffers updated in place (batch norm running statistics)
+        entry["params_after"] = {k: as_list(v.detach()) for k, v in params.items()}
+        out[name] = entry
+    path = os.path.join(ROOT, "crates/ember-nn/tests/fixtures/nn.json")
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        json.dump({"torch": torch.__version__, "cases": out}, f, separators=(",", ":"))
+    print(f"wrote {len(out)} nn cases to {path}")
+
+
+# ---------------------------------------------------------------------------------------------
+# optim: 10-step trajectories with fixed gradients (crates/ember-optim/tests/fixtures/optim.json)
+
+def grads_at(t, shape, k):
+    n = math.prod(shape)
+    return torch.tensor([math.sin(0.7 * t + 1.3 * i + k) * (1 + 0.1 * t) for i in range(n)]).reshape(shape)
+
+
+OPTIMS = {
+    "sgd": lambda ps: torch.optim.SGD(ps, lr=0.1),
+    "sgd_momentum": lambda ps: torch.optim.SGD(ps, lr=0.05, momentum=0.9, dampening=0.1, weight_decay=0.01),
+    "sgd_nesterov": lambda ps: torch.optim.SGD(ps, lr=0.05, momentum=0.9, nesterov=True),
+    "adam": lambda ps: torch.optim.Adam(ps, lr=0.01),
+    "adam_amsgrad_wd": lambda ps: torch.optim.Adam(ps, lr=0.02, betas=(0.8, 0.99), weight_decay=0.05, amsgrad=True),
+    "adamw": lambda ps: torch.optim.AdamW(ps, lr=0.01, weight_decay=0.1),
+    "rmsprop": lambda ps: torch.optim.RMSprop(ps, lr=0.01),
+    "rmsprop_centered_momentum": lambda ps: torch.optim.RMSprop(ps, lr=0.01, momentum=0.5, centered=True, weight_decay=0.01),
+    "adagrad": lambda ps: torch.optim.Adagrad(ps, lr=0.1, lr_decay=0.01, weight_decay=0.02, initial_accumulator_value=0.1),
+    "adam_groups": lambda ps: torch.optim.Adam([{"params": [ps[0]], "lr": 0.02, "weight_decay": 0.1}, {"params": [ps[1]]}], lr=0.005),
+}
+
+SCHEDULERS = {
+    "step": lambda o: torch.optim.lr_scheduler.StepLR(o, step_size=3, gamma=0.5),
+    "multistep": lambda o: torch.optim.lr_scheduler.MultiStepLR(o, milestones=[2, 5, 9], gamma=0.3),
+    "exponential": lambda o: torch.optim.lr_scheduler.ExponentialLR(o, gamma=0.9),
+    "cosine": lambda o: torch.optim.lr_scheduler.CosineAnnealingLR(o, T_max=5, eta_min=0.01),
+    "linear_warmup": lambda o: torch.optim.lr_scheduler.LinearLR(o, start_factor=0.25, total_iters=4),
+    "onecycle": lambda o: torch.optim.lr_scheduler.OneCycleLR(o, max_lr=0.5, total_steps=13),
+    "chained": lambda o: torch.optim.lr_scheduler.ChainedScheduler([
+        torch.optim.lr_scheduler.LinearLR(o, start_factor=0.5, total_iters=3),
+        torch.optim.lr_scheduler.ExponentialLR(o, gamma=0.9)]),
+}
+
+
+def gen_optim():
+    shapes = [[3, 2], [4]]
+    out = {"optimizers": {}, "schedulers": {}}
+    for name, make in OPTIMS.items():
+        ps = [torch.tensor([0.5 - 0.3 * i for i in range(math.prod(s))]).reshape(s).requires_grad_(True) for s in shapes]
+        init = [as_list(p.detach()) for p in ps]
+        opt = make(ps)
+        traj = []
+        for t in range(10):
+            for k, p in enumerate(ps):
+                p.grad = grads_at(t, list(p.shape), k)
+            opt.step()
+            traj.append([as_list(p.detach()) for p in ps])
+        out["optimizers"][name] = {"init": init, "shapes": shapes, "trajectory": traj}
+    for name, make in SCHEDULERS.items():
+        p = torch.zeros(2, requires_grad=True)
+        opt = torch.optim.SGD([p], lr=0.1, momentum=0.9)
+        sched = make(opt)
+        lrs = [opt.param_groups[0]["lr"]]
+        moms = [opt.param_groups[0]["momentum"]]
+        for _ in range(12):
+            opt.step()
+            sched.step()
+            lrs.append(opt.param_groups[0]["lr"])
+            moms.append(opt.param_groups[0]["momentum"])
+        out["schedulers"][name] = {"lrs": lrs, "momentum": moms}
+    path = os.path.join(ROOT, "crates/ember-optim/tests/fixtures/optim.json")
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        json.dump({"torch": torch.__version__, **out}, f, separators=(",", ":"))
+    print(f"wrote {len(OPTIMS)} optimizer and {len(SCHEDULERS)} scheduler trajectories to {path}")
+
+
+if __name__ == "__main__":
+    gen_nn()
+    gen_optim()

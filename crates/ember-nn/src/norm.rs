@@ -97,7 +97,7 @@ impl Forward for BatchNorm {
             ));
         }
         if self.training {
-            no_grad(|| self.num_batches_tracked.add_scalar_(1.0))?;
+            no_grad(|| self.num_batches_tracked.add_(&Tensor::scalar(1i64)))?;
         }
         F::batch_norm(
             x,
