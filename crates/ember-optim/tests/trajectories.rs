@@ -201,7 +201,7 @@ fn clip_grad_norm_scales_to_max_norm_and_returns_the_total() {
     assert!((n - 5.0).abs() < 1e-6);
     let ga = a.grad().unwrap().to_vec::<f32>().unwrap();
     assert!((ga[0] - 0.6).abs() < 1e-5);
-    clip_grad_value_(&[b.clone()], 0.1).unwrap();
+    clip_grad_value_(std::slice::from_ref(&b), 0.1).unwrap();
     assert!((b.grad().unwrap().item::<f32>().unwrap() - 0.1).abs() < 1e-7);
 }
 
