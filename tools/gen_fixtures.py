@@ -214,7 +214,7 @@ def main():
     print(f"wrote {len(out)} op cases to {path} ({os.path.getsize(path)} bytes)")
 
 
-if __name__ == "__main__":
+if __name__ == "__main__" and "--check-ember-file" not in sys.argv:
     main()
 
 
@@ -383,6 +383,72 @@ def gen_optim():
     print(f"wrote {len(OPTIMS)} optimizer and {len(SCHEDULERS)} scheduler trajectories to {path}")
 
 
+# ---------------------------------------------------------------------------------------------
+# io: files written by PyTorch (crates/ember-io/tests/fixtures/)
+
+class Evil:
+    """A pickle that would run a shell command if loaded by an unsafe unpickler."""
+    def __reduce__(self):
+        import os
+        return (os.system, ("echo pwned > /tmp/ember-evil-pt-ran",))
+
+
+def gen_io():
+    from collections import OrderedDict
+    from safetensors.torch import save_file
+    d = os.path.join(ROOT, "crates/ember-io/tests/fixtures")
+    os.makedirs(d, exist_ok=True)
+    g = torch.Generator().manual_seed(7)
+    base = torch.randn(4, 6, generator=g, dtype=torch.float32)
+    tensors = OrderedDict([
+        ("f32", base),
+        ("f64", torch.randn(3, generator=g, dtype=torch.float64)),
+        ("bf16", torch.randn(2, 5, generator=g).bfloat16()),
+        ("f16", torch.randn(5, generator=g).half()),
+        ("i64", torch.arange(-3, 4, dtype=torch.int64)),
+        ("i32", torch.tensor([7, -8], dtype=torch.int32)),
+        ("u8", torch.tensor([0, 255, 3], dtype=torch.uint8)),
+        ("bool", torch.tensor([True, False, True])),
+        ("scalar", torch.tensor(2.5)),
+        ("empty", torch.zeros(0, 3)),
+    ])
+    save_file({k: v.contiguous() for k, v in tensors.items()}, os.path.join(d, "torch_written.safetensors"), metadata={"format": "pt", "note": "from gen_fixtures"})
+    shared = torch.arange(12, dtype=torch.float32)
+    state = OrderedDict(tensors)
+    state["shared_a"] = shared[:6].view(2, 3)
+    state["shared_b"] = shared[6:]
+    state["transposed"] = base.t()  # non-contiguous: saved with strides
+    state["param"] = torch.nn.Parameter(torch.ones(2))
+    torch.save({"model": state, "optimizer": {"step": 3, "lr": 0.01, "names": ["a", "b"]}, "epoch": 2}, os.path.join(d, "torch_written.pt"))
+    torch.save(Evil(), os.path.join(d, "evil_os_system.pt"))
+    expected = {k: {"dtype": str(v.dtype).replace("torch.", ""), "shape": list(v.shape), "data": [float(x) for x in v.float().flatten().tolist()]} for k, v in state.items()}
+    with open(os.path.join(d, "expected.json"), "w") as f:
+        json.dump(expected, f)
+    print(f"wrote io fixtures to {d}")
+
+
+def check_ember_written(path):
+    """Checks a safetensors file written by Ember (tests/ember_written.rs writes it) with the
+    reference loader: python3 tools/gen_fixtures.py --check-ember-file PATH"""
+    from safetensors.torch import load_file
+    from safetensors import safe_open
+    t = load_file(path)
+    with safe_open(path, "pt") as f:
+        meta = f.metadata()
+    assert meta == {"written_by": "ember"}, meta
+    assert t["w"].dtype == torch.float32 and t["w"].tolist() == [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]
+    assert t["h"].dtype == torch.bfloat16 and t["h"].float().tolist() == [0.5, -2.0]
+    assert t["i"].dtype == torch.int64 and t["i"].tolist() == [-1, 7]
+    assert t["b"].dtype == torch.bool and t["b"].tolist() == [True, False]
+    assert t["t"].tolist() == [[1.0, 4.0], [2.0, 5.0], [3.0, 6.0]]  # written from a transposed view
+    print(f"{path}: read by safetensors.torch, all values as expected")
+
+
+if __name__ == "__main__" and "--check-ember-file" in sys.argv:
+    check_ember_written(sys.argv[sys.argv.index("--check-ember-file") + 1])
+    sys.exit(0)
+
 if __name__ == "__main__":
     gen_nn()
     gen_optim()
+    gen_io()

@@ -98,6 +98,20 @@ impl Layout {
         self.offset + self.shape.iter().zip(&self.strides).map(|(&d, &s)| (d - 1) * s).sum::<usize>() + 1
     }
 
+    /// [`Layout::storage_extent`] with overflow checks (for layouts read from files).
+    pub fn checked_extent(&self) -> Option<usize> {
+        let n = self.shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d))?;
+        if n == 0 {
+            return Some(0);
+        }
+        let span = self
+            .shape
+            .iter()
+            .zip(&self.strides)
+            .try_fold(0usize, |a, (&d, &s)| a.checked_add((d - 1).checked_mul(s)?))?;
+        self.offset.checked_add(span)?.checked_add(1)
+    }
+
     /// Dims reordered: dim `i` of the result is dim `perm[i]` of `self` (perm is validated).
     pub fn permute(&self, perm: &[usize]) -> Layout {
         Layout {

@@ -10,7 +10,8 @@
 //! ```
 //!
 //! The tensor, autograd and error types come from `ember-core`; [`nn`], [`optim`] and [`data`]
-//! are PyTorch's `torch.nn`, `torch.optim` and `torch.utils.data`.
+//! are PyTorch's `torch.nn`, `torch.optim` and `torch.utils.data`; [`io`] loads and saves
+//! checkpoints.
 
 pub use ember_core::*;
 
@@ -27,4 +28,9 @@ pub mod optim {
 /// `torch.utils.data`: data sets and loaders.
 pub mod data {
     pub use ember_data::*;
+}
+
+/// Checkpoints: safetensors, `torch.save` files (no code runs), atomic saves.
+pub mod io {
+    pub use ember_io::*;
 }

@@ -88,6 +88,35 @@ impl Tensor {
         }
     }
 
+    /// A view with explicit sizes, strides (in elements) and storage offset, checked to lie
+    /// inside this tensor's storage (`torch.as_strided`). Not differentiable.
+    #[track_caller]
+    pub fn as_strided(&self, size: &[usize], stride: &[usize], offset: usize) -> Result<Tensor> {
+        if size.len() != stride.len() {
+            return Err(Error::shape(
+                "as_strided",
+                format!("size {size:?} and stride {stride:?} have different lengths"),
+            ));
+        }
+        if self.requires_grad() && crate::autograd::is_grad_enabled() {
+            return Err(Error::unsupported(
+                "as_strided",
+                "as_strided is not differentiable; call it on a detached tensor",
+            ));
+        }
+        let layout = Layout::new(size.to_vec(), stride.to_vec(), offset);
+        let len = self.cpu_read("as_strided")?.len();
+        match layout.checked_extent() {
+            Some(e) if e <= len => Ok(self.with_layout(layout)),
+            _ => Err(Error::index(
+                "as_strided",
+                format!(
+                    "size {size:?}, stride {stride:?} and offset {offset} reach past the storage of {len} elements"
+                ),
+            )),
+        }
+    }
+
     /// Dims `start..=end` merged into one.
     #[track_caller]
     pub fn flatten(&self, start: isize, end: isize) -> Result<Tensor> {
