@@ -10,8 +10,8 @@ pub struct Sampler {
     pub temperature: f64,
     pub top_k: Option<usize>,
     pub top_p: Option<f64>,
-    /// > 1 discourages tokens already present (CTRL/HF rule: divide positive logits, multiply
-    /// negative ones).
+    /// Values above 1 discourage tokens already present (the CTRL/HF rule: divide positive
+    /// logits, multiply negative ones).
     pub repetition_penalty: f64,
     pub rng: Generator,
 }
