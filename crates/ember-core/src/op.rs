@@ -256,6 +256,7 @@ fn unary_kind(u: &UnaryOp) -> &'static str {
         UnaryOp::Gelu => "Gelu",
         UnaryOp::GeluTanh => "GeluTanh",
         UnaryOp::GeluGrad => "GeluGrad",
+        UnaryOp::GeluTanhGrad => "GeluTanhGrad",
         UnaryOp::Silu => "Silu",
         UnaryOp::Erf => "Erf",
         UnaryOp::Sign => "Sign",

@@ -462,8 +462,27 @@ fn every_op_variant_is_exercised_by_the_table() {
             seen.extend(autograd::graph_op_kinds(&g).unwrap());
         }
     }
-    // GeluGrad is the fused first-order gelu backward; it only runs with recording off.
+    // GeluGrad and GeluTanhGrad are the fused first-order GELU backwards; they only run with
+    // recording off (their own rules are checked in `fused_gelu_backward_rules`).
     seen.insert("Unary::GeluGrad".to_string());
+    seen.insert("Unary::GeluTanhGrad".to_string());
     let missing: Vec<String> = ember_core::op::Op::all_kinds().into_iter().filter(|k| !seen.contains(k)).collect();
     assert!(missing.is_empty(), "Op variants with no op-table entry exercising them: {missing:?}");
+}
+
+#[test]
+fn fused_gelu_backward_rules() {
+    // The fused derivatives (used when no double backward is needed) equal the composite ones
+    // used under create_graph; their own rules are gradchecked in derivatives.rs's unit tests.
+    let x = Tensor::from_vec(vec![-3.0f64, -0.7, 0.0, 0.4, 1.3, 2.5], &[6]).unwrap().set_requires_grad(true).unwrap();
+    for (fused, composite) in [("gelu", false), ("gelu_tanh", true)] {
+        let y = if composite { x.gelu_tanh().unwrap() } else { x.gelu().unwrap() };
+        let create = autograd::grad(&[&y.sum().unwrap()], &[&x], true).unwrap().remove(0);
+        let plain = autograd::grad(&[&y.sum().unwrap()], &[&x], false).unwrap().remove(0);
+        let (a, b) = (create.to_f64_vec().unwrap(), plain.to_f64_vec().unwrap());
+        for (p, q) in a.iter().zip(&b) {
+            assert!((p - q).abs() < 1e-12, "{fused}: fused {q} vs composite {p}");
+        }
+    }
+    ember_core::no_grad(|| ());
 }

@@ -123,6 +123,15 @@ pub fn gelu_tanh1(x: f32) -> f32 {
     x * sigmoid1(K2 * (x + 0.044_715 * x * x * x))
 }
 
+/// Derivative of the tanh-approximated GELU `x s`, `s = sigmoid(2z)`, `z = k (x + c x^3)`:
+/// `s + x s (1 - s) 2k (1 + 3 c x^2)`.
+#[inline(always)]
+pub fn gelu_tanh_grad1(x: f32) -> f32 {
+    const K2: f32 = 2.0 * 0.797_884_6;
+    let s = sigmoid1(K2 * (x + 0.044_715 * x * x * x));
+    s + x * s * (1.0 - s) * K2 * (1.0 + 3.0 * 0.044_715 * x * x)
+}
+
 /// Derivative of the exact GELU: `Phi(x) + x phi(x)`.
 #[inline(always)]
 pub fn gelu_grad1(x: f32) -> f32 {
@@ -149,6 +158,7 @@ map_kernel!(sigmoid_body, sigmoid1);
 map_kernel!(gelu_body, gelu1);
 map_kernel!(gelu_tanh_body, gelu_tanh1);
 map_kernel!(gelu_grad_body, gelu_grad1);
+map_kernel!(gelu_tanh_grad_body, gelu_tanh_grad1);
 
 #[inline(always)]
 fn silu_body(x: &[f32], out: &mut [f32]) {
@@ -174,6 +184,8 @@ simd_dispatch!(/// `out[i] = gelu(x[i])` (tanh approximation).
     pub fn gelu_tanh / gelu_tanh_isa(x: &[f32], out: &mut [f32]) => gelu_tanh_body);
 simd_dispatch!(/// `out[i] = gelu'(x[i])` (erf form).
     pub fn gelu_grad / gelu_grad_isa(x: &[f32], out: &mut [f32]) => gelu_grad_body);
+simd_dispatch!(/// `out[i] = gelu'(x[i])` (tanh approximation).
+    pub fn gelu_tanh_grad / gelu_tanh_grad_isa(x: &[f32], out: &mut [f32]) => gelu_tanh_grad_body);
 
 /// `erf` in `f64`, accurate to about 1e-15. `std` has no `erf`; this is the scalar reference
 /// and the `f64` path.
@@ -260,6 +272,13 @@ pub mod reference {
         let k = (2.0 / std::f64::consts::PI).sqrt();
         (x / (1.0 + (-2.0 * k * (x + 0.044715 * x * x * x)).exp())) as f32
     }
+    /// derivative of tanh-approximated GELU.
+    pub fn gelu_tanh_grad(x: f32) -> f32 {
+        let x = x as f64;
+        let k = (2.0 / std::f64::consts::PI).sqrt();
+        let t = (k * (x + 0.044715 * x * x * x)).tanh();
+        (0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * k * (1.0 + 3.0 * 0.044715 * x * x)) as f32
+    }
     /// derivative of exact GELU.
     pub fn gelu_grad(x: f32) -> f32 {
         let x = x as f64;
@@ -337,6 +356,7 @@ mod tests {
             ("gelu", gelu_isa, reference::gelu, 1e-6, 1e-30),
             ("gelu_tanh", gelu_tanh_isa, reference::gelu_tanh, 1e-6, 1e-30),
             ("gelu_grad", gelu_grad_isa, reference::gelu_grad, 1e-6, 1e-7),
+            ("gelu_tanh_grad", gelu_tanh_grad_isa, reference::gelu_tanh_grad, 1e-6, 1e-7),
         ]
     }
 

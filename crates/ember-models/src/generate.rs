@@ -26,6 +26,16 @@ pub struct GenerateOptions<'a> {
     pub eos: Option<u32>,
     /// Called with each new id; return `false` to stop (stop strings, Ctrl-C).
     pub on_token: Option<&'a mut dyn FnMut(u32) -> bool>,
+    /// When the context is full, keep generating from the last half of it (re-encoded)
+    /// instead of stopping: unlimited length for small-context models.
+    pub slide_when_full: bool,
+}
+
+impl GenerateOptions<'_> {
+    /// `max_new_tokens` with a sampler, no EOS, no callback, stopping at the context size.
+    pub fn new(max_new_tokens: usize, sampler: Sampler) -> GenerateOptions<'static> {
+        GenerateOptions { max_new_tokens, sampler, eos: None, on_token: None, slide_when_full: false }
+    }
 }
 
 /// Generates up to `max_new_tokens` ids after `prompt`; returns only the new ids.
@@ -33,20 +43,25 @@ pub fn generate(model: &dyn CausalLm, prompt: &[u32], mut opts: GenerateOptions<
     if prompt.is_empty() {
         return Err(Error::value("generate", "the prompt must hold at least one token"));
     }
-    let room = model.max_positions().saturating_sub(prompt.len());
-    let n_new = opts.max_new_tokens.min(room);
-    if prompt.len() > model.max_positions() {
+    let max = model.max_positions();
+    let prompt: &[u32] =
+        if opts.slide_when_full && prompt.len() > max { &prompt[prompt.len() - max..] } else { prompt };
+    if prompt.len() > max {
         return Err(Error::value(
             "generate",
-            format!("prompt of {} tokens exceeds the model's context of {}", prompt.len(), model.max_positions()),
+            format!("prompt of {} tokens exceeds the model's context of {max}", prompt.len()),
         ));
     }
+    let n_new = if opts.slide_when_full { opts.max_new_tokens } else { opts.max_new_tokens.min(max - prompt.len()) };
+    let prefill = |cache: &mut KvCache, ids: &[u32]| -> Result<Tensor> {
+        cache.reset();
+        model.forward_cached(&Tensor::from_vec(ids.iter().map(|&i| i as i64).collect(), &[1, ids.len()])?, cache)
+    };
     no_grad(|| {
-        let mut cache = model.new_cache(1, prompt.len() + n_new)?;
+        let mut cache = model.new_cache(1, (prompt.len() + n_new).min(max))?;
         let mut all: Vec<u32> = prompt.to_vec();
         let mut out = Vec::with_capacity(n_new);
-        let ids = Tensor::from_vec(prompt.iter().map(|&i| i as i64).collect(), &[1, prompt.len()])?;
-        let mut logits = model.forward_cached(&ids, &mut cache)?;
+        let mut logits = prefill(&mut cache, prompt)?;
         for _ in 0..n_new {
             let t = logits.shape()[1];
             let last = logits.select(1, t as isize - 1)?.reshape(&[-1])?.to_dtype(DType::F32)?.to_vec::<f32>()?;
@@ -57,7 +72,13 @@ pub fn generate(model: &dyn CausalLm, prompt: &[u32], mut opts: GenerateOptions<
             if Some(next) == opts.eos || !keep_going || out.len() == n_new {
                 break;
             }
-            logits = model.forward_cached(&Tensor::from_vec(vec![next as i64], &[1, 1])?, &mut cache)?;
+            if cache.len() == cache.max_len() {
+                // Context full (only when sliding): re-encode the last half and go on.
+                let keep = (max / 2).max(1);
+                logits = prefill(&mut cache, &all[all.len() - keep..])?;
+            } else {
+                logits = model.forward_cached(&Tensor::from_vec(vec![next as i64], &[1, 1])?, &mut cache)?;
+            }
         }
         Ok(out)
     })

@@ -75,6 +75,14 @@ impl Gpt2Config {
     }
 }
 
+/// `[T, past + T]` additive mask: 0 where query `i` may see key `j` (`j <= past + i`), -inf
+/// elsewhere.
+pub fn causal_mask(t: usize, past: usize) -> Result<Tensor> {
+    let s = past + t;
+    let v: Vec<f32> = (0..t * s).map(|k| if k % s <= past + k / s { 0.0 } else { f32::NEG_INFINITY }).collect();
+    Tensor::from_vec(v, &[t, s])
+}
+
 /// Causal multi-head self-attention (`c_attn` makes q, k, v; `c_proj` mixes heads).
 #[derive(Module)]
 #[module(crate = "ember_nn")]
@@ -92,10 +100,16 @@ impl Attention {
         let (b, t, c) = (x.shape()[0] as isize, x.shape()[1] as isize, x.shape()[2] as isize);
         let h = self.n_head as isize;
         let hd = c / h;
-        let qkv = self.c_attn.forward(x)?; // [B, T, 3C]
-        let split = qkv.split(c as usize, -1)?;
-        let heads = |z: &Tensor| z.reshape(&[b, t, h, hd])?.permute(&[0, 2, 1, 3]); // [B, H, T, hd]
-        let (q, k, v) = (heads(&split[0])?, heads(&split[1])?, heads(&split[2])?);
+        // q, k, v from row slices of c_attn (views): the backward then accumulates into slices
+        // of the small weight instead of three activation-sized gradients of one split.
+        let cu = c as usize;
+        let w = &self.c_attn.weight; // [3C, C]
+        let proj = |i: usize| -> Result<Tensor> {
+            let b = self.c_attn.bias.as_ref().map(|b| b.narrow(0, i * cu, cu)).transpose()?;
+            ember_nn::functional::linear(x, &w.narrow(0, i * cu, cu)?, b.as_ref())
+        };
+        let heads = |z: Tensor| z.reshape(&[b, t, h, hd])?.permute(&[0, 2, 1, 3]); // [B, H, T, hd]
+        let (q, k, v) = (heads(proj(0)?)?, heads(proj(1)?)?, heads(proj(2)?)?);
         let (past, k, v) = match cache {
             Some((cache, layer)) => {
                 let past = cache.len();
@@ -106,9 +120,9 @@ impl Attention {
         };
         let mut att = q.matmul(&k.transpose(-2, -1)?)?.mul_scalar(1.0 / (hd as f64).sqrt())?; // [B, H, T, past+T]
         if t > 1 {
-            // Query i (absolute position past + i) sees keys 0..=past + i.
-            let allowed = Tensor::ones(&[t as usize, past + t as usize], DType::Bool)?.tril(past as isize)?;
-            att = att.masked_fill(&allowed.logical_not()?, f64::NEG_INFINITY)?;
+            // Query i (absolute position past + i) sees keys 0..=past + i: add -inf above that
+            // diagonal (a broadcast add, cheaper than a masked select, and its gradient is g).
+            att = att.add(&causal_mask(t as usize, past)?)?;
         }
         let att = self.attn_drop.forward(&att.softmax(-1)?)?;
         let y = att.matmul(&v)?.permute(&[0, 2, 1, 3])?.reshape(&[b, t, c])?;

@@ -42,14 +42,7 @@ fn cached_decoding_matches_the_full_forward() {
 fn greedy_generation_is_deterministic_and_respects_the_context() {
     let model = Gpt2::from_pretrained(DIR).unwrap();
     let prompt = [2514u32, 307, 11];
-    let run = || {
-        generate(
-            &model,
-            &prompt,
-            GenerateOptions { max_new_tokens: 10, sampler: Sampler::greedy(), eos: None, on_token: None },
-        )
-        .unwrap()
-    };
+    let run = || generate(&model, &prompt, GenerateOptions::new(10, Sampler::greedy())).unwrap();
     let a = run();
     assert_eq!(a.len(), 10);
     assert_eq!(a, run());
@@ -62,12 +55,15 @@ fn greedy_generation_is_deterministic_and_respects_the_context() {
         assert_eq!(next as u32, tok);
         seq.push(next);
     }
-    let long = generate(
+    let long = generate(&model, &prompt, GenerateOptions::new(1000, Sampler::greedy())).unwrap();
+    assert_eq!(long.len(), 64 - 3, "generation stops at n_positions");
+    let sliding = generate(
         &model,
         &prompt,
-        GenerateOptions { max_new_tokens: 1000, sampler: Sampler::greedy(), eos: None, on_token: None },
+        GenerateOptions { slide_when_full: true, ..GenerateOptions::new(100, Sampler::greedy()) },
     )
     .unwrap();
-    assert_eq!(long.len(), 64 - 3, "generation stops at n_positions");
+    assert_eq!(sliding.len(), 100, "sliding generation goes past the context");
+    assert_eq!(sliding[..61], long[..], "and agrees with plain generation until the context is full");
     let _ = DType::F32;
 }

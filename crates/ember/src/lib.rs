@@ -34,3 +34,8 @@ pub mod data {
 pub mod io {
     pub use ember_io::*;
 }
+
+/// Transformer models (GPT-2, ...), KV caches, sampling and generation.
+pub mod models {
+    pub use ember_models::*;
+}

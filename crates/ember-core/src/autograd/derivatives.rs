@@ -103,6 +103,24 @@ pub(crate) fn backward(st: &NodeState, g: &Tensor, needs: &[bool]) -> Result<Vec
                         a.mul(a)?.mul_scalar(-0.5)?.exp()?.mul_scalar(1.0 / (2.0 * std::f64::consts::PI).sqrt())?;
                     g.mul(&pdf.mul(&a.mul(a)?.neg()?.add_scalar(2.0)?)?)?
                 }
+                UnaryOp::GeluTanh if !is_grad_enabled() => g.mul(&x(0)?.unary_prim(UnaryOp::GeluTanhGrad)?)?,
+                UnaryOp::GeluTanhGrad => {
+                    // f = x s(u), u = 2k (x + c x^3): f'' = s(1-s) [2u' + x ((1-2s) u'^2 + u'')]
+                    let a = x(0)?;
+                    let (k, c) = ((2.0 / std::f64::consts::PI).sqrt(), 0.044715);
+                    let x2 = a.mul(a)?;
+                    let s = a.add(&x2.mul(a)?.mul_scalar(c)?)?.mul_scalar(2.0 * k)?.sigmoid()?;
+                    let du = x2.mul_scalar(3.0 * c)?.add_scalar(1.0)?.mul_scalar(2.0 * k)?;
+                    let ddu = a.mul_scalar(12.0 * k * c)?;
+                    let inner = s
+                        .mul_scalar(-2.0)?
+                        .add_scalar(1.0)?
+                        .mul(&du.square()?)?
+                        .add(&ddu)?
+                        .mul(a)?
+                        .add(&du.mul_scalar(2.0)?)?;
+                    g.mul(&s.mul(&s.neg()?.add_scalar(1.0)?)?.mul(&inner)?)?
+                }
                 UnaryOp::GeluTanh => {
                     // y = 0.5 x (1 + t), t = tanh(k (x + c x^3))
                     let a = x(0)?;
@@ -265,4 +283,21 @@ fn keep_shape(shape: &[usize], dims: &[usize]) -> Vec<usize> {
         s[d] = 1;
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::gradcheck::{gradcheck, GradcheckOptions};
+    use crate::backend::UnaryOp;
+    use crate::Tensor;
+
+    #[test]
+    fn fused_gelu_derivative_primitives_have_correct_gradients() {
+        let x =
+            Tensor::from_vec(vec![-3.0f64, -0.7, 0.1, 0.4, 1.3, 2.5], &[6]).unwrap().set_requires_grad(true).unwrap();
+        for op in [UnaryOp::GeluGrad, UnaryOp::GeluTanhGrad] {
+            gradcheck(|xs| xs[0].unary_prim(op), std::slice::from_ref(&x), GradcheckOptions::default())
+                .unwrap_or_else(|e| panic!("{op:?}: {e}"));
+        }
+    }
 }

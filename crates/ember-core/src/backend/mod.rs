@@ -26,6 +26,8 @@ pub enum UnaryOp {
     GeluTanh,
     /// Derivative of exact GELU (used by its backward when no double-backward is needed).
     GeluGrad,
+    /// Derivative of tanh GELU (likewise).
+    GeluTanhGrad,
     Silu,
     Erf,
     Sign,

@@ -21,8 +21,9 @@ use std::sync::{Mutex, OnceLock};
 pub const MIN_POOLED_BYTES: usize = 256 << 10;
 /// Most bytes the pool holds while they are unused.
 pub const MAX_POOL_BYTES: usize = 1 << 30;
-/// Most buffers kept per (dtype, capacity class).
-pub const MAX_PER_BUCKET: usize = 8;
+/// Most buffers kept per (dtype, capacity class): a training step holds dozens of same-sized
+/// activations at once, and all of them come back when the graph is freed.
+pub const MAX_PER_BUCKET: usize = 64;
 
 struct Pool {
     buckets: Mutex<HashMap<(DType, usize), Vec<CpuStorage>>>,

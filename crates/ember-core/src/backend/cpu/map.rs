@@ -137,6 +137,12 @@ pub fn unary_float<F: Float>(op: UnaryOp, x: F) -> F {
             let xf = x.to_f64();
             F::of(vmath::normal_cdf_f64(xf) + xf * (-0.5 * xf * xf).exp() / (2.0 * std::f64::consts::PI).sqrt())
         }
+        UnaryOp::GeluTanhGrad => {
+            let xf = x.to_f64();
+            let k = (2.0 / std::f64::consts::PI).sqrt();
+            let t = (k * (xf + 0.044715 * xf * xf * xf)).tanh();
+            F::of(0.5 * (1.0 + t) + 0.5 * xf * (1.0 - t * t) * k * (1.0 + 3.0 * 0.044715 * xf * xf))
+        }
         UnaryOp::Silu => x / (one + (-x).exp()),
         UnaryOp::Erf => x.erf(),
         UnaryOp::Sign => {
@@ -243,29 +249,55 @@ pub fn map_strided<T: Copy, U: Element>(v: &[T], l: &Layout, f: impl Fn(T) -> U)
     out
 }
 
+/// `out[i] = f(x[i])`, one monomorphised (vectorisable) loop per closure.
+#[inline(always)]
+fn map_into(x: &[f32], out: &mut [f32], f: impl Fn(f32) -> f32) {
+    for (o, &v) in out.iter_mut().zip(x) {
+        *o = f(v);
+    }
+}
+
+/// One block of a unary op: SIMD kernels for transcendental ops, and a separate loop per op
+/// for the rest, so no per-element `match` survives into the loop.
+fn unary_f32_block(op: UnaryOp, x: &[f32], out: &mut [f32]) {
+    match op {
+        UnaryOp::Exp => vmath::exp(x, out),
+        UnaryOp::Tanh => vmath::tanh(x, out),
+        UnaryOp::Sigmoid => vmath::sigmoid(x, out),
+        UnaryOp::Gelu => vmath::gelu(x, out),
+        UnaryOp::GeluTanh => vmath::gelu_tanh(x, out),
+        UnaryOp::GeluGrad => vmath::gelu_grad(x, out),
+        UnaryOp::GeluTanhGrad => vmath::gelu_tanh_grad(x, out),
+        UnaryOp::Silu => vmath::silu(x, out),
+        UnaryOp::Erf => vmath::erf(x, out),
+        UnaryOp::Neg => map_into(x, out, |v| -v),
+        UnaryOp::Abs => map_into(x, out, f32::abs),
+        UnaryOp::Sqrt => map_into(x, out, f32::sqrt),
+        UnaryOp::Rsqrt => map_into(x, out, |v| 1.0 / v.sqrt()),
+        UnaryOp::Recip => map_into(x, out, |v| 1.0 / v),
+        UnaryOp::Square => map_into(x, out, |v| v * v),
+        UnaryOp::Relu => map_into(x, out, |v| if v < 0.0 { 0.0 } else { v }),
+        UnaryOp::AddScalar(s) => {
+            let s = s as f32;
+            map_into(x, out, |v| v + s)
+        }
+        UnaryOp::MulScalar(s) => {
+            let s = s as f32;
+            map_into(x, out, |v| v * s)
+        }
+        UnaryOp::PowScalar(p) if p == 2.0 => map_into(x, out, |v| v * v),
+        UnaryOp::PowScalar(p) if p == 3.0 => map_into(x, out, |v| v * v * v),
+        UnaryOp::PowScalar(p) if p == 0.5 => map_into(x, out, f32::sqrt),
+        UnaryOp::PowScalar(p) if p == -0.5 => map_into(x, out, |v| 1.0 / v.sqrt()),
+        UnaryOp::PowScalar(p) if p == -1.0 => map_into(x, out, |v| 1.0 / v),
+        _ => map_into(x, out, |v| unary_float(op, v)),
+    }
+}
+
 fn unary_f32(x: &[f32], op: UnaryOp) -> Vec<f32> {
     let mut out = pool::take::<f32>(x.len());
-    let kernel: Option<fn(&[f32], &mut [f32])> = match op {
-        UnaryOp::Exp => Some(vmath::exp),
-        UnaryOp::Tanh => Some(vmath::tanh),
-        UnaryOp::Sigmoid => Some(vmath::sigmoid),
-        UnaryOp::Gelu => Some(vmath::gelu),
-        UnaryOp::GeluTanh => Some(vmath::gelu_tanh),
-        UnaryOp::GeluGrad => Some(vmath::gelu_grad),
-        UnaryOp::Silu => Some(vmath::silu),
-        UnaryOp::Erf => Some(vmath::erf),
-        _ => None,
-    };
     threads::for_each_block_mut(&mut out, BLOCK, |b, chunk| {
-        let src = &x[b * BLOCK..b * BLOCK + chunk.len()];
-        match kernel {
-            Some(k) => k(src, chunk),
-            None => {
-                for (o, &v) in chunk.iter_mut().zip(src) {
-                    *o = unary_float(op, v);
-                }
-            }
-        }
+        unary_f32_block(op, &x[b * BLOCK..b * BLOCK + chunk.len()], chunk)
     });
     out
 }
@@ -338,6 +370,7 @@ num_int!(i64, i32, u8);
 
 /// `f(a, b)` over two same-shape views into a contiguous vector, with fast paths for
 /// contiguous operands and broadcast (stride-0) rows.
+#[inline(always)]
 pub fn zip_strided<T: Copy + Send + Sync, U: Element>(
     a: &[T],
     la: &Layout,
@@ -425,7 +458,25 @@ fn binary_f32(x: &[f32], la: &Layout, y: &[f32], lb: &Layout, op: BinaryOp) -> V
         BinaryOp::Sub => zip_strided(x, la, y, lb, |p, q| p - q),
         BinaryOp::Mul => zip_strided(x, la, y, lb, |p, q| p * q),
         BinaryOp::Div => zip_strided(x, la, y, lb, |p, q| p / q),
-        _ => zip_strided(x, la, y, lb, |p, q| f32::bin(op, p, q)),
+        BinaryOp::Maximum => zip_strided(x, la, y, lb, |p: f32, q: f32| {
+            if p.is_nan() || q.is_nan() {
+                f32::NAN
+            } else if p > q {
+                p
+            } else {
+                q
+            }
+        }),
+        BinaryOp::Minimum => zip_strided(x, la, y, lb, |p: f32, q: f32| {
+            if p.is_nan() || q.is_nan() {
+                f32::NAN
+            } else if p < q {
+                p
+            } else {
+                q
+            }
+        }),
+        BinaryOp::Pow => zip_strided(x, la, y, lb, f32::powf),
     }
 }
 

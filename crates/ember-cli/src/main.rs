@@ -1,0 +1,64 @@
+//! `ember`: the command-line face of Ember. `ember train char` trains a character-level GPT on
+//! the bundled Shakespeare and samples from it; `ember train mnist` trains an MLP or CNN;
+//! `ember sample` continues text from a checkpoint; `ember info` lists a checkpoint's tensors.
+//!
+//! Errors print one line (`error: ...`) and exit with code 1; bad arguments exit with code 2.
+
+mod cmd;
+mod progress;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "ember", version, about = "Ember: PyTorch's programming model in pure Rust", propagate_version = true)]
+struct Cli {
+    /// Threads for Ember's kernels (default: all CPUs).
+    #[arg(long, global = true)]
+    threads: Option<usize>,
+    /// Seed for every random choice (initialisation, batches, dropout, sampling).
+    #[arg(long, global = true, default_value_t = 1337)]
+    seed: u64,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Train a model.
+    #[command(subcommand)]
+    Train(Train),
+    /// Continue text from a character-model checkpoint.
+    Sample(cmd::sample::SampleArgs),
+    /// List the tensors and metadata of a .safetensors or .pt file.
+    Info(cmd::info::InfoArgs),
+}
+
+#[derive(Subcommand)]
+enum Train {
+    /// A character-level GPT on a text file (default: the bundled Shakespeare).
+    Char(cmd::train_char::CharArgs),
+    /// An MLP or CNN on MNIST or Fashion-MNIST.
+    Mnist(cmd::train_mnist::MnistArgs),
+}
+
+fn main() {
+    let cli = Cli::parse();
+    if let Some(n) = cli.threads {
+        if n == 0 {
+            eprintln!("error: --threads must be at least 1");
+            std::process::exit(2);
+        }
+        ember::set_num_threads(n);
+    }
+    ember::manual_seed(cli.seed);
+    let result = match cli.command {
+        Command::Train(Train::Char(a)) => cmd::train_char::run(a, cli.seed),
+        Command::Train(Train::Mnist(a)) => cmd::train_mnist::run(a, cli.seed),
+        Command::Sample(a) => cmd::sample::run(a, cli.seed),
+        Command::Info(a) => cmd::info::run(a),
+    };
+    if let Err(e) = result {
+        eprintln!("error: {e}");
+        std::process::exit(1);
+    }
+}
