@@ -285,11 +285,11 @@ fn unary_f32_block(op: UnaryOp, x: &[f32], out: &mut [f32]) {
             let s = s as f32;
             map_into(x, out, |v| v * s)
         }
-        UnaryOp::PowScalar(p) if p == 2.0 => map_into(x, out, |v| v * v),
-        UnaryOp::PowScalar(p) if p == 3.0 => map_into(x, out, |v| v * v * v),
-        UnaryOp::PowScalar(p) if p == 0.5 => map_into(x, out, f32::sqrt),
-        UnaryOp::PowScalar(p) if p == -0.5 => map_into(x, out, |v| 1.0 / v.sqrt()),
-        UnaryOp::PowScalar(p) if p == -1.0 => map_into(x, out, |v| 1.0 / v),
+        UnaryOp::PowScalar(2.0) => map_into(x, out, |v| v * v),
+        UnaryOp::PowScalar(3.0) => map_into(x, out, |v| v * v * v),
+        UnaryOp::PowScalar(0.5) => map_into(x, out, f32::sqrt),
+        UnaryOp::PowScalar(-0.5) => map_into(x, out, |v| 1.0 / v.sqrt()),
+        UnaryOp::PowScalar(-1.0) => map_into(x, out, |v| 1.0 / v),
         _ => map_into(x, out, |v| unary_float(op, v)),
     }
 }
