@@ -1,0 +1,128 @@
+//! The `ember` binary end to end: tiny training runs write checkpoints that `sample` and `info`
+//! read, `--resume` reproduces an uninterrupted run, `--json` and `--plot` produce valid
+//! output, and bad input gives a one-line error with a non-zero exit code.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const BIN: &str = env!("CARGO_BIN_EXE_ember");
+const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+
+fn tmp(name: &str) -> PathBuf {
+    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("cli");
+    std::fs::create_dir_all(&d).unwrap();
+    d.join(name)
+}
+
+fn ember(args: &[&str]) -> Output {
+    Command::new(BIN).args(args).current_dir(ROOT).env("EMBER_NUM_THREADS", "1").output().unwrap()
+}
+
+fn ok(args: &[&str]) -> String {
+    let o = ember(args);
+    assert!(o.status.success(), "ember {args:?} failed:\n{}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8(o.stdout).unwrap()
+}
+
+fn last_json(stdout: &str) -> serde_json::Value {
+    serde_json::from_str(stdout.lines().last().expect("some output")).expect("the last line is JSON")
+}
+
+/// A small text (the first 20k characters of the bundled corpus).
+fn small_text() -> PathBuf {
+    let p = tmp("small.txt");
+    if !p.exists() {
+        let text = std::fs::read_to_string(format!("{ROOT}/data/shakespeare/shakespeare_complete.txt")).unwrap();
+        std::fs::write(&p, text.chars().take(20_000).collect::<String>()).unwrap();
+    }
+    p
+}
+
+fn char_args<'a>(data: &'a str, ckpt: &'a str, steps: &'a str) -> Vec<&'a str> {
+    vec![
+        "train", "char", "--data", data, "--layers", "1", "--heads", "2", "--dim", "16", "--context", "16", "--batch", "4", "--steps", steps,
+        "--warmup", "2", "--eval-every", "3", "--eval-iters", "2", "--save-every", "3", "--checkpoint", ckpt, "--sample-chars", "20", "--json",
+    ]
+}
+
+#[test]
+fn train_sample_info_json_and_plot() {
+    let data = small_text();
+    let ckpt = tmp("tiny.safetensors");
+    let png = tmp("loss.png");
+    let (d, c, p) = (data.to_str().unwrap(), ckpt.to_str().unwrap(), png.to_str().unwrap());
+    let mut args = char_args(d, c, "6");
+    args.extend(["--plot", p]);
+    let out = ok(&args);
+    let j = last_json(&out);
+    assert_eq!(j["steps"], 6);
+    assert!(j["val_loss"].as_f64().unwrap().is_finite());
+    assert!(out.contains("--- sample"));
+    let png_bytes = std::fs::read(&png).unwrap();
+    assert_eq!(&png_bytes[..8], b"\x89PNG\r\n\x1a\n", "a PNG file");
+    assert!(png_bytes.len() > 1000);
+
+    let s = ok(&["sample", "--checkpoint", c, "--prompt", "The ", "--tokens", "30", "--json"]);
+    let j = last_json(&s);
+    assert_eq!(j["prompt"], "The ");
+    assert_eq!(j["text"].as_str().unwrap().chars().count(), 30);
+    let info = ok(&["info", c, "--json"]);
+    let j = last_json(&info);
+    let names: Vec<&str> = j["tensors"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
+    assert!(names.contains(&"model.transformer.wte.weight") && names.iter().any(|n| n.starts_with("optimizer.state.")));
+    assert!(ok(&["info", c]).contains("model.transformer.h.0.attn.c_attn.weight"));
+    let pt = format!("{ROOT}/crates/ember-io/tests/fixtures/torch_written.pt");
+    assert!(ok(&["info", &pt]).contains("model.shared_a"));
+}
+
+#[test]
+fn resume_continues_the_same_loss_curve() {
+    let data = small_text();
+    let (d, full, part) = (data.to_str().unwrap(), tmp("full.safetensors"), tmp("part.safetensors"));
+    let straight = last_json(&ok(&char_args(d, full.to_str().unwrap(), "6")));
+    let p = part.to_str().unwrap();
+    ok(&char_args(d, p, "3"));
+    let mut resume = char_args(d, p, "6");
+    resume.extend(["--resume", p]);
+    let resumed = last_json(&ok(&resume));
+    assert_eq!(straight["train_loss"], resumed["train_loss"], "final training loss differs after --resume");
+    assert_eq!(straight["val_loss"], resumed["val_loss"]);
+}
+
+#[test]
+fn mnist_quick_run_reports_json() {
+    let out = ok(&["train", "mnist", "--limit", "512", "--epochs", "1", "--batch", "64", "--json"]);
+    let j = last_json(&out);
+    assert!(j["test_accuracy"].as_f64().unwrap() > 0.5, "{j}");
+    assert!(out.contains("epoch 1: train loss"));
+}
+
+fn assert_one_line_error(o: &Output, code: i32, needle: &str) {
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(code), "stderr: {err}");
+    assert!(!err.contains("panicked") && !err.contains("RUST_BACKTRACE"), "no panic: {err}");
+    assert!(err.contains(needle), "stderr {err:?} should mention {needle:?}");
+}
+
+#[test]
+fn bad_input_gives_a_clear_error_and_exit_code() {
+    assert_one_line_error(&ember(&["train", "char", "--no-such-flag"]), 2, "unexpected argument");
+    assert_one_line_error(&ember(&["train", "char", "--steps", "ten"]), 2, "invalid value");
+    let o = ember(&["train", "char", "--data", "/nonexistent/text.txt"]);
+    assert_one_line_error(&o, 1, "/nonexistent/text.txt");
+    assert_eq!(String::from_utf8_lossy(&o.stderr).trim().lines().count(), 1);
+    // A truncated checkpoint.
+    let data = small_text();
+    let good = tmp("to-truncate.safetensors");
+    ok(&char_args(data.to_str().unwrap(), good.to_str().unwrap(), "2"));
+    let bytes = std::fs::read(&good).unwrap();
+    let bad = tmp("truncated.safetensors");
+    std::fs::write(&bad, &bytes[..bytes.len() / 2]).unwrap();
+    for args in [vec!["info", bad.to_str().unwrap()], vec!["sample", "--checkpoint", bad.to_str().unwrap()]] {
+        let o = ember(&args);
+        assert_one_line_error(&o, 1, "error:");
+        assert_eq!(String::from_utf8_lossy(&o.stderr).trim().lines().count(), 1, "{args:?}");
+    }
+    assert_one_line_error(&ember(&["sample", "--checkpoint", good.to_str().unwrap(), "--prompt", "\u{2603}"]), 1, "not in the vocabulary");
+    assert_one_line_error(&ember(&["info", Path::new(ROOT).join("README.md").to_str().unwrap()]), 1, "error:");
+}
