@@ -1,6 +1,7 @@
 //! `ember`: the command-line face of Ember. `ember train char` trains a character-level GPT on
 //! the bundled Shakespeare and samples from it; `ember train mnist` trains an MLP or CNN;
-//! `ember sample` continues text from a checkpoint; `ember info` lists a checkpoint's tensors.
+//! `ember sample` continues text from a checkpoint; `ember info` lists a checkpoint's tensors;
+//! `ember bench` measures the workloads PyTorch's side runs in `bench/torch_bench.py`.
 //!
 //! Errors print one line (`error: ...`) and exit with code 1; bad arguments exit with code 2.
 
@@ -31,6 +32,8 @@ enum Command {
     Sample(cmd::sample::SampleArgs),
     /// List the tensors and metadata of a .safetensors or .pt file.
     Info(cmd::info::InfoArgs),
+    /// Run the benchmark workloads of bench/torch_bench.py.
+    Bench(cmd::bench::BenchArgs),
 }
 
 #[derive(Subcommand)]
@@ -56,6 +59,7 @@ fn main() {
         Command::Train(Train::Mnist(a)) => cmd::train_mnist::run(a, cli.seed),
         Command::Sample(a) => cmd::sample::run(a, cli.seed),
         Command::Info(a) => cmd::info::run(a),
+        Command::Bench(a) => cmd::bench::run(a),
     };
     if let Err(e) = result {
         eprintln!("error: {e}");

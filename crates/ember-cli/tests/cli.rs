@@ -40,8 +40,35 @@ fn small_text() -> PathBuf {
 
 fn char_args<'a>(data: &'a str, ckpt: &'a str, steps: &'a str) -> Vec<&'a str> {
     vec![
-        "train", "char", "--data", data, "--layers", "1", "--heads", "2", "--dim", "16", "--context", "16", "--batch", "4", "--steps", steps,
-        "--warmup", "2", "--eval-every", "3", "--eval-iters", "2", "--save-every", "3", "--checkpoint", ckpt, "--sample-chars", "20", "--json",
+        "train",
+        "char",
+        "--data",
+        data,
+        "--layers",
+        "1",
+        "--heads",
+        "2",
+        "--dim",
+        "16",
+        "--context",
+        "16",
+        "--batch",
+        "4",
+        "--steps",
+        steps,
+        "--warmup",
+        "2",
+        "--eval-every",
+        "3",
+        "--eval-iters",
+        "2",
+        "--save-every",
+        "3",
+        "--checkpoint",
+        ckpt,
+        "--sample-chars",
+        "20",
+        "--json",
     ]
 }
 
@@ -123,6 +150,10 @@ fn bad_input_gives_a_clear_error_and_exit_code() {
         assert_one_line_error(&o, 1, "error:");
         assert_eq!(String::from_utf8_lossy(&o.stderr).trim().lines().count(), 1, "{args:?}");
     }
-    assert_one_line_error(&ember(&["sample", "--checkpoint", good.to_str().unwrap(), "--prompt", "\u{2603}"]), 1, "not in the vocabulary");
+    assert_one_line_error(
+        &ember(&["sample", "--checkpoint", good.to_str().unwrap(), "--prompt", "\u{2603}"]),
+        1,
+        "not in the vocabulary",
+    );
     assert_one_line_error(&ember(&["info", Path::new(ROOT).join("README.md").to_str().unwrap()]), 1, "error:");
 }
