@@ -427,6 +427,47 @@ def gen_io():
     print(f"wrote io fixtures to {d}")
 
 
+# ---------------------------------------------------------------------------------------------
+# models: tiny random Llama and Qwen2 checkpoints with reference logits and greedy ids
+# (crates/ember-models/tests/fixtures/tiny-{llama,qwen2}/)
+
+def gen_models():
+    from transformers import LlamaConfig, LlamaForCausalLM, Qwen2Config, Qwen2ForCausalLM
+    from safetensors.torch import save_file
+    base = os.path.join(ROOT, "crates/ember-models/tests/fixtures")
+    common = dict(vocab_size=101, hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
+                  num_key_value_heads=2, max_position_embeddings=64, rms_norm_eps=1e-5, bos_token_id=1, eos_token_id=2)
+    models = {
+        "tiny-llama": (LlamaForCausalLM, LlamaConfig(**common, tie_word_embeddings=False, rope_theta=10000.0,
+                       rope_scaling={"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
+                                     "original_max_position_embeddings": 16})),
+        "tiny-qwen2": (Qwen2ForCausalLM, Qwen2Config(**common, tie_word_embeddings=True, rope_theta=1000000.0, use_sliding_window=False)),
+    }
+    ids = torch.tensor([[1, 17, 45, 3, 99, 23, 8, 61, 5, 42, 77, 30, 12]])
+    for name, (cls, cfg) in models.items():
+        torch.manual_seed(1234)
+        cfg._attn_implementation = "eager"
+        m = cls(cfg).eval()
+        with torch.no_grad():
+            for pn, p in m.named_parameters():
+                if pn.endswith("bias"):
+                    p.add_(torch.randn_like(p) * 0.05)
+                if "norm" in pn:
+                    p.add_(torch.randn_like(p) * 0.1)
+        d = os.path.join(base, name)
+        os.makedirs(d, exist_ok=True)
+        m.save_pretrained(d, safe_serialization=True)
+        with torch.no_grad():
+            logits = m(ids).logits.float()
+            gen = m.generate(ids, max_new_tokens=12, do_sample=False, eos_token_id=None, pad_token_id=0)
+        save_file({"input_ids": ids.contiguous(), "logits": logits.contiguous(), "greedy_ids": gen[:, ids.shape[1]:].contiguous()},
+                  os.path.join(d, "reference_outputs.safetensors"))
+        for f in os.listdir(d):
+            if f == "generation_config.json":
+                os.remove(os.path.join(d, f))
+        print(f"wrote {d}")
+
+
 def check_ember_written(path):
     """Checks a safetensors file written by Ember (tests/ember_written.rs writes it) with the
     reference loader: python3 tools/gen_fixtures.py --check-ember-file PATH"""
@@ -452,3 +493,4 @@ if __name__ == "__main__":
     gen_nn()
     gen_optim()
     gen_io()
+    gen_models()

@@ -12,6 +12,7 @@ pub mod dtype;
 pub mod error;
 pub mod layout;
 pub mod op;
+pub mod quant;
 pub mod storage;
 mod tensor;
 

@@ -7,8 +7,10 @@
 //! Every such kernel has a scalar twin (`*_ref`) built on `std` math, and property tests
 //! compare the two on random lengths and special values (±0, ±inf, NaN, denormals).
 
+pub mod attention;
 pub mod gemm;
 pub mod isa;
+pub mod quant;
 pub mod reduce;
 pub mod rowwise;
 pub mod threads;

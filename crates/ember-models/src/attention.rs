@@ -21,14 +21,32 @@ pub fn attention(q: &Tensor, k: &Tensor, v: &Tensor, causal: bool, pad_mask: Opt
     let (b, h, t, hd) = (q.shape()[0], q.shape()[1], q.shape()[2], q.shape()[3]);
     let (kv, s) = (k.shape()[1], k.shape()[2]);
     if kv == 0 || h % kv != 0 || s < t {
-        return Err(Error::shape("attention", format!("q {:?} and k {:?}: heads must be a multiple of kv heads and keys cover the queries", q.shape(), k.shape())));
+        return Err(Error::shape(
+            "attention",
+            format!(
+                "q {:?} and k {:?}: heads must be a multiple of kv heads and keys cover the queries",
+                q.shape(),
+                k.shape()
+            ),
+        ));
     }
     let past = s - t;
     let scale = 1.0 / (hd as f64).sqrt();
     if !is_grad_enabled() && q.dtype() == DType::F32 && k.dtype() == DType::F32 && pad_mask.is_none() && t > 1 {
-        return crate::fused::flash_attention(q, k, v, causal, scale);
+        return Tensor::flash_attention(q, k, v, causal, scale);
     }
     let rep = h / kv;
+    if rep == 1 {
+        // Plain multi-head attention: [B, H, T, hd] x [B, H, hd, S] -> [B, H, T, S].
+        let mut att = q.matmul(&k.transpose(-2, -1)?)?.mul_scalar(scale)?;
+        if causal && t > 1 {
+            att = att.add(&causal_mask(t, past)?)?;
+        }
+        if let Some(m) = pad_mask {
+            att = att.add(&m.reshape(&[b as isize, 1, 1, s as isize])?)?;
+        }
+        return att.softmax(-1)?.matmul(v);
+    }
     let (bi, kvi, ti, hdi, si) = (b as isize, kv as isize, t as isize, hd as isize, s as isize);
     // [B, KV, rep, T, hd] x [B, KV, 1, hd, S] -> [B, KV, rep, T, S]
     let qg = q.reshape(&[bi, kvi, rep as isize, ti, hdi])?;

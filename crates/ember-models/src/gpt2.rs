@@ -4,7 +4,9 @@
 //! directly; their `Conv1D` weights (`[in, out]`) are transposed to `Linear`'s `[out, in]` at
 //! load time.
 
+use crate::attention::attention;
 use crate::kv_cache::KvCache;
+use crate::linear::{AnyLinear, WeightFormat};
 use ember_core::{no_grad, DType, Error, Result, Tensor};
 use ember_nn::{init, Dropout, Embedding, Forward, LayerNorm, Linear, Module};
 use serde::{Deserialize, Serialize};
@@ -75,20 +77,12 @@ impl Gpt2Config {
     }
 }
 
-/// `[T, past + T]` additive mask: 0 where query `i` may see key `j` (`j <= past + i`), -inf
-/// elsewhere.
-pub fn causal_mask(t: usize, past: usize) -> Result<Tensor> {
-    let s = past + t;
-    let v: Vec<f32> = (0..t * s).map(|k| if k % s <= past + k / s { 0.0 } else { f32::NEG_INFINITY }).collect();
-    Tensor::from_vec(v, &[t, s])
-}
-
 /// Causal multi-head self-attention (`c_attn` makes q, k, v; `c_proj` mixes heads).
 #[derive(Module)]
 #[module(crate = "ember_nn")]
 pub struct Attention {
-    pub c_attn: Linear,
-    pub c_proj: Linear,
+    pub c_attn: AnyLinear,
+    pub c_proj: AnyLinear,
     attn_drop: Dropout,
     resid_drop: Dropout,
     n_head: usize,
@@ -100,16 +94,13 @@ impl Attention {
         let (b, t, c) = (x.shape()[0] as isize, x.shape()[1] as isize, x.shape()[2] as isize);
         let h = self.n_head as isize;
         let hd = c / h;
-        // q, k, v from row slices of c_attn (views): the backward then accumulates into slices
-        // of the small weight instead of three activation-sized gradients of one split.
+        // q, k, v from row slices of c_attn: the backward then accumulates into slices of the
+        // small weight instead of three activation-sized gradients of one split.
         let cu = c as usize;
-        let w = &self.c_attn.weight; // [3C, C]
-        let proj = |i: usize| -> Result<Tensor> {
-            let b = self.c_attn.bias.as_ref().map(|b| b.narrow(0, i * cu, cu)).transpose()?;
-            ember_nn::functional::linear(x, &w.narrow(0, i * cu, cu)?, b.as_ref())
-        };
         let heads = |z: Tensor| z.reshape(&[b, t, h, hd])?.permute(&[0, 2, 1, 3]); // [B, H, T, hd]
-        let (q, k, v) = (heads(proj(0)?)?, heads(proj(1)?)?, heads(proj(2)?)?);
+        let q = heads(self.c_attn.forward_rows(x, 0, cu)?)?;
+        let k = heads(self.c_attn.forward_rows(x, cu, cu)?)?;
+        let v = heads(self.c_attn.forward_rows(x, 2 * cu, cu)?)?;
         let (past, k, v) = match cache {
             Some((cache, layer)) => {
                 let past = cache.len();
@@ -118,14 +109,16 @@ impl Attention {
             }
             None => (0, k, v),
         };
-        let mut att = q.matmul(&k.transpose(-2, -1)?)?.mul_scalar(1.0 / (hd as f64).sqrt())?; // [B, H, T, past+T]
-        if t > 1 {
-            // Query i (absolute position past + i) sees keys 0..=past + i: add -inf above that
-            // diagonal (a broadcast add, cheaper than a masked select, and its gradient is g).
-            att = att.add(&causal_mask(t as usize, past)?)?;
-        }
-        let att = self.attn_drop.forward(&att.softmax(-1)?)?;
-        let y = att.matmul(&v)?.permute(&[0, 2, 1, 3])?.reshape(&[b, t, c])?;
+        let y = if self.attn_drop.training && self.attn_drop.p > 0.0 {
+            let mut att = q.matmul(&k.transpose(-2, -1)?)?.mul_scalar(1.0 / (hd as f64).sqrt())?; // [B, H, T, past+T]
+            if t > 1 {
+                att = att.add(&crate::attention::causal_mask(t as usize, past)?)?;
+            }
+            self.attn_drop.forward(&att.softmax(-1)?)?.matmul(&v)?
+        } else {
+            attention(&q, &k, &v, true, None)?
+        };
+        let y = y.permute(&[0, 2, 1, 3])?.reshape(&[b, t, c])?;
         self.resid_drop.forward(&self.c_proj.forward(&y)?)
     }
 }
@@ -134,8 +127,8 @@ impl Attention {
 #[derive(Module)]
 #[module(crate = "ember_nn")]
 pub struct Mlp {
-    pub c_fc: Linear,
-    pub c_proj: Linear,
+    pub c_fc: AnyLinear,
+    pub c_proj: AnyLinear,
     drop: Dropout,
     #[module(skip)]
     tanh_gelu: bool,
@@ -184,15 +177,18 @@ pub struct Gpt2 {
     pub transformer: Transformer,
     #[module(skip)]
     pub config: Gpt2Config,
+    /// The output head when weights are packed (bf16/int8); `None` means tied to `wte` in f32.
+    #[module(skip)]
+    lm_head: Option<AnyLinear>,
 }
 
-fn linear(i: usize, o: usize, std: f64) -> Result<Linear> {
+fn linear(i: usize, o: usize, std: f64) -> Result<AnyLinear> {
     let l = Linear::new(i, o, true)?;
     init::normal_(&l.weight, 0.0, std)?;
     if let Some(b) = &l.bias {
         init::zeros_(b)?;
     }
-    Ok(l)
+    Ok(AnyLinear::F32(l))
 }
 
 impl Gpt2 {
@@ -235,7 +231,7 @@ impl Gpt2 {
             ln_f: LayerNorm::with_options(&[d], config.layer_norm_epsilon, true, true)?,
             drop: drop(config.embd_pdrop)?,
         };
-        Ok(Gpt2 { transformer, config })
+        Ok(Gpt2 { transformer, config, lm_head: None })
     }
 
     /// Logits `[B, T, vocab]` for token ids `[B, T]`. With a cache, `idx` continues the cached
@@ -262,7 +258,10 @@ impl Gpt2 {
             c.advance(t);
         }
         let x = tr.ln_f.forward(&x)?;
-        x.matmul(&tr.wte.weight.t()?) // tied head: [B, T, V]
+        match &self.lm_head {
+            Some(head) => head.forward(&x),
+            None => x.matmul(&tr.wte.weight.t()?), // tied head: [B, T, V]
+        }
     }
 
     /// A cache sized for this model.
@@ -295,6 +294,44 @@ impl Gpt2 {
             out.insert(k, t);
         }
         Ok(out)
+    }
+
+    /// Stores every linear layer (and the tied head) as `format` for inference; f32 leaves the
+    /// model unchanged. Packed models cannot be trained.
+    pub fn pack(mut self, format: WeightFormat) -> Result<Gpt2> {
+        if format == WeightFormat::F32 {
+            return Ok(self);
+        }
+        for b in self.transformer.h.iter_mut() {
+            let take = |l: &mut AnyLinear| -> Result<()> {
+                let old = std::mem::replace(
+                    l,
+                    AnyLinear::F32(Linear::from_weights(Tensor::zeros(&[0, 0], DType::F32)?, None)),
+                );
+                *l = old.pack(format)?;
+                Ok(())
+            };
+            take(&mut b.attn.c_attn)?;
+            take(&mut b.attn.c_proj)?;
+            take(&mut b.mlp.c_fc)?;
+            take(&mut b.mlp.c_proj)?;
+        }
+        self.lm_head = Some(AnyLinear::new(self.transformer.wte.weight.detach(), None, format)?);
+        Ok(self)
+    }
+
+    /// Bytes of weight storage (linear layers packed as they are, embeddings and norms f32).
+    pub fn weight_bytes(&self) -> usize {
+        let mut total = 0;
+        self.visit_tensors("", &mut |_, t, _| total += t.numel() * t.dtype().size_in_bytes());
+        for b in &self.transformer.h {
+            for l in [&b.attn.c_attn, &b.attn.c_proj, &b.mlp.c_fc, &b.mlp.c_proj] {
+                if let AnyLinear::Packed { .. } = l {
+                    total += l.weight_bytes();
+                }
+            }
+        }
+        total + self.lm_head.as_ref().map_or(0, |l| l.weight_bytes())
     }
 
     /// Loads a Hugging Face GPT-2 folder (`config.json` + `model.safetensors`).

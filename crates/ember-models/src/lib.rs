@@ -3,16 +3,26 @@
 //!
 //! - [`gpt2`]: GPT-2 (`GPT2LMHeadModel` checkpoints; also the from-scratch character model of
 //!   `ember train char`).
+//! - [`llama`]: Llama, Mistral- and Qwen2-style models (`LlamaForCausalLM`).
+//! - [`tokenizer`]: `tokenizer.json` or GPT-2 BPE through the `tokenizers` crate.
+//! - [`linear`], [`attention`]: f32/bf16/int8 linear layers and fused inference attention.
 //! - [`kv_cache`]: preallocated key/value caches for incremental decoding.
 //! - [`sampling`]: greedy, temperature, top-k, top-p and repetition-penalty sampling.
 //! - [`generate`]: the prefill-then-decode loop shared by every causal model.
 
+pub mod attention;
 pub mod generate;
 pub mod gpt2;
 pub mod kv_cache;
+pub mod linear;
+pub mod llama;
 pub mod sampling;
+pub mod tokenizer;
 
 pub use generate::{generate, CausalLm, GenerateOptions};
 pub use gpt2::{Gpt2, Gpt2Config};
 pub use kv_cache::KvCache;
+pub use linear::{AnyLinear, WeightFormat};
+pub use llama::{Llama, LlamaConfig};
 pub use sampling::Sampler;
+pub use tokenizer::Tokenizer;

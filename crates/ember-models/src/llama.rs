@@ -37,6 +37,23 @@ pub struct RopeScaling {
     pub original_max_position_embeddings: Option<usize>,
 }
 
+/// `rope_parameters` (transformers 5's form of `rope_theta` + `rope_scaling`).
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+pub struct RopeParameters {
+    #[serde(default)]
+    pub rope_theta: Option<f64>,
+    #[serde(default)]
+    pub rope_type: Option<String>,
+    #[serde(default)]
+    pub factor: Option<f64>,
+    #[serde(default)]
+    pub low_freq_factor: Option<f64>,
+    #[serde(default)]
+    pub high_freq_factor: Option<f64>,
+    #[serde(default)]
+    pub original_max_position_embeddings: Option<usize>,
+}
+
 /// The config fields of Llama, Mistral and Qwen2 that Ember uses.
 #[derive(Clone, Debug, Deserialize)]
 pub struct LlamaConfig {
@@ -57,6 +74,8 @@ pub struct LlamaConfig {
     pub rope_theta: f64,
     #[serde(default)]
     pub rope_scaling: Option<RopeScaling>,
+    #[serde(default)]
+    pub rope_parameters: Option<RopeParameters>,
     pub max_position_embeddings: usize,
     #[serde(default)]
     pub tie_word_embeddings: bool,
@@ -75,17 +94,37 @@ pub struct LlamaConfig {
 impl LlamaConfig {
     /// Parses and validates a `config.json`.
     pub fn from_json(text: &str, what: &str) -> Result<LlamaConfig> {
-        let c: LlamaConfig = serde_json::from_str(text).map_err(|e| Error::format(what, format!("bad Llama config: {e}")))?;
+        let mut c: LlamaConfig =
+            serde_json::from_str(text).map_err(|e| Error::format(what, format!("bad Llama config: {e}")))?;
+        if let Some(p) = c.rope_parameters.clone() {
+            c.rope_theta = p.rope_theta.unwrap_or(c.rope_theta);
+            let ty = p.rope_type.unwrap_or_else(|| "default".into());
+            if ty != "default" {
+                c.rope_scaling = Some(RopeScaling {
+                    rope_type: ty,
+                    factor: p.factor,
+                    low_freq_factor: p.low_freq_factor,
+                    high_freq_factor: p.high_freq_factor,
+                    original_max_position_embeddings: p.original_max_position_embeddings,
+                });
+            }
+        }
         let bad = |m: String| Err(Error::format(what, m));
         if c.hidden_size == 0 || c.num_attention_heads == 0 || c.num_hidden_layers == 0 || c.vocab_size == 0 {
             return bad("sizes must be positive".into());
         }
-        if c.head_dim.is_none() && c.hidden_size % c.num_attention_heads != 0 {
-            return bad(format!("hidden_size {} is not divisible by num_attention_heads {}", c.hidden_size, c.num_attention_heads));
+        if c.head_dim.is_none() && !c.hidden_size.is_multiple_of(c.num_attention_heads) {
+            return bad(format!(
+                "hidden_size {} is not divisible by num_attention_heads {}",
+                c.hidden_size, c.num_attention_heads
+            ));
         }
         let kv = c.kv_heads();
-        if kv == 0 || c.num_attention_heads % kv != 0 {
-            return bad(format!("num_attention_heads {} is not a multiple of num_key_value_heads {kv}", c.num_attention_heads));
+        if kv == 0 || !c.num_attention_heads.is_multiple_of(kv) {
+            return bad(format!(
+                "num_attention_heads {} is not a multiple of num_key_value_heads {kv}",
+                c.num_attention_heads
+            ));
         }
         if c.hidden_act != "silu" {
             return bad(format!("unsupported hidden_act {:?} (only silu)", c.hidden_act));
@@ -93,7 +132,10 @@ impl LlamaConfig {
         let sliding = c.use_sliding_window.unwrap_or(c.model_type == "mistral");
         if let (true, Some(w)) = (sliding, c.sliding_window) {
             if w < c.max_position_embeddings {
-                return bad(format!("sliding-window attention (window {w} < context {}) is not supported", c.max_position_embeddings));
+                return bad(format!(
+                    "sliding-window attention (window {w} < context {}) is not supported",
+                    c.max_position_embeddings
+                ));
             }
         }
         if let Some(s) = &c.rope_scaling {
@@ -211,7 +253,10 @@ impl std::fmt::Debug for Llama {
 pub(crate) fn take(sd: &mut BTreeMap<String, Tensor>, key: &str, shape: &[usize], what: &str) -> Result<Tensor> {
     let t = sd.remove(key).ok_or_else(|| Error::format(what.to_string(), format!("missing tensor {key}")))?;
     if t.shape() != shape {
-        return Err(Error::format(what.to_string(), format!("{key} has shape {:?}; config.json implies {shape:?}", t.shape())));
+        return Err(Error::format(
+            what.to_string(),
+            format!("{key} has shape {:?}; config.json implies {shape:?}", t.shape()),
+        ));
     }
     t.to_dtype(DType::F32)
 }
@@ -230,17 +275,23 @@ impl Llama {
     }
 
     /// Builds the model from a Hugging Face state dict.
-    pub fn from_state_dict(config: LlamaConfig, mut sd: BTreeMap<String, Tensor>, format: WeightFormat, what: &str) -> Result<Llama> {
+    pub fn from_state_dict(
+        config: LlamaConfig,
+        mut sd: BTreeMap<String, Tensor>,
+        format: WeightFormat,
+        what: &str,
+    ) -> Result<Llama> {
         let (d, v, inter) = (config.hidden_size, config.vocab_size, config.intermediate_size);
         let (h, kv, hd) = (config.num_attention_heads, config.kv_heads(), config.head_dim());
         let qkv_bias = config.attention_bias.unwrap_or(config.model_type == "qwen2");
         let eps = config.rms_norm_eps;
         let norm = |w: Tensor| RMSNorm { weight: Some(w), normalized_shape: vec![d], eps: Some(eps) };
-        let lin = |sd: &mut BTreeMap<String, Tensor>, name: &str, o: usize, i: usize, bias: bool| -> Result<AnyLinear> {
-            let w = take(sd, &format!("{name}.weight"), &[o, i], what)?;
-            let b = if bias { Some(take(sd, &format!("{name}.bias"), &[o], what)?) } else { None };
-            AnyLinear::new(w, b, format)
-        };
+        let lin =
+            |sd: &mut BTreeMap<String, Tensor>, name: &str, o: usize, i: usize, bias: bool| -> Result<AnyLinear> {
+                let w = take(sd, &format!("{name}.weight"), &[o, i], what)?;
+                let b = if bias { Some(take(sd, &format!("{name}.bias"), &[o], what)?) } else { None };
+                AnyLinear::new(w, b, format)
+            };
         let embed = take(&mut sd, "model.embed_tokens.weight", &[v, d], what)?;
         let mut layers = Vec::with_capacity(config.num_hidden_layers);
         for i in 0..config.num_hidden_layers {
@@ -251,7 +302,12 @@ impl Llama {
                 k_proj: lin(&mut sd, &format!("{p}.self_attn.k_proj"), kv * hd, d, qkv_bias)?,
                 v_proj: lin(&mut sd, &format!("{p}.self_attn.v_proj"), kv * hd, d, qkv_bias)?,
                 o_proj: lin(&mut sd, &format!("{p}.self_attn.o_proj"), d, h * hd, false)?,
-                post_attention_layernorm: norm(take(&mut sd, &format!("{p}.post_attention_layernorm.weight"), &[d], what)?),
+                post_attention_layernorm: norm(take(
+                    &mut sd,
+                    &format!("{p}.post_attention_layernorm.weight"),
+                    &[d],
+                    what,
+                )?),
                 gate_proj: lin(&mut sd, &format!("{p}.mlp.gate_proj"), inter, d, false)?,
                 up_proj: lin(&mut sd, &format!("{p}.mlp.up_proj"), inter, d, false)?,
                 down_proj: lin(&mut sd, &format!("{p}.mlp.down_proj"), d, inter, false)?,
@@ -265,7 +321,10 @@ impl Llama {
         sd.remove("lm_head.weight");
         sd.retain(|k, _| !k.ends_with("rotary_emb.inv_freq"));
         if let Some(k) = sd.keys().next() {
-            return Err(Error::format(what.to_string(), format!("unexpected tensor {k} (and {} more) for this config", sd.len() - 1)));
+            return Err(Error::format(
+                what.to_string(),
+                format!("unexpected tensor {k} (and {} more) for this config", sd.len() - 1),
+            ));
         }
         let inv_freq = config.inv_freq();
         Ok(Llama { embed_tokens: Embedding::from_weights(embed), layers, norm: final_norm, lm_head, inv_freq, config })
@@ -280,7 +339,14 @@ impl Llama {
         let (b, t) = (idx.shape()[0] as isize, idx.shape()[1]);
         let past = cache.as_ref().map_or(0, |c| c.len());
         if past + t > c.max_position_embeddings {
-            return Err(Error::value("Llama", format!("sequence of {} positions exceeds max_position_embeddings {}", past + t, c.max_position_embeddings)));
+            return Err(Error::value(
+                "Llama",
+                format!(
+                    "sequence of {} positions exceeds max_position_embeddings {}",
+                    past + t,
+                    c.max_position_embeddings
+                ),
+            ));
         }
         let (h, kv, hd) = (c.num_attention_heads as isize, c.kv_heads() as isize, c.head_dim() as isize);
         let mut x = self.embed_tokens.forward(idx)?; // [B, T, D]
@@ -315,7 +381,14 @@ impl crate::generate::CausalLm for Llama {
     }
     fn new_cache(&self, batch: usize, max_len: usize) -> Result<KvCache> {
         let c = &self.config;
-        KvCache::new(c.num_hidden_layers, batch, c.kv_heads(), max_len.min(c.max_position_embeddings), c.head_dim(), DType::F32)
+        KvCache::new(
+            c.num_hidden_layers,
+            batch,
+            c.kv_heads(),
+            max_len.min(c.max_position_embeddings),
+            c.head_dim(),
+            DType::F32,
+        )
     }
     fn max_positions(&self) -> usize {
         self.config.max_position_embeddings

@@ -27,7 +27,10 @@ impl Tokenizer {
     pub fn from_file(path: impl AsRef<Path>) -> Result<Tokenizer> {
         let p = path.as_ref();
         if !p.exists() {
-            return Err(Error::io(p.display().to_string(), std::io::Error::new(std::io::ErrorKind::NotFound, "tokenizer file not found")));
+            return Err(Error::io(
+                p.display().to_string(),
+                std::io::Error::new(std::io::ErrorKind::NotFound, "tokenizer file not found"),
+            ));
         }
         Ok(Tokenizer { inner: HfTokenizer::from_file(p).map_err(|e| err(&p.display().to_string(), e))? })
     }
@@ -38,7 +41,10 @@ impl Tokenizer {
         let (v, m) = (vocab.as_ref().display().to_string(), merges.as_ref().display().to_string());
         for p in [&v, &m] {
             if !Path::new(p).exists() {
-                return Err(Error::io(p.clone(), std::io::Error::new(std::io::ErrorKind::NotFound, "tokenizer file not found")));
+                return Err(Error::io(
+                    p.clone(),
+                    std::io::Error::new(std::io::ErrorKind::NotFound, "tokenizer file not found"),
+                ));
             }
         }
         let bpe = BPE::from_file(&v, &m).build().map_err(|e| err(&v, e))?;
@@ -59,7 +65,10 @@ impl Tokenizer {
         }
         Err(Error::io(
             d.display().to_string(),
-            std::io::Error::new(std::io::ErrorKind::NotFound, "no tokenizer.json or vocab.json + merges.txt in the model folder"),
+            std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "no tokenizer.json or vocab.json + merges.txt in the model folder",
+            ),
         ))
     }
 

@@ -1,0 +1,256 @@
+//! Matrix products with low-precision weights, for inference: `out = x W^T` where `x` is f32
+//! `[M, K]` and `W` is `[N, K]` stored as bf16 or as int8 with one f32 scale per output row
+//! (weight-only quantisation). Products accumulate in f32.
+//!
+//! Decode (small M) is bandwidth-bound: each weight row is streamed once and converted in
+//! registers, so bf16 reads half the bytes of f32 and int8 a quarter. Larger M converts a block
+//! of weight rows to f32 once and hands it to the f32 GEMM.
+
+use crate::gemm::{matmul, MatMut, MatRef};
+use crate::simd_dispatch;
+use crate::threads;
+use half::bf16;
+
+const LANES: usize = 16;
+
+#[inline(always)]
+fn bf16_to_f32(b: bf16) -> f32 {
+    f32::from_bits((b.to_bits() as u32) << 16)
+}
+
+#[inline(always)]
+fn dot_bf16_body(x: &[f32], w: &[bf16], out: &mut f32) {
+    let mut acc = [0.0f32; LANES];
+    let xc = x.chunks_exact(LANES);
+    let wc = w.chunks_exact(LANES);
+    let (xr, wr) = (xc.remainder(), wc.remainder());
+    for (a, b) in xc.zip(wc) {
+        for i in 0..LANES {
+            acc[i] += a[i] * bf16_to_f32(b[i]);
+        }
+    }
+    let mut s: f32 = acc.iter().sum();
+    for (a, b) in xr.iter().zip(wr) {
+        s += a * bf16_to_f32(*b);
+    }
+    *out = s;
+}
+
+#[inline(always)]
+fn dot_i8_body(x: &[f32], w: &[i8], out: &mut f32) {
+    let mut acc = [0.0f32; LANES];
+    let xc = x.chunks_exact(LANES);
+    let wc = w.chunks_exact(LANES);
+    let (xr, wr) = (xc.remainder(), wc.remainder());
+    for (a, b) in xc.zip(wc) {
+        for i in 0..LANES {
+            acc[i] += a[i] * b[i] as f32;
+        }
+    }
+    let mut s: f32 = acc.iter().sum();
+    for (a, b) in xr.iter().zip(wr) {
+        s += a * *b as f32;
+    }
+    *out = s;
+}
+
+#[inline(always)]
+fn widen_bf16_body(w: &[bf16], out: &mut [f32]) {
+    for (o, &b) in out.iter_mut().zip(w) {
+        *o = bf16_to_f32(b);
+    }
+}
+
+#[inline(always)]
+fn widen_i8_body(w: &[i8], scale: f32, out: &mut [f32]) {
+    for (o, &b) in out.iter_mut().zip(w) {
+        *o = b as f32 * scale;
+    }
+}
+
+simd_dispatch!(fn dot_bf16_into / dot_bf16_isa(x: &[f32], w: &[bf16], out: &mut f32) => dot_bf16_body);
+simd_dispatch!(fn dot_i8_into / dot_i8_isa(x: &[f32], w: &[i8], out: &mut f32) => dot_i8_body);
+simd_dispatch!(fn widen_bf16 / widen_bf16_isa(w: &[bf16], out: &mut [f32]) => widen_bf16_body);
+simd_dispatch!(fn widen_i8 / widen_i8_isa(w: &[i8], scale: f32, out: &mut [f32]) => widen_i8_body);
+
+/// Low-precision weights `[N, K]`, row-major.
+#[derive(Clone, Copy, Debug)]
+pub enum Weights<'a> {
+    Bf16(&'a [bf16]),
+    /// int8 values and one scale per row: `W[n, k] = q[n, k] * scale[n]`.
+    Int8(&'a [i8], &'a [f32]),
+}
+
+impl Weights<'_> {
+    fn len(&self) -> usize {
+        match self {
+            Weights::Bf16(w) => w.len(),
+            Weights::Int8(w, _) => w.len(),
+        }
+    }
+
+    fn dot_row(&self, x: &[f32], n: usize, k: usize) -> f32 {
+        let mut s = 0.0;
+        match self {
+            Weights::Bf16(w) => dot_bf16_into(x, &w[n * k..(n + 1) * k], &mut s),
+            Weights::Int8(w, sc) => {
+                dot_i8_into(x, &w[n * k..(n + 1) * k], &mut s);
+                s *= sc[n];
+            }
+        }
+        s
+    }
+
+    /// Rows `n0..n0 + rows` as f32 `[rows, K]`.
+    fn widen_rows(&self, n0: usize, rows: usize, k: usize, out: &mut [f32]) {
+        match self {
+            Weights::Bf16(w) => widen_bf16(&w[n0 * k..(n0 + rows) * k], out),
+            Weights::Int8(w, sc) => {
+                for r in 0..rows {
+                    widen_i8(&w[(n0 + r) * k..(n0 + r + 1) * k], sc[n0 + r], &mut out[r * k..(r + 1) * k]);
+                }
+            }
+        }
+    }
+}
+
+/// Rows of weights converted per GEMM call when M is large.
+const ROW_BLOCK: usize = 256;
+/// Up to this many rows of `x`, stream the weights with dot products.
+const STREAM_MAX_M: usize = 4;
+
+/// `out [M, N] = x [M, K] * W^T` with low-precision `W [N, K]`.
+///
+/// # Panics
+/// When the slices do not hold the given sizes (callers validate shapes first).
+pub fn matmul_lowp(x: &[f32], m: usize, k: usize, w: Weights<'_>, n: usize, out: &mut [f32]) {
+    assert!(x.len() >= m * k && w.len() >= n * k && out.len() >= m * n, "matmul_lowp: slices too short");
+    if let Weights::Int8(_, sc) = w {
+        assert!(sc.len() >= n, "matmul_lowp: one scale per output row");
+    }
+    if m == 0 || n == 0 {
+        return;
+    }
+    if m <= STREAM_MAX_M {
+        // Split the output columns across threads: each thread streams its own weight rows.
+        let cols_per_block = (crate::threads::PARALLEL_MIN_WORK / k.max(1)).max(16);
+        let mut tmp = vec![0.0f32; m * n];
+        // Column-major temp [N, M] so each block of columns is a contiguous slice.
+        threads::for_each_block_mut(&mut tmp, cols_per_block * m, |blk, chunk| {
+            let n0 = blk * cols_per_block;
+            for (j, col) in chunk.chunks_mut(m).enumerate() {
+                for (i, o) in col.iter_mut().enumerate() {
+                    *o = w.dot_row(&x[i * k..(i + 1) * k], n0 + j, k);
+                }
+            }
+        });
+        for i in 0..m {
+            for j in 0..n {
+                out[i * n + j] = tmp[j * m + i];
+            }
+        }
+        return;
+    }
+    let mut scratch = vec![0.0f32; ROW_BLOCK.min(n) * k];
+    let threads = threads::num_threads();
+    let mut n0 = 0;
+    while n0 < n {
+        let rows = ROW_BLOCK.min(n - n0);
+        w.widen_rows(n0, rows, k, &mut scratch[..rows * k]);
+        // out[:, n0..n0+rows] = x [M, K] * scratch^T ([K, rows] read with strides).
+        matmul(
+            m,
+            rows,
+            k,
+            MatMut { data: out, offset: n0, rs: n, cs: 1 },
+            MatRef { data: x, offset: 0, rs: k, cs: 1 },
+            MatRef { data: &scratch, offset: 0, rs: 1, cs: k },
+            false,
+            threads,
+        );
+        n0 += rows;
+    }
+}
+
+/// Per-row symmetric int8 quantisation of `w [N, K]`: `scale[n] = max|w[n, :]| / 127`.
+pub fn quantize_rows_i8(w: &[f32], n: usize, k: usize) -> (Vec<i8>, Vec<f32>) {
+    let mut q = vec![0i8; n * k];
+    let mut scales = vec![0.0f32; n];
+    for r in 0..n {
+        let row = &w[r * k..(r + 1) * k];
+        let amax = row.iter().fold(0.0f32, |a, &v| a.max(v.abs()));
+        let s = if amax > 0.0 { amax / 127.0 } else { 1.0 };
+        scales[r] = s;
+        for (o, &v) in q[r * k..(r + 1) * k].iter_mut().zip(row) {
+            *o = (v / s).round().clamp(-127.0, 127.0) as i8;
+        }
+    }
+    (q, scales)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::isa::available;
+    use proptest::prelude::*;
+
+    fn reference(x: &[f32], m: usize, k: usize, w: &[f32], n: usize) -> Vec<f64> {
+        let mut o = vec![0.0; m * n];
+        for i in 0..m {
+            for j in 0..n {
+                o[i * n + j] = (0..k).map(|p| x[i * k + p] as f64 * w[j * k + p] as f64).sum();
+            }
+        }
+        o
+    }
+
+    proptest! {
+        #[test]
+        fn dot_kernels_match_scalar_twin(x in proptest::collection::vec(-4.0f32..4.0, 0..70)) {
+            let wb: Vec<bf16> = x.iter().map(|v| bf16::from_f32(v * 0.5 - 1.0)).collect();
+            let wi: Vec<i8> = x.iter().map(|v| (v * 30.0) as i8).collect();
+            let want_b: f64 = x.iter().zip(&wb).map(|(a, b)| *a as f64 * b.to_f64()).sum();
+            let want_i: f64 = x.iter().zip(&wi).map(|(a, b)| *a as f64 * *b as f64).sum();
+            let scale_b: f64 = x.iter().zip(&wb).map(|(a, b)| (*a as f64 * b.to_f64()).abs()).sum::<f64>() + 1e-3;
+            let scale_i: f64 = x.iter().zip(&wi).map(|(a, b)| (*a as f64 * *b as f64).abs()).sum::<f64>() + 1e-3;
+            for isa in available() {
+                let mut s = 0.0;
+                dot_bf16_isa(isa, &x, &wb, &mut s);
+                prop_assert!((s as f64 - want_b).abs() <= 1e-5 * scale_b);
+                dot_i8_isa(isa, &x, &wi, &mut s);
+                prop_assert!((s as f64 - want_i).abs() <= 1e-5 * scale_i);
+            }
+        }
+    }
+
+    #[test]
+    fn low_precision_matmul_matches_reference_for_small_and_large_m() {
+        let (k, n) = (67, 300);
+        let w: Vec<f32> = (0..n * k).map(|i| ((i * 37 % 101) as f32 - 50.0) / 60.0).collect();
+        let wb: Vec<bf16> = w.iter().map(|&v| bf16::from_f32(v)).collect();
+        let wb_f: Vec<f32> = wb.iter().map(|v| v.to_f32()).collect();
+        let (q, sc) = quantize_rows_i8(&w, n, k);
+        let wq_f: Vec<f32> = (0..n * k).map(|i| q[i] as f32 * sc[i / k]).collect();
+        for m in [1, 3, 9, 40] {
+            let x: Vec<f32> = (0..m * k).map(|i| ((i * 13 % 29) as f32 - 14.0) / 10.0).collect();
+            for (weights, dense) in [(Weights::Bf16(&wb), &wb_f), (Weights::Int8(&q, &sc), &wq_f)] {
+                let mut out = vec![f32::NAN; m * n];
+                matmul_lowp(&x, m, k, weights, n, &mut out);
+                for (a, b) in out.iter().zip(reference(&x, m, k, dense, n)) {
+                    assert!((*a as f64 - b).abs() < 1e-3, "m={m}: {a} vs {b}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn int8_quantisation_error_is_bounded_by_half_a_step() {
+        let w = [0.5f32, -1.0, 0.25, 0.0, 0.0, 0.0];
+        let (q, sc) = quantize_rows_i8(&w, 2, 3);
+        assert_eq!(q[1], -127);
+        for i in 0..3 {
+            assert!((q[i] as f32 * sc[0] - w[i]).abs() <= sc[0] / 2.0 + 1e-7);
+        }
+        assert_eq!(sc[1], 1.0, "an all-zero row gets scale 1");
+    }
+}

@@ -1,0 +1,122 @@
+//! `AnyLinear`: a linear layer whose weight is f32 (trainable, an ordinary `nn::Linear`) or
+//! packed for inference as bf16 or weight-only int8 (per-output-channel scales), chosen when
+//! a model is loaded (`--dtype f32|bf16|int8`).
+
+use ember_core::quant::PackedWeight;
+use ember_core::{Error, Result, Tensor};
+use ember_nn::{join_name, Forward, Linear, Module, TensorKind};
+
+/// How a model stores its linear weights.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum WeightFormat {
+    /// f32, trainable.
+    #[default]
+    F32,
+    /// bf16, computed with f32 accumulation.
+    Bf16,
+    /// int8 with one f32 scale per output row, dequantised inside the product.
+    Int8,
+}
+
+impl std::str::FromStr for WeightFormat {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<WeightFormat> {
+        match s {
+            "f32" => Ok(WeightFormat::F32),
+            "bf16" => Ok(WeightFormat::Bf16),
+            "int8" => Ok(WeightFormat::Int8),
+            other => Err(Error::value("WeightFormat", format!("unknown weight format {other:?} (f32, bf16, int8)"))),
+        }
+    }
+}
+
+/// A linear layer `y = x W^T + b` with `W [out, in]` in any [`WeightFormat`].
+#[derive(Debug, Clone)]
+pub enum AnyLinear {
+    F32(Linear),
+    Packed { weight: PackedWeight, bias: Option<Tensor> },
+}
+
+impl AnyLinear {
+    /// From an f32 weight `[out, in]` and optional bias, packed as `format`.
+    pub fn new(weight: Tensor, bias: Option<Tensor>, format: WeightFormat) -> Result<AnyLinear> {
+        Ok(match format {
+            WeightFormat::F32 => AnyLinear::F32(Linear::from_weights(weight, bias)),
+            WeightFormat::Bf16 => AnyLinear::Packed { weight: PackedWeight::bf16(&weight)?, bias },
+            WeightFormat::Int8 => AnyLinear::Packed { weight: PackedWeight::int8(&weight)?, bias },
+        })
+    }
+
+    /// Repacks an f32 layer (a no-op for `F32`).
+    pub fn pack(self, format: WeightFormat) -> Result<AnyLinear> {
+        match self {
+            AnyLinear::F32(l) if format != WeightFormat::F32 => {
+                AnyLinear::new(l.weight.detach(), l.bias.map(|b| b.detach()), format)
+            }
+            other => Ok(other),
+        }
+    }
+
+    /// `[out, in]`.
+    pub fn shape(&self) -> [usize; 2] {
+        match self {
+            AnyLinear::F32(l) => [l.weight.shape()[0], l.weight.shape()[1]],
+            AnyLinear::Packed { weight, .. } => weight.shape(),
+        }
+    }
+
+    /// The output rows `start..start + len` only (e.g. q, k or v of a fused projection).
+    pub fn forward_rows(&self, x: &Tensor, start: usize, len: usize) -> Result<Tensor> {
+        match self {
+            AnyLinear::F32(l) => {
+                let b = l.bias.as_ref().map(|b| b.narrow(0, start, len)).transpose()?;
+                ember_nn::functional::linear(x, &l.weight.narrow(0, start, len)?, b.as_ref())
+            }
+            AnyLinear::Packed { weight, bias } => {
+                let y = weight.matmul_t(x, Some((start, len)))?;
+                match bias {
+                    Some(b) => y.add(&b.narrow(0, start, len)?),
+                    None => Ok(y),
+                }
+            }
+        }
+    }
+
+    /// Bytes of weight storage.
+    pub fn weight_bytes(&self) -> usize {
+        match self {
+            AnyLinear::F32(l) => l.weight.numel() * 4,
+            AnyLinear::Packed { weight, .. } => weight.nbytes(),
+        }
+    }
+}
+
+impl Forward for AnyLinear {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        match self {
+            AnyLinear::F32(l) => l.forward(x),
+            AnyLinear::Packed { weight, bias } => {
+                let y = weight.matmul_t(x, None)?;
+                match bias {
+                    Some(b) => y.add(b),
+                    None => Ok(y),
+                }
+            }
+        }
+    }
+}
+
+impl Module for AnyLinear {
+    fn visit_tensors(&self, prefix: &str, v: &mut dyn FnMut(&str, &Tensor, TensorKind)) {
+        match self {
+            AnyLinear::F32(l) => l.visit_tensors(prefix, v),
+            // Packed weights are not tensors (inference-only); the bias still is.
+            AnyLinear::Packed { bias, .. } => {
+                if let Some(b) = bias {
+                    v(&join_name(prefix, "bias"), b, TensorKind::Parameter);
+                }
+            }
+        }
+    }
+    fn set_training(&mut self, _: bool) {}
+}
