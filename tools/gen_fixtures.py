@@ -443,6 +443,14 @@ def gen_models():
                                      "original_max_position_embeddings": 16})),
         "tiny-qwen2": (Qwen2ForCausalLM, Qwen2Config(**common, tie_word_embeddings=True, rope_theta=1000000.0, use_sliding_window=False)),
     }
+    # Greedy ids of the bundled tiny random GPT-2 (data/tiny-gpt2-random) from transformers.
+    from transformers import GPT2LMHeadModel
+    g2 = GPT2LMHeadModel.from_pretrained(os.path.join(ROOT, "data/tiny-gpt2-random"), dtype=torch.float32).eval()
+    prompt = torch.tensor([[2514, 307, 11, 393, 407, 284, 307, 25, 326, 318, 262, 1808, 13]])
+    with torch.no_grad():
+        out = g2.generate(prompt, max_new_tokens=20, do_sample=False, eos_token_id=None, pad_token_id=50256)
+    with open(os.path.join(base, "tiny-gpt2-greedy.json"), "w") as f:
+        json.dump({"prompt": prompt[0].tolist(), "greedy_ids": out[0, prompt.shape[1]:].tolist()}, f)
     ids = torch.tensor([[1, 17, 45, 3, 99, 23, 8, 61, 5, 42, 77, 30, 12]])
     for name, (cls, cfg) in models.items():
         torch.manual_seed(1234)

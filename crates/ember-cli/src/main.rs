@@ -34,6 +34,10 @@ enum Command {
     Info(cmd::info::InfoArgs),
     /// Run the benchmark workloads of bench/torch_bench.py.
     Bench(cmd::bench::BenchArgs),
+    /// Generate text with a GPT-2 or Llama-family model folder.
+    Generate(cmd::generate::GenerateArgs),
+    /// Print sentence embeddings from a BERT model folder.
+    Embed(cmd::generate::EmbedArgs),
 }
 
 #[derive(Subcommand)]
@@ -60,6 +64,8 @@ fn main() {
         Command::Sample(a) => cmd::sample::run(a, cli.seed),
         Command::Info(a) => cmd::info::run(a),
         Command::Bench(a) => cmd::bench::run(a),
+        Command::Generate(a) => cmd::generate::run_generate(a, cli.seed),
+        Command::Embed(a) => cmd::generate::run_embed(a),
     };
     if let Err(e) = result {
         eprintln!("error: {e}");

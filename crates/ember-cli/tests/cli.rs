@@ -157,3 +157,43 @@ fn bad_input_gives_a_clear_error_and_exit_code() {
     );
     assert_one_line_error(&ember(&["info", Path::new(ROOT).join("README.md").to_str().unwrap()]), 1, "error:");
 }
+
+#[test]
+fn generate_and_embed_commands() {
+    let out = ok(&[
+        "generate",
+        "--model",
+        "data/tiny-gpt2-random",
+        "--tokenizer",
+        "data/gpt2-bpe",
+        "--prompt",
+        "To be, or not to be: that is the question.",
+        "--max-new-tokens",
+        "5",
+        "--json",
+    ]);
+    let j = last_json(&out);
+    let want: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(format!("{ROOT}/crates/ember-models/tests/fixtures/tiny-gpt2-greedy.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(j["prompt_ids"], want["prompt"], "the prompt tokenizes like GPT-2");
+    assert_eq!(
+        j["generated_ids"].as_array().unwrap()[..],
+        want["greedy_ids"].as_array().unwrap()[..5],
+        "greedy ids as transformers"
+    );
+    let o = ember(&["generate", "--model", "/nonexistent", "--prompt", "x"]);
+    assert_one_line_error(&o, 1, "config.json");
+    let o = ember(&["generate", "--model", "data/tiny-gpt2-random", "--prompt", "x", "--dtype", "fp8"]);
+    assert_one_line_error(&o, 1, "unknown weight format");
+    let minilm =
+        std::path::PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache/ember/all-minilm-l6-v2");
+    let minilm = std::env::var("EMBER_CACHE").map(|c| PathBuf::from(c).join("all-minilm-l6-v2")).unwrap_or(minilm);
+    let out = ok(&["embed", "--model", minilm.to_str().unwrap(), "Hello world", "Good morning", "--json"]);
+    let j = last_json(&out);
+    let rows = j.as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    let norm: f64 = rows[0].as_array().unwrap().iter().map(|x| x.as_f64().unwrap().powi(2)).sum();
+    assert!((norm - 1.0).abs() < 1e-4, "embeddings are L2-normalised");
+}

@@ -4,6 +4,7 @@
 //! - [`gpt2`]: GPT-2 (`GPT2LMHeadModel` checkpoints; also the from-scratch character model of
 //!   `ember train char`).
 //! - [`llama`]: Llama, Mistral- and Qwen2-style models (`LlamaForCausalLM`).
+//! - [`bert`]: BERT encoders and sentence embeddings (all-MiniLM-L6-v2).
 //! - [`tokenizer`]: `tokenizer.json` or GPT-2 BPE through the `tokenizers` crate.
 //! - [`linear`], [`attention`]: f32/bf16/int8 linear layers and fused inference attention.
 //! - [`kv_cache`]: preallocated key/value caches for incremental decoding.
@@ -11,6 +12,7 @@
 //! - [`generate`]: the prefill-then-decode loop shared by every causal model.
 
 pub mod attention;
+pub mod bert;
 pub mod generate;
 pub mod gpt2;
 pub mod kv_cache;
@@ -19,6 +21,7 @@ pub mod llama;
 pub mod sampling;
 pub mod tokenizer;
 
+pub use bert::{embed, Bert, BertConfig};
 pub use generate::{generate, CausalLm, GenerateOptions};
 pub use gpt2::{Gpt2, Gpt2Config};
 pub use kv_cache::KvCache;

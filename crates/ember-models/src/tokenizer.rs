@@ -32,7 +32,11 @@ impl Tokenizer {
                 std::io::Error::new(std::io::ErrorKind::NotFound, "tokenizer file not found"),
             ));
         }
-        Ok(Tokenizer { inner: HfTokenizer::from_file(p).map_err(|e| err(&p.display().to_string(), e))? })
+        let mut inner = HfTokenizer::from_file(p).map_err(|e| err(&p.display().to_string(), e))?;
+        // Batches are padded by the caller to their own longest text; a fixed padding length
+        // from the file would only cost compute.
+        inner.with_padding(None);
+        Ok(Tokenizer { inner })
     }
 
     /// GPT-2's byte-level BPE from `vocab.json` (`encoder.json`) and `merges.txt`

@@ -67,3 +67,27 @@ fn greedy_generation_is_deterministic_and_respects_the_context() {
     assert_eq!(sliding[..61], long[..], "and agrees with plain generation until the context is full");
     let _ = DType::F32;
 }
+
+#[test]
+fn tiny_gpt2_greedy_ids_match_transformers() {
+    let model = Gpt2::from_pretrained(DIR).unwrap();
+    let v: serde_json::Value = serde_json::from_str(include_str!("fixtures/tiny-gpt2-greedy.json")).unwrap();
+    let ids = |k: &str| -> Vec<u32> { v[k].as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as u32).collect() };
+    let out = generate(&model, &ids("prompt"), GenerateOptions::new(20, Sampler::greedy())).unwrap();
+    assert_eq!(out, ids("greedy_ids"));
+    // Packed weights keep the greedy path here (the random model's margins are wide).
+    for format in [ember_models::WeightFormat::Bf16, ember_models::WeightFormat::Int8] {
+        let packed = Gpt2::from_pretrained(DIR).unwrap().pack(format).unwrap();
+        let r = ember_io::load_safetensors(format!("{DIR}/reference_outputs.safetensors")).unwrap();
+        let l = no_grad(|| packed.forward_ids(&r["input_ids"], None)).unwrap();
+        let top = l.argmax(-1, false).unwrap().to_vec::<i64>().unwrap();
+        let want = r["logits"].argmax(-1, false).unwrap().to_vec::<i64>().unwrap();
+        let agree = top.iter().zip(&want).filter(|(a, b)| a == b).count() as f64 / want.len() as f64;
+        let err = l.sub(&r["logits"]).unwrap().abs().unwrap().max().unwrap().item::<f32>().unwrap();
+        eprintln!(
+            "tiny-gpt2 {format:?}: top-1 agreement {agree:.3}, max logit error {err:.4}, weights {} bytes",
+            packed.weight_bytes()
+        );
+        assert!(agree >= 0.9 && err < 0.1, "{format:?}: agreement {agree}, error {err}");
+    }
+}
