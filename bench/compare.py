@@ -22,6 +22,8 @@ ROWS = [
     ("nanogpt_step_ms", "nanoGPT-char training step", "ms"),
     ("gpt2_prompt128_ms", "GPT-2 small, 128-token prompt", "ms"),
     ("gpt2_decode_tok_s", "GPT-2 small decode (tok/s)", "rate"),
+    ("gpt2_decode_bf16_tok_s", "GPT-2 decode, Ember bf16 vs PyTorch f32 (tok/s)", "rate_vs:gpt2_decode_tok_s"),
+    ("gpt2_decode_int8_tok_s", "GPT-2 decode, Ember int8 vs PyTorch f32 (tok/s)", "rate_vs:gpt2_decode_tok_s"),
     ("gelu16M_ms", "GELU 16M (allocating)", "ms"),
     ("gelu_tanh16M_ms", "GELU-tanh 16M (allocating)", "ms"),
     ("add16M_ms", "add 16M (torch: out=, ember: allocating)", "ms"),
@@ -44,11 +46,12 @@ def main(paths):
     for key, label, kind in ROWS:
         cells = []
         for e, t in pairs:
-            ev, tv = e.get(key), t.get(key)
+            tkey = kind.split(":", 1)[1] if kind.startswith("rate_vs:") else key
+            ev, tv = e.get(key), t.get(tkey)
             if ev is None or tv is None:
                 cells.append(f" {fmt(ev, kind)} | {fmt(tv, kind)} | - |")
                 continue
-            ratio = ev / tv if kind == "ms" else tv / ev
+            ratio = ev / tv if kind == "ms" else tv / ev  # rates: time ratio = torch rate / ember rate
             cells.append(f" {fmt(ev, kind)} | {fmt(tv, kind)} | {ratio:.2f} |")
         print(f"| {label} |" + "".join(cells))
     print("\nratio = Ember time / PyTorch time on the same machine in the same run (lower is better).")

@@ -3,7 +3,7 @@
 //! enough for tiny ops), printing one line per workload and, with `--json`, the same result
 //! keys as the PyTorch script so `scripts/bench-vs-torch.sh` can put them side by side.
 
-use ember::models::{Gpt2, Gpt2Config, KvCache};
+use ember::models::{Gpt2, Gpt2Config, KvCache, WeightFormat};
 use ember::nn::{self, functional as F, ConvOptions, Forward, Module};
 use ember::optim::{Adam, AdamConfig, AdamW, AdamWConfig, Optimizer};
 use ember::{no_grad, DType, Result, Tensor};
@@ -151,7 +151,7 @@ pub fn run(a: BenchArgs) -> Result<()> {
             attn_pdrop: 0.0,
             resid_pdrop: 0.0,
         };
-        let mut model = no_grad(|| Gpt2::new(cfg))?;
+        let mut model = no_grad(|| Gpt2::new(cfg.clone()))?;
         model.eval();
         println!("gpt2 impl: ember_models::Gpt2 (random init), params(M)= {:.2}", model.num_parameters() as f64 / 1e6);
         let ids = Tensor::randint(0, 50257, &[1, 128], DType::I64)?;
@@ -187,6 +187,29 @@ pub fn run(a: BenchArgs) -> Result<()> {
             println!("GPT-2 small decode 128 new tokens after 128-token prompt (KV cache): median {:.1} tok/s ({:.2} ms/tok)", 128.0 / dt, dt / 128.0 * 1e3);
             Ok(())
         })?;
+        // The same model with packed weights (inference formats of `ember generate --dtype`).
+        for (name, format) in [("bf16", WeightFormat::Bf16), ("int8", WeightFormat::Int8)] {
+            let packed = no_grad(|| Gpt2::new(cfg.clone()))?.pack(format)?;
+            let mb = packed.weight_bytes() as f64 / 1e6;
+            no_grad(|| -> Result<()> {
+                let decode = |n_new: usize| -> Result<f64> {
+                    let mut cache: KvCache = packed.new_cache(1, 128 + n_new)?;
+                    let out = packed.forward_ids(&ids, Some(&mut cache))?;
+                    let mut next = out.select(1, -1)?.argmax(-1, true)?;
+                    let t0 = Instant::now();
+                    for _ in 0..n_new {
+                        next = packed.forward_ids(&next, Some(&mut cache))?.select(1, -1)?.argmax(-1, true)?;
+                    }
+                    Ok(t0.elapsed().as_secs_f64())
+                };
+                decode(8)?;
+                let mut runs = [decode(128)?, decode(128)?, decode(128)?];
+                runs.sort_by(|a, b| a.total_cmp(b));
+                put(&format!("gpt2_decode_{name}_tok_s"), 128.0 / runs[1]);
+                println!("GPT-2 small decode, {name} weights ({mb:.0} MB): median {:.1} tok/s", 128.0 / runs[1]);
+                Ok(())
+            })?;
+        }
     }
     if has("nanogpt") {
         let cfg = Gpt2Config {
