@@ -16,6 +16,101 @@ pub trait CausalLm {
     fn new_cache(&self, batch: usize, max_len: usize) -> Result<KvCache>;
     /// The longest sequence the model accepts.
     fn max_positions(&self) -> usize;
+    /// Like `forward_cached` with position ids `[B, T]` and an additive key mask `[B, S]` over
+    /// all cached and new positions (batched generation with left padding).
+    fn forward_padded(
+        &self,
+        _ids: &Tensor,
+        _cache: &mut KvCache,
+        _positions: &Tensor,
+        _key_mask: &Tensor,
+    ) -> Result<Tensor> {
+        Err(Error::unsupported("generate_batch", "this model does not support padded batches"))
+    }
+}
+
+/// Masks out padding: the most negative f32 (not -inf, so a row with every key masked still
+/// gives a finite softmax and no NaN reaches the cache).
+const PAD: f32 = f32::MIN;
+
+/// Generates for several prompts at once: prompts are left-padded with `pad_id` to the
+/// longest, padding is masked and position ids start at each prompt's first token. Each row
+/// stops at `eos`; returns the new ids of every prompt (up to and including EOS).
+pub fn generate_batch(
+    model: &dyn CausalLm,
+    prompts: &[Vec<u32>],
+    max_new_tokens: usize,
+    sampler: &mut Sampler,
+    eos: Option<u32>,
+    pad_id: u32,
+) -> Result<Vec<Vec<u32>>> {
+    if prompts.is_empty() || prompts.iter().any(|p| p.is_empty()) {
+        return Err(Error::value("generate_batch", "every prompt must hold at least one token"));
+    }
+    let b = prompts.len();
+    let l = prompts.iter().map(Vec::len).max().unwrap_or(0);
+    let n_new = max_new_tokens.min(model.max_positions().saturating_sub(l));
+    if l > model.max_positions() {
+        return Err(Error::value(
+            "generate_batch",
+            format!("prompt of {l} tokens exceeds the model's context of {}", model.max_positions()),
+        ));
+    }
+    no_grad(|| {
+        let mut ids = Vec::with_capacity(b * l);
+        let mut mask: Vec<Vec<f32>> = Vec::with_capacity(b);
+        let mut pos = Vec::with_capacity(b * l);
+        let mut next_pos = Vec::with_capacity(b);
+        for p in prompts {
+            let pad = l - p.len();
+            ids.extend(std::iter::repeat_n(pad_id as i64, pad).chain(p.iter().map(|&x| x as i64)));
+            mask.push((0..l).map(|i| if i < pad { PAD } else { 0.0 }).collect());
+            pos.extend((0..l).map(|i| i.saturating_sub(pad) as i64));
+            next_pos.push(p.len() as i64);
+        }
+        let mut cache = model.new_cache(b, l + n_new)?;
+        let key_mask =
+            |mask: &Vec<Vec<f32>>| -> Result<Tensor> { Tensor::from_vec(mask.concat(), &[b, mask[0].len()]) };
+        let mut logits = model.forward_padded(
+            &Tensor::from_vec(ids, &[b, l])?,
+            &mut cache,
+            &Tensor::from_vec(pos, &[b, l])?,
+            &key_mask(&mask)?,
+        )?;
+        let mut out: Vec<Vec<u32>> = vec![Vec::new(); b];
+        let mut history: Vec<Vec<u32>> = prompts.to_vec();
+        let mut done = vec![false; b];
+        for _ in 0..n_new {
+            let t = logits.shape()[1];
+            let last = logits.select(1, t as isize - 1)?.to_dtype(DType::F32)?.contiguous()?.to_vec::<f32>()?; // [B, V]
+            let v = last.len() / b;
+            let mut step_ids = Vec::with_capacity(b);
+            for r in 0..b {
+                let tok = if done[r] { pad_id } else { sampler.sample(&last[r * v..(r + 1) * v], &history[r]) };
+                if !done[r] {
+                    out[r].push(tok);
+                    history[r].push(tok);
+                    done[r] = Some(tok) == eos;
+                }
+                step_ids.push(tok as i64);
+            }
+            if done.iter().all(|&d| d) || out.iter().map(Vec::len).max() == Some(n_new) {
+                break;
+            }
+            for m in mask.iter_mut() {
+                m.push(0.0);
+            }
+            let positions: Vec<i64> = next_pos.clone();
+            next_pos.iter_mut().for_each(|p| *p += 1);
+            logits = model.forward_padded(
+                &Tensor::from_vec(step_ids, &[b, 1])?,
+                &mut cache,
+                &Tensor::from_vec(positions, &[b, 1])?,
+                &key_mask(&mask)?,
+            )?;
+        }
+        Ok(out)
+    })
 }
 
 /// Generation settings.

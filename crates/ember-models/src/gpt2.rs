@@ -90,7 +90,12 @@ pub struct Attention {
 
 impl Attention {
     /// `x [B, T, C]` -> `[B, T, C]`; with a cache, attends to everything cached plus `x`.
-    pub fn forward(&self, x: &Tensor, cache: Option<(&mut KvCache, usize)>) -> Result<Tensor> {
+    pub fn forward(
+        &self,
+        x: &Tensor,
+        cache: Option<(&mut KvCache, usize)>,
+        key_mask: Option<&Tensor>,
+    ) -> Result<Tensor> {
         let (b, t, c) = (x.shape()[0] as isize, x.shape()[1] as isize, x.shape()[2] as isize);
         let h = self.n_head as isize;
         let hd = c / h;
@@ -114,9 +119,12 @@ impl Attention {
             if t > 1 {
                 att = att.add(&crate::attention::causal_mask(t as usize, past)?)?;
             }
+            if let Some(m) = key_mask {
+                att = att.add(&m.unsqueeze(1)?.unsqueeze(1)?)?;
+            }
             self.attn_drop.forward(&att.softmax(-1)?)?.matmul(&v)?
         } else {
-            attention(&q, &k, &v, true, None)?
+            attention(&q, &k, &v, true, key_mask)?
         };
         let y = y.permute(&[0, 2, 1, 3])?.reshape(&[b, t, c])?;
         self.resid_drop.forward(&self.c_proj.forward(&y)?)
@@ -153,8 +161,8 @@ pub struct Block {
 }
 
 impl Block {
-    fn forward(&self, x: &Tensor, cache: Option<(&mut KvCache, usize)>) -> Result<Tensor> {
-        let x = x.add(&self.attn.forward(&self.ln_1.forward(x)?, cache)?)?;
+    fn forward(&self, x: &Tensor, cache: Option<(&mut KvCache, usize)>, key_mask: Option<&Tensor>) -> Result<Tensor> {
+        let x = x.add(&self.attn.forward(&self.ln_1.forward(x)?, cache, key_mask)?)?;
         x.add(&self.mlp.forward(&self.ln_2.forward(&x)?)?)
     }
 }
@@ -236,7 +244,20 @@ impl Gpt2 {
 
     /// Logits `[B, T, vocab]` for token ids `[B, T]`. With a cache, `idx` continues the cached
     /// positions and its keys/values are appended.
-    pub fn forward_ids(&self, idx: &Tensor, mut cache: Option<&mut KvCache>) -> Result<Tensor> {
+    pub fn forward_ids(&self, idx: &Tensor, cache: Option<&mut KvCache>) -> Result<Tensor> {
+        self.forward_ext(idx, cache, None, None)
+    }
+
+    /// [`Gpt2::forward_ids`] with explicit position ids `[B, T]` and an additive key mask
+    /// `[B, S]` over all cached and new positions (0 keep, a large negative drop): batched
+    /// generation with left padding.
+    pub fn forward_ext(
+        &self,
+        idx: &Tensor,
+        mut cache: Option<&mut KvCache>,
+        positions: Option<&Tensor>,
+        key_mask: Option<&Tensor>,
+    ) -> Result<Tensor> {
         if idx.dim() != 2 {
             return Err(Error::shape("Gpt2", format!("expected token ids [B, T], got {:?}", idx.shape())));
         }
@@ -249,10 +270,13 @@ impl Gpt2 {
             ));
         }
         let tr = &self.transformer;
-        let pos = Tensor::arange(past as f64, (past + t) as f64, 1.0, DType::I64)?;
+        let pos = match positions {
+            Some(p) => p.clone(),
+            None => Tensor::arange(past as f64, (past + t) as f64, 1.0, DType::I64)?,
+        };
         let mut x = tr.drop.forward(&tr.wte.forward(idx)?.add(&tr.wpe.forward(&pos)?)?)?; // [B, T, C]
         for (i, block) in tr.h.iter().enumerate() {
-            x = block.forward(&x, cache.as_deref_mut().map(|c| (c, i)))?;
+            x = block.forward(&x, cache.as_deref_mut().map(|c| (c, i)), key_mask)?;
         }
         if let Some(c) = cache {
             c.advance(t);
@@ -366,5 +390,14 @@ impl crate::generate::CausalLm for Gpt2 {
     }
     fn max_positions(&self) -> usize {
         self.config.n_positions
+    }
+    fn forward_padded(
+        &self,
+        ids: &Tensor,
+        cache: &mut KvCache,
+        positions: &Tensor,
+        key_mask: &Tensor,
+    ) -> Result<Tensor> {
+        self.forward_ext(ids, Some(cache), Some(positions), Some(key_mask))
     }
 }

@@ -22,7 +22,7 @@ pub mod sampling;
 pub mod tokenizer;
 
 pub use bert::{embed, Bert, BertConfig};
-pub use generate::{generate, CausalLm, GenerateOptions};
+pub use generate::{generate, generate_batch, CausalLm, GenerateOptions};
 pub use gpt2::{Gpt2, Gpt2Config};
 pub use kv_cache::KvCache;
 pub use linear::{AnyLinear, WeightFormat};

@@ -195,13 +195,13 @@ impl LlamaConfig {
     }
 }
 
-/// `cos` and `sin` tables `[T, head_dim]` for positions `past..past + T` (HF's layout: the
+/// `cos` and `sin` tables `[B, 1, T, head_dim]` for position ids `[B, T]` (HF's layout: the
 /// frequencies repeated twice).
-fn rope_tables(inv_freq: &[f64], past: usize, t: usize, dtype: DType) -> Result<(Tensor, Tensor)> {
+fn rope_tables(inv_freq: &[f64], positions: &[i64], b: usize, t: usize, dtype: DType) -> Result<(Tensor, Tensor)> {
     let half = inv_freq.len();
-    let mut c = Vec::with_capacity(t * 2 * half);
-    let mut s = Vec::with_capacity(t * 2 * half);
-    for p in past..past + t {
+    let mut c = Vec::with_capacity(b * t * 2 * half);
+    let mut s = Vec::with_capacity(b * t * 2 * half);
+    for &p in positions {
         for _ in 0..2 {
             for f in inv_freq {
                 let a = p as f64 * f;
@@ -210,7 +210,8 @@ fn rope_tables(inv_freq: &[f64], past: usize, t: usize, dtype: DType) -> Result<
             }
         }
     }
-    Ok((Tensor::from_vec(c, &[t, 2 * half])?.to_dtype(dtype)?, Tensor::from_vec(s, &[t, 2 * half])?.to_dtype(dtype)?))
+    let shape = [b, 1, t, 2 * half];
+    Ok((Tensor::from_vec(c, &shape)?.to_dtype(dtype)?, Tensor::from_vec(s, &shape)?.to_dtype(dtype)?))
 }
 
 /// `x * cos + rotate_half(x) * sin` for `x [B, H, T, hd]`.
@@ -331,7 +332,19 @@ impl Llama {
     }
 
     /// Logits `[B, T, V]` for ids `[B, T]`, continuing `cache` when given.
-    pub fn forward_ids(&self, idx: &Tensor, mut cache: Option<&mut KvCache>) -> Result<Tensor> {
+    pub fn forward_ids(&self, idx: &Tensor, cache: Option<&mut KvCache>) -> Result<Tensor> {
+        self.forward_ext(idx, cache, None, None)
+    }
+
+    /// [`Llama::forward_ids`] with position ids `[B, T]` and an additive key mask `[B, S]`
+    /// (batched generation with left padding).
+    pub fn forward_ext(
+        &self,
+        idx: &Tensor,
+        mut cache: Option<&mut KvCache>,
+        positions: Option<&Tensor>,
+        key_mask: Option<&Tensor>,
+    ) -> Result<Tensor> {
         if idx.dim() != 2 {
             return Err(Error::shape("Llama", format!("expected token ids [B, T], got {:?}", idx.shape())));
         }
@@ -350,7 +363,11 @@ impl Llama {
         }
         let (h, kv, hd) = (c.num_attention_heads as isize, c.kv_heads() as isize, c.head_dim() as isize);
         let mut x = self.embed_tokens.forward(idx)?; // [B, T, D]
-        let (cos, sin) = rope_tables(&self.inv_freq, past, t, x.dtype())?;
+        let pos: Vec<i64> = match positions {
+            Some(p) => p.to_dtype(DType::I64)?.contiguous()?.to_vec::<i64>()?,
+            None => (0..b as usize).flat_map(|_| (past..past + t).map(|p| p as i64)).collect(),
+        };
+        let (cos, sin) = rope_tables(&self.inv_freq, &pos, b as usize, t, x.dtype())?;
         let ti = t as isize;
         for (i, l) in self.layers.iter().enumerate() {
             let hn = l.input_layernorm.forward(&x)?;
@@ -362,7 +379,7 @@ impl Llama {
                 Some(cache) => cache.append(i, &k, &v)?,
                 None => (k, v),
             };
-            let y = attention(&q, &k, &v, true, None)?.permute(&[0, 2, 1, 3])?.reshape(&[b, ti, h * hd])?;
+            let y = attention(&q, &k, &v, true, key_mask)?.permute(&[0, 2, 1, 3])?.reshape(&[b, ti, h * hd])?;
             x = x.add(&l.o_proj.forward(&y)?)?;
             let hn = l.post_attention_layernorm.forward(&x)?;
             let gated = l.gate_proj.forward(&hn)?.silu()?.mul(&l.up_proj.forward(&hn)?)?;
@@ -392,5 +409,14 @@ impl crate::generate::CausalLm for Llama {
     }
     fn max_positions(&self) -> usize {
         self.config.max_position_embeddings
+    }
+    fn forward_padded(
+        &self,
+        ids: &Tensor,
+        cache: &mut KvCache,
+        positions: &Tensor,
+        key_mask: &Tensor,
+    ) -> Result<Tensor> {
+        self.forward_ext(ids, Some(cache), Some(positions), Some(key_mask))
     }
 }

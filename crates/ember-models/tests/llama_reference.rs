@@ -81,3 +81,19 @@ fn bad_configs_are_clear_errors() {
     let e = Llama::from_pretrained("/nonexistent/model", WeightFormat::F32).unwrap_err().to_string();
     assert!(e.contains("config.json"), "{e}");
 }
+
+#[test]
+fn batched_left_padded_generation_equals_one_prompt_at_a_time() {
+    use ember_models::generate_batch;
+    let prompts: Vec<Vec<u32>> = vec![vec![1, 17, 45, 3, 99, 23], vec![1, 8], vec![1, 61, 5, 42]];
+    let llama = Llama::from_pretrained(dir("tiny-llama"), WeightFormat::F32).unwrap();
+    let gpt2 = ember_models::Gpt2::from_pretrained(concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/tiny-gpt2-random"))
+        .unwrap();
+    for model in [&llama as &dyn CausalLm, &gpt2 as &dyn CausalLm] {
+        let batched = generate_batch(model, &prompts, 8, &mut Sampler::greedy(), None, 0).unwrap();
+        for (p, got) in prompts.iter().zip(&batched) {
+            let alone = generate(model, p, GenerateOptions::new(8, Sampler::greedy())).unwrap();
+            assert_eq!(got, &alone, "prompt {p:?}");
+        }
+    }
+}
