@@ -58,7 +58,7 @@ fn main() {
         ember::set_num_threads(n);
     }
     ember::manual_seed(cli.seed);
-    let result = match cli.command {
+    let result = ember::run_in_pool(move || match cli.command {
         Command::Train(Train::Char(a)) => cmd::train_char::run(a, cli.seed),
         Command::Train(Train::Mnist(a)) => cmd::train_mnist::run(a, cli.seed),
         Command::Sample(a) => cmd::sample::run(a, cli.seed),
@@ -66,7 +66,7 @@ fn main() {
         Command::Bench(a) => cmd::bench::run(a),
         Command::Generate(a) => cmd::generate::run_generate(a, cli.seed),
         Command::Embed(a) => cmd::generate::run_embed(a),
-    };
+    });
     if let Err(e) = result {
         eprintln!("error: {e}");
         std::process::exit(1);

@@ -10,6 +10,7 @@ pub mod backend;
 pub mod device;
 pub mod dtype;
 pub mod error;
+pub mod fused;
 pub mod layout;
 pub mod op;
 pub mod quant;
@@ -28,6 +29,13 @@ pub use tensor::{Conv2dArgs, Hook, Tensor};
 /// Sets the number of threads Ember's kernels use.
 pub fn set_num_threads(n: usize) {
     ember_kernels::set_num_threads(n);
+}
+
+/// Runs `f` on one of Ember's worker threads (recommended for a whole training or inference
+/// loop at 2+ threads: the loop's thread then does half of each parallel kernel itself instead
+/// of waiting while idle workers compete with it for the cores).
+pub fn run_in_pool<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    ember_kernels::threads::run_in_pool(f)
 }
 
 /// The number of threads Ember's kernels use.

@@ -10,6 +10,7 @@
 pub mod attention;
 pub mod gemm;
 pub mod isa;
+pub mod optim;
 pub mod quant;
 pub mod reduce;
 pub mod rowwise;

@@ -56,3 +56,15 @@ pub fn for_each_index(n: usize, cost_per_item: usize, f: impl Fn(usize) + Sync +
 /// Below this many element-operations a loop stays on the calling thread (measured: waking a
 /// rayon worker costs a few microseconds, i.e. about 32K simple float ops on one core).
 pub const PARALLEL_MIN_WORK: usize = 1 << 15;
+
+/// Runs `f` on a worker thread of a pool with `num_threads()` workers, so that the caller's own
+/// work and the kernels' parallel halves share the same threads. Called from an outside
+/// thread, every parallel kernel would otherwise wake all workers while the caller blocks, and
+/// the idle workers' spinning afterwards would compete with the caller for the cores.
+pub fn run_in_pool<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    let n = num_threads();
+    match rayon::ThreadPoolBuilder::new().num_threads(n).build() {
+        Ok(pool) => pool.install(f),
+        Err(_) => f(),
+    }
+}

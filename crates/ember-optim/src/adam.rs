@@ -1,7 +1,7 @@
 //! Adam (with AMSGrad) and AdamW (decoupled weight decay).
 
 use crate::optimizer::{buffer, check_groups, for_each_param, Optimizer, ParamGroup, ParamState};
-use ember_core::{no_grad, Error, Result, Tensor};
+use ember_core::{fused, no_grad, Error, Result, Tensor};
 
 /// `torch.optim.Adam` hyper-parameters.
 #[derive(Clone, Copy, Debug)]
@@ -72,7 +72,31 @@ impl AdamCore {
         let (eps, amsgrad, maximize, decoupled) = (self.eps, self.amsgrad, self.maximize, self.decoupled);
         no_grad(|| {
             for_each_param(&self.groups, &mut self.states, |g, p, grad, st| {
-                let mut d = if maximize { grad.neg()? } else { grad };
+                let d = grad;
+                let m = buffer(st, "exp_avg", || Tensor::zeros_like(p))?;
+                let v = buffer(st, "exp_avg_sq", || Tensor::zeros_like(p))?;
+                let vmax = if amsgrad { Some(buffer(st, "max_exp_avg_sq", || Tensor::zeros_like(p))?) } else { None };
+                st.step += 1;
+                let t = st.step as i32;
+                let mut group: Vec<&Tensor> = vec![p, &d, &m, &v];
+                group.extend(vmax.as_ref());
+                if fused::adam_supported(&group) {
+                    // One pass over parameter, gradient and state (same arithmetic as below).
+                    let s = fused::AdamStep {
+                        lr: g.lr,
+                        beta1: b1,
+                        beta2: b2,
+                        eps,
+                        weight_decay: g.weight_decay,
+                        decoupled,
+                        maximize,
+                        bias_correction1: 1.0 - b1.powi(t),
+                        bias_correction2_sqrt: (1.0 - b2.powi(t)).sqrt(),
+                    };
+                    return fused::adam_update(p, &d, &m, &v, vmax.as_ref(), &s);
+                }
+                // The unfused path handles the rest (half-precision parameters, views).
+                let mut d = if maximize { d.neg()? } else { d };
                 if g.weight_decay != 0.0 {
                     if decoupled {
                         p.mul_scalar_(1.0 - g.lr * g.weight_decay)?;
@@ -80,21 +104,17 @@ impl AdamCore {
                         d = d.add(&p.mul_scalar(g.weight_decay)?)?;
                     }
                 }
-                let m = buffer(st, "exp_avg", || Tensor::zeros_like(p))?;
-                let v = buffer(st, "exp_avg_sq", || Tensor::zeros_like(p))?;
-                st.step += 1;
-                let t = st.step as i32;
                 // exp_avg.lerp_(grad, 1 - beta1); exp_avg_sq.mul_(beta2).addcmul_(grad, grad, 1 - beta2)
                 m.add_(&d.sub(&m)?.mul_scalar(1.0 - b1)?)?;
                 v.copy_(&v.mul_scalar(b2)?.add(&d.square()?.mul_scalar(1.0 - b2)?)?)?;
                 let bc1 = 1.0 - b1.powi(t);
                 let bc2_sqrt = (1.0 - b2.powi(t)).sqrt();
-                let second = if amsgrad {
-                    let vmax = buffer(st, "max_exp_avg_sq", || Tensor::zeros_like(p))?;
-                    vmax.copy_(&vmax.maximum(&v)?)?;
-                    vmax
-                } else {
-                    v
+                let second = match vmax {
+                    Some(vmax) => {
+                        vmax.copy_(&vmax.maximum(&v)?)?;
+                        vmax
+                    }
+                    None => v,
                 };
                 let denom = second.sqrt()?.mul_scalar(1.0 / bc2_sqrt)?.add_scalar(eps)?;
                 p.sub_(&m.div(&denom)?.mul_scalar(g.lr / bc1)?)
