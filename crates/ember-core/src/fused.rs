@@ -19,11 +19,21 @@ pub fn adam_supported(tensors: &[&Tensor]) -> bool {
 /// One Adam/AdamW step in place: `param`, `exp_avg`, `exp_avg_sq` (and `max_exp_avg_sq` for
 /// AMSGrad) are updated from `grad`.
 #[track_caller]
-pub fn adam_update(param: &Tensor, grad: &Tensor, exp_avg: &Tensor, exp_avg_sq: &Tensor, max_exp_avg_sq: Option<&Tensor>, s: &AdamStep) -> Result<()> {
+pub fn adam_update(
+    param: &Tensor,
+    grad: &Tensor,
+    exp_avg: &Tensor,
+    exp_avg_sq: &Tensor,
+    max_exp_avg_sq: Option<&Tensor>,
+    s: &AdamStep,
+) -> Result<()> {
     let mut all = vec![param, grad, exp_avg, exp_avg_sq];
     all.extend(max_exp_avg_sq);
     if !adam_supported(&all) {
-        return Err(Error::unsupported("adam_update", "needs contiguous f32/f64 tensors of one shape in distinct storages"));
+        return Err(Error::unsupported(
+            "adam_update",
+            "needs contiguous f32/f64 tensors of one shape in distinct storages",
+        ));
     }
     let range = |t: &Tensor| t.storage_offset()..t.storage_offset() + t.numel();
     let g = grad.storage().read();
@@ -33,11 +43,15 @@ pub fn adam_update(param: &Tensor, grad: &Tensor, exp_avg: &Tensor, exp_avg_sq: 
     let mut mx = max_exp_avg_sq.map(|t| t.storage().write());
     macro_rules! go {
         ($variant:ident, $f:path) => {{
-            let (CpuStorage::$variant(p), CpuStorage::$variant(g), CpuStorage::$variant(m), CpuStorage::$variant(v)) = (&mut *p, &*g, &mut *m, &mut *v) else {
+            let (CpuStorage::$variant(p), CpuStorage::$variant(g), CpuStorage::$variant(m), CpuStorage::$variant(v)) =
+                (&mut *p, &*g, &mut *m, &mut *v)
+            else {
                 unreachable!("dtypes checked by adam_supported")
             };
             let mxs = match mx.as_deref_mut() {
-                Some(CpuStorage::$variant(x)) => Some(&mut x[range(max_exp_avg_sq.expect("guard exists only with the tensor"))]),
+                Some(CpuStorage::$variant(x)) => {
+                    Some(&mut x[range(max_exp_avg_sq.expect("guard exists only with the tensor"))])
+                }
                 _ => None,
             };
             $f(&mut p[range(param)], &g[range(grad)], &mut m[range(exp_avg)], &mut v[range(exp_avg_sq)], mxs, s);

@@ -33,24 +33,106 @@ pub fn broadcast_shapes(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
     Some(out)
 }
 
+/// Up to this many dims are stored inline (no heap allocation per tensor).
+const INLINE: usize = 6;
+
+/// A short list of sizes or strides, inline up to [`INLINE`] entries: creating a tensor then
+/// costs no allocation for its layout (per-op overhead on small tensors is a measured target).
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Dims {
+    len: u8,
+    inline: [usize; INLINE],
+    heap: Vec<usize>,
+}
+
+impl Dims {
+    /// From a slice.
+    pub fn from_slice(v: &[usize]) -> Dims {
+        if v.len() <= INLINE {
+            let mut inline = [0; INLINE];
+            inline[..v.len()].copy_from_slice(v);
+            Dims { len: v.len() as u8, inline, heap: Vec::new() }
+        } else {
+            Dims { len: 0, inline: [0; INLINE], heap: v.to_vec() }
+        }
+    }
+
+    fn as_mut_slice(&mut self) -> &mut [usize] {
+        if self.heap.is_empty() {
+            &mut self.inline[..self.len as usize]
+        } else {
+            &mut self.heap
+        }
+    }
+
+    fn edit(&mut self, f: impl FnOnce(&mut Vec<usize>)) {
+        let mut v = self.to_vec();
+        f(&mut v);
+        *self = Dims::from_slice(&v);
+    }
+}
+
+impl std::ops::Deref for Dims {
+    type Target = [usize];
+    fn deref(&self) -> &[usize] {
+        if self.heap.is_empty() {
+            &self.inline[..self.len as usize]
+        } else {
+            &self.heap
+        }
+    }
+}
+
+impl std::fmt::Debug for Dims {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        (**self).fmt(f)
+    }
+}
+
+impl<'a> IntoIterator for &'a Dims {
+    type Item = &'a usize;
+    type IntoIter = std::slice::Iter<'a, usize>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+impl From<Vec<usize>> for Dims {
+    fn from(v: Vec<usize>) -> Dims {
+        Dims::from_slice(&v)
+    }
+}
+
+impl From<&[usize]> for Dims {
+    fn from(v: &[usize]) -> Dims {
+        Dims::from_slice(v)
+    }
+}
+
 /// Shape, strides and offset of a strided view, all in elements.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Layout {
-    shape: Vec<usize>,
-    strides: Vec<usize>,
+    shape: Dims,
+    strides: Dims,
     offset: usize,
 }
 
 impl Layout {
     /// A row-major layout starting at element 0.
     pub fn contiguous(shape: &[usize]) -> Layout {
-        Layout { shape: shape.to_vec(), strides: contiguous_strides(shape), offset: 0 }
+        let mut strides = Dims::from_slice(shape);
+        let mut acc = 1;
+        for (st, &d) in strides.as_mut_slice().iter_mut().zip(shape).rev() {
+            *st = acc;
+            acc *= d.max(1);
+        }
+        Layout { shape: Dims::from_slice(shape), strides, offset: 0 }
     }
 
     /// A layout from its parts (callers guarantee that it fits the storage).
     pub fn new(shape: Vec<usize>, strides: Vec<usize>, offset: usize) -> Layout {
         debug_assert_eq!(shape.len(), strides.len());
-        Layout { shape, strides, offset }
+        Layout { shape: shape.into(), strides: strides.into(), offset }
     }
 
     /// Sizes of the dims.
@@ -115,8 +197,8 @@ impl Layout {
     /// Dims reordered: dim `i` of the result is dim `perm[i]` of `self` (perm is validated).
     pub fn permute(&self, perm: &[usize]) -> Layout {
         Layout {
-            shape: perm.iter().map(|&p| self.shape[p]).collect(),
-            strides: perm.iter().map(|&p| self.strides[p]).collect(),
+            shape: perm.iter().map(|&p| self.shape[p]).collect::<Vec<_>>().into(),
+            strides: perm.iter().map(|&p| self.strides[p]).collect::<Vec<_>>().into(),
             offset: self.offset,
         }
     }
@@ -127,8 +209,8 @@ impl Layout {
         if len > 0 {
             l.offset += start * self.strides[dim];
         }
-        l.shape[dim] = len;
-        l.strides[dim] *= step;
+        l.shape.as_mut_slice()[dim] = len;
+        l.strides.as_mut_slice()[dim] *= step;
         l
     }
 
@@ -149,7 +231,7 @@ impl Layout {
                 return None;
             };
         }
-        Some(Layout { shape: shape.to_vec(), strides, offset: self.offset })
+        Some(Layout { shape: shape.into(), strides: strides.into(), offset: self.offset })
     }
 
     /// The same elements seen with `shape` without copying, or `None` when the strides do not
@@ -160,7 +242,7 @@ impl Layout {
             return None;
         }
         if numel == 0 || self.ndim() == 0 || self.is_contiguous() {
-            return Some(Layout { shape: shape.to_vec(), strides: contiguous_strides(shape), offset: self.offset });
+            return Some(Layout { offset: self.offset, ..Layout::contiguous(shape) });
         }
         let mut new_strides = vec![0; shape.len()];
         let mut view_d = shape.len() as isize - 1;
@@ -190,23 +272,27 @@ impl Layout {
         if view_d != -1 {
             return None;
         }
-        Some(Layout { shape: shape.to_vec(), strides: new_strides, offset: self.offset })
+        Some(Layout { shape: shape.into(), strides: new_strides.into(), offset: self.offset })
     }
 
     /// A new size-1 dim at `dim` (0..=ndim).
     pub fn unsqueeze(&self, dim: usize) -> Layout {
         let mut l = self.clone();
         let stride = if dim < self.ndim() { self.strides[dim] * self.shape[dim] } else { 1 };
-        l.shape.insert(dim, 1);
-        l.strides.insert(dim, stride);
+        l.shape.edit(|v| v.insert(dim, 1));
+        l.strides.edit(|v| v.insert(dim, stride));
         l
     }
 
     /// Removes `dim`, which must have size 1.
     pub fn squeeze_dim(&self, dim: usize) -> Layout {
         let mut l = self.clone();
-        l.shape.remove(dim);
-        l.strides.remove(dim);
+        l.shape.edit(|v| {
+            v.remove(dim);
+        });
+        l.strides.edit(|v| {
+            v.remove(dim);
+        });
         l
     }
 

@@ -27,7 +27,10 @@ macro_rules! adam_impl {
         /// When the slices differ in length.
         pub fn $name(p: &mut [$t], g: &[$t], m: &mut [$t], v: &mut [$t], mut max_sq: Option<&mut [$t]>, s: &AdamStep) {
             let n = p.len();
-            assert!(g.len() == n && m.len() == n && v.len() == n && max_sq.as_ref().is_none_or(|x| x.len() == n), "adam: length mismatch");
+            assert!(
+                g.len() == n && m.len() == n && v.len() == n && max_sq.as_ref().is_none_or(|x| x.len() == n),
+                "adam: length mismatch"
+            );
             let (b1, b2) = (s.beta1 as $t, s.beta2 as $t);
             let (one_b1, one_b2) = ((1.0 - s.beta1) as $t, (1.0 - s.beta2) as $t);
             let wd = s.weight_decay as $t;
@@ -72,7 +75,17 @@ mod tests {
 
     #[test]
     fn one_adam_step_by_hand() {
-        let s = AdamStep { lr: 0.1, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.0, decoupled: false, maximize: false, bias_correction1: 0.1, bias_correction2_sqrt: 0.001f64.sqrt() };
+        let s = AdamStep {
+            lr: 0.1,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: 0.0,
+            decoupled: false,
+            maximize: false,
+            bias_correction1: 0.1,
+            bias_correction2_sqrt: 0.001f64.sqrt(),
+        };
         let (mut p, g, mut m, mut v) = (vec![1.0f64], vec![0.5], vec![0.0], vec![0.0]);
         adam_f64(&mut p, &g, &mut m, &mut v, None, &s);
         // m = 0.05, v = 0.00025; m_hat = 0.5, v_hat = 0.25: p = 1 - 0.1 * 0.5 / (0.5 + 1e-8)

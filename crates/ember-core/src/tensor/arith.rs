@@ -181,6 +181,13 @@ impl Tensor {
         {
             return Err(Error::dtype(name, format!("{op:?} is not supported for bool tensors")));
         }
+        if self.shape() == rhs.shape() {
+            // The common case: no broadcast, no shape to build, no conversion.
+            if self.dtype() == dtype && rhs.dtype() == dtype {
+                return self.binary_prim(rhs, op);
+            }
+            return self.to_dtype(dtype)?.binary_prim(&rhs.to_dtype(dtype)?, op);
+        }
         let shape = broadcast_pair(name, self.shape(), rhs.shape())?;
         let a = self.to_dtype(dtype)?.expand_to(&shape)?;
         let b = rhs.to_dtype(dtype)?.expand_to(&shape)?;
