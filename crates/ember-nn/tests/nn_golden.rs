@@ -395,3 +395,32 @@ fn shape_errors_name_the_layer() {
     )
     .is_err());
 }
+
+#[test]
+fn fused_inference_norms_equal_the_composite_ones() {
+    ember_core::manual_seed(9);
+    let x = Tensor::randn(&[5, 7, 33], DType::F32).unwrap().mul_scalar(3.0).unwrap();
+    let w = Tensor::randn(&[33], DType::F32).unwrap();
+    let b = Tensor::randn(&[33], DType::F32).unwrap();
+    // Requiring grad forces the composite path; no_grad takes the fused kernel.
+    let xg = x.detach().set_requires_grad(true).unwrap();
+    for rms in [false, true] {
+        let composite = if rms {
+            F::rms_norm(&xg, &[33], Some(&w), Some(1e-6))
+        } else {
+            F::layer_norm(&xg, &[33], Some(&w), Some(&b), 1e-5)
+        }
+        .unwrap();
+        let fused = ember_core::no_grad(|| {
+            if rms {
+                F::rms_norm(&x, &[33], Some(&w), Some(1e-6))
+            } else {
+                F::layer_norm(&x, &[33], Some(&w), Some(&b), 1e-5)
+            }
+        })
+        .unwrap();
+        assert!(!fused.requires_grad());
+        let d = fused.sub(&composite.detach()).unwrap().abs().unwrap().max().unwrap().item::<f32>().unwrap();
+        assert!(d < 1e-5, "rms={rms}: fused differs by {d}");
+    }
+}

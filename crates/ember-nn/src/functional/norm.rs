@@ -2,7 +2,26 @@
 //! All are composites of differentiable primitives; statistics are biased (divide by n) for
 //! normalising, and running variance is updated with the unbiased estimate, as in PyTorch.
 
-use ember_core::{no_grad, Error, Result, Tensor};
+use ember_core::fused::{norm_last_dim, RowNorm};
+use ember_core::{autograd, no_grad, DType, Error, Result, Tensor};
+
+/// The fused inference kernel when it applies (f32, one normalised dim, nothing recording).
+fn fused_norm(
+    x: &Tensor,
+    k: usize,
+    weight: Option<&Tensor>,
+    bias: Option<&Tensor>,
+    eps: f64,
+    kind: RowNorm,
+) -> Result<Option<Tensor>> {
+    let recording = autograd::is_grad_enabled()
+        && (x.requires_grad() || weight.is_some_and(|w| w.requires_grad()) || bias.is_some_and(|b| b.requires_grad()));
+    let f32s = x.dtype() == DType::F32 && [weight, bias].iter().flatten().all(|t| t.dtype() == DType::F32);
+    if k != 1 || recording || !f32s {
+        return Ok(None);
+    }
+    norm_last_dim(x, weight, bias, eps, kind).map(Some)
+}
 
 fn affine(y: Tensor, weight: Option<&Tensor>, bias: Option<&Tensor>, shape: &[isize]) -> Result<Tensor> {
     let y = match weight {
@@ -85,6 +104,9 @@ pub fn layer_norm(
             format!("normalized_shape {normalized_shape:?} does not match the trailing dims of input {:?}", x.shape()),
         ));
     }
+    if let Some(y) = fused_norm(x, k, weight, bias, eps, RowNorm::Layer)? {
+        return Ok(y);
+    }
     let dims: Vec<isize> = (x.dim() - k..x.dim()).map(|d| d as isize).collect();
     let n: usize = normalized_shape.iter().product();
     let mean = x.sum_dims_keep(&dims, true)?.mul_scalar(1.0 / n as f64)?;
@@ -107,11 +129,14 @@ pub fn rms_norm(x: &Tensor, normalized_shape: &[usize], weight: Option<&Tensor>,
         ));
     }
     let eps = eps.unwrap_or(match x.dtype() {
-        ember_core::DType::F64 => f64::EPSILON,
-        ember_core::DType::F16 => 9.765625e-4,
-        ember_core::DType::BF16 => 0.0078125,
+        DType::F64 => f64::EPSILON,
+        DType::F16 => 9.765625e-4,
+        DType::BF16 => 0.0078125,
         _ => f32::EPSILON as f64,
     });
+    if let Some(y) = fused_norm(x, k, weight, None, eps, RowNorm::Rms)? {
+        return Ok(y);
+    }
     let dims: Vec<isize> = (x.dim() - k..x.dim()).map(|d| d as isize).collect();
     let n: usize = normalized_shape.iter().product();
     let ms = x.square()?.sum_dims_keep(&dims, true)?.mul_scalar(1.0 / n as f64)?;
