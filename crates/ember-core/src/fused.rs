@@ -102,8 +102,8 @@ pub fn norm_last_dim(
     let g = weight.map(|w| w.to_dtype(DType::F32)?.contiguous()?.to_vec::<f32>()).transpose()?.unwrap_or_default();
     let b = bias.map(|w| w.to_dtype(DType::F32)?.contiguous()?.to_vec::<f32>()).transpose()?.unwrap_or_default();
     let mut out = crate::storage::pool::take::<f32>(xs.len());
-    if d > 0 {
-        let rows = (ember_kernels::threads::PARALLEL_MIN_WORK / d).max(1);
+    if let Some(rows) = ember_kernels::threads::PARALLEL_MIN_WORK.checked_div(d) {
+        let rows = rows.max(1);
         ember_kernels::threads::for_each_block_mut(&mut out, rows * d, |blk, chunk| {
             for (r, o) in chunk.chunks_mut(d).enumerate() {
                 let row = &xs[(blk * rows + r) * d..(blk * rows + r + 1) * d];
