@@ -7,7 +7,7 @@
 use crate::attention::attention;
 use crate::kv_cache::KvCache;
 use crate::linear::{AnyLinear, WeightFormat};
-use ember_core::{no_grad, DType, Error, Result, Tensor};
+use ember_core::{DType, Error, Result, Tensor};
 use ember_nn::{init, Dropout, Embedding, Forward, LayerNorm, Linear, Module};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -364,14 +364,66 @@ impl Gpt2 {
         let cfg_path = dir.join("config.json");
         let text = std::fs::read_to_string(&cfg_path).map_err(|e| Error::io(cfg_path.display().to_string(), e))?;
         let config = Gpt2Config::from_json(&text, &cfg_path.display().to_string())?;
-        let sd = crate::generate::load_weights(dir)?;
-        let mut model = no_grad(|| Gpt2::new(config))?;
-        let sd = Gpt2::convert_hf_state_dict(sd)?;
-        model
-            .load_state_dict(&sd, true)
-            .map_err(|e| Error::format(dir.display().to_string(), format!("weights do not match config.json: {e}")))?;
+        let sd = Gpt2::convert_hf_state_dict(crate::generate::load_weights(dir)?)?;
+        let mut model = Gpt2::from_state_dict(config, sd, &dir.display().to_string())?;
         model.eval();
         Ok(model)
+    }
+
+    /// Builds the model around the tensors of a (converted) state dict without initialising
+    /// weights first, so loading holds the weights once.
+    pub fn from_state_dict(config: Gpt2Config, mut sd: BTreeMap<String, Tensor>, what: &str) -> Result<Gpt2> {
+        config.validate(what)?;
+        let (d, v) = (config.n_embd, config.vocab_size);
+        let take = |sd: &mut BTreeMap<String, Tensor>, k: &str, shape: &[usize]| crate::llama::take(sd, k, shape, what);
+        let lin = |sd: &mut BTreeMap<String, Tensor>, p: &str, o: usize, i: usize| -> Result<AnyLinear> {
+            Ok(AnyLinear::F32(Linear::from_weights(
+                take(sd, &format!("{p}.weight"), &[o, i])?,
+                Some(take(sd, &format!("{p}.bias"), &[o])?),
+            )))
+        };
+        let ln = |sd: &mut BTreeMap<String, Tensor>, p: &str| -> Result<LayerNorm> {
+            Ok(LayerNorm {
+                weight: Some(take(sd, &format!("{p}.weight"), &[d])?),
+                bias: Some(take(sd, &format!("{p}.bias"), &[d])?),
+                normalized_shape: vec![d],
+                eps: config.layer_norm_epsilon,
+            })
+        };
+        let drop = |p: f64| Dropout::new(p);
+        let tanh_gelu = config.activation_function != "gelu";
+        let mut h = Vec::with_capacity(config.n_layer);
+        for i in 0..config.n_layer {
+            let p = format!("transformer.h.{i}");
+            h.push(Block {
+                ln_1: ln(&mut sd, &format!("{p}.ln_1"))?,
+                attn: Attention {
+                    c_attn: lin(&mut sd, &format!("{p}.attn.c_attn"), 3 * d, d)?,
+                    c_proj: lin(&mut sd, &format!("{p}.attn.c_proj"), d, d)?,
+                    attn_drop: drop(config.attn_pdrop)?,
+                    resid_drop: drop(config.resid_pdrop)?,
+                    n_head: config.n_head,
+                },
+                ln_2: ln(&mut sd, &format!("{p}.ln_2"))?,
+                mlp: Mlp {
+                    c_fc: lin(&mut sd, &format!("{p}.mlp.c_fc"), 4 * d, d)?,
+                    c_proj: lin(&mut sd, &format!("{p}.mlp.c_proj"), d, 4 * d)?,
+                    drop: drop(config.resid_pdrop)?,
+                    tanh_gelu,
+                },
+            });
+        }
+        let transformer = Transformer {
+            wte: Embedding::from_weights(take(&mut sd, "transformer.wte.weight", &[v, d])?),
+            wpe: Embedding::from_weights(take(&mut sd, "transformer.wpe.weight", &[config.n_positions, d])?),
+            h,
+            ln_f: ln(&mut sd, "transformer.ln_f")?,
+            drop: drop(config.embd_pdrop)?,
+        };
+        if let Some(k) = sd.keys().next() {
+            return Err(Error::format(what.to_string(), format!("unexpected tensor {k} for this GPT-2 config")));
+        }
+        Ok(Gpt2 { transformer, config, lm_head: None })
     }
 }
 

@@ -13,6 +13,86 @@ use crate::error::Result;
 use crate::op::Op;
 use crate::Tensor;
 
+/// Whether the rule for `op` reads the values of input `i` (otherwise the graph keeps only a
+/// data-less proxy of that input, so intermediate activations are freed after the forward
+/// pass, as PyTorch saves only what each formula needs). Exhaustive, like the rules below.
+pub(crate) fn needs_input_data(op: &Op, i: usize) -> bool {
+    match op {
+        Op::Binary(b) => match b {
+            BinaryOp::Add | BinaryOp::Sub => false,
+            BinaryOp::Mul | BinaryOp::Div | BinaryOp::Maximum | BinaryOp::Minimum | BinaryOp::Pow => true,
+        },
+        Op::Unary(u) => match u {
+            UnaryOp::Neg
+            | UnaryOp::Exp
+            | UnaryOp::Sqrt
+            | UnaryOp::Rsqrt
+            | UnaryOp::Tanh
+            | UnaryOp::Sigmoid
+            | UnaryOp::Relu
+            | UnaryOp::Sign
+            | UnaryOp::Recip
+            | UnaryOp::AddScalar(_)
+            | UnaryOp::MulScalar(_) => false,
+            UnaryOp::Log
+            | UnaryOp::Abs
+            | UnaryOp::Sin
+            | UnaryOp::Cos
+            | UnaryOp::Gelu
+            | UnaryOp::GeluGrad
+            | UnaryOp::GeluTanh
+            | UnaryOp::GeluTanhGrad
+            | UnaryOp::Silu
+            | UnaryOp::Erf
+            | UnaryOp::Square
+            | UnaryOp::PowScalar(_)
+            | UnaryOp::Clamp(..) => true,
+        },
+        Op::Prod { .. } | Op::Matmul | Op::Checkpoint(_) => true,
+        Op::Where { .. }
+        | Op::Sum { .. }
+        | Op::SelectDim { .. }
+        | Op::Cumsum { .. }
+        | Op::Softmax { .. }
+        | Op::LogSoftmax { .. }
+        | Op::Reshape
+        | Op::Permute { .. }
+        | Op::Expand
+        | Op::Slice { .. }
+        | Op::SliceBackward { .. }
+        | Op::Contiguous
+        | Op::ToDtype
+        | Op::Cat { .. }
+        | Op::IndexSelect { .. }
+        | Op::IndexAdd { .. }
+        | Op::Gather { .. }
+        | Op::ScatterAdd { .. }
+        | Op::Im2col(_)
+        | Op::Col2im(_) => {
+            let _ = i;
+            false
+        }
+    }
+}
+
+/// Whether the rule for `op` reads its output (`saved_output`).
+pub(crate) fn saves_output(op: &Op) -> bool {
+    match op {
+        Op::Unary(u) => matches!(
+            u,
+            UnaryOp::Exp
+                | UnaryOp::Sqrt
+                | UnaryOp::Rsqrt
+                | UnaryOp::Tanh
+                | UnaryOp::Sigmoid
+                | UnaryOp::Relu
+                | UnaryOp::Recip
+        ),
+        Op::Prod { .. } | Op::Softmax { .. } | Op::LogSoftmax { .. } => true,
+        _ => false,
+    }
+}
+
 /// Input gradients of one node given the gradient `g` of its output.
 pub(crate) fn backward(st: &NodeState, g: &Tensor, needs: &[bool]) -> Result<Vec<Option<Tensor>>> {
     let need = |i: usize| needs.get(i).copied().unwrap_or(false);

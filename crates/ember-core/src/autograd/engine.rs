@@ -95,14 +95,14 @@ fn topo_order(roots: &[(Tensor, Tensor)]) -> Result<Vec<Tensor>> {
             order.push(t);
             continue;
         }
-        if !seen.insert(t.id()) {
+        if !seen.insert(t.graph_key()) {
             continue;
         }
         let node = t.node();
         stack.push((t, true));
         if let Some(node) = node {
             for inp in node.inputs()? {
-                if inp.requires_grad() && !seen.contains(&inp.id()) {
+                if inp.requires_grad() && !seen.contains(&inp.graph_key()) {
                     stack.push((inp, false));
                 }
             }
@@ -135,34 +135,41 @@ pub(crate) fn run(
         let mut grads: HashMap<usize, Tensor> = HashMap::new();
         for (t, g) in roots {
             let g = if create_graph { g.clone() } else { g.detach() };
-            accumulate(&mut grads, t.id(), g.to_dtype(t.dtype())?)?;
+            accumulate(&mut grads, t.graph_key(), g.to_dtype(t.dtype())?)?;
         }
         let wanted: HashMap<usize, usize> =
             inputs.unwrap_or(&[]).iter().enumerate().map(|(i, t)| (t.id(), i)).collect();
         let mut found: Vec<Option<Tensor>> = vec![None; wanted.len()];
 
         for t in &order {
-            let Some(mut g) = grads.remove(&t.id()) else { continue };
-            {
-                let hooks = t.0.hooks.lock().unwrap_or_else(|e| e.into_inner());
+            let Some(mut g) = grads.remove(&t.graph_key()) else { continue };
+            let node = t.node();
+            // The graph may hold a data-less proxy of a non-leaf; hooks and retain_grad live on
+            // the tensor the user holds (if it is still alive).
+            let owner = match &node {
+                Some(n) => n.output(),
+                None => Some(t.clone()),
+            };
+            if let Some(owner) = &owner {
+                let hooks = owner.0.hooks.lock().unwrap_or_else(|e| e.into_inner());
                 for h in hooks.iter() {
                     if let Some(new) = h(&g)? {
                         g = new;
                     }
                 }
             }
-            if let Some(&i) = wanted.get(&t.id()) {
+            if let Some(&i) = wanted.get(&t.graph_key()) {
                 found[i] = Some(g.clone());
             }
-            let node = t.node();
-            if !only_inputs && (node.is_none() || t.0.retains_grad.load(std::sync::atomic::Ordering::Relaxed)) {
+            let retains = owner.as_ref().is_some_and(|o| o.0.retains_grad.load(std::sync::atomic::Ordering::Relaxed));
+            if let (false, true, Some(target)) = (only_inputs, node.is_none() || retains, &owner) {
                 // A leaf (or a non-leaf that asked to retain its grad): accumulate into .grad.
                 let g = if create_graph { g.clone() } else { g.detach() };
-                let new = match t.grad() {
+                let new = match target.grad() {
                     Some(prev) => prev.add(&g)?,
                     None => g.contiguous()?,
                 };
-                t.set_grad(Some(new));
+                target.set_grad(Some(new));
             }
             let Some(node) = node else { continue };
             let state = node.take_state(retain_graph)?;
@@ -176,7 +183,7 @@ pub(crate) fn run(
                         "{}Backward returned a gradient of the wrong shape",
                         node.name
                     );
-                    accumulate(&mut grads, inp.id(), gi)?;
+                    accumulate(&mut grads, inp.graph_key(), gi)?;
                 }
             }
         }

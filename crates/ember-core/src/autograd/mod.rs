@@ -88,22 +88,42 @@ pub(crate) struct NodeState {
 pub(crate) struct Node {
     pub(crate) name: String,
     pub(crate) kind: String,
+    /// The rule reads the output, so consumers must keep its data alive.
+    saves_output: bool,
     state: Mutex<Option<NodeState>>,
 }
 
 impl Node {
     pub(crate) fn new(op: Op, inputs: &[&Tensor], output: &Tensor) -> Node {
+        // Keep an input's data only if this rule reads it, or if its own producer's rule reads
+        // its output (then the data is needed anyway); otherwise keep a data-less proxy that
+        // carries the graph edge. Leaves are kept as they are (their `.grad` lives on them).
+        let keep = |i: usize, t: &Tensor| -> Tensor {
+            match t.node() {
+                Some(n) if !n.saves_output && !derivatives::needs_input_data(&op, i) => t.proxy(),
+                _ => t.clone(),
+            }
+        };
+        let kept: Vec<Tensor> = inputs.iter().enumerate().map(|(i, t)| keep(i, t)).collect();
         Node {
             name: op.name(),
             kind: op.kind(),
+            saves_output: derivatives::saves_output(&op),
             state: Mutex::new(Some(NodeState {
                 op,
-                inputs: inputs.iter().map(|t| (*t).clone()).collect(),
+                inputs: kept,
                 versions: inputs.iter().map(|t| t.version()).collect(),
                 output: Arc::downgrade(&output.0),
                 out_version: output.version(),
             })),
         }
+    }
+
+    /// The tensor this node produced, if its handle is still alive (hooks and `retain_grad`
+    /// live on it).
+    pub(crate) fn output(&self) -> Option<Tensor> {
+        let s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        s.as_ref().and_then(|st| st.output.upgrade()).map(Tensor)
     }
 
     /// The inputs, or an error if the graph was already freed by an earlier backward.
@@ -188,7 +208,7 @@ pub fn graph_op_kinds(t: &Tensor) -> Result<std::collections::BTreeSet<String>> 
     let mut seen = std::collections::HashSet::new();
     let mut stack = vec![t.clone()];
     while let Some(t) = stack.pop() {
-        if !seen.insert(t.id()) {
+        if !seen.insert(t.graph_key()) {
             continue;
         }
         if let Some(node) = t.node() {

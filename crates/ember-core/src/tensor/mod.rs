@@ -121,6 +121,27 @@ impl Tensor {
         Arc::as_ptr(&self.0) as usize
     }
 
+    /// Identity in the autograd graph: the producing node for non-leaves (shared with their
+    /// data-less proxies), the tensor itself for leaves.
+    pub(crate) fn graph_key(&self) -> usize {
+        match self.node() {
+            Some(n) => Arc::as_ptr(&n) as *const () as usize,
+            None => self.id(),
+        }
+    }
+
+    /// The same graph node, shape and dtype without the data (see `Node::new`).
+    pub(crate) fn proxy(&self) -> Tensor {
+        let t = Tensor::from_parts(
+            Arc::new(Storage::new(CpuStorage::zeros(self.dtype(), 0))),
+            self.layout().clone(),
+            self.dtype(),
+        );
+        t.set_node(self.node());
+        t.0.requires_grad.store(true, Ordering::Relaxed);
+        t
+    }
+
     /// Sizes of the dims.
     pub fn shape(&self) -> &[usize] {
         self.0.layout.shape()
