@@ -5,8 +5,9 @@
 //! allocates a new output per op, so reuse matters as much as the kernels. Freed buffers of at
 //! least [`MIN_POOLED_BYTES`] go back to a bucket keyed by dtype and capacity class (powers of
 //! two and 1.5x powers of two, so at most a third is wasted); outputs of the same size take them
-//! back without touching the OS. The pool keeps at most [`MAX_POOL_BYTES`] and
-//! [`MAX_PER_BUCKET`] buffers per class; `EMBER_POOL=0` turns it off.
+//! back without touching the OS. The pool keeps at most [`MAX_POOL_BYTES`], at most an eighth
+//! of the live bytes above a 256 MiB floor, and [`MAX_PER_BUCKET`] buffers per class;
+//! `EMBER_POOL=0` turns it off.
 //!
 //! Buffers come back with their old contents (initialised memory, so no `unsafe`): callers that
 //! need zeros ask for [`take_zeroed`].
@@ -21,6 +22,10 @@ use std::sync::{Mutex, OnceLock};
 pub const MIN_POOLED_BYTES: usize = 256 << 10;
 /// Most bytes the pool holds while they are unused.
 pub const MAX_POOL_BYTES: usize = 1 << 30;
+/// The pool holds at most 1/LIVE_FRACTION of the live tensor bytes...
+pub const LIVE_FRACTION: usize = 8;
+/// ...but always allows this much.
+pub const MIN_CAP_BYTES: usize = 256 << 20;
 /// Most buffers kept per (dtype, capacity class): a training step holds dozens of same-sized
 /// activations at once, and all of them come back when the graph is freed.
 pub const MAX_PER_BUCKET: usize = 64;
@@ -106,7 +111,10 @@ pub(crate) fn give(s: CpuStorage) {
     if !p.enabled || !pooled_size(cap, dtype.size_in_bytes()) || class(cap) != cap {
         return;
     }
-    if p.held.load(Ordering::Relaxed) + bytes > MAX_POOL_BYTES {
+    // Hold at most a fraction of what is live (plus a floor): enough to recycle a training
+    // step's buffers, without letting the peak resident size grow by a whole step's worth.
+    let limit = MAX_POOL_BYTES.min((super::live_bytes() / LIVE_FRACTION).max(MIN_CAP_BYTES));
+    if p.held.load(Ordering::Relaxed) + bytes > limit {
         return;
     }
     let mut b = p.buckets.lock().unwrap_or_else(|e| e.into_inner());
