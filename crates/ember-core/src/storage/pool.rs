@@ -30,8 +30,16 @@ pub const MIN_CAP_BYTES: usize = 256 << 20;
 /// activations at once, and all of them come back when the graph is freed.
 pub const MAX_PER_BUCKET: usize = 64;
 
+/// Buffers of one (dtype, capacity class), and when the class was last used (for eviction).
+#[derive(Default)]
+struct Bucket {
+    buffers: Vec<CpuStorage>,
+    last_used: u64,
+}
+
 struct Pool {
-    buckets: Mutex<HashMap<(DType, usize), Vec<CpuStorage>>>,
+    buckets: Mutex<HashMap<(DType, usize), Bucket>>,
+    tick: AtomicUsize,
     held: AtomicUsize,
     enabled: bool,
 }
@@ -40,6 +48,7 @@ fn pool() -> &'static Pool {
     static POOL: OnceLock<Pool> = OnceLock::new();
     POOL.get_or_init(|| Pool {
         buckets: Mutex::new(HashMap::new()),
+        tick: AtomicUsize::new(0),
         held: AtomicUsize::new(0),
         enabled: std::env::var("EMBER_POOL").map_or(true, |v| v != "0"),
     })
@@ -77,8 +86,12 @@ pub fn take<T: Element>(n: usize) -> Vec<T> {
     }
     let cap = class(n);
     let reused = {
-        let mut b = pool().buckets.lock().unwrap_or_else(|e| e.into_inner());
-        b.get_mut(&(T::DTYPE, cap)).and_then(|v| v.pop())
+        let p = pool();
+        let mut b = p.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        b.get_mut(&(T::DTYPE, cap)).and_then(|bucket| {
+            bucket.last_used = p.tick.fetch_add(1, Ordering::Relaxed) as u64;
+            bucket.buffers.pop()
+        })
     };
     if let Some(s) = reused {
         pool().held.fetch_sub(cap * elem, Ordering::Relaxed);
@@ -114,13 +127,28 @@ pub(crate) fn give(s: CpuStorage) {
     // Hold at most a fraction of what is live (plus a floor): enough to recycle a training
     // step's buffers, without letting the peak resident size grow by a whole step's worth.
     let limit = MAX_POOL_BYTES.min((super::live_bytes() / LIVE_FRACTION).max(MIN_CAP_BYTES));
-    if p.held.load(Ordering::Relaxed) + bytes > limit {
+    if bytes > limit {
         return;
     }
     let mut b = p.buckets.lock().unwrap_or_else(|e| e.into_inner());
+    // Make room by freeing buffers of the classes used longest ago: workloads change sizes
+    // (one model, then another), and stale classes must not block the current ones.
+    while p.held.load(Ordering::Relaxed) + bytes > limit {
+        let oldest = b
+            .iter()
+            .filter(|(k, v)| **k != (dtype, cap) && !v.buffers.is_empty())
+            .min_by_key(|(_, v)| v.last_used)
+            .map(|(k, _)| *k);
+        let Some(key) = oldest else { return };
+        if let Some(victim) = b.get_mut(&key).and_then(|v| v.buffers.pop()) {
+            p.held.fetch_sub(key.1 * key.0.size_in_bytes(), Ordering::Relaxed);
+            drop(victim);
+        }
+    }
     let bucket = b.entry((dtype, cap)).or_default();
-    if bucket.len() < MAX_PER_BUCKET {
-        bucket.push(s);
+    bucket.last_used = p.tick.fetch_add(1, Ordering::Relaxed) as u64;
+    if bucket.buffers.len() < MAX_PER_BUCKET {
+        bucket.buffers.push(s);
         p.held.fetch_add(bytes, Ordering::Relaxed);
     }
 }
@@ -142,6 +170,20 @@ mod tests {
             assert!(c >= n && (c as f64) <= n as f64 * 1.5 + 2.0, "{n} -> {c}");
             assert_eq!(class(c), c, "classes are fixed points");
         }
+    }
+
+    #[test]
+    fn stale_classes_are_evicted_for_current_ones() {
+        // Fill the pool with one class, then free a buffer of another: it must be kept.
+        let big = MIN_CAP_BYTES / 4 / 4; // f32 elements filling a quarter of the floor
+        let mut vs: Vec<Vec<f32>> = (0..4).map(|_| take::<f32>(big)).collect();
+        for v in vs.drain(..) {
+            give(CpuStorage::F32(v));
+        }
+        let other = take::<f32>(big * 3 / 4 + 7);
+        let ptr = other.as_ptr();
+        give(CpuStorage::F32(other));
+        assert_eq!(take::<f32>(big * 3 / 4 + 7).as_ptr(), ptr, "the newer class was pooled despite a full pool");
     }
 
     #[test]
