@@ -183,7 +183,8 @@ mod tests {
         let other = take::<f32>(big * 3 / 4 + 7);
         let ptr = other.as_ptr();
         give(CpuStorage::F32(other));
-        assert_eq!(take::<f32>(big * 3 / 4 + 7).as_ptr(), ptr, "the newer class was pooled despite a full pool");
+        let back = take::<f32>(big * 3 / 4 + 7);
+        assert_eq!(back.as_ptr(), ptr, "the newer class was pooled despite a full pool");
     }
 
     #[test]
