@@ -123,6 +123,21 @@ fn matmul_follows_torch_matmul_shapes() -> Result<()> {
 }
 
 #[test]
+fn bf16_matmul_agrees_with_f32_on_the_same_values() -> Result<()> {
+    // Large enough for the AVX512-BF16 kernel where the CPU has one, with a transposed rhs and
+    // a batch: both paths accumulate in f32 and round once, so they differ by about one bf16 ulp.
+    let a = Tensor::randn(&[2, 96, 80], DType::F32)?.to_dtype(DType::BF16)?;
+    let b = Tensor::randn(&[72, 80], DType::F32)?.to_dtype(DType::BF16)?.t()?;
+    let got = a.matmul(&b)?;
+    assert_eq!(got.dtype(), DType::BF16);
+    let want = a.to_dtype(DType::F32)?.matmul(&b.to_dtype(DType::F32)?)?;
+    for (g, w) in got.to_f64_vec()?.iter().zip(want.to_f64_vec()?) {
+        assert!((g - w).abs() <= w.abs() / 128.0 + 1e-3, "{g} vs {w}");
+    }
+    Ok(())
+}
+
+#[test]
 fn printing_matches_pytorch() -> Result<()> {
     assert_eq!(f32s(&[1.0, 2.0, 3.0, 4.0], &[2, 2]).to_string(), "tensor([[1., 2.],\n        [3., 4.]])");
     assert_eq!(Tensor::scalar(3.5f32).to_string(), "tensor(3.5000)");

@@ -2,7 +2,8 @@
 //! matrices, so transposed views multiply without a copy.
 //!
 //! f32, f64 and f16 go to the `gemm` crate (AVX-512/AVX2/NEON micro-kernels chosen at run time);
-//! bf16 is converted to f32 first; integers use a plain triple loop. The safe wrappers check
+//! bf16 uses the AVX512-BF16 kernel in `bf16gemm.rs` where the CPU has it and the product is
+//! large enough, and is otherwise converted to f32 first; integers use a plain triple loop. The safe wrappers check
 //! that every addressed element lies inside its slice, which is what makes the `unsafe` call
 //! into `gemm` sound.
 
@@ -153,7 +154,24 @@ impl GemmElem for bf16 {
         accumulate: bool,
         threads: usize,
     ) {
-        // Convert to dense f32, multiply with f32 accumulation, round once.
+        if crate::bf16gemm::available() && m * n * k >= 64 * 64 * 64 {
+            // AVX512-BF16 products with f32 accumulation, rounded once.
+            let mut c = vec![0.0f32; m * n];
+            crate::bf16gemm::matmul_bf16_f32acc(m, n, k, &mut c, lhs, rhs, threads);
+            if !accumulate && dst.cs == 1 && dst.rs == n {
+                let out = &mut dst.data[dst.offset..dst.offset + m * n];
+                half::slice::HalfFloatSliceExt::convert_from_f32_slice(out, &c);
+                return;
+            }
+            for i in 0..m {
+                for j in 0..n {
+                    let d = &mut dst.data[dst.offset + i * dst.rs + j * dst.cs];
+                    *d = bf16::from_f32(if accumulate { d.to_f32() + c[i * n + j] } else { c[i * n + j] });
+                }
+            }
+            return;
+        }
+        // Otherwise convert to dense f32, multiply with f32 accumulation, round once.
         let a = gather_f32(lhs, m, k);
         let b = gather_f32(rhs, k, n);
         let mut c = vec![0.0f32; m * n];

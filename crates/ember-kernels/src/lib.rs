@@ -8,6 +8,7 @@
 //! compare the two on random lengths and special values (±0, ±inf, NaN, denormals).
 
 pub mod attention;
+pub mod bf16gemm;
 pub mod gemm;
 pub mod isa;
 pub mod optim;

@@ -1,3 +1,5 @@
+//! GEMM throughput at the shapes the MLP, CNN and GPT-2 workloads use, at 1 and 2 threads.
+//! `cargo run --release --example matmul_gflops`
 use ember::{DType, Tensor};
 use std::time::Instant;
 fn main() {
