@@ -48,6 +48,11 @@ enum Train {
     Mnist(cmd::train_mnist::MnistArgs),
 }
 
+/// Large buffers (weights, activations) on transparent huge pages: decoding reads every weight
+/// per token, and huge pages lift memory bandwidth (see docs/PERFORMANCE.md).
+#[global_allocator]
+static ALLOC: ember::HugePageAlloc = ember::HugePageAlloc;
+
 fn main() {
     let cli = Cli::parse();
     if let Some(n) = cli.threads {

@@ -21,6 +21,9 @@ pub use autograd::{no_grad, NoGradGuard};
 pub use backend::cpu::rng::{self, manual_seed, Generator};
 pub use device::Device;
 pub use dtype::{DType, Element};
+/// The global allocator that backs large buffers with transparent huge pages (opt-in; see
+/// `ember_kernels::alloc`).
+pub use ember_kernels::HugePageAlloc;
 pub use error::{Error, Result};
 pub use half::{bf16, f16};
 pub use storage::{live_bytes, peak_bytes};

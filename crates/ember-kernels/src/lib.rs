@@ -7,6 +7,7 @@
 //! Every such kernel has a scalar twin (`*_ref`) built on `std` math, and property tests
 //! compare the two on random lengths and special values (±0, ±inf, NaN, denormals).
 
+pub mod alloc;
 pub mod attention;
 pub mod bf16gemm;
 pub mod gemm;
@@ -18,5 +19,6 @@ pub mod rowwise;
 pub mod threads;
 pub mod vmath;
 
+pub use alloc::HugePageAlloc;
 pub use isa::{isa, Isa};
 pub use threads::{num_threads, set_num_threads};
