@@ -88,6 +88,12 @@ unsafe fn micro(kp: usize, ap: &[u32], bp: &[u16], tile: &mut [[f32; NR]; MR]) {
     }
 }
 
+/// Other architectures never reach the micro-kernel: [`available`] is false there.
+#[cfg(not(target_arch = "x86_64"))]
+unsafe fn micro(_kp: usize, _ap: &[u32], _bp: &[u16], _tile: &mut [[f32; NR]; MR]) {
+    unreachable!("bf16 GEMM: AVX512-BF16 exists only on x86-64")
+}
+
 /// `dst (m x n, f32) = a (m x k) * b (k x n)` in bf16 with f32 accumulation. Requires
 /// [`available`]; `dst` is row-major contiguous (`rs = n`).
 ///
