@@ -256,3 +256,32 @@ fn tensors_cross_threads() -> Result<()> {
     }
     Ok(())
 }
+
+#[test]
+fn weight_used_transposed_gets_a_contiguous_gradient_of_the_right_value() -> Result<()> {
+    // `x @ w.t()` as in Linear: PyTorch's `.grad` is contiguous like its parameter, and here
+    // it comes out of the GEMM that way rather than through a copy.
+    let x = t(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3]);
+    let w = leaf(&[0.5, -1.0, 2.0, 1.5, 0.0, -0.5, 1.0, 1.0, 1.0, 2.0, -2.0, 0.25], &[4, 3]);
+    let g = t(&[1.0, 0.0, -1.0, 2.0, 0.5, 1.0, 3.0, -2.0], &[2, 4]);
+    // A hook sees the gradient as backward produced it, before `.grad` stores it.
+    let produced_contiguous = Arc::new(AtomicUsize::new(0));
+    let seen = produced_contiguous.clone();
+    w.register_hook(move |gw| {
+        seen.store(1 + gw.is_contiguous() as usize, Ordering::SeqCst);
+        Ok(None)
+    });
+    x.matmul(&w.t()?)?.mul(&g)?.sum()?.backward()?;
+    assert_eq!(produced_contiguous.load(Ordering::SeqCst), 2, "backward produced a strided gradient");
+    let grad = w.grad().unwrap();
+    assert!(grad.is_contiguous(), "strides {:?}", grad.strides());
+    // d/dW sum(G * (X W^T)) = G^T X, by hand.
+    let mut want = vec![0.0; 12];
+    for o in 0..4 {
+        for i in 0..3 {
+            want[o * 3 + i] = (0..2).map(|b| vals(&g)[b * 4 + o] * vals(&x)[b * 3 + i]).sum();
+        }
+    }
+    assert_eq!(vals(&grad), want);
+    Ok(())
+}

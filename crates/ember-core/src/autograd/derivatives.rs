@@ -345,15 +345,34 @@ pub(crate) fn backward(st: &NodeState, g: &Tensor, needs: &[bool]) -> Result<Vec
         }
         Op::Matmul => {
             let (a, b) = (x(0)?, x(1)?);
+            // Each gradient is computed in its input's memory order: for a transposed operand
+            // (a Linear weight used as `w.t()`), `dB = (G^T A)^T` is the same product written
+            // column-major, so the transpose's backward hands the parameter a contiguous
+            // gradient instead of a strided one that `.grad` would have to copy.
             Ok(vec![
-                if need(0) { Some(g.matmul_prim(&b.transpose_last()?)?) } else { None },
-                if need(1) { Some(a.transpose_last()?.matmul_prim(g)?) } else { None },
+                match need(0) {
+                    false => None,
+                    true if is_transposed(a) => Some(b.matmul_prim(&g.transpose_last()?)?.transpose_last()?),
+                    true => Some(g.matmul_prim(&b.transpose_last()?)?),
+                },
+                match need(1) {
+                    false => None,
+                    true if is_transposed(b) => Some(g.transpose_last()?.matmul_prim(a)?.transpose_last()?),
+                    true => Some(a.transpose_last()?.matmul_prim(g)?),
+                },
             ])
         }
         Op::Im2col(geom) => one(g.col2im(*geom)?),
         Op::Col2im(geom) => one(g.im2col(*geom)?),
         Op::Checkpoint(f) => super::checkpoint::backward(f, &st.inputs, g, needs),
     }
+}
+
+/// Whether the last two dims of `t` are laid out column-major (a transposed contiguous matrix).
+fn is_transposed(t: &Tensor) -> bool {
+    let (n, s) = (t.dim(), t.strides());
+    let (rows, cols) = (t.shape()[n - 2], t.shape()[n - 1]);
+    rows > 1 && cols > 1 && s[n - 2] == 1 && s[n - 1] == rows
 }
 
 /// `shape` with each of `dims` set to 1.
