@@ -38,11 +38,13 @@ const INLINE: usize = 6;
 
 /// A short list of sizes or strides, inline up to [`INLINE`] entries: creating a tensor then
 /// costs no allocation for its layout (per-op overhead on small tensors is a measured target).
-#[derive(Clone, PartialEq, Eq, Hash)]
-pub struct Dims {
-    len: u8,
-    inline: [usize; INLINE],
-    heap: Vec<usize>,
+/// Canonical: a list of at most `INLINE` entries is always `Inline`.
+#[derive(Clone)]
+pub enum Dims {
+    /// `len` entries at the front of the array.
+    Inline(u8, [usize; INLINE]),
+    /// More than `INLINE` entries.
+    Heap(Box<[usize]>),
 }
 
 impl Dims {
@@ -51,17 +53,16 @@ impl Dims {
         if v.len() <= INLINE {
             let mut inline = [0; INLINE];
             inline[..v.len()].copy_from_slice(v);
-            Dims { len: v.len() as u8, inline, heap: Vec::new() }
+            Dims::Inline(v.len() as u8, inline)
         } else {
-            Dims { len: 0, inline: [0; INLINE], heap: v.to_vec() }
+            Dims::Heap(v.into())
         }
     }
 
     fn as_mut_slice(&mut self) -> &mut [usize] {
-        if self.heap.is_empty() {
-            &mut self.inline[..self.len as usize]
-        } else {
-            &mut self.heap
+        match self {
+            Dims::Inline(n, a) => &mut a[..*n as usize],
+            Dims::Heap(v) => v,
         }
     }
 
@@ -75,11 +76,24 @@ impl Dims {
 impl std::ops::Deref for Dims {
     type Target = [usize];
     fn deref(&self) -> &[usize] {
-        if self.heap.is_empty() {
-            &self.inline[..self.len as usize]
-        } else {
-            &self.heap
+        match self {
+            Dims::Inline(n, a) => &a[..*n as usize],
+            Dims::Heap(v) => v,
         }
+    }
+}
+
+impl PartialEq for Dims {
+    fn eq(&self, other: &Dims) -> bool {
+        **self == **other
+    }
+}
+
+impl Eq for Dims {}
+
+impl std::hash::Hash for Dims {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        (**self).hash(h)
     }
 }
 
@@ -119,14 +133,29 @@ pub struct Layout {
 
 impl Layout {
     /// A row-major layout starting at element 0.
+    #[inline]
     pub fn contiguous(shape: &[usize]) -> Layout {
-        let mut strides = Dims::from_slice(shape);
+        let n = shape.len();
+        if n <= INLINE {
+            // Element by element into fixed arrays (no memcpy of a short slice followed by
+            // wide loads of the same bytes: that stalls store-to-load forwarding, which was a
+            // tenth of the tiny-op profile).
+            let (mut sh, mut st) = ([0; INLINE], [0; INLINE]);
+            let mut acc = 1;
+            for i in (0..n).rev() {
+                sh[i] = shape[i];
+                st[i] = acc;
+                acc *= shape[i].max(1);
+            }
+            return Layout { shape: Dims::Inline(n as u8, sh), strides: Dims::Inline(n as u8, st), offset: 0 };
+        }
+        let mut strides = vec![0; n];
         let mut acc = 1;
-        for (st, &d) in strides.as_mut_slice().iter_mut().zip(shape).rev() {
+        for (st, &d) in strides.iter_mut().zip(shape).rev() {
             *st = acc;
             acc *= d.max(1);
         }
-        Layout { shape: Dims::from_slice(shape), strides, offset: 0 }
+        Layout { shape: Dims::from_slice(shape), strides: Dims::Heap(strides.into()), offset: 0 }
     }
 
     /// A layout from its parts (callers guarantee that it fits the storage).
@@ -385,8 +414,9 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    /// Up to 8 dims, so that layouts cross the inline/heap boundary of `Dims` both ways.
     fn shape_strategy() -> impl Strategy<Value = Vec<usize>> {
-        proptest::collection::vec(1usize..5, 0..5)
+        proptest::collection::vec(1usize..4, 0..9)
     }
 
     /// Element offsets in row-major order via plain index arithmetic (the reference).

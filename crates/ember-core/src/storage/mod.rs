@@ -149,7 +149,11 @@ impl Storage {
     pub fn new(data: CpuStorage) -> Storage {
         let nbytes = data.len() * data.dtype().size_in_bytes();
         let now = LIVE_BYTES.fetch_add(nbytes, Ordering::Relaxed) + nbytes;
-        PEAK_BYTES.fetch_max(now, Ordering::Relaxed);
+        // A plain load first: the peak rarely moves, and `fetch_max` is a locked
+        // compare-exchange loop on every tensor creation.
+        if now > PEAK_BYTES.load(Ordering::Relaxed) {
+            PEAK_BYTES.fetch_max(now, Ordering::Relaxed);
+        }
         Storage { data: RwLock::new(data), version: AtomicU64::new(0), nbytes }
     }
 

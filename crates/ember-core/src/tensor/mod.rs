@@ -83,7 +83,8 @@ impl Tensor {
     /// Attaches an autograd node built by `op` when grad mode is on, the output is float and an
     /// input requires grad. Returns `self` for chaining.
     pub(crate) fn record(self, inputs: &[&Tensor], op: impl FnOnce() -> Op) -> Tensor {
-        if self.0.dtype.is_float() && autograd::is_grad_enabled() && inputs.iter().any(|t| t.requires_grad()) {
+        // Cheapest test first: most tensors outside training never require grad.
+        if inputs.iter().any(|t| t.requires_grad()) && self.0.dtype.is_float() && autograd::is_grad_enabled() {
             let node = Node::new(op(), inputs, &self);
             *self.0.node.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(node));
             self.0.requires_grad.store(true, Ordering::Relaxed);

@@ -379,6 +379,12 @@ pub fn zip_strided<T: Copy + Send + Sync, U: Element>(
     f: impl Fn(T, T) -> U + Sync,
 ) -> Vec<U> {
     let n = la.numel();
+    if n <= BLOCK && la.is_contiguous() && lb.is_contiguous() {
+        // One block (the tiny-op case): a single exact allocation, no zero fill, no pool or
+        // thread-count lookups.
+        let (a, b) = (&a[la.offset()..la.offset() + n], &b[lb.offset()..lb.offset() + n]);
+        return a.iter().zip(b).map(|(&x, &y)| f(x, y)).collect();
+    }
     let mut out = pool::take::<U>(n);
     if la.is_contiguous() && lb.is_contiguous() {
         let (a, b) = (&a[la.offset()..la.offset() + n], &b[lb.offset()..lb.offset() + n]);
