@@ -14,9 +14,22 @@ fn source_index(o: usize, k: usize, stride: usize, pad: usize, dil: usize, size:
     (o * stride + k * dil).checked_sub(pad).filter(|&i| i < size)
 }
 
-/// Column (and padding check) of output position `o` for kernel offset `k`, per output column.
-fn source_table(out: usize, k: usize, stride: usize, pad: usize, dil: usize, size: usize) -> Vec<Option<usize>> {
-    (0..out).map(|o| source_index(o, k, stride, pad, dil, size)).collect()
+/// For one kernel column: the output columns `lo..hi` whose input column lies inside the
+/// image (the window slides monotonically, so the valid ones are one range), and the input
+/// column of output column `lo`. Columns outside the range read padding.
+#[derive(Clone, Copy)]
+struct ColRange {
+    lo: usize,
+    hi: usize,
+    src: usize,
+}
+
+fn col_range(out: usize, k: usize, stride: usize, pad: usize, dil: usize, size: usize) -> ColRange {
+    let valid = |o: usize| source_index(o, k, stride, pad, dil, size).is_some();
+    let lo = (0..out).find(|&o| valid(o)).unwrap_or(out);
+    let hi = (lo..out).find(|&o| !valid(o)).unwrap_or(out);
+    let src = source_index(lo, k, stride, pad, dil, size).unwrap_or(0);
+    ColRange { lo, hi, src }
 }
 
 fn im2col_t<T: Element>(x: &[T], n: usize, c: usize, g: &ConvGeom) -> Vec<T> {
@@ -24,29 +37,38 @@ fn im2col_t<T: Element>(x: &[T], n: usize, c: usize, g: &ConvGeom) -> Vec<T> {
     let (kh, kw) = g.kernel;
     let (oh, ow) = g.output();
     let per_image = c * kh * kw * oh * ow;
-    let mut out = pool::take_zeroed::<T>(n * per_image); // padding stays zero
+    // Every element is written below (padding explicitly), so no zero fill of the whole buffer.
+    let mut out = pool::take::<T>(n * per_image);
     if per_image == 0 {
         return out;
     }
+    let sw = g.stride.1;
+    let ranges: Vec<ColRange> = (0..kw).map(|kj| col_range(ow, kj, sw, g.padding.1, g.dilation.1, w)).collect();
     // Images in parallel (each writes its own contiguous block of columns).
     threads::for_each_block_mut(&mut out, per_image, |b, cols| {
-        let mut pos = 0;
+        // cols: [c, kh, kw, oh, ow] of image b
+        let mut rows = cols.chunks_exact_mut(ow);
         for ch in 0..c {
             let img = &x[(b * c + ch) * h * w..(b * c + ch + 1) * h * w];
             for ki in 0..kh {
-                for kj in 0..kw {
-                    let src_cols = source_table(ow, kj, g.stride.1, g.padding.1, g.dilation.1, w);
+                for r in &ranges {
                     for oi in 0..oh {
-                        let dst = &mut cols[pos..pos + ow];
-                        if let Some(r) = source_index(oi, ki, g.stride.0, g.padding.0, g.dilation.0, h) {
-                            let row = &img[r * w..(r + 1) * w];
-                            for (d, sc) in dst.iter_mut().zip(&src_cols) {
-                                if let Some(col) = sc {
-                                    *d = row[*col];
-                                }
+                        let Some(dst) = rows.next() else { return };
+                        let Some(src_row) = source_index(oi, ki, g.stride.0, g.padding.0, g.dilation.0, h) else {
+                            dst.fill(T::default());
+                            continue;
+                        };
+                        let row = &img[src_row * w..(src_row + 1) * w];
+                        dst[..r.lo].fill(T::default());
+                        dst[r.hi..].fill(T::default());
+                        let dst = &mut dst[r.lo..r.hi];
+                        if sw == 1 {
+                            dst.copy_from_slice(&row[r.src..r.src + dst.len()]);
+                        } else {
+                            for (i, d) in dst.iter_mut().enumerate() {
+                                *d = row[r.src + i * sw];
                             }
                         }
-                        pos += ow;
                     }
                 }
             }
@@ -65,24 +87,32 @@ fn col2im_t<T: Element + std::ops::Add<Output = T>>(cols: &[T], n: usize, c: usi
     if per_image == 0 {
         return out;
     }
+    let sw = g.stride.1;
+    let ranges: Vec<ColRange> = (0..kw).map(|kj| col_range(ow, kj, sw, g.padding.1, g.dilation.1, w)).collect();
     threads::for_each_block_mut(&mut out, per_image, |b, img_all| {
-        let src = &cols[b * per_cols..(b + 1) * per_cols];
-        let mut pos = 0;
+        // src: [c, kh, kw, oh, ow] of image b; padding columns are dropped.
+        let mut rows = cols[b * per_cols..(b + 1) * per_cols].chunks_exact(ow);
         for ch in 0..c {
             let img = &mut img_all[ch * h * w..(ch + 1) * h * w];
             for ki in 0..kh {
-                for kj in 0..kw {
-                    let src_cols = source_table(ow, kj, g.stride.1, g.padding.1, g.dilation.1, w);
+                for r in &ranges {
                     for oi in 0..oh {
-                        if let Some(r) = source_index(oi, ki, g.stride.0, g.padding.0, g.dilation.0, h) {
-                            let row = &mut img[r * w..(r + 1) * w];
-                            for (v, sc) in src[pos..pos + ow].iter().zip(&src_cols) {
-                                if let Some(col) = sc {
-                                    row[*col] = row[*col] + *v;
-                                }
+                        let Some(src) = rows.next() else { return };
+                        let Some(dst_row) = source_index(oi, ki, g.stride.0, g.padding.0, g.dilation.0, h) else {
+                            continue;
+                        };
+                        let row = &mut img[dst_row * w..(dst_row + 1) * w];
+                        let src = &src[r.lo..r.hi];
+                        if sw == 1 {
+                            for (d, &v) in row[r.src..r.src + src.len()].iter_mut().zip(src) {
+                                *d = *d + v;
+                            }
+                        } else {
+                            for (i, &v) in src.iter().enumerate() {
+                                let d = &mut row[r.src + i * sw];
+                                *d = *d + v;
                             }
                         }
-                        pos += ow;
                     }
                 }
             }
