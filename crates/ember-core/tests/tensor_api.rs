@@ -237,3 +237,33 @@ fn creation_ops() -> Result<()> {
     assert_eq!(chunks.iter().map(|c| c.numel()).collect::<Vec<_>>(), vec![3, 2]);
     Ok(())
 }
+
+/// Large broadcast and strided operands are split into row blocks across threads; every
+/// element must still land where index arithmetic says.
+#[test]
+fn large_strided_and_broadcast_ops_match_index_arithmetic_across_threads() -> Result<()> {
+    ember_core::set_num_threads(2);
+    for (rows, cols) in [(300usize, 257usize), (2, 40_000)] {
+        let n = rows * cols;
+        let x: Vec<f32> = (0..n).map(|i| (i % 1009) as f32 * 0.5 - (i / 1009) as f32).collect();
+        let b: Vec<f32> = (0..cols).map(|j| j as f32 * 3.0 + 0.25).collect();
+        let xt = Tensor::from_slice(&x, &[rows, cols])?;
+        // broadcast along rows: out[i][j] = x[i][j] + b[j]
+        let sum = xt.add(&Tensor::from_slice(&b, &[cols])?)?.to_vec::<f32>()?;
+        assert!(sum.iter().enumerate().all(|(k, &v)| v == x[k] + b[k % cols]), "{rows}x{cols} broadcast add");
+        // a column vector broadcast: out[i][j] = x[i][j] * c[i]
+        let c: Vec<f32> = (0..rows).map(|i| i as f32 - 7.0).collect();
+        let prod = xt.mul(&Tensor::from_slice(&c, &[rows, 1])?)?.to_vec::<f32>()?;
+        assert!(prod.iter().enumerate().all(|(k, &v)| v == x[k] * c[k / cols]), "{rows}x{cols} column mul");
+        // transposed copy: out[j][i] = x[i][j]
+        let t = xt.t()?.contiguous()?.to_vec::<f32>()?;
+        assert!(t.iter().enumerate().all(|(k, &v)| v == x[(k % rows) * cols + k / rows]), "{rows}x{cols} transpose");
+        // strided + strided: x^T + x^T
+        let tt = xt.t()?.add(&xt.t()?.mul_scalar(2.0)?)?.to_vec::<f32>()?;
+        assert!(
+            tt.iter().enumerate().all(|(k, &v)| v == 3.0 * x[(k % rows) * cols + k / rows]),
+            "{rows}x{cols} strided add"
+        );
+    }
+    Ok(())
+}

@@ -230,8 +230,26 @@ fn unary_int<T: Int>(op: UnaryOp, x: T) -> T {
 }
 
 /// Maps `f` over a strided view into a new contiguous vector.
-pub fn map_strided<T: Copy, U: Element>(v: &[T], l: &Layout, f: impl Fn(T) -> U) -> Vec<U> {
-    let mut out = pool::take::<U>(l.numel());
+pub fn map_strided<T: Copy + Sync, U: Element>(v: &[T], l: &Layout, f: impl Fn(T) -> U + Sync) -> Vec<U> {
+    let n = l.numel();
+    let mut out = pool::take::<U>(n);
+    // Large views split along dim 0 into blocks of whole rows (as in `zip_strided`): this is
+    // every `contiguous()` of a transposed activation.
+    let rows = l.shape().first().copied().unwrap_or(1);
+    if n > BLOCK && rows >= 2 && threads::num_threads() > 1 {
+        let inner = n / rows;
+        let block_rows = (BLOCK / inner.max(1)).max(1);
+        threads::for_each_block_mut(&mut out, block_rows * inner, |blk, chunk| {
+            map_runs(v, &l.slice(0, blk * block_rows, chunk.len() / inner, 1), &f, chunk);
+        });
+    } else {
+        map_runs(v, l, &f, &mut out);
+    }
+    out
+}
+
+#[inline(always)]
+fn map_runs<T: Copy, U>(v: &[T], l: &Layout, f: &impl Fn(T) -> U, out: &mut [U]) {
     let mut pos = 0;
     l.for_each_run(|o, len, s| {
         let dst = &mut out[pos..pos + len];
@@ -246,7 +264,6 @@ pub fn map_strided<T: Copy, U: Element>(v: &[T], l: &Layout, f: impl Fn(T) -> U)
         }
         pos += len;
     });
-    out
 }
 
 /// `out[i] = f(x[i])`, one monomorphised (vectorisable) loop per closure.
@@ -396,6 +413,25 @@ pub fn zip_strided<T: Copy + Send + Sync, U: Element>(
         });
         return out;
     }
+    // Broadcast or strided operands: large outputs split along dim 0 into blocks of whole
+    // rows, one sub-layout per block (a bias add over a conv output is 8 MB of this).
+    let rows = la.shape().first().copied().unwrap_or(1);
+    if n > BLOCK && rows >= 2 && threads::num_threads() > 1 {
+        let inner = n / rows;
+        let block_rows = (BLOCK / inner.max(1)).max(1);
+        threads::for_each_block_mut(&mut out, block_rows * inner, |blk, chunk| {
+            let (r0, r) = (blk * block_rows, chunk.len() / inner);
+            zip_runs(a, &la.slice(0, r0, r, 1), b, &lb.slice(0, r0, r, 1), &f, chunk);
+        });
+    } else {
+        zip_runs(a, la, b, lb, &f, &mut out);
+    }
+    out
+}
+
+/// `dst[i] = f(a[i], b[i])` over two same-shape strided views, run by run.
+#[inline(always)]
+fn zip_runs<T: Copy, U>(a: &[T], la: &Layout, b: &[T], lb: &Layout, f: &impl Fn(T, T) -> U, out: &mut [U]) {
     let mut pos = 0;
     for_each_run_n(&[la, lb], |offs, len, strides| {
         let dst = &mut out[pos..pos + len];
@@ -426,7 +462,6 @@ pub fn zip_strided<T: Copy + Send + Sync, U: Element>(
         }
         pos += len;
     });
-    out
 }
 
 /// `a op b` for same-shape, same-dtype numeric views. Bool storage is rejected by callers.
