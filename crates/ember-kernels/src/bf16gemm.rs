@@ -29,21 +29,43 @@ pub fn available() -> bool {
     }
 }
 
-/// Packs `B[k0..k0+kc, :]` into panels of NR columns (k-pairs interleaved), zero-padded.
-/// Walks B row by row, so a row-major B is read sequentially.
-fn pack_b(b: &MatRef<'_, bf16>, k0: usize, kc: usize, n: usize) -> Vec<u16> {
+/// Packs `B[k0..k0+kc, :]` into `out` as panels of NR columns (k-pairs interleaved),
+/// zero-padded, panels in parallel. The buffer is reused across k blocks: a fresh multi-MiB
+/// allocation per block costs page faults that show in the profile.
+fn pack_b(b: &MatRef<'_, bf16>, k0: usize, kc: usize, n: usize, parallel: bool, out: &mut Vec<u16>) {
     let kp = kc.div_ceil(2);
-    let panels = n.div_ceil(NR);
-    let mut out = vec![0u16; panels * kp * NR * 2];
-    for k in 0..kc {
-        let (q, e) = (k / 2, k % 2);
-        let row = b.offset + (k0 + k) * b.rs;
-        for col in 0..n {
-            let (p, j) = (col / NR, col % NR);
-            out[p * kp * NR * 2 + q * NR * 2 + j * 2 + e] = b.data[row + col * b.cs].to_bits();
+    let psize = kp * NR * 2;
+    out.clear();
+    out.resize(n.div_ceil(NR) * psize, 0);
+    let pack = |p: usize, panel: &mut [u16]| {
+        let c0 = p * NR;
+        let nc = NR.min(n - c0);
+        if b.rs == 1 {
+            // B is the transpose of a row-major matrix (a weight used as x @ W^T): each column
+            // is contiguous in k, so read it once, front to back.
+            for j in 0..nc {
+                let start = b.offset + k0 + (c0 + j) * b.cs;
+                for (k, v) in b.data[start..start + kc].iter().enumerate() {
+                    panel[(k / 2) * NR * 2 + j * 2 + k % 2] = v.to_bits();
+                }
+            }
+        } else {
+            // Row-major B: each k row of the panel is NR contiguous values.
+            for k in 0..kc {
+                let row = b.offset + (k0 + k) * b.rs + c0 * b.cs;
+                let dst = &mut panel[(k / 2) * NR * 2 + k % 2..];
+                for j in 0..nc {
+                    dst[j * 2] = b.data[row + j * b.cs].to_bits();
+                }
+            }
         }
+    };
+    if parallel {
+        use rayon::prelude::*;
+        out.par_chunks_mut(psize).enumerate().for_each(|(p, panel)| pack(p, panel));
+    } else {
+        out.chunks_mut(psize).enumerate().for_each(|(p, panel)| pack(p, panel));
     }
-    out
 }
 
 /// Packs rows `i0..i0+rows` (<= MR) of `A[:, k0..k0+kc]` as k-pair words, zero-padded.
@@ -60,20 +82,44 @@ fn pack_a(a: &MatRef<'_, bf16>, i0: usize, rows: usize, k0: usize, kc: usize, ou
     }
 }
 
+/// Where a micro-kernel's tile goes: `rows x cols` (at most MR x NR) of a row-major f32
+/// matrix with row stride `ld`, starting at `c[0]`; `accumulate` adds to what is there
+/// (later k blocks), otherwise overwrites (the first).
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+struct Tile<'a> {
+    c: &'a mut [f32],
+    ld: usize,
+    rows: usize,
+    cols: usize,
+    accumulate: bool,
+}
+
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512bf16")]
-/// `tile[MR][NR] = sum over k-pairs` of the packed panels.
+/// `tile (+)= sum over k-pairs` of the packed panels, written straight into the output
+/// (masked at ragged edges) rather than through a scratch tile.
 ///
 /// # Safety
-/// The CPU must support AVX-512F and AVX512-BF16; `ap` holds `kp * MR` words and `bp` holds
-/// `kp * NR * 2` halves.
-unsafe fn micro(kp: usize, ap: &[u32], bp: &[u16], tile: &mut [[f32; NR]; MR]) {
+/// The CPU must support AVX-512F and AVX512-BF16; `ap` holds `kp * MR` words, `bp` holds
+/// `kp * NR * 2` halves, and `t.c` covers `(rows - 1) * ld + cols` elements.
+unsafe fn micro(kp: usize, ap: &[u32], bp: &[u16], t: Tile<'_>) {
     use std::arch::x86_64::*;
-    debug_assert!(ap.len() >= kp * MR && bp.len() >= kp * NR * 2);
+    assert!(ap.len() >= kp * MR && bp.len() >= kp * NR * 2);
+    assert!(t.rows >= 1 && t.rows <= MR && t.cols >= 1 && t.cols <= NR);
+    assert!(t.c.len() >= (t.rows - 1) * t.ld + t.cols);
+    if t.accumulate {
+        // The tile was last touched a whole k block ago and is likely out of cache: start
+        // fetching it now so that the loads after the loop do not stall.
+        for r in 0..t.rows {
+            // SAFETY: prefetches never fault; the addresses lie inside t.c anyway.
+            let p = t.c.as_ptr().add(r * t.ld);
+            _mm_prefetch::<_MM_HINT_T0>(p as *const i8);
+            _mm_prefetch::<_MM_HINT_T0>(p.add(t.cols - 1) as *const i8);
+        }
+    }
     let mut acc = [[_mm512_setzero_ps(); 2]; MR];
     for q in 0..kp {
-        // SAFETY: q < kp, and the slices were checked to hold kp panels (debug) / are sized by
-        // the caller to kp * NR * 2 and kp * MR; loads are unaligned loads of 64 bytes.
+        // SAFETY: q < kp and the asserts above bound both panels; unaligned 64-byte loads.
         let b0: __m512bh = std::mem::transmute(_mm512_loadu_si512(bp.as_ptr().add(q * NR * 2) as *const _));
         let b1: __m512bh = std::mem::transmute(_mm512_loadu_si512(bp.as_ptr().add(q * NR * 2 + 32) as *const _));
         for r in 0..MR {
@@ -82,17 +128,45 @@ unsafe fn micro(kp: usize, ap: &[u32], bp: &[u16], tile: &mut [[f32; NR]; MR]) {
             acc[r][1] = _mm512_dpbf16_ps(acc[r][1], av, b1);
         }
     }
-    for r in 0..MR {
-        _mm512_storeu_ps(tile[r].as_mut_ptr(), acc[r][0]);
-        _mm512_storeu_ps(tile[r].as_mut_ptr().add(16), acc[r][1]);
+    // Column masks of the two 16-lane halves (a constant-bound row loop keeps `acc` in
+    // registers: a runtime bound would index it through memory).
+    let m0: __mmask16 = if t.cols >= 16 { 0xFFFF } else { (1u16 << t.cols) - 1 };
+    let m1: __mmask16 = if t.cols > 16 { ((1u32 << (t.cols - 16)) - 1) as u16 } else { 0 };
+    for (r, a) in acc.iter().enumerate() {
+        if r < t.rows {
+            // SAFETY: row r < rows and lanes < cols lie inside t.c (asserted above); masked
+            // lanes are neither read nor written.
+            let p = t.c.as_mut_ptr().add(r * t.ld);
+            let (mut v0, mut v1) = (a[0], a[1]);
+            if t.cols == NR {
+                // Full width: plain loads and stores (masked ones are slower on some cores).
+                if t.accumulate {
+                    v0 = _mm512_add_ps(v0, _mm512_loadu_ps(p));
+                    v1 = _mm512_add_ps(v1, _mm512_loadu_ps(p.add(16)));
+                }
+                _mm512_storeu_ps(p, v0);
+                _mm512_storeu_ps(p.add(16), v1);
+                continue;
+            }
+            if t.accumulate {
+                v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(m0, p));
+                v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(m1, p.add(16)));
+            }
+            _mm512_mask_storeu_ps(p, m0, v0);
+            _mm512_mask_storeu_ps(p.add(16), m1, v1);
+        }
     }
 }
 
 /// Other architectures never reach the micro-kernel: [`available`] is false there.
 #[cfg(not(target_arch = "x86_64"))]
-unsafe fn micro(_kp: usize, _ap: &[u32], _bp: &[u16], _tile: &mut [[f32; NR]; MR]) {
+unsafe fn micro(_kp: usize, _ap: &[u32], _bp: &[u16], _t: Tile<'_>) {
     unreachable!("bf16 GEMM: AVX512-BF16 exists only on x86-64")
 }
+
+/// Panels per column block: 8 x 32 columns x KC k-values of bf16 is 256 KiB, which stays in
+/// L2 while every row block of A passes over it.
+const PANELS_PER_BLOCK: usize = 8;
 
 /// `dst (m x n, f32) = a (m x k) * b (k x n)` in bf16 with f32 accumulation. Requires
 /// [`available`]; `dst` is row-major contiguous (`rs = n`).
@@ -118,40 +192,56 @@ pub fn matmul_bf16_f32acc(
     if k > 0 && n > 0 {
         assert!(last(&b, k, n) < b.data.len(), "bf16 GEMM: B exceeds its buffer");
     }
-    dst[..m * n].fill(0.0);
     if m == 0 || n == 0 || k == 0 {
+        dst[..m * n].fill(0.0);
         return;
     }
     let panels = n.div_ceil(NR);
+    // Packed operands, reused across k blocks (fresh multi-MiB buffers each block cost page
+    // faults: a fifth of the time at N = 2048).
+    let (mut ap, mut bpk) = (Vec::new(), Vec::new());
     let mut k0 = 0;
     while k0 < k {
         let kc = KC.min(k - k0);
         let kp = kc.div_ceil(2);
-        let bpk = pack_b(&b, k0, kc, n);
+        let parallel = threads > 1 && kc * (m + n) >= 1 << 16;
+        pack_b(&b, k0, kc, n, parallel, &mut bpk);
+        // A: [row block][k-pair][MR] words.
+        ap.clear();
+        ap.resize(m.div_ceil(MR) * kp * MR, 0);
+        let pack_block = |ib: usize, apb: &mut [u32]| pack_a(&a, ib * MR, MR.min(m - ib * MR), k0, kc, apb);
+        if parallel {
+            use rayon::prelude::*;
+            ap.par_chunks_exact_mut(kp * MR).enumerate().for_each(|(ib, apb)| pack_block(ib, apb));
+        } else {
+            ap.chunks_exact_mut(kp * MR).enumerate().for_each(|(ib, apb)| pack_block(ib, apb));
+        }
         // Whole rows per task: blocks of MR rows.
         let rows_per_task =
             if threads > 1 && m * n * kc >= 1 << 22 { m.div_ceil(threads).next_multiple_of(MR) } else { m };
         let task = |rows: &mut [f32], r0: usize| {
-            let mut ap = vec![0u32; kp * MR];
-            let mut tile = [[0.0f32; NR]; MR];
+            // r0 is a multiple of MR: the task's rows are whole packed blocks of A.
             let nrows = rows.len() / n;
-            let mut i = 0;
-            while i < nrows {
-                let mr = MR.min(nrows - i);
-                pack_a(&a, r0 + i, mr, k0, kc, &mut ap);
-                for p in 0..panels {
-                    // SAFETY: available() checked AVX-512F and AVX512-BF16 above; `ap` has
-                    // kp * MR words and each B panel kp * NR * 2 halves (pack_b's layout).
-                    unsafe { micro(kp, &ap, &bpk[p * kp * NR * 2..(p + 1) * kp * NR * 2], &mut tile) };
-                    let nc = NR.min(n - p * NR);
-                    for r in 0..mr {
-                        let out = &mut rows[(i + r) * n + p * NR..(i + r) * n + p * NR + nc];
-                        for (o, t) in out.iter_mut().zip(&tile[r][..nc]) {
-                            *o += t;
-                        }
+            let task_ap = &ap[r0 / MR * kp * MR..(r0 / MR + nrows.div_ceil(MR)) * kp * MR];
+            // Column blocks of B outermost, so each stays in L2 across all row blocks.
+            for pb in (0..panels).step_by(PANELS_PER_BLOCK) {
+                for (ib, apb) in task_ap.chunks_exact(kp * MR).enumerate() {
+                    let (i, mr) = (ib * MR, MR.min(nrows - ib * MR));
+                    for p in pb..panels.min(pb + PANELS_PER_BLOCK) {
+                        let (c0, nc) = (p * NR, NR.min(n - p * NR));
+                        let tile = Tile {
+                            c: &mut rows[i * n + c0..(i + mr - 1) * n + c0 + nc],
+                            ld: n,
+                            rows: mr,
+                            cols: nc,
+                            accumulate: k0 > 0,
+                        };
+                        // SAFETY: available() checked AVX-512F and AVX512-BF16 above; `apb`
+                        // has kp * MR words, each B panel kp * NR * 2 halves (pack_b's
+                        // layout), and the tile slice spans exactly mr rows of nc columns.
+                        unsafe { micro(kp, apb, &bpk[p * kp * NR * 2..(p + 1) * kp * NR * 2], tile) };
                     }
                 }
-                i += mr;
             }
         };
         if rows_per_task >= m {
@@ -177,7 +267,10 @@ mod tests {
             eprintln!("AVX512-BF16 not available: nothing to test here");
             return;
         }
-        for (m, n, k) in [(1, 1, 1), (3, 5, 7), (9, 33, 17), (17, 65, 600), (64, 31, 1025), (130, 100, 64)] {
+        // The last shape is large enough to split rows across threads and pack in parallel.
+        for (m, n, k) in
+            [(1, 1, 1), (3, 5, 7), (9, 33, 17), (17, 65, 600), (64, 31, 1025), (130, 100, 64), (200, 300, 700)]
+        {
             let a: Vec<bf16> = (0..m * k).map(|i| bf16::from_f32(((i * 7 % 13) as f32 - 6.0) / 8.0)).collect();
             let b: Vec<bf16> = (0..k * n).map(|i| bf16::from_f32(((i * 5 % 11) as f32 - 5.0) / 4.0)).collect();
             for (threads, transposed) in [(1, false), (2, true)] {
