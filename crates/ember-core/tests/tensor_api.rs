@@ -264,6 +264,18 @@ fn large_strided_and_broadcast_ops_match_index_arithmetic_across_threads() -> Re
             tt.iter().enumerate().all(|(k, &v)| v == 3.0 * x[(k % rows) * cols + k / rows]),
             "{rows}x{cols} strided add"
         );
+        // where with a broadcast scalar branch, and with transposed operands
+        let zero = Tensor::zeros(&[], DType::F32)?;
+        let r = Tensor::where_(&xt.gt_scalar(0.0)?, &xt, &zero)?.to_vec::<f32>()?;
+        assert!(r.iter().zip(&x).all(|(&v, &e)| v == e.max(0.0)), "{rows}x{cols} where vs scalar");
+        let w = Tensor::where_(&xt.t()?.lt_scalar(1.0)?, &xt.t()?.neg()?, &xt.t()?)?.to_vec::<f32>()?;
+        assert!(
+            w.iter().enumerate().all(|(k, &v)| {
+                let e = x[(k % rows) * cols + k / rows];
+                v == if e < 1.0 { -e } else { e }
+            }),
+            "{rows}x{cols} transposed where"
+        );
     }
     Ok(())
 }

@@ -161,7 +161,8 @@ pub(crate) fn backward(st: &NodeState, g: &Tensor, needs: &[bool]) -> Result<Vec
                 }
                 UnaryOp::Relu => {
                     let y = st.saved_output()?;
-                    Tensor::where_(&y.gt_scalar(0.0)?, g, &Tensor::zeros_like(g)?)?
+                    // A 0-d zero broadcasts: no zero-filled tensor of the gradient's size.
+                    Tensor::where_(&y.gt_scalar(0.0)?, g, &Tensor::zeros(&[], g.dtype())?)?
                 }
                 UnaryOp::Gelu => {
                     let a = x(0)?;

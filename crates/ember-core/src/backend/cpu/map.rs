@@ -233,18 +233,7 @@ fn unary_int<T: Int>(op: UnaryOp, x: T) -> T {
 pub fn map_strided<T: Copy + Sync, U: Element>(v: &[T], l: &Layout, f: impl Fn(T) -> U + Sync) -> Vec<U> {
     let n = l.numel();
     let mut out = pool::take::<U>(n);
-    // Large views split along dim 0 into blocks of whole rows (as in `zip_strided`): this is
-    // every `contiguous()` of a transposed activation.
-    let rows = l.shape().first().copied().unwrap_or(1);
-    if n > BLOCK && rows >= 2 && threads::num_threads() > 1 {
-        let inner = n / rows;
-        let block_rows = (BLOCK / inner.max(1)).max(1);
-        threads::for_each_block_mut(&mut out, block_rows * inner, |blk, chunk| {
-            map_runs(v, &l.slice(0, blk * block_rows, chunk.len() / inner, 1), &f, chunk);
-        });
-    } else {
-        map_runs(v, l, &f, &mut out);
-    }
+    by_row_blocks([l], &mut out, |[l], o| map_runs(v, l, &f, o));
     out
 }
 
@@ -413,20 +402,28 @@ pub fn zip_strided<T: Copy + Send + Sync, U: Element>(
         });
         return out;
     }
-    // Broadcast or strided operands: large outputs split along dim 0 into blocks of whole
-    // rows, one sub-layout per block (a bias add over a conv output is 8 MB of this).
-    let rows = la.shape().first().copied().unwrap_or(1);
+    by_row_blocks([la, lb], &mut out, |[la, lb], o| zip_runs(a, la, b, lb, &f, o));
+    out
+}
+
+/// Fills `out` (contiguous, the shape of `ls[0]`) with `f(layouts, out)`. Large outputs split
+/// along dim 0 into blocks of whole rows, filled in parallel with sub-layouts of each block:
+/// broadcast and strided elementwise ops (a bias add over a conv output, the `contiguous()`
+/// of a transposed activation, relu's backward) are otherwise one serial pass.
+fn by_row_blocks<const N: usize, U: Send>(ls: [&Layout; N], out: &mut [U], f: impl Fn([&Layout; N], &mut [U]) + Sync) {
+    let n = out.len();
+    let rows = ls[0].shape().first().copied().unwrap_or(1);
     if n > BLOCK && rows >= 2 && threads::num_threads() > 1 {
         let inner = n / rows;
         let block_rows = (BLOCK / inner.max(1)).max(1);
-        threads::for_each_block_mut(&mut out, block_rows * inner, |blk, chunk| {
+        threads::for_each_block_mut(out, block_rows * inner, |blk, chunk| {
             let (r0, r) = (blk * block_rows, chunk.len() / inner);
-            zip_runs(a, &la.slice(0, r0, r, 1), b, &lb.slice(0, r0, r, 1), &f, chunk);
+            let sliced: [Layout; N] = std::array::from_fn(|i| ls[i].slice(0, r0, r, 1));
+            f(std::array::from_fn(|i| &sliced[i]), chunk);
         });
     } else {
-        zip_runs(a, la, b, lb, &f, &mut out);
+        f(ls, out);
     }
-    out
 }
 
 /// `dst[i] = f(a[i], b[i])` over two same-shape strided views, run by run.
@@ -549,11 +546,40 @@ pub fn cmp(a: &CpuStorage, la: &Layout, b: &CpuStorage, lb: &Layout, op: CmpOp) 
 /// `cond ? a : b` elementwise; all three views have the same shape, `a` and `b` one dtype.
 pub fn where_(c: &[bool], lc: &Layout, a: &CpuStorage, la: &Layout, b: &CpuStorage, lb: &Layout) -> CpuStorage {
     fn go<T: Element>(c: &[bool], lc: &Layout, x: &[T], la: &Layout, y: &[T], lb: &Layout) -> Vec<T> {
-        let mut out = Vec::with_capacity(lc.numel());
-        for_each_run_n(&[lc, la, lb], |offs, len, s| {
-            out.extend(
-                (0..len).map(|i| if c[offs[0] + i * s[0]] { x[offs[1] + i * s[1]] } else { y[offs[2] + i * s[2]] }),
-            );
+        let mut out = pool::take::<T>(lc.numel());
+        by_row_blocks([lc, la, lb], &mut out, |[lc, la, lb], out| {
+            let mut pos = 0;
+            for_each_run_n(&[lc, la, lb], |offs, len, s| {
+                let dst = &mut out[pos..pos + len];
+                let (c, x, y) = (&c[offs[0]..], &x[offs[1]..], &y[offs[2]..]);
+                // Runs of contiguous operands, or a broadcast scalar branch (relu's backward
+                // selects against a zero), vectorise; anything else goes element by element.
+                match (s[0], s[1], s[2]) {
+                    (1, 1, 1) => {
+                        for (((d, &c), &x), &y) in dst.iter_mut().zip(&c[..len]).zip(&x[..len]).zip(&y[..len]) {
+                            *d = if c { x } else { y };
+                        }
+                    }
+                    (1, 1, 0) => {
+                        let y = y[0];
+                        for ((d, &c), &x) in dst.iter_mut().zip(&c[..len]).zip(&x[..len]) {
+                            *d = if c { x } else { y };
+                        }
+                    }
+                    (1, 0, 1) => {
+                        let x = x[0];
+                        for ((d, &c), &y) in dst.iter_mut().zip(&c[..len]).zip(&y[..len]) {
+                            *d = if c { x } else { y };
+                        }
+                    }
+                    (sc, sx, sy) => {
+                        for (i, d) in dst.iter_mut().enumerate() {
+                            *d = if c[i * sc] { x[i * sx] } else { y[i * sy] };
+                        }
+                    }
+                }
+                pos += len;
+            });
         });
         out
     }
