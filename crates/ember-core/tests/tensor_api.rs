@@ -279,3 +279,27 @@ fn large_strided_and_broadcast_ops_match_index_arithmetic_across_threads() -> Re
     }
     Ok(())
 }
+
+/// Outputs of 16 MiB and more take the streaming-store path; values must be the same IEEE
+/// results element for element (odd length: a ragged tail too; a sliced view: an unaligned
+/// start).
+#[test]
+fn large_contiguous_arithmetic_gives_exact_results() -> Result<()> {
+    let n = ember_kernels::stream::STREAM_MIN_BYTES / 4 + 37;
+    let x: Vec<f32> = (0..n + 3).map(|i| (i % 4093) as f32 * 0.37 - 700.0).collect();
+    let y: Vec<f32> = (0..n + 3).map(|i| (i % 977) as f32 * 1.13 + 0.5).collect();
+    let (xt, yt) =
+        (Tensor::from_slice(&x, &[n + 3])?.narrow(0, 3, n)?, Tensor::from_slice(&y, &[n + 3])?.narrow(0, 1, n)?);
+    type F = fn(f32, f32) -> f32;
+    let cases: [(&str, Result<Tensor>, F); 4] = [
+        ("add", xt.add(&yt), |a, b| a + b),
+        ("sub", xt.sub(&yt), |a, b| a - b),
+        ("mul", xt.mul(&yt), |a, b| a * b),
+        ("div", xt.div(&yt), |a, b| a / b),
+    ];
+    for (name, got, f) in cases {
+        let got = got?.to_vec::<f32>()?;
+        assert!((0..n).all(|i| got[i].to_bits() == f(x[i + 3], y[i + 1]).to_bits()), "{name}");
+    }
+    Ok(())
+}

@@ -6,7 +6,7 @@ use crate::backend::{BinaryOp, CmpOp, UnaryOp};
 use crate::dtype::{DType, Element};
 use crate::layout::{for_each_run_n, Layout};
 use crate::storage::{pool, CpuStorage};
-use ember_kernels::{threads, vmath};
+use ember_kernels::{stream, threads, vmath};
 
 /// Float math shared by f32 and f64 scalar paths.
 pub trait Float:
@@ -490,6 +490,25 @@ pub fn binary(a: &CpuStorage, la: &Layout, b: &CpuStorage, lb: &Layout, op: Bina
 }
 
 fn binary_f32(x: &[f32], la: &Layout, y: &[f32], lb: &Layout, op: BinaryOp) -> Vec<f32> {
+    let n = la.numel();
+    let arith = match op {
+        BinaryOp::Add => Some(stream::Arith::Add),
+        BinaryOp::Sub => Some(stream::Arith::Sub),
+        BinaryOp::Mul => Some(stream::Arith::Mul),
+        BinaryOp::Div => Some(stream::Arith::Div),
+        _ => None,
+    };
+    if let Some(arith) = arith.filter(|_| n * 4 >= stream::STREAM_MIN_BYTES && la.is_contiguous() && lb.is_contiguous())
+    {
+        // Outputs larger than the caches: streaming stores skip reading the destination.
+        let (x, y) = (&x[la.offset()..la.offset() + n], &y[lb.offset()..lb.offset() + n]);
+        let mut out = pool::take::<f32>(n);
+        threads::for_each_block_mut(&mut out, BLOCK, |blk, chunk| {
+            let s = blk * BLOCK;
+            stream::binary_stream(arith, &x[s..s + chunk.len()], &y[s..s + chunk.len()], chunk)
+        });
+        return out;
+    }
     // One monomorphised loop per op, so each inner loop is a plain vectorisable expression.
     match op {
         BinaryOp::Add => zip_strided(x, la, y, lb, |p, q| p + q),
