@@ -71,6 +71,22 @@ fn pack_b(b: &MatRef<'_, bf16>, k0: usize, kc: usize, n: usize, parallel: bool, 
 /// Packs rows `i0..i0+rows` (<= MR) of `A[:, k0..k0+kc]` as k-pair words, zero-padded.
 fn pack_a(a: &MatRef<'_, bf16>, i0: usize, rows: usize, k0: usize, kc: usize, out: &mut [u32]) {
     let kp = kc.div_ceil(2);
+    if a.cs == 1 && rows == MR && kc % 2 == 0 {
+        // The common case (full block of a row-major A): k-pairs are adjacent halves, so each
+        // word is two loads; MR rows advance together and each output group of MR words is
+        // written once, front to back.
+        let src: [&[bf16]; MR] = std::array::from_fn(|r| {
+            let s = a.offset + (i0 + r) * a.rs + k0;
+            &a.data[s..s + kc]
+        });
+        for (q, dst) in out[..kp * MR].chunks_exact_mut(MR).enumerate() {
+            for (d, row) in dst.iter_mut().zip(&src) {
+                let pair = &row[2 * q..2 * q + 2];
+                *d = pair[0].to_bits() as u32 | (pair[1].to_bits() as u32) << 16;
+            }
+        }
+        return;
+    }
     out[..kp * MR].fill(0);
     for r in 0..rows {
         let row = a.offset + (i0 + r) * a.rs;
