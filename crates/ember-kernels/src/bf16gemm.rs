@@ -71,7 +71,7 @@ fn pack_b(b: &MatRef<'_, bf16>, k0: usize, kc: usize, n: usize, parallel: bool, 
 /// Packs rows `i0..i0+rows` (<= MR) of `A[:, k0..k0+kc]` as k-pair words, zero-padded.
 fn pack_a(a: &MatRef<'_, bf16>, i0: usize, rows: usize, k0: usize, kc: usize, out: &mut [u32]) {
     let kp = kc.div_ceil(2);
-    if a.cs == 1 && rows == MR && kc % 2 == 0 {
+    if a.cs == 1 && rows == MR && kc.is_multiple_of(2) {
         // The common case (full block of a row-major A): k-pairs are adjacent halves, so each
         // word is two loads; MR rows advance together and each output group of MR words is
         // written once, front to back.
