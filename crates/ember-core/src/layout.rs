@@ -40,7 +40,7 @@ const INLINE: usize = 6;
 /// costs no allocation for its layout (per-op overhead on small tensors is a measured target).
 /// Canonical: a list of at most `INLINE` entries is always `Inline`.
 #[derive(Clone)]
-pub enum Dims {
+pub(crate) enum Dims {
     /// `len` entries at the front of the array.
     Inline(u8, [usize; INLINE]),
     /// More than `INLINE` entries.

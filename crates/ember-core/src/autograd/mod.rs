@@ -1,6 +1,6 @@
 //! Define-by-run reverse-mode autograd.
 //!
-//! Ops record a [`Node`] on their output when grad mode is on and an input requires grad
+//! Ops record a `Node` on their output when grad mode is on and an input requires grad
 //! (`Tensor::record`). `backward()` walks the recorded graph in topological order
 //! (`engine.rs`), asking the one gradient table (`derivatives.rs`) for each node's input
 //! gradients and accumulating them. Gradient formulas are ordinary tensor ops, so with
