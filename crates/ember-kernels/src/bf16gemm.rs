@@ -6,9 +6,12 @@
 //! - B panel (NR = 32 columns): two vectors of 16 word pairs, lane `j` = (B[2p, j], B[2p+1, j]).
 //!
 //! Then `acc[r][j] += A[r,2p] B[2p,j] + A[r,2p+1] B[2p+1,j]` is one `vdpbf16ps` per (r, half).
-//! Blocking: `KC` k-values per pass (the B panels of a pass stay in L2), rows split across
-//! threads (each thread owns whole rows of the output). Zero padding handles odd `k` and
-//! ragged edges. Machines without AVX512-BF16 use [`crate::gemm`] on f32 copies.
+//! Blocking: `KC` k-values per pass; per pass, A and B are packed once (B in parallel, both into
+//! buffers reused across passes), B is walked in column blocks of `PANELS_PER_BLOCK` panels that
+//! stay in L2 while every row block of A passes over them, and rows are split across threads
+//! (each thread owns whole rows of the output). Each tile is written straight into the output
+//! (overwritten on the first pass, accumulated after), masked at ragged edges. Zero padding
+//! handles odd `k`. Machines without AVX512-BF16 use [`crate::gemm`] on f32 copies.
 
 use crate::gemm::MatRef;
 use half::bf16;
