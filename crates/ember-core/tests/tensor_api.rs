@@ -303,3 +303,21 @@ fn large_contiguous_arithmetic_gives_exact_results() -> Result<()> {
     }
     Ok(())
 }
+
+/// bf16 matmuls issued concurrently from the thread pool (each one parallel inside, sharing
+/// per-thread scratch and the worker threads) all give the serial result.
+#[test]
+fn concurrent_bf16_matmuls_inside_the_thread_pool_agree() -> Result<()> {
+    use rayon::prelude::*;
+    ember_core::set_num_threads(2);
+    ember_core::manual_seed(3);
+    let a = Tensor::randn(&[256, 512], DType::F32)?.to_dtype(DType::BF16)?;
+    let b = Tensor::randn(&[512, 256], DType::F32)?.to_dtype(DType::BF16)?;
+    let want = a.matmul(&b)?.to_dtype(DType::F32)?.to_vec::<f32>()?;
+    let got: Vec<Vec<f32>> = (0..16)
+        .into_par_iter()
+        .map(|_| a.matmul(&b).and_then(|c| c.to_dtype(DType::F32)).and_then(|c| c.to_vec::<f32>()))
+        .collect::<Result<_>>()?;
+    assert!(got.iter().all(|g| g == &want));
+    Ok(())
+}

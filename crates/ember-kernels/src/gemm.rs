@@ -161,35 +161,36 @@ impl GemmElem for bf16 {
     ) {
         if crate::bf16gemm::available() && m * n * k >= 64 * 64 * 64 {
             // AVX512-BF16 products with f32 accumulation, rounded once. The f32 result goes
-            // through a per-thread scratch buffer: a fresh multi-MiB one per call costs page
-            // faults on every page (a tenth of the time at N = 2048).
-            F32_SCRATCH.with_borrow_mut(|c| {
-                c.clear();
-                c.resize(m * n, 0.0);
-                crate::bf16gemm::matmul_bf16_f32acc(m, n, k, c, lhs, rhs, threads);
-                if !accumulate && dst.cs == 1 && dst.rs == n {
-                    let out = &mut dst.data[dst.offset..dst.offset + m * n];
-                    let convert =
-                        |(o, c): (&mut [bf16], &[f32])| half::slice::HalfFloatSliceExt::convert_from_f32_slice(o, c);
-                    if threads > 1 && m * n >= 1 << 16 {
-                        use rayon::prelude::*;
-                        out.par_chunks_mut(1 << 14).zip(c.par_chunks(1 << 14)).for_each(convert);
-                    } else {
-                        convert((out, c));
-                    }
+            // through a per-thread scratch buffer (a fresh multi-MiB one per call costs page
+            // faults on every page: a tenth of the time at N = 2048). It is taken out of its
+            // slot, not borrowed: rayon may run another bf16 GEMM on this thread while this one
+            // waits for its workers, and that one then allocates its own.
+            let mut c = F32_SCRATCH.take();
+            c.clear();
+            c.resize(m * n, 0.0);
+            crate::bf16gemm::matmul_bf16_f32acc(m, n, k, &mut c, lhs, rhs, threads);
+            if !accumulate && dst.cs == 1 && dst.rs == n {
+                let out = &mut dst.data[dst.offset..dst.offset + m * n];
+                let convert =
+                    |(o, c): (&mut [bf16], &[f32])| half::slice::HalfFloatSliceExt::convert_from_f32_slice(o, c);
+                if threads > 1 && m * n >= 1 << 16 {
+                    use rayon::prelude::*;
+                    out.par_chunks_mut(1 << 14).zip(c.par_chunks(1 << 14)).for_each(convert);
                 } else {
-                    for i in 0..m {
-                        for j in 0..n {
-                            let d = &mut dst.data[dst.offset + i * dst.rs + j * dst.cs];
-                            *d = bf16::from_f32(if accumulate { d.to_f32() + c[i * n + j] } else { c[i * n + j] });
-                        }
+                    convert((out, &c));
+                }
+            } else {
+                for i in 0..m {
+                    for j in 0..n {
+                        let d = &mut dst.data[dst.offset + i * dst.rs + j * dst.cs];
+                        *d = bf16::from_f32(if accumulate { d.to_f32() + c[i * n + j] } else { c[i * n + j] });
                     }
                 }
-                // Keep at most 64 MiB between calls.
-                if c.capacity() > 16 << 20 {
-                    *c = Vec::new();
-                }
-            });
+            }
+            // Keep at most 64 MiB between calls.
+            if c.capacity() <= 16 << 20 {
+                F32_SCRATCH.set(c);
+            }
             return;
         }
         // Otherwise convert to dense f32, multiply with f32 accumulation, round once.
