@@ -372,6 +372,9 @@ pub(crate) fn backward(st: &NodeState, g: &Tensor, needs: &[bool]) -> Result<Vec
 /// Whether the last two dims of `t` are laid out column-major (a transposed contiguous matrix).
 fn is_transposed(t: &Tensor) -> bool {
     let (n, s) = (t.dim(), t.strides());
+    if n < 2 {
+        return false;
+    }
     let (rows, cols) = (t.shape()[n - 2], t.shape()[n - 1]);
     rows > 1 && cols > 1 && s[n - 2] == 1 && s[n - 1] == rows
 }

@@ -32,91 +32,91 @@ fn col_range(out: usize, k: usize, stride: usize, pad: usize, dil: usize, size: 
     ColRange { lo, hi, src }
 }
 
+/// The column ranges of every kernel column (see [`ColRange`]).
+fn col_ranges(g: &ConvGeom) -> Vec<ColRange> {
+    let (ow, w) = (g.output().1, g.input.1);
+    (0..g.kernel.1).map(|kj| col_range(ow, kj, g.stride.1, g.padding.1, g.dilation.1, w)).collect()
+}
+
+/// Visits the rows of one image's patch matrix `[c, kh, kw, oh, ow]` in memory order, giving
+/// each row's channel, the column range of its kernel column, and its input row (`None` where
+/// the window hits padding). im2col and col2im walk the same rows in opposite directions.
+fn for_each_patch_row(c: usize, g: &ConvGeom, ranges: &[ColRange], mut f: impl FnMut(usize, &ColRange, Option<usize>)) {
+    let (h, kh, oh) = (g.input.0, g.kernel.0, g.output().0);
+    for ch in 0..c {
+        for ki in 0..kh {
+            for r in ranges {
+                for oi in 0..oh {
+                    f(ch, r, source_index(oi, ki, g.stride.0, g.padding.0, g.dilation.0, h));
+                }
+            }
+        }
+    }
+}
+
 fn im2col_t<T: Element>(x: &[T], n: usize, c: usize, g: &ConvGeom) -> Vec<T> {
     let (h, w) = g.input;
-    let (kh, kw) = g.kernel;
     let (oh, ow) = g.output();
-    let per_image = c * kh * kw * oh * ow;
+    let per_image = c * g.kernel.0 * g.kernel.1 * oh * ow;
     // Every element is written below (padding explicitly), so no zero fill of the whole buffer.
     let mut out = pool::take::<T>(n * per_image);
     if per_image == 0 {
         return out;
     }
-    let sw = g.stride.1;
-    let ranges: Vec<ColRange> = (0..kw).map(|kj| col_range(ow, kj, sw, g.padding.1, g.dilation.1, w)).collect();
+    let (sw, ranges) = (g.stride.1, col_ranges(g));
     // Images in parallel (each writes its own contiguous block of columns).
     threads::for_each_block_mut(&mut out, per_image, |b, cols| {
-        // cols: [c, kh, kw, oh, ow] of image b
         let mut rows = cols.chunks_exact_mut(ow);
-        for ch in 0..c {
-            let img = &x[(b * c + ch) * h * w..(b * c + ch + 1) * h * w];
-            for ki in 0..kh {
-                for r in &ranges {
-                    for oi in 0..oh {
-                        let Some(dst) = rows.next() else { return };
-                        let Some(src_row) = source_index(oi, ki, g.stride.0, g.padding.0, g.dilation.0, h) else {
-                            dst.fill(T::default());
-                            continue;
-                        };
-                        let row = &img[src_row * w..(src_row + 1) * w];
-                        dst[..r.lo].fill(T::default());
-                        dst[r.hi..].fill(T::default());
-                        let dst = &mut dst[r.lo..r.hi];
-                        if sw == 1 {
-                            dst.copy_from_slice(&row[r.src..r.src + dst.len()]);
-                        } else {
-                            for (i, d) in dst.iter_mut().enumerate() {
-                                *d = row[r.src + i * sw];
-                            }
-                        }
-                    }
+        for_each_patch_row(c, g, &ranges, |ch, r, src_row| {
+            let Some(dst) = rows.next() else { return };
+            let Some(src_row) = src_row else {
+                dst.fill(T::default());
+                return;
+            };
+            let row = &x[((b * c + ch) * h + src_row) * w..((b * c + ch) * h + src_row + 1) * w];
+            dst[..r.lo].fill(T::default());
+            dst[r.hi..].fill(T::default());
+            let dst = &mut dst[r.lo..r.hi];
+            if sw == 1 {
+                dst.copy_from_slice(&row[r.src..r.src + dst.len()]);
+            } else {
+                for (i, d) in dst.iter_mut().enumerate() {
+                    *d = row[r.src + i * sw];
                 }
             }
-        }
+        });
     });
     out
 }
 
 fn col2im_t<T: Element + std::ops::Add<Output = T>>(cols: &[T], n: usize, c: usize, g: &ConvGeom) -> Vec<T> {
     let (h, w) = g.input;
-    let (kh, kw) = g.kernel;
-    let (oh, ow) = g.output();
     let per_image = c * h * w;
-    let per_cols = c * kh * kw * oh * ow;
+    let per_cols = c * g.kernel.0 * g.kernel.1 * g.output().0 * g.output().1;
     let mut out = pool::take_zeroed::<T>(n * per_image);
-    if per_image == 0 {
+    if per_image == 0 || per_cols == 0 {
         return out;
     }
-    let sw = g.stride.1;
-    let ranges: Vec<ColRange> = (0..kw).map(|kj| col_range(ow, kj, sw, g.padding.1, g.dilation.1, w)).collect();
-    threads::for_each_block_mut(&mut out, per_image, |b, img_all| {
-        // src: [c, kh, kw, oh, ow] of image b; padding columns are dropped.
-        let mut rows = cols[b * per_cols..(b + 1) * per_cols].chunks_exact(ow);
-        for ch in 0..c {
-            let img = &mut img_all[ch * h * w..(ch + 1) * h * w];
-            for ki in 0..kh {
-                for r in &ranges {
-                    for oi in 0..oh {
-                        let Some(src) = rows.next() else { return };
-                        let Some(dst_row) = source_index(oi, ki, g.stride.0, g.padding.0, g.dilation.0, h) else {
-                            continue;
-                        };
-                        let row = &mut img[dst_row * w..(dst_row + 1) * w];
-                        let src = &src[r.lo..r.hi];
-                        if sw == 1 {
-                            for (d, &v) in row[r.src..r.src + src.len()].iter_mut().zip(src) {
-                                *d = *d + v;
-                            }
-                        } else {
-                            for (i, &v) in src.iter().enumerate() {
-                                let d = &mut row[r.src + i * sw];
-                                *d = *d + v;
-                            }
-                        }
-                    }
+    let (sw, ranges) = (g.stride.1, col_ranges(g));
+    threads::for_each_block_mut(&mut out, per_image, |b, img| {
+        // Padding columns of the patches are dropped.
+        let mut rows = cols[b * per_cols..(b + 1) * per_cols].chunks_exact(g.output().1);
+        for_each_patch_row(c, g, &ranges, |ch, r, dst_row| {
+            let Some(src) = rows.next() else { return };
+            let Some(dst_row) = dst_row else { return };
+            let row = &mut img[(ch * h + dst_row) * w..(ch * h + dst_row + 1) * w];
+            let src = &src[r.lo..r.hi];
+            if sw == 1 {
+                for (d, &v) in row[r.src..r.src + src.len()].iter_mut().zip(src) {
+                    *d = *d + v;
+                }
+            } else {
+                for (i, &v) in src.iter().enumerate() {
+                    let d = &mut row[r.src + i * sw];
+                    *d = *d + v;
                 }
             }
-        }
+        });
     });
     out
 }
