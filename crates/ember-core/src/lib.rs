@@ -12,6 +12,7 @@ pub mod dtype;
 pub mod error;
 pub mod fused;
 pub mod layout;
+#[macro_use]
 pub mod op;
 pub mod quant;
 pub mod storage;

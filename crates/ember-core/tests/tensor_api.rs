@@ -266,9 +266,9 @@ fn large_strided_and_broadcast_ops_match_index_arithmetic_across_threads() -> Re
         );
         // where with a broadcast scalar branch, and with transposed operands
         let zero = Tensor::zeros(&[], DType::F32)?;
-        let r = Tensor::where_(&xt.gt_scalar(0.0)?, &xt, &zero)?.to_vec::<f32>()?;
+        let r = Tensor::where_cond(&xt.gt_scalar(0.0)?, &xt, &zero)?.to_vec::<f32>()?;
         assert!(r.iter().zip(&x).all(|(&v, &e)| v == e.max(0.0)), "{rows}x{cols} where vs scalar");
-        let w = Tensor::where_(&xt.t()?.lt_scalar(1.0)?, &xt.t()?.neg()?, &xt.t()?)?.to_vec::<f32>()?;
+        let w = Tensor::where_cond(&xt.t()?.lt_scalar(1.0)?, &xt.t()?.neg()?, &xt.t()?)?.to_vec::<f32>()?;
         assert!(
             w.iter().enumerate().all(|(k, &v)| {
                 let e = x[(k % rows) * cols + k / rows];

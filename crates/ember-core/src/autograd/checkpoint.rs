@@ -26,7 +26,7 @@ pub fn checkpoint(
     // The forward ran with the replay's RNG state; advance the global stream as it would have.
     let after = rng::global_state();
     let refs: Vec<&Tensor> = inputs.iter().collect();
-    let out = out.record(&refs, || Op::Checkpoint(replay));
+    let out = out.record(&refs, || Op::Checkpoint { f: replay });
     rng::set_global_state(after);
     Ok(out)
 }

@@ -2,7 +2,7 @@
 //! table per node, accumulation of gradients (the rules never accumulate), hooks, and freeing
 //! of saved tensors as it goes unless the graph is retained.
 
-use super::{derivatives, with_grad_mode};
+use super::with_grad_mode;
 use crate::error::{Error, Result};
 use crate::Tensor;
 use std::collections::{HashMap, HashSet};
@@ -173,16 +173,21 @@ pub(crate) fn run(
             }
             let Some(node) = node else { continue };
             let state = node.take_state(retain_graph)?;
-            let needs: Vec<bool> = state.inputs.iter().map(|i| i.requires_grad()).collect();
-            let in_grads = derivatives::backward(&state, &g, &needs)?;
-            for ((inp, need), gi) in state.inputs.iter().zip(&needs).zip(in_grads) {
+            let needs: Vec<bool> = state.graph_inputs().iter().map(|i| i.requires_grad()).collect();
+            let in_grads = state.op.backward(&state, &g, &needs)?;
+            for ((inp, need), gi) in state.graph_inputs().iter().zip(&needs).zip(in_grads) {
                 if let (true, Some(gi)) = (need, gi) {
-                    debug_assert_eq!(
-                        gi.shape(),
-                        inp.shape(),
-                        "{}Backward returned a gradient of the wrong shape",
-                        node.name
-                    );
+                    if gi.shape() != inp.shape() {
+                        return Err(Error::autograd(
+                            "backward",
+                            format!(
+                                "{}Backward returned a gradient of shape {:?} for an input of shape {:?}",
+                                node.name,
+                                gi.shape(),
+                                inp.shape()
+                            ),
+                        ));
+                    }
                     accumulate(&mut grads, inp.graph_key(), gi)?;
                 }
             }

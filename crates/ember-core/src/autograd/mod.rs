@@ -2,7 +2,7 @@
 //!
 //! Ops record a `Node` on their output when grad mode is on and an input requires grad
 //! (`Tensor::record`). `backward()` walks the recorded graph in topological order
-//! (`engine.rs`), asking the one gradient table (`derivatives.rs`) for each node's input
+//! (`engine.rs`), asking the op tables (`crate::op`) for each node's input
 //! gradients and accumulating them. Gradient formulas are ordinary tensor ops, so with
 //! `create_graph` the backward pass is itself recorded and higher-order gradients work.
 //!
@@ -10,8 +10,7 @@
 //! the storage versions it saw, so modifying a saved tensor in place makes backward fail with
 //! an error naming the op, as PyTorch's version counter does.
 
-mod checkpoint;
-pub(crate) mod derivatives;
+pub(crate) mod checkpoint;
 mod engine;
 pub mod gradcheck;
 
@@ -78,7 +77,9 @@ pub(crate) fn with_grad_mode<R>(on: bool, f: impl FnOnce() -> R) -> R {
 /// What a node keeps for its backward: the op, its inputs and the versions they had.
 pub(crate) struct NodeState {
     pub(crate) op: Op,
-    pub(crate) inputs: Vec<Tensor>,
+    /// The inputs, or data-less proxies of those whose values the rule does not read (their
+    /// shapes and dtypes are still right): rules reach values only through `saved_*`.
+    inputs: Vec<Tensor>,
     versions: Vec<u64>,
     output: Weak<TensorInner>,
     out_version: u64,
@@ -86,7 +87,7 @@ pub(crate) struct NodeState {
 
 /// The record of one op application in the graph.
 pub(crate) struct Node {
-    pub(crate) name: String,
+    pub(crate) name: &'static str,
     pub(crate) kind: String,
     /// The rule reads the output, so consumers must keep its data alive.
     saves_output: bool,
@@ -100,7 +101,7 @@ impl Node {
         // carries the graph edge. Leaves are kept as they are (their `.grad` lives on them).
         let keep = |i: usize, t: &Tensor| -> Tensor {
             match t.node() {
-                Some(n) if !n.saves_output && !derivatives::needs_input_data(&op, i) => t.proxy(),
+                Some(n) if !n.saves_output && !op.needs_input_data(i) => t.proxy(),
                 _ => t.clone(),
             }
         };
@@ -108,7 +109,7 @@ impl Node {
         Node {
             name: op.name(),
             kind: op.kind(),
-            saves_output: derivatives::saves_output(&op),
+            saves_output: op.saves_output(),
             state: Mutex::new(Some(NodeState {
                 op,
                 inputs: kept,
@@ -165,12 +166,37 @@ impl NodeState {
         }
     }
 
-    /// Input `i`, checked to be unmodified since the forward pass (rules call this only for
-    /// inputs whose values they use).
-    pub(crate) fn saved_input(&self, i: usize) -> Result<&Tensor> {
+    /// The inputs as the graph holds them (proxies included), for the engine.
+    pub(crate) fn graph_inputs(&self) -> &[Tensor] {
+        &self.inputs
+    }
+
+    /// Number of inputs.
+    pub(crate) fn num_inputs(&self) -> usize {
+        self.inputs.len()
+    }
+
+    /// Shape of input `i` (known for proxies too).
+    pub(crate) fn input_shape(&self, i: usize) -> &[usize] {
+        self.inputs[i].shape()
+    }
+
+    /// Dtype of input `i`.
+    pub(crate) fn input_dtype(&self, i: usize) -> crate::DType {
+        self.inputs[i].dtype()
+    }
+
+    /// Input `i`, checked to be unmodified since the forward pass. Only rules whose table entry
+    /// declares `input(i)` saved call this (the table binds it), so the data is there.
+    pub(crate) fn saved_input(&self, i: usize) -> Result<Tensor> {
         let t = &self.inputs[i];
         check_version(t, self.versions[i], &self.op)?;
-        Ok(t)
+        Ok(t.clone())
+    }
+
+    /// Every input (a rule declaring `inputs` saved), each checked likewise.
+    pub(crate) fn saved_inputs(&self) -> Result<Vec<Tensor>> {
+        (0..self.inputs.len()).map(|i| self.saved_input(i)).collect()
     }
 
     /// The op's output (for rules such as `exp`, whose gradient is `g * out`), checked likewise.

@@ -1,5 +1,6 @@
-//! Elementwise ops: unary math, scalar arithmetic, binary arithmetic with broadcasting and
-//! type promotion, comparisons, `where_`, `masked_fill`, and the `+ - * /` operators.
+//! Elementwise ops: the drivers of the unary and binary tables (`crate::op`, which generate the
+//! plain methods such as `exp` and `add`), scalar arithmetic, broadcasting and type promotion,
+//! comparisons, `where_cond`, `masked_fill`, and the `+ - * /` operators.
 
 use super::Tensor;
 use crate::backend::cpu::map;
@@ -47,16 +48,6 @@ pub(crate) fn broadcast_pair(op: &'static str, a: &[usize], b: &[usize]) -> Resu
     }
 }
 
-macro_rules! unary_methods {
-    ($($(#[$m:meta])* $name:ident => $op:expr),* $(,)?) => {$(
-        $(#[$m])*
-        #[track_caller]
-        pub fn $name(&self) -> Result<Tensor> {
-            self.unary(stringify!($name), $op)
-        }
-    )*};
-}
-
 impl Tensor {
     /// Applies a unary primitive to a tensor of a dtype it accepts, recording `Op::Unary`.
     #[track_caller]
@@ -65,53 +56,17 @@ impl Tensor {
         Ok(Tensor::from_storage(out, self.shape()).record(&[self], || Op::Unary(op)))
     }
 
-    /// Integer inputs of float-only ops become f32 (as `torch.exp(int_tensor)` does).
+    /// Applies the unary op of the table (`op/unary.rs`): integer inputs of float-only ops
+    /// become f32 (as `torch.exp(int_tensor)` does). The table's generated methods (`exp`,
+    /// `relu`, ...) call this.
     #[track_caller]
-    fn unary(&self, name: &'static str, op: UnaryOp) -> Result<Tensor> {
+    pub fn unary_op(&self, op: UnaryOp) -> Result<Tensor> {
+        let name = op.method().unwrap_or(op.name());
         match self.dtype() {
             DType::Bool if op.keeps_int() => Err(Error::dtype(name, "not supported for bool tensors")),
             d if d.is_float() || op.keeps_int() => self.unary_prim(op),
             _ => self.to_dtype(DType::F32)?.unary_prim(op),
         }
-    }
-
-    unary_methods! {
-        /// `-x`.
-        neg => UnaryOp::Neg,
-        /// `e^x`.
-        exp => UnaryOp::Exp,
-        /// Natural log.
-        log => UnaryOp::Log,
-        /// Square root.
-        sqrt => UnaryOp::Sqrt,
-        /// `1 / sqrt(x)`.
-        rsqrt => UnaryOp::Rsqrt,
-        /// `|x|`.
-        abs => UnaryOp::Abs,
-        /// Sine.
-        sin => UnaryOp::Sin,
-        /// Cosine.
-        cos => UnaryOp::Cos,
-        /// Hyperbolic tangent.
-        tanh => UnaryOp::Tanh,
-        /// Logistic sigmoid.
-        sigmoid => UnaryOp::Sigmoid,
-        /// `max(x, 0)`.
-        relu => UnaryOp::Relu,
-        /// GELU, exact (erf) form.
-        gelu => UnaryOp::Gelu,
-        /// GELU, tanh approximation.
-        gelu_tanh => UnaryOp::GeluTanh,
-        /// `x * sigmoid(x)`.
-        silu => UnaryOp::Silu,
-        /// Error function.
-        erf => UnaryOp::Erf,
-        /// -1, 0 or 1 (0 gradient).
-        sign => UnaryOp::Sign,
-        /// `1 / x`.
-        reciprocal => UnaryOp::Recip,
-        /// `x * x`.
-        square => UnaryOp::Square,
     }
 
     /// `x + s` (an integer tensor plus a float scalar becomes f32, as in PyTorch).
@@ -149,7 +104,8 @@ impl Tensor {
         if self.dtype().is_float() {
             self.unary_prim(op)
         } else {
-            self.to_dtype(self.dtype().promote_with_float_scalar())?.unary(name, op)
+            let _ = name;
+            self.to_dtype(self.dtype().promote_with_float_scalar())?.unary_op(op)
         }
     }
 
@@ -160,7 +116,7 @@ impl Tensor {
         if min.is_none() && max.is_none() {
             return Err(Error::value("clamp", "at least one of min or max must not be None"));
         }
-        self.unary("clamp", UnaryOp::Clamp(min.unwrap_or(f64::NAN), max.unwrap_or(f64::NAN)))
+        self.unary_op(UnaryOp::Clamp(min.unwrap_or(f64::NAN), max.unwrap_or(f64::NAN)))
     }
 
     /// Applies a binary primitive to same-shape, same-dtype tensors, recording `Op::Binary`.
@@ -170,16 +126,23 @@ impl Tensor {
         Ok(Tensor::from_storage(out, self.shape()).record(&[self, rhs], || Op::Binary(op)))
     }
 
-    /// Promotes dtypes and broadcasts shapes, then applies the primitive.
+    /// Applies the binary op of the table (`op/binary.rs`) with broadcasting and promotion;
+    /// the same as the op's method (`add`, `mul`, ...).
     #[track_caller]
-    fn binary(&self, rhs: &Tensor, op: BinaryOp, name: &'static str) -> Result<Tensor> {
+    pub fn binary_op(&self, rhs: &Tensor, op: BinaryOp) -> Result<Tensor> {
+        self.binary(rhs, op, op.method().unwrap_or(op.name()))
+    }
+
+    /// Promotes dtypes and broadcasts shapes, then applies the primitive. The binary table's
+    /// generated methods (`add`, `mul`, ...) call this.
+    #[track_caller]
+    pub(crate) fn binary(&self, rhs: &Tensor, op: BinaryOp, name: &'static str) -> Result<Tensor> {
         let mut dtype = DType::promote(self.dtype(), rhs.dtype());
-        if op == BinaryOp::Div && !dtype.is_float() {
+        if op.promotes_int() && !dtype.is_float() {
             dtype = DType::F32; // true division
         }
-        if dtype == DType::Bool && !matches!(op, BinaryOp::Add | BinaryOp::Mul | BinaryOp::Maximum | BinaryOp::Minimum)
-        {
-            return Err(Error::dtype(name, format!("{op:?} is not supported for bool tensors")));
+        if dtype == DType::Bool && !op.accepts_bool() {
+            return Err(Error::dtype(name, format!("{name} is not supported for bool tensors")));
         }
         if self.shape() == rhs.shape() {
             // The common case: no broadcast, no shape to build, no conversion.
@@ -192,48 +155,6 @@ impl Tensor {
         let a = self.to_dtype(dtype)?.expand_to(&shape)?;
         let b = rhs.to_dtype(dtype)?.expand_to(&shape)?;
         a.binary_prim(&b, op)
-    }
-
-    /// `self + rhs` with broadcasting.
-    #[track_caller]
-    pub fn add(&self, rhs: &Tensor) -> Result<Tensor> {
-        self.binary(rhs, BinaryOp::Add, "add")
-    }
-
-    /// `self - rhs` with broadcasting.
-    #[track_caller]
-    pub fn sub(&self, rhs: &Tensor) -> Result<Tensor> {
-        self.binary(rhs, BinaryOp::Sub, "sub")
-    }
-
-    /// `self * rhs` with broadcasting.
-    #[track_caller]
-    pub fn mul(&self, rhs: &Tensor) -> Result<Tensor> {
-        self.binary(rhs, BinaryOp::Mul, "mul")
-    }
-
-    /// `self / rhs` (true division: integers give f32).
-    #[track_caller]
-    pub fn div(&self, rhs: &Tensor) -> Result<Tensor> {
-        self.binary(rhs, BinaryOp::Div, "div")
-    }
-
-    /// Elementwise maximum (NaN propagates).
-    #[track_caller]
-    pub fn maximum(&self, rhs: &Tensor) -> Result<Tensor> {
-        self.binary(rhs, BinaryOp::Maximum, "maximum")
-    }
-
-    /// Elementwise minimum (NaN propagates).
-    #[track_caller]
-    pub fn minimum(&self, rhs: &Tensor) -> Result<Tensor> {
-        self.binary(rhs, BinaryOp::Minimum, "minimum")
-    }
-
-    /// `self ^ rhs` elementwise.
-    #[track_caller]
-    pub fn pow_tensor(&self, rhs: &Tensor) -> Result<Tensor> {
-        self.binary(rhs, BinaryOp::Pow, "pow_tensor")
     }
 
     #[track_caller]
@@ -294,9 +215,10 @@ impl Tensor {
         self.eq_scalar(0.0)
     }
 
-    /// `cond ? a : b` elementwise with broadcasting of all three (`cond` must be Bool).
+    /// `cond ? a : b` elementwise with broadcasting of all three (`cond` must be Bool):
+    /// `torch.where(cond, a, b)`.
     #[track_caller]
-    pub fn where_(cond: &Tensor, a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    pub fn where_cond(cond: &Tensor, a: &Tensor, b: &Tensor) -> Result<Tensor> {
         if cond.dtype() != DType::Bool {
             return Err(Error::dtype("where", format!("condition must be a bool tensor, got {}", cond.dtype())));
         }
@@ -312,10 +234,17 @@ impl Tensor {
         Ok(Tensor::from_storage(out, &shape).record(&[&x, &y], || Op::Where { cond: c.clone() }))
     }
 
+    /// The old name of [`Tensor::where_cond`] (kept for API.md; the trailing underscore does
+    /// not mean in-place here).
+    #[track_caller]
+    pub fn where_(cond: &Tensor, a: &Tensor, b: &Tensor) -> Result<Tensor> {
+        Tensor::where_cond(cond, a, b)
+    }
+
     /// `value` where `mask` is true, `self` elsewhere (`mask` broadcasts to `self`).
     #[track_caller]
     pub fn masked_fill(&self, mask: &Tensor, value: f64) -> Result<Tensor> {
-        let out = Tensor::where_(mask, &Tensor::full(&[], value, self.dtype())?, self)?;
+        let out = Tensor::where_cond(mask, &Tensor::full(&[], value, self.dtype())?, self)?;
         if out.shape() != self.shape() {
             return Err(Error::shape(
                 "masked_fill",

@@ -63,7 +63,8 @@ impl Tensor {
         let (n, c) = (self.shape()[0], self.shape()[1]);
         let (oh, ow) = g.output();
         let out = cpu::im2col(&*self.cpu_read("unfold2d")?, self.layout(), n, c, &g);
-        Ok(Tensor::from_storage(out, &[n, c * g.kernel.0 * g.kernel.1, oh * ow]).record(&[self], || Op::Im2col(g)))
+        Ok(Tensor::from_storage(out, &[n, c * g.kernel.0 * g.kernel.1, oh * ow])
+            .record(&[self], || Op::Im2col { geom: g }))
     }
 
     /// `[N, C*kh*kw, OH*OW] -> [N, C, H, W]`, summing overlaps (`torch.nn.functional.fold`).
@@ -85,6 +86,6 @@ impl Tensor {
         let n = self.shape()[0];
         let c = self.shape()[1] / (g.kernel.0 * g.kernel.1);
         let out = cpu::col2im(&*self.cpu_read("fold2d")?, self.layout(), n, c, &g);
-        Ok(Tensor::from_storage(out, &[n, c, g.input.0, g.input.1]).record(&[self], || Op::Col2im(g)))
+        Ok(Tensor::from_storage(out, &[n, c, g.input.0, g.input.1]).record(&[self], || Op::Col2im { geom: g }))
     }
 }

@@ -106,7 +106,9 @@ impl Tensor {
     /// Sets every element to `value`.
     #[track_caller]
     pub fn fill_(&self, value: f64) -> Result<()> {
-        self.inplace("fill_", &[], |t| Tensor::where_(&Tensor::scalar(true), &Tensor::full(&[], value, t.dtype())?, t))
+        self.inplace("fill_", &[], |t| {
+            Tensor::where_cond(&Tensor::scalar(true), &Tensor::full(&[], value, t.dtype())?, t)
+        })
     }
 
     /// Sets every element to zero.
@@ -119,6 +121,6 @@ impl Tensor {
     #[track_caller]
     pub fn copy_(&self, src: &Tensor) -> Result<()> {
         let src_c = src.to_dtype(self.dtype())?;
-        self.inplace("copy_", &[src], |t| Tensor::where_(&Tensor::scalar(true), &src_c, t))
+        self.inplace("copy_", &[src], |t| Tensor::where_cond(&Tensor::scalar(true), &src_c, t))
     }
 }

@@ -166,10 +166,10 @@ impl Tensor {
         }
         // Differentiable form with PyTorch's gradient (split evenly among ties) and the exact
         // value: m + sum(where(x == m, x - m, 0)) / count, where every x - m is exactly 0.
-        let m_safe = Tensor::where_(&m.abs()?.eq_scalar(f64::INFINITY)?, &Tensor::zeros_like(&m)?, &m)?;
+        let m_safe = Tensor::where_cond(&m.abs()?.eq_scalar(f64::INFINITY)?, &Tensor::zeros_like(&m)?, &m)?;
         let ties = flat.eq(&m)?;
         let count = ties.to_dtype(self.dtype())?.sum()?;
-        let hits = Tensor::where_(&ties, &flat.sub(&m_safe)?, &Tensor::zeros(&[], self.dtype())?)?.sum()?;
+        let hits = Tensor::where_cond(&ties, &flat.sub(&m_safe)?, &Tensor::zeros(&[], self.dtype())?)?.sum()?;
         m_safe.add(&hits.div(&count)?)
     }
 
@@ -239,7 +239,7 @@ impl Tensor {
     pub fn logsumexp(&self, dim: isize, keepdim: bool) -> Result<Tensor> {
         self.require_float("logsumexp")?;
         let (m, _) = self.detach().max_dim(dim, true)?;
-        let m = Tensor::where_(&m.abs()?.eq_scalar(f64::INFINITY)?, &Tensor::zeros_like(&m)?, &m)?;
+        let m = Tensor::where_cond(&m.abs()?.eq_scalar(f64::INFINITY)?, &Tensor::zeros_like(&m)?, &m)?;
         let out = self.sub(&m)?.exp()?.sum_dim(dim, true)?.log()?.add(&m)?;
         if keepdim {
             Ok(out)

@@ -412,6 +412,6 @@ impl Tensor {
             })
             .collect();
         let mask = Tensor::from_vec(mask, &[r, c])?;
-        Tensor::where_(&mask, self, &Tensor::zeros(&[], self.dtype())?)
+        Tensor::where_cond(&mask, self, &Tensor::zeros(&[], self.dtype())?)
     }
 }

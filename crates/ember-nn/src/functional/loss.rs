@@ -103,7 +103,7 @@ pub fn cross_entropy_with(input: &Tensor, target: &Tensor, opts: CrossEntropyOpt
 fn nll_rows(lp: &Tensor, t: &Tensor, opts: &CrossEntropyOptions, op: &'static str) -> Result<(Tensor, Tensor, Tensor)> {
     let c = lp.shape()[1];
     let keep = t.ne_scalar(opts.ignore_index as f64)?;
-    let safe_t = Tensor::where_(&keep, t, &Tensor::zeros(&[], DType::I64)?)?;
+    let safe_t = Tensor::where_cond(&keep, t, &Tensor::zeros(&[], DType::I64)?)?;
     let bad = safe_t.lt_scalar(0.0)?.logical_or(&safe_t.ge_scalar(c as f64)?)?;
     if bad.to_dtype(DType::I64)?.sum()?.item::<i64>()? > 0 {
         return Err(Error::index(
@@ -230,7 +230,8 @@ pub fn smooth_l1_loss_with(input: &Tensor, target: &Tensor, beta: f64, r: Reduct
     if beta == 0.0 {
         return reduce(a, r, 1);
     }
-    let loss = Tensor::where_(&a.lt_scalar(beta)?, &d.square()?.mul_scalar(0.5 / beta)?, &a.sub_scalar(0.5 * beta)?)?;
+    let loss =
+        Tensor::where_cond(&a.lt_scalar(beta)?, &d.square()?.mul_scalar(0.5 / beta)?, &a.sub_scalar(0.5 * beta)?)?;
     reduce(loss, r, 1)
 }
 
@@ -246,7 +247,7 @@ pub fn huber_loss_with(input: &Tensor, target: &Tensor, delta: f64, r: Reduction
     check_same("huber_loss", input, target)?;
     let d = input.sub(target)?;
     let a = d.abs()?;
-    let loss = Tensor::where_(
+    let loss = Tensor::where_cond(
         &a.le_scalar(delta)?,
         &d.square()?.mul_scalar(0.5)?,
         &a.sub_scalar(0.5 * delta)?.mul_scalar(delta)?,
@@ -326,8 +327,8 @@ pub fn kl_div_with(input: &Tensor, target: &Tensor, r: Reduction, log_target: bo
     } else {
         // xlogy: 0 where target == 0.
         let pos = target.gt_scalar(0.0)?;
-        let safe = Tensor::where_(&pos, target, &Tensor::ones_like(target)?)?;
-        Tensor::where_(&pos, &target.mul(&safe.log()?.sub(input)?)?, &Tensor::zeros_like(target)?)?
+        let safe = Tensor::where_cond(&pos, target, &Tensor::ones_like(target)?)?;
+        Tensor::where_cond(&pos, &target.mul(&safe.log()?.sub(input)?)?, &Tensor::zeros_like(target)?)?
     };
     let batch = input.shape().first().copied().unwrap_or(1);
     reduce(loss, r, batch)

@@ -82,7 +82,7 @@ pub fn embedding(idx: &Tensor, weight: &Tensor, padding_idx: Option<usize>) -> R
         Some(p) => {
             // Same values, but the gradient is cut where idx == padding_idx.
             let keep = idx.ne_scalar(p as f64)?.unsqueeze(-1)?;
-            Tensor::where_(&keep, &out, &out.detach())
+            Tensor::where_cond(&keep, &out, &out.detach())
         }
         None => Ok(out),
     }

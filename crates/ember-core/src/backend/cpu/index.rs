@@ -2,11 +2,10 @@
 //! are validated (range, dtype) by the tensor methods; here they are plain `usize`s.
 
 use super::{contiguous_slice, copy_strided};
-use crate::backend::cpu::map::Num;
-use crate::backend::BinaryOp;
 use crate::layout::Layout;
 use crate::storage::CpuStorage;
 use half::{bf16, f16};
+use std::ops::Add;
 
 use super::reduce::split_at_dim;
 
@@ -71,9 +70,9 @@ trait AddAny: Copy {
     fn add_any(self, o: Self) -> Self;
 }
 macro_rules! add_any {
-    ($($t:ty),*) => {$(impl AddAny for $t { fn add_any(self, o: Self) -> Self { <$t as Num>::bin(BinaryOp::Add, self, o) } })*};
+    ($($t:ty => $add:ident),*) => {$(impl AddAny for $t { fn add_any(self, o: Self) -> Self { self.$add(o) } })*};
 }
-add_any!(f32, f64, i64, i32, u8);
+add_any!(f32 => add, f64 => add, i64 => wrapping_add, i32 => wrapping_add, u8 => wrapping_add);
 impl AddAny for f16 {
     fn add_any(self, o: Self) -> Self {
         f16::from_f32(self.to_f32() + o.to_f32())

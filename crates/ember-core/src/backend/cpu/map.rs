@@ -103,85 +103,6 @@ macro_rules! float_impl {
 float_impl!(f32, |x| vmath::erf_f64(x as f64) as f32);
 float_impl!(f64, vmath::erf_f64);
 
-/// `op(x)` for one float element (the scalar definition of every unary op).
-#[inline(always)]
-pub fn unary_float<F: Float>(op: UnaryOp, x: F) -> F {
-    let one = F::of(1.0);
-    let zero = F::of(0.0);
-    match op {
-        UnaryOp::Neg => -x,
-        UnaryOp::Exp => x.exp(),
-        UnaryOp::Log => x.ln(),
-        UnaryOp::Sqrt => x.sqrt(),
-        UnaryOp::Rsqrt => one / x.sqrt(),
-        UnaryOp::Abs => x.abs(),
-        UnaryOp::Sin => x.sin(),
-        UnaryOp::Cos => x.cos(),
-        UnaryOp::Tanh => x.tanh(),
-        UnaryOp::Sigmoid => one / (one + (-x).exp()),
-        // relu(NaN) is NaN in PyTorch; `x > 0` is false for NaN, so test `x < 0` instead.
-        UnaryOp::Relu => {
-            if x < zero {
-                zero
-            } else {
-                x
-            }
-        }
-        UnaryOp::Gelu => x * F::of(vmath::normal_cdf_f64(x.to_f64())),
-        UnaryOp::GeluTanh => {
-            let k = F::of((2.0 / std::f64::consts::PI).sqrt());
-            let inner = k * (x + F::of(0.044715) * x * x * x);
-            x / (one + (-(inner + inner)).exp())
-        }
-        UnaryOp::GeluGrad => {
-            let xf = x.to_f64();
-            F::of(vmath::normal_cdf_f64(xf) + xf * (-0.5 * xf * xf).exp() / (2.0 * std::f64::consts::PI).sqrt())
-        }
-        UnaryOp::GeluTanhGrad => {
-            let xf = x.to_f64();
-            let k = (2.0 / std::f64::consts::PI).sqrt();
-            let t = (k * (xf + 0.044715 * xf * xf * xf)).tanh();
-            F::of(0.5 * (1.0 + t) + 0.5 * xf * (1.0 - t * t) * k * (1.0 + 3.0 * 0.044715 * xf * xf))
-        }
-        UnaryOp::Silu => x / (one + (-x).exp()),
-        UnaryOp::Erf => x.erf(),
-        UnaryOp::Sign => {
-            if x > zero {
-                one
-            } else if x < zero {
-                -one
-            } else {
-                x * zero
-            }
-        }
-        UnaryOp::Recip => one / x,
-        UnaryOp::Square => x * x,
-        UnaryOp::AddScalar(s) => x + F::of(s),
-        UnaryOp::MulScalar(s) => x * F::of(s),
-        UnaryOp::PowScalar(p) => {
-            if p == 2.0 {
-                x * x
-            } else if p == 1.0 {
-                x
-            } else if p == 0.5 {
-                x.sqrt()
-            } else {
-                x.powf(F::of(p))
-            }
-        }
-        UnaryOp::Clamp(lo, hi) => {
-            let mut y = x;
-            if !lo.is_nan() && y < F::of(lo) {
-                y = F::of(lo);
-            }
-            if !hi.is_nan() && y > F::of(hi) {
-                y = F::of(hi);
-            }
-            y
-        }
-    }
-}
-
 /// Integer element types, computed through `i64` with wrapping (PyTorch's overflow rule).
 pub trait Int: Element {
     fn to_i64(self) -> i64;
@@ -203,31 +124,6 @@ macro_rules! int_impl {
     )*};
 }
 int_impl!(i64, i32, u8);
-
-/// `op(x)` for one integer element; only ops with `UnaryOp::keeps_int()` reach here.
-#[inline(always)]
-fn unary_int<T: Int>(op: UnaryOp, x: T) -> T {
-    let v = x.to_i64();
-    let r = match op {
-        UnaryOp::Neg => v.wrapping_neg(),
-        UnaryOp::Abs => v.wrapping_abs(),
-        UnaryOp::Relu => v.max(0),
-        UnaryOp::Sign => v.signum(),
-        UnaryOp::Square => v.wrapping_mul(v),
-        UnaryOp::Clamp(lo, hi) => {
-            let mut y = v;
-            if !lo.is_nan() && (y as f64) < lo {
-                y = lo.ceil() as i64;
-            }
-            if !hi.is_nan() && (y as f64) > hi {
-                y = hi.floor() as i64;
-            }
-            y
-        }
-        _ => v,
-    };
-    T::from_i64(r)
-}
 
 /// Maps `f` over a strided view into a new contiguous vector.
 pub fn map_strided<T: Copy + Sync, U: Element>(v: &[T], l: &Layout, f: impl Fn(T) -> U + Sync) -> Vec<U> {
@@ -263,40 +159,17 @@ fn map_into(x: &[f32], out: &mut [f32], f: impl Fn(f32) -> f32) {
     }
 }
 
-/// One block of a unary op: SIMD kernels for transcendental ops, and a separate loop per op
-/// for the rest, so no per-element `match` survives into the loop.
+/// One block of a unary op: the table's per-op loop or SIMD kernel (`UnaryOp::f32_block`),
+/// with loops of their own for the scalar powers hot code uses (`x^2`, `x^-0.5`, ...), whose
+/// exponent the generic loop would test per element.
 fn unary_f32_block(op: UnaryOp, x: &[f32], out: &mut [f32]) {
     match op {
-        UnaryOp::Exp => vmath::exp(x, out),
-        UnaryOp::Tanh => vmath::tanh(x, out),
-        UnaryOp::Sigmoid => vmath::sigmoid(x, out),
-        UnaryOp::Gelu => vmath::gelu(x, out),
-        UnaryOp::GeluTanh => vmath::gelu_tanh(x, out),
-        UnaryOp::GeluGrad => vmath::gelu_grad(x, out),
-        UnaryOp::GeluTanhGrad => vmath::gelu_tanh_grad(x, out),
-        UnaryOp::Silu => vmath::silu(x, out),
-        UnaryOp::Erf => vmath::erf(x, out),
-        UnaryOp::Neg => map_into(x, out, |v| -v),
-        UnaryOp::Abs => map_into(x, out, f32::abs),
-        UnaryOp::Sqrt => map_into(x, out, f32::sqrt),
-        UnaryOp::Rsqrt => map_into(x, out, |v| 1.0 / v.sqrt()),
-        UnaryOp::Recip => map_into(x, out, |v| 1.0 / v),
-        UnaryOp::Square => map_into(x, out, |v| v * v),
-        UnaryOp::Relu => map_into(x, out, |v| if v < 0.0 { 0.0 } else { v }),
-        UnaryOp::AddScalar(s) => {
-            let s = s as f32;
-            map_into(x, out, |v| v + s)
-        }
-        UnaryOp::MulScalar(s) => {
-            let s = s as f32;
-            map_into(x, out, |v| v * s)
-        }
         UnaryOp::PowScalar(2.0) => map_into(x, out, |v| v * v),
         UnaryOp::PowScalar(3.0) => map_into(x, out, |v| v * v * v),
         UnaryOp::PowScalar(0.5) => map_into(x, out, f32::sqrt),
         UnaryOp::PowScalar(-0.5) => map_into(x, out, |v| 1.0 / v.sqrt()),
         UnaryOp::PowScalar(-1.0) => map_into(x, out, |v| 1.0 / v),
-        _ => map_into(x, out, |v| unary_float(op, v)),
+        _ => op.f32_block(x, out),
     }
 }
 
@@ -311,10 +184,10 @@ fn unary_f32(x: &[f32], op: UnaryOp) -> Vec<f32> {
 /// `op` applied to every element of a float or (for `keeps_int` ops) integer view.
 pub fn unary(s: &CpuStorage, l: &Layout, op: UnaryOp) -> CpuStorage {
     match s {
-        CpuStorage::F64(v) => CpuStorage::F64(map_strided(v, l, |x| unary_float(op, x))),
-        CpuStorage::I64(v) => CpuStorage::I64(map_strided(v, l, |x| unary_int(op, x))),
-        CpuStorage::I32(v) => CpuStorage::I32(map_strided(v, l, |x| unary_int(op, x))),
-        CpuStorage::U8(v) => CpuStorage::U8(map_strided(v, l, |x| unary_int(op, x))),
+        CpuStorage::F64(v) => CpuStorage::F64(map_strided(v, l, |x| op.scalar(x))),
+        CpuStorage::I64(v) => CpuStorage::I64(map_strided(v, l, |x| Int::from_i64(op.scalar_int(x.to_i64())))),
+        CpuStorage::I32(v) => CpuStorage::I32(map_strided(v, l, |x| Int::from_i64(op.scalar_int(x.to_i64())))),
+        CpuStorage::U8(v) => CpuStorage::U8(map_strided(v, l, |x| Int::from_i64(op.scalar_int(x.to_i64())))),
         CpuStorage::Bool(v) => CpuStorage::Bool(contiguous_slice(v, l).into_owned()),
         _ => {
             // Tensor methods only send float storage here, so to_f32_vec is Some.
@@ -323,56 +196,6 @@ pub fn unary(s: &CpuStorage, l: &Layout, op: UnaryOp) -> CpuStorage {
         }
     }
 }
-
-/// Arithmetic on one element type (wrapping for integers, as PyTorch's integer overflow).
-pub trait Num: Element {
-    fn bin(op: BinaryOp, a: Self, b: Self) -> Self;
-}
-
-macro_rules! num_float {
-    ($($t:ty),*) => {$(
-        impl Num for $t {
-            #[inline(always)]
-            fn bin(op: BinaryOp, a: Self, b: Self) -> Self {
-                match op {
-                    BinaryOp::Add => a + b,
-                    BinaryOp::Sub => a - b,
-                    BinaryOp::Mul => a * b,
-                    BinaryOp::Div => a / b,
-                    BinaryOp::Maximum => a.max_nan(b),
-                    BinaryOp::Minimum => a.min_nan(b),
-                    BinaryOp::Pow => a.powf(b),
-                }
-            }
-        }
-    )*};
-}
-num_float!(f32, f64);
-
-macro_rules! num_int {
-    ($($t:ty),*) => {$(
-        impl Num for $t {
-            #[inline(always)]
-            fn bin(op: BinaryOp, a: Self, b: Self) -> Self {
-                match op {
-                    BinaryOp::Add => a.wrapping_add(b),
-                    BinaryOp::Sub => a.wrapping_sub(b),
-                    BinaryOp::Mul => a.wrapping_mul(b),
-                    // Integer division is floor division in Ember's int paths; x / 0 gives 0
-                    // rather than a panic (PyTorch raises; tensor methods promote `div` to
-                    // float, so only internal callers reach this arm).
-                    BinaryOp::Div => if b == 0 { 0 } else { a.wrapping_div(b) },
-                    BinaryOp::Maximum => a.max(b),
-                    BinaryOp::Minimum => a.min(b),
-                    BinaryOp::Pow => {
-                        if (b as i64) < 0 { 0 } else { a.wrapping_pow(b as u32) }
-                    }
-                }
-            }
-        }
-    )*};
-}
-num_int!(i64, i32, u8);
 
 /// `f(a, b)` over two same-shape views into a contiguous vector, with fast paths for
 /// contiguous operands and broadcast (stride-0) rows.
@@ -465,20 +288,13 @@ fn zip_runs<T: Copy, U>(a: &[T], la: &Layout, b: &[T], lb: &Layout, f: &impl Fn(
 pub fn binary(a: &CpuStorage, la: &Layout, b: &CpuStorage, lb: &Layout, op: BinaryOp) -> CpuStorage {
     match (a, b) {
         (CpuStorage::F32(x), CpuStorage::F32(y)) => CpuStorage::F32(binary_f32(x, la, y, lb, op)),
-        (CpuStorage::F64(x), CpuStorage::F64(y)) => {
-            CpuStorage::F64(zip_strided(x, la, y, lb, |p, q| f64::bin(op, p, q)))
+        (CpuStorage::F64(x), CpuStorage::F64(y)) => CpuStorage::F64(op.zip_float(x, la, y, lb)),
+        (CpuStorage::I64(x), CpuStorage::I64(y)) => CpuStorage::I64(op.zip_int(x, la, y, lb)),
+        (CpuStorage::I32(x), CpuStorage::I32(y)) => CpuStorage::I32(op.zip_int(x, la, y, lb)),
+        (CpuStorage::U8(x), CpuStorage::U8(y)) => CpuStorage::U8(op.zip_int(x, la, y, lb)),
+        (CpuStorage::Bool(x), CpuStorage::Bool(y)) => {
+            CpuStorage::Bool(zip_strided(x, la, y, lb, |p, q| op.scalar_bool(p, q)))
         }
-        (CpuStorage::I64(x), CpuStorage::I64(y)) => {
-            CpuStorage::I64(zip_strided(x, la, y, lb, |p, q| i64::bin(op, p, q)))
-        }
-        (CpuStorage::I32(x), CpuStorage::I32(y)) => {
-            CpuStorage::I32(zip_strided(x, la, y, lb, |p, q| i32::bin(op, p, q)))
-        }
-        (CpuStorage::U8(x), CpuStorage::U8(y)) => CpuStorage::U8(zip_strided(x, la, y, lb, |p, q| u8::bin(op, p, q))),
-        (CpuStorage::Bool(x), CpuStorage::Bool(y)) => CpuStorage::Bool(zip_strided(x, la, y, lb, |p, q| match op {
-            BinaryOp::Add | BinaryOp::Maximum => p | q,
-            _ => p & q,
-        })),
         _ => {
             // Half types (or a mix the caller already promoted away): widen, compute, round.
             let x = to_f32_vec(a, la).unwrap_or_default();
@@ -509,32 +325,9 @@ fn binary_f32(x: &[f32], la: &Layout, y: &[f32], lb: &Layout, op: BinaryOp) -> V
         });
         return out;
     }
-    // One monomorphised loop per op, so each inner loop is a plain vectorisable expression.
-    match op {
-        BinaryOp::Add => zip_strided(x, la, y, lb, |p, q| p + q),
-        BinaryOp::Sub => zip_strided(x, la, y, lb, |p, q| p - q),
-        BinaryOp::Mul => zip_strided(x, la, y, lb, |p, q| p * q),
-        BinaryOp::Div => zip_strided(x, la, y, lb, |p, q| p / q),
-        BinaryOp::Maximum => zip_strided(x, la, y, lb, |p: f32, q: f32| {
-            if p.is_nan() || q.is_nan() {
-                f32::NAN
-            } else if p > q {
-                p
-            } else {
-                q
-            }
-        }),
-        BinaryOp::Minimum => zip_strided(x, la, y, lb, |p: f32, q: f32| {
-            if p.is_nan() || q.is_nan() {
-                f32::NAN
-            } else if p < q {
-                p
-            } else {
-                q
-            }
-        }),
-        BinaryOp::Pow => zip_strided(x, la, y, lb, f32::powf),
-    }
+    // One monomorphised loop per op (generated from the table), so each inner loop is a
+    // plain vectorisable expression.
+    op.zip_float(x, la, y, lb)
 }
 
 /// Elementwise comparison of same-shape, same-dtype views.

@@ -1,0 +1,109 @@
+//! THE elementwise binary table: each op's float, integer and bool definitions, how integer
+//! inputs promote, what its gradient saves, the gradients, and the fixture cases that test it.
+//! `binary_table!` (see `macros.rs`) generates the `BinaryOp` enum, the per-op loops and the
+//! `Tensor` methods (`add`, `mul`, ...) from it. Inputs reach these definitions with one shape
+//! and one dtype: broadcasting (`Expand`) and promotion happen before.
+//!
+//! Maximum and minimum split the gradient evenly on ties, as PyTorch does.
+
+use super::when;
+use crate::Tensor;
+
+/// The weight of `a`'s gradient in `maximum(a, b)` (`gt` given) or `minimum`: 1 where it wins,
+/// 1/2 on ties, 0 where it loses.
+fn win_weight(a: &Tensor, b: &Tensor, wins: &Tensor) -> crate::Result<Tensor> {
+    Tensor::where_cond(wins, &Tensor::ones_like(a)?, &a.eq(b)?.to_dtype(a.dtype())?.mul_scalar(0.5)?)
+}
+
+binary_table! {
+    /// `a + b`.
+    Add {
+        method: add,
+        ints: keep,
+        scalar: |a, b| a + b,
+        int: |a, b| a.wrapping_add(b),
+        bool: |p, q| p | q,
+        saves: [],
+        grad: |st, g, need| Ok([need(0).then(|| g.clone()), need(1).then(|| g.clone())]),
+        tests: ["add", "add_empty"],
+    }
+    /// `a - b`.
+    Sub {
+        method: sub,
+        ints: keep,
+        scalar: |a, b| a - b,
+        int: |a, b| a.wrapping_sub(b),
+        saves: [],
+        grad: |st, g, need| Ok([need(0).then(|| g.clone()), when(need(1), || g.neg())?]),
+        tests: ["sub"],
+    }
+    /// `a * b`.
+    Mul {
+        method: mul,
+        ints: keep,
+        scalar: |a, b| a * b,
+        int: |a, b| a.wrapping_mul(b),
+        bool: |p, q| p & q,
+        saves: [a = input(0), b = input(1)],
+        grad: |st, g, need| Ok([when(need(0), || g.mul(&b))?, when(need(1), || g.mul(&a))?]),
+        tests: ["mul", "mul_scalar_tensor"],
+    }
+    /// `a / b` (true division: integer inputs give f32). Integer division by zero inside
+    /// Ember's own integer paths gives 0 rather than a panic.
+    Div {
+        method: div,
+        ints: float,
+        scalar: |a, b| a / b,
+        int: |a, b| if b == 0 { 0 } else { a.wrapping_div(b) },
+        saves: [a = input(0), b = input(1)],
+        // d(a/b)/db = -a / b^2
+        grad: |st, g, need| Ok([when(need(0), || g.div(&b))?, when(need(1), || g.mul(&a)?.div(&b.mul(&b)?)?.neg())?]),
+        tests: ["div"],
+    }
+    /// Elementwise maximum (NaN propagates from either side).
+    Maximum {
+        method: maximum,
+        ints: keep,
+        scalar: |a, b| a.max_nan(b),
+        int: |a, b| a.max(b),
+        bool: |p, q| p | q,
+        saves: [a = input(0), b = input(1)],
+        grad: |st, g, need| {
+            let w = win_weight(&a, &b, &a.gt(&b)?)?;
+            Ok([when(need(0), || g.mul(&w))?, when(need(1), || g.mul(&w.neg()?.add_scalar(1.0)?))?])
+        },
+        tests: ["maximum"],
+    }
+    /// Elementwise minimum (NaN propagates).
+    Minimum {
+        method: minimum,
+        ints: keep,
+        scalar: |a, b| a.min_nan(b),
+        int: |a, b| a.min(b),
+        bool: |p, q| p & q,
+        saves: [a = input(0), b = input(1)],
+        grad: |st, g, need| {
+            let w = win_weight(&a, &b, &a.lt(&b)?)?;
+            Ok([when(need(0), || g.mul(&w))?, when(need(1), || g.mul(&w.neg()?.add_scalar(1.0)?))?])
+        },
+        tests: ["minimum"],
+    }
+    /// `a ^ b` elementwise (negative integer exponents give 0).
+    Pow {
+        method: pow_tensor,
+        ints: keep,
+        scalar: |a, b| a.powf(b),
+        int: |a, b| if b < 0 { 0 } else { a.wrapping_pow(b.min(u32::MAX as i64) as u32) },
+        saves: [a = input(0), b = input(1), y = output],
+        grad: |st, g, need| {
+            let ga = when(need(0), || g.mul(&b.mul(&a.pow_tensor(&b.add_scalar(-1.0)?)?)?))?;
+            // d(a^b)/db = a^b ln a, taken as 0 where a == 0 (PyTorch's choice).
+            let gb = when(need(1), || {
+                let safe_a = Tensor::where_cond(&a.eq_scalar(0.0)?, &Tensor::ones_like(&a)?, &a)?;
+                g.mul(&y.mul(&safe_a.log()?)?)
+            })?;
+            Ok([ga, gb])
+        },
+        tests: ["pow_tensor"],
+    }
+}
