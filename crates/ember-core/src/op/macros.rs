@@ -220,7 +220,8 @@ macro_rules! unary_table {
 ///     method: tensor_method,     // generates `Tensor::tensor_method(&self, rhs: &Tensor)`
 ///     ints: keep | float,        // integer inputs stay integer, or promote to f32
 ///     scalar: |a, b| expr,       // the float definition, generic over `F: Float`
-///     int: |a, b| expr,          // the integer definition (i64, wrapping)
+///     int: |a, b| expr,          // the integer definition (i64, wrapping); optional when
+///                                // `ints: float` (integers never reach the op)
 ///     bool: |p, q| expr,         // optional: the op accepts bool tensors
 ///     saves: [a = input(0), b = input(1), y = output],
 ///     grad: |st, g, need| expr,  // [Option<Tensor>; 2] (a Result); `need(i)` says which
@@ -234,7 +235,7 @@ macro_rules! binary_table {
             method: $method:ident,
             ints: $ints:ident,
             scalar: |$a:ident, $b:ident| $scalar:expr,
-            int: |$ia:ident, $ib:ident| $int:expr,
+            $(int: |$ia:ident, $ib:ident| $int:expr,)?
             $(bool: |$ba:ident, $bb:ident| $bool:expr,)?
             saves: [$($var:ident = $what:ident $(($idx:tt))?),* $(,)?],
             grad: |$st:ident, $g:ident, $need:ident| $grad:expr,
@@ -324,8 +325,7 @@ macro_rules! binary_table {
                 use $crate::backend::cpu::map::zip_strided;
                 match self {
                     $( BinaryOp::$V => zip_strided(x, lx, y, ly, |p: T, q: T| {
-                        let ($ia, $ib) = (p.to_i64(), q.to_i64());
-                        T::from_i64($int)
+                        __or!($({ { let ($ia, $ib) = (p.to_i64(), q.to_i64()); T::from_i64($int) } })? ; { let _ = q; p })
                     }), )*
                 }
             }
