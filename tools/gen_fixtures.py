@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes the PyTorch golden fixtures that Ember's tests compare against.
 
-Run from the repository root:  python3 tools/gen_fixtures.py
+Run from the repository root:  python3 tools/gen_fixtures.py   (--ops-only: just ops.json)
 Needs: torch (pip install torch). CI never runs this; the outputs are committed.
 
 Outputs:
@@ -111,6 +111,8 @@ case("div", [A, ([3, 1], "away0")], torch.div)
 case("maximum", [D, ([4], "distinct")], torch.maximum)
 case("minimum", [D, ([4], "distinct")], torch.minimum)
 case("pow_tensor", [P, ([4], "any")], torch.pow)
+# Broadcast against values whose exp overflows (800) or underflows (-800) in any dtype.
+case("logaddexp", [([3, 1], "any"), ("data", [800.0, -800.0, 30.0, 0.0], [4])], torch.logaddexp)
 case("where", [("bool", [3, 4]), A, ([4], "any")], torch.where)
 case("masked_fill", [A, ("bool", [4])], lambda x, m: x.masked_fill(m, -2.0))
 case("gt", [A, A], torch.gt, diff=False)
@@ -216,6 +218,8 @@ def main():
 
 if __name__ == "__main__" and "--check-ember-file" not in sys.argv:
     main()
+    if "--ops-only" in sys.argv:  # just the op table (fixtures/ops.json)
+        sys.exit(0)
 
 
 # ---------------------------------------------------------------------------------------------

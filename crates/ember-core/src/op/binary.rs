@@ -106,4 +106,21 @@ binary_table! {
         },
         tests: ["pow_tensor"],
     }
+    /// `log(e^a + e^b)`, computed as `max + log1p(e^-|a - b|)` so it never overflows.
+    LogAddExp {
+        method: logaddexp,
+        ints: float,
+        scalar: |a, b| {
+            let m = a.max_nan(b);
+            if m.to_f64() == f64::INFINITY || m.to_f64() == f64::NEG_INFINITY {
+                m
+            } else {
+                m + (F::of(1.0) + (-(a - b).abs()).exp()).ln()
+            }
+        },
+        saves: [a = input(0), b = input(1), y = output],
+        // d/da = e^(a - y), d/db = e^(b - y)
+        grad: |st, g, need| Ok([when(need(0), || g.mul(&a.sub(&y)?.exp()?))?, when(need(1), || g.mul(&b.sub(&y)?.exp()?))?]),
+        tests: ["logaddexp"],
+    }
 }
