@@ -30,6 +30,9 @@ pub enum Error {
     Autograd { op: &'static str, msg: String, at: &'static Location<'static> },
     /// A bad argument value (a negative probability, a zero step, ...).
     Value { op: &'static str, msg: String, at: &'static Location<'static> },
+    /// A tensor larger than the machine's memory (or than `usize` can count), refused before
+    /// allocating.
+    Alloc { op: &'static str, msg: String, at: &'static Location<'static> },
     /// An I/O error, with the path or context.
     Io { context: String, source: std::io::Error },
     /// A malformed file or document (checkpoint, data set, config).
@@ -48,7 +51,7 @@ macro_rules! ctor {
 
 impl Error {
     ctor!(shape => Shape, dtype => DType, index => Index, device => Device,
-          unsupported => Unsupported, autograd => Autograd, value => Value);
+          unsupported => Unsupported, autograd => Autograd, value => Value, alloc => Alloc);
 
     /// An I/O error with context (usually the path).
     pub fn io(context: impl Into<String>, source: std::io::Error) -> Error {
@@ -69,7 +72,41 @@ impl Error {
             | Error::Device { op, .. }
             | Error::Unsupported { op, .. }
             | Error::Autograd { op, .. }
-            | Error::Value { op, .. } => Some(op),
+            | Error::Value { op, .. }
+            | Error::Alloc { op, .. } => Some(op),
+            Error::Io { .. } | Error::Format { .. } => None,
+        }
+    }
+}
+
+impl Error {
+    /// The message without the source location (for command-line tools, whose users did not
+    /// write the call).
+    pub fn message(&self) -> String {
+        match self {
+            Error::Shape { op, msg, .. }
+            | Error::DType { op, msg, .. }
+            | Error::Index { op, msg, .. }
+            | Error::Device { op, msg, .. }
+            | Error::Unsupported { op, msg, .. }
+            | Error::Autograd { op, msg, .. }
+            | Error::Value { op, msg, .. }
+            | Error::Alloc { op, msg, .. } => format!("{op}: {msg}"),
+            other => other.to_string(),
+        }
+    }
+
+    /// The caller's source location, for op errors.
+    pub fn location(&self) -> Option<&'static Location<'static>> {
+        match self {
+            Error::Shape { at, .. }
+            | Error::DType { at, .. }
+            | Error::Index { at, .. }
+            | Error::Device { at, .. }
+            | Error::Unsupported { at, .. }
+            | Error::Autograd { at, .. }
+            | Error::Value { at, .. }
+            | Error::Alloc { at, .. } => Some(at),
             Error::Io { .. } | Error::Format { .. } => None,
         }
     }
@@ -84,7 +121,8 @@ impl fmt::Display for Error {
             | Error::Device { op, msg, at }
             | Error::Unsupported { op, msg, at }
             | Error::Autograd { op, msg, at }
-            | Error::Value { op, msg, at } => {
+            | Error::Value { op, msg, at }
+            | Error::Alloc { op, msg, at } => {
                 write!(f, "{op}: {msg} at {}:{}:{}", at.file(), at.line(), at.column())
             }
             Error::Io { context, source } => write!(f, "{context}: {source}"),

@@ -235,7 +235,8 @@ impl Layout {
     /// Elements `start, start+step, ...` (`len` of them) along `dim`.
     pub fn slice(&self, dim: usize, start: usize, len: usize, step: usize) -> Layout {
         let mut l = self.clone();
-        if len > 0 {
+        // An empty view keeps its offset: the storage behind it may have no element there.
+        if len > 0 && self.numel() > 0 {
             l.offset += start * self.strides[dim];
         }
         l.shape.as_mut_slice()[dim] = len;

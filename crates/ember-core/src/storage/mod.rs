@@ -7,6 +7,7 @@
 pub mod pool;
 
 use crate::dtype::DType;
+use crate::error::{Error, Result};
 use half::{bf16, f16};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -119,6 +120,61 @@ impl CpuStorage {
             DType::F32 => CpuStorage::F32(pool::take_zeroed(n)),
             DType::F64 => CpuStorage::F64(pool::take_zeroed(n)),
         }
+    }
+}
+
+/// The most bytes one tensor may describe: the machine's RAM plus swap (read once from
+/// `/proc/meminfo`; `isize::MAX` where that is not available). A larger request could only
+/// abort the process (Rust aborts when an allocation fails), so ops refuse it as an error.
+pub fn memory_limit() -> usize {
+    static LIMIT: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *LIMIT.get_or_init(|| {
+        let kib = |info: &str, key: &str| -> Option<usize> {
+            let line = info.lines().find(|l| l.starts_with(key))?;
+            line[key.len()..].trim().trim_end_matches("kB").trim().parse::<usize>().ok()?.checked_mul(1024)
+        };
+        std::fs::read_to_string("/proc/meminfo")
+            .ok()
+            .and_then(|info| kib(&info, "MemTotal:")?.checked_add(kib(&info, "SwapTotal:").unwrap_or(0)))
+            .unwrap_or(isize::MAX as usize)
+    })
+}
+
+/// `bytes` in KiB/MiB/GiB/TiB for messages.
+pub fn human_bytes(bytes: u128) -> String {
+    let mut v = bytes as f64;
+    for unit in ["bytes", "KiB", "MiB", "GiB", "TiB", "PiB"] {
+        if v < 1024.0 || unit == "PiB" {
+            return if unit == "bytes" { format!("{bytes} bytes") } else { format!("{v:.1} {unit}") };
+        }
+        v /= 1024.0;
+    }
+    unreachable!("the loop returns at PiB")
+}
+
+/// The element count of `shape`, checked to fit in memory as `dtype` elements: an
+/// [`Error::Alloc`] naming the bytes needed otherwise (also when the count overflows `usize`).
+#[track_caller]
+pub fn checked_numel(op: &'static str, shape: &[usize], dtype: DType) -> Result<usize> {
+    let n = shape.iter().try_fold(1u128, |a, &d| a.checked_mul(d as u128));
+    let bytes = n.and_then(|n| n.checked_mul(dtype.size_in_bytes() as u128));
+    // Every loop bound (the sizes before, at and after a dim) is a product of the non-zero
+    // sizes, so those must fit in memory too: an empty `[0, 2^40]` tensor would have kernels
+    // count to 2^40 (PyTorch accepts such shapes; Ember refuses them rather than hang).
+    let span = shape.iter().try_fold(1u128, |a, &d| a.checked_mul(d.max(1) as u128));
+    let fits = |b: Option<u128>| b.is_some_and(|b| b <= memory_limit() as u128);
+    match (n, bytes) {
+        (Some(n), b) if fits(b) && fits(span.and_then(|s| s.checked_mul(dtype.size_in_bytes() as u128))) => {
+            Ok(n as usize)
+        }
+        (_, b) => Err(Error::alloc(
+            op,
+            format!(
+                "a {dtype} tensor of shape {shape:?} needs {}, more than this machine's {} of memory",
+                b.map_or_else(|| "more than 2^128 bytes".to_string(), human_bytes),
+                human_bytes(memory_limit() as u128)
+            ),
+        )),
     }
 }
 

@@ -33,12 +33,8 @@ impl Conv2dArgs {
             dilation: self.dilation,
             input,
         };
-        let bad = |i: usize, k: usize, s: usize, p: usize, d: usize| {
-            k == 0 || s == 0 || d == 0 || i + 2 * p < d * (k - 1) + 1
-        };
-        if bad(input.0, self.kernel.0, self.stride.0, self.padding.0, self.dilation.0)
-            || bad(input.1, self.kernel.1, self.stride.1, self.padding.1, self.dilation.1)
-        {
+        let fits = g.checked_output().is_some() && self.kernel.0.checked_mul(self.kernel.1).is_some();
+        if !fits {
             return Err(Error::shape(op, format!("window {self:?} does not fit an input of spatial size {input:?}")));
         }
         Ok(g)
@@ -59,26 +55,31 @@ impl Tensor {
         self.im2col(g)
     }
 
+    #[track_caller]
     pub(crate) fn im2col(&self, g: ConvGeom) -> Result<Tensor> {
         let (n, c) = (self.shape()[0], self.shape()[1]);
         let (oh, ow) = g.output();
+        let shape = [n, c.saturating_mul(g.kernel.0.saturating_mul(g.kernel.1)), oh.saturating_mul(ow)];
+        crate::storage::checked_numel("unfold2d", &shape, self.dtype())?;
         let out = cpu::im2col(&*self.cpu_read("unfold2d")?, self.layout(), n, c, &g);
-        Ok(Tensor::from_storage(out, &[n, c * g.kernel.0 * g.kernel.1, oh * ow])
-            .record(&[self], || Op::Im2col { geom: g }))
+        Ok(Tensor::from_storage(out, &shape).record(&[self], || Op::Im2col { geom: g }))
     }
 
     /// `[N, C*kh*kw, OH*OW] -> [N, C, H, W]`, summing overlaps (`torch.nn.functional.fold`).
     #[track_caller]
     pub fn fold2d(&self, output_size: (usize, usize), args: Conv2dArgs) -> Result<Tensor> {
         let g = args.geom("fold2d", output_size)?;
-        let k = g.kernel.0 * g.kernel.1;
+        let k = g.kernel.0 * g.kernel.1; // checked by `geom`
         let (oh, ow) = g.output();
-        if self.dim() != 3 || !self.shape()[1].is_multiple_of(k) || self.shape()[2] != oh * ow {
+        let l = oh.checked_mul(ow);
+        if self.dim() != 3 || !self.shape()[1].is_multiple_of(k) || Some(self.shape()[2]) != l {
             return Err(Error::shape(
                 "fold2d",
-                format!("expected [N, C*{k}, {}] patches, got shape {:?}", oh * ow, self.shape()),
+                format!("expected [N, C*{k}, {oh}*{ow}] patches, got shape {:?}", self.shape()),
             ));
         }
+        let (n, c) = (self.shape()[0], self.shape()[1] / k);
+        crate::storage::checked_numel("fold2d", &[n, c, output_size.0, output_size.1], self.dtype())?;
         self.col2im(g)
     }
 

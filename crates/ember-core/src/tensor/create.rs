@@ -4,7 +4,7 @@ use super::Tensor;
 use crate::backend::cpu::rng;
 use crate::dtype::{DType, Element};
 use crate::error::{Error, Result};
-use crate::storage::CpuStorage;
+use crate::storage::{checked_numel, CpuStorage};
 use ember_kernels::threads;
 use half::{bf16, f16};
 
@@ -31,19 +31,11 @@ pub(crate) fn storage_from_fn(dtype: DType, n: usize, f: impl Fn(usize) -> f64 +
     }
 }
 
-#[track_caller]
-fn checked_numel(shape: &[usize], op: &'static str) -> Result<usize> {
-    match shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d)).filter(|&n| n.checked_mul(8).is_some()) {
-        Some(n) => Ok(n),
-        None => Err(Error::shape(op, format!("shape {shape:?} has too many elements"))),
-    }
-}
-
 impl Tensor {
     /// A tensor owning `data` with `shape` (the element type picks the dtype).
     #[track_caller]
     pub fn from_vec<T: Element>(data: Vec<T>, shape: &[usize]) -> Result<Tensor> {
-        let n = checked_numel(shape, "from_vec")?;
+        let n = checked_numel("from_vec", shape, T::DTYPE)?;
         if data.len() != n {
             return Err(Error::shape(
                 "from_vec",
@@ -67,14 +59,14 @@ impl Tensor {
     /// A tensor of `shape` filled with `value` (converted to `dtype` as `as` does).
     #[track_caller]
     pub fn full(shape: &[usize], value: f64, dtype: DType) -> Result<Tensor> {
-        let n = checked_numel(shape, "full")?;
+        let n = checked_numel("full", shape, dtype)?;
         Ok(Tensor::from_storage(storage_from_fn(dtype, n, |_| value), shape))
     }
 
     /// Zeros.
     #[track_caller]
     pub fn zeros(shape: &[usize], dtype: DType) -> Result<Tensor> {
-        let n = checked_numel(shape, "zeros")?;
+        let n = checked_numel("zeros", shape, dtype)?;
         Ok(Tensor::from_storage(CpuStorage::zeros_pooled(dtype, n), shape))
     }
 
@@ -117,13 +109,14 @@ impl Tensor {
             ));
         }
         let n = ((end - start) / step).ceil().max(0.0) as usize;
-        checked_numel(&[n], "arange")?;
+        checked_numel("arange", &[n], dtype)?;
         Ok(Tensor::from_storage(storage_from_fn(dtype, n, |i| start + i as f64 * step), &[n]))
     }
 
     /// `steps` points evenly spaced from `start` to `end` inclusive.
     #[track_caller]
     pub fn linspace(start: f64, end: f64, steps: usize, dtype: DType) -> Result<Tensor> {
+        checked_numel("linspace", &[steps], dtype)?;
         let step = if steps > 1 { (end - start) / (steps - 1) as f64 } else { 0.0 };
         // PyTorch fills the second half from the end, so the last point is exactly `end`.
         let half = steps / 2;
@@ -142,7 +135,7 @@ impl Tensor {
     /// The `n x n` identity matrix.
     #[track_caller]
     pub fn eye(n: usize, dtype: DType) -> Result<Tensor> {
-        checked_numel(&[n, n], "eye")?;
+        checked_numel("eye", &[n, n], dtype)?;
         Ok(Tensor::from_storage(storage_from_fn(dtype, n * n, |i| if i / n == i % n { 1.0 } else { 0.0 }), &[n, n]))
     }
 
@@ -158,7 +151,7 @@ impl Tensor {
         if !dtype.is_float() {
             return Err(Error::dtype("rand", format!("expected a floating point dtype, got {dtype}")));
         }
-        let n = checked_numel(shape, "rand")?;
+        let n = checked_numel("rand", shape, dtype)?;
         let (seed, start) = rng::reserve(n as u64);
         let data = if dtype == DType::F64 {
             storage_from_fn(dtype, n, |i| low + (high - low) * rng::uniform_f64(seed, start + i as u64))
@@ -180,7 +173,7 @@ impl Tensor {
         if !dtype.is_float() {
             return Err(Error::dtype("randn", format!("expected a floating point dtype, got {dtype}")));
         }
-        let n = checked_numel(shape, "randn")?;
+        let n = checked_numel("randn", shape, dtype)?;
         let (seed, start) = rng::reserve(n as u64);
         // Counters (start + i) are split into two uniforms each inside `rng::normal`, so a
         // draw of n normals uses counters [2 start, 2 (start + n)): disjoint from other draws.
@@ -196,11 +189,12 @@ impl Tensor {
                 format!("random_ expects 'from' to be less than 'to', but got from={low} >= to={high}"),
             ));
         }
-        let n = checked_numel(shape, "randint")?;
+        let n = checked_numel("randint", shape, dtype)?;
         let (seed, start) = rng::reserve(n as u64);
-        let range = (high - low) as u64;
+        // i128: `high - low` overflows i64 for the widest ranges.
+        let range = (high as i128 - low as i128).min(u64::MAX as i128) as u64;
         Ok(Tensor::from_storage(
-            storage_from_fn(dtype, n, |i| (low + rng::below(seed, start + i as u64, range) as i64) as f64),
+            storage_from_fn(dtype, n, |i| (low as i128 + rng::below(seed, start + i as u64, range) as i128) as f64),
             shape,
         ))
     }

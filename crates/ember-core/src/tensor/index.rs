@@ -46,9 +46,10 @@ impl Tensor {
 
     pub(crate) fn index_select_u(&self, d: usize, index: &Tensor) -> Result<Tensor> {
         let idx = index_values(index, self.shape()[d], "index_select")?;
-        let out = cpu::index_select(&*self.cpu_read("index_select")?, self.layout(), d, &idx);
         let mut shape = self.shape().to_vec();
         shape[d] = idx.len();
+        crate::storage::checked_numel("index_select", &shape, self.dtype())?;
+        let out = cpu::index_select(&*self.cpu_read("index_select")?, self.layout(), d, &idx);
         let index = index.reshape_to(&[idx.len()])?;
         Ok(Tensor::from_storage(out, &shape).record(&[self], || Op::IndexSelect { dim: d, index }))
     }
@@ -57,6 +58,11 @@ impl Tensor {
     #[track_caller]
     pub fn index_add(&self, dim: isize, index: &Tensor, src: &Tensor) -> Result<Tensor> {
         let d = self.norm_dim(dim, "index_add")?;
+        if self.dim() == 0 {
+            // A 0-d tensor is indexed as one element along dim 0.
+            let flat_src = if src.dim() == 0 { src.reshape_to(&[1])? } else { src.clone() };
+            return self.reshape_to(&[1])?.index_add(0, index, &flat_src)?.reshape_to(&[]);
+        }
         let mut want = self.shape().to_vec();
         if let Some(w) = want.get_mut(d) {
             *w = index.numel();
@@ -192,6 +198,7 @@ impl Tensor {
             }
             shape[d] += t.shape()[d];
         }
+        crate::storage::checked_numel("cat", &shape, dtype)?;
         let cast: Vec<Tensor> = tensors.iter().map(|t| t.to_dtype(dtype)).collect::<Result<_>>()?;
         let guards: Vec<_> = cast.iter().map(|t| t.cpu_read("cat")).collect::<Result<_>>()?;
         let parts: Vec<_> = guards.iter().zip(&cast).map(|(g, t)| (&**g, t.layout())).collect();

@@ -10,11 +10,13 @@ use crate::op::Op;
 
 impl Tensor {
     /// The batched primitive: `[..., m, k] x [..., k, n]` with identical batch dims and dtype.
+    #[track_caller]
     pub(crate) fn matmul_prim(&self, rhs: &Tensor) -> Result<Tensor> {
         let nd = self.dim();
-        let out = read_two(self, rhs, "matmul", |a, b| cpu::matmul(a, self.layout(), b, rhs.layout()))?;
         let mut shape = self.shape()[..nd - 2].to_vec();
         shape.extend_from_slice(&[self.shape()[nd - 2], rhs.shape()[nd - 1]]);
+        crate::storage::checked_numel("matmul", &shape, self.dtype())?;
+        let out = read_two(self, rhs, "matmul", |a, b| cpu::matmul(a, self.layout(), b, rhs.layout()))?;
         Ok(Tensor::from_storage(out, &shape).record(&[self, rhs], || Op::Matmul))
     }
 

@@ -166,7 +166,7 @@ impl Tensor {
     /// Size of dim `d` (negative counts from the end).
     #[track_caller]
     pub fn size(&self, d: isize) -> Result<usize> {
-        Ok(self.shape()[self.norm_dim(d, "size")?])
+        Ok(self.shape()[self.norm_dim_strict(d, "size")?])
     }
 
     /// The element type.
@@ -209,13 +209,23 @@ impl Tensor {
     pub(crate) fn norm_dim(&self, d: isize, op: &'static str) -> Result<usize> {
         norm_dim(d, self.dim(), op)
     }
+
+    /// A dim index in `0..ndim` for ops that need an actual dim (`size`, `split`, ...): a 0-d
+    /// tensor has none, so any `d` is an error (PyTorch's "tensor has no dimensions").
+    #[track_caller]
+    pub(crate) fn norm_dim_strict(&self, d: isize, op: &'static str) -> Result<usize> {
+        if self.dim() == 0 {
+            return Err(Error::index(op, format!("dimension specified as {d} but tensor has no dimensions")));
+        }
+        norm_dim(d, self.dim(), op)
+    }
 }
 
 /// A dim index in `0..ndim` from a possibly negative `d`, with PyTorch's error message.
 #[track_caller]
 pub(crate) fn norm_dim(d: isize, ndim: usize, op: &'static str) -> Result<usize> {
     let n = ndim.max(1) as isize;
-    let r = if d < 0 { d + n } else { d };
+    let r = if d < 0 { d.saturating_add(n) } else { d };
     if r < 0 || r >= n {
         return Err(Error::index(
             op,

@@ -16,6 +16,10 @@ impl Tensor {
         let mut sorted = dims.to_vec();
         sorted.sort_unstable();
         sorted.dedup();
+        // Reducing an empty dim can give an output larger than the input ([0, n] -> [n]).
+        let mut kept = self.shape().to_vec();
+        sorted.iter().for_each(|&d| kept[d] = 1);
+        crate::storage::checked_numel("sum", &kept, self.dtype())?;
         let guard = self.cpu_read("sum")?;
         let mut cur: Option<(CpuStorage, crate::layout::Layout)> = None;
         let mut shape = self.shape().to_vec();
@@ -70,7 +74,8 @@ impl Tensor {
     #[track_caller]
     pub fn sum_dims_keep(&self, dims: &[isize], keepdim: bool) -> Result<Tensor> {
         let ds: Vec<usize> = dims.iter().map(|&d| self.norm_dim(d, "sum")).collect::<Result<_>>()?;
-        self.sum_dims(&ds, keepdim)
+        // A 0-d tensor accepts dim 0 / -1 but has no dim to reduce.
+        self.sum_dims(if self.dim() == 0 { &[] } else { &ds }, keepdim)
     }
 
     #[track_caller]

@@ -49,6 +49,7 @@ impl Tensor {
     #[track_caller]
     pub fn reshape(&self, shape: &[isize]) -> Result<Tensor> {
         let shape = infer_shape(shape, self.numel(), "reshape")?;
+        crate::storage::checked_numel("reshape", &shape, self.dtype())?;
         self.reshape_to(&shape)
     }
 
@@ -75,6 +76,7 @@ impl Tensor {
     #[track_caller]
     pub fn view(&self, shape: &[isize]) -> Result<Tensor> {
         let shape = infer_shape(shape, self.numel(), "view")?;
+        crate::storage::checked_numel("view", &shape, self.dtype())?;
         match self.layout().view(&shape) {
             Some(l) => Ok(self.view_op(l, || Op::Reshape)),
             None => Err(Error::shape(
@@ -104,6 +106,7 @@ impl Tensor {
                 "as_strided is not differentiable; call it on a detached tensor",
             ));
         }
+        crate::storage::checked_numel("as_strided", size, self.dtype())?;
         let layout = Layout::new(size.to_vec(), stride.to_vec(), offset);
         let len = self.cpu_read("as_strided")?.len();
         match layout.checked_extent() {
@@ -247,6 +250,9 @@ impl Tensor {
         if shape == self.shape() {
             return Ok(self.clone());
         }
+        // No tensor, view or not, describes more bytes than the machine has: every op can then
+        // allocate its output (or a contiguous copy of an input) without aborting.
+        crate::storage::checked_numel("expand", shape, self.dtype())?;
         let l = self.layout().expand(shape).ok_or_else(|| {
             Error::shape(
                 "expand",
@@ -302,7 +308,9 @@ impl Tensor {
         let clamp = |i: isize| if i < 0 { (i + n).max(0) } else { i.min(n) };
         let (s, e) = (clamp(start), clamp(end));
         let len = if e > s { ((e - s) as usize).div_ceil(step) } else { 0 };
-        self.slice_u(d, s as usize, len, step)
+        // With at most one element the step is irrelevant (and a huge one would overflow the
+        // stride); with more, `step < size` keeps `stride * step` inside the storage.
+        self.slice_u(d, s as usize, len, if len > 1 { step } else { 1 })
     }
 
     pub(crate) fn slice_u(&self, dim: usize, start: usize, len: usize, step: usize) -> Result<Tensor> {
@@ -340,7 +348,7 @@ impl Tensor {
     /// Consecutive views of `size` elements along `dim` (the last may be shorter).
     #[track_caller]
     pub fn split(&self, size: usize, dim: isize) -> Result<Vec<Tensor>> {
-        let d = self.norm_dim(dim, "split")?;
+        let d = self.norm_dim_strict(dim, "split")?;
         if size == 0 {
             return Err(Error::value("split", "split size must be positive"));
         }
@@ -354,7 +362,7 @@ impl Tensor {
         if n == 0 {
             return Err(Error::value("chunk", "chunk expects `chunks` to be greater than 0"));
         }
-        let d = self.norm_dim(dim, "chunk")?;
+        let d = self.norm_dim_strict(dim, "chunk")?;
         self.split(self.shape()[d].div_ceil(n).max(1), dim)
     }
 
@@ -375,7 +383,8 @@ impl Tensor {
         padded.extend_from_slice(self.shape());
         let inter: Vec<usize> = padded.iter().flat_map(|&s| [1, s]).collect();
         let expanded: Vec<usize> = padded.iter().zip(reps).flat_map(|(&s, &r)| [r, s]).collect();
-        let out: Vec<usize> = padded.iter().zip(reps).map(|(&s, &r)| s * r).collect();
+        let out: Vec<usize> = padded.iter().zip(reps).map(|(&s, &r)| s.saturating_mul(r)).collect();
+        crate::storage::checked_numel("repeat", &out, self.dtype())?;
         self.reshape_to(&inter)?.expand_to(&expanded)?.contiguous()?.reshape_to(&out)
     }
 

@@ -22,7 +22,9 @@ pub const BLOCK: usize = 1 << 16;
 
 /// The elements of a strided view in row-major order, borrowed when already contiguous.
 pub fn contiguous_slice<'a, T: Element>(v: &'a [T], l: &Layout) -> Cow<'a, [T]> {
-    if l.is_contiguous() {
+    if l.numel() == 0 {
+        Cow::Borrowed(&[])
+    } else if l.is_contiguous() {
         Cow::Borrowed(&v[l.offset()..l.offset() + l.numel()])
     } else {
         Cow::Owned(map::map_strided(v, l, |x| x))

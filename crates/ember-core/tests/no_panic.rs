@@ -1,0 +1,312 @@
+//! No op panics on any input: every public tensor op is driven with random shapes (0-d, empty,
+//! size-1 and ordinary dims), every dtype, contiguous, transposed, strided and broadcast
+//! (stride-0) layouts, negative and out-of-range dims, out-of-range indices and shape
+//! arguments whose element count overflows `usize` or exceeds the machine's memory. Each call
+//! must return `Ok` or `Err`; a panic (or an abort, which kills the test binary) fails. Where
+//! a result records gradients, backward runs through it too.
+
+use ember_core::{Conv2dArgs, DType, Error, Result, Tensor};
+use proptest::prelude::*;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+const DTYPES: [DType; 8] =
+    [DType::F32, DType::F64, DType::F16, DType::BF16, DType::I64, DType::I32, DType::U8, DType::Bool];
+
+/// Sizes that overflow `usize` when multiplied, or need more bytes than any machine has.
+const HUGE: [usize; 3] = [usize::MAX, usize::MAX / 2 + 1, 1 << 40];
+
+#[derive(Clone, Copy, Debug)]
+enum Kind {
+    Contiguous,
+    /// A permuted (transposed) view.
+    Transposed,
+    /// Every other element of a wider buffer.
+    Strided,
+    /// Size-1 dims expanded (stride 0).
+    Broadcast,
+}
+
+#[derive(Clone, Debug)]
+struct Spec {
+    shape: Vec<usize>,
+    dtype: DType,
+    kind: Kind,
+    grad: bool,
+}
+
+fn spec() -> impl Strategy<Value = Spec> {
+    let dim = prop_oneof![4 => 1usize..4, 1 => Just(0usize), 1 => Just(5usize)];
+    (
+        proptest::collection::vec(dim, 0..5),
+        0..DTYPES.len(),
+        prop_oneof![Just(Kind::Contiguous), Just(Kind::Transposed), Just(Kind::Strided), Just(Kind::Broadcast)],
+        any::<bool>(),
+    )
+        .prop_map(|(shape, d, kind, grad)| Spec { shape, dtype: DTYPES[d], kind, grad })
+}
+
+/// Values -3..3 (zeros and negatives included) in `shape`, converted to `dtype`.
+fn values(shape: &[usize], dtype: DType) -> Tensor {
+    let n: usize = shape.iter().product();
+    let v: Vec<f64> = (0..n).map(|i| ((i * 5 + 2) % 7) as f64 - 3.0).collect();
+    Tensor::from_vec(v, shape).unwrap().to_dtype(dtype).unwrap()
+}
+
+fn build(s: &Spec) -> Tensor {
+    let t = match s.kind {
+        Kind::Contiguous => values(&s.shape, s.dtype),
+        Kind::Transposed => {
+            let rev: Vec<usize> = s.shape.iter().rev().copied().collect();
+            let perm: Vec<isize> = (0..s.shape.len() as isize).rev().collect();
+            values(&rev, s.dtype).permute(&perm).unwrap()
+        }
+        Kind::Strided if !s.shape.is_empty() => {
+            let mut wide = s.shape.clone();
+            *wide.last_mut().unwrap() *= 2;
+            values(&wide, s.dtype).slice(-1, 0, isize::MAX, 2).unwrap()
+        }
+        Kind::Broadcast => {
+            let ones: Vec<usize> = s.shape.iter().enumerate().map(|(i, &d)| if i % 2 == 0 { 1 } else { d }).collect();
+            values(&ones, s.dtype).broadcast_to(&s.shape).unwrap()
+        }
+        Kind::Strided => values(&s.shape, s.dtype),
+    };
+    assert_eq!(t.shape(), s.shape.as_slice());
+    if s.grad && s.dtype.is_float() {
+        t.detach().set_requires_grad(true).unwrap()
+    } else {
+        t
+    }
+}
+
+/// Everything one round of calls draws from.
+#[derive(Debug)]
+struct Ctx {
+    a: Tensor,
+    b: Tensor,
+    c: Tensor,
+    idx: Tensor,
+    d0: isize,
+    d1: isize,
+    n: usize,
+    shape: Vec<usize>,
+    ishape: Vec<isize>,
+    s: f64,
+}
+
+type OpFn = fn(&Ctx) -> Result<Vec<Tensor>>;
+
+macro_rules! ops {
+    ($($name:literal => |$c:ident| $body:expr),* $(,)?) => {
+        vec![$(($name, (|$c: &Ctx| -> Result<Vec<Tensor>> { $body }) as OpFn)),*]
+    };
+}
+
+fn one(t: Result<Tensor>) -> Result<Vec<Tensor>> {
+    t.map(|t| vec![t])
+}
+
+fn all_ops() -> Vec<(&'static str, OpFn)> {
+    ops![
+        // creation (shape arguments may overflow or exceed memory)
+        "zeros" => |c| one(Tensor::zeros(&c.shape, c.a.dtype())),
+        "ones" => |c| one(Tensor::ones(&c.shape, c.a.dtype())),
+        "full" => |c| one(Tensor::full(&c.shape, c.s, c.a.dtype())),
+        "rand" => |c| one(Tensor::rand(&c.shape, c.a.dtype())),
+        "randn" => |c| one(Tensor::randn(&c.shape, c.a.dtype())),
+        "randint" => |c| one(Tensor::randint(c.d0 as i64, c.d1 as i64, &c.shape, c.a.dtype())),
+        "randint_wide" => |c| one(Tensor::randint(i64::MIN, i64::MAX, &[2], c.idx.dtype())),
+        "arange" => |c| one(Tensor::arange(c.d0 as f64, c.s * 1e30, c.d1 as f64, c.a.dtype())),
+        "linspace" => |c| one(Tensor::linspace(0.0, c.s, c.n, c.a.dtype())),
+        "eye" => |c| one(Tensor::eye(c.n, c.a.dtype())),
+        "zeros_like" => |c| one(Tensor::zeros_like(&c.a)),
+        "from_vec" => |c| one(Tensor::from_vec(vec![1.0f32; 3], &c.shape)),
+        // elementwise
+        "neg" => |c| one(c.a.neg()),
+        "exp" => |c| one(c.a.exp()),
+        "log" => |c| one(c.a.log()),
+        "sqrt" => |c| one(c.a.sqrt()),
+        "abs" => |c| one(c.a.abs()),
+        "relu" => |c| one(c.a.relu()),
+        "gelu" => |c| one(c.a.gelu()),
+        "sign" => |c| one(c.a.sign()),
+        "square" => |c| one(c.a.square()),
+        "reciprocal" => |c| one(c.a.reciprocal()),
+        "add_scalar" => |c| one(c.a.add_scalar(c.s)),
+        "div_scalar" => |c| one(c.a.div_scalar(c.s)),
+        "pow" => |c| one(c.a.pow(c.s)),
+        "clamp" => |c| one(c.a.clamp(Some(-1.0), Some(c.s))),
+        "add" => |c| one(c.a.add(&c.b)),
+        "sub" => |c| one(c.a.sub(&c.b)),
+        "mul" => |c| one(c.a.mul(&c.b)),
+        "div" => |c| one(c.a.div(&c.b)),
+        "maximum" => |c| one(c.a.maximum(&c.b)),
+        "pow_tensor" => |c| one(c.a.pow_tensor(&c.b)),
+        "logaddexp" => |c| one(c.a.logaddexp(&c.b)),
+        "eq" => |c| one(c.a.eq(&c.b)),
+        "lt_scalar" => |c| one(c.a.lt_scalar(c.s)),
+        "logical_and" => |c| one(c.a.logical_and(&c.b)),
+        "logical_not" => |c| one(c.a.logical_not()),
+        "where_cond" => |c| one(Tensor::where_cond(&c.c, &c.a, &c.b)),
+        "masked_fill" => |c| one(c.a.masked_fill(&c.c, c.s)),
+        "isnan" => |c| one(c.a.isnan()),
+        // reductions
+        "sum" => |c| one(c.a.sum()),
+        "sum_dim" => |c| one(c.a.sum_dim(c.d0, true)),
+        "sum_dims_keep" => |c| one(c.a.sum_dims_keep(&[c.d0, c.d1], false)),
+        "mean" => |c| one(c.a.mean()),
+        "mean_dim" => |c| one(c.a.mean_dim(c.d0, false)),
+        "max" => |c| one(c.a.max()),
+        "min" => |c| one(c.a.min()),
+        "max_dim" => |c| c.a.max_dim(c.d0, false).map(|(v, i)| vec![v, i]),
+        "min_dim" => |c| c.a.min_dim(c.d0, true).map(|(v, i)| vec![v, i]),
+        "argmax" => |c| one(c.a.argmax(c.d0, false)),
+        "argmin" => |c| one(c.a.argmin(c.d0, true)),
+        "prod_dim" => |c| one(c.a.prod_dim(c.d0, false)),
+        "var_dim" => |c| one(c.a.var_dim(c.d0, true, false)),
+        "std_dim" => |c| one(c.a.std_dim(c.d0, false, true)),
+        "var" => |c| one(c.a.var(true)),
+        "logsumexp" => |c| one(c.a.logsumexp(c.d0, false)),
+        "softmax" => |c| one(c.a.softmax(c.d0)),
+        "log_softmax" => |c| one(c.a.log_softmax(c.d0)),
+        "cumsum" => |c| one(c.a.cumsum(c.d0)),
+        // shape and views
+        "size" => |c| c.a.size(c.d0).map(|_| vec![]),
+        "reshape" => |c| one(c.a.reshape(&c.ishape)),
+        "view" => |c| one(c.a.view(&c.ishape)),
+        "expand" => |c| one(c.a.expand(&c.ishape)),
+        "broadcast_to" => |c| one(c.a.broadcast_to(&c.shape)),
+        "as_strided" => |c| one(c.a.detach().as_strided(&c.shape, &c.shape, c.n)),
+        "flatten" => |c| one(c.a.flatten(c.d0, c.d1)),
+        "permute" => |c| one(c.a.permute(&c.ishape)),
+        "transpose" => |c| one(c.a.transpose(c.d0, c.d1)),
+        "t" => |c| one(c.a.t()),
+        "unsqueeze" => |c| one(c.a.unsqueeze(c.d0)),
+        "squeeze" => |c| one(c.a.squeeze()),
+        "squeeze_dim" => |c| one(c.a.squeeze_dim(c.d0)),
+        "narrow" => |c| one(c.a.narrow(c.d0, c.n, c.d1.unsigned_abs())),
+        "slice" => |c| one(c.a.slice(c.d0, c.d1, c.n as isize, c.d1.unsigned_abs())),
+        "select" => |c| one(c.a.select(c.d0, c.d1)),
+        "split" => |c| c.a.split(c.n, c.d0),
+        "chunk" => |c| c.a.chunk(c.n, c.d0),
+        "repeat" => |c| one(c.a.repeat(&c.shape)),
+        "tril" => |c| one(c.a.tril(c.d0)),
+        "triu" => |c| one(c.a.triu(c.d1)),
+        "contiguous" => |c| one(c.a.contiguous()),
+        "to_dtype" => |c| one(c.a.to_dtype(c.b.dtype())),
+        "to_vec" => |c| c.a.to_f64_vec().map(|_| vec![]),
+        "item" => |c| c.a.item::<f32>().map(|_| vec![]),
+        // indexing
+        "index_select" => |c| one(c.a.index_select(c.d0, &c.idx)),
+        "index_add" => |c| one(c.a.index_add(c.d0, &c.idx, &c.b)),
+        "gather" => |c| one(c.a.gather(c.d0, &c.idx)),
+        "scatter_add" => |c| one(c.a.scatter_add(c.d0, &c.idx, &c.b)),
+        "cat" => |c| one(Tensor::cat(&[&c.a, &c.b], c.d0)),
+        "stack" => |c| one(Tensor::stack(&[&c.a, &c.b], c.d0)),
+        // linear algebra and windows
+        "matmul" => |c| one(c.a.matmul(&c.b)),
+        "mm" => |c| one(c.a.mm(&c.b)),
+        "unfold2d" => |c| {
+            let k = (c.n.max(1), c.d1.unsigned_abs().max(1));
+            one(c.a.unfold2d(Conv2dArgs { kernel: k, stride: (c.n, 1), padding: (c.n, c.n), dilation: (1, c.n) }))
+        },
+        "fold2d" => |c| one(c.a.fold2d((c.n, c.n), Conv2dArgs::new((c.n, 1)))),
+        // in place
+        "add_" => |c| c.a.add_(&c.b).map(|_| vec![]),
+        "mul_" => |c| c.a.mul_(&c.b).map(|_| vec![]),
+        "copy_" => |c| c.a.copy_(&c.b).map(|_| vec![]),
+        "fill_" => |c| c.a.fill_(c.s).map(|_| vec![]),
+        "zero_" => |c| c.a.zero_().map(|_| vec![]),
+        "add_scalar_" => |c| c.a.add_scalar_(c.s).map(|_| vec![]),
+        // autograd entry points
+        "backward" => |c| c.a.backward().map(|_| vec![]),
+        "backward_with" => |c| c.a.backward_with(&c.b).map(|_| vec![]),
+        "set_requires_grad" => |c| one(c.a.detach().set_requires_grad(true)),
+    ]
+}
+
+fn arg_size() -> impl Strategy<Value = usize> {
+    prop_oneof![6 => 0usize..4, 1 => Just(7usize), 1 => (0..HUGE.len()).prop_map(|i| HUGE[i])]
+}
+
+fn arg_isize() -> impl Strategy<Value = isize> {
+    prop_oneof![8 => -5isize..5, 1 => Just(isize::MIN), 1 => Just(isize::MAX)]
+}
+
+fn ctx() -> impl Strategy<Value = Ctx> {
+    (
+        spec(),
+        spec(),
+        spec(),
+        proptest::collection::vec(-3i64..6, 0..6),
+        (arg_isize(), arg_isize(), arg_size()),
+        (proptest::collection::vec(arg_size(), 0..5), proptest::collection::vec(arg_isize(), 0..5)),
+        prop_oneof![Just(0.0), Just(0.5), Just(-2.0), Just(f64::NAN), Just(f64::INFINITY), Just(1e300)],
+        any::<bool>(),
+    )
+        .prop_map(|(sa, sb, sc, iv, (d0, d1, n), (shape, ishape), s, same)| {
+            let a = build(&sa);
+            // Half the time `b` has `a`'s shape, so binary ops get past broadcasting.
+            let b = if same { build(&Spec { shape: sa.shape.clone(), ..sb }) } else { build(&sb) };
+            let c = build(&Spec { dtype: DType::Bool, grad: false, ..sc });
+            let idx = Tensor::from_vec(iv.clone(), &[iv.len()]).unwrap();
+            Ctx { a, b, c, idx, d0, d1, n, shape, ishape, s }
+        })
+}
+
+/// Runs one op (and backward through its float results) and returns the panic message, if any.
+fn panics(f: OpFn, c: &Ctx) -> Option<String> {
+    let r = catch_unwind(AssertUnwindSafe(|| {
+        if let Ok(outs) = f(c) {
+            for o in outs.iter().filter(|o| o.requires_grad()) {
+                let _ = o.sum().and_then(|s| s.backward());
+            }
+        }
+    }));
+    r.err().map(|e| {
+        e.downcast_ref::<String>()
+            .cloned()
+            .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_default()
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 400, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn no_op_panics_on_any_input(c in ctx()) {
+        // Quiet while ops run (each panic is collected), loud again for the verdict.
+        std::panic::set_hook(Box::new(|_| {}));
+        let failed: Vec<String> = all_ops()
+            .into_iter()
+            .filter_map(|(name, f)| {
+                if std::env::var_os("EMBER_TRACE").is_some() {
+                    eprintln!("{name} {c:?}");
+                }
+                panics(f, &c).map(|m| format!("{name}: {m}"))
+            })
+            .collect();
+        let _ = std::panic::take_hook();
+        prop_assert!(failed.is_empty(), "panicked:\n{}\nwith {:?}", failed.join("\n"), c);
+    }
+}
+
+#[test]
+fn sizes_beyond_memory_are_alloc_errors_naming_the_bytes() {
+    let e = Tensor::zeros(&[1 << 40, 1 << 10], DType::F32).unwrap_err();
+    assert!(matches!(e, Error::Alloc { op: "zeros", .. }), "{e}");
+    assert!(e.to_string().contains("needs 4.0 PiB"), "{e}");
+    let e = Tensor::ones(&[usize::MAX, 2], DType::F64).unwrap_err();
+    assert!(matches!(e, Error::Alloc { .. }), "{e}");
+    // A view may not describe more than memory either: broadcasting and matmul outputs.
+    let x = Tensor::zeros(&[1 << 20, 1], DType::F32).unwrap();
+    let y = Tensor::zeros(&[1, 1 << 20], DType::F32).unwrap();
+    assert!(matches!(x.add(&y).unwrap_err(), Error::Alloc { .. }));
+    assert!(matches!(x.matmul(&y).unwrap_err(), Error::Alloc { op: "matmul", .. }));
+    assert!(matches!(x.expand(&[1 << 20, 1 << 30]).unwrap_err(), Error::Alloc { op: "expand", .. }));
+    // Empty tensors whose other sizes would not fit are refused too: kernels loop over them.
+    assert!(Tensor::zeros(&[0, usize::MAX, 3], DType::F32).is_err());
+    assert!(matches!(Tensor::zeros(&[0, 1 << 40], DType::F32).unwrap_err(), Error::Alloc { .. }));
+    assert_eq!(Tensor::zeros(&[0, 1 << 20], DType::F32).unwrap().numel(), 0);
+}
