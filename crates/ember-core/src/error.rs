@@ -112,6 +112,28 @@ impl Error {
     }
 }
 
+/// `r` with an op error's location replaced by the caller's: for errors raised inside
+/// closures and engine code, where `#[track_caller]` cannot reach. Called from a
+/// `#[track_caller]` op, the location is the user's line.
+#[track_caller]
+pub(crate) fn at_caller<T>(r: Result<T>) -> Result<T> {
+    let here = Location::caller();
+    r.map_err(|mut e| {
+        match &mut e {
+            Error::Shape { at, .. }
+            | Error::DType { at, .. }
+            | Error::Index { at, .. }
+            | Error::Device { at, .. }
+            | Error::Unsupported { at, .. }
+            | Error::Autograd { at, .. }
+            | Error::Value { at, .. }
+            | Error::Alloc { at, .. } => *at = here,
+            Error::Io { .. } | Error::Format { .. } => {}
+        }
+        e
+    })
+}
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -360,6 +360,34 @@ impl Layout {
         for_each_run_n(&[self], |offs, len, strides| f(offs[0], len, strides[0]));
     }
 
+    /// Whether two elements of this view share a storage location (an expanded dim, or
+    /// `as_strided` strides that make rows overlap), as PyTorch's `has_internal_overlap`.
+    /// Exact: dims sorted by stride that each step past the extent of the smaller ones cannot
+    /// overlap; other layouts are checked element by element.
+    pub fn has_internal_overlap(&self) -> bool {
+        let mut dims: Vec<(usize, usize)> =
+            self.shape.iter().zip(&self.strides).filter(|(&d, _)| d > 1).map(|(&d, &s)| (s, d)).collect();
+        if dims.iter().any(|&(s, _)| s == 0) {
+            return true;
+        }
+        dims.sort_unstable();
+        let mut extent = 0usize; // largest offset reachable by the dims so far
+        let mut simple = true;
+        for &(s, d) in &dims {
+            if s <= extent {
+                simple = false;
+                break;
+            }
+            extent += s * (d - 1);
+        }
+        if simple {
+            return false;
+        }
+        let mut offs = self.offsets();
+        offs.sort_unstable();
+        offs.windows(2).any(|w| w[0] == w[1])
+    }
+
     /// Storage offsets of every element, in row-major order.
     pub fn offsets(&self) -> Vec<usize> {
         let mut v = Vec::with_capacity(self.numel());
@@ -499,6 +527,18 @@ mod tests {
             let len = shape[d].div_ceil(step);
             let s = l.slice(d, 0, len, step);
             prop_assert_eq!(s.offsets(), naive_offsets(&s));
+        }
+
+        #[test]
+        fn internal_overlap_matches_a_duplicate_offset_search(
+            dims in proptest::collection::vec((1usize..4, 0usize..7), 0..4),
+        ) {
+            let (shape, strides): (Vec<usize>, Vec<usize>) = dims.into_iter().unzip();
+            let l = Layout::new(shape, strides, 0);
+            let mut offs = naive_offsets(&l);
+            offs.sort_unstable();
+            let dup = offs.windows(2).any(|w| w[0] == w[1]);
+            prop_assert_eq!(l.has_internal_overlap(), dup, "{:?}", l);
         }
     }
 

@@ -67,8 +67,14 @@ pub fn grad_with(outputs: &[&Tensor], inputs: &[&Tensor], opts: GradOptions) -> 
         }
     }
     let inputs: Vec<Tensor> = inputs.iter().map(|t| (*t).clone()).collect();
-    let found = run(&roots, Some(&inputs), opts.retain_graph || opts.create_graph, opts.create_graph, true)?
-        .expect("run returns input gradients when inputs are given");
+    let found = crate::error::at_caller(run(
+        &roots,
+        Some(&inputs),
+        opts.retain_graph || opts.create_graph,
+        opts.create_graph,
+        true,
+    ))?
+    .expect("run returns input gradients when inputs are given");
     found
         .into_iter()
         .zip(&inputs)

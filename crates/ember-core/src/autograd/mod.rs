@@ -128,6 +128,7 @@ impl Node {
     }
 
     /// The inputs, or an error if the graph was already freed by an earlier backward.
+    #[track_caller]
     pub(crate) fn inputs(&self) -> Result<Vec<Tensor>> {
         let s = self.state.lock().unwrap_or_else(|e| e.into_inner());
         match &*s {
@@ -137,6 +138,7 @@ impl Node {
     }
 
     /// Takes the state out (freeing saved tensors) or clones it when the graph is retained.
+    #[track_caller]
     pub(crate) fn take_state(&self, retain: bool) -> Result<NodeState> {
         let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let st = if retain { s.as_ref().map(NodeState::clone_state) } else { s.take() };
@@ -188,6 +190,7 @@ impl NodeState {
 
     /// Input `i`, checked to be unmodified since the forward pass. Only rules whose table entry
     /// declares `input(i)` saved call this (the table binds it), so the data is there.
+    #[track_caller]
     pub(crate) fn saved_input(&self, i: usize) -> Result<Tensor> {
         let t = &self.inputs[i];
         check_version(t, self.versions[i], &self.op)?;
@@ -195,11 +198,13 @@ impl NodeState {
     }
 
     /// Every input (a rule declaring `inputs` saved), each checked likewise.
+    #[track_caller]
     pub(crate) fn saved_inputs(&self) -> Result<Vec<Tensor>> {
         (0..self.inputs.len()).map(|i| self.saved_input(i)).collect()
     }
 
     /// The op's output (for rules such as `exp`, whose gradient is `g * out`), checked likewise.
+    #[track_caller]
     pub(crate) fn saved_output(&self) -> Result<Tensor> {
         let inner = self.output.upgrade().ok_or_else(|| {
             Error::autograd("backward", format!("the output saved by {}Backward was freed", self.op.name()))
@@ -211,6 +216,7 @@ impl NodeState {
     }
 }
 
+#[track_caller]
 fn check_version(t: &Tensor, saved: u64, op: &Op) -> Result<()> {
     let now = t.version();
     if now != saved {
@@ -229,6 +235,7 @@ fn check_version(t: &Tensor, saved: u64, op: &Op) -> Result<()> {
 
 /// The kinds (`Op::kind`) of every node in the graph behind `t` (for coverage tests and
 /// debugging). Errors if part of the graph was already freed.
+#[track_caller]
 pub fn graph_op_kinds(t: &Tensor) -> Result<std::collections::BTreeSet<String>> {
     let mut kinds = std::collections::BTreeSet::new();
     let mut seen = std::collections::HashSet::new();
@@ -312,6 +319,7 @@ impl Tensor {
 
     /// Registers a hook called with this tensor's gradient during backward; it may return a
     /// replacement gradient.
+    #[track_caller]
     pub fn register_hook(&self, hook: impl Fn(&Tensor) -> Result<Option<Tensor>> + Send + Sync + 'static) {
         let h: Hook = Box::new(hook);
         self.0.hooks.lock().unwrap_or_else(|e| e.into_inner()).push(h);
@@ -355,7 +363,14 @@ impl Tensor {
                 format!("gradient has shape {:?} but the output has shape {:?}", grad.shape(), self.shape()),
             ));
         }
-        engine::run(&[(self.clone(), grad.clone())], None, retain_graph || create_graph, create_graph, false)
-            .map(|_| ())
+        // Errors raised deep in the engine (a freed graph, a rule's failure) point at this call.
+        crate::error::at_caller(engine::run(
+            &[(self.clone(), grad.clone())],
+            None,
+            retain_graph || create_graph,
+            create_graph,
+            false,
+        ))
+        .map(|_| ())
     }
 }

@@ -12,6 +12,7 @@ use crate::op::Op;
 use crate::storage::CpuStorage;
 
 /// Runs `f` with read access to both tensors' storage (one lock when they share it).
+#[track_caller]
 pub(crate) fn read_two<R>(
     a: &Tensor,
     b: &Tensor,

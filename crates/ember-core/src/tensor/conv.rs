@@ -83,6 +83,7 @@ impl Tensor {
         self.col2im(g)
     }
 
+    #[track_caller]
     pub(crate) fn col2im(&self, g: ConvGeom) -> Result<Tensor> {
         let n = self.shape()[0];
         let c = self.shape()[1] / (g.kernel.0 * g.kernel.1);

@@ -4,7 +4,7 @@
 use super::Tensor;
 use crate::backend::cpu::index as cpu;
 use crate::dtype::DType;
-use crate::error::{Error, Result};
+use crate::error::{at_caller, Error, Result};
 use crate::layout::Layout;
 use crate::op::Op;
 
@@ -16,15 +16,14 @@ fn index_values(idx: &Tensor, size: usize, op: &'static str) -> Result<Vec<usize
         DType::I32 => idx.to_vec::<i32>()?.into_iter().map(i64::from).collect(),
         d => return Err(Error::dtype(op, format!("index must be an int64 or int32 tensor, got {d}"))),
     };
-    vals.into_iter()
-        .map(|v| {
-            if v < 0 || v as u64 >= size as u64 {
-                Err(Error::index(op, format!("index {v} is out of bounds for dimension with size {size}")))
-            } else {
-                Ok(v as usize)
-            }
-        })
-        .collect()
+    let mut out = Vec::with_capacity(vals.len());
+    for v in vals {
+        if v < 0 || v as u64 >= size as u64 {
+            return Err(Error::index(op, format!("index {v} is out of bounds for dimension with size {size}")));
+        }
+        out.push(v as usize);
+    }
+    Ok(out)
 }
 
 impl Tensor {
@@ -44,6 +43,7 @@ impl Tensor {
         self.index_select_u(d, index)
     }
 
+    #[track_caller]
     pub(crate) fn index_select_u(&self, d: usize, index: &Tensor) -> Result<Tensor> {
         let idx = index_values(index, self.shape()[d], "index_select")?;
         let mut shape = self.shape().to_vec();
@@ -82,6 +82,7 @@ impl Tensor {
         self.index_add_u(d, index, src)
     }
 
+    #[track_caller]
     pub(crate) fn index_add_u(&self, d: usize, index: &Tensor, src: &Tensor) -> Result<Tensor> {
         let idx = index_values(index, self.shape()[d], "index_add")?;
         let src = src.to_dtype(self.dtype())?;
@@ -141,6 +142,7 @@ impl Tensor {
         self.gather_u(d, index)
     }
 
+    #[track_caller]
     pub(crate) fn gather_u(&self, d: usize, index: &Tensor) -> Result<Tensor> {
         let (base, stride, idx) = self.scatter_geometry(d, index, self.layout(), "gather")?;
         let out = cpu::gather(&*self.cpu_read("gather")?, &base, stride, &idx);
@@ -162,6 +164,7 @@ impl Tensor {
         self.scatter_add_u(d, index, src)
     }
 
+    #[track_caller]
     pub(crate) fn scatter_add_u(&self, d: usize, index: &Tensor, src: &Tensor) -> Result<Tensor> {
         let contiguous = Layout::contiguous(self.shape());
         let (base, stride, idx) = self.scatter_geometry(d, index, &contiguous, "scatter_add")?;
@@ -221,7 +224,7 @@ impl Tensor {
                 format!("stack expects each tensor to be equal size, but got {:?} and {:?}", first.shape(), t.shape()),
             ));
         }
-        let un: Vec<Tensor> = tensors.iter().map(|t| t.unsqueeze(dim)).collect::<Result<_>>()?;
+        let un: Vec<Tensor> = at_caller(tensors.iter().map(|t| t.unsqueeze(dim)).collect::<Result<_>>())?;
         let refs: Vec<&Tensor> = un.iter().collect();
         Tensor::cat(&refs, dim)
     }

@@ -9,7 +9,7 @@
 use super::Tensor;
 use crate::autograd::{self, no_grad};
 use crate::backend::cpu::{index::copy_into, map::cast};
-use crate::error::{Error, Result};
+use crate::error::{at_caller, Error, Result};
 use std::sync::atomic::Ordering;
 
 impl Tensor {
@@ -28,6 +28,16 @@ impl Tensor {
         others: &[&Tensor],
         compute: impl FnOnce(&Tensor) -> Result<Tensor>,
     ) -> Result<()> {
+        if self.layout().has_internal_overlap() {
+            return Err(Error::unsupported(
+                name,
+                format!(
+                    "unsupported operation: more than one element of the written-to tensor refers to a single memory location (shape {:?}, strides {:?}); clone() the tensor before writing to it",
+                    self.shape(),
+                    self.strides()
+                ),
+            ));
+        }
         let recording =
             autograd::is_grad_enabled() && (self.requires_grad() || others.iter().any(|t| t.requires_grad()));
         if recording && self.is_leaf() && self.requires_grad() {
@@ -38,9 +48,9 @@ impl Tensor {
         }
         let (r, snap) = if recording {
             let snap = self.snapshot();
-            (compute(&snap)?, Some(snap))
+            (at_caller(compute(&snap))?, Some(snap))
         } else {
-            (no_grad(|| compute(self))?, None)
+            (at_caller(no_grad(|| compute(self)))?, None)
         };
         if r.shape() != self.shape() {
             return Err(Error::shape(

@@ -12,6 +12,7 @@ use crate::storage::CpuStorage;
 
 impl Tensor {
     /// Sum over `dims` (already normalised, any order), the primitive behind every sum.
+    #[track_caller]
     pub(crate) fn sum_dims(&self, dims: &[usize], keepdim: bool) -> Result<Tensor> {
         let mut sorted = dims.to_vec();
         sorted.sort_unstable();
@@ -73,7 +74,8 @@ impl Tensor {
     /// Sum over several dims.
     #[track_caller]
     pub fn sum_dims_keep(&self, dims: &[isize], keepdim: bool) -> Result<Tensor> {
-        let ds: Vec<usize> = dims.iter().map(|&d| self.norm_dim(d, "sum")).collect::<Result<_>>()?;
+        let ds: Vec<usize> =
+            crate::error::at_caller(dims.iter().map(|&d| self.norm_dim(d, "sum")).collect::<Result<_>>())?;
         // A 0-d tensor accepts dim 0 / -1 but has no dim to reduce.
         self.sum_dims(if self.dim() == 0 { &[] } else { &ds }, keepdim)
     }
@@ -190,6 +192,7 @@ impl Tensor {
         self.extreme(ReduceOp::Min, "min")
     }
 
+    #[track_caller]
     pub(crate) fn prod_u(&self, d: usize, keepdim: bool) -> Result<Tensor> {
         let (out, _) = cpu::reduce_dim(&*self.cpu_read("prod_dim")?, self.layout(), d, ReduceOp::Prod);
         let mut shape = self.shape().to_vec();
@@ -285,6 +288,7 @@ impl Tensor {
         self.softmax_impl(dim, true)
     }
 
+    #[track_caller]
     pub(crate) fn cumsum_u(&self, d: usize) -> Result<Tensor> {
         let out = cpu::cumsum(&*self.cpu_read("cumsum")?, self.layout(), d);
         Ok(Tensor::from_storage(out, self.shape()).record(&[self], || Op::Cumsum { dim: d }))

@@ -146,7 +146,8 @@ impl Tensor {
                 format!("number of dims don't match: permutation {perm:?} for a tensor of shape {:?}", self.shape()),
             ));
         }
-        let p: Vec<usize> = perm.iter().map(|&d| self.norm_dim(d, "permute")).collect::<Result<_>>()?;
+        let p: Vec<usize> =
+            crate::error::at_caller(perm.iter().map(|&d| self.norm_dim(d, "permute")).collect::<Result<_>>())?;
         let mut seen = vec![false; p.len()];
         for &d in &p {
             if std::mem::replace(&mut seen[d], true) {
@@ -156,6 +157,7 @@ impl Tensor {
         self.permute_u(&p)
     }
 
+    #[track_caller]
     pub(crate) fn permute_u(&self, perm: &[usize]) -> Result<Tensor> {
         if perm.iter().enumerate().all(|(i, &p)| i == p) {
             return Ok(self.clone());
@@ -187,6 +189,7 @@ impl Tensor {
     }
 
     /// Swaps the last two dims (matrix transpose of a batch).
+    #[track_caller]
     pub(crate) fn transpose_last(&self) -> Result<Tensor> {
         let n = self.dim();
         let mut perm: Vec<usize> = (0..n).collect();
@@ -253,19 +256,20 @@ impl Tensor {
         // No tensor, view or not, describes more bytes than the machine has: every op can then
         // allocate its output (or a contiguous copy of an input) without aborting.
         crate::storage::checked_numel("expand", shape, self.dtype())?;
-        let l = self.layout().expand(shape).ok_or_else(|| {
-            Error::shape(
+        let Some(l) = self.layout().expand(shape) else {
+            return Err(Error::shape(
                 "expand",
                 format!(
                     "the expanded size {shape:?} must match the existing size {:?} at each non-singleton dimension",
                     self.shape()
                 ),
-            )
-        })?;
+            ));
+        };
         Ok(self.view_op(l, || Op::Expand))
     }
 
     /// Sums broadcast dims away so the result has `shape` (the adjoint of `expand_to`).
+    #[track_caller]
     pub(crate) fn sum_to_shape(&self, shape: &[usize]) -> Result<Tensor> {
         if self.shape() == shape {
             return Ok(self.clone());
@@ -313,6 +317,7 @@ impl Tensor {
         self.slice_u(d, s as usize, len, if len > 1 { step } else { 1 })
     }
 
+    #[track_caller]
     pub(crate) fn slice_u(&self, dim: usize, start: usize, len: usize, step: usize) -> Result<Tensor> {
         if start == 0 && step == 1 && len == self.shape()[dim] {
             return Ok(self.clone());
@@ -321,6 +326,7 @@ impl Tensor {
     }
 
     /// Zeros of `full` with `self` written at `[start::step]` of `dim` (adjoint of a slice).
+    #[track_caller]
     pub(crate) fn slice_backward(&self, full: &[usize], dim: usize, start: usize, step: usize) -> Result<Tensor> {
         let mut out = crate::storage::CpuStorage::zeros_pooled(self.dtype(), full.iter().product());
         let region = Layout::contiguous(full).slice(dim, start, self.shape()[dim], step);
