@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Writes the PyTorch golden fixtures that Ember's tests compare against.
 
-Run from the repository root:  python3 tools/gen_fixtures.py   (--ops-only: just ops.json)
+Run from the repository root:  python3 tools/gen_fixtures.py   (--ops-only: just ops.json;
+--tied-only: just the tied-weights fixture)
 Needs: torch (pip install torch). CI never runs this; the outputs are committed.
 
 Outputs:
@@ -216,7 +217,7 @@ def main():
     print(f"wrote {len(out)} op cases to {path} ({os.path.getsize(path)} bytes)")
 
 
-if __name__ == "__main__" and "--check-ember-file" not in sys.argv:
+if __name__ == "__main__" and "--check-ember-file" not in sys.argv and "--tied-only" not in sys.argv:
     main()
     if "--ops-only" in sys.argv:  # just the op table (fixtures/ops.json)
         sys.exit(0)
@@ -388,6 +389,51 @@ def gen_optim():
 
 
 # ---------------------------------------------------------------------------------------------
+# tied weights: an embedding shared with the LM head, as GPT-2 (crates/ember/tests/fixtures/tied.json)
+
+def gen_tied():
+    torch.manual_seed(0)
+
+    class TinyLm(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.wte = torch.nn.Embedding(7, 4)
+            self.fc = torch.nn.Linear(4, 4)
+            self.lm_head = torch.nn.Linear(4, 7, bias=False)
+            self.lm_head.weight = self.wte.weight  # tied
+
+        def forward(self, x):
+            return self.lm_head(torch.tanh(self.fc(self.wte(x))))
+
+    m = TinyLm().double()
+    init = {k: as_list(v) for k, v in m.state_dict().items()}
+    x = torch.tensor([[1, 5, 2], [6, 0, 3]])
+    y = torch.tensor([[5, 2, 4], [0, 3, 1]])
+    opt = torch.optim.AdamW(m.parameters(), lr=0.1)
+    losses = []
+    for _ in range(2):
+        opt.zero_grad()
+        loss = F.cross_entropy(m(x).reshape(-1, 7), y.reshape(-1))
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    out = {
+        "torch": torch.__version__,
+        "named_parameters": [n for n, _ in m.named_parameters()],
+        "state_dict_keys": sorted(m.state_dict().keys()),
+        "init": init,
+        "x": x.flatten().tolist(), "y": y.flatten().tolist(), "shape": list(x.shape),
+        "losses": losses,
+        "after": {k: as_list(v) for k, v in m.state_dict().items()},
+    }
+    path = os.path.join(ROOT, "crates/ember/tests/fixtures/tied.json")
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        json.dump(out, f, separators=(",", ":"))
+    print(f"wrote {path}")
+
+
+# ---------------------------------------------------------------------------------------------
 # io: files written by PyTorch (crates/ember-io/tests/fixtures/)
 
 class Evil:
@@ -501,7 +547,12 @@ if __name__ == "__main__" and "--check-ember-file" in sys.argv:
     check_ember_written(sys.argv[sys.argv.index("--check-ember-file") + 1])
     sys.exit(0)
 
+if __name__ == "__main__" and "--tied-only" in sys.argv:
+    gen_tied()
+    sys.exit(0)
+
 if __name__ == "__main__":
+    gen_tied()
     gen_nn()
     gen_optim()
     gen_io()

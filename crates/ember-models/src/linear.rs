@@ -4,7 +4,7 @@
 
 use ember_core::quant::PackedWeight;
 use ember_core::{Error, Result, Tensor};
-use ember_nn::{join_name, Forward, Linear, Module, TensorKind};
+use ember_nn::{Forward, Linear, Module};
 
 /// How a model stores its linear weights.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -31,10 +31,16 @@ impl std::str::FromStr for WeightFormat {
 }
 
 /// A linear layer `y = x W^T + b` with `W [out, in]` in any [`WeightFormat`].
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Module)]
+#[module(crate = "ember_nn")]
 pub enum AnyLinear {
-    F32(Linear),
-    Packed { weight: PackedWeight, bias: Option<Tensor> },
+    F32(#[module(transparent)] Linear),
+    /// Packed weights are not tensors (inference-only); the bias still is.
+    Packed {
+        #[module(skip)]
+        weight: PackedWeight,
+        bias: Option<Tensor>,
+    },
 }
 
 impl AnyLinear {
@@ -104,19 +110,4 @@ impl Forward for AnyLinear {
             }
         }
     }
-}
-
-impl Module for AnyLinear {
-    fn visit_tensors(&self, prefix: &str, v: &mut dyn FnMut(&str, &Tensor, TensorKind)) {
-        match self {
-            AnyLinear::F32(l) => l.visit_tensors(prefix, v),
-            // Packed weights are not tensors (inference-only); the bias still is.
-            AnyLinear::Packed { bias, .. } => {
-                if let Some(b) = bias {
-                    v(&join_name(prefix, "bias"), b, TensorKind::Parameter);
-                }
-            }
-        }
-    }
-    fn set_training(&mut self, _: bool) {}
 }

@@ -2,14 +2,14 @@
 //! `out_proj`) and masks. `batch_first = false` (PyTorch's default) means `[L, N, E]` inputs.
 
 use crate::functional as F;
-use crate::join_name;
 use crate::linear::Linear;
-use crate::module::{param, Forward, Module, TensorKind};
-use crate::{init, Dropout};
+use crate::module::{param, Forward};
+use crate::{init, Module};
 use ember_core::{DType, Error, Result, Tensor};
 
 /// Multi-head attention.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Module)]
+#[module(crate = "crate")]
 pub struct MultiheadAttention {
     pub in_proj_weight: Tensor,
     pub in_proj_bias: Option<Tensor>,
@@ -17,7 +17,9 @@ pub struct MultiheadAttention {
     pub num_heads: usize,
     pub embed_dim: usize,
     pub batch_first: bool,
-    pub dropout: Dropout,
+    /// Dropout probability on the attention weights (PyTorch keeps it as a float too).
+    pub dropout: f64,
+    pub training: bool,
 }
 
 impl MultiheadAttention {
@@ -43,7 +45,8 @@ impl MultiheadAttention {
             num_heads,
             embed_dim,
             batch_first: false,
-            dropout: Dropout::new(0.0)?,
+            dropout: 0.0,
+            training: true,
         })
     }
 
@@ -94,26 +97,13 @@ impl MultiheadAttention {
             let (n, s) = (m.shape()[0] as isize, m.shape()[1] as isize);
             scores = scores.masked_fill(&m.reshape(&[n, 1, 1, s])?, f64::NEG_INFINITY)?;
         }
-        let attn = self.dropout.forward(&scores.softmax(-1)?)?;
+        let attn = F::dropout(&scores.softmax(-1)?, self.dropout, self.training)?;
         let (n, l) = (q.shape()[0] as isize, q.shape()[1] as isize);
         let out = attn.matmul(&vh)?.permute(&[0, 2, 1, 3])?.reshape(&[n, l, e])?;
         let out = self.out_proj.forward(&out)?;
         let out = if self.batch_first { out } else { out.transpose(0, 1)? };
         let weights = if need_weights { Some(attn.mean_dim(1, false)?) } else { None };
         Ok((out, weights))
-    }
-}
-
-impl Module for MultiheadAttention {
-    fn visit_tensors(&self, prefix: &str, v: &mut dyn FnMut(&str, &Tensor, TensorKind)) {
-        v(&join_name(prefix, "in_proj_weight"), &self.in_proj_weight, TensorKind::Parameter);
-        if let Some(b) = &self.in_proj_bias {
-            v(&join_name(prefix, "in_proj_bias"), b, TensorKind::Parameter);
-        }
-        self.out_proj.visit_tensors(&join_name(prefix, "out_proj"), v);
-    }
-    fn set_training(&mut self, training: bool) {
-        self.dropout.set_training(training);
     }
 }
 

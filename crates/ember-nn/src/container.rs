@@ -1,7 +1,7 @@
 //! `Sequential` and activation modules.
 
-use crate::module::{Forward, Module, TensorKind};
-use crate::pool::no_params;
+use crate::module::Forward;
+use crate::Module;
 use ember_core::{Result, Tensor};
 
 /// A layer that is both a module and callable (what `Sequential` holds).
@@ -9,8 +9,10 @@ pub trait Layer: Module + Forward + Send + Sync {}
 impl<T: Module + Forward + Send + Sync> Layer for T {}
 
 /// Layers applied in order; state-dict keys are `0.weight`, `1.bias`, ... as in PyTorch.
-#[derive(Default)]
+#[derive(Default, Module)]
+#[module(crate = "crate")]
 pub struct Sequential {
+    #[module(transparent)]
     layers: Vec<Box<dyn Layer>>,
 }
 
@@ -44,19 +46,6 @@ impl Sequential {
     }
 }
 
-impl Module for Sequential {
-    fn visit_tensors(&self, prefix: &str, v: &mut dyn FnMut(&str, &Tensor, TensorKind)) {
-        for (i, l) in self.layers.iter().enumerate() {
-            l.visit_tensors(&crate::join_name(prefix, &i.to_string()), v);
-        }
-    }
-    fn set_training(&mut self, training: bool) {
-        for l in self.layers.iter_mut() {
-            l.set_training(training);
-        }
-    }
-}
-
 impl Forward for Sequential {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
         let mut h = x.clone();
@@ -68,7 +57,8 @@ impl Forward for Sequential {
 }
 
 /// Parameter-free activations as modules (`nn.ReLU()`, `nn.GELU()`, ...).
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Module)]
+#[module(crate = "crate")]
 pub enum Activation {
     ReLU,
     GELU,
@@ -95,4 +85,3 @@ impl Forward for Activation {
         }
     }
 }
-no_params!(Activation);

@@ -1,7 +1,7 @@
 //! `Conv1d` and `Conv2d` layers (PyTorch's shapes, options and initialisation).
 
-use crate::module::{param, Forward, Module, TensorKind};
-use crate::{functional as F, init, join_name};
+use crate::module::{param, Forward};
+use crate::{functional as F, init, Module};
 use ember_core::{DType, Error, Result, Tensor};
 
 /// Stride, padding, dilation, groups and bias of a convolution (PyTorch's defaults).
@@ -49,12 +49,14 @@ fn check_groups(op: &'static str, cin: usize, cout: usize, groups: usize) -> Res
 }
 
 /// 2-D convolution over `[N, C, H, W]`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Module)]
+#[module(crate = "crate")]
 pub struct Conv2d {
     /// `[out, in / groups, kh, kw]`.
     pub weight: Tensor,
     /// `[out]`.
     pub bias: Option<Tensor>,
+    #[module(skip)]
     pub opts: ConvOptions,
 }
 
@@ -66,16 +68,6 @@ impl Conv2d {
         let (weight, bias) = conv_params(out_channels, in_channels / opts.groups, &[kernel, kernel], opts.bias)?;
         Ok(Conv2d { weight, bias, opts })
     }
-}
-
-impl Module for Conv2d {
-    fn visit_tensors(&self, prefix: &str, v: &mut dyn FnMut(&str, &Tensor, TensorKind)) {
-        v(&join_name(prefix, "weight"), &self.weight, TensorKind::Parameter);
-        if let Some(b) = &self.bias {
-            v(&join_name(prefix, "bias"), b, TensorKind::Parameter);
-        }
-    }
-    fn set_training(&mut self, _: bool) {}
 }
 
 impl Forward for Conv2d {
@@ -94,12 +86,14 @@ impl Forward for Conv2d {
 }
 
 /// 1-D convolution over `[N, C, L]`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Module)]
+#[module(crate = "crate")]
 pub struct Conv1d {
     /// `[out, in / groups, k]`.
     pub weight: Tensor,
     /// `[out]`.
     pub bias: Option<Tensor>,
+    #[module(skip)]
     pub opts: ConvOptions,
 }
 
@@ -111,16 +105,6 @@ impl Conv1d {
         let (weight, bias) = conv_params(out_channels, in_channels / opts.groups, &[kernel], opts.bias)?;
         Ok(Conv1d { weight, bias, opts })
     }
-}
-
-impl Module for Conv1d {
-    fn visit_tensors(&self, prefix: &str, v: &mut dyn FnMut(&str, &Tensor, TensorKind)) {
-        v(&join_name(prefix, "weight"), &self.weight, TensorKind::Parameter);
-        if let Some(b) = &self.bias {
-            v(&join_name(prefix, "bias"), b, TensorKind::Parameter);
-        }
-    }
-    fn set_training(&mut self, _: bool) {}
 }
 
 impl Forward for Conv1d {

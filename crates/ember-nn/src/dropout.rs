@@ -2,11 +2,13 @@
 //! `ember::manual_seed`), the identity in eval mode.
 
 use crate::functional as F;
-use crate::module::{Forward, Module, TensorKind};
+use crate::module::Forward;
+use crate::Module;
 use ember_core::{Error, Result, Tensor};
 
 /// Dropout layer.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Module)]
+#[module(crate = "crate")]
 pub struct Dropout {
     pub p: f64,
     pub training: bool,
@@ -20,13 +22,6 @@ impl Dropout {
             return Err(Error::value("Dropout", format!("dropout probability has to be between 0 and 1, but got {p}")));
         }
         Ok(Dropout { p, training: true })
-    }
-}
-
-impl Module for Dropout {
-    fn visit_tensors(&self, _: &str, _: &mut dyn FnMut(&str, &Tensor, TensorKind)) {}
-    fn set_training(&mut self, training: bool) {
-        self.training = training;
     }
 }
 

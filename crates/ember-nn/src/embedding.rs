@@ -2,12 +2,13 @@
 //! `padding_idx` row that starts at zero and receives no gradient.
 
 use crate::functional as F;
-use crate::join_name;
-use crate::module::{param, Forward, Module, TensorKind};
+use crate::module::{param, Forward};
+use crate::Module;
 use ember_core::{no_grad, DType, Error, Result, Tensor};
 
 /// A learned lookup table.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Module)]
+#[module(crate = "crate")]
 pub struct Embedding {
     /// `[num_embeddings, embedding_dim]`.
     pub weight: Tensor,
@@ -39,13 +40,6 @@ impl Embedding {
     pub fn from_weights(weight: Tensor) -> Embedding {
         Embedding { weight, padding_idx: None }
     }
-}
-
-impl Module for Embedding {
-    fn visit_tensors(&self, prefix: &str, v: &mut dyn FnMut(&str, &Tensor, TensorKind)) {
-        v(&join_name(prefix, "weight"), &self.weight, TensorKind::Parameter);
-    }
-    fn set_training(&mut self, _: bool) {}
 }
 
 impl Forward for Embedding {

@@ -1,6 +1,7 @@
 //! `Linear`: `y = x W^T + b` with `W: [out, in]` (PyTorch's layout and initialisation).
 
-use crate::module::{param, Forward, Module, TensorKind};
+use crate::module::{param, Forward};
+use crate::Module;
 use crate::{functional as F, init};
 use ember_core::{DType, Result, Tensor};
 
@@ -15,7 +16,8 @@ use ember_core::{DType, Result, Tensor};
 /// assert_eq!(fc.named_parameters()[0].0, "weight");
 /// # Ok::<(), ember_core::Error>(())
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Module)]
+#[module(crate = "crate")]
 pub struct Linear {
     /// `[out_features, in_features]`.
     pub weight: Tensor,
@@ -43,16 +45,6 @@ impl Linear {
     pub fn from_weights(weight: Tensor, bias: Option<Tensor>) -> Linear {
         Linear { weight, bias }
     }
-}
-
-impl Module for Linear {
-    fn visit_tensors(&self, prefix: &str, v: &mut dyn FnMut(&str, &Tensor, TensorKind)) {
-        v(&crate::join_name(prefix, "weight"), &self.weight, TensorKind::Parameter);
-        if let Some(b) = &self.bias {
-            v(&crate::join_name(prefix, "bias"), b, TensorKind::Parameter);
-        }
-    }
-    fn set_training(&mut self, _: bool) {}
 }
 
 impl Forward for Linear {

@@ -2,17 +2,21 @@
 //! `RMSNorm`, `GroupNorm`.
 
 use crate::functional as F;
-use crate::join_name;
-use crate::module::{param, Forward, Module, TensorKind};
+use crate::module::{param, Forward};
+use crate::Module;
 use ember_core::{no_grad, DType, Error, Result, Tensor};
 
 /// Batch normalisation state shared by [`BatchNorm1d`] and [`BatchNorm2d`].
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Module)]
+#[module(crate = "crate")]
 pub struct BatchNorm {
     pub weight: Option<Tensor>,
     pub bias: Option<Tensor>,
+    #[module(buffer)]
     pub running_mean: Tensor,
+    #[module(buffer)]
     pub running_var: Tensor,
+    #[module(buffer)]
     pub num_batches_tracked: Tensor,
     pub momentum: f64,
     pub eps: f64,
@@ -41,22 +45,14 @@ impl BatchNorm {
 macro_rules! batch_norm_layer {
     ($name:ident, $dims:expr, $doc:expr) => {
         #[doc = $doc]
-        #[derive(Debug, Clone)]
-        pub struct $name(pub BatchNorm);
+        #[derive(Debug, Clone, Module)]
+        #[module(crate = "crate")]
+        pub struct $name(#[module(transparent)] pub BatchNorm);
 
         impl $name {
             /// `c` channels: momentum 0.1, eps 1e-5, affine, tracking running statistics.
             pub fn new(c: usize) -> Result<$name> {
                 Ok($name(BatchNorm::with_dims(c, $dims, stringify!($name))?))
-            }
-        }
-
-        impl Module for $name {
-            fn visit_tensors(&self, prefix: &str, v: &mut dyn FnMut(&str, &Tensor, TensorKind)) {
-                self.0.visit_tensors(prefix, v)
-            }
-            fn set_training(&mut self, training: bool) {
-                self.0.set_training(training)
             }
         }
 
@@ -70,23 +66,6 @@ macro_rules! batch_norm_layer {
 
 batch_norm_layer!(BatchNorm1d, &[2, 3], "Batch norm over `[N, C]` or `[N, C, L]`.");
 batch_norm_layer!(BatchNorm2d, &[4], "Batch norm over `[N, C, H, W]`.");
-
-impl Module for BatchNorm {
-    fn visit_tensors(&self, prefix: &str, v: &mut dyn FnMut(&str, &Tensor, TensorKind)) {
-        if let Some(w) = &self.weight {
-            v(&join_name(prefix, "weight"), w, TensorKind::Parameter);
-        }
-        if let Some(b) = &self.bias {
-            v(&join_name(prefix, "bias"), b, TensorKind::Parameter);
-        }
-        v(&join_name(prefix, "running_mean"), &self.running_mean, TensorKind::Buffer);
-        v(&join_name(prefix, "running_var"), &self.running_var, TensorKind::Buffer);
-        v(&join_name(prefix, "num_batches_tracked"), &self.num_batches_tracked, TensorKind::Buffer);
-    }
-    fn set_training(&mut self, training: bool) {
-        self.training = training;
-    }
-}
 
 impl Forward for BatchNorm {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
@@ -113,7 +92,8 @@ impl Forward for BatchNorm {
 }
 
 /// Layer normalisation over the last dims (`elementwise_affine` weight and bias).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Module)]
+#[module(crate = "crate")]
 pub struct LayerNorm {
     pub weight: Option<Tensor>,
     pub bias: Option<Tensor>,
@@ -138,18 +118,6 @@ impl LayerNorm {
     }
 }
 
-impl Module for LayerNorm {
-    fn visit_tensors(&self, prefix: &str, v: &mut dyn FnMut(&str, &Tensor, TensorKind)) {
-        if let Some(w) = &self.weight {
-            v(&join_name(prefix, "weight"), w, TensorKind::Parameter);
-        }
-        if let Some(b) = &self.bias {
-            v(&join_name(prefix, "bias"), b, TensorKind::Parameter);
-        }
-    }
-    fn set_training(&mut self, _: bool) {}
-}
-
 impl Forward for LayerNorm {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
         F::layer_norm(x, &self.normalized_shape, self.weight.as_ref(), self.bias.as_ref(), self.eps)
@@ -157,7 +125,8 @@ impl Forward for LayerNorm {
 }
 
 /// RMS normalisation over the last dims (`eps = None`: the dtype's epsilon, as PyTorch).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Module)]
+#[module(crate = "crate")]
 pub struct RMSNorm {
     pub weight: Option<Tensor>,
     pub normalized_shape: Vec<usize>,
@@ -176,15 +145,6 @@ impl RMSNorm {
     }
 }
 
-impl Module for RMSNorm {
-    fn visit_tensors(&self, prefix: &str, v: &mut dyn FnMut(&str, &Tensor, TensorKind)) {
-        if let Some(w) = &self.weight {
-            v(&join_name(prefix, "weight"), w, TensorKind::Parameter);
-        }
-    }
-    fn set_training(&mut self, _: bool) {}
-}
-
 impl Forward for RMSNorm {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
         F::rms_norm(x, &self.normalized_shape, self.weight.as_ref(), self.eps)
@@ -192,7 +152,8 @@ impl Forward for RMSNorm {
 }
 
 /// Group normalisation.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Module)]
+#[module(crate = "crate")]
 pub struct GroupNorm {
     pub weight: Option<Tensor>,
     pub bias: Option<Tensor>,
@@ -217,18 +178,6 @@ impl GroupNorm {
             eps: 1e-5,
         })
     }
-}
-
-impl Module for GroupNorm {
-    fn visit_tensors(&self, prefix: &str, v: &mut dyn FnMut(&str, &Tensor, TensorKind)) {
-        if let Some(w) = &self.weight {
-            v(&join_name(prefix, "weight"), w, TensorKind::Parameter);
-        }
-        if let Some(b) = &self.bias {
-            v(&join_name(prefix, "bias"), b, TensorKind::Parameter);
-        }
-    }
-    fn set_training(&mut self, _: bool) {}
 }
 
 impl Forward for GroupNorm {

@@ -1,21 +1,13 @@
 //! Pooling layers: `MaxPool2d`, `AvgPool2d`, `AdaptiveAvgPool2d` (no parameters).
 
 use crate::functional as F;
-use crate::module::{Forward, Module, TensorKind};
+use crate::module::Forward;
+use crate::Module;
 use ember_core::{Result, Tensor};
 
-macro_rules! no_params {
-    ($t:ty) => {
-        impl Module for $t {
-            fn visit_tensors(&self, _: &str, _: &mut dyn FnMut(&str, &Tensor, TensorKind)) {}
-            fn set_training(&mut self, _: bool) {}
-        }
-    };
-}
-pub(crate) use no_params;
-
 /// Max pooling with a square window (`stride` defaults to the kernel size in PyTorch).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Module)]
+#[module(crate = "crate")]
 pub struct MaxPool2d {
     pub kernel: usize,
     pub stride: usize,
@@ -34,10 +26,10 @@ impl Forward for MaxPool2d {
         F::max_pool2d(x, (self.kernel, self.kernel), (self.stride, self.stride), (self.padding, self.padding), (1, 1))
     }
 }
-no_params!(MaxPool2d);
 
 /// Average pooling with a square window.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Module)]
+#[module(crate = "crate")]
 pub struct AvgPool2d {
     pub kernel: usize,
     pub stride: usize,
@@ -56,10 +48,10 @@ impl Forward for AvgPool2d {
         F::avg_pool2d(x, (self.kernel, self.kernel), (self.stride, self.stride), (self.padding, self.padding))
     }
 }
-no_params!(AvgPool2d);
 
 /// Average pooling to a fixed output size.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Module)]
+#[module(crate = "crate")]
 pub struct AdaptiveAvgPool2d {
     pub output: (usize, usize),
 }
@@ -76,4 +68,3 @@ impl Forward for AdaptiveAvgPool2d {
         F::adaptive_avg_pool2d(x, self.output)
     }
 }
-no_params!(AdaptiveAvgPool2d);

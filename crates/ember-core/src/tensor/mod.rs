@@ -117,6 +117,12 @@ impl Tensor {
         *self.0.node.write().unwrap_or_else(|e| e.into_inner()) = node;
     }
 
+    /// Identity of the handle (Python's `id(t)`): clones share it, views and detached tensors
+    /// do not. Modules use it to list a tied parameter once.
+    pub fn handle_id(&self) -> usize {
+        self.id()
+    }
+
     /// Identity of the handle's inner tensor (clones share it; views do not).
     pub(crate) fn id(&self) -> usize {
         Arc::as_ptr(&self.0) as usize
