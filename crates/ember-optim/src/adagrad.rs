@@ -1,7 +1,7 @@
 //! Adagrad.
 
-use crate::optimizer::{buffer, check_groups, for_each_param, Optimizer, ParamGroup, ParamState};
-use ember_core::{no_grad, Result, Tensor};
+use crate::optimizer::{buffer, Optim, ParamGroup, ParamState, UpdateRule};
+use ember_core::{Result, Tensor};
 
 /// `torch.optim.Adagrad` hyper-parameters.
 #[derive(Clone, Copy, Debug)]
@@ -19,57 +19,26 @@ impl Default for AdagradConfig {
     }
 }
 
-/// Adagrad.
-#[derive(Debug)]
-pub struct Adagrad {
-    groups: Vec<ParamGroup>,
-    states: Vec<ParamState>,
-    pub cfg: AdagradConfig,
-}
+/// `torch.optim.Adagrad`.
+pub type Adagrad = Optim<AdagradConfig>;
 
-impl Adagrad {
-    /// One group of `params`.
-    #[track_caller]
-    pub fn new(params: Vec<Tensor>, cfg: AdagradConfig) -> Result<Adagrad> {
-        Adagrad::with_groups(vec![ParamGroup::new(params, cfg.lr, cfg.weight_decay)], cfg)
+impl UpdateRule for AdagradConfig {
+    const NAME: &'static str = "Adagrad";
+    fn lr(&self) -> f64 {
+        self.lr
     }
-
-    /// Several groups.
-    #[track_caller]
-    pub fn with_groups(groups: Vec<ParamGroup>, cfg: AdagradConfig) -> Result<Adagrad> {
-        check_groups("Adagrad", &groups)?;
-        let n = groups.iter().map(|g| g.params.len()).sum();
-        Ok(Adagrad { groups, states: vec![ParamState::default(); n], cfg })
+    fn weight_decay(&self) -> f64 {
+        self.weight_decay
     }
-}
-
-impl Optimizer for Adagrad {
-    fn step(&mut self) -> Result<()> {
-        let c = self.cfg;
-        no_grad(|| {
-            for_each_param(&self.groups, &mut self.states, |g, p, grad, st| {
-                let mut d = grad;
-                if g.weight_decay != 0.0 {
-                    d = d.add(&p.mul_scalar(g.weight_decay)?)?;
-                }
-                st.step += 1;
-                let clr = g.lr / (1.0 + (st.step - 1) as f64 * c.lr_decay);
-                let sum = buffer(st, "sum", || Tensor::full_like(p, c.initial_accumulator_value))?;
-                sum.add_(&d.square()?)?;
-                p.sub_(&d.div(&sum.sqrt()?.add_scalar(c.eps)?)?.mul_scalar(clr)?)
-            })
-        })
-    }
-    fn param_groups(&self) -> &[ParamGroup] {
-        &self.groups
-    }
-    fn param_groups_mut(&mut self) -> &mut [ParamGroup] {
-        &mut self.groups
-    }
-    fn states(&self) -> &Vec<ParamState> {
-        &self.states
-    }
-    fn states_mut(&mut self) -> &mut Vec<ParamState> {
-        &mut self.states
+    fn update(&self, g: &ParamGroup, p: &Tensor, grad: Tensor, st: &mut ParamState) -> Result<()> {
+        let mut d = grad;
+        if g.weight_decay != 0.0 {
+            d = d.add(&p.mul_scalar(g.weight_decay)?)?;
+        }
+        st.step += 1;
+        let clr = g.lr / (1.0 + (st.step - 1) as f64 * self.lr_decay);
+        let sum = buffer(st, "sum", || Tensor::full_like(p, self.initial_accumulator_value))?;
+        sum.add_(&d.square()?)?;
+        p.sub_(&d.div(&sum.sqrt()?.add_scalar(self.eps)?)?.mul_scalar(clr)?)
     }
 }

@@ -1,7 +1,7 @@
 //! Adam (with AMSGrad) and AdamW (decoupled weight decay).
 
-use crate::optimizer::{buffer, check_groups, for_each_param, Optimizer, ParamGroup, ParamState};
-use ember_core::{fused, no_grad, Error, Result, Tensor};
+use crate::optimizer::{buffer, Optim, ParamGroup, ParamState, UpdateRule};
+use ember_core::{fused, Error, Result, Tensor};
 
 /// `torch.optim.Adam` hyper-parameters.
 #[derive(Clone, Copy, Debug)]
@@ -37,141 +37,98 @@ impl Default for AdamWConfig {
     }
 }
 
-#[derive(Debug)]
-struct AdamCore {
-    groups: Vec<ParamGroup>,
-    states: Vec<ParamState>,
-    betas: (f64, f64),
+/// The Adam/AdamW update (`decoupled`: AdamW's weight decay on the parameter).
+fn adam_update(
+    (b1, b2): (f64, f64),
     eps: f64,
     amsgrad: bool,
     maximize: bool,
     decoupled: bool,
-}
-
-impl AdamCore {
-    #[track_caller]
-    fn new(
-        op: &'static str,
-        groups: Vec<ParamGroup>,
-        betas: (f64, f64),
-        eps: f64,
-        amsgrad: bool,
-        maximize: bool,
-        decoupled: bool,
-    ) -> Result<AdamCore> {
-        check_groups(op, &groups)?;
-        if !(0.0..1.0).contains(&betas.0) || !(0.0..1.0).contains(&betas.1) || eps < 0.0 {
-            return Err(Error::value(op, format!("invalid betas {betas:?} or eps {eps}")));
+    g: &ParamGroup,
+    p: &Tensor,
+    d: Tensor,
+    st: &mut ParamState,
+) -> Result<()> {
+    let m = buffer(st, "exp_avg", || Tensor::zeros_like(p))?;
+    let v = buffer(st, "exp_avg_sq", || Tensor::zeros_like(p))?;
+    let vmax = if amsgrad { Some(buffer(st, "max_exp_avg_sq", || Tensor::zeros_like(p))?) } else { None };
+    st.step += 1;
+    let t = st.step as i32;
+    let mut group: Vec<&Tensor> = vec![p, &d, &m, &v];
+    group.extend(vmax.as_ref());
+    if fused::adam_supported(&group) {
+        // One pass over parameter, gradient and state (same arithmetic as below).
+        let s = fused::AdamStep {
+            lr: g.lr,
+            beta1: b1,
+            beta2: b2,
+            eps,
+            weight_decay: g.weight_decay,
+            decoupled,
+            maximize,
+            bias_correction1: 1.0 - b1.powi(t),
+            bias_correction2_sqrt: (1.0 - b2.powi(t)).sqrt(),
+        };
+        return fused::adam_update(p, &d, &m, &v, vmax.as_ref(), &s);
+    }
+    // The unfused path handles the rest (half-precision parameters, views).
+    let mut d = if maximize { d.neg()? } else { d };
+    if g.weight_decay != 0.0 {
+        if decoupled {
+            p.mul_scalar_(1.0 - g.lr * g.weight_decay)?;
+        } else {
+            d = d.add(&p.mul_scalar(g.weight_decay)?)?;
         }
-        let n = groups.iter().map(|g| g.params.len()).sum();
-        Ok(AdamCore { groups, states: vec![ParamState::default(); n], betas, eps, amsgrad, maximize, decoupled })
     }
-
-    fn step(&mut self) -> Result<()> {
-        let (b1, b2) = self.betas;
-        let (eps, amsgrad, maximize, decoupled) = (self.eps, self.amsgrad, self.maximize, self.decoupled);
-        no_grad(|| {
-            for_each_param(&self.groups, &mut self.states, |g, p, grad, st| {
-                let d = grad;
-                let m = buffer(st, "exp_avg", || Tensor::zeros_like(p))?;
-                let v = buffer(st, "exp_avg_sq", || Tensor::zeros_like(p))?;
-                let vmax = if amsgrad { Some(buffer(st, "max_exp_avg_sq", || Tensor::zeros_like(p))?) } else { None };
-                st.step += 1;
-                let t = st.step as i32;
-                let mut group: Vec<&Tensor> = vec![p, &d, &m, &v];
-                group.extend(vmax.as_ref());
-                if fused::adam_supported(&group) {
-                    // One pass over parameter, gradient and state (same arithmetic as below).
-                    let s = fused::AdamStep {
-                        lr: g.lr,
-                        beta1: b1,
-                        beta2: b2,
-                        eps,
-                        weight_decay: g.weight_decay,
-                        decoupled,
-                        maximize,
-                        bias_correction1: 1.0 - b1.powi(t),
-                        bias_correction2_sqrt: (1.0 - b2.powi(t)).sqrt(),
-                    };
-                    return fused::adam_update(p, &d, &m, &v, vmax.as_ref(), &s);
-                }
-                // The unfused path handles the rest (half-precision parameters, views).
-                let mut d = if maximize { d.neg()? } else { d };
-                if g.weight_decay != 0.0 {
-                    if decoupled {
-                        p.mul_scalar_(1.0 - g.lr * g.weight_decay)?;
-                    } else {
-                        d = d.add(&p.mul_scalar(g.weight_decay)?)?;
-                    }
-                }
-                // exp_avg.lerp_(grad, 1 - beta1); exp_avg_sq.mul_(beta2).addcmul_(grad, grad, 1 - beta2)
-                m.add_(&d.sub(&m)?.mul_scalar(1.0 - b1)?)?;
-                v.copy_(&v.mul_scalar(b2)?.add(&d.square()?.mul_scalar(1.0 - b2)?)?)?;
-                let bc1 = 1.0 - b1.powi(t);
-                let bc2_sqrt = (1.0 - b2.powi(t)).sqrt();
-                let second = match vmax {
-                    Some(vmax) => {
-                        vmax.copy_(&vmax.maximum(&v)?)?;
-                        vmax
-                    }
-                    None => v,
-                };
-                let denom = second.sqrt()?.mul_scalar(1.0 / bc2_sqrt)?.add_scalar(eps)?;
-                p.sub_(&m.div(&denom)?.mul_scalar(g.lr / bc1)?)
-            })
-        })
-    }
+    // exp_avg.lerp_(grad, 1 - beta1); exp_avg_sq.mul_(beta2).addcmul_(grad, grad, 1 - beta2)
+    m.add_(&d.sub(&m)?.mul_scalar(1.0 - b1)?)?;
+    v.copy_(&v.mul_scalar(b2)?.add(&d.square()?.mul_scalar(1.0 - b2)?)?)?;
+    let bc1 = 1.0 - b1.powi(t);
+    let bc2_sqrt = (1.0 - b2.powi(t)).sqrt();
+    let second = match vmax {
+        Some(vmax) => {
+            vmax.copy_(&vmax.maximum(&v)?)?;
+            vmax
+        }
+        None => v,
+    };
+    let denom = second.sqrt()?.mul_scalar(1.0 / bc2_sqrt)?.add_scalar(eps)?;
+    p.sub_(&m.div(&denom)?.mul_scalar(g.lr / bc1)?)
 }
 
-macro_rules! adam_optimizer {
+macro_rules! adam_rule {
     ($name:ident, $cfg:ident, $label:expr, $decoupled:expr) => {
         #[doc = concat!("`torch.optim.", $label, "`.")]
-        #[derive(Debug)]
-        pub struct $name {
-            core: AdamCore,
-        }
+        pub type $name = Optim<$cfg>;
 
-        impl $name {
-            /// One group of `params`.
+        impl UpdateRule for $cfg {
+            const NAME: &'static str = $label;
+            fn lr(&self) -> f64 {
+                self.lr
+            }
+            fn weight_decay(&self) -> f64 {
+                self.weight_decay
+            }
             #[track_caller]
-            pub fn new(params: Vec<Tensor>, cfg: $cfg) -> Result<$name> {
-                $name::with_groups(vec![ParamGroup::new(params, cfg.lr, cfg.weight_decay)], cfg)
+            fn validate(&self) -> Result<()> {
+                let (b, eps) = (self.betas, self.eps);
+                if !(0.0..1.0).contains(&b.0) || !(0.0..1.0).contains(&b.1) || eps < 0.0 {
+                    return Err(Error::value($label, format!("invalid betas {b:?} or eps {eps}")));
+                }
+                Ok(())
             }
-
-            /// Several groups (each with its own lr and weight decay).
-            #[track_caller]
-            pub fn with_groups(groups: Vec<ParamGroup>, cfg: $cfg) -> Result<$name> {
-                Ok($name {
-                    core: AdamCore::new($label, groups, cfg.betas, cfg.eps, cfg.amsgrad, cfg.maximize, $decoupled)?,
-                })
-            }
-        }
-
-        impl Optimizer for $name {
-            fn step(&mut self) -> Result<()> {
-                self.core.step()
-            }
-            fn param_groups(&self) -> &[ParamGroup] {
-                &self.core.groups
-            }
-            fn param_groups_mut(&mut self) -> &mut [ParamGroup] {
-                &mut self.core.groups
-            }
-            fn states(&self) -> &Vec<ParamState> {
-                &self.core.states
-            }
-            fn states_mut(&mut self) -> &mut Vec<ParamState> {
-                &mut self.core.states
+            fn update(&self, g: &ParamGroup, p: &Tensor, grad: Tensor, st: &mut ParamState) -> Result<()> {
+                adam_update(self.betas, self.eps, self.amsgrad, self.maximize, $decoupled, g, p, grad, st)
             }
             fn set_momentum(&mut self, m: f64) {
-                self.core.betas.0 = m;
+                self.betas.0 = m;
             }
             fn momentum(&self) -> Option<f64> {
-                Some(self.core.betas.0)
+                Some(self.betas.0)
             }
         }
     };
 }
 
-adam_optimizer!(Adam, AdamConfig, "Adam", false);
-adam_optimizer!(AdamW, AdamWConfig, "AdamW", true);
+adam_rule!(Adam, AdamConfig, "Adam", false);
+adam_rule!(AdamW, AdamWConfig, "AdamW", true);

@@ -1,8 +1,9 @@
 //! ember-optim: PyTorch's `torch.optim` for Ember.
 //!
-//! [`Optimizer`] is the common interface; [`Sgd`], [`Adam`], [`AdamW`], [`RmsProp`] and
-//! [`Adagrad`] implement PyTorch's update rules step for step (the single-tensor code path),
-//! with parameter groups and a saveable state dict. [`lr_scheduler`] holds the schedulers, in
+//! [`Optimizer`] is the common interface and [`Optim`] the one implementation of it (groups,
+//! state, state dict, the step loop); [`Sgd`], [`Adam`], [`AdamW`], [`RmsProp`] and
+//! [`Adagrad`] are `Optim` with their configs, each an [`UpdateRule`] with PyTorch's update
+//! step for step (the single-tensor code path). [`lr_scheduler`] holds the schedulers, in
 //! PyTorch's chainable (recursive) form so that `ChainedScheduler` composes them the same way.
 
 mod adagrad;
@@ -15,6 +16,6 @@ mod sgd;
 pub use adagrad::{Adagrad, AdagradConfig};
 pub use adam::{Adam, AdamConfig, AdamW, AdamWConfig};
 pub use ember_nn::utils::{clip_grad_norm_, clip_grad_value_};
-pub use optimizer::{Optimizer, ParamGroup, ParamState};
+pub use optimizer::{Optim, Optimizer, ParamGroup, ParamState, UpdateRule};
 pub use rmsprop::{RmsProp, RmsPropConfig};
 pub use sgd::{Sgd, SgdConfig};

@@ -1,6 +1,8 @@
-//! The `Optimizer` trait, parameter groups, and the per-parameter state with its state dict.
+//! The `Optimizer` trait, parameter groups, the per-parameter state with its state dict, and
+//! the one optimiser skeleton, [`Optim`]: groups, states, validation and the step loop are
+//! written once; each optimiser is its hyper-parameters and update rule ([`UpdateRule`]).
 
-use ember_core::{DType, Error, Result, Tensor};
+use ember_core::{no_grad, DType, Error, Result, Tensor};
 use std::collections::BTreeMap;
 
 /// Parameters sharing hyper-parameters. `lr` and `weight_decay` may differ between groups.
@@ -132,9 +134,105 @@ pub trait Optimizer {
     }
 }
 
+/// One optimiser's hyper-parameters and its update of one parameter: the only part that
+/// differs between SGD, Adam, RMSprop, ... ([`Optim`] is the rest).
+pub trait UpdateRule {
+    /// PyTorch's class name (`"SGD"`), for errors.
+    const NAME: &'static str;
+
+    /// The learning rate of the default group.
+    fn lr(&self) -> f64;
+
+    /// The weight decay of the default group.
+    fn weight_decay(&self) -> f64;
+
+    /// Checks the hyper-parameters (groups are checked by [`Optim`]).
+    fn validate(&self) -> Result<()> {
+        Ok(())
+    }
+
+    /// Updates `param` in place from its gradient and state (called with recording off, for
+    /// parameters that have a gradient).
+    fn update(&self, group: &ParamGroup, param: &Tensor, grad: Tensor, state: &mut ParamState) -> Result<()>;
+
+    /// The momentum or `beta1`, for optimisers that have one (`OneCycleLr` cycles it).
+    fn momentum(&self) -> Option<f64> {
+        None
+    }
+
+    /// Sets the momentum or `beta1`.
+    fn set_momentum(&mut self, _momentum: f64) {}
+}
+
+/// An optimiser: parameter groups, per-parameter state and the update rule `C` (its config).
+/// `Sgd`, `Adam`, `AdamW`, `RmsProp` and `Adagrad` are this with their configs.
+#[derive(Debug)]
+pub struct Optim<C> {
+    groups: Vec<ParamGroup>,
+    states: Vec<ParamState>,
+    /// The hyper-parameters (PyTorch's `defaults`); group-level `lr`/`weight_decay` live in
+    /// the groups.
+    pub cfg: C,
+}
+
+impl<C: UpdateRule> Optim<C> {
+    /// One group of `params` with the config's learning rate and weight decay.
+    #[track_caller]
+    pub fn new(params: Vec<Tensor>, cfg: C) -> Result<Optim<C>> {
+        let group = ParamGroup::new(params, cfg.lr(), cfg.weight_decay());
+        Optim::with_groups(vec![group], cfg)
+    }
+
+    /// Several groups (each with its own lr and weight decay).
+    #[track_caller]
+    pub fn with_groups(groups: Vec<ParamGroup>, cfg: C) -> Result<Optim<C>> {
+        check_groups(C::NAME, &groups)?;
+        cfg.validate()?;
+        let n = groups.iter().map(|g| g.params.len()).sum();
+        Ok(Optim { groups, states: vec![ParamState::default(); n], cfg })
+    }
+}
+
+impl<C: UpdateRule> Optimizer for Optim<C> {
+    fn step(&mut self) -> Result<()> {
+        let cfg = &self.cfg;
+        no_grad(|| {
+            let mut i = 0;
+            for g in &self.groups {
+                for p in &g.params {
+                    // Parameters without a gradient are skipped, as in PyTorch.
+                    if let Some(grad) = p.grad() {
+                        cfg.update(g, p, grad, &mut self.states[i])?;
+                    }
+                    i += 1;
+                }
+            }
+            Ok(())
+        })
+    }
+    fn param_groups(&self) -> &[ParamGroup] {
+        &self.groups
+    }
+    fn param_groups_mut(&mut self) -> &mut [ParamGroup] {
+        &mut self.groups
+    }
+    fn states(&self) -> &Vec<ParamState> {
+        &self.states
+    }
+    fn states_mut(&mut self) -> &mut Vec<ParamState> {
+        &mut self.states
+    }
+    fn set_momentum(&mut self, m: f64) {
+        self.cfg.set_momentum(m);
+    }
+    fn momentum(&self) -> Option<f64> {
+        self.cfg.momentum()
+    }
+}
+
 /// Groups with validation: a learning rate must be finite and non-negative.
 #[track_caller]
-pub(crate) fn check_groups(op: &'static str, groups: &[ParamGroup]) -> Result<()> {
+fn check_groups(op: &'static str, groups: &[ParamGroup]) -> Result<()> {
     for (i, g) in groups.iter().enumerate() {
         if !(g.lr >= 0.0 && g.lr.is_finite()) {
             return Err(Error::value(op, format!("invalid learning rate {} in group {i}", g.lr)));
@@ -144,25 +242,6 @@ pub(crate) fn check_groups(op: &'static str, groups: &[ParamGroup]) -> Result<()
         }
         if let Some(p) = g.params.iter().find(|p| !p.dtype().is_float()) {
             return Err(Error::dtype(op, format!("can only optimize floating point tensors, got {}", p.dtype())));
-        }
-    }
-    Ok(())
-}
-
-/// Visits every (parameter, gradient, state) with the parameter's group, skipping parameters
-/// without a gradient (as PyTorch does).
-pub(crate) fn for_each_param(
-    groups: &[ParamGroup],
-    states: &mut [ParamState],
-    mut f: impl FnMut(&ParamGroup, &Tensor, Tensor, &mut ParamState) -> Result<()>,
-) -> Result<()> {
-    let mut i = 0;
-    for g in groups {
-        for p in &g.params {
-            if let Some(grad) = p.grad() {
-                f(g, p, grad, &mut states[i])?;
-            }
-            i += 1;
         }
     }
     Ok(())
