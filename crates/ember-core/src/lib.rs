@@ -15,6 +15,7 @@ pub mod layout;
 #[macro_use]
 pub mod op;
 pub mod quant;
+pub mod shape;
 pub mod storage;
 mod tensor;
 
@@ -27,8 +28,9 @@ pub use dtype::{DType, Element};
 pub use ember_kernels::HugePageAlloc;
 pub use error::{Error, Result};
 pub use half::{bf16, f16};
+pub use shape::ShapeArg;
 pub use storage::{live_bytes, peak_bytes};
-pub use tensor::{Conv2dArgs, Hook, Tensor};
+pub use tensor::{Conv2dArgs, Hook, IndexOp, Indexer, Tensor, TensorIndex, ELLIPSIS, NEW_AXIS};
 
 /// Sets the number of threads Ember's kernels use.
 pub fn set_num_threads(n: usize) {

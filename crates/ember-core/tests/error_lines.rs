@@ -173,12 +173,12 @@ fn alloc_errors() {
     at_caller!(Alloc, Tensor::eye(1 << 40, DType::F32));
     at_caller!(Alloc, Tensor::linspace(0.0, 1.0, 1 << 62, DType::F32));
     at_caller!(Alloc, Tensor::arange(0.0, 1e300, 1.0, DType::F32));
-    at_caller!(Alloc, a.expand(&[1 << 40, 1 << 17]));
+    at_caller!(Alloc, a.expand(&[1isize << 40, 1 << 17]));
     at_caller!(Alloc, a.add(&m(&[1, 1 << 17])));
     let wide = m(&[1, 1]).expand(&[1, 1 << 30]).unwrap();
     at_caller!(Alloc, a.matmul(&wide));
     at_caller!(Alloc, a.repeat(&[1 << 30, 1 << 10]));
-    at_caller!(Alloc, m(&[0]).reshape(&[0, 1 << 62]));
+    at_caller!(Alloc, m(&[0]).reshape(&[0, 1isize << 62]));
 }
 
 #[test]

@@ -321,3 +321,64 @@ fn concurrent_bf16_matmuls_inside_the_thread_pool_agree() -> Result<()> {
     assert!(got.iter().all(|g| g == &want));
     Ok(())
 }
+
+#[test]
+fn basic_indexing_matches_pytorch_views() -> Result<()> {
+    use ember_core::{s, IndexOp, ELLIPSIS, NEW_AXIS};
+    // x = torch.arange(24.).reshape(2, 3, 4)
+    let x = Tensor::arange(0.0, 24.0, 1.0, DType::F64)?.reshape([2, 3, 4])?;
+    let vals = |t: Tensor| t.to_f64_vec().unwrap();
+    assert_eq!(vals(x.i((.., 1..3, 0))?), [4.0, 8.0, 16.0, 20.0]); // x[:, 1:3, 0]
+    assert_eq!(vals(x.i((-1, -1))?), [20.0, 21.0, 22.0, 23.0]); // x[-1, -1]
+    assert_eq!(vals(x.i((0, ..=1, 2..))?), [2.0, 3.0, 6.0, 7.0]); // x[0, :2, 2:]
+    assert_eq!(vals(x.index(&s![1, ..;2, -1])?), [15.0, 23.0]); // x[1, ::2, -1]
+    assert_eq!(vals(x.index(&s![0, 0, 1..;2])?), [1.0, 3.0]); // x[0, 0, 1::2]
+    assert_eq!(x.i((ELLIPSIS, 0))?.shape(), &[2, 3]); // x[..., 0]
+    assert_eq!(x.i((0, NEW_AXIS, ELLIPSIS))?.shape(), &[1, 3, 4]); // x[0, None, ...]
+    assert_eq!(x.i((.., -10..10))?.shape(), &[2, 3, 4]); // bounds clamp
+    let (from, to) = (2, 1);
+    assert_eq!(x.i((.., from..to))?.shape(), &[2, 0, 4]); // empty
+    assert!(x.i(ELLIPSIS)?.shares_storage(&x));
+    assert!(x.i((0, 0, 0, 0)).unwrap_err().to_string().contains("too many indices for tensor of dimension 3"));
+    assert!(x.i(2).unwrap_err().to_string().contains("index 2 is out of bounds"));
+    assert!(x.index(&s![..;0]).unwrap_err().to_string().contains("slice step must be positive"));
+    assert!(x.index(&s![0;2]).is_err());
+    assert!(x.i((ELLIPSIS, 0, ELLIPSIS)).is_err());
+    // Gradients flow through index views.
+    let w = x.detach().set_requires_grad(true)?;
+    w.i((.., 1..3, 0))?.sum()?.backward()?;
+    let g = w.grad().unwrap().to_f64_vec()?;
+    assert_eq!(g.iter().sum::<f64>(), 4.0);
+    assert_eq!((g[4], g[8], g[16], g[20]), (1.0, 1.0, 1.0, 1.0));
+    Ok(())
+}
+
+#[test]
+fn clone_is_the_handle_and_deep_clone_copies() -> Result<()> {
+    let x = Tensor::zeros(&[3], DType::F32)?.set_requires_grad(true)?;
+    let handle = x.clone();
+    assert_eq!(handle.handle_id(), x.handle_id());
+    let y = x.mul_scalar(2.0)?;
+    let copy = y.deep_clone()?;
+    assert!(!copy.shares_storage(&y));
+    ember_core::no_grad(|| y.fill_(5.0))?;
+    assert_eq!(copy.to_vec::<f32>()?, [0.0; 3]);
+    copy.sum()?.backward()?;
+    assert_eq!(x.grad().unwrap().to_vec::<f32>()?, [2.0; 3], "gradient flows through the copy");
+    Ok(())
+}
+
+#[test]
+fn shape_arguments_take_any_integer_list() -> Result<()> {
+    let x = Tensor::arange(0.0, 6.0, 1.0, DType::F32)?;
+    let b: isize = 2;
+    let dims: Vec<usize> = vec![3, 2];
+    assert_eq!(x.reshape(&[b, -1])?.shape(), &[2, 3]);
+    assert_eq!(x.reshape(&dims)?.shape(), &[3, 2]);
+    assert_eq!(x.reshape([6usize])?.shape(), &[6]);
+    let m = x.view([2, 3])?;
+    assert_eq!(m.reshape(m.shape())?.shape(), &[2, 3]);
+    assert_eq!(m.permute([1, 0])?.shape(), &[3, 2]);
+    assert_eq!(m.unsqueeze(0)?.expand([4, -1, -1])?.shape(), &[4, 2, 3]);
+    Ok(())
+}

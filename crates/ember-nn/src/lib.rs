@@ -32,7 +32,7 @@ pub use ember_derive::Module;
 pub use linear::Linear;
 pub use module::{join_name, Forward, Module, TensorKind};
 pub use norm::{BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm, RMSNorm};
-pub use pool::{AdaptiveAvgPool2d, AvgPool2d, MaxPool2d};
+pub use pool::{AdaptiveAvgPool2d, AvgPool2d, MaxPool2d, PoolOptions};
 
 #[doc(hidden)]
 pub use ember_core::Tensor as __Tensor;

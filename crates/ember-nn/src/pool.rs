@@ -5,47 +5,69 @@ use crate::module::Forward;
 use crate::Module;
 use ember_core::{Result, Tensor};
 
-/// Max pooling with a square window (`stride` defaults to the kernel size in PyTorch).
+/// Stride, padding and dilation of a pooling window (PyTorch's defaults: stride = the
+/// kernel size, no padding, no dilation), as `ConvOptions` is for convolutions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct PoolOptions {
+    /// `None`: the kernel size.
+    pub stride: Option<usize>,
+    pub padding: usize,
+    /// Spacing of the window's elements (max pooling only).
+    pub dilation: Option<usize>,
+}
+
+/// Max pooling with a square window: `MaxPool2d(kernel_size, stride=None, padding=0,
+/// dilation=1)`.
 #[derive(Debug, Clone, Copy, Module)]
 #[module(crate = "crate")]
 pub struct MaxPool2d {
     pub kernel: usize,
-    pub stride: usize,
-    pub padding: usize,
+    #[module(skip)]
+    pub opts: PoolOptions,
 }
 
 impl MaxPool2d {
-    /// `MaxPool2d(kernel)` with stride = kernel, no padding.
-    pub fn new(kernel: usize) -> MaxPool2d {
-        MaxPool2d { kernel, stride: kernel, padding: 0 }
+    /// `MaxPool2d(kernel, ...)` with the given options (`PoolOptions::default()` for PyTorch's
+    /// defaults).
+    pub fn new(kernel: usize, opts: PoolOptions) -> MaxPool2d {
+        MaxPool2d { kernel, opts }
     }
 }
 
 impl Forward for MaxPool2d {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        F::max_pool2d(x, (self.kernel, self.kernel), (self.stride, self.stride), (self.padding, self.padding), (1, 1))
+        let (k, o) = (self.kernel, self.opts);
+        let (s, d) = (o.stride.unwrap_or(k), o.dilation.unwrap_or(1));
+        F::max_pool2d(x, (k, k), (s, s), (o.padding, o.padding), (d, d))
     }
 }
 
-/// Average pooling with a square window.
+/// Average pooling with a square window: `AvgPool2d(kernel_size, stride=None, padding=0)`
+/// (padding counts towards the average, as `count_include_pad=True`).
 #[derive(Debug, Clone, Copy, Module)]
 #[module(crate = "crate")]
 pub struct AvgPool2d {
     pub kernel: usize,
-    pub stride: usize,
-    pub padding: usize,
+    #[module(skip)]
+    pub opts: PoolOptions,
 }
 
 impl AvgPool2d {
-    /// `AvgPool2d(kernel)` with stride = kernel, no padding.
-    pub fn new(kernel: usize) -> AvgPool2d {
-        AvgPool2d { kernel, stride: kernel, padding: 0 }
+    /// `AvgPool2d(kernel, ...)`; `opts.dilation` must be `None` (PyTorch has none).
+    pub fn new(kernel: usize, opts: PoolOptions) -> AvgPool2d {
+        AvgPool2d { kernel, opts }
     }
 }
 
 impl Forward for AvgPool2d {
+    #[track_caller]
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        F::avg_pool2d(x, (self.kernel, self.kernel), (self.stride, self.stride), (self.padding, self.padding))
+        let (k, o) = (self.kernel, self.opts);
+        if o.dilation.is_some_and(|d| d != 1) {
+            return Err(ember_core::Error::value("AvgPool2d", "average pooling has no dilation"));
+        }
+        let s = o.stride.unwrap_or(k);
+        F::avg_pool2d(x, (k, k), (s, s), (o.padding, o.padding))
     }
 }
 

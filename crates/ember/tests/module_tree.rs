@@ -212,3 +212,17 @@ fn sequential_keys_and_children_are_indices() -> Result<()> {
     assert_eq!(kids, [("0", "Linear"), ("1", "Activation"), ("2", "Linear")].map(|(a, b)| (a.to_string(), b)));
     Ok(())
 }
+
+#[test]
+fn pooling_layers_take_an_options_struct() -> Result<()> {
+    let x = Tensor::randn(&[1, 2, 7, 7], DType::F64)?;
+    let opts = nn::PoolOptions { stride: Some(2), padding: 1, dilation: None };
+    let y = nn::MaxPool2d::new(3, opts).forward(&x)?;
+    let want = F::max_pool2d(&x, (3, 3), (2, 2), (1, 1), (1, 1))?;
+    assert_eq!(y.to_f64_vec()?, want.to_f64_vec()?);
+    // stride defaults to the kernel size, as in PyTorch.
+    assert_eq!(nn::AvgPool2d::new(2, nn::PoolOptions::default()).forward(&x)?.shape(), &[1, 2, 3, 3]);
+    let dilated = nn::PoolOptions { dilation: Some(2), ..Default::default() };
+    assert!(nn::AvgPool2d::new(2, dilated).forward(&x).is_err());
+    Ok(())
+}

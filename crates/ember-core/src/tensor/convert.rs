@@ -29,6 +29,16 @@ impl Tensor {
         Ok(Tensor::from_storage(out, self.shape()).record(&[self], || Op::Contiguous))
     }
 
+    /// A new tensor with its own copy of the data (PyTorch's `t.clone()`): gradients flow back
+    /// to `self`. Rust's `Clone::clone` is the cheap handle copy (a second name for the same
+    /// tensor, like assigning it in Python); this is the copy.
+    #[track_caller]
+    pub fn deep_clone(&self) -> Result<Tensor> {
+        crate::storage::checked_numel("deep_clone", self.shape(), self.dtype())?;
+        let out = cpu::contiguous(&*self.cpu_read("deep_clone")?, self.layout());
+        Ok(Tensor::from_storage(out, self.shape()).record(&[self], || Op::Contiguous))
+    }
+
     /// A copy on `device` (only the CPU exists today).
     #[track_caller]
     pub fn to_device(&self, device: Device) -> Result<Tensor> {

@@ -9,12 +9,14 @@ mod convert;
 mod create;
 mod display;
 mod index;
+mod indexing;
 mod inplace;
 mod linalg;
 mod reduce;
 mod view;
 
 pub use conv::Conv2dArgs;
+pub use indexing::{IndexOp, Indexer, TensorIndex, ELLIPSIS, NEW_AXIS};
 
 use crate::autograd::{self, Node};
 use crate::dtype::DType;
@@ -31,7 +33,8 @@ use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
 pub type Hook = Box<dyn Fn(&Tensor) -> Result<Option<Tensor>> + Send + Sync>;
 
 /// An n-dimensional array with PyTorch semantics: a cheap-to-clone handle (an `Arc` inside);
-/// views share storage.
+/// views share storage. `clone()` copies the handle, as assigning a tensor does in Python;
+/// [`Tensor::deep_clone`] copies the data (PyTorch's `t.clone()`).
 #[derive(Clone)]
 pub struct Tensor(pub(crate) Arc<TensorInner>);
 

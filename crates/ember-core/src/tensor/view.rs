@@ -7,6 +7,7 @@ use super::{norm_dim, Tensor};
 use crate::error::{Error, Result};
 use crate::layout::Layout;
 use crate::op::Op;
+use crate::shape::ShapeArg;
 
 /// Resolves one `-1` in a requested shape against `numel`.
 #[track_caller]
@@ -47,8 +48,8 @@ impl Tensor {
     /// The same elements with a new shape (one `-1` is inferred); a view when the strides
     /// allow it, a copy otherwise.
     #[track_caller]
-    pub fn reshape(&self, shape: &[isize]) -> Result<Tensor> {
-        let shape = infer_shape(shape, self.numel(), "reshape")?;
+    pub fn reshape(&self, shape: impl ShapeArg) -> Result<Tensor> {
+        let shape = infer_shape(&shape.to_isize_vec(), self.numel(), "reshape")?;
         crate::storage::checked_numel("reshape", &shape, self.dtype())?;
         self.reshape_to(&shape)
     }
@@ -74,8 +75,8 @@ impl Tensor {
     /// A view with a new shape; an error when the elements are not laid out for it (use
     /// [`Tensor::reshape`] to copy instead).
     #[track_caller]
-    pub fn view(&self, shape: &[isize]) -> Result<Tensor> {
-        let shape = infer_shape(shape, self.numel(), "view")?;
+    pub fn view(&self, shape: impl ShapeArg) -> Result<Tensor> {
+        let shape = infer_shape(&shape.to_isize_vec(), self.numel(), "view")?;
         crate::storage::checked_numel("view", &shape, self.dtype())?;
         match self.layout().view(&shape) {
             Some(l) => Ok(self.view_op(l, || Op::Reshape)),
@@ -139,7 +140,8 @@ impl Tensor {
 
     /// Dims reordered: dim `i` of the result is dim `perm[i]` of `self`.
     #[track_caller]
-    pub fn permute(&self, perm: &[isize]) -> Result<Tensor> {
+    pub fn permute(&self, perm: impl ShapeArg) -> Result<Tensor> {
+        let perm = &perm.to_isize_vec()[..];
         if perm.len() != self.dim() {
             return Err(Error::shape(
                 "permute",
@@ -226,7 +228,8 @@ impl Tensor {
 
     /// A broadcast view to `shape`; `-1` keeps a dim's size.
     #[track_caller]
-    pub fn expand(&self, shape: &[isize]) -> Result<Tensor> {
+    pub fn expand(&self, shape: impl ShapeArg) -> Result<Tensor> {
+        let shape = &shape.to_isize_vec()[..];
         if shape.len() < self.dim() {
             return Err(Error::shape("expand", format!("the number of sizes provided ({}) must be greater or equal to the number of dimensions in the tensor ({})", shape.len(), self.dim())));
         }
