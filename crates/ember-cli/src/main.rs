@@ -73,7 +73,9 @@ fn main() {
         Command::Embed(a) => cmd::generate::run_embed(a),
     });
     if let Err(e) = result {
-        eprintln!("error: {e}");
+        // The message without Ember's source location: a command-line user did not write the
+        // call (library users get `file:line` in `Display`).
+        eprintln!("error: {}", e.message());
         std::process::exit(1);
     }
 }

@@ -197,3 +197,50 @@ fn generate_and_embed_commands() {
     let norm: f64 = rows[0].as_array().unwrap().iter().map(|x| x.as_f64().unwrap().powi(2)).sum();
     assert!((norm - 1.0).abs() < 1e-4, "embeddings are L2-normalised");
 }
+
+#[test]
+fn train_char_runs_from_any_directory_with_the_built_in_text() {
+    let dir = tmp("elsewhere");
+    std::fs::create_dir_all(&dir).unwrap();
+    let ckpt = dir.join("c.safetensors");
+    let o = Command::new(BIN)
+        .args(["train", "char", "--steps", "1", "--layers", "1", "--heads", "2", "--dim", "16", "--context", "16"])
+        .args(["--batch", "2", "--eval-iters", "1", "--sample-chars", "0", "--json", "--checkpoint"])
+        .arg(&ckpt)
+        .current_dir(&dir)
+        .env("EMBER_NUM_THREADS", "1")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("vocab 84"), "the whole bundled Shakespeare (84 characters): {err}");
+    assert!(ckpt.exists());
+}
+
+#[test]
+fn sizes_the_machine_cannot_hold_are_refused_before_allocating() {
+    for args in [
+        vec!["train", "char", "--dim", "100000000"],
+        vec!["train", "char", "--context", "100000000"],
+        vec!["train", "char", "--layers", "100000"],
+        vec!["train", "char", "--batch", "100000000"],
+    ] {
+        let o = ember(&args);
+        assert_one_line_error(&o, 1, "needs about");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains("more than this machine's"), "{err}");
+        assert!(!err.contains(" at crates/") && !err.contains(".rs:"), "no Ember source location: {err}");
+    }
+}
+
+#[test]
+fn resume_with_no_steps_left_is_refused() {
+    let data = small_text();
+    let ck = tmp("done.safetensors");
+    let c = ck.to_str().unwrap();
+    ok(&char_args(data.to_str().unwrap(), c, "3"));
+    let mut args = char_args(data.to_str().unwrap(), c, "2");
+    args.extend(["--resume", c]);
+    let o = ember(&args);
+    assert_one_line_error(&o, 1, "is at step 3; --steps 2 leaves nothing to train (pass --steps 4 or more");
+}

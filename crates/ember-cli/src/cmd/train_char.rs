@@ -17,9 +17,9 @@ use std::time::Instant;
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct CharArgs {
-    /// Training text (default: the bundled complete works of Shakespeare).
-    #[arg(long, default_value = "data/shakespeare/shakespeare_complete.txt")]
-    pub data: PathBuf,
+    /// Training text (default: the complete works of Shakespeare, built into the binary).
+    #[arg(long)]
+    pub data: Option<PathBuf>,
     /// Transformer blocks.
     #[arg(long, default_value_t = 4)]
     pub layers: usize,
@@ -80,6 +80,51 @@ pub struct CharArgs {
     /// Characters to sample after training (0: none).
     #[arg(long, default_value_t = 500)]
     pub sample_chars: usize,
+}
+
+/// The bundled Shakespeare (`data/shakespeare`), gzip-compressed into the binary by `build.rs`.
+static SHAKESPEARE_GZ: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/shakespeare.txt.gz"));
+
+/// The training text: `--data`, or the built-in Shakespeare.
+fn read_text(data: Option<&Path>) -> Result<String> {
+    match data {
+        Some(p) => std::fs::read_to_string(p).map_err(|e| Error::io(p.display().to_string(), e)),
+        None => {
+            let mut text = String::new();
+            std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(SHAKESPEARE_GZ), &mut text)
+                .map_err(|e| Error::io("built-in Shakespeare", e))?;
+            Ok(text)
+        }
+    }
+}
+
+/// Refuses a model or batch the machine cannot hold, before allocating anything: parameters
+/// with their gradients and AdamW state (16 bytes each), plus the activations one step keeps
+/// for backward (about 20 width-sized vectors per position and layer, and the attention
+/// matrices). The estimate is rough; what it guards against is orders of magnitude.
+fn check_size(a: &CharArgs, vocab: usize) -> Result<()> {
+    let (l, d, t, b, h, v) =
+        (a.layers as u128, a.dim as u128, a.context as u128, a.batch as u128, a.heads.max(1) as u128, vocab as u128);
+    let params = l * 12 * d * d + (v + t) * d;
+    let activations = l * b * t * (20 * d + 3 * h * t) * 4 + b * t * v * 12;
+    let need = params * 16 + activations;
+    let have = ember::storage::memory_limit() as u128;
+    if need > have {
+        return Err(Error::alloc(
+            "train char",
+            format!(
+                "--layers {} --dim {} --context {} --batch {} needs about {} ({:.3e} parameters), more than this machine's {}",
+                a.layers,
+                a.dim,
+                a.context,
+                a.batch,
+                ember::storage::human_bytes(need),
+                params as f64,
+                ember::storage::human_bytes(have)
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Everything a checkpoint stores besides tensors.
@@ -170,11 +215,23 @@ pub fn run(a: CharArgs, seed: u64) -> Result<()> {
             "--batch, --context, --steps, --eval-every and --save-every must be positive",
         ));
     }
-    let text = std::fs::read_to_string(&a.data).map_err(|e| Error::io(a.data.display().to_string(), e))?;
+    let text = read_text(a.data.as_deref())?;
     let start = Instant::now();
     let (mut model, mut opt, mut st, first_step) = match &a.resume {
         Some(p) => {
             let (model, ck, vocab) = load_char_checkpoint(p)?;
+            if ck.step >= a.steps {
+                return Err(Error::value(
+                    "train char",
+                    format!(
+                        "{} is at step {}; --steps {} leaves nothing to train (pass --steps {} or more to continue it)",
+                        p.display(),
+                        ck.step,
+                        a.steps,
+                        ck.step + 1
+                    ),
+                ));
+            }
             let st: State = serde_json::from_str(&ck.metadata["ember.char_state"])
                 .map_err(|e| Error::format("checkpoint", e.to_string()))?;
             let mut opt = make_optimizer(&model, &a)?;
@@ -187,6 +244,7 @@ pub fn run(a: CharArgs, seed: u64) -> Result<()> {
         }
         None => {
             let corpus = CharText::new(&text)?;
+            check_size(&a, corpus.vocab_size())?;
             let config = Gpt2Config {
                 vocab_size: corpus.vocab_size(),
                 n_positions: a.context,
