@@ -11,5 +11,6 @@ fn main() {
     let out = std::path::Path::new(&std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("shakespeare.txt.gz");
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
     gz.write_all(&text).expect("compressing in memory");
-    std::fs::write(&out, gz.finish().expect("compressing in memory")).unwrap_or_else(|e| panic!("{}: {e}", out.display()));
+    std::fs::write(&out, gz.finish().expect("compressing in memory"))
+        .unwrap_or_else(|e| panic!("{}: {e}", out.display()));
 }

@@ -14,7 +14,6 @@ pub mod fused;
 pub mod layout;
 #[macro_use]
 pub mod op;
-pub mod quant;
 pub mod shape;
 pub mod storage;
 mod tensor;

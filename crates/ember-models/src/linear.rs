@@ -2,7 +2,7 @@
 //! packed for inference as bf16 or weight-only int8 (per-output-channel scales), chosen when
 //! a model is loaded (`--dtype f32|bf16|int8`).
 
-use ember_core::quant::PackedWeight;
+use ember_core::fused::PackedWeight;
 use ember_core::{Error, Result, Tensor};
 use ember_nn::{Forward, Linear, Module};
 
