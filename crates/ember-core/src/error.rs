@@ -65,39 +65,26 @@ impl Error {
 
     /// The op that failed, for op errors.
     pub fn op(&self) -> Option<&'static str> {
+        self.parts().map(|(op, _, _)| op)
+    }
+
+    /// `(op, message, location)` of an op error.
+    fn parts(&self) -> Option<(&'static str, &str, &'static Location<'static>)> {
         match self {
-            Error::Shape { op, .. }
-            | Error::DType { op, .. }
-            | Error::Index { op, .. }
-            | Error::Device { op, .. }
-            | Error::Unsupported { op, .. }
-            | Error::Autograd { op, .. }
-            | Error::Value { op, .. }
-            | Error::Alloc { op, .. } => Some(op),
+            Error::Shape { op, msg, at }
+            | Error::DType { op, msg, at }
+            | Error::Index { op, msg, at }
+            | Error::Device { op, msg, at }
+            | Error::Unsupported { op, msg, at }
+            | Error::Autograd { op, msg, at }
+            | Error::Value { op, msg, at }
+            | Error::Alloc { op, msg, at } => Some((op, msg, at)),
             Error::Io { .. } | Error::Format { .. } => None,
         }
     }
-}
 
-impl Error {
-    /// The message without the source location (for command-line tools, whose users did not
-    /// write the call).
-    pub fn message(&self) -> String {
-        match self {
-            Error::Shape { op, msg, .. }
-            | Error::DType { op, msg, .. }
-            | Error::Index { op, msg, .. }
-            | Error::Device { op, msg, .. }
-            | Error::Unsupported { op, msg, .. }
-            | Error::Autograd { op, msg, .. }
-            | Error::Value { op, msg, .. }
-            | Error::Alloc { op, msg, .. } => format!("{op}: {msg}"),
-            other => other.to_string(),
-        }
-    }
-
-    /// The caller's source location, for op errors.
-    pub fn location(&self) -> Option<&'static Location<'static>> {
+    /// The location of an op error, mutably (for [`at_caller`]).
+    fn location_mut(&mut self) -> Option<&mut &'static Location<'static>> {
         match self {
             Error::Shape { at, .. }
             | Error::DType { at, .. }
@@ -112,6 +99,22 @@ impl Error {
     }
 }
 
+impl Error {
+    /// The message without the source location (for command-line tools, whose users did not
+    /// write the call).
+    pub fn message(&self) -> String {
+        match self.parts() {
+            Some((op, msg, _)) => format!("{op}: {msg}"),
+            None => self.to_string(),
+        }
+    }
+
+    /// The caller's source location, for op errors.
+    pub fn location(&self) -> Option<&'static Location<'static>> {
+        self.parts().map(|(_, _, at)| at)
+    }
+}
+
 /// `r` with an op error's location replaced by the caller's: for errors raised inside
 /// closures and engine code, where `#[track_caller]` cannot reach. Called from a
 /// `#[track_caller]` op, the location is the user's line.
@@ -119,16 +122,8 @@ impl Error {
 pub(crate) fn at_caller<T>(r: Result<T>) -> Result<T> {
     let here = Location::caller();
     r.map_err(|mut e| {
-        match &mut e {
-            Error::Shape { at, .. }
-            | Error::DType { at, .. }
-            | Error::Index { at, .. }
-            | Error::Device { at, .. }
-            | Error::Unsupported { at, .. }
-            | Error::Autograd { at, .. }
-            | Error::Value { at, .. }
-            | Error::Alloc { at, .. } => *at = here,
-            Error::Io { .. } | Error::Format { .. } => {}
+        if let Some(at) = e.location_mut() {
+            *at = here;
         }
         e
     })
@@ -136,19 +131,13 @@ pub(crate) fn at_caller<T>(r: Result<T>) -> Result<T> {
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some((op, msg, at)) = self.parts() {
+            return write!(f, "{op}: {msg} at {}:{}:{}", at.file(), at.line(), at.column());
+        }
         match self {
-            Error::Shape { op, msg, at }
-            | Error::DType { op, msg, at }
-            | Error::Index { op, msg, at }
-            | Error::Device { op, msg, at }
-            | Error::Unsupported { op, msg, at }
-            | Error::Autograd { op, msg, at }
-            | Error::Value { op, msg, at }
-            | Error::Alloc { op, msg, at } => {
-                write!(f, "{op}: {msg} at {}:{}:{}", at.file(), at.line(), at.column())
-            }
             Error::Io { context, source } => write!(f, "{context}: {source}"),
             Error::Format { what, msg } => write!(f, "{what}: {msg}"),
+            other => write!(f, "{other:?}"),
         }
     }
 }

@@ -1,6 +1,6 @@
 //! Adagrad.
 
-use crate::optimizer::{buffer, Optim, ParamGroup, ParamState, UpdateRule};
+use crate::optimizer::{buffer, group_defaults, with_weight_decay, Optim, ParamGroup, ParamState, UpdateRule};
 use ember_core::{Result, Tensor};
 
 /// `torch.optim.Adagrad` hyper-parameters.
@@ -24,17 +24,9 @@ pub type Adagrad = Optim<AdagradConfig>;
 
 impl UpdateRule for AdagradConfig {
     const NAME: &'static str = "Adagrad";
-    fn lr(&self) -> f64 {
-        self.lr
-    }
-    fn weight_decay(&self) -> f64 {
-        self.weight_decay
-    }
+    group_defaults!();
     fn update(&self, g: &ParamGroup, p: &Tensor, grad: Tensor, st: &mut ParamState) -> Result<()> {
-        let mut d = grad;
-        if g.weight_decay != 0.0 {
-            d = d.add(&p.mul_scalar(g.weight_decay)?)?;
-        }
+        let d = with_weight_decay(g, p, grad)?;
         st.step += 1;
         let clr = g.lr / (1.0 + (st.step - 1) as f64 * self.lr_decay);
         let sum = buffer(st, "sum", || Tensor::full_like(p, self.initial_accumulator_value))?;

@@ -1,6 +1,6 @@
 //! Adam (with AMSGrad) and AdamW (decoupled weight decay).
 
-use crate::optimizer::{buffer, Optim, ParamGroup, ParamState, UpdateRule};
+use crate::optimizer::{buffer, group_defaults, Optim, ParamGroup, ParamState, UpdateRule};
 use ember_core::{fused, Error, Result, Tensor};
 
 /// `torch.optim.Adam` hyper-parameters.
@@ -103,12 +103,7 @@ macro_rules! adam_rule {
 
         impl UpdateRule for $cfg {
             const NAME: &'static str = $label;
-            fn lr(&self) -> f64 {
-                self.lr
-            }
-            fn weight_decay(&self) -> f64 {
-                self.weight_decay
-            }
+            group_defaults!();
             #[track_caller]
             fn validate(&self) -> Result<()> {
                 let (b, eps) = (self.betas, self.eps);

@@ -247,6 +247,27 @@ fn check_groups(op: &'static str, groups: &[ParamGroup]) -> Result<()> {
     Ok(())
 }
 
+/// `UpdateRule::lr` and `weight_decay` for a config with fields of those names.
+macro_rules! group_defaults {
+    () => {
+        fn lr(&self) -> f64 {
+            self.lr
+        }
+        fn weight_decay(&self) -> f64 {
+            self.weight_decay
+        }
+    };
+}
+pub(crate) use group_defaults;
+
+/// `grad + weight_decay * param` (L2 regularisation folded into the gradient), or `grad`.
+pub(crate) fn with_weight_decay(g: &ParamGroup, p: &Tensor, grad: Tensor) -> Result<Tensor> {
+    if g.weight_decay == 0.0 {
+        return Ok(grad);
+    }
+    grad.add(&p.mul_scalar(g.weight_decay)?)
+}
+
 /// A buffer of the state, created by `init` on first use.
 pub(crate) fn buffer(st: &mut ParamState, name: &str, init: impl FnOnce() -> Result<Tensor>) -> Result<Tensor> {
     if let Some(t) = st.buffers.get(name) {

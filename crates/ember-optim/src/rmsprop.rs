@@ -1,6 +1,6 @@
 //! RMSprop (with momentum and the centered variant).
 
-use crate::optimizer::{buffer, Optim, ParamGroup, ParamState, UpdateRule};
+use crate::optimizer::{buffer, group_defaults, with_weight_decay, Optim, ParamGroup, ParamState, UpdateRule};
 use ember_core::{Result, Tensor};
 
 /// `torch.optim.RMSprop` hyper-parameters.
@@ -25,17 +25,9 @@ pub type RmsProp = Optim<RmsPropConfig>;
 
 impl UpdateRule for RmsPropConfig {
     const NAME: &'static str = "RMSprop";
-    fn lr(&self) -> f64 {
-        self.lr
-    }
-    fn weight_decay(&self) -> f64 {
-        self.weight_decay
-    }
+    group_defaults!();
     fn update(&self, g: &ParamGroup, p: &Tensor, grad: Tensor, st: &mut ParamState) -> Result<()> {
-        let mut d = grad;
-        if g.weight_decay != 0.0 {
-            d = d.add(&p.mul_scalar(g.weight_decay)?)?;
-        }
+        let d = with_weight_decay(g, p, grad)?;
         st.step += 1;
         let sq = buffer(st, "square_avg", || Tensor::zeros_like(p))?;
         sq.copy_(&sq.mul_scalar(self.alpha)?.add(&d.square()?.mul_scalar(1.0 - self.alpha)?)?)?;

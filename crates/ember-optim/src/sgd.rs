@@ -1,6 +1,6 @@
 //! Stochastic gradient descent with momentum, dampening, Nesterov and weight decay.
 
-use crate::optimizer::{buffer, Optim, ParamGroup, ParamState, UpdateRule};
+use crate::optimizer::{buffer, group_defaults, with_weight_decay, Optim, ParamGroup, ParamState, UpdateRule};
 use ember_core::{Error, Result, Tensor};
 
 /// `torch.optim.SGD` hyper-parameters (`lr` is required in PyTorch; 1e-3 here).
@@ -25,12 +25,7 @@ pub type Sgd = Optim<SgdConfig>;
 
 impl UpdateRule for SgdConfig {
     const NAME: &'static str = "SGD";
-    fn lr(&self) -> f64 {
-        self.lr
-    }
-    fn weight_decay(&self) -> f64 {
-        self.weight_decay
-    }
+    group_defaults!();
     #[track_caller]
     fn validate(&self) -> Result<()> {
         if self.nesterov && (self.momentum <= 0.0 || self.dampening != 0.0) {
@@ -39,10 +34,7 @@ impl UpdateRule for SgdConfig {
         Ok(())
     }
     fn update(&self, g: &ParamGroup, p: &Tensor, grad: Tensor, st: &mut ParamState) -> Result<()> {
-        let mut d = if self.maximize { grad.neg()? } else { grad };
-        if g.weight_decay != 0.0 {
-            d = d.add(&p.mul_scalar(g.weight_decay)?)?;
-        }
+        let mut d = with_weight_decay(g, p, if self.maximize { grad.neg()? } else { grad })?;
         if self.momentum != 0.0 {
             let fresh = !st.buffers.contains_key("momentum_buffer");
             let buf = buffer(st, "momentum_buffer", || d.contiguous()?.mul_scalar(1.0))?;
