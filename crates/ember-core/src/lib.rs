@@ -31,6 +31,11 @@ pub use shape::ShapeArg;
 pub use storage::{live_bytes, peak_bytes};
 pub use tensor::{Conv2dArgs, Hook, IndexOp, Indexer, Tensor, TensorIndex, ELLIPSIS, NEW_AXIS};
 
+/// Scalar special functions in f64 (the scalar twins of the vector kernels).
+pub mod special {
+    pub use ember_kernels::vmath::{erf_f64 as erf, normal_cdf_f64 as normal_cdf};
+}
+
 /// Sets the number of threads Ember's kernels use.
 pub fn set_num_threads(n: usize) {
     ember_kernels::set_num_threads(n);

@@ -93,10 +93,38 @@ pub fn xavier_normal_(t: &Tensor, gain: f64) -> Result<()> {
 /// Normal with `mean` and `std`, redrawn until inside `[a, b]` (rejection sampling; PyTorch
 /// uses the inverse CDF, the distribution is the same).
 pub fn trunc_normal_(t: &Tensor, mean: f64, std: f64, a: f64, b: f64) -> Result<()> {
-    if a >= b {
-        return Err(Error::value("trunc_normal_", format!("empty interval [{a}, {b}]")));
+    if !(a < b) || !mean.is_finite() || !(std.is_finite() && std > 0.0) {
+        return Err(Error::value(
+            "trunc_normal_",
+            format!("needs a < b and a finite mean and std > 0, got [{a}, {b}], mean {mean}, std {std}"),
+        ));
     }
     let n = t.numel();
+    let (lo, hi) =
+        (ember_core::special::normal_cdf((a - mean) / std), ember_core::special::normal_cdf((b - mean) / std));
+    if hi - lo < 0.05 {
+        // Little probability mass in [a, b]: rejection would draw for ever. Invert the CDF
+        // instead (bisection on a uniform in [Phi(a), Phi(b)]).
+        let (seed, start) = rng::reserve(n as u64);
+        let mut g = rng::Generator { seed, offset: start };
+        let (za, zb) = ((a - mean) / std, (b - mean) / std);
+        let out: Vec<f64> = (0..n)
+            .map(|_| {
+                let u = lo + (hi - lo) * g.uniform();
+                let (mut l, mut h) = (za.max(-40.0), zb.min(40.0));
+                for _ in 0..80 {
+                    let m = 0.5 * (l + h);
+                    if ember_core::special::normal_cdf(m) < u {
+                        l = m
+                    } else {
+                        h = m
+                    }
+                }
+                (mean + std * 0.5 * (l + h)).clamp(a, b)
+            })
+            .collect();
+        return overwrite(t, Tensor::from_vec(out, t.shape())?);
+    }
     // Two counters per draw and ~5% rejections: 8n + 64 reserved counters are plenty.
     let (seed, start) = rng::reserve(8 * n as u64 + 64);
     let mut g = rng::Generator { seed, offset: start };

@@ -31,13 +31,13 @@ pub fn conv2d(
     }
     let (n, c, h, w) = (x.shape()[0], x.shape()[1], x.shape()[2], x.shape()[3]);
     let (o, cg, kh, kw) = (weight.shape()[0], weight.shape()[1], weight.shape()[2], weight.shape()[3]);
-    if groups == 0 || c % groups != 0 || o % groups != 0 || cg * groups != c {
+    if groups == 0 || c % groups != 0 || o % groups != 0 || cg.checked_mul(groups) != Some(c) {
         return Err(Error::shape(
             "conv2d",
             format!(
                 "weight {:?} with groups={groups} expects input channels {} but input {:?} has {c}",
                 weight.shape(),
-                cg * groups,
+                cg.saturating_mul(groups),
                 x.shape()
             ),
         ));
@@ -90,7 +90,7 @@ pub fn max_pool2d(
     if x.dim() != 4 {
         return Err(Error::shape("max_pool2d", format!("expected a 4-D input, got {:?}", x.shape())));
     }
-    if padding.0 * 2 > kernel.0 || padding.1 * 2 > kernel.1 {
+    if padding.0.saturating_mul(2) > kernel.0 || padding.1.saturating_mul(2) > kernel.1 {
         return Err(Error::value(
             "max_pool2d",
             format!("pad should be at most half of effective kernel size, got padding {padding:?} kernel {kernel:?}"),
@@ -138,6 +138,11 @@ pub fn adaptive_avg_pool2d(x: &Tensor, output: (usize, usize)) -> Result<Tensor>
         ));
     }
     let (h, w) = (x.shape()[2], x.shape()[3]);
+    ember_core::storage::checked_numel(
+        "adaptive_avg_pool2d",
+        &[x.shape()[0], x.shape()[1], output.0, output.1],
+        x.dtype(),
+    )?;
     if h % output.0 == 0 && w % output.1 == 0 {
         let k = (h / output.0, w / output.1);
         return avg_pool2d(x, k, k, (0, 0));

@@ -46,7 +46,11 @@ impl Default for CrossEntropyOptions {
 }
 
 /// Moves the class dim (1) of `[N, C, d1, ...]` last and flattens: `[N * d1 * ..., C]`.
+#[track_caller]
 fn classes_last(x: &Tensor) -> Result<Tensor> {
+    if x.dim() == 0 {
+        return Err(Error::shape("nll_loss", "input must have at least 1 dim (classes)"));
+    }
     if x.dim() <= 2 {
         return if x.dim() == 1 { x.unsqueeze(0) } else { Ok(x.clone()) };
     }

@@ -1,0 +1,147 @@
+//! No layer function panics on any input: `nn::functional` (convolutions, pooling, norms,
+//! embedding, attention, padding, every loss), initialisers and gradient clipping are driven
+//! with random tensors (every dtype, 0-d, empty, strided and broadcast layouts) and random
+//! sizes, dims and indices. Each call returns `Ok` or `Err`, and backward runs through float
+//! results; a panic fails.
+
+use ember_core::{DType, Result, Tensor};
+use ember_nn::functional::{self as F, CrossEntropyOptions, Reduction};
+use ember_nn::{init, utils};
+use proptest::prelude::*;
+
+#[path = "../../ember-core/tests/support/inputs.rs"]
+mod inputs;
+use inputs::*;
+
+#[derive(Debug)]
+struct Ctx {
+    x: Tensor,
+    w: Tensor,
+    b: Tensor,
+    t: Tensor,
+    idx: Tensor,
+    n: usize,
+    k: usize,
+    d: isize,
+    p: f64,
+}
+
+type OpFn = fn(&Ctx) -> Result<Vec<Tensor>>;
+
+macro_rules! ops {
+    ($($name:literal => |$c:ident| $body:expr),* $(,)?) => {
+        vec![$(($name, (|$c: &Ctx| -> Result<Vec<Tensor>> { $body.map(|t| vec![t]) }) as OpFn)),*]
+    };
+}
+
+fn unit<T>(r: Result<T>) -> Result<Tensor> {
+    r.map(|_| Tensor::scalar(0.0f32))
+}
+
+fn all_ops() -> Vec<(&'static str, OpFn)> {
+    ops![
+        "linear" => |c| F::linear(&c.x, &c.w, Some(&c.b)),
+        "conv2d" => |c| F::conv2d(&c.x, &c.w, Some(&c.b), (c.k, 1), (c.n, c.n), (1, c.k), c.n),
+        "conv1d" => |c| F::conv1d(&c.x, &c.w, None, c.k, c.n, c.k, c.n),
+        "max_pool2d" => |c| F::max_pool2d(&c.x, (c.k, c.n), (c.n, c.k), (c.n, 0), (c.k, 1)),
+        "avg_pool2d" => |c| F::avg_pool2d(&c.x, (c.k, c.k), (c.n, c.n), (c.n, c.k)),
+        "adaptive_avg_pool2d" => |c| F::adaptive_avg_pool2d(&c.x, (c.n, c.k)),
+        "batch_norm" => |c| F::batch_norm(&c.x, Some(&c.w), Some(&c.b), Some(&c.w), Some(&c.b), true, c.p, 1e-5),
+        "batch_norm_eval" => |c| F::batch_norm(&c.x, Some(&c.w), Some(&c.b), None, None, false, 0.1, c.p),
+        "layer_norm" => |c| F::layer_norm(&c.x, c.w.shape(), Some(&c.w), Some(&c.b), 1e-5),
+        "rms_norm" => |c| F::rms_norm(&c.x, &[c.n], Some(&c.w), Some(c.p)),
+        "group_norm" => |c| F::group_norm(&c.x, c.n, Some(&c.w), Some(&c.b), 1e-5),
+        "embedding" => |c| F::embedding(&c.idx, &c.x, Some(c.n)),
+        "one_hot" => |c| F::one_hot(&c.idx, c.n),
+        "pad" => |c| F::pad(&c.x, &[c.n, c.k, c.k, c.n], c.p),
+        "dropout" => |c| F::dropout(&c.x, c.p, true),
+        "softmax" => |c| F::softmax(&c.x, c.d),
+        "log_softmax" => |c| F::log_softmax(&c.x, c.d),
+        "sdpa" => |c| F::scaled_dot_product_attention(&c.x, &c.w, &c.b, None, true, Some(c.p)),
+        "sdpa_mask" => |c| F::scaled_dot_product_attention(&c.x, &c.x, &c.x, Some(&c.t), false, None),
+        "cross_entropy" => |c| F::cross_entropy(&c.x, &c.idx),
+        "cross_entropy_probs" => |c| F::cross_entropy(&c.x, &c.t),
+        "cross_entropy_with" => |c| F::cross_entropy_with(&c.x, &c.idx, CrossEntropyOptions {
+            weight: Some(c.w.clone()), ignore_index: c.d as i64, reduction: Reduction::Mean, label_smoothing: c.p,
+        }),
+        "nll_loss" => |c| F::nll_loss(&c.x, &c.idx),
+        "mse_loss" => |c| F::mse_loss_with(&c.x, &c.t, Reduction::Sum),
+        "l1_loss" => |c| F::l1_loss(&c.x, &c.t),
+        "smooth_l1_loss" => |c| F::smooth_l1_loss_with(&c.x, &c.t, c.p, Reduction::None),
+        "huber_loss" => |c| F::huber_loss_with(&c.x, &c.t, c.p, Reduction::Mean),
+        "binary_cross_entropy" => |c| F::binary_cross_entropy(&c.x, &c.t),
+        "bce_with_logits" => |c| F::binary_cross_entropy_with_logits(&c.x, &c.t),
+        "kl_div" => |c| F::kl_div_with(&c.x, &c.t, Reduction::Sum, true),
+        "kaiming_uniform_" => |c| unit(init::kaiming_uniform_(&c.x.detach(), c.p, true, "relu")),
+        "xavier_normal_" => |c| unit(init::xavier_normal_(&c.x.detach(), c.p)),
+        "trunc_normal_" => |c| unit(init::trunc_normal_(&c.x.detach(), 0.0, 1.0, c.p, -c.p)),
+        "fans" => |c| unit(init::fans(c.x.shape())),
+        "clip_grad_norm_" => |c| unit(utils::clip_grad_norm_(&[c.x.clone(), c.w.clone()], c.p)),
+        "clip_grad_value_" => |c| unit(utils::clip_grad_value_(&[c.x.clone()], c.p)),
+    ]
+}
+
+fn ctx() -> impl Strategy<Value = Ctx> {
+    (
+        (spec(), spec(), spec(), spec()),
+        proptest::collection::vec(-2i64..6, 0..6),
+        (prop_oneof![4 => 0usize..4, 1 => (0..HUGE.len()).prop_map(|i| HUGE[i])], 0usize..4, -4isize..4),
+        prop_oneof![Just(0.0), Just(0.5), Just(1.0), Just(-1.0), Just(f64::NAN), Just(1e300)],
+        any::<bool>(),
+    )
+        .prop_map(|((sx, sw, sb, st), iv, (n, k, d), p, same)| {
+            let x = build(&sx);
+            let t = if same { build(&Spec { shape: sx.shape.clone(), ..st }) } else { build(&st) };
+            let idx = Tensor::from_vec(iv.clone(), &[iv.len()]).unwrap();
+            Ctx { x, w: build(&sw), b: build(&sb), t, idx, n, k, d, p }
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn no_layer_function_panics_on_any_input(c in ctx()) {
+        std::panic::set_hook(Box::new(|_| {}));
+        let failed: Vec<String> = all_ops()
+            .into_iter()
+            .filter_map(|(name, f)| {
+                if std::env::var_os("EMBER_TRACE").is_some() {
+                    eprintln!("{name} {c:?}");
+                }
+                panic_message(|| drive_all(f(&c))).map(|m| format!("{name}: {m}"))
+            })
+            .collect();
+        let _ = std::panic::take_hook();
+        prop_assert!(failed.is_empty(), "panicked:\n{}\nwith {:?}", failed.join("\n"), c);
+    }
+}
+
+#[test]
+fn shapes_that_fit_still_compute() -> Result<()> {
+    // The generator's ordinary case reaches the real computation, not only validation errors.
+    let x = Tensor::randn(&[2, 3, 5, 5], DType::F32)?;
+    let w = Tensor::randn(&[4, 3, 3, 3], DType::F32)?;
+    assert_eq!(F::conv2d(&x, &w, None, (1, 1), (1, 1), (1, 1), 1)?.shape(), &[2, 4, 5, 5]);
+    Ok(())
+}
+
+#[test]
+fn trunc_normal_in_the_tails_ends_and_follows_the_distribution() -> Result<()> {
+    // [8, 9] holds 6e-16 of a standard normal's mass: rejection sampling would never end.
+    // (f64 cannot resolve that tail's CDF, so only the interval is checked, as PyTorch's own
+    // inverse-CDF sampler degenerates there too.)
+    let t = Tensor::zeros(&[1000], DType::F64)?;
+    init::trunc_normal_(&t, 0.0, 1.0, 8.0, 9.0)?;
+    assert!(t.to_vec::<f64>()?.iter().all(|x| (8.0..=9.0).contains(x)));
+    // [2, 3] holds 2.1% (the inverse-CDF path): the mean is (phi(2) - phi(3)) / (Phi(3) - Phi(2))
+    // = 2.3159, and the standard error of 20000 draws about 0.002.
+    let t = Tensor::zeros(&[20000], DType::F64)?;
+    init::trunc_normal_(&t, 0.0, 1.0, 2.0, 3.0)?;
+    let v = t.to_vec::<f64>()?;
+    let mean = v.iter().sum::<f64>() / v.len() as f64;
+    assert!((mean - 2.3159).abs() < 0.01, "{mean}");
+    assert!(init::trunc_normal_(&t, 0.0, 1.0, f64::NAN, 1.0).is_err());
+    assert!(init::trunc_normal_(&t, 0.0, -1.0, 0.0, 1.0).is_err());
+    Ok(())
+}
