@@ -93,7 +93,8 @@ pub fn xavier_normal_(t: &Tensor, gain: f64) -> Result<()> {
 /// Normal with `mean` and `std`, redrawn until inside `[a, b]` (rejection sampling; PyTorch
 /// uses the inverse CDF, the distribution is the same).
 pub fn trunc_normal_(t: &Tensor, mean: f64, std: f64, a: f64, b: f64) -> Result<()> {
-    if !(a < b) || !mean.is_finite() || !(std.is_finite() && std > 0.0) {
+    let valid = a < b && mean.is_finite() && std.is_finite() && std > 0.0; // false for NaN too
+    if !valid {
         return Err(Error::value(
             "trunc_normal_",
             format!("needs a < b and a finite mean and std > 0, got [{a}, {b}], mean {mean}, std {std}"),
