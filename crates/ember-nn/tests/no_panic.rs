@@ -77,7 +77,7 @@ fn all_ops() -> Vec<(&'static str, OpFn)> {
         "trunc_normal_" => |c| unit(init::trunc_normal_(&c.x.detach(), 0.0, 1.0, c.p, -c.p)),
         "fans" => |c| unit(init::fans(c.x.shape())),
         "clip_grad_norm_" => |c| unit(utils::clip_grad_norm_(&[c.x.clone(), c.w.clone()], c.p)),
-        "clip_grad_value_" => |c| unit(utils::clip_grad_value_(&[c.x.clone()], c.p)),
+        "clip_grad_value_" => |c| unit(utils::clip_grad_value_(std::slice::from_ref(&c.x), c.p)),
     ]
 }
 
