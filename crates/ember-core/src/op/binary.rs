@@ -123,4 +123,78 @@ binary_table! {
         grad: |st, g, need| Ok([when(need(0), || g.mul(&a.sub(&y)?.exp()?))?, when(need(1), || g.mul(&b.sub(&y)?.exp()?))?]),
         tests: ["logaddexp"],
     }
+    /// `floor(a / b)` (Python's `//`; integer division by zero gives 0 rather than a panic).
+    FloorDivide {
+        method: floor_divide,
+        ints: keep,
+        scalar: |a, b| (a / b).floor(),
+        int: |a, b| if b == 0 { 0 } else { a.wrapping_div(b) - i64::from((a.wrapping_rem(b) != 0) && ((a < 0) != (b < 0))) },
+        saves: [],
+        // PyTorch defines no derivative for floor_divide; neither does Ember.
+        grad: |st, g, need| Err(super::no_derivative("floor_divide")),
+        tests: [],
+    }
+    /// `a - floor(a / b) * b`: Python's `%`, with the sign of the divisor.
+    Remainder {
+        method: remainder,
+        ints: keep,
+        scalar: |a, b| a - (a / b).floor() * b,
+        int: |a, b| if b == 0 { 0 } else { let r = a.wrapping_rem(b); if r != 0 && ((r < 0) != (b < 0)) { r + b } else { r } },
+        saves: [a = input(0), b = input(1)],
+        grad: |st, g, need| {
+            Ok([need(0).then(|| g.clone()), when(need(1), || g.mul(&a.div(&b)?.floor()?)?.neg())?])
+        },
+        tests: ["remainder"],
+    }
+    /// `atan2(a, b)`: the angle of the point `(b, a)`.
+    Atan2 {
+        method: atan2,
+        ints: float,
+        scalar: |a, b| a.atan2(b),
+        saves: [a = input(0), b = input(1)],
+        grad: |st, g, need| {
+            let r2 = a.square()?.add(&b.square()?)?;
+            Ok([when(need(0), || g.mul(&b)?.div(&r2))?, when(need(1), || g.mul(&a)?.div(&r2)?.neg())?])
+        },
+        tests: ["atan2"],
+    }
+    /// `a & b` for integers and bools.
+    BitwiseAnd {
+        method: bitwise_and,
+        ints: keep,
+        no_float: true,
+        scalar: |a, _b| a,
+        int: |a, b| a & b,
+        bool: |p, q| p & q,
+        saves: [],
+        // Integer-only: never recorded (only float outputs are).
+        grad: |st, g, need| Err(super::no_derivative("bitwise_and")),
+        tests: [],
+    }
+    /// `a | b`.
+    BitwiseOr {
+        method: bitwise_or,
+        ints: keep,
+        no_float: true,
+        scalar: |a, _b| a,
+        int: |a, b| a | b,
+        bool: |p, q| p | q,
+        saves: [],
+        // Integer-only: never recorded (only float outputs are).
+        grad: |st, g, need| Err(super::no_derivative("bitwise_or")),
+        tests: [],
+    }
+    /// `a ^ b`.
+    BitwiseXor {
+        method: bitwise_xor,
+        ints: keep,
+        no_float: true,
+        scalar: |a, _b| a,
+        int: |a, b| a ^ b,
+        bool: |p, q| p ^ q,
+        saves: [],
+        // Integer-only: never recorded (only float outputs are).
+        grad: |st, g, need| Err(super::no_derivative("bitwise_xor")),
+        tests: [],
+    }
 }

@@ -219,6 +219,7 @@ macro_rules! unary_table {
 /// Name {
 ///     method: tensor_method,     // generates `Tensor::tensor_method(&self, rhs: &Tensor)`
 ///     ints: keep | float,        // integer inputs stay integer, or promote to f32
+///     no_float: true,            // optional: float inputs are an error (bitwise ops)
 ///     scalar: |a, b| expr,       // the float definition, generic over `F: Float`
 ///     int: |a, b| expr,          // the integer definition (i64, wrapping); optional when
 ///                                // `ints: float` (integers never reach the op)
@@ -234,6 +235,7 @@ macro_rules! binary_table {
         $V:ident {
             method: $method:ident,
             ints: $ints:ident,
+            $(no_float: $nf:literal,)?
             scalar: |$a:ident, $b:ident| $scalar:expr,
             $(int: |$ia:ident, $ib:ident| $int:expr,)?
             $(bool: |$ba:ident, $bb:ident| $bool:expr,)?
@@ -266,6 +268,11 @@ macro_rules! binary_table {
             /// Whether integer inputs promote to float (true division) instead of staying integer.
             pub fn promotes_int(self) -> bool {
                 match self { $( BinaryOp::$V => stringify!($ints) == "float", )* }
+            }
+
+            /// Whether the op accepts floating-point tensors (bitwise ops do not).
+            pub fn accepts_float(self) -> bool {
+                match self { $( BinaryOp::$V => !__or!($({ $nf })? ; false), )* }
             }
 
             /// Whether the op accepts bool tensors.

@@ -64,6 +64,12 @@ pub(crate) fn when(cond: bool, f: impl FnOnce() -> Result<Tensor>) -> Result<Opt
     cond.then(f).transpose()
 }
 
+/// The error of a rule for an op without a derivative (PyTorch's message).
+#[track_caller]
+pub(crate) fn no_derivative(op: &str) -> crate::Error {
+    crate::Error::autograd("backward", format!("derivative for {op} is not implemented"))
+}
+
 /// `shape` with each of `dims` set to 1.
 fn keep_shape(shape: &[usize], dims: &[usize]) -> Vec<usize> {
     let mut s = shape.to_vec();

@@ -234,6 +234,162 @@ unary_table! {
         grad: |st, g| g.mul(&x.mul_scalar(2.0)?),
         tests: ["square"],
     }
+    /// Largest integer not above `x` (integers unchanged; gradient 0).
+    Floor {
+        method: floor,
+        scalar: |x| x.floor(),
+        int: |v| v,
+        saves: [],
+        grad: |st, g| crate::Tensor::zeros_like(g),
+        tests: ["floor"],
+    }
+    /// Smallest integer not below `x`.
+    Ceil {
+        method: ceil,
+        scalar: |x| x.ceil(),
+        int: |v| v,
+        saves: [],
+        grad: |st, g| crate::Tensor::zeros_like(g),
+        tests: ["ceil"],
+    }
+    /// Nearest integer, ties to even (PyTorch's `round`).
+    Round {
+        method: round,
+        scalar: |x| x.round_even(),
+        int: |v| v,
+        saves: [],
+        grad: |st, g| crate::Tensor::zeros_like(g),
+        tests: ["round", "round_ties_at_kink"],
+    }
+    /// Integer part, toward zero.
+    Trunc {
+        method: trunc,
+        scalar: |x| x.trunc(),
+        int: |v| v,
+        saves: [],
+        grad: |st, g| crate::Tensor::zeros_like(g),
+        tests: ["trunc"],
+    }
+    /// `x - trunc(x)`.
+    Frac {
+        method: frac,
+        scalar: |x| x - x.trunc(),
+        saves: [],
+        grad: |st, g| Ok(g.clone()),
+        tests: ["frac"],
+    }
+    /// `log(1 + x)`, accurate near 0.
+    Log1p {
+        method: log1p,
+        scalar: |x| x.ln_1p(),
+        saves: [x = input(0)],
+        grad: |st, g| g.div(&x.add_scalar(1.0)?),
+        tests: ["log1p"],
+    }
+    /// `e^x - 1`, accurate near 0.
+    Expm1 {
+        method: expm1,
+        scalar: |x| x.exp_m1(),
+        saves: [y = output],
+        grad: |st, g| g.mul(&y.add_scalar(1.0)?),
+        tests: ["expm1"],
+    }
+    /// Base-2 log.
+    Log2 {
+        method: log2,
+        scalar: |x| x.log2(),
+        saves: [x = input(0)],
+        grad: |st, g| g.div(&x.mul_scalar(std::f64::consts::LN_2)?),
+        tests: ["log2"],
+    }
+    /// Base-10 log.
+    Log10 {
+        method: log10,
+        scalar: |x| x.log10(),
+        saves: [x = input(0)],
+        grad: |st, g| g.div(&x.mul_scalar(std::f64::consts::LN_10)?),
+        tests: ["log10"],
+    }
+    /// Tangent.
+    Tan {
+        method: tan,
+        scalar: |x| x.tan(),
+        saves: [y = output],
+        grad: |st, g| g.mul(&y.square()?.add_scalar(1.0)?),
+        tests: ["tan"],
+    }
+    /// Arcsine.
+    Asin {
+        method: asin,
+        scalar: |x| x.asin(),
+        saves: [x = input(0)],
+        grad: |st, g| g.mul(&x.square()?.neg()?.add_scalar(1.0)?.rsqrt()?),
+        tests: ["asin"],
+    }
+    /// Arccosine.
+    Acos {
+        method: acos,
+        scalar: |x| x.acos(),
+        saves: [x = input(0)],
+        grad: |st, g| g.mul(&x.square()?.neg()?.add_scalar(1.0)?.rsqrt()?)?.neg(),
+        tests: ["acos"],
+    }
+    /// Arctangent.
+    Atan {
+        method: atan,
+        scalar: |x| x.atan(),
+        saves: [x = input(0)],
+        grad: |st, g| g.div(&x.square()?.add_scalar(1.0)?),
+        tests: ["atan"],
+    }
+    /// Hyperbolic sine.
+    Sinh {
+        method: sinh,
+        scalar: |x| x.sinh(),
+        saves: [x = input(0)],
+        grad: |st, g| g.mul(&x.cosh()?),
+        tests: ["sinh"],
+    }
+    /// Hyperbolic cosine.
+    Cosh {
+        method: cosh,
+        scalar: |x| x.cosh(),
+        saves: [x = input(0)],
+        grad: |st, g| g.mul(&x.sinh()?),
+        tests: ["cosh"],
+    }
+    /// Inverse hyperbolic sine.
+    Asinh {
+        method: asinh,
+        scalar: |x| x.asinh(),
+        saves: [x = input(0)],
+        grad: |st, g| g.mul(&x.square()?.add_scalar(1.0)?.rsqrt()?),
+        tests: ["asinh"],
+    }
+    /// Inverse hyperbolic cosine.
+    Acosh {
+        method: acosh,
+        scalar: |x| x.acosh(),
+        saves: [x = input(0)],
+        grad: |st, g| g.mul(&x.square()?.add_scalar(-1.0)?.rsqrt()?),
+        tests: ["acosh"],
+    }
+    /// Inverse hyperbolic tangent.
+    Atanh {
+        method: atanh,
+        scalar: |x| x.atanh(),
+        saves: [x = input(0)],
+        grad: |st, g| g.div(&x.square()?.neg()?.add_scalar(1.0)?),
+        tests: ["atanh"],
+    }
+    /// `~x` for integers (`bitwise_not` handles bool and refuses floats).
+    BitwiseNot {
+        scalar: |x| x,
+        int: |v| !v,
+        saves: [],
+        grad: |st, g| Err(super::no_derivative("bitwise_not")),
+        tests: [],
+    }
     /// `x + s` (also `x - s`).
     AddScalar(s: f64) {
         scalar: |x| x + F::of(s),

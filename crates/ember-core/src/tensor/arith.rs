@@ -142,6 +142,9 @@ impl Tensor {
         if op.promotes_int() && !dtype.is_float() {
             dtype = DType::F32; // true division
         }
+        if dtype.is_float() && !op.accepts_float() {
+            return Err(Error::dtype(name, format!("{name} is not supported for floating point tensors, got {dtype}")));
+        }
         if dtype == DType::Bool && !op.accepts_bool() {
             return Err(Error::dtype(name, format!("{name} is not supported for bool tensors")));
         }
@@ -208,6 +211,16 @@ impl Tensor {
     #[track_caller]
     pub fn logical_or(&self, rhs: &Tensor) -> Result<Tensor> {
         self.ne_scalar(0.0)?.binary(&rhs.ne_scalar(0.0)?, BinaryOp::Add, "logical_or")
+    }
+
+    /// `~x`: bitwise not of integers, logical not of bools (floats are an error).
+    #[track_caller]
+    pub fn bitwise_not(&self) -> Result<Tensor> {
+        match self.dtype() {
+            DType::Bool => self.logical_not(),
+            d if d.is_float() => Err(Error::dtype("bitwise_not", format!("not supported for {d} tensors"))),
+            _ => self.unary_op(UnaryOp::BitwiseNot),
+        }
     }
 
     /// Elementwise logical not.

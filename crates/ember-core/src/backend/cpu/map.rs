@@ -28,6 +28,25 @@ pub trait Float:
     fn powf(self, p: Self) -> Self;
     fn is_nan(self) -> bool;
     fn erf(self) -> Self;
+    fn floor(self) -> Self;
+    fn ceil(self) -> Self;
+    /// Round half to even (PyTorch's `round`).
+    fn round_even(self) -> Self;
+    fn trunc(self) -> Self;
+    fn ln_1p(self) -> Self;
+    fn exp_m1(self) -> Self;
+    fn log2(self) -> Self;
+    fn log10(self) -> Self;
+    fn tan(self) -> Self;
+    fn asin(self) -> Self;
+    fn acos(self) -> Self;
+    fn atan(self) -> Self;
+    fn sinh(self) -> Self;
+    fn cosh(self) -> Self;
+    fn asinh(self) -> Self;
+    fn acosh(self) -> Self;
+    fn atanh(self) -> Self;
+    fn atan2(self, o: Self) -> Self;
     fn max_nan(self, o: Self) -> Self {
         // PyTorch's maximum propagates NaN from either side.
         if self.is_nan() || o.is_nan() {
@@ -50,6 +69,12 @@ pub trait Float:
 }
 
 macro_rules! float_impl {
+    (@std $t:ty: $($f:ident)*) => {$(
+        #[inline(always)]
+        fn $f(self) -> Self {
+            <$t>::$f(self)
+        }
+    )*};
     ($t:ty, $erf:expr) => {
         impl Float for $t {
             #[inline(always)]
@@ -97,6 +122,15 @@ macro_rules! float_impl {
                 let f: fn($t) -> $t = $erf;
                 f(self)
             }
+            #[inline(always)]
+            fn round_even(self) -> Self {
+                <$t>::round_ties_even(self)
+            }
+            #[inline(always)]
+            fn atan2(self, o: Self) -> Self {
+                <$t>::atan2(self, o)
+            }
+            float_impl!(@std $t: floor ceil trunc ln_1p exp_m1 log2 log10 tan asin acos atan sinh cosh asinh acosh atanh);
         }
     };
 }
