@@ -79,7 +79,7 @@ impl DType {
         }
     }
 
-    fn category(self) -> u8 {
+    pub(crate) fn category(self) -> u8 {
         match self {
             DType::Bool => 0,
             DType::U8 | DType::I32 | DType::I64 => 1,

@@ -382,3 +382,26 @@ fn shape_arguments_take_any_integer_list() -> Result<()> {
     assert_eq!(m.unsqueeze(0)?.expand([4, -1, -1])?.shape(), &[4, 2, 3]);
     Ok(())
 }
+
+#[test]
+fn zero_dim_operands_promote_as_pytorch() -> Result<()> {
+    // Expected dtypes as PyTorch 2.15 gives them (torch.result_type's rules).
+    let t = |d: DType, shape: &[usize]| Tensor::ones(shape, d).unwrap();
+    let cases = [
+        (t(DType::F32, &[2]), t(DType::F64, &[]), DType::F32),
+        (t(DType::I32, &[2]), t(DType::F64, &[]), DType::F64),
+        (t(DType::U8, &[2]), t(DType::I64, &[]), DType::U8),
+        (t(DType::Bool, &[2]), t(DType::I64, &[]), DType::I64),
+        (t(DType::F16, &[]), t(DType::F32, &[]), DType::F32),
+        (t(DType::F16, &[2]), t(DType::I64, &[]), DType::F16),
+        (t(DType::F32, &[2]), t(DType::F64, &[2]), DType::F64),
+    ];
+    for (a, b, want) in cases {
+        assert_eq!(a.add(&b)?.dtype(), want, "{} {:?} + {} {:?}", a.dtype(), a.shape(), b.dtype(), b.shape());
+        assert_eq!(b.add(&a)?.dtype(), want);
+        assert_eq!(ember_core::result_type(&a, &b), want);
+    }
+    let cond = Tensor::from_vec(vec![true, false], &[2])?;
+    assert_eq!(Tensor::where_cond(&cond, &t(DType::F32, &[2]), &t(DType::F64, &[]))?.dtype(), DType::F32);
+    Ok(())
+}

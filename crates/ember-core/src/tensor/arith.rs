@@ -138,7 +138,7 @@ impl Tensor {
     /// generated methods (`add`, `mul`, ...) call this.
     #[track_caller]
     pub(crate) fn binary(&self, rhs: &Tensor, op: BinaryOp, name: &'static str) -> Result<Tensor> {
-        let mut dtype = DType::promote(self.dtype(), rhs.dtype());
+        let mut dtype = result_type(self, rhs);
         if op.promotes_int() && !dtype.is_float() {
             dtype = DType::F32; // true division
         }
@@ -163,7 +163,7 @@ impl Tensor {
 
     #[track_caller]
     fn compare(&self, rhs: &Tensor, op: CmpOp, name: &'static str) -> Result<Tensor> {
-        let dtype = DType::promote(self.dtype(), rhs.dtype());
+        let dtype = result_type(self, rhs);
         let shape = broadcast_pair(name, self.shape(), rhs.shape())?;
         let a = self.detach().to_dtype(dtype)?.expand_to(&shape)?;
         let b = rhs.detach().to_dtype(dtype)?.expand_to(&shape)?;
@@ -179,6 +179,18 @@ impl Tensor {
             self.dtype()
         };
         self.compare(&Tensor::full(&[], s, dtype)?, op, name)
+    }
+}
+
+/// The dtype of a binary op between `a` and `b` (PyTorch's `result_type`): a 0-d operand
+/// counts only when its category (bool < integer < float) is higher than a dimensioned
+/// operand's, so `f32 tensor + f64 0-d tensor` stays f32 while `i32 tensor + f64 0-d` is f64.
+pub fn result_type(a: &Tensor, b: &Tensor) -> DType {
+    let zero_dim = |dims: DType, zd: DType| if zd.category() > dims.category() { zd } else { dims };
+    match (a.dim() == 0, b.dim() == 0) {
+        (false, true) => zero_dim(a.dtype(), b.dtype()),
+        (true, false) => zero_dim(b.dtype(), a.dtype()),
+        _ => DType::promote(a.dtype(), b.dtype()),
     }
 }
 
@@ -237,7 +249,7 @@ impl Tensor {
             return Err(Error::dtype("where", format!("condition must be a bool tensor, got {}", cond.dtype())));
         }
         let shape = broadcast_pair("where", &broadcast_pair("where", cond.shape(), a.shape())?, b.shape())?;
-        let dtype = DType::promote(a.dtype(), b.dtype());
+        let dtype = result_type(a, b);
         let c = cond.expand_to(&shape)?;
         let x = a.to_dtype(dtype)?.expand_to(&shape)?;
         let y = b.to_dtype(dtype)?.expand_to(&shape)?;

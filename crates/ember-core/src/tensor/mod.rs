@@ -15,6 +15,7 @@ mod linalg;
 mod reduce;
 mod view;
 
+pub use arith::result_type;
 pub use conv::Conv2dArgs;
 pub use indexing::{IndexOp, Indexer, TensorIndex, ELLIPSIS, NEW_AXIS};
 
