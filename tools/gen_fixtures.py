@@ -29,6 +29,10 @@ def gen(name, spec, k):
         return torch.rand(spec[1], generator=g) > 0.5, False
     if kind == "data":
         return torch.tensor(spec[1], dtype=torch.float64).reshape(spec[2]), True
+    if kind == "idata":
+        return torch.tensor(spec[1], dtype=torch.int64).reshape(spec[2]), False
+    if kind == "bdata":
+        return torch.tensor(spec[1], dtype=torch.bool).reshape(spec[2]), False
     shape, dom = spec
     x = torch.randn(shape, generator=g)
     if dom == "pos":
@@ -143,6 +147,13 @@ case("bitwise_and", [("int", [3, 4], -8, 8), ("int", [4], -8, 8)], torch.bitwise
 case("bitwise_or", [("int", [3, 4], -8, 8), ("int", [4], -8, 8)], torch.bitwise_or, diff=False)
 case("bitwise_xor", [("int", [3, 4], -8, 8), ("int", [4], -8, 8)], torch.bitwise_xor, diff=False)
 case("where", [("bool", [3, 4]), A, ([4], "any")], torch.where)
+# ---- advanced indexing (Python's x[...] with tensors) and index_put (x[...] = v)
+case("index_tensor", [A, ("idata", [2, 0, -1], [3])], lambda x, i: x[i, 1:])
+case("index_nonadjacent", [([2, 3, 4], "any"), ("idata", [1, 0], [2, 1]), ("idata", [3, 0, 2], [3])], lambda x, i, j: x[i, :, j])
+case("index_adjacent_int", [([2, 3, 4], "any"), ("idata", [2, 0], [2])], lambda x, j: x[:, 1, j])
+case("index_mask", [A, ("bdata", [1, 0, 0, 1, 1, 1, 0, 0, 0, 0, 1, 0], [3, 4])], lambda x, m: x[m])
+case("index_put", [A, ("idata", [2, 0], [2]), ([2, 4], "any")], lambda x, i, v: x.index_put((i,), v))
+case("index_put_broadcast", [A, ("bdata", [1, 0, 0, 1, 1, 1, 0, 0, 0, 0, 1, 0], [3, 4]), ([], "any")], lambda x, m, v: x.index_put((m,), v))
 case("masked_fill", [A, ("bool", [4])], lambda x, m: x.masked_fill(m, -2.0))
 case("gt", [A, A], torch.gt, diff=False)
 case("eq_scalar", [("int", [5], 0, 3)], lambda x: x == 1, diff=False)

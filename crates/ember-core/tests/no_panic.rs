@@ -6,7 +6,7 @@
 //! a result records gradients, backward runs through it too.
 
 use ember_core::op::{BinaryOp, UnaryOp};
-use ember_core::{Conv2dArgs, DType, Error, Result, Tensor};
+use ember_core::{Conv2dArgs, DType, Error, Result, Tensor, TensorIndex};
 use proptest::prelude::*;
 
 #[path = "support/inputs.rs"]
@@ -119,6 +119,12 @@ fn all_ops() -> Vec<(&'static str, OpFn)> {
         "gather" => |c| one(c.a.gather(c.d0, &c.idx)),
         "scatter_add" => |c| one(c.a.scatter_add(c.d0, &c.idx, &c.b)),
         "cat" => |c| one(Tensor::cat(&[&c.a, &c.b], c.d0)),
+        "index_tensor" => |c| one(c.a.index(&[TensorIndex::from(..), TensorIndex::from(&c.idx)])),
+        "index_mask" => |c| one(c.a.index(&[TensorIndex::from(&c.c), TensorIndex::from(c.d0)])),
+        "index_mixed" => |c| one(c.a.index(&[TensorIndex::from(c.d1), TensorIndex::NewAxis, TensorIndex::from(&c.idx)])),
+        "index_put" => |c| one(c.a.index_put(&[TensorIndex::from(&c.idx)], &c.b)),
+        "index_put_" => |c| c.a.index_put_(&[TensorIndex::from(&c.c)], &c.b).map(|_| vec![]),
+        "nonzero" => |c| one(c.a.nonzero()),
         "stack" => |c| one(Tensor::stack(&[&c.a, &c.b], c.d0)),
         // linear algebra and windows
         "matmul" => |c| one(c.a.matmul(&c.b)),

@@ -10,7 +10,7 @@
 
 use ember_core::autograd::{self, gradcheck, gradgradcheck, GradcheckOptions};
 use ember_core::op::{BinaryOp, Op, UnaryOp};
-use ember_core::{Conv2dArgs, DType, Result, Tensor};
+use ember_core::{Conv2dArgs, DType, Result, Tensor, TensorIndex};
 use serde_json::Value;
 use std::collections::BTreeSet;
 
@@ -129,6 +129,20 @@ fn explicit_table() -> Vec<(&'static str, OpFn)> {
         e!("contiguous", |x| x[0].t()?.contiguous()?.exp()),
         e!("to_dtype", |x| x[0].to_dtype(DType::F32)?.mul_scalar(2.0)?.to_dtype(x[0].dtype())),
         e!("index_select", |x| x[0].index_select(0, &x[1])),
+        e!("index_tensor", |x| x[0].index(&[TensorIndex::from(&x[1]), TensorIndex::from(1..)])),
+        e!("index_nonadjacent", |x| x[0].index(&[
+            TensorIndex::from(&x[1]),
+            TensorIndex::from(..),
+            TensorIndex::from(&x[2])
+        ])),
+        e!("index_adjacent_int", |x| x[0].index(&[
+            TensorIndex::from(..),
+            TensorIndex::from(1),
+            TensorIndex::from(&x[1])
+        ])),
+        e!("index_mask", |x| x[0].index(&[TensorIndex::from(&x[1])])),
+        e!("index_put", |x| x[0].index_put(&[TensorIndex::from(&x[1])], &x[2])),
+        e!("index_put_broadcast", |x| x[0].index_put(&[TensorIndex::from(&x[1])], &x[2])),
         e!("gather", |x| x[0].gather(1, &x[1])),
         e!("scatter_add", |x| x[0].scatter_add(0, &x[1], &x[2])),
         e!("index_add", |x| x[0].index_add(0, &x[1], &x[2])),

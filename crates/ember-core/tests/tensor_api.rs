@@ -405,3 +405,31 @@ fn zero_dim_operands_promote_as_pytorch() -> Result<()> {
     assert_eq!(Tensor::where_cond(&cond, &t(DType::F32, &[2]), &t(DType::F64, &[]))?.dtype(), DType::F32);
     Ok(())
 }
+
+#[test]
+fn setitem_writes_in_place_and_keeps_gradients_right() -> Result<()> {
+    use ember_core::TensorIndex as I;
+    // Basic index, nothing recording: the write goes straight into the storage.
+    let x = Tensor::zeros(&[2, 3], DType::F32)?;
+    let alias = x.clone();
+    x.index_put_(&[I::from(1), I::from(1..)], &Tensor::scalar(5.0f32))?;
+    assert_eq!(alias.to_vec::<f32>()?, [0.0, 0.0, 0.0, 0.0, 5.0, 5.0]);
+    // Mask index: x[x > 1] = -1.
+    x.index_put_(&[I::from(x.gt_scalar(1.0)?)], &Tensor::scalar(-1.0f32))?;
+    assert_eq!(x.to_vec::<f32>()?, [0.0, 0.0, 0.0, 0.0, -1.0, -1.0]);
+    // Recording: y = w * 2; y[0] = v; the written elements take v's gradient, not w's.
+    let w = Tensor::ones(&[3], DType::F64)?.set_requires_grad(true)?;
+    let v = Tensor::scalar(4.0f64).set_requires_grad(true)?;
+    let y = w.mul_scalar(2.0)?;
+    y.index_put_(&[I::from(0)], &v)?;
+    assert_eq!(y.to_vec::<f64>()?, [4.0, 2.0, 2.0]);
+    y.mul(&Tensor::from_vec(vec![1.0f64, 10.0, 100.0], &[3])?)?.sum()?.backward()?;
+    assert_eq!(w.grad().unwrap().to_vec::<f64>()?, [0.0, 20.0, 200.0]);
+    assert_eq!(v.grad().unwrap().item::<f64>()?, 1.0);
+    // Shapes that do not broadcast are PyTorch's error.
+    let e = x.index_put_(&[I::from(0)], &Tensor::zeros(&[2], DType::F32)?).unwrap_err().to_string();
+    assert!(e.contains("cannot be broadcast to indexing result of shape [3]"), "{e}");
+    let nz = Tensor::from_vec(vec![0.0f32, 3.0, 0.0, 1.0], &[2, 2])?.nonzero()?;
+    assert_eq!((nz.shape().to_vec(), nz.to_vec::<i64>()?), (vec![2, 2], vec![0, 1, 1, 1]));
+    Ok(())
+}

@@ -267,6 +267,15 @@ op_table! {
         backward: |st, g, need| Ok(vec![need(0).then(|| g.clone()), when(need(1), || g.gather_u(*dim, index))?]),
         tests: ["scatter_add"],
     }
+    /// `base` (1-D) with `values` written at `index` (`put_u`); inputs are base and values.
+    IndexPut(index: Tensor) {
+        saves: [],
+        backward: |st, g, need| {
+            let zeros = Tensor::zeros(&[], g.dtype())?.expand_to(&[index.numel()])?;
+            Ok(vec![when(need(0), || g.put_u(index, &zeros))?, when(need(1), || g.index_select_u(0, index))?])
+        },
+        tests: ["index_put"],
+    }
     /// Batched matrix product of same-batch operands.
     Matmul {
         saves: [a = input(0), b = input(1)],

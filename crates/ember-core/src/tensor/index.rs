@@ -179,6 +179,48 @@ impl Tensor {
         Ok(Tensor::from_storage(out, self.shape()).record(&[self, &src_v], || Op::ScatterAdd { dim: d, index }))
     }
 
+    /// `self` (1-D) with `values` (1-D, one per position) written at `index` (1-D int):
+    /// the primitive behind `index_put` and Python's `x[idx] = v`. Repeated positions: the
+    /// last write wins, as PyTorch's CPU kernel.
+    #[track_caller]
+    pub(crate) fn put_u(&self, index: &Tensor, values: &Tensor) -> Result<Tensor> {
+        let pos = index_values(index, self.numel(), "index_put")?;
+        if values.numel() != pos.len() {
+            return Err(Error::shape(
+                "index_put",
+                format!("shape mismatch: {} values for {} indexed positions", values.numel(), pos.len()),
+            ));
+        }
+        let values = values.to_dtype(self.dtype())?;
+        let mut out = crate::backend::cpu::contiguous(&*self.cpu_read("index_put")?, self.layout());
+        cpu::put(&mut out, &pos, &*values.cpu_read("index_put")?, values.layout());
+        let index = index.reshape_to(&[pos.len()])?;
+        Ok(Tensor::from_storage(out, self.shape()).record(&[self, &values], || Op::IndexPut { index }))
+    }
+
+    /// The positions of the nonzero elements, `[n, ndim]` int64 in row-major order
+    /// (`torch.nonzero`; not differentiable).
+    #[track_caller]
+    pub fn nonzero(&self) -> Result<Tensor> {
+        let mask = self.detach().ne_scalar(0.0)?.to_vec::<bool>()?;
+        let (shape, nd) = (self.shape().to_vec(), self.dim());
+        let mut out = Vec::new();
+        let mut coord = vec![0usize; nd];
+        for (i, &m) in mask.iter().enumerate() {
+            if m {
+                let mut rest = i;
+                for d in (0..nd).rev() {
+                    coord[d] = rest % shape[d];
+                    rest /= shape[d];
+                }
+                out.extend(coord.iter().map(|&c| c as i64));
+            }
+        }
+        let n = out.len() / nd.max(1);
+        let n = if nd == 0 { mask.iter().filter(|&&m| m).count() } else { n };
+        Tensor::from_vec(out, &[n, nd])
+    }
+
     /// Concatenation along `dim` (dtypes promote; all other dims must match).
     #[track_caller]
     pub fn cat(tensors: &[&Tensor], dim: isize) -> Result<Tensor> {

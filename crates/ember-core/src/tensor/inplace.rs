@@ -133,4 +133,28 @@ impl Tensor {
         let src_c = src.to_dtype(self.dtype())?;
         self.inplace("copy_", &[src], |t| Tensor::where_cond(&Tensor::scalar(true), &src_c, t))
     }
+
+    /// `self[index] = values` (Python's `__setitem__`): values broadcast to the indexed shape.
+    /// Without recording, a basic index writes straight into the view; otherwise the tensor's
+    /// history is rewritten like every in-place op.
+    #[track_caller]
+    pub fn index_put_(&self, index: &[crate::TensorIndex], values: &Tensor) -> Result<()> {
+        let basic = !index.iter().any(|i| matches!(i, crate::TensorIndex::Tensor(_)));
+        let recording = autograd::is_grad_enabled() && (self.requires_grad() || values.requires_grad());
+        if basic && !recording {
+            let view = self.index(index)?;
+            if view.shape() != values.shape() && values.expand_to(view.shape()).is_err() {
+                return Err(Error::shape(
+                    "index_put_",
+                    format!(
+                        "shape mismatch: value tensor of shape {:?} cannot be broadcast to indexing result of shape {:?}",
+                        values.shape(),
+                        view.shape()
+                    ),
+                ));
+            }
+            return view.copy_(values);
+        }
+        self.inplace("index_put_", &[values], |s| s.index_put(index, values))
+    }
 }

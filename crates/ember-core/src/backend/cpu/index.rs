@@ -50,6 +50,15 @@ macro_rules! pair_mut {
     };
 }
 
+/// `out[pos[k]] = src[k]` for a contiguous `out` (later positions win on repeats).
+pub fn put(out: &mut CpuStorage, pos: &[usize], src: &CpuStorage, ls: &Layout) {
+    pair_mut!(out, src, ls, |o, s| {
+        for (k, &p) in pos.iter().enumerate() {
+            o[p] = s[k];
+        }
+    })
+}
+
 /// Rows `idx` of `dim`: output shape is the input's with `shape[dim] = idx.len()`.
 pub fn index_select(s: &CpuStorage, l: &Layout, dim: usize, idx: &[usize]) -> CpuStorage {
     let (outer, r, inner) = split_at_dim(l.shape(), dim);
