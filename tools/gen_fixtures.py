@@ -219,6 +219,7 @@ case("matmul_transposed", [([4, 3], "any"), ([5, 4], "any")], lambda a, b: a.t()
 case("unfold2d", [([2, 2, 5, 4], "any")], lambda x: F.unfold(x, (3, 2), padding=(1, 0), stride=(2, 1)))
 case("fold2d", [([1, 4, 6], "any")], lambda x: F.fold(x, (4, 3), (2, 2), stride=(1, 1)))
 # ---- autograd: the Rust side runs this through ember::autograd::checkpoint
+case("custom_function", [A], torch.exp)  # an autograd.Function computing exp (Rust side)
 case("checkpoint", [A], lambda x: x.exp() * 2)
 # ---- empty and 0-d
 case("add_empty", [([0, 3], "any"), ([3], "any")], torch.add)

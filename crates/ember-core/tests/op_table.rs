@@ -161,6 +161,14 @@ fn explicit_table() -> Vec<(&'static str, OpFn)> {
             dilation: (1, 1)
         })),
         e!("fold2d", |x| x[0].fold2d((4, 3), Conv2dArgs::new((2, 2)))),
+        e!("custom_function", |x| {
+            // exp as a custom op: forward without recording, backward g * exp(x) from saved x.
+            let saved = x[0].clone();
+            let y = ember_core::no_grad(|| x[0].exp())?;
+            let back: std::sync::Arc<ember_core::op::CustomBackward> =
+                std::sync::Arc::new(move |g: &Tensor| Ok(vec![Some(g.mul(&saved.exp()?)?)]));
+            Ok(autograd::custom(x, y, "MyExp", back))
+        }),
         e!("checkpoint", |x| autograd::checkpoint(|xs| xs[0].exp()?.mul_scalar(2.0), x)),
         e!("add_empty", |x| &x[0] + &x[1]),
         e!("sum_empty", |x| x[0].sum_dim(0, false)),

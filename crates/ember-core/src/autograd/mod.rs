@@ -15,6 +15,22 @@ mod engine;
 pub mod gradcheck;
 
 pub use checkpoint::checkpoint;
+pub use custom::custom;
+
+mod custom {
+    use crate::op::{CustomBackward, Op};
+    use crate::Tensor;
+    use std::sync::Arc;
+
+    /// Records `output` as computed from `inputs` by an op whose backward is `backward` (it
+    /// maps the output's gradient to one gradient per input): PyTorch's `autograd.Function`.
+    /// The forward ran without recording; `name` is the `grad_fn` name (`{name}Backward`).
+    /// With `create_graph`, ops inside `backward` are recorded, so higher-order gradients work.
+    pub fn custom(inputs: &[Tensor], output: Tensor, name: &'static str, backward: Arc<CustomBackward>) -> Tensor {
+        let refs: Vec<&Tensor> = inputs.iter().collect();
+        output.detach().record(&refs, || Op::Custom { name, f: backward })
+    }
+}
 pub use engine::{grad, grad_with, GradOptions};
 pub use gradcheck::{gradcheck, gradgradcheck, GradcheckOptions};
 

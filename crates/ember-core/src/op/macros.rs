@@ -373,6 +373,7 @@ macro_rules! binary_table {
 /// ```text
 /// /// doc
 /// Name(field: Type, ...) {        // the variant's fields, if any
+///     name: expr,                    // optional: the name from the fields (default `Name`)
 ///     saves: [x = input(0), y = output, xs = inputs],
 ///     backward: |st, g, need| expr,   // Vec<Option<Tensor>>, one per input (a Result)
 ///     tests: ["fixture_case", ...],
@@ -383,6 +384,7 @@ macro_rules! op_table {
         $(
             $(#[doc = $doc:literal])*
             $V:ident $(($($f:ident : $ft:ty),* $(,)?))? {
+                $(name: $nm:expr,)?
                 saves: [$($var:ident = $what:ident $(($idx:tt))?),* $(,)?],
                 backward: |$st:ident, $g:ident, $need:ident| $body:expr,
                 tests: [$($case:literal),* $(,)?] $(,)?
@@ -402,11 +404,12 @@ macro_rules! op_table {
 
         impl Op {
             /// A short name for errors and printing (`grad_fn=<MulBackward>`).
+            #[allow(unused_variables)]
             pub fn name(&self) -> &'static str {
                 match self {
                     Op::Unary(u) => u.name(),
                     Op::Binary(b) => b.name(),
-                    $( Op::$V { .. } => stringify!($V), )*
+                    $( Op::$V $({ $($f),* })? => __or!($({ $nm })? ; stringify!($V)), )*
                 }
             }
 
@@ -416,7 +419,7 @@ macro_rules! op_table {
                 match self {
                     Op::Unary(u) => format!("Unary::{}", u.name()),
                     Op::Binary(b) => format!("Binary::{}", b.name()),
-                    other => other.name().to_string(),
+                    $( Op::$V { .. } => stringify!($V).to_string(), )*
                 }
             }
 

@@ -24,6 +24,10 @@ use crate::Tensor;
 use std::fmt;
 use std::sync::Arc;
 
+/// The backward of a custom op (`autograd::custom`, Python's `autograd.Function`): the input
+/// gradients (one per input, `None` where there is none) from the output's gradient.
+pub type CustomBackward = dyn Fn(&Tensor) -> crate::Result<Vec<Option<Tensor>>> + Send + Sync;
+
 /// A function re-run by activation checkpointing: maps the segment's inputs to its output.
 pub type CheckpointFn = dyn Fn(&[Tensor]) -> crate::Result<Tensor> + Send + Sync;
 
@@ -308,6 +312,23 @@ op_table! {
         saves: [],
         backward: |st, g, need| Ok(vec![Some(g.im2col(*geom)?)]),
         tests: ["fold2d"],
+    }
+    /// An op whose backward is a user function (`autograd::custom`); `name` prints as its
+    /// `grad_fn`. What the function needs, it saved itself.
+    Custom(name: &'static str, f: Arc<CustomBackward>) {
+        name: name,
+        saves: [],
+        backward: |st, g, need| {
+            let grads = f(g)?;
+            if grads.len() != st.num_inputs() {
+                return Err(crate::Error::autograd(
+                    "backward",
+                    format!("function {name}Backward returned {} gradients, expected {}", grads.len(), st.num_inputs()),
+                ));
+            }
+            Ok(grads.into_iter().enumerate().map(|(i, gi)| gi.filter(|_| need(i))).collect())
+        },
+        tests: ["custom_function"],
     }
     /// A checkpointed segment: activations are recomputed in backward.
     Checkpoint(f: Arc<CheckpointFn>) {

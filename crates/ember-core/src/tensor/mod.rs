@@ -209,6 +209,26 @@ impl Tensor {
         Arc::ptr_eq(&self.0.storage, &other.0.storage)
     }
 
+    /// The address of the view's first element (PyTorch's `data_ptr()`), for sharing memory
+    /// across FFI boundaries (NumPy, DLPack). The buffer never moves or reallocates while any
+    /// handle to its storage lives. Writing through it bypasses the version counter.
+    pub fn data_ptr(&self) -> usize {
+        let s = self.0.storage.read();
+        let base = crate::with_storage!(&*s, v => v.as_ptr() as usize);
+        base + self.storage_offset() * self.dtype().size_in_bytes()
+    }
+
+    /// Elements in the whole storage behind this tensor (views see part of it).
+    pub fn storage_len(&self) -> usize {
+        self.0.storage.read().len()
+    }
+
+    /// Marks the storage as written from outside (a NumPy array sharing it): bumps the version
+    /// counter so saved tensors notice.
+    pub fn bump_version(&self) {
+        drop(self.0.storage.write());
+    }
+
     /// The storage's in-place version counter.
     pub fn version(&self) -> u64 {
         self.0.storage.version()
