@@ -30,6 +30,26 @@ pub fn grad(outputs: &[&Tensor], inputs: &[&Tensor], create_graph: bool) -> Resu
 /// [`grad`] with all of PyTorch's options.
 #[track_caller]
 pub fn grad_with(outputs: &[&Tensor], inputs: &[&Tensor], opts: GradOptions) -> Result<Vec<Tensor>> {
+    let allow_unused = opts.allow_unused;
+    grad_with_opt(outputs, inputs, opts)?
+        .into_iter()
+        .zip(inputs)
+        .enumerate()
+        .map(|(i, (g, t))| match g {
+            Some(g) => Ok(g),
+            None if allow_unused => Tensor::zeros_like(t),
+            None => Err(Error::autograd(
+                "grad",
+                format!("input {i} appears to not have been used in the graph; set allow_unused"),
+            )),
+        })
+        .collect()
+}
+
+/// [`grad_with`] returning `None` for inputs the outputs do not depend on (PyTorch's
+/// `allow_unused=True` result).
+#[track_caller]
+pub fn grad_with_opt(outputs: &[&Tensor], inputs: &[&Tensor], opts: GradOptions) -> Result<Vec<Option<Tensor>>> {
     let mut roots = Vec::with_capacity(outputs.len());
     for (i, o) in outputs.iter().enumerate() {
         if !o.requires_grad() {
@@ -73,21 +93,8 @@ pub fn grad_with(outputs: &[&Tensor], inputs: &[&Tensor], opts: GradOptions) -> 
         opts.retain_graph || opts.create_graph,
         opts.create_graph,
         true,
-    ))?
-    .expect("run returns input gradients when inputs are given");
-    found
-        .into_iter()
-        .zip(&inputs)
-        .enumerate()
-        .map(|(i, (g, t))| match g {
-            Some(g) => Ok(g),
-            None if opts.allow_unused => Tensor::zeros_like(t),
-            None => Err(Error::autograd(
-                "grad",
-                format!("input {i} appears to not have been used in the graph; set allow_unused"),
-            )),
-        })
-        .collect()
+    ))?;
+    found.ok_or_else(|| Error::autograd("grad", "the engine returned no input gradients"))
 }
 
 /// Post-order DFS over tensors that require grad, iterative so deep graphs cannot overflow the

@@ -31,7 +31,7 @@ mod custom {
         output.detach().record(&refs, || Op::Custom { name, f: backward })
     }
 }
-pub use engine::{grad, grad_with, GradOptions};
+pub use engine::{grad, grad_with, grad_with_opt, GradOptions};
 pub use gradcheck::{gradcheck, gradgradcheck, GradcheckOptions};
 
 use crate::error::{Error, Result};
@@ -328,9 +328,30 @@ impl Tensor {
         self.with_layout(self.layout().clone())
     }
 
-    /// The name of the op that produced this tensor (`grad_fn`), if recorded.
+    /// The name of the node that produced this tensor (`grad_fn`), as PyTorch names it
+    /// (`MulBackward0`; custom ops: `{name}Backward`), if recorded.
     pub fn grad_fn_name(&self) -> Option<String> {
-        self.node().map(|n| format!("{}Backward", n.name))
+        let node = self.node()?;
+        if node.kind == "Custom" {
+            return Some(format!("{}Backward", node.name));
+        }
+        let torch = match node.name {
+            "AddScalar" => "Add",
+            "MulScalar" => "Mul",
+            "PowScalar" => "Pow",
+            "Recip" => "Reciprocal",
+            "Matmul" => "Mm",
+            "ToDtype" => "ToCopy",
+            "Contiguous" => "Clone",
+            "Reshape" => "View",
+            "SelectDim" => "Max",
+            "GeluTanh" => "Gelu",
+            "LogAddExp" => "Logaddexp",
+            "Im2col" => "Im2Col",
+            "Col2im" => "Col2Im",
+            other => other,
+        };
+        Some(format!("{torch}Backward0"))
     }
 
     /// Registers a hook called with this tensor's gradient during backward; it may return a

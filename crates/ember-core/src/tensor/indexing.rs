@@ -329,14 +329,16 @@ impl Tensor {
             Tensor::arange(0.0, n as f64, 1.0, crate::DType::I64)?.reshape_to(self.shape())?.index(index)?;
         let values = match values.expand_to(positions.shape()) {
             Ok(v) => v,
-            Err(_) => return Err(Error::shape(
-                "index_put",
-                format!(
+            Err(_) => {
+                return Err(Error::shape(
+                    "index_put",
+                    format!(
                     "shape mismatch: value tensor of shape {:?} cannot be broadcast to indexing result of shape {:?}",
                     values.shape(),
                     positions.shape()
                 ),
-            )),
+                ))
+            }
         };
         let flat_pos = positions.contiguous()?.reshape_to(&[positions.numel()])?;
         let flat_vals = values.contiguous()?.reshape_to(&[positions.numel()])?;

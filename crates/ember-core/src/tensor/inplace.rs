@@ -77,6 +77,20 @@ impl Tensor {
         Ok(())
     }
 
+    /// `self = f(self)` in place, for any op (Python's `x += y`, `x.exp_()`): the result is
+    /// written into this tensor's storage (it must keep the shape, and may not turn an
+    /// integer tensor into a float one), and when recording, its history is rewritten. `others`
+    /// are the other inputs of `f` (so recording is on when one of them requires grad).
+    #[track_caller]
+    pub fn update_(
+        &self,
+        name: &'static str,
+        others: &[&Tensor],
+        f: impl FnOnce(&Tensor) -> Result<Tensor>,
+    ) -> Result<()> {
+        self.inplace(name, others, f)
+    }
+
     /// `self += other` (broadcasting `other`).
     #[track_caller]
     pub fn add_(&self, other: &Tensor) -> Result<()> {

@@ -1,0 +1,100 @@
+//! `ember._C`: the Rust core as a Python extension module. Python's `ember` package (in
+//! `python/ember/`) is a thin layer over it, as `torch` is over ATen: this module holds the
+//! `Tensor` class with its methods, operators and indexing, dtypes and devices, the creation
+//! functions, NumPy interop and the autograd entry points; the elementwise ops come from
+//! Ember's op tables (`unary_ops()`, `binary_ops()`).
+//!
+//! Nothing from Python can crash the interpreter: Ember errors become Python exceptions
+//! (`errors.rs`), and a Rust panic becomes `pyo3_runtime.PanicException` (PyO3 catches it at
+//! the boundary; `_panic_for_tests` proves it).
+
+mod args;
+mod autograd;
+mod convert;
+mod creation;
+mod dtype;
+mod errors;
+mod indexing;
+mod methods;
+mod numpy;
+mod operators;
+mod tensor;
+
+use pyo3::prelude::*;
+
+/// Panics inside Rust, for the test that panics surface as Python exceptions.
+#[pyfunction]
+fn _panic_for_tests() {
+    panic!("a deliberate panic inside Ember's extension");
+}
+
+/// Live bytes of tensor storage (for memory tests).
+#[pyfunction]
+fn _live_bytes() -> usize {
+    ember::live_bytes()
+}
+
+#[pymodule]
+#[pyo3(name = "_C")]
+fn ember_c(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<tensor::PyTensor>()?;
+    m.add_class::<tensor::PyNode>()?;
+    m.add_class::<dtype::PyDType>()?;
+    m.add_class::<dtype::PyDevice>()?;
+    for (name, d) in dtype::NAMES {
+        m.add(*name, dtype::PyDType(*d))?;
+    }
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    macro_rules! functions {
+        ($($f:path),* $(,)?) => {$( m.add_function(wrap_pyfunction!($f, m)?)?; )*};
+    }
+    functions!(
+        dtype::get_default_dtype,
+        dtype::set_default_dtype,
+        operators::unary_ops,
+        operators::binary_ops,
+        operators::_unary,
+        operators::_unary_,
+        operators::_binary,
+        operators::_binary_,
+        creation::tensor,
+        creation::as_tensor,
+        creation::zeros,
+        creation::ones,
+        creation::empty,
+        creation::full,
+        creation::zeros_like,
+        creation::ones_like,
+        creation::empty_like,
+        creation::full_like,
+        creation::rand_like,
+        creation::randn_like,
+        creation::arange,
+        creation::linspace,
+        creation::eye,
+        creation::rand,
+        creation::randn,
+        creation::randint,
+        creation::randperm,
+        creation::normal,
+        creation::cat,
+        creation::stack,
+        creation::where_,
+        creation::_from_numpy_copy,
+        creation::manual_seed,
+        creation::set_num_threads,
+        creation::get_num_threads,
+        creation::is_tensor,
+        creation::is_floating_point,
+        creation::numel,
+        creation::result_type,
+        numpy::from_numpy,
+        autograd::is_grad_enabled,
+        autograd::_set_grad_enabled,
+        autograd::grad,
+        autograd::_custom_op,
+        _panic_for_tests,
+        _live_bytes,
+    );
+    Ok(())
+}

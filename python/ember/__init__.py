@@ -1,0 +1,45 @@
+"""Ember: PyTorch's programming model on a Rust core.
+
+Programs written for PyTorch run with ``import ember as torch``: tensors, operators, indexing,
+NumPy interop and autograd have PyTorch's names, arguments, defaults, printing and errors.
+The Rust extension ``ember._C`` does the work; this package is the thin layer PyTorch keeps in
+Python too (``Size``, named tuples, grad-mode context managers, ``autograd.Function``).
+"""
+
+from . import _C
+from ._C import Tensor, dtype, device, __version__
+from ._C import (  # noqa: F401  (the public API)
+    float32, float, float64, double, float16, half, bfloat16, int64, long, int32, int, uint8, bool,
+    get_default_dtype, set_default_dtype,
+    tensor, as_tensor, from_numpy, zeros, ones, empty, full, zeros_like, ones_like, empty_like,
+    full_like, rand_like, randn_like, arange, linspace, eye, rand, randn, randint, randperm,
+    normal, cat, stack, manual_seed, set_num_threads, get_num_threads, is_tensor,
+    is_floating_point, numel, result_type, is_grad_enabled,
+)
+from ._C import where as where  # noqa: F401
+from ._size import Size
+from . import return_types, autograd, cuda, backends  # noqa: F401
+from .autograd.grad_mode import no_grad, enable_grad, set_grad_enabled, inference_mode  # noqa: F401
+from . import _tensor_methods
+
+concat = concatenate = cat
+_tensor_methods.install(globals())
+
+strided = "torch.strided"
+contiguous_format = preserve_format = "torch.contiguous_format"
+
+
+def seed():
+    """Seeds the global generator from the OS (``torch.seed``); returns the seed."""
+    import os
+    s = int.from_bytes(os.urandom(8), "little") & ((1 << 63) - 1)
+    manual_seed(s)
+    return s
+
+
+def is_nonzero(input):
+    return bool(input)
+
+
+def typename(obj):
+    return obj.type() if isinstance(obj, Tensor) else type(obj).__name__

@@ -1,0 +1,121 @@
+"""Tensor methods and ``ember.*`` functions made from Ember's op tables and from the methods
+``_C.Tensor`` defines, so an op exists as ``x.op()``, ``x.op_()`` and ``ember.op(x)`` with no
+binding code per op (PyTorch generates its bindings from ``native_functions.yaml`` likewise).
+"""
+
+from . import _C
+
+Tensor = _C.Tensor
+
+
+def _unary_method(code, name):
+    def method(self):
+        return _C._unary(self, code)
+
+    method.__name__ = method.__qualname__ = name
+    method.__doc__ = f"Elementwise ``{name}`` (Ember's unary op table)."
+    return method
+
+
+def _unary_inplace(code, name):
+    def method(self):
+        return _C._unary_(self, code)
+
+    method.__name__ = method.__qualname__ = name + "_"
+    method.__doc__ = f"``{name}`` in place."
+    return method
+
+
+def _binary_method(code, name):
+    def method(self, other):
+        return _C._binary(self, other, code)
+
+    method.__name__ = method.__qualname__ = name
+    method.__doc__ = f"Elementwise ``{name}`` with broadcasting (Ember's binary op table)."
+    return method
+
+
+def _binary_inplace(code, name):
+    def method(self, other):
+        return _C._binary_(self, other, code)
+
+    method.__name__ = method.__qualname__ = name + "_"
+    return method
+
+
+def _function_of(name):
+    """``ember.name(input, *args, **kwargs)`` as ``input.name(*args, **kwargs)``."""
+
+    def function(input, *args, **kwargs):
+        if not isinstance(input, Tensor):
+            input = _C.tensor(input)
+        return getattr(input, name)(*args, **kwargs)
+
+    function.__name__ = function.__qualname__ = name
+    function.__doc__ = f"``ember.{name}(input, ...)``: the same as ``input.{name}(...)``."
+    return function
+
+
+# Binary-table methods whose PyTorch name differs from the Rust method's.
+_RENAMED = {"pow_tensor": None}
+
+# PyTorch's aliases: alias -> method.
+_ALIASES = {
+    "absolute": "abs", "negative": "neg", "arcsin": "asin", "arccos": "acos", "arctan": "atan",
+    "arcsinh": "asinh", "arccosh": "acosh", "arctanh": "atanh", "arctan2": "atan2", "fix": "trunc",
+    "multiply": "mul", "subtract": "sub", "divide": "div", "true_divide": "div", "sgn": "sign",
+    "clip": "clamp", "greater": "gt", "greater_equal": "ge", "less": "lt", "less_equal": "le",
+    "not_equal": "ne", "concat": None,
+}
+
+# Methods that are also module functions (``ember.sum(x, 1)``).
+_FUNCTIONS = """
+sum nansum mean prod max min amax amin argmax argmin var std logsumexp softmax log_softmax cumsum
+all any reshape flatten unflatten permute transpose swapaxes swapdims t unsqueeze squeeze narrow
+select split chunk unbind tril triu flip index_select gather scatter_add index_add masked_fill
+masked_select clamp clip nonzero matmul mm bmm mv dot outer add sub mul div pow
+logical_and logical_or logical_xor logical_not isnan isinf isfinite eq ne lt le gt ge
+maximum minimum broadcast_to expand_as detach clone square rsqrt
+""".split()
+
+
+def _compare(op):
+    def method(self, other):
+        return getattr(self, op)(other)
+
+    return method
+
+
+def install(namespace):
+    """Adds the table ops and aliases to ``Tensor`` and the module namespace."""
+    for name, code in _C.unary_ops():
+        if not hasattr(Tensor, name):
+            setattr(Tensor, name, _unary_method(code, name))
+        if not hasattr(Tensor, name + "_"):
+            setattr(Tensor, name + "_", _unary_inplace(code, name))
+        namespace.setdefault(name, _function_of(name))
+    for name, code in _C.binary_ops():
+        if name in _RENAMED:
+            continue
+        if not hasattr(Tensor, name):
+            setattr(Tensor, name, _binary_method(code, name))
+        if not hasattr(Tensor, name + "_"):
+            setattr(Tensor, name + "_", _binary_inplace(code, name))
+        namespace.setdefault(name, _function_of(name))
+    for name, dunder in [("eq", "__eq__"), ("ne", "__ne__"), ("lt", "__lt__"), ("le", "__le__"),
+                         ("gt", "__gt__"), ("ge", "__ge__")]:
+        setattr(Tensor, name, _compare(dunder))
+    for name in ("mul", "div"):
+        if not hasattr(Tensor, name + "_"):
+            code = dict(_C.binary_ops())[name]
+            setattr(Tensor, name + "_", _binary_inplace(code, name))
+    Tensor.pow_ = lambda self, exponent: self.__ipow__(exponent) or self
+    for name in _FUNCTIONS:
+        namespace.setdefault(name, _function_of(name))
+    for alias, target in _ALIASES.items():
+        if target is None:
+            continue
+        if hasattr(Tensor, target) and not hasattr(Tensor, alias):
+            setattr(Tensor, alias, getattr(Tensor, target))
+        namespace.setdefault(alias, _function_of(target))
+    Tensor.__module__ = "ember"

@@ -1,0 +1,25 @@
+"""Named tuples returned by ops with several results (``torch.return_types``)."""
+
+from collections import namedtuple
+
+
+def _make(name, fields):
+    base = namedtuple(name, fields)
+
+    def __repr__(self):
+        inner = ",\n".join(f"{f}={getattr(self, f)!r}" for f in fields)
+        return f"torch.return_types.{name}(\n{inner})"
+
+    cls = type(name, (base,), {"__repr__": __repr__, "__slots__": ()})
+    cls.__module__ = __name__
+    return cls
+
+
+max = _make("max", ["values", "indices"])
+min = _make("min", ["values", "indices"])
+sort = _make("sort", ["values", "indices"])
+topk = _make("topk", ["values", "indices"])
+kthvalue = _make("kthvalue", ["values", "indices"])
+median = _make("median", ["values", "indices"])
+mode = _make("mode", ["values", "indices"])
+aminmax = _make("aminmax", ["min", "max"])
