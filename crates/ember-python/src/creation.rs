@@ -451,9 +451,9 @@ pub fn numel(t: PyRef<'_, PyTensor>) -> usize {
 }
 
 #[pyfunction]
-pub fn result_type(a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>) -> PyResult<crate::dtype::PyDType> {
+pub fn result_type(a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>) -> PyResult<Py<crate::dtype::PyDType>> {
     let x = crate::convert::to_tensor(a, "result_type(): tensor1")?;
     let y = crate::convert::operand(&x, b)?
         .ok_or_else(|| crate::errors::type_error("result_type(): tensor2 must be a Tensor or Number"))?;
-    Ok(crate::dtype::PyDType(ember::result_type(&x, &y)))
+    crate::dtype::PyDType::object(a.py(), ember::result_type(&x, &y))
 }

@@ -25,6 +25,34 @@ fn torch_name(d: DType) -> &'static str {
     }
 }
 
+const ALL: [DType; 8] =
+    [DType::F32, DType::F64, DType::F16, DType::BF16, DType::I64, DType::I32, DType::U8, DType::Bool];
+
+static OBJECTS: pyo3::sync::PyOnceLock<Vec<Py<PyDType>>> = pyo3::sync::PyOnceLock::new();
+
+impl PyDType {
+    /// The one Python object of a dtype, so `x.dtype is ember.float32` holds as in PyTorch.
+    pub fn object(py: Python<'_>, d: DType) -> PyResult<Py<PyDType>> {
+        let all = OBJECTS.get_or_try_init(py, || ALL.iter().map(|&d| Py::new(py, PyDType(d))).collect())?;
+        let i = ALL.iter().position(|&x| x == d).unwrap_or(0);
+        Ok(all[i].clone_ref(py))
+    }
+
+    /// PyTorch's scalar-type name in messages (`Float`, `Long`, ...).
+    pub fn scalar_type_name(d: DType) -> &'static str {
+        match d {
+            DType::F32 => "Float",
+            DType::F64 => "Double",
+            DType::F16 => "Half",
+            DType::BF16 => "BFloat16",
+            DType::I64 => "Long",
+            DType::I32 => "Int",
+            DType::U8 => "Byte",
+            DType::Bool => "Bool",
+        }
+    }
+}
+
 #[pymethods]
 impl PyDType {
     pub fn __repr__(&self) -> String {
@@ -90,8 +118,8 @@ pub fn default_dtype() -> DType {
 }
 
 #[pyfunction]
-pub fn get_default_dtype() -> PyDType {
-    PyDType(default_dtype())
+pub fn get_default_dtype(py: Python<'_>) -> PyResult<Py<PyDType>> {
+    PyDType::object(py, default_dtype())
 }
 
 #[pyfunction]

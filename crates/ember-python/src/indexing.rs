@@ -56,6 +56,12 @@ fn entry(obj: &Bound<'_, PyAny>) -> PyResult<TensorIndex> {
     if let Ok(i) = obj.extract::<isize>() {
         return Ok(TensorIndex::Select(i));
     }
+    if obj.is_instance_of::<pyo3::types::PyString>() {
+        return Err(crate::errors::type_error(format!(
+            "tensor indices must be integers, slices or tensors, not {}",
+            type_name(obj)
+        )));
+    }
     Err(pyo3::exceptions::PyIndexError::new_err(format!(
         "only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables are valid indices (got {})",
         type_name(obj)

@@ -42,7 +42,7 @@ fn ember_c(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<dtype::PyDType>()?;
     m.add_class::<dtype::PyDevice>()?;
     for (name, d) in dtype::NAMES {
-        m.add(*name, dtype::PyDType(*d))?;
+        m.add(*name, dtype::PyDType::object(m.py(), *d)?)?;
     }
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     macro_rules! functions {

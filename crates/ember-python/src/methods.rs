@@ -120,9 +120,9 @@ impl PyTensor {
         let dims = reduce_dims(&self.t, opt_dims(dim, "dim")?);
         let (t, d) = (self.t.clone(), opt_dtype(dtype)?);
         if d.is_none() && !t.dtype().is_float() {
-            return Err(pyo3::exceptions::PyRuntimeError::new_err(format!(
+            return Err(pyo3::exceptions::PyNotImplementedError::new_err(format!(
                 "mean(): could not infer output dtype. Input dtype must be either a floating point or complex dtype. Got: {}",
-                crate::dtype::PyDType(t.dtype()).__repr__().trim_start_matches("torch.")
+                crate::dtype::PyDType::scalar_type_name(t.dtype())
             )));
         }
         wrap(maybe_detach(py, t.numel(), || {

@@ -206,7 +206,7 @@ impl PyTensor {
     fn __neg__(&self, py: Python<'_>) -> PyResult<PyTensor> {
         let t = self.t.clone();
         if t.dtype() == DType::Bool {
-            return Err(pyo3::exceptions::PyRuntimeError::new_err(
+            return Err(pyo3::exceptions::PyNotImplementedError::new_err(
                 "Negation, the `-` operator, on a bool tensor is not supported. If you are trying to invert a mask, use the `~` or `logical_not()` operator instead.",
             ));
         }

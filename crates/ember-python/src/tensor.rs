@@ -222,8 +222,8 @@ impl PyTensor {
     }
 
     #[getter]
-    fn dtype(&self) -> PyDType {
-        PyDType(self.t.dtype())
+    fn dtype(&self, py: Python<'_>) -> PyResult<Py<PyDType>> {
+        PyDType::object(py, self.t.dtype())
     }
 
     #[getter]

@@ -1,0 +1,269 @@
+"""Snippets run against PyTorch (``tools/gen_python_fixtures.py`` records what torch gives,
+into ``fixtures/torch_cases.json``) and against Ember (``test_parity.py`` compares): each is a
+block of code with ``torch`` bound to the library under test that sets ``out``. Values,
+dtypes, shapes, ``repr`` strings and exception types must agree.
+
+The same functions serve ``tools/parity.py``, which runs both libraries live.
+"""
+
+import math
+
+CASES = {}
+
+
+def case(name, code):
+    CASES[name] = code
+
+
+# ---- creation and dtype inference
+case("tensor_float", "out = torch.tensor([[1.0, 2], [3, 4]])")
+case("tensor_int", "out = torch.tensor([1, 2, 3])")
+case("tensor_bool", "out = torch.tensor([True, False])")
+case("tensor_mixed", "out = torch.tensor([True, 2, 3.5])")
+case("tensor_scalar", "out = torch.tensor(3.5)")
+case("tensor_empty", "out = torch.tensor([])")
+case("tensor_nested_tensors", "out = torch.tensor([torch.tensor(1.0), torch.tensor(2.0)])")
+case("tensor_dtype_kw", "out = torch.tensor([1, 2], dtype=torch.float64)")
+case("tensor_ragged", "out = torch.tensor([[1, 2], [3]])")
+case("tensor_big_int", "out = torch.tensor([2**60 + 1])")
+case("zeros_varargs", "out = torch.zeros(2, 3)")
+case("zeros_tuple", "out = torch.zeros((2, 3), dtype=torch.int64)")
+case("ones_list", "out = torch.ones([3])")
+case("full_int", "out = torch.full((2, 2), 7)")
+case("full_float", "out = torch.full((2,), 1.5)")
+case("full_bool", "out = torch.full((2,), True)")
+case("arange_int", "out = torch.arange(5)")
+case("arange_float", "out = torch.arange(0, 1, 0.25)")
+case("arange_start_end", "out = torch.arange(2, 7, 2)")
+case("linspace", "out = torch.linspace(0, 1, 5)")
+case("eye", "out = torch.eye(3)")
+case("eye_rect", "out = torch.eye(2, 3)")
+case("zeros_like", "out = torch.zeros_like(torch.ones(2, 3, dtype=torch.int32))")
+case("ones_like_dtype", "out = torch.ones_like(torch.zeros(2), dtype=torch.float64)")
+case("full_like", "out = torch.full_like(torch.zeros(2, 2), 3.0)")
+case("negative_size", "out = torch.zeros(-1)")
+case("default_dtype", "out = torch.get_default_dtype()")
+case("dtype_alias", "out = (torch.float is torch.float32, torch.long is torch.int64, torch.double)")
+case("dtype_props", "out = (torch.float32.is_floating_point, torch.int64.is_floating_point, torch.float16.itemsize)")
+
+# ---- attributes
+case("shape_size", "x = torch.zeros(2, 3, 4); out = (x.shape, x.size(), x.size(1), x.size(-1), x.dim(), x.ndim, x.numel())")
+case("shape_type", "out = type(torch.zeros(2).shape).__name__")
+case("size_repr", "out = repr(torch.zeros(2, 3).shape)")
+case("strides", "x = torch.zeros(2, 3, 4); out = (x.stride(), x.t().stride() if x.dim() == 2 else x.transpose(0, 2).stride())")
+case("is_leaf_rg", "x = torch.ones(2, requires_grad=True); y = x * 2; out = (x.is_leaf, y.is_leaf, x.requires_grad, y.requires_grad)")
+case("T_mT", "x = torch.arange(6.).reshape(2, 3); out = (x.T, x.mT, torch.arange(24.).reshape(2, 3, 4).mT.shape)")
+case("dtype_attr", "out = (torch.zeros(1).dtype, torch.zeros(1, dtype=torch.int32).dtype)")
+case("device_attr", "out = str(torch.zeros(1).device)")
+case("element_size", "out = (torch.zeros(3).element_size(), torch.zeros(3, dtype=torch.float64).nbytes)")
+case("is_floating", "out = (torch.zeros(1).is_floating_point(), torch.zeros(1, dtype=torch.long).is_floating_point())")
+
+# ---- printing (exact)
+case("repr_float", "out = repr(torch.tensor([[1.0, 2.5], [3.25, -4.0]]))")
+case("repr_int", "out = repr(torch.tensor([1, -20, 300]))")
+case("repr_bool", "out = repr(torch.tensor([True, False]))")
+case("repr_scalar", "out = repr(torch.tensor(3.5))")
+case("repr_dtype", "out = repr(torch.tensor([1.0, 2.0], dtype=torch.float64))")
+case("repr_grad", "x = torch.tensor([1.0, 2.0], requires_grad=True); out = (repr(x), repr(x * 2), repr(x + 1), repr(x.sum()), repr(x.exp()))")
+case("repr_sci", "out = repr(torch.tensor([1e-8, 1.0, 1e8]))")
+case("repr_empty", "out = repr(torch.zeros(0, 3))")
+case("str_tensor", "out = str(torch.arange(3))")
+case("grad_fn_name", "x = torch.ones(2, requires_grad=True); out = ((x * x).grad_fn.name(), (x * 2).grad_fn.name(), x.sum().grad_fn.name(), (x @ x).grad_fn is not None)")
+
+# ---- conversions
+case("item", "out = (torch.tensor(2.5).item(), torch.tensor([7]).item(), torch.tensor(True).item())")
+case("tolist", "out = torch.tensor([[1, 2], [3, 4]]).tolist()")
+case("tolist_float", "out = torch.tensor([0.5, 1.5]).tolist()")
+case("python_scalars", "x = torch.tensor(3.7); out = (float(x), int(x), bool(torch.tensor(0.0)), int(torch.tensor(-2.9)))")
+case("bool_ambiguous", "out = bool(torch.tensor([1, 2]))")
+case("len_iter", "x = torch.arange(6).reshape(3, 2); out = (len(x), [r.tolist() for r in x])")
+case("index_dunder", "out = [10, 20, 30][torch.tensor(1)]")
+case("to_dtype", "x = torch.tensor([1.7, -2.2]); out = (x.to(torch.int64), x.to('cpu').dtype, x.to(dtype=torch.float64), x.long(), x.int(), x.double(), x.half(), x.bool())")
+case("to_other", "out = torch.tensor([1.5]).to(torch.zeros(1, dtype=torch.float64))")
+case("type_str", "out = (torch.zeros(1).type(), torch.zeros(1, dtype=torch.long).type())")
+case("float_to_int_trunc", "out = torch.tensor([-1.5, 2.9, -0.1]).to(torch.int32)")
+
+# ---- arithmetic and promotion
+case("add_broadcast", "out = torch.arange(6.).reshape(2, 3) + torch.tensor([10., 20., 30.])")
+case("int_plus_float_scalar", "out = torch.tensor([1, 2]) + 1.5")
+case("int_plus_int_scalar", "out = torch.tensor([1, 2], dtype=torch.int32) + 3")
+case("uint8_plus_int", "out = torch.tensor([250], dtype=torch.uint8) + 10")
+case("bool_plus_int", "out = torch.tensor([True, False]) + 1")
+case("float_times_int_tensor", "out = torch.tensor([1.5]) * torch.tensor([2])")
+case("float32_plus_float64_0d", "out = (torch.ones(2) + torch.tensor(1.0, dtype=torch.float64)).dtype")
+case("int_plus_float64_0d", "out = (torch.ones(2, dtype=torch.int32) + torch.tensor(1.0, dtype=torch.float64)).dtype")
+case("reflected", "x = torch.tensor([1., 2., 4.]); out = (2 - x, 2 / x, 2 ** x, 1 + x, 3 * x)")
+case("true_div_ints", "out = torch.tensor([1, 2, 3]) / 2")
+case("floordiv", "out = (torch.tensor([7, -7, 5]) // 2, torch.tensor([7.5, -7.5]) // 2)")
+case("mod", "out = (torch.tensor([7, -7, 5]) % 3, torch.tensor([5.5, -5.5]) % 2)")
+case("pow_ops", "x = torch.tensor([1., 2., 3.]); out = (x ** 2, x ** 0.5, x ** x, torch.tensor([2, 3]) ** 2)")
+case("matmul_op", "a = torch.arange(6.).reshape(2, 3); b = torch.arange(12.).reshape(3, 4); out = (a @ b, a @ torch.ones(3))")
+case("comparisons", "x = torch.tensor([1, 2, 3]); out = (x == 2, x != 2, x < 2, x <= 2, x > 2, x >= 2, x == torch.tensor([1, 0, 3]))")
+case("bitwise", "a = torch.tensor([12, 10]); b = torch.tensor([10, 6]); out = (a & b, a | b, a ^ b, ~a)")
+case("bool_logic", "a = torch.tensor([True, False, True]); b = torch.tensor([True, True, False]); out = (a & b, a | b, a ^ b, ~a)")
+case("neg_abs", "x = torch.tensor([-1.5, 2.0]); out = (-x, abs(x), +x)")
+case("neg_bool", "out = -torch.tensor([True])")
+case("inplace_ops", "x = torch.tensor([1., 2.]); x += 1; x *= 3; x -= torch.tensor([1., 1.]); x /= 2; out = x")
+case("inplace_int_div_error", "x = torch.tensor([1, 2]); x /= 2; out = x")
+case("inplace_methods", "x = torch.tensor([1., 4.]); x.add_(1).mul_(2).sqrt_(); out = x")
+case("add_alpha", "out = torch.add(torch.ones(2), torch.ones(2), alpha=3)")
+case("sub_alpha", "out = torch.ones(2).sub(torch.ones(2), alpha=0.5)")
+case("div_rounding", "x = torch.tensor([7., -7.]); out = (torch.div(x, 2, rounding_mode='floor'), x.div(2, rounding_mode='trunc'))")
+
+# ---- elementwise math (from Ember's op table)
+X = "x = torch.tensor([0.1, 0.5, 0.9])"
+for fn in ["exp", "log", "sqrt", "rsqrt", "sin", "cos", "tan", "tanh", "sigmoid", "erf", "asin", "acos",
+           "atan", "sinh", "cosh", "asinh", "atanh", "log1p", "expm1", "log2", "log10", "reciprocal", "square"]:
+    case(f"math_{fn}", f"{X}; out = (torch.{fn}(x), x.{fn}())")
+case("math_rounding", "x = torch.tensor([-2.5, -1.5, -0.4, 0.5, 1.5, 2.6]); out = (x.floor(), x.ceil(), x.round(), x.trunc(), x.frac(), x.sign())")
+case("math_relu", "out = torch.relu(torch.tensor([-1., 0., 2.]))")
+case("math_int_promotes", "out = torch.exp(torch.tensor([0, 1]))")
+case("math_aliases", "x = torch.tensor([0.5]); out = (torch.arcsin(x), torch.absolute(-x), torch.negative(x), torch.clip(x, 0, 0.2))")
+case("clamp", "x = torch.tensor([-2., 0.5, 3.]); out = (x.clamp(-1, 1), x.clamp(min=0), x.clamp(max=0), torch.clamp(x, torch.tensor([0., 0., 0.]), torch.tensor([1., 1., 1.])))")
+case("maximum_minimum", "a = torch.tensor([1., 5.]); b = torch.tensor([3., 2.]); out = (torch.maximum(a, b), torch.minimum(a, b), a.max(b))")
+case("atan2_logaddexp", "a = torch.tensor([1., -1.]); b = torch.tensor([2., 0.5]); out = (torch.atan2(a, b), torch.logaddexp(a, b))")
+case("isnan_family", "x = torch.tensor([1., float('nan'), float('inf')]); out = (x.isnan(), x.isinf(), x.isfinite())")
+case("where", "c = torch.tensor([True, False, True]); out = (torch.where(c, torch.tensor([1., 2., 3.]), torch.tensor([-1., -2., -3.])), torch.where(c, 1.0, 0.0) if False else torch.where(c, torch.ones(3), 0.0), torch.tensor([1., 2., 3.]).where(c, torch.zeros(3)))")
+case("where_nonzero", "out = torch.where(torch.tensor([[0, 1], [1, 1]]))")
+case("masked_fill", "x = torch.arange(4.); out = x.masked_fill(x > 1, -1.0)")
+case("logical", "a = torch.tensor([0, 1, 2]); b = torch.tensor([1, 0, 3]); out = (torch.logical_and(a, b), torch.logical_or(a, b), torch.logical_not(a), torch.logical_xor(a, b))")
+
+# ---- reductions
+M = "x = torch.tensor([[1., 5., 3.], [4., 2., 6.]])"
+case("sum", f"{M}; out = (x.sum(), x.sum(0), x.sum(dim=1, keepdim=True), x.sum((0, 1)), torch.sum(x, dim=-1))")
+case("sum_int_dtype", "out = (torch.tensor([1, 2], dtype=torch.int32).sum().dtype, torch.tensor([True, True]).sum())")
+case("sum_dtype_kw", f"{M}; out = x.sum(dtype=torch.float64)")
+case("mean", f"{M}; out = (x.mean(), x.mean(0), x.mean(dim=(0, 1)), x.mean(1, keepdim=True))")
+case("mean_int_error", "out = torch.tensor([1, 2]).mean()")
+case("max_min", f"{M}; out = (x.max(), x.min(), x.max(dim=1), x.min(0, keepdim=True), x.max(1).values, x.max(1).indices)")
+case("max_return_type", f"{M}; r = x.max(dim=0); v, i = r; out = (type(r).__name__, v, i)")
+case("amax_argmax", f"{M}; out = (x.amax(), x.amax(dim=0), x.amin(1), x.argmax(), x.argmax(dim=1), x.argmin(0, keepdim=True))")
+case("prod", f"{M}; out = (x.prod(), x.prod(1), x.prod(dim=0, keepdim=True))")
+case("var_std", f"{M}; out = (x.var(), x.var(0), x.var(1, unbiased=False), x.std(), x.std(dim=1, keepdim=True), x.var(correction=0), x.var(False))")
+case("logsumexp", f"{M}; out = (x.logsumexp(1), torch.logsumexp(x, dim=0, keepdim=True))")
+case("softmax", f"{M}; out = (x.softmax(1), torch.softmax(x, dim=0), x.log_softmax(-1), torch.log_softmax(x, 1, dtype=torch.float64))")
+case("cumsum", f"{M}; out = (x.cumsum(1), torch.cumsum(x, dim=0), torch.tensor([1, 2, 3]).cumsum(0))")
+case("all_any", "x = torch.tensor([[True, False], [True, True]]); out = (x.all(), x.any(), x.all(1), x.any(dim=0), torch.tensor([1, 0]).all())")
+case("nansum", "out = torch.tensor([1., float('nan'), 2.]).nansum()")
+
+# ---- shape ops
+S = "x = torch.arange(24.).reshape(2, 3, 4)"
+case("reshape_view", f"{S}; out = (x.reshape(6, 4).shape, x.view(-1).shape, x.reshape((4, -1)).shape, x.view(2, 12).shape, torch.reshape(x, (24,)).shape)")
+case("view_error", f"{S}; out = x.transpose(0, 1).view(-1)")
+case("flatten_unflatten", f"{S}; out = (x.flatten().shape, x.flatten(1).shape, x.flatten(0, 1).shape, torch.flatten(x, start_dim=1).shape, x.unflatten(2, (2, 2)).shape)")
+case("permute_transpose", f"{S}; out = (x.permute(2, 0, 1).shape, x.permute((1, 0, 2)).shape, x.transpose(0, 2).shape, x.swapaxes(1, 2).shape, torch.permute(x, (2, 1, 0))[1, 2, 0])")
+case("squeeze_unsqueeze", "x = torch.zeros(1, 3, 1, 2); out = (x.squeeze().shape, x.squeeze(0).shape, x.squeeze(1).shape, x.squeeze((0, 2)).shape, x.unsqueeze(-1).shape, torch.unsqueeze(x, 0).shape)")
+case("expand", "x = torch.tensor([[1.], [2.]]); out = (x.expand(2, 3), x.expand(-1, 2), x.expand_as(torch.zeros(2, 4)).shape, x.broadcast_to((3, 2, 2)).shape)")
+case("narrow_select", f"{S}; out = (x.narrow(2, 1, 2).shape, x.select(1, -1), torch.narrow(x, 0, 1, 1).shape)")
+case("split_chunk", "x = torch.arange(10.); out = (x.split(4), x.split([2, 3, 5]), x.chunk(3), torch.chunk(x, 4), x.unbind(0)[3])")
+case("split_bad_sizes", "out = torch.arange(10.).split([2, 3])")
+case("repeat", "out = (torch.tensor([1, 2]).repeat(2, 2), torch.tensor([[1], [2]]).repeat(1, 3))")
+case("tril_triu", "x = torch.arange(9.).reshape(3, 3); out = (x.tril(), x.triu(1), torch.tril(x, -1))")
+case("flip", "x = torch.arange(6).reshape(2, 3); out = (x.flip(0), x.flip(1), x.flip(0, 1), torch.flip(x, [1]))")
+case("cat_stack", "a = torch.ones(2, 2); b = torch.zeros(2, 2); out = (torch.cat([a, b]), torch.cat((a, b), dim=1), torch.stack([a, b]).shape, torch.stack([a, b], dim=2).shape, torch.concat([a, b], 1).shape)")
+case("cat_promotes", "out = torch.cat([torch.ones(1, dtype=torch.int64), torch.ones(1)])")
+case("t_2d", "out = torch.arange(6).reshape(2, 3).t()")
+case("contiguous_clone", "x = torch.arange(6.).reshape(2, 3).t(); y = x.contiguous(); z = x.clone(); out = (x.is_contiguous(), y.is_contiguous(), z.tolist())")
+
+# ---- indexing
+case("getitem_basic", f"{S}; out = (x[0], x[-1, 1], x[:, 1:3, ::2], x[..., 0], x[0, ..., -1], x[None].shape, x[:, None, 1].shape, x[1, 2, 3])")
+case("getitem_steps", "x = torch.arange(10); out = (x[::3], x[1:8:2], x[-3:], x[:-7], x[5:2])")
+case("getitem_list", f"{S}; out = (x[[0, 1, 0]].shape, x[:, [2, 0]], x[[1, 0], :, [3, 1]], x[0, [1, 2], 0])")
+case("getitem_tensor", f"{S}; i = torch.tensor([[0, 1], [1, 0]]); out = (x[i].shape, x[:, i].shape, x[i, i, i])")
+case("getitem_mask", "x = torch.arange(6.).reshape(2, 3); out = (x[x > 2], x[torch.tensor([True, False])], x[:, torch.tensor([True, False, True])])")
+case("getitem_nonadjacent", f"{S}; out = x[[0, 1], :, [1, 2]].shape")
+case("getitem_errors", f"{S}; out = x[0, 0, 0, 0]")
+case("getitem_oob", f"{S}; out = x[5]")
+case("getitem_bad_type", f"{S}; out = x['a']")
+case("setitem_basic", "x = torch.zeros(3, 4); x[0] = 1; x[1, 1:3] = torch.tensor([5., 6.]); x[:, -1] = -1; x[2, ::2] = 9; out = x")
+case("setitem_mask", "x = torch.arange(6.); x[x > 3] = 0; out = x")
+case("setitem_advanced", "x = torch.zeros(2, 3); x[[0, 1], [2, 0]] = torch.tensor([7., 8.]); x[torch.tensor([1]), 1] = 3; out = x")
+case("setitem_broadcast_error", "x = torch.zeros(2, 3); x[0] = torch.tensor([1., 2.]); out = x")
+case("setitem_int_tensor_float_value", "x = torch.zeros(3, dtype=torch.int64); x[1] = 2.7; out = x")
+case("setitem_view_shares", "x = torch.zeros(4); v = x[1:3]; v[0] = 5; out = x")
+case("index_ops", "x = torch.arange(12.).reshape(3, 4); i = torch.tensor([2, 0]); out = (x.index_select(0, i), torch.gather(x, 1, torch.tensor([[0], [3], [1]])), torch.zeros(3, 4).scatter_add(0, torch.tensor([[0, 1, 2, 0]]), torch.ones(1, 4)), torch.zeros(3, 2).index_add(0, i, torch.ones(2, 2)))")
+case("nonzero", "x = torch.tensor([[0, 1], [2, 0]]); out = (x.nonzero(), torch.nonzero(x, as_tuple=True), x.masked_select(x > 0))")
+case("index_put", "x = torch.zeros(3); out = (x.index_put((torch.tensor([0, 2]),), torch.tensor([1., 2.])), x)")
+
+# ---- linear algebra
+case("matmul_shapes", "a = torch.ones(2, 3, 4); b = torch.ones(4, 5); out = (torch.matmul(a, b).shape, a.matmul(torch.ones(2, 4, 2)).shape, torch.ones(3) @ torch.ones(3), torch.mm(torch.ones(2, 3), torch.ones(3, 1)), torch.bmm(torch.ones(2, 1, 3), torch.ones(2, 3, 2)).shape)")
+case("mv_dot_outer", "a = torch.arange(6.).reshape(2, 3); v = torch.tensor([1., 2., 3.]); out = (a.mv(v), v.dot(v), torch.outer(v, v[:2]))")
+case("matmul_error", "out = torch.ones(2, 3) @ torch.ones(2, 3)")
+
+# ---- autograd
+case("backward_basic", "x = torch.tensor([1., 2., 3.], requires_grad=True); y = (x * x).sum(); y.backward(); out = x.grad")
+case("backward_gradient", "x = torch.tensor([1., 2.], requires_grad=True); y = x * 3; y.backward(torch.tensor([1., 10.])); out = x.grad")
+case("backward_accumulates", "x = torch.tensor([1., 2.], requires_grad=True); (x * 2).sum().backward(); (x * 3).sum().backward(); out = x.grad")
+case("backward_non_scalar_error", "x = torch.ones(2, requires_grad=True); (x * 2).backward(); out = x.grad")
+case("backward_twice_error", "x = torch.ones(2, requires_grad=True); y = (x * x).sum(); y.backward(); y.backward(); out = x.grad")
+case("retain_graph", "x = torch.ones(2, requires_grad=True); y = (x * x).sum(); y.backward(retain_graph=True); y.backward(); out = x.grad")
+case("autograd_grad", "x = torch.tensor([2.], requires_grad=True); y = x ** 3; (g,) = torch.autograd.grad(y, x, create_graph=True); (g2,) = torch.autograd.grad(g, x); out = (g, g2)")
+case("grad_allow_unused", "x = torch.ones(1, requires_grad=True); z = torch.ones(1, requires_grad=True); out = torch.autograd.grad((x * 2).sum(), [x, z], allow_unused=True)")
+case("grad_unused_error", "x = torch.ones(1, requires_grad=True); z = torch.ones(1, requires_grad=True); out = torch.autograd.grad((x * 2).sum(), [x, z])")
+case("no_grad_ctx", "x = torch.ones(2, requires_grad=True)\nwith torch.no_grad():\n    y = x * 2\nout = (y.requires_grad, torch.is_grad_enabled())")
+case("no_grad_decorator", "x = torch.ones(2, requires_grad=True)\n@torch.no_grad()\ndef f(a):\n    return a * 2\nout = (f(x).requires_grad, torch.is_grad_enabled())")
+case("set_grad_enabled", "x = torch.ones(1, requires_grad=True)\nwith torch.set_grad_enabled(False):\n    a = x * 2\nwith torch.enable_grad():\n    b = x * 2\nout = (a.requires_grad, b.requires_grad)")
+case("inference_mode", "x = torch.ones(1, requires_grad=True)\nwith torch.inference_mode():\n    y = x + 1\nout = y.requires_grad")
+case("detach_data", "x = torch.ones(2, requires_grad=True); y = x * 2; d = y.detach(); out = (d.requires_grad, y.data.requires_grad, d.is_leaf)")
+case("requires_grad_int_error", "out = torch.tensor([1, 2]).requires_grad_()")
+case("retain_grad", "x = torch.ones(2, requires_grad=True); y = x * 2; y.retain_grad(); (y * y).sum().backward(); out = (y.grad, x.grad)")
+case("hook_scales", "x = torch.ones(2, requires_grad=True); y = x * 3; y.register_hook(lambda g: g * 10); y.sum().backward(); out = x.grad")
+case("grad_through_index", "x = torch.arange(6., requires_grad=True); y = x.reshape(2, 3)[:, [2, 0]]; (y * torch.tensor([[1., 2.], [3., 4.]])).sum().backward(); out = x.grad")
+case("grad_through_setitem", "w = torch.ones(3, requires_grad=True); y = w * 2; y[0] = 5.0; (y * torch.tensor([1., 10., 100.])).sum().backward(); out = (y, w.grad)")
+case("inplace_leaf_error", "x = torch.ones(2, requires_grad=True); x.add_(1); out = x")
+case("saved_modified_error", "x = torch.ones(2, requires_grad=True); y = x * 1; z = y.exp(); y.add_(1); z.sum().backward(); out = x.grad")
+case("custom_function", """
+class Cube(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x ** 3
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g * 3 * x ** 2
+x = torch.tensor([1., 2.], requires_grad=True)
+y = Cube.apply(x)
+y.sum().backward()
+out = (y, x.grad, y.grad_fn.name())
+""")
+case("custom_function_two_inputs", """
+class MulAdd(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, a, b, k):
+        ctx.save_for_backward(a, b)
+        ctx.k = k
+        return a * b + k
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        return g * b, g * a, None
+a = torch.tensor([1., 2.], requires_grad=True)
+b = torch.tensor([3., 4.], requires_grad=True)
+MulAdd.apply(a, b, 5.0).sum().backward()
+out = (a.grad, b.grad)
+""")
+case("custom_function_double_backward", """
+class Square(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x * x
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return 2 * x * g
+x = torch.tensor([3.], requires_grad=True)
+(g,) = torch.autograd.grad(Square.apply(x), x, create_graph=True)
+(gg,) = torch.autograd.grad(g, x)
+out = (g, gg)
+""")
+
+# ---- errors
+case("shape_mismatch", "out = torch.ones(2, 3) + torch.ones(4)")
+case("dim_out_of_range", "out = torch.ones(2, 3).sum(5)")
+case("bad_arg_type", "out = torch.ones(2).reshape('a')")
+case("cat_empty", "out = torch.cat([])")
+
+# ---- math helpers for the checks
+_ = math
