@@ -11,14 +11,14 @@ from ._C import Tensor, dtype, device, __version__
 from ._C import (  # noqa: F401  (the public API)
     float32, float, float64, double, float16, half, bfloat16, int64, long, int32, int, uint8, bool,
     get_default_dtype, set_default_dtype,
-    tensor, as_tensor, from_numpy, zeros, ones, empty, full, zeros_like, ones_like, empty_like,
+    tensor, as_tensor, from_numpy, from_dlpack, zeros, ones, empty, full, zeros_like, ones_like, empty_like,
     full_like, rand_like, randn_like, arange, linspace, eye, rand, randn, randint, randperm,
     normal, cat, stack, manual_seed, set_num_threads, get_num_threads, is_tensor,
     is_floating_point, numel, result_type, is_grad_enabled,
 )
 from ._C import where as where  # noqa: F401
 from ._size import Size
-from . import return_types, autograd, cuda, backends  # noqa: F401
+from . import return_types, autograd, cuda, backends, utils  # noqa: F401
 from .autograd.grad_mode import no_grad, enable_grad, set_grad_enabled, inference_mode  # noqa: F401
 from . import _tensor_methods
 

@@ -43,13 +43,39 @@ def _binary_inplace(code, name):
     return method
 
 
-def _function_of(name):
-    """``ember.name(input, *args, **kwargs)`` as ``input.name(*args, **kwargs)``."""
+def _write_out(out, result):
+    """PyTorch's ``out=``: the result lands in ``out`` (resized when its shape differs), which is
+    returned. Outputs that take part in autograd are refused, as torch refuses them."""
+    if isinstance(result, tuple):
+        if not isinstance(out, (tuple, list)) or len(out) != len(result):
+            raise TypeError(f"out= must be a tuple of {len(result)} tensors")
+        for o, r in zip(out, result):
+            _write_out(o, r)
+        return type(result)(*out) if hasattr(result, "_fields") else tuple(out)
+    if not isinstance(out, Tensor):
+        raise TypeError(f"argument 'out' must be Tensor, not {type(out).__name__}")
+    if out.requires_grad or result.requires_grad and _C.is_grad_enabled():
+        raise RuntimeError("functions with out=... arguments don't support automatic differentiation, "
+                           "but one of the arguments requires grad.")
+    if out.dtype != result.dtype and not (out.dtype.is_floating_point or not result.dtype.is_floating_point):
+        raise RuntimeError(f"result type {_C._scalar_type_name(result.dtype)} can't be cast to the desired "
+                           f"output type {_C._scalar_type_name(out.dtype)}")
+    if out.shape == result.shape:
+        out.copy_(result)
+    else:
+        out.data = result.to(out.dtype).contiguous()
+    return out
 
-    def function(input, *args, **kwargs):
+
+def _function_of(name):
+    """``ember.name(input, *args, **kwargs)`` as ``input.name(*args, **kwargs)``; ``out=`` as
+    torch's."""
+
+    def function(input, *args, out=None, **kwargs):
         if not isinstance(input, Tensor):
             input = _C.tensor(input)
-        return getattr(input, name)(*args, **kwargs)
+        result = getattr(input, name)(*args, **kwargs)
+        return result if out is None else _write_out(out, result)
 
     function.__name__ = function.__qualname__ = name
     function.__doc__ = f"``ember.{name}(input, ...)``: the same as ``input.{name}(...)``."

@@ -1,7 +1,7 @@
 //! Element types: the runtime [`DType`], PyTorch's promotion rules, and the [`Element`] trait
 //! that ties a Rust type to its dtype and storage variant.
 
-use crate::storage::CpuStorage;
+use crate::storage::{Buf, CpuStorage};
 use half::{bf16, f16};
 use std::fmt;
 
@@ -130,6 +130,8 @@ pub trait Element: Copy + Send + Sync + fmt::Debug + PartialOrd + Default + 'sta
     fn from_f64(v: f64) -> Self;
     /// Wraps a vector into storage.
     fn into_storage(v: Vec<Self>) -> CpuStorage;
+    /// Wraps a buffer (owned or foreign) into storage.
+    fn into_buf_storage(v: Buf<Self>) -> CpuStorage;
     /// The storage's elements, if it holds this type.
     fn slice(s: &CpuStorage) -> Option<&[Self]>;
     /// The storage's elements, mutably, if it holds this type.
@@ -158,23 +160,26 @@ macro_rules! element {
                 f(v)
             }
             fn into_storage(v: Vec<Self>) -> CpuStorage {
+                CpuStorage::$variant(Buf::owned(v))
+            }
+            fn into_buf_storage(v: Buf<Self>) -> CpuStorage {
                 CpuStorage::$variant(v)
             }
             fn slice(s: &CpuStorage) -> Option<&[Self]> {
                 match s {
-                    CpuStorage::$variant(v) => Some(v),
+                    CpuStorage::$variant(v) => Some(v.as_slice()),
                     _ => None,
                 }
             }
             fn slice_mut(s: &mut CpuStorage) -> Option<&mut [Self]> {
                 match s {
-                    CpuStorage::$variant(v) => Some(v),
+                    CpuStorage::$variant(v) => Some(v.as_mut_slice()),
                     _ => None,
                 }
             }
             fn take_vec(s: CpuStorage) -> Option<Vec<Self>> {
                 match s {
-                    CpuStorage::$variant(v) => Some(v),
+                    CpuStorage::$variant(v) => Some(v.into_vec()),
                     _ => None,
                 }
             }

@@ -43,6 +43,16 @@ pub fn varargs_sizes(args: &Bound<'_, PyTuple>, what: &str) -> PyResult<Vec<isiz
         .collect()
 }
 
+/// Sizes given either as varargs (`x.reshape(2, 3)`, `x.reshape((2, 3))`) or by torch's keyword
+/// (`x.reshape(shape=(2, 3))`), not both.
+pub fn sizes_or_keyword(args: &Bound<'_, PyTuple>, kw: Option<&Bound<'_, PyAny>>, what: &str) -> PyResult<Vec<isize>> {
+    match kw {
+        Some(k) if args.is_empty() => int_list(k, what),
+        Some(_) => Err(type_error(format!("{what} given both positionally and as a keyword"))),
+        None => varargs_sizes(args, what),
+    }
+}
+
 /// Non-negative sizes for creation functions.
 pub fn to_usizes(v: &[isize], op: &str) -> PyResult<Vec<usize>> {
     v.iter()

@@ -236,3 +236,9 @@ pub fn check_device(obj: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
         Some(o) => PyDevice::new(o, None).map(|_| ()),
     }
 }
+
+/// PyTorch's scalar-type name of a dtype (`Float`, `Long`), for messages written in Python.
+#[pyfunction]
+pub fn _scalar_type_name(d: PyDType) -> &'static str {
+    PyDType::scalar_type_name(d.0)
+}

@@ -12,6 +12,7 @@ mod args;
 mod autograd;
 mod convert;
 mod creation;
+mod dlpack;
 mod dtype;
 mod errors;
 mod indexing;
@@ -39,6 +40,7 @@ fn _live_bytes() -> usize {
 fn ember_c(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<tensor::PyTensor>()?;
     m.add_class::<tensor::PyNode>()?;
+    m.add_class::<tensor::RemovableHandle>()?;
     m.add_class::<dtype::PyDType>()?;
     m.add_class::<dtype::PyDevice>()?;
     for (name, d) in dtype::NAMES {
@@ -89,6 +91,8 @@ fn ember_c(m: &Bound<'_, PyModule>) -> PyResult<()> {
         creation::numel,
         creation::result_type,
         numpy::from_numpy,
+        dlpack::from_dlpack,
+        dtype::_scalar_type_name,
         autograd::is_grad_enabled,
         autograd::_set_grad_enabled,
         autograd::grad,

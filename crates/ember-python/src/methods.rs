@@ -3,7 +3,7 @@
 //! table ops come from `operators.rs`; `ember/__init__.py` also makes a module function of
 //! each method (`ember.sum(x, dim=1)` is `x.sum(dim=1)`).
 
-use crate::args::{int_list, maybe_detach, opt_dims, to_usizes, varargs_sizes};
+use crate::args::{int_list, maybe_detach, opt_dims, sizes_or_keyword, to_usizes, varargs_sizes};
 use crate::convert::{operand, required_operand, to_tensor};
 use crate::dtype::opt_dtype;
 use crate::errors::{type_error, IntoPyResult};
@@ -294,13 +294,14 @@ impl PyTensor {
 
     // ---- shape
 
-    #[pyo3(signature = (*shape))]
-    fn reshape(&self, shape: &Bound<'_, PyTuple>) -> R {
-        wrap(self.t.reshape(varargs_sizes(shape, "shape")?))
+    #[pyo3(signature = (*sizes, shape=None))]
+    fn reshape(&self, sizes: &Bound<'_, PyTuple>, shape: Option<&Bound<'_, PyAny>>) -> R {
+        let shape = sizes_or_keyword(sizes, shape, "shape")?;
+        wrap(self.t.reshape(shape))
     }
 
-    #[pyo3(signature = (*shape))]
-    fn view(&self, shape: &Bound<'_, PyTuple>) -> R {
+    #[pyo3(signature = (*shape, size=None))]
+    fn view(&self, shape: &Bound<'_, PyTuple>, size: Option<&Bound<'_, PyAny>>) -> R {
         if shape.len() == 1 {
             if let Ok(d) = crate::dtype::to_dtype(&shape.get_item(0)?) {
                 if d == self.t.dtype() {
@@ -311,7 +312,7 @@ impl PyTensor {
                 ));
             }
         }
-        wrap(self.t.view(varargs_sizes(shape, "shape")?))
+        wrap(self.t.view(sizes_or_keyword(shape, size, "size")?))
     }
 
     fn view_as(&self, other: PyRef<'_, PyTensor>) -> R {
@@ -339,9 +340,10 @@ impl PyTensor {
         wrap(self.t.reshape(shape))
     }
 
-    #[pyo3(signature = (*dims))]
-    fn permute(&self, dims: &Bound<'_, PyTuple>) -> R {
-        wrap(self.t.permute(varargs_sizes(dims, "dims")?))
+    #[pyo3(signature = (*sizes, dims=None))]
+    fn permute(&self, sizes: &Bound<'_, PyTuple>, dims: Option<&Bound<'_, PyAny>>) -> R {
+        let dims = sizes_or_keyword(sizes, dims, "dims")?;
+        wrap(self.t.permute(dims))
     }
 
     fn transpose(&self, dim0: isize, dim1: isize) -> R {
@@ -381,9 +383,10 @@ impl PyTensor {
         }
     }
 
-    #[pyo3(signature = (*sizes))]
-    fn expand(&self, sizes: &Bound<'_, PyTuple>) -> R {
-        wrap(self.t.expand(varargs_sizes(sizes, "size")?))
+    #[pyo3(signature = (*sizes, size=None))]
+    fn expand(&self, sizes: &Bound<'_, PyTuple>, size: Option<&Bound<'_, PyAny>>) -> R {
+        let sizes = sizes_or_keyword(sizes, size, "size")?;
+        wrap(self.t.expand(sizes))
     }
 
     fn expand_as(&self, other: PyRef<'_, PyTensor>) -> R {
@@ -445,9 +448,10 @@ impl PyTensor {
         tensors_tuple(py, parts)
     }
 
-    #[pyo3(signature = (*sizes))]
-    fn repeat(&self, sizes: &Bound<'_, PyTuple>) -> R {
-        wrap(self.t.repeat(&to_usizes(&varargs_sizes(sizes, "repeats")?, "repeat")?))
+    #[pyo3(signature = (*sizes, repeats=None))]
+    fn repeat(&self, sizes: &Bound<'_, PyTuple>, repeats: Option<&Bound<'_, PyAny>>) -> R {
+        let sizes = sizes_or_keyword(sizes, repeats, "repeats")?;
+        wrap(self.t.repeat(&to_usizes(&sizes, "repeat")?))
     }
 
     #[pyo3(signature = (diagonal=0))]

@@ -1,15 +1,21 @@
 //! NumPy interop: `tensor.numpy()` returns an array over the tensor's own buffer (writes show in
 //! both, as in PyTorch), kept alive by the tensor; `__array__` follows NumPy 2's `copy=`
-//! protocol; `ember.from_numpy` copies the array's data (Ember's storage owns its buffers, so
-//! it cannot yet adopt NumPy's; PyTorch shares).
+//! protocol; `ember.from_numpy` shares the array's memory (the array is kept alive by the
+//! tensor's storage), as PyTorch's does.
+//!
+//! Where sharing would be unsafe, `from_numpy` copies instead of trusting the array: read-only
+//! arrays (PyTorch shares them with a warning, and a write then crashes the interpreter),
+//! misaligned ones, and bool arrays (NumPy can hold bytes other than 0 and 1 under a bool
+//! view, which Rust's `bool` may never see).
 
 #![allow(unsafe_code)]
 
+use crate::errors::IntoPyResult;
 use crate::tensor::PyTensor;
 use ember::{DType, Tensor};
 use ndarray::{ArrayView, IxDyn, ShapeBuilder};
-use numpy::{Element, PyArray, PyUntypedArray};
-use pyo3::exceptions::{PyRuntimeError, PyTypeError};
+use numpy::{Element, PyArray, PyArrayDyn, PyArrayMethods, PyUntypedArray, PyUntypedArrayMethods};
+use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 
 /// An array viewing `t`'s elements in place, with `owner` (the Python tensor) as its base.
@@ -75,8 +81,52 @@ impl PyTensor {
     }
 }
 
-/// `ember.from_numpy(array)`: a tensor with a copy of the array's data.
+/// A tensor over the array's own memory, or `None` when it cannot be shared safely.
+fn share<T: Element + ember::Element>(a: &Bound<'_, PyUntypedArray>) -> PyResult<Option<Tensor>> {
+    let Ok(x) = a.cast::<PyArrayDyn<T>>() else { return Ok(None) };
+    let item = std::mem::size_of::<T>() as isize;
+    if x.strides().iter().any(|&s| s < 0) {
+        return Err(PyValueError::new_err(
+            "At least one stride in the given numpy array is negative, and tensors with negative strides are not currently supported. (You can probably work around this by making a copy of your array  with array.copy().) ",
+        ));
+    }
+    if x.strides().iter().any(|&s| s % item != 0) {
+        return Err(PyValueError::new_err(
+            "given numpy array strides not a multiple of the element byte size. Copy the numpy array to reallocate the memory.",
+        ));
+    }
+    let ptr = x.data();
+    // A read-write borrow succeeds only for writeable arrays (it is released at once).
+    if x.try_readwrite().is_err() || x.len() == 0 || (ptr as usize) % std::mem::align_of::<T>() != 0 {
+        return Ok(None);
+    }
+    let Some(ptr) = std::ptr::NonNull::new(ptr) else { return Ok(None) };
+    let shape = x.shape().to_vec();
+    let strides: Vec<usize> = x.strides().iter().map(|&s| (s / item) as usize).collect();
+    // Elements from the first to the last one the array reaches.
+    let span = 1 + shape.iter().zip(&strides).map(|(&n, &s)| (n - 1) * s).sum::<usize>();
+    let owner: ember::storage::buf::Owner = Box::new(x.clone().into_any().unbind());
+    // SAFETY: `ptr` is the array's first element, aligned for `T` (checked above); the array
+    // is writeable, holds initialised `T`s (its dtype is `T`, checked by the cast) at every
+    // offset its shape and non-negative strides reach, the furthest being `span - 1`; the
+    // memory stays allocated while the array object lives, which `owner` (a strong reference)
+    // guarantees until the storage drops it. Concurrent writes from Python race as with
+    // PyTorch's `from_numpy`, whose contract this is.
+    let buf = unsafe { ember::Buf::foreign(ptr, span, owner) };
+    Ok(Some(Tensor::from_buf(buf, &shape, &strides, 0).py()?))
+}
+
+/// `ember.from_numpy(array)`: a tensor sharing the array's memory (see the module notes for
+/// the arrays that are copied instead).
 #[pyfunction]
 pub fn from_numpy(a: &Bound<'_, PyUntypedArray>) -> PyResult<PyTensor> {
+    macro_rules! try_share {
+        ($($t:ty),*) => {$(
+            if let Some(t) = share::<$t>(a)? {
+                return Ok(PyTensor::new(t));
+            }
+        )*};
+    }
+    try_share!(f32, f64, half::f16, i64, i32, u8);
     Ok(PyTensor::new(crate::convert::from_numpy_copy(a)?))
 }

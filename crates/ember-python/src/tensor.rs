@@ -12,6 +12,8 @@ use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyString, PyTuple};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 /// A tensor (`torch.Tensor`). Subclassable (`nn.Parameter` is a subclass written in Python).
 #[pyclass(name = "Tensor", module = "ember", subclass, dict, weakref)]
@@ -489,11 +491,17 @@ impl PyTensor {
     }
 
     /// Registers `hook(grad)`, called during backward; it may return a replacement gradient.
-    fn register_hook(&self, hook: Py<PyAny>) -> PyResult<()> {
+    /// Returns a handle whose `remove()` unregisters it.
+    fn register_hook(&self, hook: Py<PyAny>) -> PyResult<RemovableHandle> {
+        let removed = Arc::new(AtomicBool::new(false));
+        let gone = removed.clone();
         if !self.t.requires_grad() {
             return Err(PyRuntimeError::new_err("cannot register a hook on a tensor that doesn't require gradient"));
         }
         self.t.register_hook(move |g: &Tensor| {
+            if gone.load(Ordering::Relaxed) {
+                return Ok(None);
+            }
             Python::attach(|py| {
                 let r = hook.call1(py, (PyTensor::new(g.clone()),)).map_err(stash)?;
                 if r.is_none(py) {
@@ -508,7 +516,7 @@ impl PyTensor {
                 }
             })
         });
-        Ok(())
+        Ok(RemovableHandle { removed })
     }
 
     #[getter]
@@ -576,5 +584,28 @@ pub trait ToScalarShape {
 impl ToScalarShape for Tensor {
     fn reshape_to_scalar(&self) -> ember::Result<Tensor> {
         self.reshape([0usize; 0])
+    }
+}
+
+/// What `register_hook` returns (`torch.utils.hooks.RemovableHandle`): `remove()` turns the
+/// hook off; usable as a context manager.
+#[pyclass(name = "RemovableHandle", module = "ember.utils.hooks")]
+pub struct RemovableHandle {
+    removed: Arc<AtomicBool>,
+}
+
+#[pymethods]
+impl RemovableHandle {
+    /// Unregisters the hook.
+    fn remove(&self) {
+        self.removed.store(true, Ordering::Relaxed);
+    }
+
+    fn __enter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
+        slf
+    }
+
+    fn __exit__(&self, _t: &Bound<'_, PyAny>, _v: &Bound<'_, PyAny>, _tb: &Bound<'_, PyAny>) {
+        self.remove();
     }
 }

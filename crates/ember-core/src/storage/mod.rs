@@ -1,10 +1,14 @@
 //! Tensor storage: a typed, reference-counted buffer shared by all views of a tensor, with the
 //! version counter that autograd checks and a global count of live bytes.
 //!
-//! Buffers are plain `Vec`s of the element type (no `unsafe` needed); the count of live bytes
+//! Buffers are `Vec`s of the element type, or memory another library owns ([`Buf`], for
+//! `from_numpy`/`from_dlpack`); the count of live bytes
 //! (`live_bytes()`) is how tests prove that a training loop's memory stays flat.
 
+pub mod buf;
 pub mod pool;
+
+pub use buf::Buf;
 
 use crate::dtype::DType;
 use crate::error::{Error, Result};
@@ -16,21 +20,21 @@ use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 #[derive(Clone, Debug, PartialEq)]
 pub enum CpuStorage {
     /// bool elements.
-    Bool(Vec<bool>),
+    Bool(Buf<bool>),
     /// u8 elements.
-    U8(Vec<u8>),
+    U8(Buf<u8>),
     /// i32 elements.
-    I32(Vec<i32>),
+    I32(Buf<i32>),
     /// i64 elements.
-    I64(Vec<i64>),
+    I64(Buf<i64>),
     /// f16 elements.
-    F16(Vec<f16>),
+    F16(Buf<f16>),
     /// bf16 elements.
-    BF16(Vec<bf16>),
+    BF16(Buf<bf16>),
     /// f32 elements.
-    F32(Vec<f32>),
+    F32(Buf<f32>),
     /// f64 elements.
-    F64(Vec<f64>),
+    F64(Buf<f64>),
 }
 
 /// `match` on a [`CpuStorage`], binding the vector as `$v` in every arm.
@@ -57,14 +61,14 @@ macro_rules! with_storage {
 macro_rules! map_storage {
     ($s:expr, $v:ident => $e:expr) => {
         match $s {
-            $crate::storage::CpuStorage::Bool($v) => $crate::storage::CpuStorage::Bool($e),
-            $crate::storage::CpuStorage::U8($v) => $crate::storage::CpuStorage::U8($e),
-            $crate::storage::CpuStorage::I32($v) => $crate::storage::CpuStorage::I32($e),
-            $crate::storage::CpuStorage::I64($v) => $crate::storage::CpuStorage::I64($e),
-            $crate::storage::CpuStorage::F16($v) => $crate::storage::CpuStorage::F16($e),
-            $crate::storage::CpuStorage::BF16($v) => $crate::storage::CpuStorage::BF16($e),
-            $crate::storage::CpuStorage::F32($v) => $crate::storage::CpuStorage::F32($e),
-            $crate::storage::CpuStorage::F64($v) => $crate::storage::CpuStorage::F64($e),
+            $crate::storage::CpuStorage::Bool($v) => $crate::storage::CpuStorage::Bool($crate::storage::Buf::owned($e)),
+            $crate::storage::CpuStorage::U8($v) => $crate::storage::CpuStorage::U8($crate::storage::Buf::owned($e)),
+            $crate::storage::CpuStorage::I32($v) => $crate::storage::CpuStorage::I32($crate::storage::Buf::owned($e)),
+            $crate::storage::CpuStorage::I64($v) => $crate::storage::CpuStorage::I64($crate::storage::Buf::owned($e)),
+            $crate::storage::CpuStorage::F16($v) => $crate::storage::CpuStorage::F16($crate::storage::Buf::owned($e)),
+            $crate::storage::CpuStorage::BF16($v) => $crate::storage::CpuStorage::BF16($crate::storage::Buf::owned($e)),
+            $crate::storage::CpuStorage::F32($v) => $crate::storage::CpuStorage::F32($crate::storage::Buf::owned($e)),
+            $crate::storage::CpuStorage::F64($v) => $crate::storage::CpuStorage::F64($crate::storage::Buf::owned($e)),
         }
     };
 }
@@ -97,28 +101,28 @@ impl CpuStorage {
     /// `n` zero elements of `dtype`.
     pub fn zeros(dtype: DType, n: usize) -> CpuStorage {
         match dtype {
-            DType::Bool => CpuStorage::Bool(vec![false; n]),
-            DType::U8 => CpuStorage::U8(vec![0; n]),
-            DType::I32 => CpuStorage::I32(vec![0; n]),
-            DType::I64 => CpuStorage::I64(vec![0; n]),
-            DType::F16 => CpuStorage::F16(vec![f16::ZERO; n]),
-            DType::BF16 => CpuStorage::BF16(vec![bf16::ZERO; n]),
-            DType::F32 => CpuStorage::F32(vec![0.0; n]),
-            DType::F64 => CpuStorage::F64(vec![0.0; n]),
+            DType::Bool => CpuStorage::Bool(Buf::owned(vec![false; n])),
+            DType::U8 => CpuStorage::U8(Buf::owned(vec![0; n])),
+            DType::I32 => CpuStorage::I32(Buf::owned(vec![0; n])),
+            DType::I64 => CpuStorage::I64(Buf::owned(vec![0; n])),
+            DType::F16 => CpuStorage::F16(Buf::owned(vec![f16::ZERO; n])),
+            DType::BF16 => CpuStorage::BF16(Buf::owned(vec![bf16::ZERO; n])),
+            DType::F32 => CpuStorage::F32(Buf::owned(vec![0.0; n])),
+            DType::F64 => CpuStorage::F64(Buf::owned(vec![0.0; n])),
         }
     }
 
     /// `n` zero elements of `dtype`, reusing a pooled buffer when one is free.
     pub fn zeros_pooled(dtype: DType, n: usize) -> CpuStorage {
         match dtype {
-            DType::Bool => CpuStorage::Bool(pool::take_zeroed(n)),
-            DType::U8 => CpuStorage::U8(pool::take_zeroed(n)),
-            DType::I32 => CpuStorage::I32(pool::take_zeroed(n)),
-            DType::I64 => CpuStorage::I64(pool::take_zeroed(n)),
-            DType::F16 => CpuStorage::F16(pool::take_zeroed(n)),
-            DType::BF16 => CpuStorage::BF16(pool::take_zeroed(n)),
-            DType::F32 => CpuStorage::F32(pool::take_zeroed(n)),
-            DType::F64 => CpuStorage::F64(pool::take_zeroed(n)),
+            DType::Bool => CpuStorage::Bool(Buf::owned(pool::take_zeroed(n))),
+            DType::U8 => CpuStorage::U8(Buf::owned(pool::take_zeroed(n))),
+            DType::I32 => CpuStorage::I32(Buf::owned(pool::take_zeroed(n))),
+            DType::I64 => CpuStorage::I64(Buf::owned(pool::take_zeroed(n))),
+            DType::F16 => CpuStorage::F16(Buf::owned(pool::take_zeroed(n))),
+            DType::BF16 => CpuStorage::BF16(Buf::owned(pool::take_zeroed(n))),
+            DType::F32 => CpuStorage::F32(Buf::owned(pool::take_zeroed(n))),
+            DType::F64 => CpuStorage::F64(Buf::owned(pool::take_zeroed(n))),
         }
     }
 }
@@ -239,8 +243,10 @@ impl Storage {
 impl Drop for Storage {
     fn drop(&mut self) {
         LIVE_BYTES.fetch_sub(self.nbytes, Ordering::Relaxed);
-        let data =
-            std::mem::replace(self.data.get_mut().unwrap_or_else(|e| e.into_inner()), CpuStorage::Bool(Vec::new()));
+        let data = std::mem::replace(
+            self.data.get_mut().unwrap_or_else(|e| e.into_inner()),
+            CpuStorage::Bool(Buf::owned(Vec::new())),
+        );
         pool::give(data);
     }
 }

@@ -195,7 +195,7 @@ mod tests {
         let big = (64 << 20) / 4 / 4; // f32 elements filling a quarter of the pool
         let mut vs: Vec<Vec<f32>> = (0..4).map(|_| pool.take::<f32>(big)).collect();
         for v in vs.drain(..) {
-            pool.give(CpuStorage::F32(v));
+            pool.give(CpuStorage::F32(crate::storage::Buf::owned(v)));
         }
         assert_eq!(pool.held.load(Ordering::Relaxed), 64 << 20, "four quarters fill it");
         // big / 2 + 7 elements fall in the 3/4 class of the same power of two: another class.
@@ -203,7 +203,7 @@ mod tests {
         assert_eq!(class(n), big / 4 * 3);
         let other = pool.take::<f32>(n);
         let ptr = other.as_ptr();
-        pool.give(CpuStorage::F32(other));
+        pool.give(CpuStorage::F32(crate::storage::Buf::owned(other)));
         // One big buffer evicted (16 MiB), the 12 MiB one kept.
         assert_eq!(pool.held.load(Ordering::Relaxed), (48 << 20) + (12 << 20), "the cap holds");
         let back = pool.take::<f32>(n);
@@ -215,7 +215,7 @@ mod tests {
         let n = 1 << 20;
         let v = take::<f32>(n);
         let ptr = v.as_ptr();
-        give(CpuStorage::F32(v));
+        give(CpuStorage::F32(crate::storage::Buf::owned(v)));
         let w = take::<f32>(n - 5);
         assert_eq!(w.len(), n - 5);
         assert_eq!(w.as_ptr(), ptr, "the same allocation came back");

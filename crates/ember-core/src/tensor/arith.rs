@@ -9,7 +9,7 @@ use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::layout::broadcast_shapes;
 use crate::op::Op;
-use crate::storage::CpuStorage;
+use crate::storage::{Buf, CpuStorage};
 
 /// Runs `f` with read access to both tensors' storage (one lock when they share it).
 #[track_caller]
@@ -168,7 +168,7 @@ impl Tensor {
         let a = self.detach().to_dtype(dtype)?.expand_to(&shape)?;
         let b = rhs.detach().to_dtype(dtype)?.expand_to(&shape)?;
         let out = read_two(&a, &b, name, |x, y| map::cmp(x, a.layout(), y, b.layout(), op))?;
-        Ok(Tensor::from_storage(CpuStorage::Bool(out), &shape))
+        Ok(Tensor::from_storage(CpuStorage::Bool(Buf::owned(out)), &shape))
     }
 
     #[track_caller]

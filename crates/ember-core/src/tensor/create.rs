@@ -4,7 +4,7 @@ use super::Tensor;
 use crate::backend::cpu::rng;
 use crate::dtype::{DType, Element};
 use crate::error::{Error, Result};
-use crate::storage::{checked_numel, CpuStorage};
+use crate::storage::{checked_numel, Buf, CpuStorage};
 use ember_kernels::threads;
 use half::{bf16, f16};
 
@@ -20,14 +20,14 @@ pub(crate) fn storage_from_fn(dtype: DType, n: usize, f: impl Fn(usize) -> f64 +
         v
     }
     match dtype {
-        DType::Bool => CpuStorage::Bool(fill(n, &f)),
-        DType::U8 => CpuStorage::U8(fill(n, &f)),
-        DType::I32 => CpuStorage::I32(fill(n, &f)),
-        DType::I64 => CpuStorage::I64(fill(n, &f)),
-        DType::F16 => CpuStorage::F16(fill::<f16>(n, &f)),
-        DType::BF16 => CpuStorage::BF16(fill::<bf16>(n, &f)),
-        DType::F32 => CpuStorage::F32(fill(n, &f)),
-        DType::F64 => CpuStorage::F64(fill(n, &f)),
+        DType::Bool => CpuStorage::Bool(Buf::owned(fill(n, &f))),
+        DType::U8 => CpuStorage::U8(Buf::owned(fill(n, &f))),
+        DType::I32 => CpuStorage::I32(Buf::owned(fill(n, &f))),
+        DType::I64 => CpuStorage::I64(Buf::owned(fill(n, &f))),
+        DType::F16 => CpuStorage::F16(Buf::owned(fill::<f16>(n, &f))),
+        DType::BF16 => CpuStorage::BF16(Buf::owned(fill::<bf16>(n, &f))),
+        DType::F32 => CpuStorage::F32(Buf::owned(fill(n, &f))),
+        DType::F64 => CpuStorage::F64(Buf::owned(fill(n, &f))),
     }
 }
 

@@ -20,11 +20,11 @@ pub use conv::Conv2dArgs;
 pub use indexing::{IndexOp, Indexer, TensorIndex, ELLIPSIS, NEW_AXIS};
 
 use crate::autograd::{self, Node};
-use crate::dtype::DType;
+use crate::dtype::{DType, Element};
 use crate::error::{Error, Result};
 use crate::layout::Layout;
 use crate::op::Op;
-use crate::storage::{CpuStorage, Storage};
+use crate::storage::{Buf, CpuStorage, Storage};
 use crate::Device;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
@@ -77,6 +77,36 @@ impl Tensor {
         debug_assert_eq!(data.len(), shape.iter().product::<usize>());
         let dtype = data.dtype();
         Tensor::from_parts(Arc::new(Storage::new(data)), Layout::contiguous(shape), dtype)
+    }
+
+    /// A tensor over a whole buffer (Ember's or foreign memory: `from_numpy`, `from_dlpack`),
+    /// viewed with `shape`, element `strides` and element `offset`. Errors when the view would
+    /// reach past the buffer.
+    #[track_caller]
+    pub fn from_buf<T: Element>(buf: Buf<T>, shape: &[usize], strides: &[usize], offset: usize) -> Result<Tensor> {
+        let at = std::panic::Location::caller();
+        let err = |msg: String| Error::Shape { op: "from_buf", msg, at };
+        if shape.len() != strides.len() {
+            return Err(err(format!("{} sizes but {} strides", shape.len(), strides.len())));
+        }
+        crate::storage::checked_numel("from_buf", shape, T::DTYPE)?;
+        // The last element a view reaches (none when it is empty).
+        let last = shape.iter().zip(strides).try_fold(offset, |acc, (&n, &s)| {
+            if n == 0 {
+                None
+            } else {
+                (n - 1).checked_mul(s).and_then(|x| acc.checked_add(x))
+            }
+        });
+        match last {
+            Some(l) if l >= buf.len() => {
+                return Err(err(format!("a view of shape {shape:?}, strides {strides:?} and offset {offset} reaches element {l} of a buffer of {}", buf.len())))
+            }
+            None if shape.iter().all(|&n| n > 0) => return Err(err("strides overflow".into())),
+            _ => {}
+        }
+        let storage = Arc::new(Storage::new(T::into_buf_storage(buf)));
+        Ok(Tensor::from_parts(storage, Layout::new(shape.to_vec(), strides.to_vec(), offset), T::DTYPE))
     }
 
     /// A view of this tensor's storage with another layout (no node).

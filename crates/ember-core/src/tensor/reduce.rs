@@ -8,7 +8,7 @@ use crate::backend::ReduceOp;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::op::Op;
-use crate::storage::CpuStorage;
+use crate::storage::{Buf, CpuStorage};
 
 impl Tensor {
     /// Sum over `dims` (already normalised, any order), the primitive behind every sum.
@@ -130,7 +130,7 @@ impl Tensor {
         } else {
             shape.remove(d);
         }
-        let indices = Tensor::from_storage(CpuStorage::I64(idx.unwrap_or_default()), &shape);
+        let indices = Tensor::from_storage(CpuStorage::I64(Buf::owned(idx.unwrap_or_default())), &shape);
         let ic = indices.clone();
         let values =
             Tensor::from_storage(vals, &shape).record(&[self], || Op::SelectDim { dim: d, keepdim, indices: ic });

@@ -6,7 +6,7 @@ use super::contiguous_slice;
 use crate::dtype::Element;
 use crate::layout::Layout;
 use crate::op::ConvGeom;
-use crate::storage::{pool, CpuStorage};
+use crate::storage::{pool, Buf, CpuStorage};
 use ember_kernels::threads;
 
 /// For each (kernel row, output row), the input row or `None` in the padding.
@@ -124,14 +124,14 @@ fn col2im_t<T: Element + std::ops::Add<Output = T>>(cols: &[T], n: usize, c: usi
 /// Patches of `[n, c, H, W]` as `[n, c*kh*kw, OH*OW]` (zeros where the window hits padding).
 pub fn im2col(s: &CpuStorage, l: &Layout, n: usize, c: usize, g: &ConvGeom) -> CpuStorage {
     match s {
-        CpuStorage::F32(v) => CpuStorage::F32(im2col_t(&contiguous_slice(v, l), n, c, g)),
-        CpuStorage::F64(v) => CpuStorage::F64(im2col_t(&contiguous_slice(v, l), n, c, g)),
-        CpuStorage::F16(v) => CpuStorage::F16(im2col_t(&contiguous_slice(v, l), n, c, g)),
-        CpuStorage::BF16(v) => CpuStorage::BF16(im2col_t(&contiguous_slice(v, l), n, c, g)),
-        CpuStorage::I64(v) => CpuStorage::I64(im2col_t(&contiguous_slice(v, l), n, c, g)),
-        CpuStorage::I32(v) => CpuStorage::I32(im2col_t(&contiguous_slice(v, l), n, c, g)),
-        CpuStorage::U8(v) => CpuStorage::U8(im2col_t(&contiguous_slice(v, l), n, c, g)),
-        CpuStorage::Bool(v) => CpuStorage::Bool(im2col_t(&contiguous_slice(v, l), n, c, g)),
+        CpuStorage::F32(v) => CpuStorage::F32(Buf::owned(im2col_t(&contiguous_slice(v, l), n, c, g))),
+        CpuStorage::F64(v) => CpuStorage::F64(Buf::owned(im2col_t(&contiguous_slice(v, l), n, c, g))),
+        CpuStorage::F16(v) => CpuStorage::F16(Buf::owned(im2col_t(&contiguous_slice(v, l), n, c, g))),
+        CpuStorage::BF16(v) => CpuStorage::BF16(Buf::owned(im2col_t(&contiguous_slice(v, l), n, c, g))),
+        CpuStorage::I64(v) => CpuStorage::I64(Buf::owned(im2col_t(&contiguous_slice(v, l), n, c, g))),
+        CpuStorage::I32(v) => CpuStorage::I32(Buf::owned(im2col_t(&contiguous_slice(v, l), n, c, g))),
+        CpuStorage::U8(v) => CpuStorage::U8(Buf::owned(im2col_t(&contiguous_slice(v, l), n, c, g))),
+        CpuStorage::Bool(v) => CpuStorage::Bool(Buf::owned(im2col_t(&contiguous_slice(v, l), n, c, g))),
     }
 }
 
@@ -139,13 +139,13 @@ pub fn im2col(s: &CpuStorage, l: &Layout, n: usize, c: usize, g: &ConvGeom) -> C
 /// accumulate in their own type, as callers use them only on gradients).
 pub fn col2im(s: &CpuStorage, l: &Layout, n: usize, c: usize, g: &ConvGeom) -> CpuStorage {
     match s {
-        CpuStorage::F64(v) => CpuStorage::F64(col2im_t(&contiguous_slice(v, l), n, c, g)),
-        CpuStorage::F16(v) => CpuStorage::F16(col2im_t(&contiguous_slice(v, l), n, c, g)),
-        CpuStorage::BF16(v) => CpuStorage::BF16(col2im_t(&contiguous_slice(v, l), n, c, g)),
-        CpuStorage::I64(v) => CpuStorage::I64(col2im_t(&contiguous_slice(v, l), n, c, g)),
-        CpuStorage::I32(v) => CpuStorage::I32(col2im_t(&contiguous_slice(v, l), n, c, g)),
-        CpuStorage::U8(v) => CpuStorage::U8(col2im_t(&contiguous_slice(v, l), n, c, g)),
-        CpuStorage::Bool(v) => CpuStorage::Bool(contiguous_slice(v, l).into_owned()),
-        CpuStorage::F32(v) => CpuStorage::F32(col2im_t(&contiguous_slice(v, l), n, c, g)),
+        CpuStorage::F64(v) => CpuStorage::F64(Buf::owned(col2im_t(&contiguous_slice(v, l), n, c, g))),
+        CpuStorage::F16(v) => CpuStorage::F16(Buf::owned(col2im_t(&contiguous_slice(v, l), n, c, g))),
+        CpuStorage::BF16(v) => CpuStorage::BF16(Buf::owned(col2im_t(&contiguous_slice(v, l), n, c, g))),
+        CpuStorage::I64(v) => CpuStorage::I64(Buf::owned(col2im_t(&contiguous_slice(v, l), n, c, g))),
+        CpuStorage::I32(v) => CpuStorage::I32(Buf::owned(col2im_t(&contiguous_slice(v, l), n, c, g))),
+        CpuStorage::U8(v) => CpuStorage::U8(Buf::owned(col2im_t(&contiguous_slice(v, l), n, c, g))),
+        CpuStorage::Bool(v) => CpuStorage::Bool(Buf::owned(contiguous_slice(v, l).into_owned())),
+        CpuStorage::F32(v) => CpuStorage::F32(Buf::owned(col2im_t(&contiguous_slice(v, l), n, c, g))),
     }
 }

@@ -5,7 +5,7 @@ use super::{contiguous_slice, from_f32_vec, to_f32_vec, BLOCK};
 use crate::backend::{BinaryOp, CmpOp, UnaryOp};
 use crate::dtype::{DType, Element};
 use crate::layout::{for_each_run_n, Layout};
-use crate::storage::{pool, CpuStorage};
+use crate::storage::{pool, Buf, CpuStorage};
 use ember_kernels::{stream, threads, vmath};
 
 /// Float math shared by f32 and f64 scalar paths.
@@ -218,11 +218,17 @@ fn unary_f32(x: &[f32], op: UnaryOp) -> Vec<f32> {
 /// `op` applied to every element of a float or (for `keeps_int` ops) integer view.
 pub fn unary(s: &CpuStorage, l: &Layout, op: UnaryOp) -> CpuStorage {
     match s {
-        CpuStorage::F64(v) => CpuStorage::F64(map_strided(v, l, |x| op.scalar(x))),
-        CpuStorage::I64(v) => CpuStorage::I64(map_strided(v, l, |x| Int::from_i64(op.scalar_int(x.to_i64())))),
-        CpuStorage::I32(v) => CpuStorage::I32(map_strided(v, l, |x| Int::from_i64(op.scalar_int(x.to_i64())))),
-        CpuStorage::U8(v) => CpuStorage::U8(map_strided(v, l, |x| Int::from_i64(op.scalar_int(x.to_i64())))),
-        CpuStorage::Bool(v) => CpuStorage::Bool(contiguous_slice(v, l).into_owned()),
+        CpuStorage::F64(v) => CpuStorage::F64(Buf::owned(map_strided(v, l, |x| op.scalar(x)))),
+        CpuStorage::I64(v) => {
+            CpuStorage::I64(Buf::owned(map_strided(v, l, |x| Int::from_i64(op.scalar_int(x.to_i64())))))
+        }
+        CpuStorage::I32(v) => {
+            CpuStorage::I32(Buf::owned(map_strided(v, l, |x| Int::from_i64(op.scalar_int(x.to_i64())))))
+        }
+        CpuStorage::U8(v) => {
+            CpuStorage::U8(Buf::owned(map_strided(v, l, |x| Int::from_i64(op.scalar_int(x.to_i64())))))
+        }
+        CpuStorage::Bool(v) => CpuStorage::Bool(Buf::owned(contiguous_slice(v, l).into_owned())),
         _ => {
             // Tensor methods only send float storage here, so to_f32_vec is Some.
             let x = to_f32_vec(s, l).unwrap_or_default();
@@ -321,13 +327,13 @@ fn zip_runs<T: Copy, U>(a: &[T], la: &Layout, b: &[T], lb: &Layout, f: &impl Fn(
 /// `a op b` for same-shape, same-dtype numeric views. Bool storage is rejected by callers.
 pub fn binary(a: &CpuStorage, la: &Layout, b: &CpuStorage, lb: &Layout, op: BinaryOp) -> CpuStorage {
     match (a, b) {
-        (CpuStorage::F32(x), CpuStorage::F32(y)) => CpuStorage::F32(binary_f32(x, la, y, lb, op)),
-        (CpuStorage::F64(x), CpuStorage::F64(y)) => CpuStorage::F64(op.zip_float(x, la, y, lb)),
-        (CpuStorage::I64(x), CpuStorage::I64(y)) => CpuStorage::I64(op.zip_int(x, la, y, lb)),
-        (CpuStorage::I32(x), CpuStorage::I32(y)) => CpuStorage::I32(op.zip_int(x, la, y, lb)),
-        (CpuStorage::U8(x), CpuStorage::U8(y)) => CpuStorage::U8(op.zip_int(x, la, y, lb)),
+        (CpuStorage::F32(x), CpuStorage::F32(y)) => CpuStorage::F32(Buf::owned(binary_f32(x, la, y, lb, op))),
+        (CpuStorage::F64(x), CpuStorage::F64(y)) => CpuStorage::F64(Buf::owned(op.zip_float(x, la, y, lb))),
+        (CpuStorage::I64(x), CpuStorage::I64(y)) => CpuStorage::I64(Buf::owned(op.zip_int(x, la, y, lb))),
+        (CpuStorage::I32(x), CpuStorage::I32(y)) => CpuStorage::I32(Buf::owned(op.zip_int(x, la, y, lb))),
+        (CpuStorage::U8(x), CpuStorage::U8(y)) => CpuStorage::U8(Buf::owned(op.zip_int(x, la, y, lb))),
         (CpuStorage::Bool(x), CpuStorage::Bool(y)) => {
-            CpuStorage::Bool(zip_strided(x, la, y, lb, |p, q| op.scalar_bool(p, q)))
+            CpuStorage::Bool(Buf::owned(zip_strided(x, la, y, lb, |p, q| op.scalar_bool(p, q))))
         }
         _ => {
             // Half types (or a mix the caller already promoted away): widen, compute, round.
@@ -430,14 +436,14 @@ pub fn where_(c: &[bool], lc: &Layout, a: &CpuStorage, la: &Layout, b: &CpuStora
         out
     }
     match (a, b) {
-        (CpuStorage::F32(x), CpuStorage::F32(y)) => CpuStorage::F32(go(c, lc, x, la, y, lb)),
-        (CpuStorage::F64(x), CpuStorage::F64(y)) => CpuStorage::F64(go(c, lc, x, la, y, lb)),
-        (CpuStorage::F16(x), CpuStorage::F16(y)) => CpuStorage::F16(go(c, lc, x, la, y, lb)),
-        (CpuStorage::BF16(x), CpuStorage::BF16(y)) => CpuStorage::BF16(go(c, lc, x, la, y, lb)),
-        (CpuStorage::I64(x), CpuStorage::I64(y)) => CpuStorage::I64(go(c, lc, x, la, y, lb)),
-        (CpuStorage::I32(x), CpuStorage::I32(y)) => CpuStorage::I32(go(c, lc, x, la, y, lb)),
-        (CpuStorage::U8(x), CpuStorage::U8(y)) => CpuStorage::U8(go(c, lc, x, la, y, lb)),
-        (CpuStorage::Bool(x), CpuStorage::Bool(y)) => CpuStorage::Bool(go(c, lc, x, la, y, lb)),
+        (CpuStorage::F32(x), CpuStorage::F32(y)) => CpuStorage::F32(Buf::owned(go(c, lc, x, la, y, lb))),
+        (CpuStorage::F64(x), CpuStorage::F64(y)) => CpuStorage::F64(Buf::owned(go(c, lc, x, la, y, lb))),
+        (CpuStorage::F16(x), CpuStorage::F16(y)) => CpuStorage::F16(Buf::owned(go(c, lc, x, la, y, lb))),
+        (CpuStorage::BF16(x), CpuStorage::BF16(y)) => CpuStorage::BF16(Buf::owned(go(c, lc, x, la, y, lb))),
+        (CpuStorage::I64(x), CpuStorage::I64(y)) => CpuStorage::I64(Buf::owned(go(c, lc, x, la, y, lb))),
+        (CpuStorage::I32(x), CpuStorage::I32(y)) => CpuStorage::I32(Buf::owned(go(c, lc, x, la, y, lb))),
+        (CpuStorage::U8(x), CpuStorage::U8(y)) => CpuStorage::U8(Buf::owned(go(c, lc, x, la, y, lb))),
+        (CpuStorage::Bool(x), CpuStorage::Bool(y)) => CpuStorage::Bool(Buf::owned(go(c, lc, x, la, y, lb))),
         _ => unreachable!("where: callers promote both branches to one dtype"),
     }
 }
@@ -454,22 +460,24 @@ pub fn cast(s: &CpuStorage, l: &Layout, dtype: DType) -> CpuStorage {
     }
     // Fast exact paths for the conversions that hot code uses.
     match (s, dtype) {
-        (CpuStorage::F32(v), DType::BF16) => return CpuStorage::BF16(map_strided(v, l, half::bf16::from_f32)),
-        (CpuStorage::F32(v), DType::F16) => return CpuStorage::F16(map_strided(v, l, half::f16::from_f32)),
-        (CpuStorage::BF16(v), DType::F32) => return CpuStorage::F32(map_strided(v, l, |x| x.to_f32())),
-        (CpuStorage::F16(v), DType::F32) => return CpuStorage::F32(map_strided(v, l, |x| x.to_f32())),
-        (CpuStorage::I32(v), DType::I64) => return CpuStorage::I64(map_strided(v, l, |x| x as i64)),
-        (CpuStorage::I64(v), DType::I32) => return CpuStorage::I32(map_strided(v, l, |x| x as i32)),
+        (CpuStorage::F32(v), DType::BF16) => {
+            return CpuStorage::BF16(Buf::owned(map_strided(v, l, half::bf16::from_f32)))
+        }
+        (CpuStorage::F32(v), DType::F16) => return CpuStorage::F16(Buf::owned(map_strided(v, l, half::f16::from_f32))),
+        (CpuStorage::BF16(v), DType::F32) => return CpuStorage::F32(Buf::owned(map_strided(v, l, |x| x.to_f32()))),
+        (CpuStorage::F16(v), DType::F32) => return CpuStorage::F32(Buf::owned(map_strided(v, l, |x| x.to_f32()))),
+        (CpuStorage::I32(v), DType::I64) => return CpuStorage::I64(Buf::owned(map_strided(v, l, |x| x as i64))),
+        (CpuStorage::I64(v), DType::I32) => return CpuStorage::I32(Buf::owned(map_strided(v, l, |x| x as i32))),
         _ => {}
     }
     crate::with_storage!(s, v => match dtype {
-        DType::Bool => CpuStorage::Bool(cast_vec(v, l)),
-        DType::U8 => CpuStorage::U8(cast_vec(v, l)),
-        DType::I32 => CpuStorage::I32(cast_vec(v, l)),
-        DType::I64 => CpuStorage::I64(cast_vec(v, l)),
-        DType::F16 => CpuStorage::F16(cast_vec(v, l)),
-        DType::BF16 => CpuStorage::BF16(cast_vec(v, l)),
-        DType::F32 => CpuStorage::F32(cast_vec(v, l)),
-        DType::F64 => CpuStorage::F64(cast_vec(v, l)),
+        DType::Bool => CpuStorage::Bool(Buf::owned(cast_vec(v, l))),
+        DType::U8 => CpuStorage::U8(Buf::owned(cast_vec(v, l))),
+        DType::I32 => CpuStorage::I32(Buf::owned(cast_vec(v, l))),
+        DType::I64 => CpuStorage::I64(Buf::owned(cast_vec(v, l))),
+        DType::F16 => CpuStorage::F16(Buf::owned(cast_vec(v, l))),
+        DType::BF16 => CpuStorage::BF16(Buf::owned(cast_vec(v, l))),
+        DType::F32 => CpuStorage::F32(Buf::owned(cast_vec(v, l))),
+        DType::F64 => CpuStorage::F64(Buf::owned(cast_vec(v, l))),
     })
 }

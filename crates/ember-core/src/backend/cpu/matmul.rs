@@ -4,7 +4,7 @@
 
 use crate::dtype::Element;
 use crate::layout::Layout;
-use crate::storage::{pool, CpuStorage};
+use crate::storage::{pool, Buf, CpuStorage};
 use ember_kernels::gemm::{matmul as gemm, GemmElem, MatMut, MatRef};
 use ember_kernels::threads;
 
@@ -51,13 +51,13 @@ fn go<T: GemmElem + Element>(a: &[T], la: &Layout, b: &[T], lb: &Layout) -> Vec<
 /// The batched product; both operands have the same dtype and batch shape.
 pub fn matmul(a: &CpuStorage, la: &Layout, b: &CpuStorage, lb: &Layout) -> CpuStorage {
     match (a, b) {
-        (CpuStorage::F32(x), CpuStorage::F32(y)) => CpuStorage::F32(go(x, la, y, lb)),
-        (CpuStorage::F64(x), CpuStorage::F64(y)) => CpuStorage::F64(go(x, la, y, lb)),
-        (CpuStorage::F16(x), CpuStorage::F16(y)) => CpuStorage::F16(go(x, la, y, lb)),
-        (CpuStorage::BF16(x), CpuStorage::BF16(y)) => CpuStorage::BF16(go(x, la, y, lb)),
-        (CpuStorage::I64(x), CpuStorage::I64(y)) => CpuStorage::I64(go(x, la, y, lb)),
-        (CpuStorage::I32(x), CpuStorage::I32(y)) => CpuStorage::I32(go(x, la, y, lb)),
-        (CpuStorage::U8(x), CpuStorage::U8(y)) => CpuStorage::U8(go(x, la, y, lb)),
+        (CpuStorage::F32(x), CpuStorage::F32(y)) => CpuStorage::F32(Buf::owned(go(x, la, y, lb))),
+        (CpuStorage::F64(x), CpuStorage::F64(y)) => CpuStorage::F64(Buf::owned(go(x, la, y, lb))),
+        (CpuStorage::F16(x), CpuStorage::F16(y)) => CpuStorage::F16(Buf::owned(go(x, la, y, lb))),
+        (CpuStorage::BF16(x), CpuStorage::BF16(y)) => CpuStorage::BF16(Buf::owned(go(x, la, y, lb))),
+        (CpuStorage::I64(x), CpuStorage::I64(y)) => CpuStorage::I64(Buf::owned(go(x, la, y, lb))),
+        (CpuStorage::I32(x), CpuStorage::I32(y)) => CpuStorage::I32(Buf::owned(go(x, la, y, lb))),
+        (CpuStorage::U8(x), CpuStorage::U8(y)) => CpuStorage::U8(Buf::owned(go(x, la, y, lb))),
         _ => unreachable!("matmul: callers promote both operands to one numeric dtype"),
     }
 }

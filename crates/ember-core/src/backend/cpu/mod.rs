@@ -12,7 +12,7 @@ pub mod rng;
 
 use crate::dtype::Element;
 use crate::layout::{for_each_run_n, Layout};
-use crate::storage::CpuStorage;
+use crate::storage::{Buf, CpuStorage};
 use half::{bf16, f16};
 use std::borrow::Cow;
 
@@ -65,6 +65,6 @@ pub fn from_f32_vec(v: Vec<f32>, like: &CpuStorage) -> CpuStorage {
     match like {
         CpuStorage::F16(_) => CpuStorage::F16(v.iter().map(|&x| f16::from_f32(x)).collect()),
         CpuStorage::BF16(_) => CpuStorage::BF16(v.iter().map(|&x| bf16::from_f32(x)).collect()),
-        _ => CpuStorage::F32(v),
+        _ => CpuStorage::F32(Buf::owned(v)),
     }
 }

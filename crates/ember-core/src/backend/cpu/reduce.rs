@@ -6,7 +6,7 @@ use super::{contiguous_slice, from_f32_vec, to_f32_vec};
 use crate::backend::ReduceOp;
 use crate::dtype::Element;
 use crate::layout::Layout;
-use crate::storage::{pool, CpuStorage};
+use crate::storage::{pool, Buf, CpuStorage};
 use ember_kernels::{reduce as kr, rowwise, threads};
 
 /// `[outer, r, inner]` sizes of a shape around `dim`.
@@ -103,9 +103,9 @@ pub fn reduce_dim(s: &CpuStorage, l: &Layout, dim: usize, op: ReduceOp) -> (CpuS
                 CpuStorage::F64(v) => {
                     let x = contiguous_slice(v, l);
                     CpuStorage::F64(if sum {
-                        fold(&x, dims, 0.0, |a, b| a + b)
+                        Buf::owned(fold(&x, dims, 0.0, |a, b| a + b))
                     } else {
-                        fold(&x, dims, 1.0, |a, b| a * b)
+                        Buf::owned(fold(&x, dims, 1.0, |a, b| a * b))
                     })
                 }
                 CpuStorage::F32(_) | CpuStorage::F16(_) | CpuStorage::BF16(_) => {
@@ -117,7 +117,7 @@ pub fn reduce_dim(s: &CpuStorage, l: &Layout, dim: usize, op: ReduceOp) -> (CpuS
                     let x = contiguous_slice(v, l);
                     let to = |t: &_| -> i64 { Element::to_f64(*t) as i64 };
                     let x: Vec<i64> = x.iter().map(to).collect();
-                    CpuStorage::I64(if sum { fold(&x, dims, 0i64, |a, b| a.wrapping_add(b)) } else { fold(&x, dims, 1i64, |a, b| a.wrapping_mul(b)) })
+                    CpuStorage::I64(if sum { Buf::owned(fold(&x, dims, 0i64, |a, b| a.wrapping_add(b))) } else { Buf::owned(fold(&x, dims, 1i64, |a, b| a.wrapping_mul(b))) })
                 }),
             };
             (out, None)
@@ -142,13 +142,13 @@ pub fn cumsum(s: &CpuStorage, l: &Layout, dim: usize) -> CpuStorage {
     }
     let dims = split_at_dim(l.shape(), dim);
     match s {
-        CpuStorage::F64(v) => CpuStorage::F64(scan(&contiguous_slice(v, l), dims)),
+        CpuStorage::F64(v) => CpuStorage::F64(Buf::owned(scan(&contiguous_slice(v, l), dims))),
         CpuStorage::F32(_) | CpuStorage::F16(_) | CpuStorage::BF16(_) => {
             from_f32_vec(scan(&to_f32_vec(s, l).unwrap_or_default(), dims), s)
         }
         _ => crate::with_storage!(s, v => {
             let x: Vec<i64> = contiguous_slice(v, l).iter().map(|t| Element::to_f64(*t) as i64).collect();
-            CpuStorage::I64(scan(&x, dims))
+            CpuStorage::I64(Buf::owned(scan(&x, dims)))
         }),
     }
 }
@@ -167,7 +167,7 @@ pub fn softmax_last(s: &CpuStorage, l: &Layout, log: bool) -> CpuStorage {
                     *y = if log { v - m - sum.ln() } else { (v - m).exp() / sum };
                 }
             }
-            CpuStorage::F64(out)
+            CpuStorage::F64(Buf::owned(out))
         }
         _ => {
             let x = to_f32_vec(s, l).unwrap_or_default();
