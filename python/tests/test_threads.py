@@ -31,10 +31,10 @@ def test_two_threads_of_matmuls_take_about_the_time_of_one():
     old = ember.get_num_threads()
     ember.set_num_threads(1)
     try:
-        a = ember.randn(512, 512)
+        a = ember.randn(768, 768)
 
         def work():
-            for _ in range(6):
+            for _ in range(8):
                 a @ a
 
         def timed(f):

@@ -643,16 +643,16 @@ impl PyTensor {
     #[pyo3(signature = (other, *, alpha=None))]
     fn add_(slf: &Bound<'_, Self>, other: &Bound<'_, PyAny>, alpha: Option<f64>) -> PyResult<Py<PyTensor>> {
         let t = slf.borrow().t.clone();
-        let o = scaled(&t, other, alpha, "add_")?;
-        maybe_detach(slf.py(), t.numel(), || t.add_(&o)).py()?;
+        let o = required_operand(&t, other, "add_")?;
+        maybe_detach(slf.py(), t.numel(), || t.add_scaled_(&o, alpha.unwrap_or(1.0))).py()?;
         Ok(slf.clone().unbind())
     }
 
     #[pyo3(signature = (other, *, alpha=None))]
     fn sub_(slf: &Bound<'_, Self>, other: &Bound<'_, PyAny>, alpha: Option<f64>) -> PyResult<Py<PyTensor>> {
         let t = slf.borrow().t.clone();
-        let o = scaled(&t, other, alpha, "sub_")?;
-        maybe_detach(slf.py(), t.numel(), || t.sub_(&o)).py()?;
+        let o = required_operand(&t, other, "sub_")?;
+        maybe_detach(slf.py(), t.numel(), || t.add_scaled_(&o, -alpha.unwrap_or(1.0))).py()?;
         Ok(slf.clone().unbind())
     }
 

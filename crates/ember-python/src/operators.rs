@@ -110,7 +110,7 @@ macro_rules! inplace_operator {
                 fn $dunder(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<()> {
                     let t = self.t.clone();
                     let o = required_operand(&t, other, stringify!($dunder))?;
-                    maybe_detach(py, t.numel(), || t.update_(stringify!($dunder), &[&o], |s| s.binary_op(&o, $op))).py()
+                    maybe_detach(py, t.numel(), || t.binary_op_(&o, $op)).py()
                 }
             )*
         }
@@ -275,6 +275,6 @@ pub fn _binary_(x: &Bound<'_, PyTensor>, other: &Bound<'_, PyAny>, code: usize) 
     let op = binary_at(code)?;
     let t = x.borrow().t.clone();
     let o = required_operand(&t, other, op.method().unwrap_or("binary"))?;
-    maybe_detach(x.py(), t.numel(), || t.update_("binary_", &[&o], |s| s.binary_op(&o, op))).py()?;
+    maybe_detach(x.py(), t.numel(), || t.binary_op_(&o, op)).py()?;
     Ok(x.clone().unbind())
 }

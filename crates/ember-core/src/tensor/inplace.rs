@@ -6,6 +6,7 @@
 //! computation (PyTorch's history rewriting for non-leaf tensors). Leaves that require grad
 //! cannot be modified in place while recording, as in PyTorch.
 
+use super::inplace_fast::Update;
 use super::Tensor;
 use crate::autograd::{self, no_grad};
 use crate::backend::cpu::{index::copy_into, map::cast};
@@ -94,36 +95,73 @@ impl Tensor {
     /// `self += other` (broadcasting `other`).
     #[track_caller]
     pub fn add_(&self, other: &Tensor) -> Result<()> {
+        if self.try_fast_update(Some(other), Update::Axpy(1.0)) {
+            return Ok(());
+        }
         self.inplace("add_", &[other], |s| s.add(other))
+    }
+
+    /// `self += alpha * other` (PyTorch's `add_(other, alpha=)`), in one pass where it can.
+    #[track_caller]
+    pub fn add_scaled_(&self, other: &Tensor, alpha: f64) -> Result<()> {
+        let fast = match other.scalar_value() {
+            Some(v) => self.try_fast_update(None, Update::Shift(alpha * v)),
+            None => self.try_fast_update(Some(other), Update::Axpy(alpha)),
+        };
+        if fast {
+            return Ok(());
+        }
+        if alpha == 1.0 {
+            return self.inplace("add_", &[other], |s| s.add(other));
+        }
+        if alpha == -1.0 {
+            return self.inplace("sub_", &[other], |s| s.sub(other));
+        }
+        self.inplace("add_", &[other], |s| s.add(&other.mul_scalar(alpha)?))
     }
 
     /// `self -= other`.
     #[track_caller]
     pub fn sub_(&self, other: &Tensor) -> Result<()> {
+        if self.try_fast_update(Some(other), Update::Axpy(-1.0)) {
+            return Ok(());
+        }
         self.inplace("sub_", &[other], |s| s.sub(other))
     }
 
     /// `self *= other`.
     #[track_caller]
     pub fn mul_(&self, other: &Tensor) -> Result<()> {
+        if self.try_fast_update(Some(other), Update::Mul) {
+            return Ok(());
+        }
         self.inplace("mul_", &[other], |s| s.mul(other))
     }
 
     /// `self /= other`.
     #[track_caller]
     pub fn div_(&self, other: &Tensor) -> Result<()> {
+        if self.try_fast_update(Some(other), Update::Div) {
+            return Ok(());
+        }
         self.inplace("div_", &[other], |s| s.div(other))
     }
 
     /// `self += s`.
     #[track_caller]
     pub fn add_scalar_(&self, s: f64) -> Result<()> {
+        if self.try_fast_update(None, Update::Shift(s)) {
+            return Ok(());
+        }
         self.inplace("add_scalar_", &[], |t| t.add_scalar(s))
     }
 
     /// `self *= s`.
     #[track_caller]
     pub fn mul_scalar_(&self, s: f64) -> Result<()> {
+        if self.try_fast_update(None, Update::Scale(s)) {
+            return Ok(());
+        }
         self.inplace("mul_scalar_", &[], |t| t.mul_scalar(s))
     }
 

@@ -11,6 +11,7 @@ mod display;
 mod index;
 mod indexing;
 mod inplace;
+mod inplace_fast;
 mod linalg;
 mod reduce;
 mod view;
