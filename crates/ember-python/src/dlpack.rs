@@ -308,7 +308,7 @@ fn import(capsule: &Bound<'_, PyAny>) -> PyResult<Tensor> {
     let span = 1 + shape.iter().zip(&strides).map(|(&n, &s)| (n - 1) * s).sum::<usize>();
     macro_rules! adopt {
         ($t:ty) => {{
-            if data % std::mem::align_of::<$t>() != 0 {
+            if !data.is_multiple_of(std::mem::align_of::<$t>()) {
                 return Err(PyBufferError::new_err("from_dlpack: data is not aligned for its dtype"));
             }
             // SAFETY: the producer guarantees `span` elements of `$t` reachable through its

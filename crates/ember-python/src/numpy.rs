@@ -97,7 +97,7 @@ fn share<T: Element + ember::Element>(a: &Bound<'_, PyUntypedArray>) -> PyResult
     }
     let ptr = x.data();
     // A read-write borrow succeeds only for writeable arrays (it is released at once).
-    if x.try_readwrite().is_err() || x.len() == 0 || (ptr as usize) % std::mem::align_of::<T>() != 0 {
+    if x.try_readwrite().is_err() || x.len() == 0 || !(ptr as usize).is_multiple_of(std::mem::align_of::<T>()) {
         return Ok(None);
     }
     let Some(ptr) = std::ptr::NonNull::new(ptr) else { return Ok(None) };
