@@ -433,3 +433,32 @@ fn setitem_writes_in_place_and_keeps_gradients_right() -> Result<()> {
     assert_eq!((nz.shape().to_vec(), nz.to_vec::<i64>()?), (vec![2, 2], vec![0, 1, 1, 1]));
     Ok(())
 }
+
+#[test]
+fn transposed_copies_and_products_match_elementwise_definitions() -> Result<()> {
+    // Ragged tile edges (37, 70), a batch of transposes, and `a @ b.t()` (packed first).
+    let (b, r, c) = (3usize, 37usize, 70usize);
+    let x = Tensor::from_vec((0..b * r * c).map(|i| i as f32).collect::<Vec<_>>(), &[b, r, c])?;
+    let t = x.transpose(1, 2)?.contiguous()?;
+    assert_eq!(t.shape(), &[b, c, r]);
+    let (xv, tv) = (x.to_vec::<f32>()?, t.to_vec::<f32>()?);
+    for bi in 0..b {
+        for i in 0..c {
+            for j in 0..r {
+                assert_eq!(tv[bi * c * r + i * r + j], xv[bi * r * c + j * c + i]);
+            }
+        }
+    }
+    let (m, k, n) = (40usize, 19usize, 33usize);
+    let a: Vec<f64> = (0..m * k).map(|i| ((i * 7) % 11) as f64 - 5.0).collect();
+    let w: Vec<f64> = (0..n * k).map(|i| ((i * 3) % 13) as f64 - 6.0).collect();
+    let y = Tensor::from_vec(a.clone(), &[m, k])?.matmul(&Tensor::from_vec(w.clone(), &[n, k])?.t()?)?;
+    let yv = y.to_vec::<f64>()?;
+    for i in 0..m {
+        for j in 0..n {
+            let want: f64 = (0..k).map(|p| a[i * k + p] * w[j * k + p]).sum();
+            assert_eq!(yv[i * n + j], want, "({i}, {j})");
+        }
+    }
+    Ok(())
+}
