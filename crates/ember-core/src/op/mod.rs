@@ -249,7 +249,7 @@ op_table! {
         backward: |st, g, need| {
             Ok(vec![Some(Tensor::zeros(st.input_shape(0), g.dtype())?.index_add_u(*dim, index, g)?)])
         },
-        tests: ["index_select"],
+        tests: ["index_select", "take"],
     }
     /// `base.index_add(dim, index, src)`; inputs are base and src.
     IndexAdd(dim: usize, index: Tensor) {
@@ -263,7 +263,7 @@ op_table! {
         backward: |st, g, need| {
             Ok(vec![Some(Tensor::zeros(st.input_shape(0), g.dtype())?.scatter_add_u(*dim, index, g)?)])
         },
-        tests: ["gather"],
+        tests: ["gather", "sort_dim1", "topk3", "kthvalue2", "median_dim1", "cummax1", "take_along_dim", "median_all"],
     }
     /// `base.scatter_add(dim, index, src)`; inputs are base and src.
     ScatterAdd(dim: usize, index: Tensor) {

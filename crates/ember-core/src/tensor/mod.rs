@@ -14,6 +14,7 @@ mod inplace;
 mod inplace_fast;
 mod linalg;
 mod reduce;
+mod sort;
 mod view;
 
 pub use arith::result_type;

@@ -9,6 +9,7 @@ pub mod map;
 pub mod matmul;
 pub mod reduce;
 pub mod rng;
+pub mod sort;
 
 use crate::dtype::Element;
 use crate::layout::{for_each_run_n, Layout};
