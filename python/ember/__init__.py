@@ -14,7 +14,8 @@ from ._C import (  # noqa: F401  (the public API)
     tensor, as_tensor, from_numpy, from_dlpack, zeros, ones, empty, full, zeros_like, ones_like, empty_like,
     full_like, rand_like, randn_like, arange, linspace, eye, rand, randn, randint, randperm,
     normal, cat, stack, manual_seed, set_num_threads, get_num_threads, is_tensor,
-    is_floating_point, numel, result_type, is_grad_enabled,
+    is_floating_point, numel, result_type, is_grad_enabled, searchsorted, bucketize,
+    Generator, get_rng_state, set_rng_state, initial_seed, poisson,
 )
 from ._C import where as where  # noqa: F401
 from ._size import Size

@@ -102,6 +102,8 @@ select split chunk unbind tril triu flip index_select gather scatter_add index_a
 masked_select clamp clip nonzero matmul mm bmm mv dot outer add sub mul div pow
 logical_and logical_or logical_xor logical_not isnan isinf isfinite eq ne lt le gt ge
 maximum minimum broadcast_to expand_as detach clone square rsqrt
+sort argsort msort topk kthvalue median nanmedian mode cummax cummin unique unique_consecutive take
+take_along_dim count_nonzero aminmax argwhere multinomial bernoulli isclose allclose equal bincount
 """.split()
 
 

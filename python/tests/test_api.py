@@ -97,3 +97,32 @@ def test_tensor_subclass_and_attributes():
     x.note = "kept"
     assert x.note == "kept"
     assert issubclass(My, ember.Tensor)
+
+
+# Issue 14's names that exist so far, as methods and as functions (torch's split of which are
+# methods: searchsorted, bucketize and poisson are functions only).
+ISSUE14_METHODS = """sort argsort msort topk kthvalue median nanmedian mode cummax cummin unique
+unique_consecutive take take_along_dim count_nonzero aminmax argwhere nonzero masked_select
+multinomial bernoulli bernoulli_ normal_ uniform_ exponential_ geometric_ cauchy_ log_normal_
+random_ isclose allclose equal bincount logaddexp atan2 remainder floor_divide trunc frac sign
+isnan isinf isfinite clamp""".split()
+ISSUE14_FUNCTIONS = """sort argsort msort topk kthvalue median nanmedian mode cummax cummin unique
+unique_consecutive searchsorted bucketize nonzero argwhere masked_select take take_along_dim
+count_nonzero aminmax multinomial bernoulli poisson randperm Generator get_rng_state
+set_rng_state initial_seed isclose allclose equal bincount""".split()
+
+
+def test_issue14_names_exist():
+    missing = [n for n in ISSUE14_METHODS if not hasattr(ember.Tensor, n)]
+    missing += [f"ember.{n}" for n in ISSUE14_FUNCTIONS if not hasattr(ember, n)]
+    assert not missing, missing
+
+
+def test_sorting_keywords_as_torch():
+    x = ember.tensor([[3.0, 1.0, 2.0], [0.0, 5.0, 4.0]])
+    assert ember.sort(x, dim=0, descending=True, stable=True).values[0].tolist() == [3.0, 5.0, 4.0]
+    assert x.topk(k=2, dim=1, largest=False, sorted=True).indices.tolist() == [[1, 2], [0, 2]]
+    assert ember.kthvalue(x, 2, dim=1, keepdim=True).values.shape == (2, 1)
+    assert x.unique(sorted=True, return_inverse=True, return_counts=True)[2].tolist() == [1] * 6
+    out = ember.empty(0)
+    assert ember.msort(x, out=out) is out and out.shape == (2, 3)

@@ -38,6 +38,11 @@ fn ints(v: &[i64]) -> Tensor {
 fn shape_errors() {
     let (a, b) = (m(&[2, 3]), m(&[4, 5]));
     at_caller!(Shape, a.matmul(&b));
+    at_caller!(Shape, a.topk(4, 1, true));
+    at_caller!(Shape, a.kthvalue(0, 1, false));
+    at_caller!(Shape, a.searchsorted(&m(&[3, 3]), false));
+    at_caller!(Shape, a.bucketize(&a, false));
+    at_caller!(Shape, a.take_along_dim(&ints(&[0]), Some(0)));
     at_caller!(Shape, a.mm(&m(&[3])));
     at_caller!(Shape, &a + &b);
     at_caller!(Shape, a.sub(&b));
@@ -117,6 +122,21 @@ fn index_errors() {
     at_caller!(Index, Tensor::cat(&[&a, &a], 2));
     at_caller!(Index, Tensor::stack(&[&a, &a], 3));
     at_caller!(Index, a.as_strided(&[4], &[2], 0));
+    at_caller!(Index, a.sort(2, false));
+    at_caller!(Index, a.argsort(-3, true));
+    at_caller!(Index, a.topk(1, 2, true));
+    at_caller!(Index, a.kthvalue(1, 2, false));
+    at_caller!(Index, a.median_dim(2, false));
+    at_caller!(Index, m(&[2, 0]).median_dim(1, false));
+    at_caller!(Index, m(&[2, 0]).nanmedian_dim(1, false));
+    at_caller!(Index, a.mode(3, false));
+    at_caller!(Index, m(&[0]).mode(0, false));
+    at_caller!(Index, a.cummax(2));
+    at_caller!(Index, a.cummin(2));
+    at_caller!(Index, a.take(&ints(&[6])));
+    at_caller!(Index, a.take_along_dim(&Tensor::zeros(&[2, 3], DType::I64).unwrap(), Some(2)));
+    at_caller!(Index, a.take_along_dim(&ints(&[7]), None));
+    at_caller!(Index, a.count_nonzero(&[2]));
 }
 
 #[test]

@@ -7,6 +7,7 @@ use crate::convert::{from_numpy_copy, tensor_from_py};
 use crate::dtype::{check_device, default_dtype, opt_dtype};
 use crate::errors::IntoPyResult;
 use crate::methods::tensor_list;
+use crate::random::with_gen;
 use crate::tensor::PyTensor;
 use ember::{DType, Tensor};
 use numpy::PyUntypedArray;
@@ -263,11 +264,12 @@ macro_rules! random {
             pin_memory: bool,
             kwargs: Option<&Bound<'_, PyDict>>,
         ) -> R {
-            let _ = (generator, out, layout, pin_memory);
+            let _ = (out, layout, pin_memory);
             check_device(device)?;
             let kw_size = kwargs.map(|k| k.get_item("size")).transpose()?.flatten();
             let shape = sizes(size, kw_size.as_ref(), stringify!($name))?;
-            finish(Tensor::$f(&shape, opt_dtype(dtype)?.unwrap_or_else(default_dtype)), requires_grad)
+            let d = opt_dtype(dtype)?.unwrap_or_else(default_dtype);
+            finish(with_gen(generator, || Tensor::$f(&shape, d))?, requires_grad)
         }
     )*};
 }
@@ -288,7 +290,6 @@ pub fn randint(
     requires_grad: bool,
     size: Option<&Bound<'_, PyAny>>,
 ) -> R {
-    let _ = generator;
     check_device(device)?;
     let n = args.len();
     let (low, high, shape) = match (n, size) {
@@ -305,7 +306,8 @@ pub fn randint(
         _ => return Err(crate::errors::type_error("randint() expects (high, size) or (low, high, size)")),
     };
     let shape = to_usizes(&shape, "randint")?;
-    finish(Tensor::randint(low, high, &shape, opt_dtype(dtype)?.unwrap_or(DType::I64)), requires_grad)
+    let d = opt_dtype(dtype)?.unwrap_or(DType::I64);
+    finish(with_gen(generator, || Tensor::randint(low, high, &shape, d))?, requires_grad)
 }
 
 /// A random permutation of `0..n` (from the global generator).
@@ -318,14 +320,11 @@ pub fn randperm(
     device: Option<&Bound<'_, PyAny>>,
     requires_grad: bool,
 ) -> R {
-    let _ = generator;
     check_device(device)?;
-    // argsort of n uniforms: a uniformly random permutation.
-    let keys = Tensor::rand(&[n], DType::F64).py()?.to_f64_vec().py()?;
-    let mut idx: Vec<i64> = (0..n as i64).collect();
-    idx.sort_by(|&a, &b| keys[a as usize].total_cmp(&keys[b as usize]));
+    // The stable argsort of n uniforms: a uniformly random permutation.
+    let perm = with_gen(generator, || Tensor::rand(&[n], DType::F64)?.argsort(0, false))?;
     let d = opt_dtype(dtype)?.unwrap_or(DType::I64);
-    finish(Tensor::from_vec(idx, &[n]).and_then(|t| t.to_dtype(d)), requires_grad)
+    finish(perm.and_then(|t| t.to_dtype(d)), requires_grad)
 }
 
 /// `normal(mean, std, size)` with numbers (tensor means and stds broadcast too).
@@ -341,18 +340,18 @@ pub fn normal(
     device: Option<&Bound<'_, PyAny>>,
     requires_grad: bool,
 ) -> R {
-    let _ = generator;
     check_device(device)?;
     let std = std.cloned().unwrap_or_else(|| 1.0f64.into_pyobject(mean.py()).unwrap().into_any());
     if let (Ok(m), Ok(s)) = (mean.extract::<f64>(), std.extract::<f64>()) {
         let shape = to_usizes(&size.map(|s| int_list(s, "size")).transpose()?.unwrap_or_default(), "normal")?;
-        return finish(Tensor::normal(&shape, m, s, opt_dtype(dtype)?.unwrap_or_else(default_dtype)), requires_grad);
+        let d = opt_dtype(dtype)?.unwrap_or_else(default_dtype);
+        return finish(with_gen(generator, || Tensor::normal(&shape, m, s, d))?, requires_grad);
     }
     let m = crate::convert::to_tensor(mean, "mean")?;
     let s = crate::convert::to_tensor(&std, "std")?;
     let shape = ember::result_type(&m, &s);
     let d = if shape.is_float() { shape } else { default_dtype() };
-    let z = Tensor::randn(m.add(&s).py()?.shape(), d).py()?;
+    let z = with_gen(generator, || Tensor::randn(m.add(&s)?.shape(), d))?.py()?;
     finish(z.mul(&s).and_then(|x| x.add(&m)), requires_grad)
 }
 

@@ -73,7 +73,9 @@ pub fn to_py(e: Error) -> PyErr {
         let msg = format!("{}{at}", e.message());
         match &e {
             Error::Index { .. } => PyIndexError::new_err(msg),
-            Error::Value { .. } => PyValueError::new_err(msg),
+            // PyTorch raises ValueError only from its Python-level argument handling (an empty
+            // `cat` list, a slice step); its C++ argument checks raise RuntimeError.
+            Error::Value { op: "cat" | "index", .. } => PyValueError::new_err(msg),
             Error::Unsupported { .. } => PyNotImplementedError::new_err(msg),
             Error::Io { source, .. } => PyOSError::new_err((source.raw_os_error().unwrap_or(0), msg)),
             _ => PyRuntimeError::new_err(msg),

@@ -10,6 +10,7 @@
 
 mod args;
 mod autograd;
+mod compare;
 mod convert;
 mod creation;
 mod dlpack;
@@ -19,6 +20,8 @@ mod indexing;
 mod methods;
 mod numpy;
 mod operators;
+mod random;
+mod sorting;
 mod tensor;
 
 use pyo3::prelude::*;
@@ -43,6 +46,7 @@ fn ember_c(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<tensor::RemovableHandle>()?;
     m.add_class::<dtype::PyDType>()?;
     m.add_class::<dtype::PyDevice>()?;
+    m.add_class::<random::PyGenerator>()?;
     for (name, d) in dtype::NAMES {
         m.add(*name, dtype::PyDType::object(m.py(), *d)?)?;
     }
@@ -90,6 +94,12 @@ fn ember_c(m: &Bound<'_, PyModule>) -> PyResult<()> {
         creation::is_floating_point,
         creation::numel,
         creation::result_type,
+        random::get_rng_state,
+        random::set_rng_state,
+        random::initial_seed,
+        random::poisson,
+        sorting::searchsorted,
+        sorting::bucketize,
         numpy::from_numpy,
         dlpack::from_dlpack,
         dtype::_scalar_type_name,

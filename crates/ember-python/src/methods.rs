@@ -674,33 +674,6 @@ impl PyTensor {
         Ok(slf.clone().unbind())
     }
 
-    /// Fills with samples of `N(mean, std)` from the global generator.
-    #[pyo3(signature = (mean=0.0, std=1.0, *, generator=None))]
-    fn normal_(
-        slf: &Bound<'_, Self>,
-        mean: f64,
-        std: f64,
-        generator: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<Py<PyTensor>> {
-        let _ = generator;
-        let t = slf.borrow().t.clone();
-        let d = if t.dtype().is_float() { t.dtype() } else { DType::F64 };
-        let r = Tensor::normal(t.shape(), mean, std, d).py()?;
-        ember::no_grad(|| t.copy_(&r)).py()?;
-        Ok(slf.clone().unbind())
-    }
-
-    /// Fills with samples of `U(from, to)`.
-    #[pyo3(signature = (a=0.0, b=1.0, *, generator=None))]
-    fn uniform_(slf: &Bound<'_, Self>, a: f64, b: f64, generator: Option<&Bound<'_, PyAny>>) -> PyResult<Py<PyTensor>> {
-        let _ = generator;
-        let t = slf.borrow().t.clone();
-        let d = if t.dtype().is_float() { t.dtype() } else { DType::F64 };
-        let r = Tensor::uniform(t.shape(), a, b, d).py()?;
-        ember::no_grad(|| t.copy_(&r)).py()?;
-        Ok(slf.clone().unbind())
-    }
-
     // ---- new tensors like this one
 
     fn type_as(&self, other: PyRef<'_, PyTensor>) -> R {

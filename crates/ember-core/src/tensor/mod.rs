@@ -4,6 +4,7 @@
 //! copy), `index` (gather/scatter/cat), `linalg` (matmul), `inplace`, `convert`, `display`.
 
 mod arith;
+mod compare;
 mod conv;
 mod convert;
 mod create;
@@ -13,6 +14,7 @@ mod indexing;
 mod inplace;
 mod inplace_fast;
 mod linalg;
+mod random;
 mod reduce;
 mod sort;
 mod view;

@@ -101,7 +101,7 @@ impl Tensor {
     pub fn topk(&self, k: usize, dim: isize, largest: bool) -> Result<(Tensor, Tensor)> {
         let (moved, keys, r, d) = rows(self, dim, "topk")?;
         if k > r {
-            return Err(Error::index(
+            return Err(Error::shape(
                 "topk",
                 format!("selected index k out of range: k = {k} but the dimension has {r} elements"),
             ));
@@ -117,7 +117,7 @@ impl Tensor {
     pub fn kthvalue(&self, k: usize, dim: isize, keepdim: bool) -> Result<(Tensor, Tensor)> {
         let (moved, keys, r, d) = rows(self, dim, "kthvalue")?;
         if k == 0 || k > r {
-            return Err(Error::index(
+            return Err(Error::shape(
                 "kthvalue",
                 format!("kthvalue(): selected number k out of range for dimension {d}: k = {k}, size {r}"),
             ));
@@ -150,7 +150,7 @@ impl Tensor {
     fn median_impl(&self, dim: isize, keepdim: bool, propagate: bool, op: &'static str) -> Result<(Tensor, Tensor)> {
         let (moved, keys, r, d) = rows(self, dim, op)?;
         if r == 0 {
-            return Err(Error::index(op, format!("{op}() cannot compute the median of an empty dimension {d}")));
+            return Err(Error::index(op, format!("{op}(): Expected reduction dim {d} to have non-zero size.")));
         }
         let pos = with_keys!(keys, kk, nan => {
             if propagate || !nan {
@@ -196,7 +196,7 @@ impl Tensor {
     pub fn mode(&self, dim: isize, keepdim: bool) -> Result<(Tensor, Tensor)> {
         let (moved, keys, r, d) = rows(self, dim, "mode")?;
         if r == 0 {
-            return Err(Error::index("mode", format!("mode(): expected a non-empty dimension {d}")));
+            return Err(Error::index("mode", format!("mode(): Expected reduction dim {d} to have non-zero size.")));
         }
         let pos = with_keys!(keys, kk, _nan => cpu::mode(&kk, r));
         self.select_positions(&moved, pos, d, keepdim)

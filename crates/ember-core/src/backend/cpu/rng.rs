@@ -117,8 +117,41 @@ pub fn set_global_state(g: Generator) {
     *GLOBAL.lock().unwrap_or_else(|e| e.into_inner()) = g;
 }
 
-/// Reserves `n` counters of the global stream: returns (seed, first counter).
+thread_local! {
+    /// The generator that `reserve` draws from on this thread instead of the global one, while
+    /// [`with_generator`] runs (PyTorch's `generator=` argument).
+    static OVERRIDE: std::cell::Cell<Option<Generator>> = const { std::cell::Cell::new(None) };
+}
+
+/// Runs `f` with every draw on this thread (`rand`, `randn`, `multinomial`, `normal_`, ...)
+/// taken from `g` instead of the global generator, and leaves `g` advanced past them: a
+/// `torch.Generator` passed as `generator=`. Nested calls restore the outer generator.
+pub fn with_generator<R>(g: &mut Generator, f: impl FnOnce() -> R) -> R {
+    let outer = OVERRIDE.with(|o| o.replace(Some(*g)));
+    // Restores the outer state even if `f` unwinds.
+    struct Restore(Option<Generator>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            OVERRIDE.with(|o| o.set(self.0));
+        }
+    }
+    let restore = Restore(outer);
+    let r = f();
+    if let Some(used) = OVERRIDE.with(|o| o.get()) {
+        *g = used;
+    }
+    drop(restore);
+    r
+}
+
+/// Reserves `n` counters of the current stream (the global one, or the generator of an
+/// enclosing [`with_generator`]): returns (seed, first counter).
 pub fn reserve(n: u64) -> (u64, u64) {
+    if let Some(mut g) = OVERRIDE.with(|o| o.get()) {
+        let start = g.advance(n);
+        OVERRIDE.with(|o| o.set(Some(g)));
+        return (g.seed, start);
+    }
     let mut g = GLOBAL.lock().unwrap_or_else(|e| e.into_inner());
     let start = g.advance(n);
     (g.seed, start)
@@ -141,6 +174,19 @@ mod tests {
         let m = ns.iter().sum::<f64>() / n as f64;
         let v = ns.iter().map(|x| (x - m).powi(2)).sum::<f64>() / n as f64;
         assert!(m.abs() < 0.01 && (v - 1.0).abs() < 0.02, "{m} {v}");
+    }
+
+    #[test]
+    fn a_private_generator_advances_itself_and_nests() {
+        let mut g = Generator::new(42);
+        let (seed, a) = with_generator(&mut g, || reserve(10));
+        assert_eq!((seed, a, g.offset), (42, 0, 10));
+        let (_, b) = with_generator(&mut g, || {
+            let mut inner = Generator::new(7);
+            with_generator(&mut inner, || reserve(3));
+            reserve(5)
+        });
+        assert_eq!((b, g.offset), (10, 15));
     }
 
     #[test]
