@@ -227,7 +227,7 @@ impl Tensor {
     pub fn poisson(&self) -> Result<Tensor> {
         self.require_float_arg("poisson")?;
         let lam = self.detach().to_f64_vec()?;
-        if let Some(bad) = lam.iter().find(|l| !(**l >= 0.0) || l.is_infinite()) {
+        if let Some(bad) = lam.iter().find(|l| l.is_nan() || **l < 0.0 || l.is_infinite()) {
             return Err(Error::value(
                 "poisson",
                 format!("invalid Poisson rate, expected rate to be non-negative and finite, got {bad}"),
@@ -264,7 +264,7 @@ impl Tensor {
         }
         checked_numel(op, &[rows, num_samples], DType::I64)?;
         let w = self.detach().to_f64_vec()?;
-        if w.iter().any(|x| !(*x >= 0.0) || x.is_infinite()) {
+        if w.iter().any(|x| x.is_nan() || *x < 0.0 || x.is_infinite()) {
             return Err(Error::value(op, "probability tensor contains either `inf`, `nan` or element < 0"));
         }
         for row in w.chunks(n.max(1)) {
