@@ -9,6 +9,9 @@ Needs torch and an installed ember (scripts/test-python.sh builds the wheel into
   overhead  10k `a + b` on 1-element tensors (per-op cost of a Python call into the library)
   mlp       784-512-512-10 MLP, batch 128: forward, cross-entropy, backward, SGD update, written
             with tensor ops only (the same code for both libraries)
+  topk      topk(k=50) of [8, 50257] logits (a GPT sampler's top-k)
+  sort      sort of 1M float32
+  multinomial  one sample from each row of [8, 50257] probabilities (a GPT sampler's draw)
   import    `python -c "import X"` wall time (fresh process, warm file cache)
   size      the installed package's size on disk, and Ember's wheel
 Timing: warm-up, then the median of several samples, each >= ~0.1 s.
@@ -80,6 +83,13 @@ def run_one(lib, threads):
         return loss
 
     out["mlp_step_ms"] = bench(step) * 1e3
+
+    logits = torch.randn(8, 50257)
+    out["topk_ms"] = bench(lambda: logits.topk(50, dim=-1)) * 1e3
+    big = torch.randn(1_000_000)
+    out["sort_ms"] = bench(lambda: big.sort()) * 1e3
+    probs = logits.softmax(-1)
+    out["multinomial_ms"] = bench(lambda: torch.multinomial(probs, 1)) * 1e3
     return out
 
 
@@ -121,7 +131,8 @@ def main():
     print(f"# {res['cpu']}, {res['date']}; ratio = ember / torch (lower is better)")
     print("| workload | 1 thread | 2 threads |")
     print("|---|---|---|")
-    for key, unit in (("overhead_us", "µs/op"), ("mlp_step_ms", "ms")):
+    for key, unit in (("overhead_us", "µs/op"), ("mlp_step_ms", "ms"), ("topk_ms", "ms"), ("sort_ms", "ms"),
+                      ("multinomial_ms", "ms")):
         cells = []
         for t in (1, 2):
             e, tt = rows[("ember", t)][key], rows[("torch", t)][key]

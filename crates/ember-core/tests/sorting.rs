@@ -97,3 +97,18 @@ fn bad_arguments_are_errors() {
     assert!(b.bucketize(&b, false).is_err()); // 2-D boundaries
     assert!(b.searchsorted(&Tensor::zeros(&[3, 3], DType::F32).unwrap(), false).is_err());
 }
+
+#[test]
+fn topk_on_ordered_and_constant_rows_matches_the_stable_sort() {
+    // Ascending rows defeat the bound (every element beats it) and constant rows tie
+    // everywhere: both must give the stable sort's first k.
+    let asc = Tensor::arange(0.0, 3000.0, 1.0, DType::F32).unwrap();
+    let flat = Tensor::zeros(&[3000], DType::F32).unwrap();
+    for x in [asc.clone(), asc.neg().unwrap(), flat] {
+        for largest in [true, false] {
+            let (_, order) = x.sort(0, largest).unwrap();
+            let (_, i) = x.topk(37, 0, largest).unwrap();
+            assert_eq!(i64s(&i), i64s(&order.narrow(0, 0, 37).unwrap().contiguous().unwrap()));
+        }
+    }
+}
