@@ -15,16 +15,22 @@ from ._C import (  # noqa: F401  (the public API)
     full_like, rand_like, randn_like, arange, linspace, eye, rand, randn, randint, randperm,
     normal, cat, stack, manual_seed, set_num_threads, get_num_threads, is_tensor,
     is_floating_point, numel, result_type, is_grad_enabled, searchsorted, bucketize,
-    Generator, get_rng_state, set_rng_state, initial_seed, poisson,
+    Generator, get_rng_state, set_rng_state, initial_seed, poisson, einsum, tensordot, cdist,
 )
 from ._C import where as where  # noqa: F401
 from ._size import Size
 from . import return_types, autograd, cuda, backends, utils  # noqa: F401
 from .autograd.grad_mode import no_grad, enable_grad, set_grad_enabled, inference_mode  # noqa: F401
 from . import _tensor_methods
+from . import functional  # noqa: F401
+from .functional import (  # noqa: F401
+    meshgrid, broadcast_tensors, broadcast_shapes, hstack, vstack, row_stack, dstack, column_stack,
+    tensor_split, hsplit, vsplit, dsplit, atleast_1d, atleast_2d, atleast_3d,
+)
 
 concat = concatenate = cat
 _tensor_methods.install(globals())
+functional.install(Tensor)
 
 strided = "torch.strided"
 contiguous_format = preserve_format = "torch.contiguous_format"

@@ -104,6 +104,8 @@ logical_and logical_or logical_xor logical_not isnan isinf isfinite eq ne lt le 
 maximum minimum broadcast_to expand_as detach clone square rsqrt
 sort argsort msort topk kthvalue median nanmedian mode cummax cummin unique unique_consecutive take
 take_along_dim count_nonzero aminmax argwhere multinomial bernoulli isclose allclose equal bincount
+diagonal diag diag_embed diagflat trace kron addmm addmv baddbmm addcmul addcdiv lerp roll rot90 movedim
+moveaxis repeat_interleave tile fliplr flipud
 """.split()
 
 

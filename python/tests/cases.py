@@ -294,6 +294,36 @@ case("bincount", "out = (torch.bincount(torch.tensor([1, 1, 3])), torch.tensor([
 case("bincount_weights", "out = torch.bincount(torch.tensor([1, 1, 3]), weights=torch.tensor([0.5, 1., 2.]))")
 case("argwhere", "out = torch.argwhere(torch.tensor([[0, 1], [2, 0]]))")
 
+# ---- einsum, products, diagonals, reordering
+_M = "a = torch.arange(12.).reshape(3, 4)\nb = torch.arange(20.).reshape(4, 5) / 7\n"
+case("einsum_mm", _M + "out = torch.einsum('ij,jk->ik', a, b)")
+case("einsum_list", _M + "out = torch.einsum('ij,jk', [a, b])")
+case("einsum_attention", "q = torch.arange(24.).reshape(2, 3, 4)\nout = torch.einsum('bqd,bkd->bqk', q, q / 3)")
+case("einsum_ellipsis_trace", "x = torch.arange(18.).reshape(2, 3, 3)\nout = (torch.einsum('...ii->...', x), torch.einsum('bii->bi', x))")
+case("einsum_spaces", _M + "out = torch.einsum('i j , j k -> i k', a, b)")
+case("einsum_bad", _M + "out = torch.einsum('ij,jk->il', a, b)")
+case("einsum_grad", "a = torch.tensor([[1., 2.], [3., 4.]], requires_grad=True)\n"
+     "torch.einsum('ij,jk->', a, a).backward()\nout = a.grad")
+case("tensordot", _M + "out = (torch.tensordot(a, b, dims=1), torch.tensordot(a, b.t(), dims=([1], [0])), torch.tensordot(a, a, 2))")
+case("kron_outer", "x = torch.tensor([[1., 2.], [3., 4.]])\nout = (torch.kron(x, torch.eye(2)), torch.outer(torch.tensor([1., 2.]), torch.tensor([3., 4., 5.])))")
+case("addmm_family", _M + "out = (torch.addmm(torch.ones(3, 5), a, b, beta=0.5, alpha=2), torch.addmv(torch.ones(3), a, torch.ones(4)), "
+     "torch.baddbmm(torch.zeros(2, 3, 5), a.expand(2, 3, 4), b.expand(2, 4, 5), alpha=0.5))")
+case("addcmul_addcdiv_lerp", _M + "out = (torch.addcmul(a, a, a, value=0.5), a.addcdiv(a, a + 1, value=2), torch.lerp(a, a * 2, 0.25), a.lerp(a * 0, torch.full((4,), 0.5)))")
+case("cdist", "x = torch.tensor([[0., 0.], [3., 4.]])\ny = torch.tensor([[0., 0.], [1., 1.], [6., 8.]])\nout = (torch.cdist(x, y), torch.cdist(x, y, p=1), torch.cdist(x, y, p=float('inf')))")
+case("diagonals", _M + "out = (a.diagonal(), torch.diagonal(a, offset=1), torch.diag(a, -1), torch.diag(torch.tensor([1., 2.]), 1), "
+     "torch.diag_embed(torch.ones(2, 2)), torch.diagflat(torch.tensor([[1., 2.], [3., 4.]])), torch.trace(a))")
+case("flip_roll_rot", _M + "out = (a.flip(0), torch.flip(a, [0, 1]), torch.fliplr(a), a.flipud(), torch.roll(a, 1), torch.roll(a, shifts=(1, -1), dims=(0, 1)), "
+     "torch.rot90(a), torch.rot90(a, 2, [1, 0]), a.rot90(-1))")
+case("movedim_tile_ri", "x = torch.arange(6).reshape(1, 2, 3)\nout = (torch.movedim(x, 0, 2).shape, x.moveaxis((0, 1), (2, 0)).shape, torch.tile(x, (2,)), "
+     "x.repeat_interleave(2), torch.repeat_interleave(x, torch.tensor([1, 2]), dim=1))")
+case("meshgrid", "a, b = torch.tensor([1, 2, 3]), torch.tensor([4, 5])\nout = (torch.meshgrid(a, b, indexing='ij'), torch.meshgrid(a, b, indexing='xy'))")
+case("broadcast_tensors", "out = (torch.broadcast_tensors(torch.ones(3, 1), torch.zeros(1, 2)), torch.broadcast_shapes((2, 1), (1, 3), (3,)))")
+case("stacking", "a, b = torch.tensor([1, 2]), torch.tensor([3, 4])\nm = torch.arange(4).reshape(2, 2)\n"
+     "out = (torch.hstack((a, b)), torch.vstack((a, b)), torch.dstack((a, b)), torch.column_stack((a, m)), torch.hstack([m, m]), torch.vstack([m, a]))")
+case("splitting", "x = torch.arange(10)\nm = torch.arange(12).reshape(2, 6)\n"
+     "out = (torch.tensor_split(x, 3), x.tensor_split([1, 4, 20]), torch.hsplit(m, 3), torch.vsplit(m, [1]), torch.tensor_split(m, 4, dim=1))")
+case("atleast", "out = (torch.atleast_1d(torch.tensor(1.)), torch.atleast_2d(torch.tensor([1, 2])).shape, torch.atleast_3d(torch.ones(2, 3)).shape)")
+
 # ---- errors
 case("shape_mismatch", "out = torch.ones(2, 3) + torch.ones(4)")
 case("dim_out_of_range", "out = torch.ones(2, 3).sum(5)")

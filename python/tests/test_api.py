@@ -105,11 +105,17 @@ ISSUE14_METHODS = """sort argsort msort topk kthvalue median nanmedian mode cumm
 unique_consecutive take take_along_dim count_nonzero aminmax argwhere nonzero masked_select
 multinomial bernoulli bernoulli_ normal_ uniform_ exponential_ geometric_ cauchy_ log_normal_
 random_ isclose allclose equal bincount logaddexp atan2 remainder floor_divide trunc frac sign
-isnan isinf isfinite clamp""".split()
+isnan isinf isfinite clamp diagonal diag diag_embed diagflat trace kron outer addmm addmv baddbmm
+addcmul addcdiv lerp flip fliplr flipud roll rot90 movedim moveaxis repeat_interleave tile
+tensor_split hsplit vsplit dsplit""".split()
 ISSUE14_FUNCTIONS = """sort argsort msort topk kthvalue median nanmedian mode cummax cummin unique
 unique_consecutive searchsorted bucketize nonzero argwhere masked_select take take_along_dim
 count_nonzero aminmax multinomial bernoulli poisson randperm Generator get_rng_state
-set_rng_state initial_seed isclose allclose equal bincount""".split()
+set_rng_state initial_seed isclose allclose equal bincount einsum tensordot cdist outer kron addmm
+addmv baddbmm addcmul addcdiv lerp diag diagonal diag_embed diagflat trace flip fliplr flipud roll
+rot90 movedim moveaxis repeat_interleave tile meshgrid broadcast_tensors broadcast_shapes hstack
+vstack dstack column_stack row_stack tensor_split hsplit vsplit dsplit atleast_1d atleast_2d
+atleast_3d""".split()
 
 
 def test_issue14_names_exist():

@@ -11,6 +11,7 @@
 mod args;
 mod autograd;
 mod compare;
+mod compose;
 mod convert;
 mod creation;
 mod dlpack;
@@ -98,6 +99,9 @@ fn ember_c(m: &Bound<'_, PyModule>) -> PyResult<()> {
         random::set_rng_state,
         random::initial_seed,
         random::poisson,
+        compose::einsum,
+        compose::tensordot,
+        compose::cdist,
         sorting::searchsorted,
         sorting::bucketize,
         numpy::from_numpy,

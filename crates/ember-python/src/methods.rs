@@ -467,13 +467,7 @@ impl PyTensor {
     /// Reverses the order along `dims`.
     #[pyo3(signature = (*dims))]
     fn flip(&self, dims: &Bound<'_, PyTuple>) -> R {
-        let mut out = self.t.clone();
-        for d in varargs_sizes(dims, "dims")? {
-            let n = out.size(d).py()?;
-            let rev = Tensor::arange((n as f64) - 1.0, -1.0, -1.0, DType::I64).py()?;
-            out = out.index_select(d, &rev).py()?;
-        }
-        Ok(PyTensor::new(out))
+        wrap(self.t.flip(&varargs_sizes(dims, "dims")?))
     }
 
     // ---- indexing ops
@@ -571,7 +565,7 @@ impl PyTensor {
     }
 
     fn outer(&self, vec2: PyRef<'_, PyTensor>) -> R {
-        wrap(self.t.unsqueeze(1).and_then(|a| a.mul(&vec2.t.unsqueeze(0)?)))
+        wrap(self.t.outer(&vec2.t))
     }
 
     // ---- arithmetic with PyTorch's extra arguments

@@ -5,10 +5,12 @@
 
 mod arith;
 mod compare;
+mod compose;
 mod conv;
 mod convert;
 mod create;
 mod display;
+mod einsum;
 mod index;
 mod indexing;
 mod inplace;
