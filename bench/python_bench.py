@@ -12,6 +12,7 @@ Needs torch and an installed ember (scripts/test-python.sh builds the wheel into
   topk      topk(k=50) of [8, 50257] logits (a GPT sampler's top-k)
   sort      sort of 1M float32
   multinomial  one sample from each row of [8, 50257] probabilities (a GPT sampler's draw)
+  einsum    'bhqd,bhkd->bhqk' on [4, 12, 128, 64] (attention scores), and the same as q @ k.transpose
   import    `python -c "import X"` wall time (fresh process, warm file cache)
   size      the installed package's size on disk, and Ember's wheel
 Timing: warm-up, then the median of several samples, each >= ~0.1 s.
@@ -90,6 +91,9 @@ def run_one(lib, threads):
     out["sort_ms"] = bench(lambda: big.sort()) * 1e3
     probs = logits.softmax(-1)
     out["multinomial_ms"] = bench(lambda: torch.multinomial(probs, 1)) * 1e3
+    q, k = torch.randn(4, 12, 128, 64), torch.randn(4, 12, 128, 64)
+    out["einsum_ms"] = bench(lambda: torch.einsum("bhqd,bhkd->bhqk", q, k)) * 1e3
+    out["matmul_form_ms"] = bench(lambda: q @ k.transpose(-2, -1)) * 1e3
     return out
 
 
@@ -132,7 +136,7 @@ def main():
     print("| workload | 1 thread | 2 threads |")
     print("|---|---|---|")
     for key, unit in (("overhead_us", "µs/op"), ("mlp_step_ms", "ms"), ("topk_ms", "ms"), ("sort_ms", "ms"),
-                      ("multinomial_ms", "ms")):
+                      ("multinomial_ms", "ms"), ("einsum_ms", "ms"), ("matmul_form_ms", "ms")):
         cells = []
         for t in (1, 2):
             e, tt = rows[("ember", t)][key], rows[("torch", t)][key]

@@ -31,6 +31,7 @@ from .functional import (  # noqa: F401
 concat = concatenate = cat
 _tensor_methods.install(globals())
 functional.install(Tensor)
+from . import distributions, special  # noqa: E402,F401
 
 strided = "torch.strided"
 contiguous_format = preserve_format = "torch.contiguous_format"

@@ -148,4 +148,10 @@ def install(namespace):
         if hasattr(Tensor, target) and not hasattr(Tensor, alias):
             setattr(Tensor, alias, getattr(Tensor, target))
         namespace.setdefault(alias, _function_of(target))
+    from . import special
+    Tensor.polygamma = lambda self, n: special.polygamma(n, self)
+    Tensor.logit = special.logit
+    Tensor.xlogy = special.xlogy
+    for name in ("polygamma", "logit", "xlogy"):
+        namespace.setdefault(name, getattr(special, name))
     Tensor.__module__ = "ember"

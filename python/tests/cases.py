@@ -324,6 +324,36 @@ case("splitting", "x = torch.arange(10)\nm = torch.arange(12).reshape(2, 6)\n"
      "out = (torch.tensor_split(x, 3), x.tensor_split([1, 4, 20]), torch.hsplit(m, 3), torch.vsplit(m, [1]), torch.tensor_split(m, 4, dim=1))")
 case("atleast", "out = (torch.atleast_1d(torch.tensor(1.)), torch.atleast_2d(torch.tensor([1, 2])).shape, torch.atleast_3d(torch.ones(2, 3)).shape)")
 
+# ---- distributions: log_prob, entropy, moments and KL against PyTorch
+_D = "D = torch.distributions\n"
+case("dist_normal", _D + "d = D.Normal(torch.tensor([0., 1.]), torch.tensor([1., 2.]))\nv = torch.tensor([0.5, -1.])\n"
+     "out = (d.log_prob(v), d.entropy(), d.mean, d.variance, d.stddev, d.cdf(v), d.icdf(torch.tensor([0.1, 0.9])), d.batch_shape)")
+case("dist_lognormal", _D + "d = D.LogNormal(torch.tensor([0., 1.]), torch.tensor([0.5, 2.]))\nout = (d.log_prob(torch.tensor([0.5, 3.])), d.mean, d.variance, d.entropy())")
+case("dist_uniform", _D + "d = D.Uniform(torch.tensor([0., -1.]), torch.tensor([2., 1.]))\nout = (d.log_prob(torch.tensor([1., 0.5])), d.entropy(), d.mean, d.variance, d.cdf(torch.tensor([0.5, 0.])))")
+case("dist_exponential_laplace", _D + "e = D.Exponential(torch.tensor([0.5, 2.]))\nl = D.Laplace(torch.tensor([0.]), torch.tensor([2.]))\n"
+     "out = (e.log_prob(torch.tensor([1., 3.])), e.entropy(), e.mean, e.variance, e.cdf(torch.tensor([1., 1.])), l.log_prob(torch.tensor([1.5])), l.entropy(), l.variance)")
+case("dist_bernoulli", _D + "p = D.Bernoulli(probs=torch.tensor([0.2, 0.9]))\nq = D.Bernoulli(logits=torch.tensor([0.3, -1.]))\nv = torch.tensor([1., 0.])\n"
+     "out = (p.log_prob(v), p.entropy(), p.mean, p.variance, q.log_prob(v), q.entropy(), q.probs, D.kl_divergence(p, q))")
+case("dist_categorical", _D + "p = D.Categorical(probs=torch.tensor([[1., 2., 7.], [1., 1., 1.]]))\nq = D.Categorical(logits=torch.tensor([[0., 1., 2.], [3., 0., -1.]]))\n"
+     "out = (p.probs, p.log_prob(torch.tensor([2, 0])), p.entropy(), q.log_prob(torch.tensor([[1, 1], [0, 2]])), q.entropy(), D.kl_divergence(p, q), p.batch_shape, p.mode)")
+case("dist_onehot", _D + "p = D.OneHotCategorical(probs=torch.tensor([0.2, 0.3, 0.5]))\nq = D.OneHotCategorical(logits=torch.tensor([1., 0., 0.]))\n"
+     "out = (p.log_prob(torch.tensor([0., 0., 1.])), p.entropy(), p.mean, p.variance, D.kl_divergence(p, q), p.event_shape)")
+case("dist_gamma_beta_dirichlet", _D + "g = D.Gamma(torch.tensor([0.5, 3.]), torch.tensor([1., 2.]))\nb = D.Beta(torch.tensor([2., 0.5]), torch.tensor([3., 0.5]))\n"
+     "r = D.Dirichlet(torch.tensor([1., 2., 3.]))\nout = (g.log_prob(torch.tensor([1., 2.])), g.entropy(), g.mean, g.variance, b.log_prob(torch.tensor([0.3, 0.9])), b.entropy(), b.mean, b.variance, "
+     "r.log_prob(torch.tensor([0.2, 0.3, 0.5])), r.entropy(), r.mean, r.variance)")
+case("dist_kl_pairs", _D + "out = (D.kl_divergence(D.Normal(0., 1.), D.Normal(torch.tensor([1., 2.]), torch.tensor([0.5, 3.]))), "
+     "D.kl_divergence(D.Uniform(0., 1.), D.Uniform(torch.tensor([-1., 0.5]), torch.tensor([2., 2.]))), D.kl_divergence(D.Exponential(torch.tensor([1.])), D.Exponential(torch.tensor([3.]))), "
+     "D.kl_divergence(D.Gamma(torch.tensor([2.]), torch.tensor([1.])), D.Gamma(torch.tensor([3.]), torch.tensor([0.5]))), "
+     "D.kl_divergence(D.Beta(torch.tensor([2.]), torch.tensor([3.])), D.Beta(torch.tensor([1.]), torch.tensor([1.]))), "
+     "D.kl_divergence(D.Dirichlet(torch.tensor([1., 2.])), D.Dirichlet(torch.tensor([3., 1.]))))")
+case("dist_independent", _D + "base = D.Normal(torch.zeros(2, 3), torch.ones(2, 3))\nd = D.Independent(base, 1)\n"
+     "out = (d.batch_shape, d.event_shape, d.log_prob(torch.ones(2, 3)), d.entropy(), D.kl_divergence(d, D.Independent(D.Normal(torch.ones(2, 3), torch.ones(2, 3)), 1)))")
+case("dist_log_prob_grad", _D + "loc = torch.tensor([0.5], requires_grad=True)\nscale = torch.tensor([2.], requires_grad=True)\n"
+     "D.Normal(loc, scale).log_prob(torch.tensor([1.5])).sum().backward()\nlogits = torch.tensor([1., 2., 0.], requires_grad=True)\n"
+     "D.Categorical(logits=logits).log_prob(torch.tensor(1)).backward()\nout = (loc.grad, scale.grad, logits.grad)")
+case("special_fns", "x = torch.tensor([0.3, 2.5, 7.])\nout = (torch.lgamma(x), torch.digamma(x), torch.polygamma(1, x), torch.special.gammaln(x), torch.erfinv(torch.tensor([0.5, -0.2])), "
+     "torch.special.logit(torch.tensor([0.25])), torch.special.xlogy(torch.tensor([0., 2.]), torch.tensor([0., 3.])))")
+
 # ---- errors
 case("shape_mismatch", "out = torch.ones(2, 3) + torch.ones(4)")
 case("dim_out_of_range", "out = torch.ones(2, 3).sum(5)")

@@ -9,7 +9,7 @@
 use crate::autograd::is_grad_enabled;
 use crate::backend::cpu::map::Float;
 use crate::DType;
-use ember_kernels::vmath;
+use ember_kernels::{special, vmath};
 use std::f64::consts::{FRAC_1_SQRT_2, FRAC_2_SQRT_PI, PI};
 
 /// `sqrt(2 / pi)` and the cubic coefficient of the tanh GELU approximation.
@@ -381,6 +381,39 @@ unary_table! {
         saves: [x = input(0)],
         grad: |st, g| g.div(&x.square()?.neg()?.add_scalar(1.0)?),
         tests: ["atanh"],
+    }
+    /// `ln |Γ(x)|`.
+    Lgamma {
+        method: lgamma,
+        scalar: |x| F::of(special::lgamma(crate::dtype::Element::to_f64(x))),
+        saves: [x = input(0)],
+        grad: |st, g| g.mul(&x.digamma()?),
+        tests: ["lgamma"],
+    }
+    /// `ψ(x)`, the derivative of `lgamma`.
+    Digamma {
+        method: digamma,
+        scalar: |x| F::of(special::digamma(crate::dtype::Element::to_f64(x))),
+        saves: [x = input(0)],
+        grad: |st, g| g.mul(&x.trigamma()?),
+        tests: ["digamma"],
+    }
+    /// `ψ'(x)` (`polygamma(1, x)`); its own derivative is not implemented.
+    Trigamma {
+        method: trigamma,
+        scalar: |x| F::of(special::trigamma(crate::dtype::Element::to_f64(x))),
+        saves: [],
+        grad: |st, g| Err(super::no_derivative("polygamma(1, x)")),
+        // Recorded by digamma's gradient under create_graph.
+        tests: ["digamma"],
+    }
+    /// The inverse error function.
+    Erfinv {
+        method: erfinv,
+        scalar: |x| F::of(special::erfinv(crate::dtype::Element::to_f64(x))),
+        saves: [y = output],
+        grad: |st, g| g.mul(&y.square()?.exp()?.mul_scalar(PI.sqrt() / 2.0)?),
+        tests: ["erfinv"],
     }
     /// `~x` for integers (`bitwise_not` handles bool and refuses floats).
     BitwiseNot {

@@ -1,0 +1,138 @@
+"""``Gamma``, ``Beta`` and ``Dirichlet``: sampled from Marsaglia and Tsang's gamma sampler
+(vectorised rejection: each round redraws only the rejected elements), with ``log_prob`` and
+``entropy`` from ``lgamma``/``digamma``. They have no ``rsample`` here: PyTorch's implicit
+reparameterisation gradient for the gamma sampler is not built yet."""
+
+import ember
+from .distribution import Distribution, broadcast_all
+
+
+def standard_gamma(alpha):
+    """One Gamma(alpha, 1) draw per element of ``alpha`` (no gradient)."""
+    with ember.no_grad():
+        a = alpha.detach()
+        boost = a < 1
+        a1 = ember.where(boost, a + 1, a)
+        d = a1 - 1.0 / 3.0
+        c = (9 * d).rsqrt()
+        out = ember.zeros(a.shape, dtype=a.dtype)
+        todo = ember.ones(a.shape, dtype=ember.bool)
+        while bool(todo.any()):
+            x = ember.empty(a.shape, dtype=a.dtype).normal_()
+            v = (1 + c * x) ** 3
+            u = ember.empty(a.shape, dtype=a.dtype).uniform_()
+            ok = (v > 0) & (u.log() < 0.5 * x * x + d - d * v + d * v.clamp(min=1e-300).log())
+            take = ok & todo
+            out = ember.where(take, d * v, out)
+            todo = todo & ~ok
+        # Gamma(a) = Gamma(a + 1) * U^(1/a) for a < 1.
+        u = ember.empty(a.shape, dtype=a.dtype).uniform_().clamp(min=1e-300)
+        out = ember.where(boost, out * u.pow(1.0 / a.clamp(min=1e-300)) if a.numel() else out, out)
+        tiny = 1.1754943508222875e-38 if a.dtype == ember.float32 else 2.2250738585072014e-308
+        return out.clamp(min=tiny)
+
+
+class Gamma(Distribution):
+    """``Gamma(concentration, rate)``."""
+
+    arg_constraints = {"concentration": "positive", "rate": "positive"}
+
+    def __init__(self, concentration, rate, validate_args=None):
+        self.concentration, self.rate = broadcast_all(concentration, rate)
+        super().__init__(self.concentration.shape, validate_args=validate_args)
+
+    @property
+    def mean(self):
+        return self.concentration / self.rate
+
+    @property
+    def mode(self):
+        return ((self.concentration - 1) / self.rate).clamp(min=0)
+
+    @property
+    def variance(self):
+        return self.concentration / self.rate.pow(2)
+
+    def sample(self, sample_shape=()):
+        shape = self._extended_shape(sample_shape)
+        return standard_gamma(self.concentration.expand(shape)) / self.rate.detach().expand(shape)
+
+    def log_prob(self, value):
+        a, r = self.concentration, self.rate
+        return a * r.log() + (a - 1) * value.log() - r * value - a.lgamma()
+
+    def entropy(self):
+        a = self.concentration
+        return a - self.rate.log() + a.lgamma() + (1.0 - a) * a.digamma()
+
+
+class Beta(Distribution):
+    """``Beta(concentration1, concentration0)``."""
+
+    arg_constraints = {"concentration1": "positive", "concentration0": "positive"}
+
+    def __init__(self, concentration1, concentration0, validate_args=None):
+        self.concentration1, self.concentration0 = broadcast_all(concentration1, concentration0)
+        super().__init__(self.concentration1.shape, validate_args=validate_args)
+
+    @property
+    def mean(self):
+        return self.concentration1 / (self.concentration1 + self.concentration0)
+
+    @property
+    def variance(self):
+        a, b = self.concentration1, self.concentration0
+        t = a + b
+        return a * b / (t.pow(2) * (t + 1))
+
+    def sample(self, sample_shape=()):
+        shape = self._extended_shape(sample_shape)
+        x = standard_gamma(self.concentration1.expand(shape))
+        y = standard_gamma(self.concentration0.expand(shape))
+        return x / (x + y)
+
+    def log_prob(self, value):
+        a, b = self.concentration1, self.concentration0
+        return (a - 1) * value.log() + (b - 1) * (-value).log1p() - (a.lgamma() + b.lgamma() - (a + b).lgamma())
+
+    def entropy(self):
+        a, b = self.concentration1, self.concentration0
+        t = a + b
+        return (a.lgamma() + b.lgamma() - t.lgamma()) - (a - 1) * a.digamma() - (b - 1) * b.digamma() \
+            + (t - 2) * t.digamma()
+
+
+class Dirichlet(Distribution):
+    """``Dirichlet(concentration)`` over the last dim."""
+
+    arg_constraints = {"concentration": "independent positive vector"}
+
+    def __init__(self, concentration, validate_args=None):
+        if concentration.dim() < 1:
+            raise ValueError("`concentration` parameter must be at least one-dimensional.")
+        self.concentration = concentration
+        super().__init__(concentration.shape[:-1], concentration.shape[-1:], validate_args)
+
+    @property
+    def mean(self):
+        return self.concentration / self.concentration.sum(-1, keepdim=True)
+
+    @property
+    def variance(self):
+        c = self.concentration
+        c0 = c.sum(-1, keepdim=True)
+        return c * (c0 - c) / (c0.pow(2) * (c0 + 1))
+
+    def sample(self, sample_shape=()):
+        g = standard_gamma(self.concentration.expand(self._extended_shape(sample_shape)))
+        return g / g.sum(-1, keepdim=True)
+
+    def log_prob(self, value):
+        c = self.concentration
+        return ((c - 1) * value.log()).sum(-1) + c.sum(-1).lgamma() - c.lgamma().sum(-1)
+
+    def entropy(self):
+        c = self.concentration
+        k = c.shape[-1]
+        c0 = c.sum(-1)
+        return c.lgamma().sum(-1) - c0.lgamma() + (c0 - k) * c0.digamma() - ((c - 1) * c.digamma()).sum(-1)
