@@ -14,29 +14,6 @@ use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::storage::checked_numel;
 
-/// `ln Γ(x)` for `x > 0` (Lanczos, g = 7, 9 terms: ~1e-15 relative), for Poisson's rejection test.
-fn ln_gamma(x: f64) -> f64 {
-    const C: [f64; 9] = [
-        0.999_999_999_999_809_9,
-        676.520_368_121_885_1,
-        -1_259.139_216_722_402_8,
-        771.323_428_777_653_1,
-        -176.615_029_162_140_6,
-        12.507_343_278_686_905,
-        -0.138_571_095_265_720_12,
-        9.984_369_578_019_572e-6,
-        1.505_632_735_149_311_6e-7,
-    ];
-    if x < 0.5 {
-        // Reflection: Γ(x) Γ(1 - x) = π / sin(π x).
-        return (std::f64::consts::PI / (std::f64::consts::PI * x).sin()).ln() - ln_gamma(1.0 - x);
-    }
-    let x = x - 1.0;
-    let t = x + 7.5;
-    let s = C[1..].iter().enumerate().fold(C[0], |s, (i, &c)| s + c / (x + i as f64 + 1.0));
-    0.5 * (2.0 * std::f64::consts::PI).ln() + (x + 0.5) * t.ln() - t + s.ln()
-}
-
 /// One Poisson draw with rate `lam` from its own stream (Knuth's product of uniforms below 10;
 /// Hörmann's PTRS transformed rejection above, O(1) per draw).
 fn poisson_draw(g: &mut Generator, lam: f64) -> f64 {
@@ -67,7 +44,9 @@ fn poisson_draw(g: &mut Generator, lam: f64) -> f64 {
         if k < 0.0 || (us < 0.013 && v > us) {
             continue;
         }
-        if v.ln() + inv_alpha.ln() - (a / (us * us) + b).ln() <= -lam + k * loglam - ln_gamma(k + 1.0) {
+        if v.ln() + inv_alpha.ln() - (a / (us * us) + b).ln()
+            <= -lam + k * loglam - ember_kernels::special::lgamma(k + 1.0)
+        {
             return k;
         }
     }
@@ -321,20 +300,5 @@ impl Tensor {
         }
         let shape: Vec<usize> = if self.dim() == 2 { vec![rows, num_samples] } else { vec![num_samples] };
         Tensor::from_vec(out, &shape)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::ln_gamma;
-
-    #[test]
-    fn ln_gamma_matches_factorials_and_half_integers() {
-        let mut f = 1.0f64;
-        for k in 1..30 {
-            f *= k as f64;
-            assert!((ln_gamma(k as f64 + 1.0) - f.ln()).abs() < 1e-12 * f.ln().max(1.0), "{k}");
-        }
-        assert!((ln_gamma(0.5) - std::f64::consts::PI.sqrt().ln()).abs() < 1e-14);
     }
 }
