@@ -112,3 +112,13 @@ fn topk_on_ordered_and_constant_rows_matches_the_stable_sort() {
         }
     }
 }
+
+#[test]
+fn nanmean_skips_nan_and_nan_to_num_replaces_it() {
+    let x = Tensor::from_vec(vec![1.0f64, f64::NAN, 3.0, f64::NAN, f64::INFINITY, f64::NEG_INFINITY], &[2, 3]).unwrap();
+    let m = x.nanmean(&[1], false).unwrap().to_vec::<f64>().unwrap();
+    assert_eq!(m[0], 2.0);
+    assert!(m[1].is_nan()); // inf + -inf
+    let r = x.nan_to_num(0.0, None, Some(-1.0)).unwrap().to_vec::<f64>().unwrap();
+    assert_eq!(r, vec![1.0, 0.0, 3.0, 0.0, f64::MAX, -1.0]);
+}

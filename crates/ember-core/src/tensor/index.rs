@@ -95,7 +95,7 @@ impl Tensor {
     /// Checks a gather/scatter index against `self` and returns, per index position, the
     /// storage offset of `view` without the `dim` coordinate (see `cpu::gather`).
     #[track_caller]
-    fn scatter_geometry(
+    pub(crate) fn scatter_geometry(
         &self,
         d: usize,
         index: &Tensor,

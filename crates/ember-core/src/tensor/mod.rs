@@ -16,8 +16,10 @@ mod indexing;
 mod inplace;
 mod inplace_fast;
 mod linalg;
+mod math;
 mod random;
 mod reduce;
+mod scatter;
 mod sort;
 mod view;
 

@@ -81,7 +81,7 @@ impl Tensor {
     }
 
     #[track_caller]
-    fn require_float(&self, op: &'static str) -> Result<()> {
+    pub(crate) fn require_float(&self, op: &'static str) -> Result<()> {
         if !self.dtype().is_float() {
             return Err(Error::dtype(
                 op,

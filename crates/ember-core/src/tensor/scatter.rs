@@ -1,0 +1,162 @@
+//! Writes at indexed positions, PyTorch's `scatter` family, built on the `IndexPut` primitive
+//! (`put_u`: values written at flat positions, differentiable in the base and the values):
+//! `scatter` (tensor or number source), `scatter_reduce` (`sum`/`mean`), `index_fill`,
+//! `index_copy`, `masked_scatter`. Repeated positions: the last write wins (PyTorch leaves the
+//! winner unspecified).
+
+use super::Tensor;
+use crate::dtype::DType;
+use crate::error::{at_caller, Error, Result};
+use crate::layout::Layout;
+
+impl Tensor {
+    /// Flat (row-major) positions in `self` of each element of `index` along `d`.
+    #[track_caller]
+    fn scatter_positions(&self, d: usize, index: &Tensor, op: &'static str) -> Result<Tensor> {
+        let contiguous = Layout::contiguous(self.shape());
+        let (base, stride, idx) = self.scatter_geometry(d, index, &contiguous, op)?;
+        let pos: Vec<i64> = base.iter().zip(&idx).map(|(&b, &i)| (b + i * stride) as i64).collect();
+        let n = pos.len();
+        Tensor::from_vec(pos, &[n])
+    }
+
+    /// `src` cut to `index`'s shape and flattened (PyTorch reads `src` at the index's positions).
+    #[track_caller]
+    fn source_values(src: &Tensor, index: &Tensor, op: &'static str) -> Result<Tensor> {
+        if src.dim() != index.dim() || index.shape().iter().zip(src.shape()).any(|(a, b)| a > b) {
+            return Err(Error::shape(
+                op,
+                format!("index {:?} must not be larger than src {:?} in any dimension", index.shape(), src.shape()),
+            ));
+        }
+        let mut s = src.clone();
+        for (i, &n) in index.shape().iter().enumerate() {
+            s = s.slice_u(i, 0, n, 1)?;
+        }
+        at_caller(s.reshape(&[index.numel()][..]))
+    }
+
+    /// `self` with `src[p]` written where `index[p]` points along `dim` (`Tensor.scatter`).
+    #[track_caller]
+    pub fn scatter(&self, dim: isize, index: &Tensor, src: &Tensor) -> Result<Tensor> {
+        let x = if self.dim() == 0 { at_caller(self.reshape(&[1usize][..]))? } else { self.clone() };
+        let d = self.norm_dim(dim, "scatter")?;
+        let pos = x.scatter_positions(d, index, "scatter")?;
+        let vals = Tensor::source_values(&src.to_dtype(self.dtype())?, index, "scatter")?;
+        at_caller(x.reshape(&[x.numel()][..])?.put_u(&pos, &vals)?.reshape(self.shape()))
+    }
+
+    /// `scatter` with one number for every indexed position.
+    #[track_caller]
+    pub fn scatter_value(&self, dim: isize, index: &Tensor, value: f64) -> Result<Tensor> {
+        let src = at_caller(Tensor::full(&[], value, self.dtype())?.expand(index.shape()))?;
+        self.scatter(dim, index, &src)
+    }
+
+    /// Reduces `src` into `self` at `index` along `dim` with `"sum"` or `"mean"`
+    /// (`Tensor.scatter_reduce`); without `include_self`, indexed positions start from nothing.
+    #[track_caller]
+    pub fn scatter_reduce(
+        &self,
+        dim: isize,
+        index: &Tensor,
+        src: &Tensor,
+        reduce: &str,
+        include_self: bool,
+    ) -> Result<Tensor> {
+        let op = "scatter_reduce";
+        if !matches!(reduce, "sum" | "mean") {
+            return Err(Error::unsupported(op, format!("reduce={reduce:?} (Ember implements \"sum\" and \"mean\"; PyTorch also has \"prod\", \"amax\", \"amin\")")));
+        }
+        let d = self.norm_dim(dim, op)?;
+        let src = Tensor::source_values(&src.to_dtype(self.dtype())?, index, op)?.reshape(index.shape())?;
+        let hits = at_caller(Tensor::zeros(self.shape(), self.dtype())?.scatter_add(
+            d as isize,
+            index,
+            &Tensor::ones(index.shape(), self.dtype())?,
+        ))?;
+        let hit = hits.gt_scalar(0.0)?;
+        let zero = Tensor::zeros(&[], self.dtype())?;
+        let start = if include_self { self.clone() } else { Tensor::where_cond(&hit, &zero, self)? };
+        let sum = at_caller(start.scatter_add(d as isize, index, &src))?;
+        if reduce == "sum" {
+            return Ok(sum);
+        }
+        let count = if include_self { hits.add_scalar(1.0)? } else { hits.clamp(Some(1.0), None)? };
+        let mean = sum.div(&count)?;
+        if self.dtype().is_float() {
+            Ok(mean)
+        } else {
+            // Integer means round towards negative infinity (PyTorch's floor division).
+            mean.floor()?.to_dtype(self.dtype())
+        }
+    }
+
+    /// `self` with the slices `index` along `dim` set to `value` (`Tensor.index_fill`).
+    #[track_caller]
+    pub fn index_fill(&self, dim: isize, index: &Tensor, value: f64) -> Result<Tensor> {
+        let d = self.norm_dim(dim, "index_fill")?;
+        if self.dim() == 0 {
+            return at_caller(self.reshape(&[1usize][..])?.index_fill(0, index, value)?.reshape_to(&[]));
+        }
+        let n = self.shape()[d];
+        let flat_index = at_caller(index.reshape(&[index.numel()][..]))?;
+        let mask = at_caller(
+            Tensor::zeros(&[n], DType::F64)?.put_u(&flat_index, &Tensor::ones(&[index.numel()], DType::F64)?),
+        )?;
+        let mut shape = vec![1usize; self.dim()];
+        shape[d] = n;
+        let mask = mask.reshape(&shape[..])?.gt_scalar(0.0)?;
+        Tensor::where_cond(&mask, &Tensor::full(&[], value, self.dtype())?, self)
+    }
+
+    /// `self` with slice `index[i]` along `dim` replaced by slice `i` of `source`
+    /// (`Tensor.index_copy`).
+    #[track_caller]
+    pub fn index_copy(&self, dim: isize, index: &Tensor, source: &Tensor) -> Result<Tensor> {
+        let d = self.norm_dim(dim, "index_copy")?;
+        if index.dim() > 1
+            || source.dim() != self.dim().max(1)
+            || (self.dim() > 0 && source.shape()[d] != index.numel())
+        {
+            return Err(Error::shape(
+                "index_copy",
+                format!(
+                    "index_copy(): source {:?} must have the input's dims with index.numel() = {} slices along dim {d}",
+                    source.shape(),
+                    index.numel()
+                ),
+            ));
+        }
+        if self.dim() == 0 {
+            return at_caller(
+                self.reshape(&[1usize][..])?.index_copy(0, index, &source.reshape(&[1usize][..])?)?.reshape_to(&[]),
+            );
+        }
+        let mut shape = vec![1usize; self.dim()];
+        shape[d] = index.numel();
+        let idx = at_caller(index.to_dtype(DType::I64)?.reshape(&shape[..])?.expand(source.shape())?.contiguous())?;
+        self.scatter(d as isize, &idx, source)
+    }
+
+    /// `self` with the positions where `mask` (broadcast) is true filled, in row-major order,
+    /// from the first elements of `source` (`Tensor.masked_scatter`).
+    #[track_caller]
+    pub fn masked_scatter(&self, mask: &Tensor, source: &Tensor) -> Result<Tensor> {
+        let m = at_caller(mask.to_dtype(DType::Bool)?.broadcast_to(self.shape()))?;
+        let flat_mask = at_caller(m.contiguous()?.reshape(&[self.numel()][..]))?;
+        let pos = flat_mask.nonzero()?.reshape(&[-1isize][..])?;
+        let k = pos.numel();
+        if source.numel() < k {
+            return Err(Error::shape(
+                "masked_scatter",
+                format!(
+                    "masked_scatter: expected source to have at least {k} elements (the mask's true count), got {}",
+                    source.numel()
+                ),
+            ));
+        }
+        let vals = at_caller(source.to_dtype(self.dtype())?.reshape(&[source.numel()][..])?.narrow(0, 0, k))?;
+        at_caller(self.reshape(&[self.numel()][..])?.put_u(&pos, &vals)?.reshape(self.shape()))
+    }
+}
