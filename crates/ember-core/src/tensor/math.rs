@@ -167,7 +167,7 @@ impl Tensor {
         if lo == hi {
             (lo, hi) = (lo - 1.0, hi + 1.0);
         }
-        if !(lo < hi) || !lo.is_finite() || !hi.is_finite() {
+        if lo >= hi || !lo.is_finite() || !hi.is_finite() {
             return Err(Error::value("histc", format!("torch.histc(): max must be larger than min, got [{lo}, {hi}]")));
         }
         let mut counts = vec![0f64; bins];
