@@ -25,7 +25,7 @@ from . import _tensor_methods
 from . import functional  # noqa: F401
 from .functional import (  # noqa: F401
     meshgrid, broadcast_tensors, broadcast_shapes, hstack, vstack, row_stack, dstack, column_stack,
-    tensor_split, hsplit, vsplit, dsplit, atleast_1d, atleast_2d, atleast_3d,
+    tensor_split, hsplit, vsplit, dsplit, atleast_1d, atleast_2d, atleast_3d, std_mean, var_mean,
 )
 
 concat = concatenate = cat

@@ -172,3 +172,13 @@ def install(cls):
     cls.hsplit = hsplit
     cls.vsplit = vsplit
     cls.dsplit = dsplit
+
+
+def std_mean(input, dim=None, *, correction=1, keepdim=False):
+    """``(std, mean)`` over ``dim`` (``torch.std_mean``)."""
+    return input.std(dim, correction=correction, keepdim=keepdim), input.mean(dim, keepdim=keepdim) if dim is not None else input.mean()
+
+
+def var_mean(input, dim=None, *, correction=1, keepdim=False):
+    """``(var, mean)`` over ``dim`` (``torch.var_mean``)."""
+    return input.var(dim, correction=correction, keepdim=keepdim), input.mean(dim, keepdim=keepdim) if dim is not None else input.mean()

@@ -354,6 +354,27 @@ case("dist_log_prob_grad", _D + "loc = torch.tensor([0.5], requires_grad=True)\n
 case("special_fns", "x = torch.tensor([0.3, 2.5, 7.])\nout = (torch.lgamma(x), torch.digamma(x), torch.polygamma(1, x), torch.special.gammaln(x), torch.erfinv(torch.tensor([0.5, -0.2])), "
      "torch.special.logit(torch.tensor([0.25])), torch.special.xlogy(torch.tensor([0., 2.]), torch.tensor([0., 3.])))")
 
+# ---- scatter family and composed math
+_S = "x = torch.arange(12.).reshape(3, 4)\ni = torch.tensor([[2, 0, 1, 0], [1, 2, 0, 1]])\n"
+case("scatter_forms", _S + "out = (x.scatter(0, i, -x[:2]), torch.scatter(x, 1, torch.tensor([[3], [0], [1]]), 9.0), x.clone().scatter_(0, i, 0.5), "
+     "x.scatter(0, i, torch.ones(2, 4), reduce='add'), x.scatter(1, torch.tensor([[0, 1]]), value=-1.))")
+case("scatter_reduce", _S + "out = (x.scatter_reduce(0, i, torch.ones(2, 4), 'sum'), torch.scatter_reduce(x, 0, i, x[:2] * 2, 'mean', include_self=False), "
+     "x.clone().scatter_reduce_(0, i, torch.ones(2, 4), reduce='mean'))")
+case("index_fill_copy", _S + "out = (x.index_fill(1, torch.tensor([0, 3]), -1.), x.clone().index_fill_(0, torch.tensor([1]), 5.), "
+     "x.index_copy(0, torch.tensor([2, 0]), torch.zeros(2, 4)), torch.index_copy(x, 1, torch.tensor([1]), torch.ones(3, 1)))")
+case("masked_scatter", _S + "m = torch.tensor([True, False, False, True])\nout = (x.masked_scatter(m, torch.arange(100., 110.)), x.clone().masked_scatter_(x > 8, -torch.ones(12)))")
+case("math_composed", "a = torch.tensor([3., -4., 0.5, -0.])\nb = torch.tensor([4., 2.5, -2., -1.])\n"
+     "out = (torch.hypot(a, b), torch.fmod(a, b), a.fmod(2), torch.fmod(torch.tensor([-7, 7]), torch.tensor([3, -3])), torch.copysign(a, b), a.copysign(-1.), "
+     "torch.heaviside(a, torch.tensor([0.5])), torch.sinc(a), torch.nan_to_num(torch.tensor([float('nan'), float('inf'), -float('inf'), 1.])), "
+     "torch.tensor([float('nan'), float('inf')]).nan_to_num(nan=2., posinf=9.))")
+case("scans_and_diff", "x = torch.tensor([[1., 2., 0., 3.], [-1., 0.5, 2., -2.]])\n"
+     "out = (x.cumprod(1), torch.cumprod(torch.tensor([1, 2, 3]), 0), torch.logcumsumexp(x, dim=1), torch.diff(x), x.diff(n=2, dim=1), "
+     "torch.diff(x, dim=0, prepend=torch.zeros(1, 4)), torch.diff(torch.tensor([True, True, False])))")
+case("nanmean_histc_std_mean", "x = torch.tensor([[1., float('nan'), 3.], [4., 5., 6.]])\ny = torch.tensor([[1., 2., 3.], [4., 5., 7.]])\n"
+     "out = (torch.nanmean(x), x.nanmean(dim=1), torch.histc(torch.tensor([1., 2., 1., 4., 2.5]), bins=4, min=0, max=4), torch.histc(y, bins=3), "
+     "torch.std_mean(y, dim=1), torch.var_mean(y, 0, correction=0), torch.var_mean(y))")
+case("cumprod_grad", "x = torch.tensor([2., 0., 3., 4.], requires_grad=True)\nx.cumprod(0).sum().backward()\nout = x.grad")
+
 # ---- errors
 case("shape_mismatch", "out = torch.ones(2, 3) + torch.ones(4)")
 case("dim_out_of_range", "out = torch.ones(2, 3).sum(5)")

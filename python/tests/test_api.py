@@ -107,7 +107,9 @@ multinomial bernoulli bernoulli_ normal_ uniform_ exponential_ geometric_ cauchy
 random_ isclose allclose equal bincount logaddexp atan2 remainder floor_divide trunc frac sign
 isnan isinf isfinite clamp diagonal diag diag_embed diagflat trace kron outer addmm addmv baddbmm
 addcmul addcdiv lerp flip fliplr flipud roll rot90 movedim moveaxis repeat_interleave tile
-tensor_split hsplit vsplit dsplit""".split()
+tensor_split hsplit vsplit dsplit scatter scatter_ scatter_reduce scatter_reduce_ index_fill index_fill_
+index_copy index_copy_ masked_scatter masked_scatter_ hypot fmod copysign heaviside nan_to_num sinc
+cumprod logcumsumexp diff nanmean histc lgamma digamma polygamma erfinv logit xlogy""".split()
 ISSUE14_FUNCTIONS = """sort argsort msort topk kthvalue median nanmedian mode cummax cummin unique
 unique_consecutive searchsorted bucketize nonzero argwhere masked_select take take_along_dim
 count_nonzero aminmax multinomial bernoulli poisson randperm Generator get_rng_state
@@ -115,7 +117,9 @@ set_rng_state initial_seed isclose allclose equal bincount einsum tensordot cdis
 addmv baddbmm addcmul addcdiv lerp diag diagonal diag_embed diagflat trace flip fliplr flipud roll
 rot90 movedim moveaxis repeat_interleave tile meshgrid broadcast_tensors broadcast_shapes hstack
 vstack dstack column_stack row_stack tensor_split hsplit vsplit dsplit atleast_1d atleast_2d
-atleast_3d""".split()
+atleast_3d scatter scatter_reduce index_fill index_copy masked_scatter hypot fmod copysign heaviside
+nan_to_num sinc cumprod logcumsumexp diff nanmean histc std_mean var_mean lgamma digamma polygamma
+erfinv logit xlogy""".split()
 
 
 def test_issue14_names_exist():

@@ -22,6 +22,7 @@ mod methods;
 mod numpy;
 mod operators;
 mod random;
+mod scatter;
 mod sorting;
 mod tensor;
 
