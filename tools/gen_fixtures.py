@@ -320,6 +320,18 @@ case("logcumsumexp", [("data", [-1000.0, 0.0, 3.0, 1.0, 2.0, -2.0], [2, 3])], la
 case("diff", [([3, 5], "any")], lambda x: torch.diff(x, n=2, dim=1))
 case("diff_prepend", [([3, 4], "any"), ([3, 1], "any")], lambda x, p: torch.diff(x, dim=1, prepend=p))
 case("histc", [([30], "any")], lambda x: torch.histc(x, bins=5, min=-1, max=1), diff=False)
+# ---- norms and small linalg compositions
+case("vector_norm2", [A], lambda x: torch.linalg.vector_norm(x, dim=1))
+case("vector_norm1_all", [Z], lambda x: torch.linalg.vector_norm(x, 1))
+case("vector_norm3_keep", [Z], lambda x: torch.linalg.vector_norm(x, 3, dim=0, keepdim=True))
+case("vector_norm_inf", [D], lambda x: torch.linalg.vector_norm(x, float("inf"), dim=(0, 1)))
+case("vector_norm_neginf", [D], lambda x: torch.linalg.vector_norm(x, float("-inf"), dim=1))
+case("matrix_norm_fro", [([2, 3, 4], "any")], lambda x: torch.linalg.matrix_norm(x))
+case("matrix_norm_1", [([3, 4], "distinct")], lambda x: torch.linalg.matrix_norm(x, 1))
+case("matrix_norm_inf", [([3, 4], "distinct")], lambda x: torch.linalg.matrix_norm(x, float("inf")))
+case("cross", [([4, 3], "any"), ([1, 3], "any")], lambda a, b: torch.linalg.cross(a, b))
+case("matrix_power3", [([2, 3, 3], "any")], lambda x: torch.linalg.matrix_power(x, 3))
+case("matrix_power0", [([3, 3], "any")], lambda x: torch.linalg.matrix_power(x, 0) + x)
 # ---- empty and 0-d
 case("add_empty", [([0, 3], "any"), ([3], "any")], torch.add)
 case("sum_empty", [([0, 3], "any")], lambda x: x.sum(0))

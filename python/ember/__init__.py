@@ -31,7 +31,7 @@ from .functional import (  # noqa: F401
 concat = concatenate = cat
 _tensor_methods.install(globals())
 functional.install(Tensor)
-from . import distributions, special  # noqa: E402,F401
+from . import distributions, special, linalg  # noqa: E402,F401
 
 strided = "torch.strided"
 contiguous_format = preserve_format = "torch.contiguous_format"
@@ -51,3 +51,15 @@ def is_nonzero(input):
 
 def typename(obj):
     return obj.type() if isinstance(obj, Tensor) else type(obj).__name__
+
+
+def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
+    """``torch.norm`` (deprecated in torch, still common): Frobenius / p-norms."""
+    if p == "fro" or p is None:
+        return linalg.vector_norm(input, 2, dim, keepdim, dtype=dtype)
+    if p == "nuc":
+        return linalg.matrix_norm(input, "nuc", dim if dim is not None else (-2, -1), keepdim)
+    return linalg.vector_norm(input, p, dim, keepdim, dtype=dtype)
+
+
+Tensor.norm = lambda self, p="fro", dim=None, keepdim=False, dtype=None: norm(self, p, dim, keepdim, dtype)

@@ -375,6 +375,14 @@ case("nanmean_histc_std_mean", "x = torch.tensor([[1., float('nan'), 3.], [4., 5
      "torch.std_mean(y, dim=1), torch.var_mean(y, 0, correction=0), torch.var_mean(y))")
 case("cumprod_grad", "x = torch.tensor([2., 0., 3., 4.], requires_grad=True)\nx.cumprod(0).sum().backward()\nout = x.grad")
 
+# ---- linalg norms and compositions
+_L = "A = torch.tensor([[1., -2., 3.], [4., 5., -6.]])\n"
+case("linalg_norms", _L + "out = (torch.linalg.vector_norm(A), torch.linalg.vector_norm(A, 1, dim=1), torch.linalg.vector_norm(A, float('inf')), "
+     "torch.linalg.vector_norm(A, 0), torch.linalg.matrix_norm(A), torch.linalg.matrix_norm(A, 1), torch.linalg.matrix_norm(A, -float('inf')), "
+     "torch.linalg.norm(A), torch.linalg.norm(A, 'fro'), torch.linalg.norm(A[0], 3), torch.norm(A), A.norm(dim=1), A.norm(p=1))")
+case("linalg_cross_power", "a = torch.tensor([[1., 0., 0.], [0., 1., 0.]])\nb = torch.tensor([[0., 1., 0.], [0., 0., 2.]])\n"
+     "M = torch.tensor([[1., 1.], [0., 2.]])\nout = (torch.linalg.cross(a, b), torch.linalg.matrix_power(M, 5), torch.linalg.matrix_power(M, 0))")
+
 # ---- errors
 case("shape_mismatch", "out = torch.ones(2, 3) + torch.ones(4)")
 case("dim_out_of_range", "out = torch.ones(2, 3).sum(5)")

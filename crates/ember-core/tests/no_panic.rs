@@ -162,6 +162,12 @@ fn all_ops() -> Vec<(&'static str, OpFn)> {
         "diff" => |c| one(c.a.diff(c.n, c.d0, Some(&c.b), None)),
         "nanmean" => |c| one(c.a.nanmean(&[c.d0], c.d1 > 0)),
         "histc" => |c| one(c.a.histc(c.n, c.s, c.d1 as f64)),
+        // norms
+        "vector_norm" => |c| one(c.a.vector_norm(c.s, &[c.d0], c.d1 > 0)),
+        "vector_norm_inf" => |c| one(c.a.vector_norm(f64::INFINITY, &[c.d0, c.d1], false)),
+        "matrix_norm" => |c| one(c.a.matrix_norm(["fro", "1", "-1", "inf", "-inf", "nuc", "x"][c.n % 7], [c.d0, c.d1], c.n % 2 == 1)),
+        "cross" => |c| one(c.a.cross(&c.b, c.d0)),
+        "matrix_power" => |c| one(c.a.matrix_power(c.d1 as i64)),
         // shape and views
         "size" => |c| c.a.size(c.d0).map(|_| vec![]),
         "reshape" => |c| one(c.a.reshape(&c.ishape)),

@@ -218,3 +218,31 @@ impl PyTensor {
         wrap(self.t.flip(&[0]))
     }
 }
+
+/// `ember.linalg.vector_norm`'s core: `ord` a number (inf allowed), `dim` None or dims.
+#[pyfunction]
+#[pyo3(signature = (x, ord, dim, keepdim))]
+pub fn _vector_norm(x: PyRef<'_, PyTensor>, ord: f64, dim: Option<&Bound<'_, PyAny>>, keepdim: bool) -> R {
+    let dims = crate::args::opt_dims(dim, "dim")?.unwrap_or_default();
+    wrap(x.t.vector_norm(ord, &dims, keepdim))
+}
+
+/// `ember.linalg.matrix_norm`'s core: `ord` one of "fro", "1", "-1", "inf", "-inf".
+#[pyfunction]
+#[pyo3(signature = (x, ord, dim0, dim1, keepdim))]
+pub fn _matrix_norm(x: PyRef<'_, PyTensor>, ord: &str, dim0: isize, dim1: isize, keepdim: bool) -> R {
+    wrap(x.t.matrix_norm(ord, [dim0, dim1], keepdim))
+}
+
+/// `ember.linalg.cross(input, other, dim=-1)`.
+#[pyfunction]
+#[pyo3(signature = (input, other, *, dim=-1))]
+pub fn _cross(input: PyRef<'_, PyTensor>, other: PyRef<'_, PyTensor>, dim: isize) -> R {
+    wrap(input.t.cross(&other.t, dim))
+}
+
+/// `ember.linalg.matrix_power(A, n)`.
+#[pyfunction]
+pub fn _matrix_power(a: PyRef<'_, PyTensor>, n: i64) -> R {
+    wrap(a.t.matrix_power(n))
+}

@@ -17,6 +17,7 @@ mod inplace;
 mod inplace_fast;
 mod linalg;
 mod math;
+mod norms;
 mod random;
 mod reduce;
 mod scatter;
