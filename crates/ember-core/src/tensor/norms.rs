@@ -14,7 +14,7 @@ impl Tensor {
         let all: Vec<isize> = (0..self.dim() as isize).collect();
         let dims = if dims.is_empty() { &all[..] } else { dims };
         let a = self.abs()?;
-        if ord == f64::INFINITY || ord == f64::NEG_INFINITY {
+        if ord.is_infinite() {
             let mut ds: Vec<usize> = dims.iter().map(|&d| self.norm_dim(d, "vector_norm")).collect::<Result<_>>()?;
             ds.sort_unstable();
             ds.dedup();
