@@ -63,3 +63,20 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
 
 
 Tensor.norm = lambda self, p="fro", dim=None, keepdim=False, dtype=None: norm(self, p, dim, keepdim, dtype)
+
+
+def det(input):
+    return linalg.det(input)
+
+
+def inverse(input):
+    return linalg.inv(input)
+
+
+def cholesky(input, upper=False):
+    return linalg.cholesky(input, upper=upper)
+
+
+Tensor.det = det
+Tensor.inverse = inverse
+Tensor.cholesky = cholesky

@@ -1,7 +1,8 @@
-"""``torch.linalg``: the norms and compositions Ember has (``vector_norm``, ``matrix_norm`` for
-"fro", 1, -1, inf, -inf, ``norm``, ``cross``, ``matrix_power`` for n >= 0). Decompositions
-(``det``, ``inv``, ``solve``, ``cholesky``, ``qr``, ``svd``, ``eigh``, ...) are not built yet
-(issue 14: on ``faer``); they raise ``NotImplementedError`` naming themselves."""
+"""``torch.linalg``: norms (``vector_norm``, ``matrix_norm`` for "fro", 1, -1, inf, -inf,
+``norm``), ``cross``, ``matrix_power``, and the decompositions built on ``faer``: ``inv``,
+``solve``, ``det``, ``slogdet``, ``cholesky`` (batched, differentiable). ``qr``, ``svd``,
+``eigh``, ``lstsq``, ``pinv``, ``matrix_rank`` are not built yet; they raise
+``NotImplementedError`` naming themselves."""
 
 import math
 
@@ -51,7 +52,39 @@ def cross(input, other, *, dim=-1, out=None):
 
 
 def matrix_power(A, n, *, out=None):
-    r = _C._matrix_power(A, n)
+    r = _C._matrix_power(inv(A), -n) if n < 0 else _C._matrix_power(A, n)
+    return r if out is None else out.copy_(r) or out
+
+
+LinAlgError = _C._LinAlgError  # a RuntimeError, raised for singular / indefinite input
+
+
+def inv(A, *, out=None):
+    r = _C._inv(A)
+    return r if out is None else out.copy_(r) or out
+
+
+def solve(A, B, *, left=True, out=None):
+    if not left:
+        # X A = B  <=>  A^T X^T = B^T
+        r = _C._solve(A.mT, B.mT).mT
+    else:
+        r = _C._solve(A, B)
+    return r if out is None else out.copy_(r) or out
+
+
+def det(A, *, out=None):
+    r = _C._det(A)
+    return r if out is None else out.copy_(r) or out
+
+
+def slogdet(A, *, out=None):
+    from .return_types import slogdet as _slogdet
+    return _slogdet(*_C._slogdet(A))
+
+
+def cholesky(A, *, upper=False, out=None):
+    r = _C._cholesky(A, upper)
     return r if out is None else out.copy_(r) or out
 
 
@@ -62,6 +95,5 @@ def _missing(name):
     return f
 
 
-for _name in ("det", "slogdet", "inv", "solve", "lstsq", "cholesky", "qr", "svd", "svdvals", "eigh",
-              "eigvalsh", "pinv", "matrix_rank"):
+for _name in ("lstsq", "qr", "svd", "svdvals", "eigh", "eigvalsh", "pinv", "matrix_rank"):
     globals()[_name] = _missing(_name)

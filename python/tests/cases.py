@@ -383,6 +383,15 @@ case("linalg_norms", _L + "out = (torch.linalg.vector_norm(A), torch.linalg.vect
 case("linalg_cross_power", "a = torch.tensor([[1., 0., 0.], [0., 1., 0.]])\nb = torch.tensor([[0., 1., 0.], [0., 0., 2.]])\n"
      "M = torch.tensor([[1., 1.], [0., 2.]])\nout = (torch.linalg.cross(a, b), torch.linalg.matrix_power(M, 5), torch.linalg.matrix_power(M, 0))")
 
+# ---- decompositions (faer)
+_A = "A = torch.tensor([[4., 1., 2.], [1., 3., 0.], [2., 0., 5.]])\nB = torch.tensor([[1., 2.], [0., 1.], [3., -1.]])\n"
+case("linalg_inv_solve_det", _A + "out = (torch.linalg.inv(A), torch.linalg.solve(A, B), torch.linalg.solve(A, B[:, 0]), torch.linalg.det(A), "
+     "torch.linalg.slogdet(-A), torch.linalg.cholesky(A), torch.linalg.cholesky(A, upper=True), A.det(), torch.inverse(A), "
+     "torch.linalg.matrix_power(A, -2), torch.linalg.solve(A, B.T, left=False), torch.linalg.inv(A.expand(2, 3, 3)))")
+case("linalg_grads", _A + "A.requires_grad_()\n(torch.linalg.inv(A).sum() + torch.linalg.det(A) + torch.linalg.cholesky(A).sum() + torch.linalg.solve(A, B).sum()).backward()\nout = A.grad")
+case("linalg_singular", "out = torch.linalg.inv(torch.tensor([[1., 2.], [2., 4.]]))")
+case("linalg_not_pd", "out = torch.linalg.cholesky(torch.tensor([[1., 2.], [2., 1.]]))")
+
 # ---- errors
 case("shape_mismatch", "out = torch.ones(2, 3) + torch.ones(4)")
 case("dim_out_of_range", "out = torch.ones(2, 3).sum(5)")

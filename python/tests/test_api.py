@@ -120,11 +120,13 @@ vstack dstack column_stack row_stack tensor_split hsplit vsplit dsplit atleast_1
 atleast_3d scatter scatter_reduce index_fill index_copy masked_scatter hypot fmod copysign heaviside
 nan_to_num sinc cumprod logcumsumexp diff nanmean histc std_mean var_mean lgamma digamma polygamma
 erfinv logit xlogy""".split()
+LINALG = "vector_norm matrix_norm norm cross matrix_power inv solve det slogdet cholesky LinAlgError".split()
 
 
 def test_issue14_names_exist():
     missing = [n for n in ISSUE14_METHODS if not hasattr(ember.Tensor, n)]
     missing += [f"ember.{n}" for n in ISSUE14_FUNCTIONS if not hasattr(ember, n)]
+    missing += [f"ember.linalg.{n}" for n in LINALG if not hasattr(ember.linalg, n)]
     assert not missing, missing
 
 

@@ -168,6 +168,12 @@ fn all_ops() -> Vec<(&'static str, OpFn)> {
         "matrix_norm" => |c| one(c.a.matrix_norm(["fro", "1", "-1", "inf", "-inf", "nuc", "x"][c.n % 7], [c.d0, c.d1], c.n % 2 == 1)),
         "cross" => |c| one(c.a.cross(&c.b, c.d0)),
         "matrix_power" => |c| one(c.a.matrix_power(c.d1 as i64)),
+        // decompositions
+        "inv" => |c| one(c.a.inv()),
+        "linalg_solve" => |c| one(c.a.linalg_solve(&c.b)),
+        "det" => |c| one(c.a.det()),
+        "slogdet" => |c| c.a.slogdet().map(|(s, l)| vec![s, l]),
+        "cholesky" => |c| one(c.a.cholesky(c.d1 > 0)),
         // shape and views
         "size" => |c| c.a.size(c.d0).map(|_| vec![]),
         "reshape" => |c| one(c.a.reshape(&c.ishape)),

@@ -268,12 +268,26 @@ fn explicit_table() -> Vec<(&'static str, OpFn)> {
         e!("cross", |x| x[0].cross(&x[1], -1)),
         e!("matrix_power3", |x| x[0].matrix_power(3)),
         e!("matrix_power0", |x| &x[0].matrix_power(0)? + &x[0]),
+        e!("inv", |x| x[0].add(&eye3(x[0].dtype())?)?.inv()),
+        e!("solve", |x| x[0].add(&eye3(x[0].dtype())?)?.linalg_solve(&x[1])),
+        e!("solve_vector", |x| x[0].add(&eye3(x[0].dtype())?)?.linalg_solve(&x[1])),
+        e!("det", |x| x[0].add(&eye3(x[0].dtype())?)?.det()),
+        e!("slogdet", |x| Ok(x[0].sub(&eye3(x[0].dtype())?)?.slogdet()?.1)),
+        e!("cholesky", |x| {
+            let spd = x[0].matmul(&x[0].transpose(-2, -1)?)?.add(&eye3(x[0].dtype())?.mul_scalar(1.0 / 3.0)?)?;
+            spd.cholesky(false)
+        }),
         e!("add_empty", |x| &x[0] + &x[1]),
         e!("sum_empty", |x| x[0].sum_dim(0, false)),
         e!("exp_scalar", |x| x[0].exp()),
         e!("mul_scalar_tensor", |x| &x[0] * &x[1]),
         e!("softmax_scalar", |x| x[0].softmax(0)),
     ]
+}
+
+/// `3 I` (3x3), the shift that keeps the decomposition cases well conditioned.
+fn eye3(dtype: DType) -> Result<Tensor> {
+    Tensor::eye(3, dtype)?.mul_scalar(3.0)
 }
 
 /// Must match `projection` in tools/gen_fixtures.py.

@@ -122,3 +122,22 @@ fn nanmean_skips_nan_and_nan_to_num_replaces_it() {
     let r = x.nan_to_num(0.0, None, Some(-1.0)).unwrap().to_vec::<f64>().unwrap();
     assert_eq!(r, vec![1.0, 0.0, 3.0, 0.0, f64::MAX, -1.0]);
 }
+
+#[test]
+fn singular_and_indefinite_matrices_are_errors_naming_them() {
+    let singular = Tensor::from_vec(vec![1.0f64, 2.0, 2.0, 4.0], &[2, 2]).unwrap();
+    assert!(singular.inv().unwrap_err().to_string().contains("singular"));
+    assert!(singular.linalg_solve(&Tensor::ones(&[2], DType::F64).unwrap()).is_err());
+    assert_eq!(singular.det().unwrap().item::<f64>().unwrap(), 0.0);
+    let indefinite = Tensor::from_vec(vec![1.0f64, 0.0, 0.0, 1.0, 1.0, 2.0, 2.0, 1.0], &[2, 2, 2]).unwrap();
+    let e = indefinite.cholesky(false).unwrap_err().to_string();
+    assert!(e.contains("Batch element 1") && e.contains("positive-definite"), "{e}");
+    // A x = b solved: check A (A^-1 b) = b and inv(A) A = I by multiplication.
+    let a = Tensor::from_vec(vec![4.0f64, 1.0, 2.0, 3.0], &[2, 2]).unwrap();
+    let b = Tensor::from_vec(vec![1.0f64, -2.0], &[2]).unwrap();
+    let x = a.linalg_solve(&b).unwrap();
+    assert!(a.matmul(&x).unwrap().allclose(&b, 1e-12, 1e-12, false).unwrap());
+    let eye = Tensor::eye(2, DType::F64).unwrap();
+    assert!(a.inv().unwrap().matmul(&a).unwrap().allclose(&eye, 1e-12, 1e-12, false).unwrap());
+    assert!((a.det().unwrap().item::<f64>().unwrap() - 10.0).abs() < 1e-12);
+}

@@ -63,6 +63,14 @@ pub fn python_caller(py: Python<'_>) -> Option<String> {
     None
 }
 
+pyo3::create_exception!(
+    ember,
+    _LinAlgError,
+    pyo3::exceptions::PyRuntimeError,
+    "A singular or non-positive-definite matrix (torch.linalg.LinAlgError)."
+);
+pub use _LinAlgError as LinAlgError;
+
 /// The Python exception for an Ember error.
 pub fn to_py(e: Error) -> PyErr {
     if let Some(pending) = PENDING.with(|p| p.borrow_mut().take()) {
@@ -76,6 +84,7 @@ pub fn to_py(e: Error) -> PyErr {
             // PyTorch raises ValueError only from its Python-level argument handling (an empty
             // `cat` list, a slice step); its C++ argument checks raise RuntimeError.
             Error::Value { op: "cat" | "index", .. } => PyValueError::new_err(msg),
+            Error::Value { op: "inv" | "solve" | "cholesky", .. } => LinAlgError::new_err(msg),
             Error::Unsupported { .. } => PyNotImplementedError::new_err(msg),
             Error::Io { source, .. } => PyOSError::new_err((source.raw_os_error().unwrap_or(0), msg)),
             _ => PyRuntimeError::new_err(msg),

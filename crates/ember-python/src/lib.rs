@@ -53,6 +53,7 @@ fn ember_c(m: &Bound<'_, PyModule>) -> PyResult<()> {
         m.add(*name, dtype::PyDType::object(m.py(), *d)?)?;
     }
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add("_LinAlgError", m.py().get_type::<errors::LinAlgError>())?;
     macro_rules! functions {
         ($($f:path),* $(,)?) => {$( m.add_function(wrap_pyfunction!($f, m)?)?; )*};
     }
@@ -107,6 +108,11 @@ fn ember_c(m: &Bound<'_, PyModule>) -> PyResult<()> {
         compose::_matrix_norm,
         compose::_cross,
         compose::_matrix_power,
+        compose::_inv,
+        compose::_solve,
+        compose::_det,
+        compose::_slogdet,
+        compose::_cholesky,
         sorting::searchsorted,
         sorting::bucketize,
         numpy::from_numpy,

@@ -301,6 +301,50 @@ op_table! {
         },
         tests: ["mm", "mv", "vm", "dot", "bmm", "matmul_broadcast", "matmul_fold", "matmul_transposed"],
     }
+    /// The inverse of a batch of matrices: `dA = -Y^T G Y^T`.
+    Inv {
+        saves: [y = output],
+        backward: |st, g, need| {
+            let yt = y.transpose_last()?;
+            Ok(vec![Some(yt.matmul(g)?.matmul(&yt)?.neg()?)])
+        },
+        tests: ["inv"],
+    }
+    /// `X` with `A X = B` (same batch shape): `dB = A^-T G`, `dA = -dB X^T`.
+    Solve {
+        saves: [a = input(0), x = output],
+        backward: |st, g, need| {
+            let gb = a.transpose_last()?.linalg_solve(g)?;
+            let ga = when(need(0), || gb.matmul(&x.transpose_last()?)?.neg())?;
+            Ok(vec![ga, Some(gb)])
+        },
+        tests: ["solve", "solve_vector"],
+    }
+    /// Determinants: `dA = g det A^-T` (an error for singular A, where PyTorch switches to an SVD).
+    Det {
+        saves: [a = input(0), d = output],
+        backward: |st, g, need| {
+            let s = g.mul(&d)?.unsqueeze(-1)?.unsqueeze(-1)?;
+            Ok(vec![Some(s.mul(&a.inv()?.transpose_last()?)?)])
+        },
+        tests: ["det", "slogdet"],
+    }
+    /// Lower Cholesky factors: `S = L^-T Phi(L^T G) L^-1`, `dA = (S + S^T) / 2`, where `Phi`
+    /// keeps the lower triangle and halves the diagonal.
+    Cholesky {
+        saves: [l = output],
+        backward: |st, g, need| {
+            let lt = l.transpose_last()?;
+            let p = lt.matmul(g)?.tril(0)?;
+            let n = p.shape()[p.dim() - 1];
+            let half = Tensor::eye(n, p.dtype())?.mul_scalar(-0.5)?.add_scalar(1.0)?;
+            let phi = p.mul(&half)?;
+            let li = l.inv()?;
+            let s = li.transpose_last()?.matmul(&phi)?.matmul(&li)?;
+            Ok(vec![Some(s.add(&s.transpose_last()?)?.mul_scalar(0.5)?)])
+        },
+        tests: ["cholesky"],
+    }
     /// Sliding-window patches of a `[N, C, H, W]` image (conv2d as a matmul).
     Im2col(geom: ConvGeom) {
         saves: [],

@@ -9,6 +9,7 @@ mod compose;
 mod conv;
 mod convert;
 mod create;
+mod decomp;
 mod display;
 mod einsum;
 mod index;

@@ -5,6 +5,7 @@
 
 pub mod conv;
 pub mod index;
+pub mod linalg;
 pub mod map;
 pub mod matmul;
 pub mod reduce;
