@@ -71,19 +71,10 @@ impl Tensor {
         crate::error::at_caller(self.copy_(&s))
     }
 
-    #[track_caller]
-    fn require_float_arg(&self, op: &'static str) -> Result<()> {
-        if self.dtype().is_float() {
-            Ok(())
-        } else {
-            Err(Error::dtype(op, format!("{op} expects a floating point tensor, got {}", self.dtype())))
-        }
-    }
-
     /// Fills with samples uniform in `[from, to)` (`Tensor.uniform_`).
     #[track_caller]
     pub fn uniform_(&self, from: f64, to: f64) -> Result<()> {
-        self.require_float_arg("uniform_")?;
+        self.require_float("uniform_")?;
         if from > to || !(to - from).is_finite() {
             return Err(Error::value(
                 "uniform_",
@@ -96,7 +87,7 @@ impl Tensor {
     /// Fills with normal samples (`Tensor.normal_`).
     #[track_caller]
     pub fn normal_(&self, mean: f64, std: f64) -> Result<()> {
-        self.require_float_arg("normal_")?;
+        self.require_float("normal_")?;
         if std.is_nan() || std < 0.0 {
             return Err(Error::value("normal_", format!("normal expects std >= 0.0, but found std {std}")));
         }
@@ -106,7 +97,7 @@ impl Tensor {
     /// Fills with samples of the exponential distribution of rate `lambd` (`Tensor.exponential_`).
     #[track_caller]
     pub fn exponential_(&self, lambd: f64) -> Result<()> {
-        self.require_float_arg("exponential_")?;
+        self.require_float("exponential_")?;
         if lambd.is_nan() || lambd <= 0.0 {
             return Err(Error::value(
                 "exponential_",
@@ -130,7 +121,7 @@ impl Tensor {
     /// Fills with Cauchy samples (`Tensor.cauchy_`).
     #[track_caller]
     pub fn cauchy_(&self, median: f64, sigma: f64) -> Result<()> {
-        self.require_float_arg("cauchy_")?;
+        self.require_float("cauchy_")?;
         if sigma.is_nan() || sigma <= 0.0 {
             return Err(Error::value("cauchy_", format!("cauchy_ expects sigma > 0.0, but found sigma={sigma}")));
         }
@@ -141,7 +132,7 @@ impl Tensor {
     /// Fills with `exp(N(mean, std))` samples (`Tensor.log_normal_`).
     #[track_caller]
     pub fn log_normal_(&self, mean: f64, std: f64) -> Result<()> {
-        self.require_float_arg("log_normal_")?;
+        self.require_float("log_normal_")?;
         if std.is_nan() || std <= 0.0 {
             return Err(Error::value("log_normal_", format!("log_normal_ expects std > 0.0, but found std={std}")));
         }
@@ -187,7 +178,7 @@ impl Tensor {
     /// differentiable).
     #[track_caller]
     pub fn bernoulli(&self) -> Result<Tensor> {
-        self.require_float_arg("bernoulli")?;
+        self.require_float("bernoulli")?;
         let p = self.detach().to_f64_vec()?;
         if let Some(bad) = p.iter().find(|p| !(0.0..=1.0).contains(*p)) {
             return Err(Error::value(
@@ -204,7 +195,7 @@ impl Tensor {
     /// A Poisson sample for each rate in `self` (`torch.poisson`; not differentiable).
     #[track_caller]
     pub fn poisson(&self) -> Result<Tensor> {
-        self.require_float_arg("poisson")?;
+        self.require_float("poisson")?;
         let lam = self.detach().to_f64_vec()?;
         if let Some(bad) = lam.iter().find(|l| l.is_nan() || **l < 0.0 || l.is_infinite()) {
             return Err(Error::value(
@@ -229,7 +220,7 @@ impl Tensor {
         if self.dim() == 0 || self.dim() > 2 {
             return Err(Error::shape(op, format!("prob_dist must be 1 or 2 dim, got {}", self.dim())));
         }
-        self.require_float_arg(op)?;
+        self.require_float(op)?;
         let n = self.shape()[self.dim() - 1];
         let rows = if self.dim() == 2 { self.shape()[0] } else { 1 };
         if num_samples == 0 {

@@ -88,39 +88,30 @@ pub trait Key: Copy + Ord + Send + Sync {
     fn flip(self) -> Self;
 }
 
-impl Key for u32 {
-    type Packed = u64;
-    const NAN: u32 = u32::MAX;
-    fn pack(self, pos: usize) -> u64 {
-        (self as u64) << 32 | pos as u64
-    }
-    fn pos(p: u64) -> usize {
-        (p & 0xffff_ffff) as usize
-    }
-    fn key(p: u64) -> u32 {
-        (p >> 32) as u32
-    }
-    fn flip(self) -> u32 {
-        !self
-    }
+/// `Key` for an unsigned key type packed with the position into the type twice as wide.
+macro_rules! key_impl {
+    ($k:ty, $packed:ty) => {
+        impl Key for $k {
+            type Packed = $packed;
+            const NAN: $k = <$k>::MAX;
+            fn pack(self, pos: usize) -> $packed {
+                (self as $packed) << <$k>::BITS | pos as $packed
+            }
+            fn pos(p: $packed) -> usize {
+                (p & <$k>::MAX as $packed) as usize
+            }
+            fn key(p: $packed) -> $k {
+                (p >> <$k>::BITS) as $k
+            }
+            fn flip(self) -> $k {
+                !self
+            }
+        }
+    };
 }
 
-impl Key for u64 {
-    type Packed = u128;
-    const NAN: u64 = u64::MAX;
-    fn pack(self, pos: usize) -> u128 {
-        (self as u128) << 64 | pos as u128
-    }
-    fn pos(p: u128) -> usize {
-        (p & 0xffff_ffff_ffff_ffff) as usize
-    }
-    fn key(p: u128) -> u64 {
-        (p >> 64) as u64
-    }
-    fn flip(self) -> u64 {
-        !self
-    }
-}
+key_impl!(u32, u64);
+key_impl!(u64, u128);
 
 /// Runs `f(row_keys, row_out)` for each row of `r` keys, writing `w` outputs per row, rows in
 /// parallel when the work is large.
