@@ -18,6 +18,7 @@ mod dlpack;
 mod dtype;
 mod errors;
 mod indexing;
+mod like;
 mod methods;
 mod numpy;
 mod operators;

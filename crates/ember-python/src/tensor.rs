@@ -399,16 +399,7 @@ impl PyTensor {
         let t = slf.borrow().t.clone();
         match dtype {
             None => {
-                let n = match t.dtype() {
-                    DType::F32 => "Float",
-                    DType::F64 => "Double",
-                    DType::F16 => "Half",
-                    DType::BF16 => "BFloat16",
-                    DType::I64 => "Long",
-                    DType::I32 => "Int",
-                    DType::U8 => "Byte",
-                    DType::Bool => "Bool",
-                };
+                let n = crate::dtype::PyDType::scalar_type_name(t.dtype());
                 Ok(PyString::new(slf.py(), &format!("torch.{n}Tensor")).into_any().unbind())
             }
             Some(d) => Ok(Py::new(slf.py(), PyTensor::new(t.to_dtype(to_dtype(d)?).py()?))?.into_any()),
