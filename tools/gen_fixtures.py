@@ -340,6 +340,62 @@ case("solve_vector", [([3, 3], "any"), ([3], "any")], lambda a, b: torch.linalg.
 case("det", [([2, 3, 3], "any")], lambda x: torch.linalg.det(x + 3 * I3))
 case("slogdet", [([3, 3], "any")], lambda x: torch.linalg.slogdet(x - 3 * I3).logabsdet)
 case("cholesky", [([2, 3, 3], "any")], lambda x: torch.linalg.cholesky(x @ x.mT + I3))
+# triangular solves read one triangle (the other is ignored, so its gradient is zero)
+case("solve_triangular_upper", [([2, 3, 3], "any"), ([2, 3, 2], "any")],
+     lambda a, b: torch.linalg.solve_triangular(a + 3 * I3, b, upper=True))
+case("solve_triangular_lower_unit", [([3, 3], "any"), ([2, 3, 2], "any")],
+     lambda a, b: torch.linalg.solve_triangular(a, b, upper=False, unitriangular=True))
+case("solve_triangular_right", [([3, 3], "any"), ([2, 3], "any")],
+     lambda a, b: torch.linalg.solve_triangular(a + 3 * I3, b, upper=True, left=False))
+
+
+def signs_of(t):
+    """+-1 per column from the sign of a row: makes factors whose column signs are a
+    convention (Q and R, U and V, eigenvectors) comparable across libraries."""
+    return torch.sign(t).detach()
+
+
+def qr_normal(x):
+    q, r = torch.linalg.qr(x)
+    s = signs_of(torch.diagonal(r, dim1=-2, dim2=-1))
+    return torch.cat([(q * s.unsqueeze(-2)).flatten(), (r * s.unsqueeze(-1)).flatten()])
+
+
+def svd_normal(x, full=False, use=("u", "s", "v")):
+    u, s, vh = torch.linalg.svd(x, full_matrices=full)
+    k = s.shape[-1]
+    u, vh = u[..., :k], vh[..., :k, :]
+    sg = signs_of(u[..., 0, :])
+    parts = {"u": (u * sg.unsqueeze(-2)).flatten(), "s": s.flatten(), "v": (vh * sg.unsqueeze(-1)).flatten()}
+    return torch.cat([parts[p] for p in use])
+
+
+def eigh_normal(x):
+    l, v = torch.linalg.eigh(x + x.mT)
+    sg = signs_of(v[..., 0, :])
+    return torch.cat([l.flatten(), (v * sg.unsqueeze(-2)).flatten()])
+
+
+case("qr_tall", [([2, 4, 3], "any")], qr_normal)
+case("qr_wide", [([3, 5], "any")], qr_normal)
+case("qr_r", [([5, 3], "any")], lambda x: torch.linalg.qr(x, mode="r").R.abs(), diff=False)
+case("qr_complete", [([5, 3], "any")],
+     lambda x: (lambda q, r: torch.cat([(q @ q.mT).flatten(), (q @ r).flatten()]))(*torch.linalg.qr(x, mode="complete")),
+     diff=False)
+case("svdvals", [([2, 4, 3], "any")], torch.linalg.svdvals)
+case("svd_uvh_tall", [([4, 3], "any")], svd_normal)
+case("svd_u_wide", [([3, 5], "any")], lambda x: svd_normal(x, use=("u",)))
+case("svd_v_wide", [([3, 5], "any")], lambda x: svd_normal(x, use=("v", "s")))
+case("svd_full", [([4, 3], "any")], lambda x: svd_normal(x, full=True, use=("u", "s")))
+case("eigvalsh", [([2, 3, 3], "any")], lambda x: torch.linalg.eigvalsh(x + x.mT))
+case("eigh_vectors", [([3, 3], "any")], eigh_normal)
+case("lstsq_tall", [([5, 3], "any"), ([5, 2], "any")], lambda a, b: torch.linalg.lstsq(a, b).solution)
+case("lstsq_wide_vector", [([3, 5], "any"), ([3], "any")], lambda a, b: torch.linalg.lstsq(a, b).solution)
+case("pinv", [([2, 4, 3], "any")], torch.linalg.pinv)
+case("matrix_rank", [("data", [1, 2, 3, 2, 4, 6, 1, 0, 1, 0, 0, 0], [4, 3])], torch.linalg.matrix_rank, diff=False)
+case("matrix_norm_nuc", [([2, 4, 3], "any")], lambda x: torch.linalg.matrix_norm(x, "nuc"))
+case("matrix_norm_2", [([3, 4], "any")], lambda x: torch.linalg.matrix_norm(x, 2))
+case("matrix_norm_neg2", [([4, 3], "any")], lambda x: torch.linalg.matrix_norm(x, -2))
 # ---- empty and 0-d
 case("add_empty", [([0, 3], "any"), ([3], "any")], torch.add)
 case("sum_empty", [([0, 3], "any")], lambda x: x.sum(0))

@@ -165,7 +165,7 @@ fn all_ops() -> Vec<(&'static str, OpFn)> {
         // norms
         "vector_norm" => |c| one(c.a.vector_norm(c.s, &[c.d0], c.d1 > 0)),
         "vector_norm_inf" => |c| one(c.a.vector_norm(f64::INFINITY, &[c.d0, c.d1], false)),
-        "matrix_norm" => |c| one(c.a.matrix_norm(["fro", "1", "-1", "inf", "-inf", "nuc", "x"][c.n % 7], [c.d0, c.d1], c.n % 2 == 1)),
+        "matrix_norm" => |c| one(c.a.matrix_norm(["fro", "1", "-1", "inf", "-inf", "nuc", "2", "-2", "x"][c.n % 9], [c.d0, c.d1], c.n % 2 == 1)),
         "cross" => |c| one(c.a.cross(&c.b, c.d0)),
         "matrix_power" => |c| one(c.a.matrix_power(c.d1 as i64)),
         // decompositions
@@ -174,6 +174,15 @@ fn all_ops() -> Vec<(&'static str, OpFn)> {
         "det" => |c| one(c.a.det()),
         "slogdet" => |c| c.a.slogdet().map(|(s, l)| vec![s, l]),
         "cholesky" => |c| one(c.a.cholesky(c.d1 > 0)),
+        "solve_triangular" => |c| one(c.a.solve_triangular(&c.b, c.d0 > 0, c.d1 > 0, c.n.is_multiple_of(2))),
+        "qr" => |c| c.a.linalg_qr(["reduced", "complete", "r", "x"][c.n % 4]).map(|(q, r)| vec![q, r]),
+        "svd" => |c| c.a.linalg_svd(c.d0 > 0).map(|(u, s, v)| vec![u, s, v]),
+        "svdvals" => |c| one(c.a.svdvals()),
+        "eigh" => |c| c.a.linalg_eigh(["L", "U", "x"][c.n % 3]).map(|(l, v)| vec![l, v]),
+        "eigvalsh" => |c| one(c.a.eigvalsh("L")),
+        "lstsq" => |c| one(c.a.lstsq(&c.b)),
+        "pinv" => |c| one(c.a.pinv(None, Some(c.s))),
+        "matrix_rank" => |c| one(c.a.matrix_rank(Some(c.s), None)),
         // shape and views
         "size" => |c| c.a.size(c.d0).map(|_| vec![]),
         "reshape" => |c| one(c.a.reshape(&c.ishape)),

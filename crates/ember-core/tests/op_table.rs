@@ -277,12 +277,64 @@ fn explicit_table() -> Vec<(&'static str, OpFn)> {
             let spd = x[0].matmul(&x[0].transpose(-2, -1)?)?.add(&eye3(x[0].dtype())?.mul_scalar(1.0 / 3.0)?)?;
             spd.cholesky(false)
         }),
+        e!("solve_triangular_upper", |x| x[0].add(&eye3(x[0].dtype())?)?.solve_triangular(&x[1], true, true, false)),
+        e!("solve_triangular_lower_unit", |x| x[0].solve_triangular(&x[1], false, true, true)),
+        e!("solve_triangular_right", |x| x[0].add(&eye3(x[0].dtype())?)?.solve_triangular(&x[1], true, false, false)),
+        e!("qr_tall", |x| qr_normal(&x[0])),
+        e!("qr_wide", |x| qr_normal(&x[0])),
+        e!("qr_r", |x| x[0].linalg_qr("r")?.1.abs()),
+        e!("qr_complete", |x| {
+            let (q, r) = x[0].linalg_qr("complete")?;
+            Tensor::cat(&[&q.matmul(&q.transpose(-2, -1)?)?.flatten(0, -1)?, &q.matmul(&r)?.flatten(0, -1)?], 0)
+        }),
+        e!("svdvals", |x| x[0].svdvals()),
+        e!("svd_uvh_tall", |x| svd_normal(&x[0], false, "usv")),
+        e!("svd_u_wide", |x| svd_normal(&x[0], false, "u")),
+        e!("svd_v_wide", |x| svd_normal(&x[0], false, "vs")),
+        e!("svd_full", |x| svd_normal(&x[0], true, "us")),
+        e!("eigvalsh", |x| x[0].add(&x[0].transpose(-2, -1)?)?.eigvalsh("L")),
+        e!("eigh_vectors", |x| {
+            let (l, v) = x[0].add(&x[0].transpose(-2, -1)?)?.linalg_eigh("L")?;
+            let sg = v.select(-2, 0)?.detach().sign()?;
+            Tensor::cat(&[&l.flatten(0, -1)?, &v.mul(&sg.unsqueeze(-2)?)?.flatten(0, -1)?], 0)
+        }),
+        e!("lstsq_tall", |x| x[0].lstsq(&x[1])),
+        e!("lstsq_wide_vector", |x| x[0].lstsq(&x[1])),
+        e!("pinv", |x| x[0].pinv(None, None)),
+        e!("matrix_rank", |x| x[0].matrix_rank(None, None)),
+        e!("matrix_norm_nuc", |x| x[0].matrix_norm("nuc", [-2, -1], false)),
+        e!("matrix_norm_2", |x| x[0].matrix_norm("2", [-2, -1], false)),
+        e!("matrix_norm_neg2", |x| x[0].matrix_norm("-2", [-2, -1], false)),
         e!("add_empty", |x| &x[0] + &x[1]),
         e!("sum_empty", |x| x[0].sum_dim(0, false)),
         e!("exp_scalar", |x| x[0].exp()),
         e!("mul_scalar_tensor", |x| &x[0] * &x[1]),
         e!("softmax_scalar", |x| x[0].softmax(0)),
     ]
+}
+
+/// Q and R with R's diagonal made positive (column signs are a convention), flattened.
+fn qr_normal(x: &Tensor) -> Result<Tensor> {
+    let (q, r) = x.linalg_qr("reduced")?;
+    let s = r.diagonal(0, -2, -1)?.detach().sign()?;
+    Tensor::cat(&[&q.mul(&s.unsqueeze(-2)?)?.flatten(0, -1)?, &r.mul(&s.unsqueeze(-1)?)?.flatten(0, -1)?], 0)
+}
+
+/// The SVD factors named in `use_` (`u`, `s`, `v`), U's first row made positive, flattened.
+fn svd_normal(x: &Tensor, full: bool, use_: &str) -> Result<Tensor> {
+    let (u, s, vh) = x.linalg_svd(full)?;
+    let k = s.shape()[s.dim() - 1];
+    let (u, vh) = (u.narrow(-1, 0, k)?, vh.narrow(-2, 0, k)?);
+    let sg = u.select(-2, 0)?.detach().sign()?;
+    let parts: Vec<Tensor> = use_
+        .chars()
+        .map(|c| match c {
+            'u' => u.mul(&sg.unsqueeze(-2)?)?.flatten(0, -1),
+            's' => s.flatten(0, -1),
+            _ => vh.mul(&sg.unsqueeze(-1)?)?.flatten(0, -1),
+        })
+        .collect::<Result<_>>()?;
+    Tensor::cat(&parts.iter().collect::<Vec<_>>(), 0)
 }
 
 /// `3 I` (3x3), the shift that keeps the decomposition cases well conditioned.
@@ -555,6 +607,22 @@ fn second_derivatives_are_checked_by_gradgradcheck() {
         "cat",
         "unfold2d",
         "where",
+        "inv",
+        "solve",
+        "det",
+        "cholesky",
+        "solve_triangular_upper",
+        "qr_tall",
+        "qr_wide",
+        "svdvals",
+        "svd_uvh_tall",
+        "svd_v_wide",
+        "eigh_vectors",
+        "lstsq_tall",
+        "pinv",
+        "cumprod",
+        "logcumsumexp",
+        "vector_norm2",
     ];
     let cases = load_cases();
     for name in set {

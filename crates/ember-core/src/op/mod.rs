@@ -345,6 +345,42 @@ op_table! {
         },
         tests: ["cholesky"],
     }
+    /// `X` with `A X = B` for triangular A: `dB = A^-T G` (the other triangle), `dA = -dB X^T`
+    /// restricted to A's triangle (strictly, when the diagonal is taken as ones).
+    SolveTriangular(upper: bool, unit: bool) {
+        saves: [a = input(0), x = output],
+        backward: |st, g, need| {
+            let gb = a.transpose_last()?.solve_triangular(g, !*upper, true, *unit)?;
+            let ga = when(need(0), || {
+                let ga = gb.matmul(&x.transpose_last()?)?.neg()?;
+                match *upper {
+                    true => ga.triu(*unit as isize),
+                    false => ga.tril(-(*unit as isize)),
+                }
+            })?;
+            Ok(vec![ga, Some(gb)])
+        },
+        tests: ["solve_triangular_upper", "solve_triangular_lower_unit", "solve_triangular_right"],
+    }
+    /// QR, packed `[Q | R]` (`tensor/spectral.rs`): PyTorch's `linalg_qr_backward`.
+    Qr(m: usize, n: usize, complete: bool) {
+        saves: [p = output],
+        backward: |st, g, need| Ok(vec![Some(Tensor::qr_backward(&p, g, *m, *n, *complete)?)]),
+        tests: ["qr_tall", "qr_wide", "lstsq_tall"],
+    }
+    /// SVD, packed `[U | S | Vh]`: PyTorch's `svd_backward` (distinct singular values).
+    Svd(m: usize, n: usize, full: bool) {
+        saves: [p = output],
+        backward: |st, g, need| Ok(vec![Some(Tensor::svd_backward(&p, g, *m, *n, *full)?)]),
+        tests: ["svdvals", "svd_uvh_tall", "svd_u_wide", "svd_full"],
+    }
+    /// Symmetric eigendecomposition, packed `[L | V]`: PyTorch's `linalg_eig_backward`
+    /// (Hermitian case; distinct eigenvalues).
+    Eigh(n: usize) {
+        saves: [p = output],
+        backward: |st, g, need| Ok(vec![Some(Tensor::eigh_backward(&p, g, *n)?)]),
+        tests: ["eigvalsh", "eigh_vectors"],
+    }
     /// Sliding-window patches of a `[N, C, H, W]` image (conv2d as a matmul).
     Im2col(geom: ConvGeom) {
         saves: [],

@@ -1,13 +1,32 @@
 //! `torch.linalg` decompositions on `faer` (`backend/cpu/linalg.rs`): `inv`, `solve`, `det`,
-//! `slogdet`, `cholesky`, batched over leading dims, each a primitive of the op table with
-//! PyTorch's backward formula. f32/f16/bf16 inputs are factorised in f64 and returned in their
+//! `slogdet`, `cholesky`, `solve_triangular`, batched over leading dims, each a primitive of
+//! the op table with PyTorch's backward formula. f64 tensors are factorised in f64, the others
+//! in f32 (PyTorch's CPU path: f32 LAPACK for f32, half types upcast) and returned in their
 //! dtype. A singular (or, for Cholesky, non-positive-definite) matrix is an error naming it.
 
 use super::Tensor;
-use crate::backend::cpu::linalg as cpu;
-use crate::dtype::DType;
+use crate::backend::cpu::linalg::{self as cpu, Real};
+use crate::dtype::{DType, Element};
 use crate::error::{at_caller, Error, Result};
 use crate::op::Op;
+
+/// Runs `$body` with `$t` the type faer computes in for tensors of `$dtype`: f64 for f64,
+/// f32 for every other float dtype.
+macro_rules! with_real {
+    ($dtype:expr, $t:ident => $body:expr) => {
+        match $dtype {
+            DType::F64 => {
+                type $t = f64;
+                $body
+            }
+            _ => {
+                type $t = f32;
+                $body
+            }
+        }
+    };
+}
+pub(super) use with_real;
 
 impl Tensor {
     /// `(batch, n)` of a batch of square matrices, or the error PyTorch gives.
@@ -30,8 +49,9 @@ impl Tensor {
         Ok((self.shape()[..nd - 2].iter().product(), n))
     }
 
-    fn f64_data(&self) -> Result<Vec<f64>> {
-        self.detach().contiguous()?.to_dtype(DType::F64)?.to_vec::<f64>()
+    /// The values as a contiguous vector of `T` (the input of a factorisation).
+    pub(super) fn real_data<T: Real>(&self) -> Result<Vec<T>> {
+        self.detach().contiguous()?.to_dtype(T::DTYPE)?.to_vec::<T>()
     }
 
     #[track_caller]
@@ -44,8 +64,10 @@ impl Tensor {
     #[track_caller]
     pub fn inv(&self) -> Result<Tensor> {
         let (batch, n) = self.square_batch("inv")?;
-        let out = cpu::inv(&self.f64_data()?, n).map_err(|f| Tensor::singular("inv", f, batch > 1))?;
-        let y = Tensor::from_vec(out, self.shape())?.to_dtype(self.dtype())?;
+        let y = with_real!(self.dtype(), T => {
+            let out = cpu::inv(&self.real_data::<T>()?, n).map_err(|f| Tensor::singular("inv", f, batch > 1))?;
+            Tensor::from_vec(out, self.shape())?.to_dtype(self.dtype())?
+        });
         Ok(y.record(&[self], || Op::Inv))
     }
 
@@ -73,8 +95,11 @@ impl Tensor {
         let a = at_caller(a.expand(&[batch.clone(), vec![n, n]].concat()[..]))?;
         let b2 = at_caller(b2.expand(&[batch.clone(), vec![n, k]].concat()[..]))?;
         let nb: usize = batch.iter().product();
-        let x = cpu::solve(&a.f64_data()?, &b2.f64_data()?, n, k).map_err(|f| Tensor::singular("solve", f, nb > 1))?;
-        let x = Tensor::from_vec(x, b2.shape())?.to_dtype(dtype)?;
+        let x = with_real!(dtype, T => {
+            let x = cpu::solve(&a.real_data::<T>()?, &b2.real_data::<T>()?, n, k)
+                .map_err(|f| Tensor::singular("solve", f, nb > 1))?;
+            Tensor::from_vec(x, b2.shape())?.to_dtype(dtype)?
+        });
         let x = x.record(&[&a, &b2], || Op::Solve);
         if vector {
             at_caller(x.squeeze_dim(-1))
@@ -88,8 +113,10 @@ impl Tensor {
     pub fn det(&self) -> Result<Tensor> {
         let (batch, n) = self.square_batch("det")?;
         let shape = &self.shape()[..self.dim() - 2];
-        let d = if n == 0 { vec![1.0; batch] } else { cpu::det(&self.f64_data()?, n) };
-        let y = Tensor::from_vec(d, shape)?.to_dtype(self.dtype())?;
+        let y = with_real!(self.dtype(), T => {
+            let d = if n == 0 { vec![T::from_f64(1.0); batch] } else { cpu::det(&self.real_data::<T>()?, n) };
+            Tensor::from_vec(d, shape)?.to_dtype(self.dtype())?
+        });
         Ok(y.record(&[self], || Op::Det))
     }
 
@@ -106,15 +133,63 @@ impl Tensor {
     #[track_caller]
     pub fn cholesky(&self, upper: bool) -> Result<Tensor> {
         let (batch, n) = self.square_batch("cholesky")?;
-        let l = cpu::cholesky(&self.f64_data()?, n).map_err(|f| {
+        let failed = |f: cpu::Failed| {
             let which = if batch > 1 { format!("(Batch element {}): ", f.batch) } else { String::new() };
             Error::value("cholesky", format!("linalg.cholesky: {which}The factorization could not be completed because the input is not positive-definite (the leading minor of order {} is not positive-definite).", f.pivot))
-        })?;
-        let l = Tensor::from_vec(l, self.shape())?.to_dtype(self.dtype())?.record(&[self], || Op::Cholesky);
+        };
+        let l = with_real!(self.dtype(), T => {
+            let l = cpu::cholesky(&self.real_data::<T>()?, n).map_err(failed)?;
+            Tensor::from_vec(l, self.shape())?.to_dtype(self.dtype())?
+        });
+        let l = l.record(&[self], || Op::Cholesky);
         if upper {
             at_caller(l.transpose(-2, -1))
         } else {
             Ok(l)
         }
+    }
+}
+
+impl Tensor {
+    /// `X` with `A X = B` (`left`) or `X A = B` for triangular `A` (`self`, `[.., n, n]`;
+    /// `torch.linalg.solve_triangular`): only the `upper` (or lower) triangle is read, and with
+    /// `unitriangular` the diagonal is taken as ones. Batch dims broadcast.
+    #[track_caller]
+    pub fn solve_triangular(&self, b: &Tensor, upper: bool, left: bool, unitriangular: bool) -> Result<Tensor> {
+        if !left {
+            // X A = B  <=>  A^T X^T = B^T, and A^T has the other triangle.
+            let x = at_caller(self.transpose(-2, -1))?.solve_triangular(
+                &b.transpose(-2, -1)?,
+                !upper,
+                true,
+                unitriangular,
+            )?;
+            return at_caller(x.transpose(-2, -1));
+        }
+        let (_, n) = self.square_batch("solve_triangular")?;
+        if b.dim() < 2 || b.shape()[b.dim() - 2] != n {
+            return Err(Error::shape(
+                "solve_triangular",
+                format!(
+                    "linalg.solve_triangular: Incompatible shapes of A and B for the equation AX = B ({:?} and {:?})",
+                    self.shape(),
+                    b.shape()
+                ),
+            ));
+        }
+        let dtype = DType::promote(self.dtype(), b.dtype());
+        let k = b.shape()[b.dim() - 1];
+        let batch = super::arith::broadcast_pair(
+            "solve_triangular",
+            &self.shape()[..self.dim() - 2],
+            &b.shape()[..b.dim() - 2],
+        )?;
+        let a = at_caller(self.to_dtype(dtype)?.expand(&[batch.clone(), vec![n, n]].concat()[..]))?;
+        let b = at_caller(b.to_dtype(dtype)?.expand(&[batch, vec![n, k]].concat()[..]))?;
+        let x = with_real!(dtype, T => {
+            let x = cpu::solve_triangular(&a.real_data::<T>()?, &b.real_data::<T>()?, n, k, upper, unitriangular);
+            Tensor::from_vec(x, b.shape())?.to_dtype(dtype)?
+        });
+        Ok(x.record(&[&a, &b], || Op::SolveTriangular { upper, unit: unitriangular }))
     }
 }

@@ -23,6 +23,7 @@ mod random;
 mod reduce;
 mod scatter;
 mod sort;
+mod spectral;
 mod view;
 
 pub use arith::result_type;

@@ -81,9 +81,19 @@ impl Tensor {
             "-1" => reduce(r, c, false),
             "inf" => reduce(c, r, true),
             "-inf" => reduce(c, r, false),
-            "nuc" | "2" | "-2" => {
-                Err(Error::unsupported("matrix_norm", format!("ord={ord} needs an SVD, which Ember does not have yet")))
-            }
+            "nuc" | "2" | "-2" => (|| {
+                // From the singular values of the matrices moved to the last two dims.
+                let s = self.movedim(&[r, c], &[-2, -1])?.svdvals()?;
+                let v = match ord {
+                    "nuc" => s.sum_dim(-1, false)?,
+                    "2" => s.max_dim(-1, false)?.0,
+                    _ => s.min_dim(-1, false)?.0,
+                };
+                match keepdim {
+                    true => v.unsqueeze(r.min(c))?.unsqueeze(r.max(c)),
+                    false => Ok(v),
+                }
+            })(),
             _ => Err(Error::value("matrix_norm", format!("linalg.matrix_norm: Order {ord} not supported."))),
         })
     }
