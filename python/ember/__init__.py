@@ -31,6 +31,7 @@ from .functional import (  # noqa: F401
 concat = concatenate = cat
 _tensor_methods.install(globals())
 functional.install(Tensor)
+import sys  # noqa: E402
 from . import distributions, special, linalg  # noqa: E402,F401
 
 strided = "torch.strided"
@@ -80,3 +81,4 @@ def cholesky(input, upper=False):
 Tensor.det = det
 Tensor.inverse = inverse
 Tensor.cholesky = cholesky
+linalg._install(sys.modules[__name__], Tensor)

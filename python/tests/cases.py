@@ -389,6 +389,24 @@ case("linalg_inv_solve_det", _A + "out = (torch.linalg.inv(A), torch.linalg.solv
      "torch.linalg.slogdet(-A), torch.linalg.cholesky(A), torch.linalg.cholesky(A, upper=True), A.det(), torch.inverse(A), "
      "torch.linalg.matrix_power(A, -2), torch.linalg.solve(A, B.T, left=False), torch.linalg.inv(A.expand(2, 3, 3)))")
 case("linalg_grads", _A + "A.requires_grad_()\n(torch.linalg.inv(A).sum() + torch.linalg.det(A) + torch.linalg.cholesky(A).sum() + torch.linalg.solve(A, B).sum()).backward()\nout = A.grad")
+case("linalg_qr_svd_eigh", _A + "q, r = torch.linalg.qr(B)\ns = torch.sign(torch.diagonal(r))\nU, S, Vh = torch.linalg.svd(B, full_matrices=False)\n"
+     "L, V = torch.linalg.eigh(A)\nout = (q * s, r * s[:, None], S, U @ Vh, torch.linalg.svdvals(A), L, V.abs(), torch.linalg.eigvalsh(A, UPLO='U'), "
+     "torch.linalg.svd(B).U.shape, torch.linalg.qr(B, mode='complete').Q.shape, torch.linalg.qr(B, mode='r').R.abs(), V @ torch.diag(L) @ V.T)")
+case("linalg_lstsq_pinv_rank", _A + "R = torch.tensor([[1., 2.], [2., 4.], [0., 0.]])\n"
+     "out = (torch.linalg.lstsq(B, A[:, :1]).solution, torch.linalg.lstsq(B, A[:, 0], driver='gelsd'), torch.linalg.pinv(B), "
+     "torch.linalg.pinv(A, hermitian=True), torch.linalg.matrix_rank(R), torch.linalg.matrix_rank(A, hermitian=True), "
+     "torch.linalg.solve_triangular(A.triu(), B, upper=True), torch.linalg.solve_triangular(A.tril(), B.T, upper=False, left=False), "
+     "torch.linalg.cond(A), torch.linalg.matrix_norm(B, 'nuc'), torch.linalg.matrix_norm(B, 2), torch.linalg.norm(B, -2), "
+     "torch.linalg.multi_dot([A, B, B.T]), torch.linalg.vecdot(A, A))")
+case("linalg_decomp_grads", _A + "A.requires_grad_()\nB.requires_grad_()\nq, r = torch.linalg.qr(B)\nU, S, Vh = torch.linalg.svd(B, full_matrices=False)\n"
+     "L, V = torch.linalg.eigh(A)\n((q * torch.sign(torch.diagonal(r)).detach()).sum() + S.sum() + (U @ Vh).sum() + L.sum() + (V ** 2 * torch.arange(3.)).sum() "
+     "+ torch.linalg.lstsq(B, A[:, :1]).solution.sum() + torch.linalg.pinv(B).sum() + torch.linalg.solve_triangular(A, B, upper=True).sum()).backward()\n"
+     "out = (A.grad, B.grad)")
+case("linalg_old_spellings", _A + "U, S, V = torch.svd(B)\nL = torch.linalg.cholesky(A)\n"
+     "out = (S, U @ V.T, torch.pinverse(B), torch.logdet(A), torch.logdet(-A), torch.cholesky_solve(B, L), "
+     "torch.cholesky_inverse(L), L.T.cholesky_inverse(upper=True), A.slogdet(), B.pinverse(), torch.svd(B, compute_uv=False).S)")
+case("qr_removed", "out = torch.qr(torch.eye(2), some=False)")
+case("linalg_svd_nonfinite", "out = torch.linalg.svd(torch.tensor([[1., float('nan')], [0., 1.]]))")
 case("linalg_singular", "out = torch.linalg.inv(torch.tensor([[1., 2.], [2., 4.]]))")
 case("linalg_not_pd", "out = torch.linalg.cholesky(torch.tensor([[1., 2.], [2., 1.]]))")
 

@@ -1,7 +1,8 @@
 //! Diagonals, products and reorderings with PyTorch's signatures: `diagonal`, `diag`,
 //! `diag_embed`, `diagflat`, `trace`, `kron`, `addmm`, `addmv`, `baddbmm`, `addcmul`,
 //! `addcdiv`, `lerp`, `roll`, `rot90`, `movedim`, `repeat_interleave`, `tile`, `fliplr`,
-//! `flipud`, and the functions `einsum`, `tensordot`, `cdist`.
+//! `flipud`, the functions `einsum`, `tensordot`, `cdist`, and `ember.linalg`'s norms (its
+//! decompositions are in `linalg.rs`).
 
 use crate::args::{int_list, maybe_detach, to_usizes, varargs_sizes};
 use crate::convert::to_tensor;
@@ -245,38 +246,4 @@ pub fn _cross(input: PyRef<'_, PyTensor>, other: PyRef<'_, PyTensor>, dim: isize
 #[pyfunction]
 pub fn _matrix_power(a: PyRef<'_, PyTensor>, n: i64) -> R {
     wrap(a.t.matrix_power(n))
-}
-
-/// `ember.linalg.inv(A)`.
-#[pyfunction]
-pub fn _inv(py: Python<'_>, a: PyRef<'_, PyTensor>) -> R {
-    let t = a.t.clone();
-    wrap(maybe_detach(py, t.numel() * 64, || t.inv()))
-}
-
-/// `ember.linalg.solve(A, B)`.
-#[pyfunction]
-pub fn _solve(py: Python<'_>, a: PyRef<'_, PyTensor>, b: PyRef<'_, PyTensor>) -> R {
-    let (a, b) = (a.t.clone(), b.t.clone());
-    wrap(maybe_detach(py, a.numel() * 64, || a.linalg_solve(&b)))
-}
-
-/// `ember.linalg.det(A)`.
-#[pyfunction]
-pub fn _det(a: PyRef<'_, PyTensor>) -> R {
-    wrap(a.t.det())
-}
-
-/// `ember.linalg.slogdet(A)` as `(sign, logabsdet)`.
-#[pyfunction]
-pub fn _slogdet(py: Python<'_>, a: PyRef<'_, PyTensor>) -> PyResult<Py<PyAny>> {
-    let (s, l) = a.t.slogdet().py()?;
-    crate::methods::tensors_tuple(py, vec![s, l])
-}
-
-/// `ember.linalg.cholesky(A, upper=False)`.
-#[pyfunction]
-#[pyo3(signature = (a, upper=false))]
-pub fn _cholesky(a: PyRef<'_, PyTensor>, upper: bool) -> R {
-    wrap(a.t.cholesky(upper))
 }

@@ -19,6 +19,7 @@ mod dtype;
 mod errors;
 mod indexing;
 mod like;
+mod linalg;
 mod methods;
 mod numpy;
 mod operators;
@@ -109,11 +110,20 @@ fn ember_c(m: &Bound<'_, PyModule>) -> PyResult<()> {
         compose::_matrix_norm,
         compose::_cross,
         compose::_matrix_power,
-        compose::_inv,
-        compose::_solve,
-        compose::_det,
-        compose::_slogdet,
-        compose::_cholesky,
+        linalg::_inv,
+        linalg::_solve,
+        linalg::_det,
+        linalg::_slogdet,
+        linalg::_cholesky,
+        linalg::_solve_triangular,
+        linalg::_qr,
+        linalg::_svd,
+        linalg::_svdvals,
+        linalg::_eigh,
+        linalg::_eigvalsh,
+        linalg::_lstsq,
+        linalg::_pinv,
+        linalg::_matrix_rank,
         sorting::searchsorted,
         sorting::bucketize,
         numpy::from_numpy,

@@ -34,7 +34,7 @@ fn unpack(p: &Tensor, parts: &[&[usize]]) -> Result<Vec<Tensor>> {
 /// PyTorch's formulas see as an undefined gradient: skipping its terms avoids `0 / 0` where
 /// the formula divides by singular values.
 fn unused(g: &Tensor) -> Result<bool> {
-    Ok(g.numel() == 0 || g.detach().abs()?.max()?.item::<f64>()? == 0.0)
+    Ok(g.numel() == 0 || g.detach().abs()?.max()?.to_dtype(DType::F64)?.item::<f64>()? == 0.0)
 }
 
 impl Tensor {
