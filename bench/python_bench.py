@@ -13,6 +13,8 @@ Needs torch and an installed ember (scripts/test-python.sh builds the wheel into
   sort      sort of 1M float32
   multinomial  one sample from each row of [8, 50257] probabilities (a GPT sampler's draw)
   einsum    'bhqd,bhkd->bhqk' on [4, 12, 128, 64] (attention scores), and the same as q @ k.transpose
+  linalg    solve(A, b), inv, det, svd, eigh of 256x256 float32 (A + 16 I; A + A^T for eigh), and
+            a batched solve of 64 8x8 systems
   import    `python -c "import X"` wall time (fresh process, warm file cache)
   size      the installed package's size on disk, and Ember's wheel
 Timing: warm-up, then the median of several samples, each >= ~0.1 s.
@@ -94,6 +96,16 @@ def run_one(lib, threads):
     q, k = torch.randn(4, 12, 128, 64), torch.randn(4, 12, 128, 64)
     out["einsum_ms"] = bench(lambda: torch.einsum("bhqd,bhkd->bhqk", q, k)) * 1e3
     out["matmul_form_ms"] = bench(lambda: q @ k.transpose(-2, -1)) * 1e3
+    A = torch.randn(256, 256) + 16 * torch.eye(256)
+    b = torch.randn(256, 1)
+    S = A + A.T
+    out["solve_ms"] = bench(lambda: torch.linalg.solve(A, b)) * 1e3
+    out["inv_ms"] = bench(lambda: torch.linalg.inv(A)) * 1e3
+    out["det_ms"] = bench(lambda: torch.linalg.det(A)) * 1e3
+    out["svd_ms"] = bench(lambda: torch.linalg.svd(A)) * 1e3
+    out["eigh_ms"] = bench(lambda: torch.linalg.eigh(S)) * 1e3
+    As, bs = torch.randn(64, 8, 8) + 4 * torch.eye(8), torch.randn(64, 8, 1)
+    out["solve_batched_ms"] = bench(lambda: torch.linalg.solve(As, bs)) * 1e3
     return out
 
 
@@ -136,7 +148,8 @@ def main():
     print("| workload | 1 thread | 2 threads |")
     print("|---|---|---|")
     for key, unit in (("overhead_us", "µs/op"), ("mlp_step_ms", "ms"), ("topk_ms", "ms"), ("sort_ms", "ms"),
-                      ("multinomial_ms", "ms"), ("einsum_ms", "ms"), ("matmul_form_ms", "ms")):
+                      ("multinomial_ms", "ms"), ("einsum_ms", "ms"), ("matmul_form_ms", "ms"), ("solve_ms", "ms"),
+                      ("inv_ms", "ms"), ("det_ms", "ms"), ("svd_ms", "ms"), ("eigh_ms", "ms"), ("solve_batched_ms", "ms")):
         cells = []
         for t in (1, 2):
             e, tt = rows[("ember", t)][key], rows[("torch", t)][key]
