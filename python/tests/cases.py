@@ -348,6 +348,13 @@ case("dist_kl_pairs", _D + "out = (D.kl_divergence(D.Normal(0., 1.), D.Normal(to
      "D.kl_divergence(D.Dirichlet(torch.tensor([1., 2.])), D.Dirichlet(torch.tensor([3., 1.]))))")
 case("dist_independent", _D + "base = D.Normal(torch.zeros(2, 3), torch.ones(2, 3))\nd = D.Independent(base, 1)\n"
      "out = (d.batch_shape, d.event_shape, d.log_prob(torch.ones(2, 3)), d.entropy(), D.kl_divergence(d, D.Independent(D.Normal(torch.ones(2, 3), torch.ones(2, 3)), 1)))")
+case("dist_mvn", _D + "loc = torch.tensor([[0., 1.], [1., -1.]])\nC = torch.tensor([[2., 0.5], [0.5, 1.]])\nP = torch.tensor([[1., -0.2], [-0.2, 0.5]])\n"
+     "a = D.MultivariateNormal(loc, covariance_matrix=C)\nb = D.MultivariateNormal(torch.zeros(2), precision_matrix=P)\n"
+     "c = D.MultivariateNormal(torch.ones(2), scale_tril=torch.tensor([[1., 0.], [0.3, 0.7]]))\nv = torch.tensor([0.5, 0.25])\n"
+     "out = (a.log_prob(v), a.entropy(), a.mean, a.variance, a.batch_shape, a.event_shape, b.log_prob(v), b.scale_tril, b.covariance_matrix, "
+     "c.log_prob(torch.zeros(3, 1, 2)), c.precision_matrix, c.entropy(), D.kl_divergence(a, b), D.kl_divergence(c, a))")
+case("dist_mvn_grad", _D + "loc = torch.tensor([0.5, -0.5], requires_grad=True)\nA = torch.tensor([[1.5, 0.2], [0.2, 1.]], requires_grad=True)\n"
+     "D.MultivariateNormal(loc, covariance_matrix=A).log_prob(torch.tensor([1., 1.])).backward()\nout = (loc.grad, A.grad)")
 case("dist_log_prob_grad", _D + "loc = torch.tensor([0.5], requires_grad=True)\nscale = torch.tensor([2.], requires_grad=True)\n"
      "D.Normal(loc, scale).log_prob(torch.tensor([1.5])).sum().backward()\nlogits = torch.tensor([1., 2., 0.], requires_grad=True)\n"
      "D.Categorical(logits=logits).log_prob(torch.tensor(1)).backward()\nout = (loc.grad, scale.grad, logits.grad)")

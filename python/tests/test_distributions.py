@@ -32,6 +32,7 @@ def within(got, want, se):
     lambda: D.Beta(ember.tensor([0.5, 2.0]), ember.tensor([0.5, 5.0])),
     lambda: D.Dirichlet(ember.tensor([1.0, 2.0, 3.0])),
     lambda: D.OneHotCategorical(probs=ember.tensor([0.2, 0.3, 0.5])),
+    lambda: D.MultivariateNormal(ember.tensor([1.0, -1.0]), covariance_matrix=ember.tensor([[2.0, 0.5], [0.5, 1.0]])),
 ])
 def test_sample_moments_match_mean_and_variance(make):
     ember.manual_seed(0)
@@ -63,6 +64,8 @@ def test_categorical_frequencies_and_shapes():
     lambda a, b: D.Uniform(a, a + b),
     lambda a, b: D.Exponential(b),
     lambda a, b: D.Laplace(a, b),
+    lambda a, b: D.MultivariateNormal(a, scale_tril=ember.diag(b) + ember.tensor([[0.0, 0.0], [0.4, 0.0]], dtype=ember.float64)),
+    lambda a, b: D.MultivariateNormal(a, covariance_matrix=ember.diag(b) + 0.2),
 ])
 def test_rsample_is_differentiable_in_the_parameters(make):
     a = ember.tensor([0.3, -0.2], dtype=ember.float64, requires_grad=True)
@@ -89,6 +92,20 @@ def test_log_prob_gradients_by_finite_differences():
     assert ember.autograd.gradcheck(lambda c: D.Gamma(c, 2.0).log_prob(ember.tensor([0.7, 1.2], dtype=ember.float64)), (conc,))
     logits = ember.tensor([0.1, 1.0, -0.5], dtype=ember.float64, requires_grad=True)
     assert ember.autograd.gradcheck(lambda lg: D.Categorical(logits=lg).entropy(), (logits,))
+
+
+def test_mvn_sample_covariance_and_argument_errors():
+    ember.manual_seed(4)
+    C = ember.tensor([[2.0, 0.5], [0.5, 1.0]], dtype=ember.float64)
+    x = D.MultivariateNormal(ember.zeros(2, dtype=ember.float64), covariance_matrix=C).sample((N,))
+    cov = x.T @ x / N
+    # Var(x_i x_j) = C_ii C_jj + C_ij^2 for a zero-mean normal.
+    d = C.diagonal()
+    within(cov, C, ((d[:, None] * d[None, :] + C.pow(2)) / N).sqrt())
+    with pytest.raises(ValueError, match="Exactly one of covariance_matrix or precision_matrix or scale_tril"):
+        D.MultivariateNormal(ember.zeros(2), covariance_matrix=C, scale_tril=C)
+    with pytest.raises(ember.linalg.LinAlgError):
+        D.MultivariateNormal(ember.zeros(2), covariance_matrix=-C)
 
 
 def test_bad_parameters_and_missing_pairs():

@@ -12,10 +12,11 @@ from .bernoulli import Bernoulli
 from .categorical import Categorical, OneHotCategorical
 from .gamma import Gamma, Beta, Dirichlet
 from .independent import Independent
+from .multivariate_normal import MultivariateNormal
 from .kl import kl_divergence, register_kl
 
 __all__ = [
     "Distribution", "Normal", "LogNormal", "Uniform", "Exponential", "Laplace", "Bernoulli",
-    "Categorical", "OneHotCategorical", "Gamma", "Beta", "Dirichlet", "Independent",
+    "Categorical", "OneHotCategorical", "Gamma", "Beta", "Dirichlet", "Independent", "MultivariateNormal",
     "kl_divergence", "register_kl",
 ]

@@ -9,6 +9,7 @@ from .bernoulli import Bernoulli, softplus
 from .categorical import Categorical, OneHotCategorical
 from .gamma import Gamma, Beta, Dirichlet
 from .independent import Independent, _sum_rightmost
+from .multivariate_normal import MultivariateNormal, _batch_mahalanobis
 
 _KL = {}
 _INF = float("inf")
@@ -113,3 +114,17 @@ def _kl_independent_independent(p, q):
     if p.reinterpreted_batch_ndims != q.reinterpreted_batch_ndims:
         raise NotImplementedError("KL between Independents with different reinterpreted_batch_ndims")
     return _sum_rightmost(kl_divergence(p.base_dist, q.base_dist), p.reinterpreted_batch_ndims)
+
+
+@register_kl(MultivariateNormal, MultivariateNormal)
+def _kl_mvn_mvn(p, q):
+    # log|Lq| - log|Lp| + (tr(Lq^-1 Lp (Lq^-1 Lp)^T) + |Lq^-1 (mq - mp)|^2 - n) / 2
+    n = p.event_shape[0]
+    shape = ember.broadcast_shapes(p.batch_shape, q.batch_shape)
+    half1 = q.scale_tril.diagonal(dim1=-2, dim2=-1).log().sum(-1) - p.scale_tril.diagonal(dim1=-2, dim2=-1).log().sum(-1)
+    lq = q.scale_tril.expand(shape + (n, n))
+    lp = p.scale_tril.expand(shape + (n, n))
+    m = ember.linalg.solve_triangular(lq, lp, upper=False)
+    term2 = (m * m).sum((-2, -1))
+    term3 = _batch_mahalanobis(lq, (q.loc - p.loc).expand(shape + (n,)))
+    return half1 + 0.5 * (term2 + term3 - n)
