@@ -15,6 +15,7 @@ pub mod layout;
 #[macro_use]
 pub mod op;
 pub mod shape;
+pub mod sparse;
 pub mod storage;
 mod tensor;
 

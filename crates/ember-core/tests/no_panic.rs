@@ -183,6 +183,11 @@ fn all_ops() -> Vec<(&'static str, OpFn)> {
         "lstsq" => |c| one(c.a.lstsq(&c.b)),
         "pinv" => |c| one(c.a.pinv(None, Some(c.s))),
         "matrix_rank" => |c| one(c.a.matrix_rank(Some(c.s), None)),
+        // sparse COO: `a` as indices (any dtype, shape), `b` as values
+        "sparse_coo_tensor" => |c| ember_core::sparse::SparseCoo::new(&c.a, &c.b, &c.shape).and_then(|s| Ok(vec![s.to_dense()?, s.coalesce()?.values().clone()])),
+        "sparse_mm" => |c| c.a.to_sparse().and_then(|s| s.mm(&c.b)).map(|t| vec![t]),
+        "sparse_t" => |c| c.a.to_sparse().and_then(|s| s.t()?.to_dense()).map(|t| vec![t]),
+        "to_sparse" => |c| c.a.to_sparse().map(|s| vec![s.indices().clone(), s.values().clone()]),
         // shape and views
         "size" => |c| c.a.size(c.d0).map(|_| vec![]),
         "reshape" => |c| one(c.a.reshape(&c.ishape)),

@@ -305,6 +305,13 @@ fn explicit_table() -> Vec<(&'static str, OpFn)> {
         e!("matrix_norm_nuc", |x| x[0].matrix_norm("nuc", [-2, -1], false)),
         e!("matrix_norm_2", |x| x[0].matrix_norm("2", [-2, -1], false)),
         e!("matrix_norm_neg2", |x| x[0].matrix_norm("-2", [-2, -1], false)),
+        e!("sparse_mm", |x| sp(&x[0])?.mm(&x[1])),
+        e!("sparse_mm_vector", |x| sp(&x[0])?.mm(&x[1])),
+        e!("sparse_t_mm", |x| sp(&x[0])?.t()?.mm(&x[1])),
+        e!("sparse_to_dense", |x| sp(&x[0])?.to_dense()),
+        e!("sparse_coalesce", |x| sp(&x[0])?.coalesce()?.values().mul_scalar(2.0)),
+        e!("sparse_sum_scaled", |x| sp(&x[0])?.mul_scalar(3.0)?.sum()),
+        e!("to_sparse_values", |x| Ok(x[0].relu()?.to_sparse()?.values().clone())),
         e!("add_empty", |x| &x[0] + &x[1]),
         e!("sum_empty", |x| x[0].sum_dim(0, false)),
         e!("exp_scalar", |x| x[0].exp()),
@@ -335,6 +342,12 @@ fn svd_normal(x: &Tensor, full: bool, use_: &str) -> Result<Tensor> {
         })
         .collect::<Result<_>>()?;
     Tensor::cat(&parts.iter().collect::<Vec<_>>(), 0)
+}
+
+/// The 4x3 sparse matrix of the sparse fixture cases (`SP_I` in gen_fixtures.py).
+fn sp(values: &Tensor) -> Result<ember_core::sparse::SparseCoo> {
+    let idx = Tensor::from_vec(vec![0i64, 1, 1, 3, 0, 3, 2, 0, 1, 2, 2, 0], &[2, 6])?;
+    ember_core::sparse::SparseCoo::new(&idx, values, &[4, 3])
 }
 
 /// `3 I` (3x3), the shift that keeps the decomposition cases well conditioned.
@@ -620,6 +633,8 @@ fn second_derivatives_are_checked_by_gradgradcheck() {
         "eigh_vectors",
         "lstsq_tall",
         "pinv",
+        "sparse_mm",
+        "sparse_coalesce",
         "cumprod",
         "logcumsumexp",
         "vector_norm2",

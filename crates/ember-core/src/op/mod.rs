@@ -381,6 +381,12 @@ op_table! {
         backward: |st, g, need| Ok(vec![Some(Tensor::eigh_backward(&p, g, *n)?)]),
         tests: ["eigvalsh", "eigh_vectors"],
     }
+    /// `S @ D` for a sparse COO matrix (`crate::sparse`): inputs the values and `D`.
+    SparseMm(pattern: Arc<crate::sparse::Pattern>, n: usize) {
+        saves: [v = input(0), d = input(1)],
+        backward: |st, g, need| Tensor::sparse_mm_backward(pattern, &v, &d, g, [need(0), need(1)]),
+        tests: ["sparse_mm", "sparse_mm_vector"],
+    }
     /// Sliding-window patches of a `[N, C, H, W]` image (conv2d as a matmul).
     Im2col(geom: ConvGeom) {
         saves: [],

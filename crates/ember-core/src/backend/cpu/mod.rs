@@ -11,6 +11,7 @@ pub mod matmul;
 pub mod reduce;
 pub mod rng;
 pub mod sort;
+pub mod sparse;
 pub mod spectral;
 
 use crate::dtype::Element;
