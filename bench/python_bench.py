@@ -15,6 +15,8 @@ Needs torch and an installed ember (scripts/test-python.sh builds the wheel into
   einsum    'bhqd,bhkd->bhqk' on [4, 12, 128, 64] (attention scores), and the same as q @ k.transpose
   linalg    solve(A, b), inv, det, svd, eigh of 256x256 float32 (A + 16 I; A + A^T for eigh), and
             a batched solve of 64 8x8 systems
+  sparse    torch.sparse.mm of a 10k-node, 100k-edge graph (coalesced COO) by [10k, 64] features,
+            and forward + backward to the values and the features (a GCN layer's product)
   import    `python -c "import X"` wall time (fresh process, warm file cache)
   size      the installed package's size on disk, and Ember's wheel
 Timing: warm-up, then the median of several samples, each >= ~0.1 s.
@@ -106,6 +108,17 @@ def run_one(lib, threads):
     out["eigh_ms"] = bench(lambda: torch.linalg.eigh(S)) * 1e3
     As, bs = torch.randn(64, 8, 8) + 4 * torch.eye(8), torch.randn(64, 8, 1)
     out["solve_batched_ms"] = bench(lambda: torch.linalg.solve(As, bs)) * 1e3
+    n, e, f = 10_000, 100_000, 64
+    adj = torch.sparse_coo_tensor(torch.randint(0, n, (2, e)), torch.rand(e), (n, n)).coalesce()
+    x = torch.randn(n, f)
+    out["spmm_ms"] = bench(lambda: torch.sparse.mm(adj, x)) * 1e3
+    vals, feats = adj.values().detach().clone().requires_grad_(), x.clone().requires_grad_()
+
+    def spmm_step():
+        a = torch.sparse_coo_tensor(adj.indices(), vals, (n, n))
+        torch.sparse.mm(a, feats).sum().backward()
+
+    out["spmm_fwd_bwd_ms"] = bench(spmm_step) * 1e3
     return out
 
 
@@ -149,7 +162,8 @@ def main():
     print("|---|---|---|")
     for key, unit in (("overhead_us", "µs/op"), ("mlp_step_ms", "ms"), ("topk_ms", "ms"), ("sort_ms", "ms"),
                       ("multinomial_ms", "ms"), ("einsum_ms", "ms"), ("matmul_form_ms", "ms"), ("solve_ms", "ms"),
-                      ("inv_ms", "ms"), ("det_ms", "ms"), ("svd_ms", "ms"), ("eigh_ms", "ms"), ("solve_batched_ms", "ms")):
+                      ("inv_ms", "ms"), ("det_ms", "ms"), ("svd_ms", "ms"), ("eigh_ms", "ms"), ("solve_batched_ms", "ms"),
+                      ("spmm_ms", "ms"), ("spmm_fwd_bwd_ms", "ms")):
         cells = []
         for t in (1, 2):
             e, tt = rows[("ember", t)][key], rows[("torch", t)][key]

@@ -32,9 +32,8 @@ concat = concatenate = cat
 _tensor_methods.install(globals())
 functional.install(Tensor)
 import sys  # noqa: E402
-from . import distributions, special, linalg  # noqa: E402,F401
+from . import distributions, special, linalg, sparse  # noqa: E402,F401
 
-strided = "torch.strided"
 contiguous_format = preserve_format = "torch.contiguous_format"
 
 
@@ -82,3 +81,4 @@ Tensor.det = det
 Tensor.inverse = inverse
 Tensor.cholesky = cholesky
 linalg._install(sys.modules[__name__], Tensor)
+sparse._install(sys.modules[__name__], Tensor)

@@ -417,6 +417,18 @@ case("linalg_svd_nonfinite", "out = torch.linalg.svd(torch.tensor([[1., float('n
 case("linalg_singular", "out = torch.linalg.inv(torch.tensor([[1., 2.], [2., 4.]]))")
 case("linalg_not_pd", "out = torch.linalg.cholesky(torch.tensor([[1., 2.], [2., 1.]]))")
 
+# ---- sparse COO
+_SP = "i = torch.tensor([[0, 1, 1, 3, 0, 3], [2, 0, 1, 2, 2, 0]])\nv = torch.tensor([1., 2., -1., 0.5, 3., 4.])\nS = torch.sparse_coo_tensor(i, v, (4, 3))\n"
+case("sparse_basics", _SP + "C = S.coalesce()\nout = (S.to_dense(), C.indices(), C.values(), S.is_coalesced(), C.is_coalesced(), S.shape, S.size(0), S._nnz(), "
+     "C._nnz(), S.sparse_dim(), S.dense_dim(), S.is_sparse, torch.ones(2).is_sparse, (S * 2).to_dense(), (0.5 * S).to_dense(), S.t().to_dense(), "
+     "torch.sparse.sum(S), torch.eye(3).to_sparse().indices(), torch.tensor([[0., 2.], [3., 0.]]).to_sparse().values(), "
+     "torch.sparse_coo_tensor(i, v).shape, S.dtype, S.layout)")
+case("sparse_mm_forms", _SP + "D = torch.arange(6.).reshape(3, 2)\n"
+     "out = (torch.sparse.mm(S, D), torch.spmm(S, D), torch.mm(S, D), S @ D, S @ D[:, 0], torch.ones(2, 4) @ S, torch.sparse.mm(S.t(), torch.ones(4, 1)), "
+     "torch.matmul(S, D))")
+case("sparse_mm_grads", _SP + "v.requires_grad_()\nD = torch.arange(6.).reshape(3, 2).requires_grad_()\n"
+     "S = torch.sparse_coo_tensor(i, v, (4, 3))\n(torch.sparse.mm(S, D) ** 2).sum().backward()\nout = (v.grad, D.grad)")
+case("sparse_values_uncoalesced", _SP + "out = S.values()")
 # ---- errors
 case("shape_mismatch", "out = torch.ones(2, 3) + torch.ones(4)")
 case("dim_out_of_range", "out = torch.ones(2, 3).sum(5)")

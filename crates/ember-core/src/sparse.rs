@@ -8,12 +8,12 @@
 //! `index_add`, `coalesce` too) is differentiable. The product is one op-table primitive
 //! (`Op::SparseMm`) over a row-compressed (CSR) copy of the indices built in `O(nnz)`.
 
-use crate::backend::cpu::sparse as cpu;
-use crate::dtype::DType;
+use crate::dtype::{DType, Element};
 use crate::error::{Error, Result};
 use crate::op::Op;
 use crate::Tensor;
-use std::sync::Arc;
+use ember_kernels::sparse as cpu;
+use std::sync::{Arc, OnceLock};
 
 /// A sparse COO tensor.
 #[derive(Clone, Debug)]
@@ -22,13 +22,34 @@ pub struct SparseCoo {
     values: Tensor,
     shape: Vec<usize>,
     coalesced: bool,
+    /// The product's pattern, built on the first `mm` and shared by clones (a graph's
+    /// adjacency is multiplied once per layer and step).
+    pattern: Arc<OnceLock<Arc<Pattern>>>,
 }
 
-/// The sparse matrix of a product: row and column of each stored value.
+/// The sparse matrix of a product `[n, m]`: row and column of each stored value, its CSR
+/// bucketing, and (built when backward first needs it) the transpose's.
 #[derive(Debug)]
 pub struct Pattern {
-    pub rows: Vec<usize>,
-    pub cols: Vec<usize>,
+    rows: Vec<usize>,
+    cols: Vec<usize>,
+    n: usize,
+    m: usize,
+    csr: cpu::Csr,
+    transposed: OnceLock<Arc<Pattern>>,
+}
+
+impl Pattern {
+    fn new(rows: Vec<usize>, cols: Vec<usize>, n: usize, m: usize) -> Pattern {
+        let csr = cpu::csr(&rows, n);
+        Pattern { rows, cols, n, m, csr, transposed: OnceLock::new() }
+    }
+
+    fn transposed(&self) -> Arc<Pattern> {
+        self.transposed
+            .get_or_init(|| Arc::new(Pattern::new(self.cols.clone(), self.rows.clone(), self.m, self.n)))
+            .clone()
+    }
 }
 
 impl SparseCoo {
@@ -53,13 +74,21 @@ impl SparseCoo {
         if sd + values.dim() - 1 != shape.len() {
             return Err(Error::shape(
                 op,
-                format!("number of dimensions must be sparse_dim ({sd}) + dense_dim ({}), but got {}", values.dim() - 1, shape.len()),
+                format!(
+                    "number of dimensions must be sparse_dim ({sd}) + dense_dim ({}), but got {}",
+                    values.dim() - 1,
+                    shape.len()
+                ),
             ));
         }
         if values.shape()[1..] != shape[sd..] {
             return Err(Error::shape(
                 op,
-                format!("values has incorrect size, expected {:?}, got {:?}", [&[nnz], &shape[sd..]].concat(), values.shape()),
+                format!(
+                    "values has incorrect size, expected {:?}, got {:?}",
+                    [&[nnz], &shape[sd..]].concat(),
+                    values.shape()
+                ),
             ));
         }
         let idx = indices.detach().to_dtype(DType::I64)?.contiguous()?;
@@ -70,11 +99,23 @@ impl SparseCoo {
                     return Err(Error::value(op, format!("found negative index {i} for dim {d}")));
                 }
                 if i as usize >= shape[d] {
-                    return Err(Error::value(op, format!("size is inconsistent with indices: for dim {d}, size is {} but found index {i}", shape[d])));
+                    return Err(Error::value(
+                        op,
+                        format!(
+                            "size is inconsistent with indices: for dim {d}, size is {} but found index {i}",
+                            shape[d]
+                        ),
+                    ));
                 }
             }
         }
-        Ok(SparseCoo { indices: idx, values: values.clone(), shape: shape.to_vec(), coalesced: nnz <= 1 })
+        Ok(SparseCoo {
+            indices: idx,
+            values: values.clone(),
+            shape: shape.to_vec(),
+            coalesced: nnz <= 1,
+            pattern: Default::default(),
+        })
     }
 
     pub fn indices(&self) -> &Tensor {
@@ -158,7 +199,13 @@ impl SparseCoo {
             &Tensor::from_vec(inverse, &[keys.len()])?,
             &self.values,
         )?;
-        Ok(SparseCoo { indices: Tensor::from_vec(idx, &[sd, uniq.len()])?, values, shape: self.shape.clone(), coalesced: true })
+        Ok(SparseCoo {
+            indices: Tensor::from_vec(idx, &[sd, uniq.len()])?,
+            values,
+            shape: self.shape.clone(),
+            coalesced: true,
+            pattern: Default::default(),
+        })
     }
 
     /// The transpose of a 2-D sparse matrix (`t()`): rows and columns swapped.
@@ -168,7 +215,13 @@ impl SparseCoo {
             return Err(Error::shape("t", format!("t() expects a 2-D sparse matrix, got shape {:?}", self.shape)));
         }
         let idx = self.indices.flip(&[0])?.contiguous()?;
-        Ok(SparseCoo { indices: idx, values: self.values.clone(), shape: vec![self.shape[1], self.shape[0]], coalesced: false })
+        Ok(SparseCoo {
+            indices: idx,
+            values: self.values.clone(),
+            shape: vec![self.shape[1], self.shape[0]],
+            coalesced: false,
+            pattern: Default::default(),
+        })
     }
 
     /// Every value times `s` (same pattern).
@@ -187,32 +240,52 @@ impl SparseCoo {
     pub fn mm(&self, dense: &Tensor) -> Result<Tensor> {
         let op = "sparse.mm";
         if self.shape.len() != 2 || self.sparse_dim() != 2 {
-            return Err(Error::shape(op, format!("sparse.mm: expected a 2-D sparse matrix, got shape {:?}", self.shape)));
+            return Err(Error::shape(
+                op,
+                format!("sparse.mm: expected a 2-D sparse matrix, got shape {:?}", self.shape),
+            ));
         }
         if self.values.dim() != 1 {
-            return Err(Error::unsupported(op, "sparse.mm: hybrid sparse tensors (values with dense dims) are not supported"));
+            return Err(Error::unsupported(
+                op,
+                "sparse.mm: hybrid sparse tensors (values with dense dims) are not supported",
+            ));
         }
         let vector = dense.dim() == 1;
         let d = if vector { dense.unsqueeze(-1)? } else { dense.clone() };
         if d.dim() != 2 || d.shape()[0] != self.shape[1] {
             return Err(Error::shape(
                 op,
-                format!("mat1 and mat2 shapes cannot be multiplied ({}x{} and {:?})", self.shape[0], self.shape[1], dense.shape()),
+                format!(
+                    "mat1 and mat2 shapes cannot be multiplied ({}x{} and {:?})",
+                    self.shape[0],
+                    self.shape[1],
+                    dense.shape()
+                ),
             ));
         }
-        let idx = self.indices.to_vec::<i64>()?;
-        let nnz = self.nnz();
-        let pattern = Pattern {
-            rows: idx[..nnz].iter().map(|&i| i as usize).collect(),
-            cols: idx[nnz..].iter().map(|&i| i as usize).collect(),
+        let pattern = match self.pattern.get() {
+            Some(p) => p.clone(),
+            None => {
+                let idx = self.indices.to_vec::<i64>()?;
+                let nnz = self.nnz();
+                let rows = idx[..nnz].iter().map(|&i| i as usize).collect();
+                let cols = idx[nnz..].iter().map(|&i| i as usize).collect();
+                self.pattern.get_or_init(|| Arc::new(Pattern::new(rows, cols, self.shape[0], self.shape[1]))).clone()
+            }
         };
-        let out = Tensor::sparse_mm(Arc::new(pattern), self.shape[0], &self.values, &d)?;
+        let out = Tensor::sparse_mm(pattern, &self.values, &d)?;
         if vector {
             out.squeeze_dim(-1)
         } else {
             Ok(out)
         }
     }
+}
+
+/// The storage as `T`s (the caller converted the tensor to `T`'s dtype).
+fn typed<T: Element>(s: &crate::storage::CpuStorage) -> Result<&[T]> {
+    T::slice(s).ok_or_else(|| Error::dtype("sparse.mm", format!("expected {} storage", T::DTYPE)))
 }
 
 impl Tensor {
@@ -224,30 +297,48 @@ impl Tensor {
         let keys: Vec<i64> = {
             let v = nz.to_vec::<i64>()?;
             let nd = self.dim().max(1);
-            v.chunks(nd)
-                .map(|c| c.iter().zip(self.shape()).fold(0i64, |k, (&i, &s)| k * s as i64 + i))
-                .collect()
+            v.chunks(nd).map(|c| c.iter().zip(self.shape()).fold(0i64, |k, (&i, &s)| k * s as i64 + i)).collect()
         };
         let values = self.reshape(&[self.numel()])?.index_select(0, &Tensor::from_vec(keys, &[nz.shape()[0]])?)?;
-        Ok(SparseCoo { indices: idx, values, shape: self.shape().to_vec(), coalesced: true })
+        Ok(SparseCoo {
+            indices: idx,
+            values,
+            shape: self.shape().to_vec(),
+            coalesced: true,
+            pattern: Default::default(),
+        })
     }
 
-    /// `S @ D` for the pattern `(rows, cols)` with `values [nnz]`, `S [n, m]`, `D [m, k]`.
-    pub(crate) fn sparse_mm(p: Arc<Pattern>, n: usize, values: &Tensor, dense: &Tensor) -> Result<Tensor> {
+    /// `S @ D` for the pattern `p` (`[n, m]`) with `values [nnz]` and `D [m, k]`.
+    pub(crate) fn sparse_mm(p: Arc<Pattern>, values: &Tensor, dense: &Tensor) -> Result<Tensor> {
         let dtype = DType::promote(values.dtype(), dense.dtype());
         if !dtype.is_float() {
             return Err(Error::dtype("sparse.mm", format!("sparse.mm: expected floating point values, got {dtype}")));
         }
-        let k = dense.shape()[1];
+        let (n, k) = (p.n, dense.shape()[1]);
         let work = if dtype == DType::F64 { DType::F64 } else { DType::F32 };
         let v = values.detach().to_dtype(work)?.contiguous()?;
         let d = dense.detach().to_dtype(work)?.contiguous()?;
+        // The operands are read in place (no copies): both are contiguous here.
+        let (sv, sd) = (v.cpu_read("sparse.mm")?, d.cpu_read("sparse.mm")?);
+        let (ov, od) = (v.layout().offset(), d.layout().offset());
         let out = match work {
-            DType::F64 => Tensor::from_vec(cpu::spmm(&p.rows, &p.cols, &v.to_vec::<f64>()?, &d.to_vec::<f64>()?, n, k), &[n, k])?,
-            _ => Tensor::from_vec(cpu::spmm(&p.rows, &p.cols, &v.to_vec::<f32>()?, &d.to_vec::<f32>()?, n, k), &[n, k])?,
-        }
-        .to_dtype(dtype)?;
-        Ok(out.record(&[values, dense], || Op::SparseMm { pattern: p, n }))
+            DType::F64 => {
+                let (vs, ds) = (typed::<f64>(&sv)?, typed::<f64>(&sd)?);
+                let mut out = vec![0.0f64; n * k];
+                cpu::spmm(&p.csr, &p.cols, &vs[ov..ov + v.numel()], &ds[od..od + d.numel()], k, &mut out);
+                Tensor::from_vec(out, &[n, k])?
+            }
+            _ => {
+                let (vs, ds) = (typed::<f32>(&sv)?, typed::<f32>(&sd)?);
+                let mut out = vec![0.0f32; n * k];
+                cpu::spmm_f32(&p.csr, &p.cols, &vs[ov..ov + v.numel()], &ds[od..od + d.numel()], k, &mut out);
+                Tensor::from_vec(out, &[n, k])?
+            }
+        };
+        drop((sv, sd));
+        let out = out.to_dtype(dtype)?;
+        Ok(out.record(&[values, dense], || Op::SparseMm { pattern: p }))
     }
 
     /// The gradients of `S @ D`: `dvalues[e] = <G[row_e], D[col_e]>`, `dD = S^T G`.
@@ -260,14 +351,15 @@ impl Tensor {
     ) -> Result<Vec<Option<Tensor>>> {
         let as_index = |v: &[usize]| Tensor::from_vec(v.iter().map(|&i| i as i64).collect::<Vec<_>>(), &[v.len()]);
         let gv = match need[0] {
-            true => Some(g.index_select(0, &as_index(&p.rows)?)?.mul(&dense.index_select(0, &as_index(&p.cols)?)?)?.sum_dim(-1, false)?),
+            true => Some(
+                g.index_select(0, &as_index(&p.rows)?)?
+                    .mul(&dense.index_select(0, &as_index(&p.cols)?)?)?
+                    .sum_dim(-1, false)?,
+            ),
             false => None,
         };
         let gd = match need[1] {
-            true => {
-                let t = Arc::new(Pattern { rows: p.cols.clone(), cols: p.rows.clone() });
-                Some(Tensor::sparse_mm(t, dense.shape()[0], values, g)?)
-            }
+            true => Some(Tensor::sparse_mm(p.transposed(), values, g)?),
             false => None,
         };
         Ok(vec![gv, gd])

@@ -16,6 +16,7 @@ pub mod optim;
 pub mod quant;
 pub mod reduce;
 pub mod rowwise;
+pub mod sparse;
 pub mod special;
 pub mod stream;
 pub mod threads;

@@ -26,6 +26,7 @@ mod operators;
 mod random;
 mod scatter;
 mod sorting;
+mod sparse;
 mod tensor;
 
 use pyo3::prelude::*;
@@ -48,6 +49,7 @@ fn ember_c(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<tensor::PyTensor>()?;
     m.add_class::<tensor::PyNode>()?;
     m.add_class::<tensor::RemovableHandle>()?;
+    m.add_class::<sparse::PySparse>()?;
     m.add_class::<dtype::PyDType>()?;
     m.add_class::<dtype::PyDevice>()?;
     m.add_class::<random::PyGenerator>()?;
@@ -125,6 +127,8 @@ fn ember_c(m: &Bound<'_, PyModule>) -> PyResult<()> {
         linalg::_pinv,
         linalg::_matrix_rank,
         sorting::searchsorted,
+        sparse::_sparse_coo,
+        sparse::_to_sparse,
         sorting::bucketize,
         numpy::from_numpy,
         dlpack::from_dlpack,

@@ -59,7 +59,14 @@ pub fn _cholesky(a: PyRef<'_, PyTensor>, upper: bool) -> R {
 /// `ember.linalg.solve_triangular(A, B, *, upper, left=True, unitriangular=False)`.
 #[pyfunction]
 #[pyo3(signature = (a, b, *, upper, left=true, unitriangular=false))]
-pub fn _solve_triangular(py: Python<'_>, a: PyRef<'_, PyTensor>, b: PyRef<'_, PyTensor>, upper: bool, left: bool, unitriangular: bool) -> R {
+pub fn _solve_triangular(
+    py: Python<'_>,
+    a: PyRef<'_, PyTensor>,
+    b: PyRef<'_, PyTensor>,
+    upper: bool,
+    left: bool,
+    unitriangular: bool,
+) -> R {
     let (a, b) = (a.t.clone(), b.t.clone());
     wrap(maybe_detach(py, cubic(&a), || a.solve_triangular(&b, upper, left, unitriangular)))
 }

@@ -382,7 +382,7 @@ op_table! {
         tests: ["eigvalsh", "eigh_vectors"],
     }
     /// `S @ D` for a sparse COO matrix (`crate::sparse`): inputs the values and `D`.
-    SparseMm(pattern: Arc<crate::sparse::Pattern>, n: usize) {
+    SparseMm(pattern: Arc<crate::sparse::Pattern>) {
         saves: [v = input(0), d = input(1)],
         backward: |st, g, need| Tensor::sparse_mm_backward(pattern, &v, &d, g, [need(0), need(1)]),
         tests: ["sparse_mm", "sparse_mm_vector"],

@@ -11,7 +11,6 @@ pub mod matmul;
 pub mod reduce;
 pub mod rng;
 pub mod sort;
-pub mod sparse;
 pub mod spectral;
 
 use crate::dtype::Element;
