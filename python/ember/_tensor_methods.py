@@ -155,4 +155,6 @@ def install(namespace):
     Tensor.xlogy = special.xlogy
     for name in ("polygamma", "logit", "xlogy"):
         namespace.setdefault(name, getattr(special, name))
+    Tensor.renorm = lambda self, p, dim, maxnorm: _C._renorm(self, float(p), dim, float(maxnorm))
+    namespace.setdefault("renorm", Tensor.renorm)
     Tensor.__module__ = "ember"

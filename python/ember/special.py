@@ -14,13 +14,10 @@ def digamma(input):
 psi = digamma
 
 
-def polygamma(n, input):
-    """``polygamma(n, x)``: ``digamma`` for n = 0, trigamma for n = 1."""
-    if n == 0:
-        return input.digamma()
-    if n == 1:
-        return input.trigamma()
-    raise NotImplementedError(f"polygamma(n={n}) is implemented for n = 0 and 1 only")
+def polygamma(n, input, *, out=None):
+    """``polygamma(n, x)``, the n-th derivative of digamma (differentiable)."""
+    r = _C._polygamma(input, int(n))
+    return r if out is None else out.copy_(r) or out
 
 
 def erf(input):
@@ -52,3 +49,36 @@ def log_softmax(input, dim, dtype=None):
 
 def softmax(input, dim, dtype=None):
     return input.softmax(dim) if dtype is None else input.to(dtype).softmax(dim)
+
+
+def i0(input):
+    return input.i0()
+
+
+def i1(input):
+    return input.i1()
+
+
+def _scaled(f, input):
+    # Computed in f64, where I_n(x) is finite to |x| ~ 1400, and returned in the input's dtype.
+    x = input.double()
+    r = f(x) * (-x.abs()).exp()
+    return r.to(input.dtype) if input.dtype.is_floating_point else r.float()
+
+
+def i0e(input):
+    """``exp(-|x|) I_0(x)``."""
+    return _scaled(lambda x: x.i0(), input)
+
+
+def i1e(input):
+    """``exp(-|x|) I_1(x)``."""
+    return _scaled(lambda x: x.i1(), input)
+
+
+def multigammaln(input, p):
+    """``log Γ_p(x) = p (p - 1) / 4 log π + Σ_j lgamma(x - j / 2)``."""
+    import math
+    from . import arange
+    j = arange(p, dtype=input.dtype) / 2
+    return (input.unsqueeze(-1) - j).lgamma().sum(-1) + p * (p - 1) / 4 * math.log(math.pi)

@@ -429,6 +429,15 @@ case("sparse_mm_forms", _SP + "D = torch.arange(6.).reshape(3, 2)\n"
 case("sparse_mm_grads", _SP + "v.requires_grad_()\nD = torch.arange(6.).reshape(3, 2).requires_grad_()\n"
      "S = torch.sparse_coo_tensor(i, v, (4, 3))\n(torch.sparse.mm(S, D) ** 2).sum().backward()\nout = (v.grad, D.grad)")
 case("sparse_values_uncoalesced", _SP + "out = S.values()")
+# ---- integer ops, polygamma, Bessel, renorm
+case("int_gcd_shifts", "a = torch.tensor([12, -18, 0, 7, 40])\nb = torch.tensor([8, 12, 0, -3, 6])\ns = torch.tensor([0, 1, 3, 5, 2])\n"
+     "out = (torch.gcd(a, b), torch.lcm(a, b), a.gcd(b), torch.bitwise_left_shift(a, s), torch.bitwise_right_shift(a, s), a << s, a >> s, a << 2, "
+     "a >> 1, torch.tensor([1, 2], dtype=torch.int32) << 31, torch.tensor([-8]) >> 70)")
+case("polygamma_bessel_renorm", "x = torch.tensor([0.3, 1.5, 4.0, 12.0, -0.5])\nM = torch.tensor([[3., 4.], [0.3, 0.4], [-6., 8.]])\n"
+     "out = (torch.polygamma(2, x), torch.polygamma(3, x), x.polygamma(4), torch.special.polygamma(2, x), torch.i0(x), torch.special.i0(x * 10), "
+     "torch.special.i1(x), torch.special.i0e(x * 20), torch.special.i1e(x), torch.renorm(M, 2, 0, 1.0), M.renorm(1, 1, 5.0), "
+     "torch.special.multigammaln(torch.tensor([2.5, 4.0]), 3))")
+case("polygamma_grad", "x = torch.tensor([0.7, 2.0], requires_grad=True)\n(torch.polygamma(2, x).sum() + torch.i0(x).sum() + torch.special.i1(x).sum()).backward()\nout = x.grad")
 # ---- errors
 case("shape_mismatch", "out = torch.ones(2, 3) + torch.ones(4)")
 case("dim_out_of_range", "out = torch.ones(2, 3).sum(5)")

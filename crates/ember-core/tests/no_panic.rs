@@ -183,6 +183,8 @@ fn all_ops() -> Vec<(&'static str, OpFn)> {
         "lstsq" => |c| one(c.a.lstsq(&c.b)),
         "pinv" => |c| one(c.a.pinv(None, Some(c.s))),
         "matrix_rank" => |c| one(c.a.matrix_rank(Some(c.s), None)),
+        "polygamma" => |c| one(c.a.polygamma(c.n as u32)),
+        "renorm" => |c| one(c.a.renorm(c.s, c.d0, c.d1 as f64)),
         // sparse COO: `a` as indices (any dtype, shape), `b` as values
         "sparse_coo_tensor" => |c| ember_core::sparse::SparseCoo::new(&c.a, &c.b, &c.shape).and_then(|s| Ok(vec![s.to_dense()?, s.coalesce()?.values().clone()])),
         "sparse_mm" => |c| c.a.to_sparse().and_then(|s| s.mm(&c.b)).map(|t| vec![t]),

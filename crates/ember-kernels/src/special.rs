@@ -1,5 +1,6 @@
 //! Special functions in `f64` (scalar; the elementwise ops run them per element): `ln |Γ|`,
-//! digamma, trigamma and the inverse error function, with PyTorch's values at poles
+//! digamma, trigamma, polygamma (through the Hurwitz zeta), the inverse error function and
+//! the modified Bessel functions `I_0`, `I_1`, with PyTorch's values at poles
 //! (`lgamma` is `+inf` at the non-positive integers, `digamma(0) = -inf` and NaN at the
 //! negative integers, trigamma `+inf` at the non-positive integers).
 
@@ -160,4 +161,110 @@ mod tests {
         assert_eq!((lgamma(0.0), lgamma(-2.0), digamma(0.0)), (f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY));
         assert!(digamma(-3.0).is_nan() && erfinv(1.5).is_nan() && trigamma(-1.0).is_infinite());
     }
+}
+
+/// The Hurwitz zeta function `ζ(s, q) = Σ_k (q + k)^-s` for `s > 1`: the sum up to where
+/// `q + k` is large, then Euler-Maclaurin (as Cephes, which PyTorch uses): `+inf` at the
+/// non-positive integers `q`.
+pub fn hurwitz_zeta(s: f64, q: f64) -> f64 {
+    // B_2j / (2j)!
+    const B: [f64; 7] = [
+        1.0 / 12.0,
+        -1.0 / 720.0,
+        1.0 / 30_240.0,
+        -1.0 / 1_209_600.0,
+        1.0 / 47_900_160.0,
+        -691.0 / 1_307_674_368_000.0,
+        1.0 / 74_724_249_600.0,
+    ];
+    if s.is_nan() || q.is_nan() {
+        return f64::NAN;
+    }
+    if q <= 0.0 && q == q.floor() {
+        return f64::INFINITY;
+    }
+    if q == f64::INFINITY {
+        return 0.0;
+    }
+    let mut acc = 0.0;
+    let mut a = q;
+    let start = 15f64.max(s + 5.0);
+    while a < start {
+        acc += a.powf(-s);
+        a += 1.0;
+    }
+    // ∫ + half the first term + the Bernoulli corrections, rising factorials of s.
+    let mut tail = a.powf(1.0 - s) / (s - 1.0) + 0.5 * a.powf(-s);
+    let (mut rising, mut pow) = (s, a.powf(-s - 1.0));
+    for (j, b) in B.iter().enumerate() {
+        tail += b * rising * pow;
+        let k = 2.0 * j as f64;
+        rising *= (s + k + 1.0) * (s + k + 2.0);
+        pow /= a * a;
+    }
+    acc + tail
+}
+
+/// `ψ^(n)(x)`, the n-th derivative of digamma: digamma and trigamma for `n = 0, 1`, else
+/// `(-1)^(n+1) n! ζ(n + 1, x)` (PyTorch's definition).
+pub fn polygamma(n: u32, x: f64) -> f64 {
+    match n {
+        0 => digamma(x),
+        1 => trigamma(x),
+        _ => {
+            let fact: f64 = (1..=n).map(f64::from).product();
+            let sign = if n % 2 == 1 { 1.0 } else { -1.0 };
+            sign * fact * hurwitz_zeta(f64::from(n) + 1.0, x)
+        }
+    }
+}
+
+/// Modified Bessel functions of the first kind, orders 0 and 1: the power series up to
+/// |x| = 15, the asymptotic expansion `e^|x| / sqrt(2 pi |x|) (1 - (4n^2 - 1)/(8x) + ...)`
+/// beyond (both accurate to ~1e-15 relative there).
+fn bessel_i(order: u32, x: f64) -> f64 {
+    let ax = x.abs();
+    if x.is_nan() {
+        return x;
+    }
+    let odd_sign = if order == 1 && x < 0.0 { -1.0 } else { 1.0 };
+    if ax <= 15.0 {
+        // Σ (x/2)^(2k + n) / (k! (k + n)!)
+        let h = ax / 2.0;
+        let mut term = if order == 0 { 1.0 } else { h };
+        let mut sum = term;
+        let mut k = 1.0;
+        while term > sum * 1e-17 {
+            term *= h * h / (k * (k + f64::from(order)));
+            sum += term;
+            k += 1.0;
+        }
+        return odd_sign * sum;
+    }
+    if ax == f64::INFINITY {
+        return odd_sign * f64::INFINITY;
+    }
+    let mu = 4.0 * f64::from(order * order);
+    let (mut term, mut sum) = (1.0, 1.0);
+    for k in 1..30 {
+        let kf = f64::from(k);
+        term *= -(mu - (2.0 * kf - 1.0).powi(2)) / (kf * 8.0 * ax);
+        sum += term;
+        if term.abs() < 1e-17 * sum.abs() {
+            break;
+        }
+    }
+    // e^x overflows past ~709.78; split it so values up to ~713 still come out finite.
+    let half = (ax / 2.0).exp();
+    odd_sign * half * (half / (2.0 * PI * ax).sqrt()) * sum
+}
+
+/// `I_0(x)`.
+pub fn i0(x: f64) -> f64 {
+    bessel_i(0, x)
+}
+
+/// `I_1(x)`.
+pub fn i1(x: f64) -> f64 {
+    bessel_i(1, x)
 }

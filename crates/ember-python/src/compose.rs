@@ -247,3 +247,17 @@ pub fn _cross(input: PyRef<'_, PyTensor>, other: PyRef<'_, PyTensor>, dim: isize
 pub fn _matrix_power(a: PyRef<'_, PyTensor>, n: i64) -> R {
     wrap(a.t.matrix_power(n))
 }
+
+/// `torch.polygamma(n, input)`.
+#[pyfunction]
+pub fn _polygamma(x: PyRef<'_, PyTensor>, n: i64) -> R {
+    let n = u32::try_from(n)
+        .map_err(|_| pyo3::exceptions::PyRuntimeError::new_err("polygamma(n, x) does not support negative n."))?;
+    wrap(x.t.polygamma(n))
+}
+
+/// `torch.renorm(input, p, dim, maxnorm)`.
+#[pyfunction]
+pub fn _renorm(x: PyRef<'_, PyTensor>, p: f64, dim: isize, maxnorm: f64) -> R {
+    wrap(x.t.renorm(p, dim, maxnorm))
+}

@@ -112,6 +112,8 @@ fn ember_c(m: &Bound<'_, PyModule>) -> PyResult<()> {
         compose::_matrix_norm,
         compose::_cross,
         compose::_matrix_power,
+        compose::_polygamma,
+        compose::_renorm,
         linalg::_inv,
         linalg::_solve,
         linalg::_det,

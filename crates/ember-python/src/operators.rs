@@ -98,6 +98,8 @@ bitwise_operator! {
     __and__, __rand__, __iand__ => BinaryOp::BitwiseAnd;
     __or__, __ror__, __ior__ => BinaryOp::BitwiseOr;
     __xor__, __rxor__, __ixor__ => BinaryOp::BitwiseXor;
+    __lshift__, __rlshift__, __ilshift__ => BinaryOp::BitwiseLeftShift;
+    __rshift__, __rrshift__, __irshift__ => BinaryOp::BitwiseRightShift;
 }
 
 /// In-place arithmetic (`x += y`): the result is written into `x` (an error when it would

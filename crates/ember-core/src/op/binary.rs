@@ -15,6 +15,15 @@ fn win_weight(a: &Tensor, b: &Tensor, wins: &Tensor) -> crate::Result<Tensor> {
     Tensor::where_cond(wins, &Tensor::ones_like(a)?, &a.eq(b)?.to_dtype(a.dtype())?.mul_scalar(0.5)?)
 }
 
+/// Euclid's greatest common divisor, non-negative (`gcd(0, 0) = 0`), wrapping at `i64::MIN`.
+fn int_gcd(a: i64, b: i64) -> i64 {
+    let (mut a, mut b) = (a.unsigned_abs(), b.unsigned_abs());
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a as i64
+}
+
 binary_table! {
     /// `a + b`.
     Add {
@@ -195,6 +204,53 @@ binary_table! {
         saves: [],
         // Integer-only: never recorded (only float outputs are).
         grad: |st, g, need| Err(super::no_derivative("bitwise_xor")),
+        tests: [],
+    }
+    /// `gcd(a, b)` of integers.
+    Gcd {
+        method: gcd,
+        ints: keep,
+        no_float: true,
+        scalar: |a, _b| a,
+        int: |a, b| int_gcd(a, b),
+        saves: [],
+        grad: |st, g, need| Err(super::no_derivative("gcd")),
+        tests: [],
+    }
+    /// `lcm(a, b)` of integers, non-negative (0 when either is 0).
+    Lcm {
+        method: lcm,
+        ints: keep,
+        no_float: true,
+        scalar: |a, _b| a,
+        int: |a, b| match int_gcd(a, b) {
+            0 => 0,
+            g => (a / g).wrapping_mul(b).wrapping_abs(),
+        },
+        saves: [],
+        grad: |st, g, need| Err(super::no_derivative("lcm")),
+        tests: [],
+    }
+    /// `a << b` of integers (0 once the shift passes the width, as PyTorch).
+    BitwiseLeftShift {
+        method: bitwise_left_shift,
+        ints: keep,
+        no_float: true,
+        scalar: |a, _b| a,
+        int: |a, b| if (0..64).contains(&b) { a.wrapping_shl(b as u32) } else { 0 },
+        saves: [],
+        grad: |st, g, need| Err(super::no_derivative("bitwise_left_shift")),
+        tests: [],
+    }
+    /// `a >> b` of integers, arithmetic (the sign fills once the shift passes the width).
+    BitwiseRightShift {
+        method: bitwise_right_shift,
+        ints: keep,
+        no_float: true,
+        scalar: |a, _b| a,
+        int: |a, b| if (0..64).contains(&b) { a >> b } else if a < 0 { -1 } else { 0 },
+        saves: [],
+        grad: |st, g, need| Err(super::no_derivative("bitwise_right_shift")),
         tests: [],
     }
 }

@@ -398,14 +398,42 @@ unary_table! {
         grad: |st, g| g.mul(&x.trigamma()?),
         tests: ["digamma"],
     }
-    /// `ψ'(x)` (`polygamma(1, x)`); its own derivative is not implemented.
+    /// `ψ'(x)` (`polygamma(1, x)`).
     Trigamma {
         method: trigamma,
         scalar: |x| F::of(special::trigamma(crate::dtype::Element::to_f64(x))),
-        saves: [],
-        grad: |st, g| Err(super::no_derivative("polygamma(1, x)")),
-        // Recorded by digamma's gradient under create_graph.
-        tests: ["digamma"],
+        saves: [x = input(0)],
+        grad: |st, g| g.mul(&x.polygamma(2)?),
+        // Also recorded by digamma's gradient under create_graph.
+        tests: ["digamma", "trigamma_grad"],
+    }
+    /// `ψ^(n)(x)` for `n >= 2` (`Tensor::polygamma` sends 0 and 1 to digamma and trigamma).
+    Polygamma(n: f64) {
+        scalar: |x| F::of(special::polygamma(n as u32, crate::dtype::Element::to_f64(x))),
+        saves: [x = input(0)],
+        grad: |st, g| g.mul(&x.polygamma(n as u32 + 1)?),
+        tests: ["polygamma2", "polygamma3", "trigamma_grad"],
+    }
+    /// The modified Bessel function `I_0`; `I_0' = I_1`.
+    I0 {
+        method: i0,
+        scalar: |x| F::of(special::i0(crate::dtype::Element::to_f64(x))),
+        saves: [x = input(0)],
+        grad: |st, g| g.mul(&x.i1()?),
+        tests: ["i0"],
+    }
+    /// The modified Bessel function `I_1`; `I_1' = I_0 - I_1 / x` (1/2 at 0).
+    I1 {
+        method: i1,
+        scalar: |x| F::of(special::i1(crate::dtype::Element::to_f64(x))),
+        saves: [x = input(0), y = output],
+        grad: |st, g| {
+            let at0 = x.eq_scalar(0.0)?;
+            let safe = crate::Tensor::where_cond(&at0, &crate::Tensor::ones_like(&x)?, &x)?;
+            let d = x.i0()?.sub(&y.div(&safe)?)?;
+            g.mul(&crate::Tensor::where_cond(&at0, &crate::Tensor::full_like(&x, 0.5)?, &d)?)
+        },
+        tests: ["i1", "i0"],
     }
     /// The inverse error function.
     Erfinv {

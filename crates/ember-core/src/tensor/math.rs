@@ -178,3 +178,15 @@ impl Tensor {
         Tensor::from_vec(counts, &[bins])?.to_dtype(self.dtype())
     }
 }
+
+impl Tensor {
+    /// `ψ^(n)(x)` (`torch.polygamma(n, x)`): `digamma` for 0, `trigamma` for 1.
+    #[track_caller]
+    pub fn polygamma(&self, n: u32) -> Result<Tensor> {
+        match n {
+            0 => self.digamma(),
+            1 => self.trigamma(),
+            _ => self.unary_op(crate::op::UnaryOp::Polygamma(f64::from(n))),
+        }
+    }
+}

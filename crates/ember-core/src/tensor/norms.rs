@@ -171,3 +171,29 @@ impl Tensor {
         }
     }
 }
+
+impl Tensor {
+    /// Each slice along `dim` with a `p`-norm above `maxnorm` scaled down to it
+    /// (`torch.renorm`; the factor is `maxnorm / (norm + 1e-7)`, as PyTorch's).
+    #[track_caller]
+    pub fn renorm(&self, p: f64, dim: isize, maxnorm: f64) -> Result<Tensor> {
+        if self.dim() < 2 {
+            return Err(Error::shape(
+                "renorm",
+                format!("renorm: input needs at least 2 dimensions, got {} dimensions", self.dim()),
+            ));
+        }
+        if p <= 0.0 || maxnorm < 0.0 {
+            return Err(Error::value(
+                "renorm",
+                format!("renorm: non-positive-norm not supported (p={p}, maxnorm={maxnorm})"),
+            ));
+        }
+        let d = self.norm_dim(dim, "renorm")?;
+        let others: Vec<isize> = (0..self.dim()).filter(|&i| i != d).map(|i| i as isize).collect();
+        let norm = self.vector_norm(p, &others, true)?;
+        let scaled = norm.add_scalar(1e-7)?.reciprocal()?.mul_scalar(maxnorm)?;
+        let factor = Tensor::where_cond(&norm.gt_scalar(maxnorm)?, &scaled, &Tensor::ones_like(&norm)?)?;
+        at_caller(self.mul(&factor))
+    }
+}
