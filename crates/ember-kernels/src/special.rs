@@ -137,32 +137,6 @@ pub fn erfinv(x: f64) -> f64 {
     y
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn values_against_closed_forms() {
-        // Γ(n) = (n-1)!, Γ(1/2) = sqrt(pi), |Γ(-1/2)| = 2 sqrt(pi).
-        assert!((lgamma(5.0) - 24f64.ln()).abs() < 1e-13);
-        assert!((lgamma(0.5) - PI.sqrt().ln()).abs() < 1e-14);
-        assert!((lgamma(-0.5) - (2.0 * PI.sqrt()).ln()).abs() < 1e-13);
-        // ψ(1) = -γ, ψ(1/2) = -γ - 2 ln 2, ψ(n+1) = ψ(n) + 1/n.
-        let euler = 0.577_215_664_901_532_9;
-        assert!((digamma(1.0) + euler).abs() < 1e-13);
-        assert!((digamma(0.5) + euler + 2.0 * 2f64.ln()).abs() < 1e-13);
-        assert!((digamma(-0.5) - (digamma(1.5) - PI / (-PI * 0.5).tan())).abs() < 1e-12);
-        // ψ'(1) = π²/6, ψ'(1/2) = π²/2.
-        assert!((trigamma(1.0) - PI * PI / 6.0).abs() < 1e-13);
-        assert!((trigamma(0.5) - PI * PI / 2.0).abs() < 1e-12);
-        for x in [-0.99, -0.5, -1e-3, 0.0, 0.3, 0.9, 0.999_999] {
-            assert!((crate::vmath::erf_f64(erfinv(x)) - x).abs() < 1e-14, "{x}");
-        }
-        assert_eq!((lgamma(0.0), lgamma(-2.0), digamma(0.0)), (f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY));
-        assert!(digamma(-3.0).is_nan() && erfinv(1.5).is_nan() && trigamma(-1.0).is_infinite());
-    }
-}
-
 /// The Hurwitz zeta function `ζ(s, q) = Σ_k (q + k)^-s` for `s > 1`: the sum up to where
 /// `q + k` is large, then Euler-Maclaurin (as Cephes, which PyTorch uses): `+inf` at the
 /// non-positive integers `q`.
@@ -211,6 +185,14 @@ pub fn polygamma(n: u32, x: f64) -> f64 {
     match n {
         0 => digamma(x),
         1 => trigamma(x),
+        // n! overflows f64 past 170 (PyTorch's values there are infinite or NaN as well).
+        _ if n > 170 => {
+            if n % 2 == 1 {
+                f64::INFINITY
+            } else {
+                f64::NEG_INFINITY
+            }
+        }
         _ => {
             let fact: f64 = (1..=n).map(f64::from).product();
             let sign = if n % 2 == 1 { 1.0 } else { -1.0 };
@@ -267,4 +249,30 @@ pub fn i0(x: f64) -> f64 {
 /// `I_1(x)`.
 pub fn i1(x: f64) -> f64 {
     bessel_i(1, x)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_against_closed_forms() {
+        // Γ(n) = (n-1)!, Γ(1/2) = sqrt(pi), |Γ(-1/2)| = 2 sqrt(pi).
+        assert!((lgamma(5.0) - 24f64.ln()).abs() < 1e-13);
+        assert!((lgamma(0.5) - PI.sqrt().ln()).abs() < 1e-14);
+        assert!((lgamma(-0.5) - (2.0 * PI.sqrt()).ln()).abs() < 1e-13);
+        // ψ(1) = -γ, ψ(1/2) = -γ - 2 ln 2, ψ(n+1) = ψ(n) + 1/n.
+        let euler = 0.577_215_664_901_532_9;
+        assert!((digamma(1.0) + euler).abs() < 1e-13);
+        assert!((digamma(0.5) + euler + 2.0 * 2f64.ln()).abs() < 1e-13);
+        assert!((digamma(-0.5) - (digamma(1.5) - PI / (-PI * 0.5).tan())).abs() < 1e-12);
+        // ψ'(1) = π²/6, ψ'(1/2) = π²/2.
+        assert!((trigamma(1.0) - PI * PI / 6.0).abs() < 1e-13);
+        assert!((trigamma(0.5) - PI * PI / 2.0).abs() < 1e-12);
+        for x in [-0.99, -0.5, -1e-3, 0.0, 0.3, 0.9, 0.999_999] {
+            assert!((crate::vmath::erf_f64(erfinv(x)) - x).abs() < 1e-14, "{x}");
+        }
+        assert_eq!((lgamma(0.0), lgamma(-2.0), digamma(0.0)), (f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY));
+        assert!(digamma(-3.0).is_nan() && erfinv(1.5).is_nan() && trigamma(-1.0).is_infinite());
+    }
 }

@@ -411,7 +411,7 @@ unary_table! {
     Polygamma(n: f64) {
         scalar: |x| F::of(special::polygamma(n as u32, crate::dtype::Element::to_f64(x))),
         saves: [x = input(0)],
-        grad: |st, g| g.mul(&x.polygamma(n as u32 + 1)?),
+        grad: |st, g| g.mul(&x.polygamma((n as u32).saturating_add(1))?),
         tests: ["polygamma2", "polygamma3", "trigamma_grad"],
     }
     /// The modified Bessel function `I_0`; `I_0' = I_1`.
