@@ -420,6 +420,22 @@ case("i1", [("data", [0.0, 0.5, -1.5, 3.0, -7.5, 9.0, -4.2, 2.2, 1.1], [9])], to
 case("i0_large", [("data", [14.9, 15.1, -30.0, 80.0, 200.0, -16.0], [6])], torch.i0, diff=False)
 case("i1_large", [("data", [14.9, 15.1, -30.0, 80.0, 200.0, -16.0], [6])], torch.special.i1, diff=False)
 case("renorm", [([3, 4], "any")], lambda x: torch.renorm(x * 2, 2, 0, 1.5))
+# ---- ember::distributions (Rust): log_prob, entropy and KL against torch.distributions
+TD = torch.distributions
+case("dist_normal", [([3], "any"), ([3], "pos"), ([3], "any")],
+     lambda m, s, v: TD.Normal(m, s).log_prob(v) + TD.Normal(m, s).entropy()
+     + TD.kl_divergence(TD.Normal(m, s), TD.Normal(torch.tensor(0.5), torch.tensor(2.0))))
+case("dist_categorical", [([2, 4], "any")],
+     lambda l: TD.Categorical(logits=l).log_prob(torch.tensor([1, 3])) + TD.Categorical(logits=l).entropy()
+     + TD.kl_divergence(TD.Categorical(logits=l), TD.Categorical(logits=l.flip(-1))))
+case("dist_mvn", [([2], "any"), ([2, 2], "any"), ([2], "any"), ([2], "any")],
+     lambda m, x, d, v: (lambda p: p.log_prob(v) + p.entropy()
+                         + TD.kl_divergence(p, TD.MultivariateNormal(torch.zeros(2), scale_tril=torch.eye(2) * 1.5)))(
+         TD.MultivariateNormal(m, scale_tril=torch.tril(x, -1) + torch.diag_embed(d.exp()))))
+case("dist_uniform_exponential_bernoulli", [([3], "any"), ([3], "pos"), ([3], "pos"), ([3], "unit")],
+     lambda lo, w, r, p: TD.Uniform(lo, lo + w).log_prob(lo + 0.5 * w) + TD.Uniform(lo, lo + w).entropy()
+     + TD.Exponential(r).log_prob(w) + TD.Exponential(r).entropy()
+     + TD.Bernoulli(probs=p).log_prob(torch.tensor([1., 0., 1.])) + TD.Bernoulli(probs=p).entropy())
 # ---- empty and 0-d
 case("add_empty", [([0, 3], "any"), ([3], "any")], torch.add)
 case("sum_empty", [([0, 3], "any")], lambda x: x.sum(0))

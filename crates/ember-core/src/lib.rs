@@ -8,6 +8,7 @@
 pub mod autograd;
 pub mod backend;
 pub mod device;
+pub mod distributions;
 pub mod dtype;
 pub mod error;
 pub mod fused;

@@ -318,6 +318,37 @@ fn explicit_table() -> Vec<(&'static str, OpFn)> {
         e!("polygamma2", |x| x[0].polygamma(2)),
         e!("polygamma3", |x| x[0].polygamma(3)),
         e!("renorm", |x| x[0].mul_scalar(2.0)?.renorm(2.0, 0, 1.5)),
+        e!("dist_normal", |x| {
+            use ember_core::distributions::{Distribution, Normal};
+            let d = Normal::new(&x[0], &x[1])?;
+            let q = Normal::new(&Tensor::full(&[], 0.5, x[0].dtype())?, &Tensor::full(&[], 2.0, x[0].dtype())?)?;
+            d.log_prob(&x[2])?.add(&d.entropy()?)?.add(&d.kl(&q)?)
+        }),
+        e!("dist_categorical", |x| {
+            use ember_core::distributions::{Categorical, Distribution};
+            let d = Categorical::from_logits(&x[0])?;
+            let q = Categorical::from_logits(&x[0].flip(&[-1])?)?;
+            d.log_prob(&Tensor::from_vec(vec![1i64, 3], &[2])?)?.add(&d.entropy()?)?.add(&d.kl(&q)?)
+        }),
+        e!("dist_mvn", |x| {
+            use ember_core::distributions::{Distribution, MultivariateNormal};
+            let l = x[1].tril(-1)?.add(&x[2].exp()?.diag_embed(0, -2, -1)?)?;
+            let p = MultivariateNormal::from_scale_tril(&x[0], &l)?;
+            let q = MultivariateNormal::from_scale_tril(
+                &Tensor::zeros(&[2], x[0].dtype())?,
+                &Tensor::eye(2, x[0].dtype())?.mul_scalar(1.5)?,
+            )?;
+            p.log_prob(&x[3])?.add(&p.entropy()?)?.add(&p.kl(&q)?)
+        }),
+        e!("dist_uniform_exponential_bernoulli", |x| {
+            use ember_core::distributions::{Bernoulli, Distribution, Exponential, Uniform};
+            let u = Uniform::new(&x[0], &x[0].add(&x[1])?)?;
+            let e = Exponential::new(&x[2])?;
+            let b = Bernoulli::new(&x[3])?;
+            let ones = Tensor::from_vec(vec![1.0, 0.0, 1.0], &[3])?.to_dtype(x[0].dtype())?;
+            let lp = u.log_prob(&x[0].add(&x[1].mul_scalar(0.5)?)?)?.add(&u.entropy()?)?;
+            lp.add(&e.log_prob(&x[1])?)?.add(&e.entropy()?)?.add(&b.log_prob(&ones)?)?.add(&b.entropy()?)
+        }),
         e!("add_empty", |x| &x[0] + &x[1]),
         e!("sum_empty", |x| x[0].sum_dim(0, false)),
         e!("exp_scalar", |x| x[0].exp()),
