@@ -436,6 +436,16 @@ case("dist_uniform_exponential_bernoulli", [([3], "any"), ([3], "pos"), ([3], "p
      lambda lo, w, r, p: TD.Uniform(lo, lo + w).log_prob(lo + 0.5 * w) + TD.Uniform(lo, lo + w).entropy()
      + TD.Exponential(r).log_prob(w) + TD.Exponential(r).entropy()
      + TD.Bernoulli(probs=p).log_prob(torch.tensor([1., 0., 1.])) + TD.Bernoulli(probs=p).entropy())
+# ---- scatter_reduce with prod / amax / amin (zeros in src exercise prod's exclusive products)
+SR_I = torch.tensor([[0, 1, 0, 2], [2, 0, 0, 1]])
+case("scatter_reduce_amax", [([3, 4], "distinct"), ([2, 4], "distinct")],
+     lambda x, s: x.scatter_reduce(0, SR_I, s, "amax"))
+case("scatter_reduce_amin_noself", [([3, 4], "distinct"), ([2, 4], "distinct")],
+     lambda x, s: x.scatter_reduce(0, SR_I, s, "amin", include_self=False))
+case("scatter_reduce_prod", [([3, 4], "any"), ("data", [1.5, 0.0, -2.0, 0.5, 0.0, 3.0, 0.0, -1.0], [2, 4])],
+     lambda x, s: x.scatter_reduce(0, SR_I, s, "prod"))
+case("scatter_reduce_prod_noself", [([3, 4], "any"), ([2, 4], "any")],
+     lambda x, s: x.scatter_reduce(0, SR_I, s, "prod", include_self=False))
 # ---- empty and 0-d
 case("add_empty", [([0, 3], "any"), ([3], "any")], torch.add)
 case("sum_empty", [([0, 3], "any")], lambda x: x.sum(0))

@@ -438,6 +438,13 @@ case("polygamma_bessel_renorm", "x = torch.tensor([0.3, 1.5, 4.0, 12.0, -0.5])\n
      "torch.special.i1(x), torch.special.i0e(x * 20), torch.special.i1e(x), torch.renorm(M, 2, 0, 1.0), M.renorm(1, 1, 5.0), "
      "torch.special.multigammaln(torch.tensor([2.5, 4.0]), 3))")
 case("polygamma_grad", "x = torch.tensor([0.7, 2.0], requires_grad=True)\n(torch.polygamma(2, x).sum() + torch.i0(x).sum() + torch.special.i1(x).sum()).backward()\nout = x.grad")
+case("scatter_reduce_extremes", _S + "s = torch.tensor([[5., -1., 2., 0.], [7., 3., -4., 8.]])\n"
+     "out = (x.scatter_reduce(0, i, s, 'amax'), x.scatter_reduce(0, i, s, 'amin', include_self=False), x.scatter_reduce(0, i, s, 'prod'), "
+     "torch.scatter_reduce(x, 1, i[:, :2], s[:, :2], reduce='prod', include_self=False), x.scatter(0, i, s, reduce='multiply'), "
+     "torch.arange(6).reshape(2, 3).scatter_reduce(1, torch.tensor([[0, 0], [2, 2]]), torch.tensor([[4, 9], [-3, 1]]), 'amax'))")
+case("scatter_reduce_extremes_grad", _S + "x.requires_grad_()\ns = torch.tensor([[5., -1., 2., 0.], [7., 3., -4., 8.]], requires_grad=True)\n"
+     "(x.scatter_reduce(0, i, s, 'amax') * torch.arange(12.).reshape(3, 4)).sum().backward()\ng1 = (x.grad.clone(), s.grad.clone())\n"
+     "x.grad = None\ns.grad = None\n(x.scatter_reduce(0, i, s, 'prod') * torch.arange(12.).reshape(3, 4)).sum().backward()\nout = (g1, x.grad, s.grad)")
 # ---- errors
 case("shape_mismatch", "out = torch.ones(2, 3) + torch.ones(4)")
 case("dim_out_of_range", "out = torch.ones(2, 3).sum(5)")

@@ -349,6 +349,10 @@ fn explicit_table() -> Vec<(&'static str, OpFn)> {
             let lp = u.log_prob(&x[0].add(&x[1].mul_scalar(0.5)?)?)?.add(&u.entropy()?)?;
             lp.add(&e.log_prob(&x[1])?)?.add(&e.entropy()?)?.add(&b.log_prob(&ones)?)?.add(&b.entropy()?)
         }),
+        e!("scatter_reduce_amax", |x| x[0].scatter_reduce(0, &sr_index()?, &x[1], "amax", true)),
+        e!("scatter_reduce_amin_noself", |x| x[0].scatter_reduce(0, &sr_index()?, &x[1], "amin", false)),
+        e!("scatter_reduce_prod", |x| x[0].scatter_reduce(0, &sr_index()?, &x[1], "prod", true)),
+        e!("scatter_reduce_prod_noself", |x| x[0].scatter_reduce(0, &sr_index()?, &x[1], "prod", false)),
         e!("add_empty", |x| &x[0] + &x[1]),
         e!("sum_empty", |x| x[0].sum_dim(0, false)),
         e!("exp_scalar", |x| x[0].exp()),
@@ -385,6 +389,11 @@ fn svd_normal(x: &Tensor, full: bool, use_: &str) -> Result<Tensor> {
 fn sp(values: &Tensor) -> Result<ember_core::sparse::SparseCoo> {
     let idx = Tensor::from_vec(vec![0i64, 1, 1, 3, 0, 3, 2, 0, 1, 2, 2, 0], &[2, 6])?;
     ember_core::sparse::SparseCoo::new(&idx, values, &[4, 3])
+}
+
+/// `SR_I` of gen_fixtures.py's scatter_reduce cases.
+fn sr_index() -> Result<Tensor> {
+    Tensor::from_vec(vec![0i64, 1, 0, 2, 2, 0, 0, 1], &[2, 4])
 }
 
 /// `3 I` (3x3), the shift that keeps the decomposition cases well conditioned.

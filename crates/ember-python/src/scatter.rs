@@ -44,11 +44,19 @@ fn scatter_of(
     match (reduce, src_t, num) {
         (None, Some(s), _) => t.scatter(dim, index, &s),
         (None, None, Some(v)) => t.scatter_value(dim, index, v),
-        (Some("add"), Some(s), _) => t.scatter_reduce(dim, index, &s, "sum", true),
-        (Some("add"), None, Some(v)) => {
-            t.scatter_reduce(dim, index, &Tensor::full(&[], v, t.dtype())?.expand(index.shape())?, "sum", true)
+        (Some(r @ ("add" | "multiply")), src, num) => {
+            let how = if r == "add" { "sum" } else { "prod" };
+            match (src, num) {
+                (Some(s), _) => t.scatter_reduce(dim, index, &s, how, true),
+                (None, Some(v)) => {
+                    t.scatter_reduce(dim, index, &Tensor::full(&[], v, t.dtype())?.expand(index.shape())?, how, true)
+                }
+                _ => Err(ember::Error::value("scatter", "scatter() expects a src tensor or a value")),
+            }
         }
-        (Some(r), _, _) => Err(ember::Error::unsupported("scatter", format!("reduce={r:?} (Ember implements 'add')"))),
+        (Some(r), _, _) => {
+            Err(ember::Error::value("scatter", format!("reduce argument must be either add or multiply, got {r}")))
+        }
         _ => Err(ember::Error::value("scatter", "scatter() expects a src tensor or a value")),
     }
 }

@@ -1,6 +1,7 @@
 //! Writes at indexed positions, PyTorch's `scatter` family, built on the `IndexPut` primitive
 //! (`put_u`: values written at flat positions, differentiable in the base and the values):
-//! `scatter` (tensor or number source), `scatter_reduce` (`sum`/`mean`), `index_fill`,
+//! `scatter` (tensor or number source), `scatter_reduce` (`sum`/`mean`, and `prod`/`amax`/`amin`
+//! with PyTorch's gradients through a custom node), `index_fill`,
 //! `index_copy`, `masked_scatter`. Repeated positions: the last write wins (PyTorch leaves the
 //! winner unspecified).
 
@@ -65,8 +66,14 @@ impl Tensor {
         include_self: bool,
     ) -> Result<Tensor> {
         let op = "scatter_reduce";
+        if matches!(reduce, "prod" | "amax" | "amin") {
+            return self.scatter_reduce_extreme(dim, index, src, reduce, include_self);
+        }
         if !matches!(reduce, "sum" | "mean") {
-            return Err(Error::unsupported(op, format!("reduce={reduce:?} (Ember implements \"sum\" and \"mean\"; PyTorch also has \"prod\", \"amax\", \"amin\")")));
+            return Err(Error::value(
+                op,
+                format!("reduce argument must be either sum, prod, mean, amax or amin, got {reduce}"),
+            ));
         }
         let d = self.norm_dim(dim, op)?;
         let src = Tensor::source_values(&src.to_dtype(self.dtype())?, index, op)?.reshape(index.shape())?;
@@ -90,6 +97,161 @@ impl Tensor {
             // Integer means round towards negative infinity (PyTorch's floor division).
             mean.floor()?.to_dtype(self.dtype())
         }
+    }
+
+    /// `scatter_reduce` with `"prod"`, `"amax"` or `"amin"`: the reduction per target in f64,
+    /// and PyTorch's gradients, computed with the forward as each contributor's weight:
+    /// amax/amin split the gradient evenly among the contributors equal to the result; prod
+    /// gives each the product of the others (exact with zeros present).
+    #[track_caller]
+    fn scatter_reduce_extreme(
+        &self,
+        dim: isize,
+        index: &Tensor,
+        src: &Tensor,
+        reduce: &str,
+        include_self: bool,
+    ) -> Result<Tensor> {
+        let op = "scatter_reduce";
+        let x = if self.dim() == 0 { at_caller(self.reshape(&[1usize][..]))? } else { self.clone() };
+        let d = self.norm_dim(dim, op)?;
+        let pos: Vec<usize> = x.scatter_positions(d, index, op)?.to_vec::<i64>()?.iter().map(|&p| p as usize).collect();
+        let vals = Tensor::source_values(&src.to_dtype(self.dtype())?, index, op)?;
+        let base = x.detach().contiguous()?.to_f64_vec()?;
+        let v = vals.detach().to_f64_vec()?;
+        let n = base.len();
+        // Per target: the contributors (self when kept, then the hits).
+        let mut hit = vec![false; n];
+        for &p in &pos {
+            hit[p] = true;
+        }
+        let self_in = |t: usize| include_self || !hit[t];
+        let mut out = base.clone();
+        let (mut w_self, mut w_src) = (vec![0.0; n], vec![0.0; v.len()]);
+        match reduce {
+            "prod" => {
+                // The product of the non-zero contributors and the count of zeros, so each
+                // contributor's weight (the product of the others) needs no division by zero.
+                let (mut nz, mut zeros) = (vec![1.0f64; n], vec![0usize; n]);
+                for t in 0..n {
+                    if self_in(t) {
+                        if base[t] == 0.0 {
+                            zeros[t] += 1
+                        } else {
+                            nz[t] *= base[t]
+                        }
+                    }
+                }
+                for (&p, &s) in pos.iter().zip(&v) {
+                    if s == 0.0 {
+                        zeros[p] += 1
+                    } else {
+                        nz[p] *= s
+                    }
+                }
+                let weight = |t: usize, x: f64| match (zeros[t], x == 0.0) {
+                    (0, _) => nz[t] / x,
+                    (1, true) => nz[t],
+                    _ => 0.0,
+                };
+                for t in 0..n {
+                    out[t] = if zeros[t] > 0 { 0.0 } else { nz[t] };
+                    if self_in(t) {
+                        w_self[t] = weight(t, base[t]);
+                    }
+                }
+                for (e, (&p, &s)) in pos.iter().zip(&v).enumerate() {
+                    w_src[e] = weight(p, s);
+                }
+            }
+            _ => {
+                let better = |a: f64, b: f64| if reduce == "amax" { a > b } else { a < b };
+                for t in 0..n {
+                    if !self_in(t) {
+                        out[t] = if reduce == "amax" { f64::NEG_INFINITY } else { f64::INFINITY };
+                    }
+                }
+                for (&p, &s) in pos.iter().zip(&v) {
+                    if better(s, out[p]) || s.is_nan() {
+                        out[p] = s;
+                    }
+                }
+                let mut count = vec![0.0f64; n];
+                let same = |a: f64, b: f64| a == b || (a.is_nan() && b.is_nan());
+                for t in 0..n {
+                    if self_in(t) && same(base[t], out[t]) {
+                        count[t] += 1.0;
+                    }
+                }
+                for (&p, &s) in pos.iter().zip(&v) {
+                    if same(s, out[p]) {
+                        count[p] += 1.0;
+                    }
+                }
+                for t in 0..n {
+                    if self_in(t) && same(base[t], out[t]) {
+                        w_self[t] = 1.0 / count[t];
+                    }
+                }
+                for (e, (&p, &s)) in pos.iter().zip(&v).enumerate() {
+                    if same(s, out[p]) {
+                        w_src[e] = 1.0 / count[p];
+                    }
+                }
+            }
+        }
+        let y = Tensor::from_vec(out, &[n])?.to_dtype(self.dtype())?;
+        let y = if self.dtype().is_float() { y } else { y.round()?.to_dtype(self.dtype())? };
+        let y = y.reshape(self.shape())?;
+        if !(self.requires_grad() || vals.requires_grad())
+            || !crate::autograd::is_grad_enabled()
+            || !self.dtype().is_float()
+        {
+            return Ok(y);
+        }
+        let (shape, dtype, prod) = (self.shape().to_vec(), self.dtype(), reduce == "prod");
+        let w_self = Tensor::from_vec(w_self, &shape)?.to_dtype(dtype)?;
+        let w_src = Tensor::from_vec(w_src, &[v.len()])?.to_dtype(dtype)?;
+        let pos_t = Tensor::from_vec(pos.iter().map(|&p| p as i64).collect::<Vec<_>>(), &[pos.len()])?;
+        let src_shape = src.shape().to_vec();
+        let index = index.clone();
+        let backward = move |g: &Tensor| -> Result<Vec<Option<Tensor>>> {
+            if prod && crate::autograd::is_grad_enabled() {
+                // The weights depend on the values; a second derivative would need them recorded.
+                return Err(Error::autograd(
+                    "backward",
+                    "double backward of scatter_reduce(reduce=\"prod\") is not implemented",
+                ));
+            }
+            let gs = g.mul(&w_self)?;
+            let gflat = g.reshape(&[g.numel()][..])?.index_select(0, &pos_t)?.mul(&w_src)?;
+            // Back to src's shape: zeros outside the index's extent.
+            let gsrc = Tensor::zeros(&src_shape, gflat.dtype())?.scatter_positions_put(&index, &gflat)?;
+            Ok(vec![Some(gs), Some(gsrc)])
+        };
+        Ok(crate::autograd::custom(&[self.clone(), src.clone()], y, "ScatterReduce", std::sync::Arc::new(backward)))
+    }
+
+    /// `self` (shaped like `src` of a scatter) with `values` (flat, in `index`'s row-major
+    /// order) written at `index`'s own positions: the inverse of `source_values`.
+    fn scatter_positions_put(&self, index: &Tensor, values: &Tensor) -> Result<Tensor> {
+        let contiguous = Layout::contiguous(self.shape());
+        let strides = contiguous.strides().to_vec();
+        let mut pos = Vec::with_capacity(index.numel());
+        let ishape = index.shape();
+        let mut at = vec![0usize; ishape.len()];
+        for _ in 0..index.numel() {
+            pos.push(at.iter().zip(&strides).map(|(&i, &s)| i as i64 * s as i64).sum::<i64>());
+            for dd in (0..at.len()).rev() {
+                at[dd] += 1;
+                if at[dd] < ishape[dd] {
+                    break;
+                }
+                at[dd] = 0;
+            }
+        }
+        let n = pos.len();
+        self.reshape(&[self.numel()][..])?.put_u(&Tensor::from_vec(pos, &[n])?, values)?.reshape(self.shape())
     }
 
     /// `self` with the slices `index` along `dim` set to `value` (`Tensor.index_fill`).
