@@ -445,6 +445,9 @@ case("scatter_reduce_extremes", _S + "s = torch.tensor([[5., -1., 2., 0.], [7., 
 case("scatter_reduce_extremes_grad", _S + "x.requires_grad_()\ns = torch.tensor([[5., -1., 2., 0.], [7., 3., -4., 8.]], requires_grad=True)\n"
      "(x.scatter_reduce(0, i, s, 'amax') * torch.arange(12.).reshape(3, 4)).sum().backward()\ng1 = (x.grad.clone(), s.grad.clone())\n"
      "x.grad = None\ns.grad = None\n(x.scatter_reduce(0, i, s, 'prod') * torch.arange(12.).reshape(3, 4)).sum().backward()\nout = (g1, x.grad, s.grad)")
+case("unique_dim", "x = torch.tensor([[1, 2], [0, 5], [1, 2], [0, 3], [0, 5]])\ny = torch.tensor([[2., 3., 2., -0.], [1., 4., 1., 0.]])\n"
+     "out = (torch.unique(x, dim=0), x.unique(dim=0, return_inverse=True, return_counts=True), torch.unique(x, dim=1, return_counts=True), "
+     "torch.unique_consecutive(x, dim=0, return_inverse=True, return_counts=True), y.unique(dim=1, return_inverse=True), torch.unique(torch.zeros(0, 3), dim=0))")
 # ---- errors
 case("shape_mismatch", "out = torch.ones(2, 3) + torch.ones(4)")
 case("dim_out_of_range", "out = torch.ones(2, 3).sum(5)")

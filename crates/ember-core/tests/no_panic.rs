@@ -183,6 +183,7 @@ fn all_ops() -> Vec<(&'static str, OpFn)> {
         "lstsq" => |c| one(c.a.lstsq(&c.b)),
         "pinv" => |c| one(c.a.pinv(None, Some(c.s))),
         "matrix_rank" => |c| one(c.a.matrix_rank(Some(c.s), None)),
+        "unique_dim" => |c| c.a.unique_dim(c.d0, c.n % 2 == 1).map(|(v, i, n)| vec![v, i, n]),
         "polygamma" => |c| one(c.a.polygamma(c.n as u32)),
         "renorm" => |c| one(c.a.renorm(c.s, c.d0, c.d1 as f64)),
         // sparse COO: `a` as indices (any dtype, shape), `b` as values

@@ -141,3 +141,19 @@ fn singular_and_indefinite_matrices_are_errors_naming_them() {
     assert!(a.inv().unwrap().matmul(&a).unwrap().allclose(&eye, 1e-12, 1e-12, false).unwrap());
     assert!((a.det().unwrap().item::<f64>().unwrap() - 10.0).abs() < 1e-12);
 }
+
+#[test]
+fn unique_along_a_dim_sorts_slices_and_counts_them() {
+    let x = Tensor::from_vec(vec![1i64, 2, 0, 5, 1, 2, 0, 3, 0, 5], &[5, 2]).unwrap();
+    let (v, inv, counts) = x.unique_dim(0, false).unwrap();
+    assert_eq!(v.shape(), &[3, 2]);
+    assert_eq!(i64s(&v), vec![0, 3, 0, 5, 1, 2]);
+    assert_eq!(i64s(&inv), vec![2, 1, 2, 0, 1]);
+    assert_eq!(i64s(&counts), vec![1, 2, 2]);
+    let (v, inv, counts) = x.unique_dim(0, true).unwrap();
+    assert_eq!(v.shape(), &[5, 2]);
+    assert_eq!((i64s(&inv), i64s(&counts)), (vec![0, 1, 2, 3, 4], vec![1; 5]));
+    let (v, _, _) = x.unique_dim(1, false).unwrap();
+    assert_eq!(v.shape(), &[5, 2]);
+    assert!(Tensor::from_vec(vec![1i64], &[]).unwrap().unique_dim(0, false).is_err());
+}

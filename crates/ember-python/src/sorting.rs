@@ -27,12 +27,13 @@ fn unique_result(py: Python<'_>, (v, inv, counts): (Tensor, Tensor, Tensor), inv
     }
 }
 
-fn no_unique_dim(dim: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
+/// `dim=` of `unique`/`unique_consecutive`: None, or an int.
+fn unique_dim(dim: Option<&Bound<'_, PyAny>>) -> PyResult<Option<isize>> {
     match dim {
         Some(d) if !d.is_none() => {
-            Err(pyo3::exceptions::PyNotImplementedError::new_err("unique(dim=...) is not supported by Ember yet"))
+            Ok(Some(d.extract::<isize>().map_err(|_| type_error("unique(): argument 'dim' must be int"))?))
         }
-        _ => Ok(()),
+        _ => Ok(None),
     }
 }
 
@@ -181,8 +182,11 @@ impl PyTensor {
         dim: Option<&Bound<'_, PyAny>>,
     ) -> Obj {
         let _ = sorted; // PyTorch's CPU unique sorts regardless.
-        no_unique_dim(dim)?;
-        unique_result(py, self.t.unique().py()?, return_inverse, return_counts)
+        let r = match unique_dim(dim)? {
+            Some(d) => self.t.unique_dim(d, false),
+            None => self.t.unique(),
+        };
+        unique_result(py, r.py()?, return_inverse, return_counts)
     }
 
     #[pyo3(signature = (return_inverse=false, return_counts=false, dim=None))]
@@ -193,8 +197,11 @@ impl PyTensor {
         return_counts: bool,
         dim: Option<&Bound<'_, PyAny>>,
     ) -> Obj {
-        no_unique_dim(dim)?;
-        unique_result(py, self.t.unique_consecutive().py()?, return_inverse, return_counts)
+        let r = match unique_dim(dim)? {
+            Some(d) => self.t.unique_dim(d, true),
+            None => self.t.unique_consecutive(),
+        };
+        unique_result(py, r.py()?, return_inverse, return_counts)
     }
 
     fn take(&self, index: PyRef<'_, PyTensor>) -> PyResult<PyTensor> {

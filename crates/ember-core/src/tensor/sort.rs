@@ -347,3 +347,50 @@ impl Tensor {
         }
     }
 }
+
+impl Tensor {
+    /// The distinct slices along `dim` in lexicographic order, the slice index of each input
+    /// slice, and each distinct slice's count (`torch.unique(x, dim=d)`); with `consecutive`,
+    /// runs of equal adjacent slices instead (`unique_consecutive(dim=)`).
+    #[track_caller]
+    pub fn unique_dim(&self, dim: isize, consecutive: bool) -> Result<(Tensor, Tensor, Tensor)> {
+        let op = "unique_dim";
+        let d = self.norm_dim(dim, op)?;
+        if self.dim() == 0 {
+            return Err(Error::shape(op, "unique_dim: Expected a tensor with at least one dimension"));
+        }
+        let n = self.shape()[d];
+        let moved = at_caller(self.movedim(&[d as isize], &[0]))?.contiguous()?;
+        let rest = if n == 0 { 0 } else { moved.numel() / n };
+        let data = moved.detach().to_f64_vec()?;
+        let row = |i: usize| &data[i * rest..(i + 1) * rest];
+        // Elementwise order with NaN last and equal to NaN, and -0 == 0 (PyTorch's).
+        let elem = |x: &f64, y: &f64| match (x.is_nan(), y.is_nan()) {
+            (true, true) => std::cmp::Ordering::Equal,
+            (true, false) => std::cmp::Ordering::Greater,
+            (false, true) => std::cmp::Ordering::Less,
+            _ => x.partial_cmp(y).unwrap_or(std::cmp::Ordering::Equal),
+        };
+        let cmp = |a: &[f64], b: &[f64]| {
+            a.iter().zip(b).map(|(x, y)| elem(x, y)).find(|o| o.is_ne()).unwrap_or(std::cmp::Ordering::Equal)
+        };
+        let mut order: Vec<usize> = (0..n).collect();
+        if !consecutive {
+            order.sort_by(|&a, &b| cmp(row(a), row(b)));
+        }
+        let (mut firsts, mut counts, mut inverse) = (Vec::new(), Vec::new(), vec![0i64; n]);
+        for &i in &order {
+            let new = firsts.last().is_none_or(|&f: &usize| cmp(row(f), row(i)).is_ne());
+            if new {
+                firsts.push(i);
+                counts.push(0i64);
+            }
+            *counts.last_mut().expect("a group was opened") += 1;
+            inverse[i] = firsts.len() as i64 - 1;
+        }
+        let pick = Tensor::from_vec(firsts.iter().map(|&i| i as i64).collect::<Vec<_>>(), &[firsts.len()])?;
+        let values = at_caller(moved.index_select(0, &pick)?.movedim(&[0], &[d as isize]))?;
+        let k = counts.len();
+        Ok((values, Tensor::from_vec(inverse, &[n])?, Tensor::from_vec(counts, &[k])?))
+    }
+}
