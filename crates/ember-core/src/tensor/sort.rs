@@ -361,7 +361,7 @@ impl Tensor {
         }
         let n = self.shape()[d];
         let moved = at_caller(self.movedim(&[d as isize], &[0]))?.contiguous()?;
-        let rest = if n == 0 { 0 } else { moved.numel() / n };
+        let rest = moved.numel().checked_div(n).unwrap_or(0);
         let data = moved.detach().to_f64_vec()?;
         let row = |i: usize| &data[i * rest..(i + 1) * rest];
         // Elementwise order with NaN last and equal to NaN, and -0 == 0 (PyTorch's).
