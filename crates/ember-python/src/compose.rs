@@ -261,3 +261,9 @@ pub fn _polygamma(x: PyRef<'_, PyTensor>, n: i64) -> R {
 pub fn _renorm(x: PyRef<'_, PyTensor>, p: f64, dim: isize, maxnorm: f64) -> R {
     wrap(x.t.renorm(p, dim, maxnorm))
 }
+
+/// `torch._standard_gamma_grad(alpha, z)`.
+#[pyfunction]
+pub fn _standard_gamma_grad(alpha: PyRef<'_, PyTensor>, z: PyRef<'_, PyTensor>) -> R {
+    wrap(Tensor::standard_gamma_grad(&alpha.t, &z.t))
+}

@@ -114,6 +114,7 @@ fn ember_c(m: &Bound<'_, PyModule>) -> PyResult<()> {
         compose::_matrix_power,
         compose::_polygamma,
         compose::_renorm,
+        compose::_standard_gamma_grad,
         linalg::_inv,
         linalg::_solve,
         linalg::_det,

@@ -1,10 +1,34 @@
 """``Gamma``, ``Beta`` and ``Dirichlet``: sampled from Marsaglia and Tsang's gamma sampler
 (vectorised rejection: each round redraws only the rejected elements), with ``log_prob`` and
-``entropy`` from ``lgamma``/``digamma``. They have no ``rsample`` here: PyTorch's implicit
-reparameterisation gradient for the gamma sampler is not built yet."""
+``entropy`` from ``lgamma``/``digamma``. ``rsample`` is reparameterised implicitly, as
+PyTorch's: a draw's gradient in ``alpha`` is ``dz/dalpha`` with its CDF level held fixed
+(``_C._standard_gamma_grad``); Beta and Dirichlet draws are normalised gamma draws."""
 
 import ember
+from ember import _C
 from .distribution import Distribution, broadcast_all
+
+
+class _StandardGamma(ember.autograd.Function):
+    """A Gamma(alpha, 1) draw whose gradient in ``alpha`` is the implicit one."""
+
+    @staticmethod
+    def forward(ctx, alpha):
+        z = standard_gamma(alpha)
+        ctx.save_for_backward(alpha, z)
+        return z
+
+    @staticmethod
+    def backward(ctx, grad):
+        alpha, z = ctx.saved_tensors
+        return grad * _C._standard_gamma_grad(alpha.detach(), z.detach())
+
+
+def rsample_gamma(alpha):
+    """``standard_gamma`` with the reparameterisation gradient when ``alpha`` needs one."""
+    if alpha.requires_grad and ember.is_grad_enabled():
+        return _StandardGamma.apply(alpha)
+    return standard_gamma(alpha)
 
 
 def standard_gamma(alpha):
@@ -36,6 +60,7 @@ class Gamma(Distribution):
     """``Gamma(concentration, rate)``."""
 
     arg_constraints = {"concentration": "positive", "rate": "positive"}
+    has_rsample = True
 
     def __init__(self, concentration, rate, validate_args=None):
         self.concentration, self.rate = broadcast_all(concentration, rate)
@@ -53,9 +78,9 @@ class Gamma(Distribution):
     def variance(self):
         return self.concentration / self.rate.pow(2)
 
-    def sample(self, sample_shape=()):
+    def rsample(self, sample_shape=()):
         shape = self._extended_shape(sample_shape)
-        return standard_gamma(self.concentration.expand(shape)) / self.rate.detach().expand(shape)
+        return rsample_gamma(self.concentration.expand(shape).contiguous()) / self.rate.expand(shape)
 
     def log_prob(self, value):
         a, r = self.concentration, self.rate
@@ -70,6 +95,7 @@ class Beta(Distribution):
     """``Beta(concentration1, concentration0)``."""
 
     arg_constraints = {"concentration1": "positive", "concentration0": "positive"}
+    has_rsample = True
 
     def __init__(self, concentration1, concentration0, validate_args=None):
         self.concentration1, self.concentration0 = broadcast_all(concentration1, concentration0)
@@ -85,10 +111,10 @@ class Beta(Distribution):
         t = a + b
         return a * b / (t.pow(2) * (t + 1))
 
-    def sample(self, sample_shape=()):
+    def rsample(self, sample_shape=()):
         shape = self._extended_shape(sample_shape)
-        x = standard_gamma(self.concentration1.expand(shape))
-        y = standard_gamma(self.concentration0.expand(shape))
+        x = rsample_gamma(self.concentration1.expand(shape).contiguous())
+        y = rsample_gamma(self.concentration0.expand(shape).contiguous())
         return x / (x + y)
 
     def log_prob(self, value):
@@ -106,6 +132,7 @@ class Dirichlet(Distribution):
     """``Dirichlet(concentration)`` over the last dim."""
 
     arg_constraints = {"concentration": "independent positive vector"}
+    has_rsample = True
 
     def __init__(self, concentration, validate_args=None):
         if concentration.dim() < 1:
@@ -123,8 +150,8 @@ class Dirichlet(Distribution):
         c0 = c.sum(-1, keepdim=True)
         return c * (c0 - c) / (c0.pow(2) * (c0 + 1))
 
-    def sample(self, sample_shape=()):
-        g = standard_gamma(self.concentration.expand(self._extended_shape(sample_shape)))
+    def rsample(self, sample_shape=()):
+        g = rsample_gamma(self.concentration.expand(self._extended_shape(sample_shape)).contiguous())
         return g / g.sum(-1, keepdim=True)
 
     def log_prob(self, value):

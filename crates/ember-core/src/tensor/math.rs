@@ -190,3 +190,20 @@ impl Tensor {
         }
     }
 }
+
+impl Tensor {
+    /// `dz/dalpha` for `Gamma(alpha, 1)` draws `z` (same shape), the implicit reparameterisation
+    /// gradient (`torch._standard_gamma_grad`); not itself differentiable.
+    #[track_caller]
+    pub fn standard_gamma_grad(alpha: &Tensor, z: &Tensor) -> Result<Tensor> {
+        if alpha.shape() != z.shape() {
+            return Err(Error::shape(
+                "standard_gamma_grad",
+                format!("alpha {:?} and samples {:?} must have one shape", alpha.shape(), z.shape()),
+            ));
+        }
+        let (a, v) = (alpha.detach().to_f64_vec()?, z.detach().to_f64_vec()?);
+        let g: Vec<f64> = a.iter().zip(&v).map(|(&a, &z)| ember_kernels::special::standard_gamma_grad(a, z)).collect();
+        Tensor::from_vec(g, alpha.shape())?.to_dtype(alpha.dtype())
+    }
+}
