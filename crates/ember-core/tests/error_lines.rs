@@ -35,6 +35,25 @@ fn ints(v: &[i64]) -> Tensor {
 }
 
 #[test]
+fn linalg_and_sparse_value_errors() {
+    at_caller!(Value, m(&[3, 3]).linalg_qr("full"));
+    at_caller!(Value, m(&[3, 3]).linalg_eigh("X"));
+    let nan = Tensor::full(&[2, 2], f64::NAN, DType::F32).unwrap();
+    at_caller!(Value, nan.linalg_svd(false));
+    at_caller!(Value, nan.linalg_eigh("L"));
+    at_caller!(Value, nan.eigvalsh("L"));
+    at_caller!(Value, nan.svdvals());
+    let singular = Tensor::zeros(&[2, 2], DType::F64).unwrap();
+    at_caller!(Value, singular.inv());
+    at_caller!(Value, singular.linalg_solve(&m(&[2, 1])));
+    at_caller!(Value, singular.cholesky(false));
+    let bad = Tensor::from_vec(vec![0i64, 9], &[1, 2]).unwrap();
+    at_caller!(Value, ember_core::sparse::SparseCoo::new(&bad, &m(&[2]), &[3]));
+    let (x, idx, src) = (m(&[3, 4]), Tensor::zeros(&[1, 4], DType::I64).unwrap(), m(&[1, 4]));
+    at_caller!(Value, x.scatter_reduce(0, &idx, &src, "median", true));
+}
+
+#[test]
 fn shape_errors() {
     let (a, b) = (m(&[2, 3]), m(&[4, 5]));
     at_caller!(Shape, a.matmul(&b));
@@ -44,6 +63,15 @@ fn shape_errors() {
     at_caller!(Shape, a.bucketize(&a, false));
     at_caller!(Shape, a.take_along_dim(&ints(&[0]), Some(0)));
     at_caller!(Shape, a.mm(&m(&[3])));
+    at_caller!(Shape, a.linalg_eigh("L"));
+    at_caller!(Shape, a.eigvalsh("L"));
+    at_caller!(Shape, m(&[3]).linalg_svd(false));
+    at_caller!(Shape, m(&[3]).linalg_qr("reduced"));
+    at_caller!(Shape, m(&[3, 3]).solve_triangular(&m(&[4, 2]), true, true, false));
+    at_caller!(Shape, a.lstsq(&m(&[5, 1])));
+    at_caller!(Shape, m(&[3]).renorm(2.0, 0, 1.0));
+    at_caller!(Shape, a.to_sparse().unwrap().mm(&m(&[4, 1])));
+    at_caller!(Shape, Tensor::scalar(1.0f32).unique_dim(0, false));
     at_caller!(Shape, &a + &b);
     at_caller!(Shape, a.sub(&b));
     at_caller!(Shape, a.maximum(&b));

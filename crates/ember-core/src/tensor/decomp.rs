@@ -28,6 +28,19 @@ macro_rules! with_real {
 }
 pub(super) use with_real;
 
+/// `$e`'s value, or a return of the error `$err` built from its failure `$f`. Not a
+/// `map_err` closure: closures do not pass `#[track_caller]` through, and the error must
+/// name the caller's line.
+macro_rules! or_fail {
+    ($e:expr, $f:ident => $err:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err($f) => return Err($err),
+        }
+    };
+}
+pub(super) use or_fail;
+
 impl Tensor {
     /// `(batch, n)` of a batch of square matrices, or the error PyTorch gives.
     #[track_caller]
@@ -60,12 +73,18 @@ impl Tensor {
         Error::value(op, format!("linalg.{op}: {which}The diagonal element {} is zero, the inversion could not be completed because the input matrix is singular.", f.pivot))
     }
 
+    #[track_caller]
+    fn not_positive_definite(f: cpu::Failed, batched: bool) -> Error {
+        let which = if batched { format!("(Batch element {}): ", f.batch) } else { String::new() };
+        Error::value("cholesky", format!("linalg.cholesky: {which}The factorization could not be completed because the input is not positive-definite (the leading minor of order {} is not positive-definite).", f.pivot))
+    }
+
     /// The inverse of each square matrix (`torch.linalg.inv`).
     #[track_caller]
     pub fn inv(&self) -> Result<Tensor> {
         let (batch, n) = self.square_batch("inv")?;
         let y = with_real!(self.dtype(), T => {
-            let out = cpu::inv(&self.real_data::<T>()?, n).map_err(|f| Tensor::singular("inv", f, batch > 1))?;
+            let out = or_fail!(cpu::inv(&self.real_data::<T>()?, n), f => Tensor::singular("inv", f, batch > 1));
             Tensor::from_vec(out, self.shape())?.to_dtype(self.dtype())?
         });
         Ok(y.record(&[self], || Op::Inv))
@@ -96,8 +115,7 @@ impl Tensor {
         let b2 = at_caller(b2.expand(&[batch.clone(), vec![n, k]].concat()[..]))?;
         let nb: usize = batch.iter().product();
         let x = with_real!(dtype, T => {
-            let x = cpu::solve(&a.real_data::<T>()?, &b2.real_data::<T>()?, n, k)
-                .map_err(|f| Tensor::singular("solve", f, nb > 1))?;
+            let x = or_fail!(cpu::solve(&a.real_data::<T>()?, &b2.real_data::<T>()?, n, k), f => Tensor::singular("solve", f, nb > 1));
             Tensor::from_vec(x, b2.shape())?.to_dtype(dtype)?
         });
         let x = x.record(&[&a, &b2], || Op::Solve);
@@ -133,12 +151,8 @@ impl Tensor {
     #[track_caller]
     pub fn cholesky(&self, upper: bool) -> Result<Tensor> {
         let (batch, n) = self.square_batch("cholesky")?;
-        let failed = |f: cpu::Failed| {
-            let which = if batch > 1 { format!("(Batch element {}): ", f.batch) } else { String::new() };
-            Error::value("cholesky", format!("linalg.cholesky: {which}The factorization could not be completed because the input is not positive-definite (the leading minor of order {} is not positive-definite).", f.pivot))
-        };
         let l = with_real!(self.dtype(), T => {
-            let l = cpu::cholesky(&self.real_data::<T>()?, n).map_err(failed)?;
+            let l = or_fail!(cpu::cholesky(&self.real_data::<T>()?, n), f => Tensor::not_positive_definite(f, batch > 1));
             Tensor::from_vec(l, self.shape())?.to_dtype(self.dtype())?
         });
         let l = l.record(&[self], || Op::Cholesky);

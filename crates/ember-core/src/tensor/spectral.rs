@@ -8,7 +8,7 @@
 //! used), as PyTorch's multi-output nodes do, and the saved factors stay in the graph, so
 //! double backward works.
 
-use super::decomp::with_real;
+use super::decomp::{or_fail, with_real};
 use super::Tensor;
 use crate::backend::cpu::spectral as cpu;
 use crate::dtype::DType;
@@ -107,8 +107,7 @@ impl Tensor {
         let nb: usize = batch.iter().product();
         let p = {
             with_real!(self.dtype(), T => {
-                let out = cpu::svd(&self.real_data::<T>()?, nb, m, n, full_matrices, true)
-                    .map_err(|f| Tensor::no_convergence("svd", f, nb > 1))?;
+                let out = or_fail!(cpu::svd(&self.real_data::<T>()?, nb, m, n, full_matrices, true), f => Tensor::no_convergence("svd", f, nb > 1));
                 Tensor::from_vec(out, &[batch.clone(), vec![m * pu + k + pv * n]].concat())?.to_dtype(self.dtype())
             })
         }?;
@@ -127,8 +126,7 @@ impl Tensor {
         let (batch, m, n) = self.matrix_batch("svdvals")?;
         let nb: usize = batch.iter().product();
         with_real!(self.dtype(), T => {
-            let s = cpu::svd(&self.real_data::<T>()?, nb, m, n, false, false)
-                .map_err(|f| Tensor::no_convergence("svd", f, nb > 1))?;
+            let s = or_fail!(cpu::svd(&self.real_data::<T>()?, nb, m, n, false, false), f => Tensor::no_convergence("svd", f, nb > 1));
             Tensor::from_vec(s, &[batch, vec![m.min(n)]].concat())?.to_dtype(self.dtype())
         })
     }
@@ -142,8 +140,7 @@ impl Tensor {
         let nb: usize = batch.iter().product();
         let p = {
             with_real!(self.dtype(), T => {
-                let out = cpu::eigh(&self.real_data::<T>()?, nb, n, lower, true)
-                    .map_err(|f| Tensor::no_convergence("eigh", f, nb > 1))?;
+                let out = or_fail!(cpu::eigh(&self.real_data::<T>()?, nb, n, lower, true), f => Tensor::no_convergence("eigh", f, nb > 1));
                 Tensor::from_vec(out, &[batch.clone(), vec![n + n * n]].concat())?.to_dtype(self.dtype())
             })
         }?;
@@ -161,8 +158,7 @@ impl Tensor {
         let (batch, n, lower) = self.symmetric_batch("eigvalsh", uplo)?;
         let nb: usize = batch.iter().product();
         with_real!(self.dtype(), T => {
-            let l = cpu::eigh(&self.real_data::<T>()?, nb, n, lower, false)
-                .map_err(|f| Tensor::no_convergence("eigh", f, nb > 1))?;
+            let l = or_fail!(cpu::eigh(&self.real_data::<T>()?, nb, n, lower, false), f => Tensor::no_convergence("eigh", f, nb > 1));
             Tensor::from_vec(l, &[batch, vec![n]].concat())?.to_dtype(self.dtype())
         })
     }
