@@ -482,7 +482,7 @@ def main():
     print(f"wrote {len(out)} op cases to {path} ({os.path.getsize(path)} bytes)")
 
 
-if __name__ == "__main__" and "--check-ember-file" not in sys.argv and "--tied-only" not in sys.argv:
+if __name__ == "__main__" and not {"--check-ember-file", "--tied-only", "--nn-only"} & set(sys.argv):
     main()
     if "--ops-only" in sys.argv:  # just the op table (fixtures/ops.json)
         sys.exit(0)
@@ -547,6 +547,72 @@ nn_case("bce_with_logits", [([6], "any"), ([6], "unit"), ([6], "pos")], {},
 nn_case("kl_div_batchmean", [([3, 4], "any"), ([3, 4], "unit")], {}, lambda x, p: F.kl_div(F.log_softmax(x[0], 1), x[1].detach(), reduction="batchmean"))
 nn_case("kl_div_log_target", [([3, 4], "any"), ([3, 4], "any")], {}, lambda x, p: F.kl_div(x[0], x[1].detach(), reduction="sum", log_target=True))
 
+# recurrent layers: torch's own modules run with the fixture's parameters (functional_call)
+def rnn_specs(gates, i, h, layers=1, bidir=False, bias=True, proj=0):
+    specs = {}
+    p = proj or h
+    for layer in range(layers):
+        inp = i if layer == 0 else p * (2 if bidir else 1)
+        for sfx in ["", "_reverse"][: 2 if bidir else 1]:
+            specs[f"weight_ih_l{layer}{sfx}"] = ([gates * h, inp], "any")
+            specs[f"weight_hh_l{layer}{sfx}"] = ([gates * h, p], "any")
+            if bias:
+                specs[f"bias_ih_l{layer}{sfx}"] = ([gates * h], "any")
+                specs[f"bias_hh_l{layer}{sfx}"] = ([gates * h], "any")
+            if proj:
+                specs[f"weight_hr_l{layer}{sfx}"] = ([p, h], "any")
+    return specs
+
+
+def cell_specs(gates, i, h):
+    return {"weight_ih": ([gates * h, i], "any"), "weight_hh": ([gates * h, h], "any"),
+            "bias_ih": ([gates * h], "any"), "bias_hh": ([gates * h], "any")}
+
+
+def run_module(module, p, *args):
+    out = torch.func.functional_call(module, p, args)
+    flat = []
+    def walk(o):
+        if isinstance(o, torch.Tensor):
+            flat.append(o.flatten())
+        elif isinstance(o, torch.nn.utils.rnn.PackedSequence):
+            walk(torch.nn.utils.rnn.pad_packed_sequence(o)[0])
+        elif o is not None:
+            for v in o:
+                walk(v)
+    walk(out)
+    return torch.cat(flat)
+
+
+def packed(x, lengths, enforce_sorted=False):
+    return torch.nn.utils.rnn.pack_padded_sequence(x, torch.tensor(lengths), enforce_sorted=enforce_sorted)
+
+
+nn_case("rnn_lstm_2layer_bidir", [([5, 2, 3], "any"), ([4, 2, 4], "any"), ([4, 2, 4], "any")], rnn_specs(4, 3, 4, 2, True),
+        lambda x, p: run_module(torch.nn.LSTM(3, 4, 2, bidirectional=True), p, x[0], (x[1], x[2])))
+nn_case("rnn_lstm_proj_batch_first", [([2, 4, 3], "any")], rnn_specs(4, 3, 5, proj=2),
+        lambda x, p: run_module(torch.nn.LSTM(3, 5, proj_size=2, batch_first=True), p, x[0]))
+nn_case("rnn_lstm_unbatched", [([5, 3], "any")], rnn_specs(4, 3, 2),
+        lambda x, p: run_module(torch.nn.LSTM(3, 2), p, x[0]))
+nn_case("rnn_gru_2layer", [([4, 3, 2], "any"), ([2, 3, 3], "any")], rnn_specs(3, 2, 3, 2),
+        lambda x, p: run_module(torch.nn.GRU(2, 3, 2), p, x[0], x[1]))
+nn_case("rnn_gru_bidir_batch_first_nobias", [([2, 4, 2], "any")], rnn_specs(3, 2, 3, bidir=True, bias=False),
+        lambda x, p: run_module(torch.nn.GRU(2, 3, bias=False, batch_first=True, bidirectional=True), p, x[0]))
+nn_case("rnn_tanh", [([4, 2, 3], "any"), ([1, 2, 4], "any")], rnn_specs(1, 3, 4),
+        lambda x, p: run_module(torch.nn.RNN(3, 4), p, x[0], x[1]))
+nn_case("rnn_relu_2layer_bidir", [([4, 2, 3], "any")], rnn_specs(1, 3, 4, 2, True),
+        lambda x, p: run_module(torch.nn.RNN(3, 4, 2, nonlinearity="relu", bidirectional=True), p, x[0]))
+nn_case("rnn_lstm_packed", [([4, 3, 2], "any")], rnn_specs(4, 2, 3, bidir=True, proj=2),
+        lambda x, p: run_module(torch.nn.LSTM(2, 3, proj_size=2, bidirectional=True), p, packed(x[0], [2, 4, 3])))
+nn_case("rnn_gru_packed_sorted", [([4, 3, 2], "any"), ([1, 3, 3], "any")], rnn_specs(3, 2, 3),
+        lambda x, p: run_module(torch.nn.GRU(2, 3), p, packed(x[0], [4, 2, 1], True), x[1]))
+nn_case("rnn_lstm_cell", [([3, 2], "any"), ([3, 4], "any"), ([3, 4], "any")], cell_specs(4, 2, 4),
+        lambda x, p: run_module(torch.nn.LSTMCell(2, 4), p, x[0], (x[1], x[2])))
+nn_case("rnn_gru_cell", [([3, 2], "any"), ([3, 4], "any")], cell_specs(3, 2, 4),
+        lambda x, p: run_module(torch.nn.GRUCell(2, 4), p, x[0], x[1]))
+nn_case("rnn_cell_tanh_unbatched", [([2], "any"), ([4], "any")], cell_specs(1, 2, 4),
+        lambda x, p: run_module(torch.nn.RNNCell(2, 4), p, x[0], x[1]))
+
 
 def gen_nn():
     out = {}
@@ -554,7 +620,7 @@ def gen_nn():
         made = [gen(name, s, k) for k, s in enumerate(in_specs)]
         inputs = [t.clone().requires_grad_(True) if f and t.is_floating_point() and k == 0 else t for k, (t, f) in enumerate(made)]
         # only the first input is differentiated; others are targets/masks or (sdpa, mha) also inputs
-        if name.startswith("sdpa") or name == "mha":
+        if name.startswith(("sdpa", "rnn_")) or name == "mha":
             inputs = [t.clone().requires_grad_(True) if t.is_floating_point() and k < 3 else t for k, (t, f) in enumerate(made)]
         params = {}
         for j, (pn, ps) in enumerate(sorted(p_specs.items())):
@@ -814,6 +880,10 @@ if __name__ == "__main__" and "--check-ember-file" in sys.argv:
 
 if __name__ == "__main__" and "--tied-only" in sys.argv:
     gen_tied()
+    sys.exit(0)
+
+if __name__ == "__main__" and "--nn-only" in sys.argv:  # just the layers (fixtures/nn.json)
+    gen_nn()
     sys.exit(0)
 
 if __name__ == "__main__":

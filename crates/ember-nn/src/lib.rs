@@ -3,7 +3,8 @@
 //! - [`Module`] (with `#[derive(Module)]`) gives parameters, buffers, PyTorch-style state dicts
 //!   and train/eval; [`Forward`] is the call (`module(x)` in PyTorch).
 //! - Layers, one file per family: [`linear`], [`conv`], [`pool`], [`norm`], [`embedding`],
-//!   [`dropout`], [`attention`], [`container`] (Sequential, activation modules).
+//!   [`dropout`], [`attention`], [`rnn`] (RNN, LSTM, GRU and cells), [`container`] (Sequential,
+//!   activation modules).
 //! - [`functional`]: the stateless ops and losses; [`init`]: initialisers; [`utils`]: gradient
 //!   clipping.
 //!
@@ -21,6 +22,7 @@ pub mod linear;
 mod module;
 pub mod norm;
 pub mod pool;
+pub mod rnn;
 pub mod utils;
 
 pub use attention::MultiheadAttention;
@@ -33,6 +35,7 @@ pub use linear::Linear;
 pub use module::{join_name, Forward, Module, TensorKind};
 pub use norm::{BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm, RMSNorm};
 pub use pool::{AdaptiveAvgPool2d, AvgPool2d, MaxPool2d, PoolOptions};
+pub use rnn::{GRUCell, LSTMCell, RNNCell, RnnOptions, GRU, LSTM, RNN};
 
 #[doc(hidden)]
 pub use ember_core::Tensor as __Tensor;

@@ -5,7 +5,8 @@
 use ember_core::autograd::{gradcheck, GradcheckOptions};
 use ember_core::{DType, Result, Tensor};
 use ember_nn::functional::{self as F, CrossEntropyOptions, Reduction};
-use ember_nn::{Forward, Module};
+use ember_nn::utils::rnn as rnn_utils;
+use ember_nn::{Forward, Module, RnnOptions, GRU, LSTM, RNN};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -105,7 +106,84 @@ fn table() -> Vec<(&'static str, Case)> {
         )),
         e!("kl_div_batchmean", |x, _p| F::kl_div_with(&x[0].log_softmax(1)?, &x[1], Reduction::BatchMean, false)),
         e!("kl_div_log_target", |x, _p| F::kl_div_with(&x[0], &x[1], Reduction::Sum, true)),
+        e!("rnn_lstm_2layer_bidir", |x, p| {
+            let m = with_params(
+                LSTM::new(3, 4, RnnOptions { num_layers: 2, bidirectional: true, ..Default::default() })?,
+                p,
+            );
+            let (y, (h, c)) = m.forward_with(&x[0], Some((&x[1], &x[2])))?;
+            flat(&[y, h, c])
+        }),
+        e!("rnn_lstm_proj_batch_first", |x, p| {
+            let m =
+                with_params(LSTM::new(3, 5, RnnOptions { proj_size: 2, batch_first: true, ..Default::default() })?, p);
+            let (y, (h, c)) = m.forward_with(&x[0], None)?;
+            flat(&[y, h, c])
+        }),
+        e!("rnn_lstm_unbatched", |x, p| {
+            let m = with_params(LSTM::new(3, 2, RnnOptions::default())?, p);
+            let (y, (h, c)) = m.forward_with(&x[0], None)?;
+            flat(&[y, h, c])
+        }),
+        e!("rnn_gru_2layer", |x, p| {
+            let m = with_params(GRU::new(2, 3, RnnOptions { num_layers: 2, ..Default::default() })?, p);
+            let (y, h) = m.forward_with(&x[0], Some(&x[1]))?;
+            flat(&[y, h])
+        }),
+        e!("rnn_gru_bidir_batch_first_nobias", |x, p| {
+            let o = RnnOptions { bias: false, batch_first: true, bidirectional: true, ..Default::default() };
+            let m = with_params(GRU::new(2, 3, o)?, p);
+            let (y, h) = m.forward_with(&x[0], None)?;
+            flat(&[y, h])
+        }),
+        e!("rnn_tanh", |x, p| {
+            let m = with_params(RNN::new(3, 4, RnnOptions::default())?, p);
+            let (y, h) = m.forward_with(&x[0], Some(&x[1]))?;
+            flat(&[y, h])
+        }),
+        e!("rnn_relu_2layer_bidir", |x, p| {
+            let o = RnnOptions { num_layers: 2, bidirectional: true, relu: true, ..Default::default() };
+            let m = with_params(RNN::new(3, 4, o)?, p);
+            let (y, h) = m.forward_with(&x[0], None)?;
+            flat(&[y, h])
+        }),
+        e!("rnn_lstm_packed", |x, p| {
+            let o = RnnOptions { proj_size: 2, bidirectional: true, ..Default::default() };
+            let m = with_params(LSTM::new(2, 3, o)?, p);
+            let seq = rnn_utils::pack_padded_sequence(&x[0], &[2, 4, 3], false, false)?;
+            let (y, (h, c)) = m.forward_packed(&seq, None)?;
+            flat(&[rnn_utils::pad_packed_sequence(&y, false, 0.0, None)?.0, h, c])
+        }),
+        e!("rnn_gru_packed_sorted", |x, p| {
+            let m = with_params(GRU::new(2, 3, RnnOptions::default())?, p);
+            let seq = rnn_utils::pack_padded_sequence(&x[0], &[4, 2, 1], false, true)?;
+            let (y, h) = m.forward_packed(&seq, Some(&x[1]))?;
+            flat(&[rnn_utils::pad_packed_sequence(&y, false, 0.0, None)?.0, h])
+        }),
+        e!("rnn_lstm_cell", |x, p| {
+            let m = with_params(ember_nn::LSTMCell::new(2, 4, true)?, p);
+            let (h, c) = m.forward_with(&x[0], Some((&x[1], &x[2])))?;
+            flat(&[h, c])
+        }),
+        e!("rnn_gru_cell", |x, p| {
+            flat(&[with_params(ember_nn::GRUCell::new(2, 4, true)?, p).forward_with(&x[0], Some(&x[1]))?])
+        }),
+        e!("rnn_cell_tanh_unbatched", |x, p| {
+            flat(&[with_params(ember_nn::RNNCell::new(2, 4, true, "tanh")?, p).forward_with(&x[0], Some(&x[1]))?])
+        }),
     ]
+}
+
+/// The module with its tensors replaced by the fixture's (so gradients land on them).
+fn with_params<M: Module>(mut m: M, p: &P) -> M {
+    m.visit_tensors_mut("", &mut |n, t, _| *t = p[n].clone());
+    m
+}
+
+/// Every tensor flattened and concatenated (the fixture's `torch.cat` of the outputs).
+fn flat(ts: &[Tensor]) -> Result<Tensor> {
+    let f: Vec<Tensor> = ts.iter().map(|t| t.reshape(&[-1])).collect::<Result<_>>()?;
+    Tensor::cat(&f.iter().collect::<Vec<_>>(), 0)
 }
 
 fn projection(n: usize) -> Vec<f64> {

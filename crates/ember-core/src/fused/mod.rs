@@ -1,11 +1,13 @@
-//! Fused kernels on tensors, each one pass where a chain of tensor ops would take several, and
-//! none recording autograd: the optimiser's Adam step (`adam`), inference row norms (`norm`),
-//! low-precision packed weights (`packed`) and attention (`attention`).
+//! Fused kernels on tensors, each one pass where a chain of tensor ops would take several: the
+//! optimiser's Adam step (`adam`), inference row norms (`norm`), low-precision packed weights
+//! (`packed`) and attention (`attention`), none of which record autograd; and whole recurrent
+//! layers (`rnn`), which record one node per layer-direction with a fused backward.
 
 mod adam;
 mod attention;
 mod norm;
 mod packed;
+pub mod rnn;
 
 pub use adam::{adam_supported, adam_update, AdamStep};
 pub use norm::{norm_last_dim, RowNorm};

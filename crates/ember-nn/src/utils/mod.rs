@@ -1,4 +1,6 @@
-//! Gradient clipping (`torch.nn.utils`).
+//! `torch.nn.utils`: gradient clipping here, packed sequences in [`rnn`].
+
+pub mod rnn;
 
 use ember_core::{no_grad, Result, Tensor};
 
