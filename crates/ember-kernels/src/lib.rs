@@ -13,6 +13,7 @@ pub mod bf16gemm;
 pub mod gemm;
 pub mod isa;
 pub mod optim;
+pub mod packed_gemm;
 pub mod quant;
 pub mod reduce;
 pub mod rowwise;

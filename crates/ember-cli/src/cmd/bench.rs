@@ -12,8 +12,8 @@ use std::time::Instant;
 
 #[derive(clap::Args, Debug)]
 pub struct BenchArgs {
-    /// Workloads: matmul,bf16,conv,mlp,gpt2,nanogpt,elementwise,overhead (default: all).
-    #[arg(long, default_value = "matmul,bf16,conv,mlp,gpt2,nanogpt,elementwise,overhead")]
+    /// Workloads: matmul,bf16,conv,mlp,gpt2,nanogpt,lstm,elementwise,overhead (default: all).
+    #[arg(long, default_value = "matmul,bf16,conv,mlp,gpt2,nanogpt,lstm,elementwise,overhead")]
     pub only: String,
     /// Print the results as one JSON object on the last line.
     #[arg(long)]
@@ -245,6 +245,26 @@ pub fn run(a: BenchArgs) -> Result<()> {
         )?;
         put("nanogpt_step_ms", med * 1e3);
         println!("nanoGPT char (6L d384 6H ctx256 b16 vocab65) train step AdamW: median {:.1} ms", med * 1e3);
+    }
+    if has("lstm") {
+        // 2-layer LSTM and GRU, input 256, hidden 512, seq 64, batch 32 (issue 15's shape).
+        let x = Tensor::randn(&[64, 32, 256], DType::F32)?.set_requires_grad(true)?;
+        let opts = nn::RnnOptions { num_layers: 2, ..Default::default() };
+        let lstm = nn::LSTM::new(256, 512, opts)?;
+        let gru = nn::GRU::new(256, 512, opts)?;
+        let step = |params: Vec<Tensor>, y: &dyn Fn() -> Result<Tensor>| -> Result<()> {
+            params.iter().for_each(|p| p.set_grad(None));
+            y()?.sum()?.backward()
+        };
+        let (med, _) = bench(|| step(lstm.parameters(), &|| lstm.forward(&x)), 5, 2, 0.0)?;
+        put("lstm_fwd_bwd_ms", med * 1e3);
+        println!("LSTM 2L in256 h512 seq64 b32 fwd+bwd: median {:.1} ms", med * 1e3);
+        let (med, _) = no_grad(|| bench(|| lstm.forward(&x).map(drop), 5, 2, 0.0))?;
+        put("lstm_fwd_ms", med * 1e3);
+        println!("LSTM 2L in256 h512 seq64 b32 forward (no_grad): median {:.1} ms", med * 1e3);
+        let (med, _) = bench(|| step(gru.parameters(), &|| gru.forward(&x)), 5, 2, 0.0)?;
+        put("gru_fwd_bwd_ms", med * 1e3);
+        println!("GRU 2L in256 h512 seq64 b32 fwd+bwd: median {:.1} ms", med * 1e3);
     }
     if has("elementwise") {
         let x = Tensor::randn(&[16 * 1024 * 1024], DType::F32)?;

@@ -20,6 +20,7 @@ use crate::backend::cpu::map::Float;
 use crate::error::{Error, Result};
 use crate::{DType, Tensor};
 use ember_kernels::gemm::{matmul as gemm, GemmElem, MatMut, MatRef};
+use ember_kernels::packed_gemm::{matmul_packed, PackedRhs};
 use ember_kernels::{threads, vmath};
 use std::sync::Arc;
 
@@ -88,11 +89,28 @@ struct Dims {
 
 /// The element types the fused layer computes in, with row activations (SIMD for f32).
 trait RnnFloat: Float + GemmElem {
+    /// A right-hand side prepared for many products (the per-step weights).
+    type Packed: Send + Sync;
     fn sigmoid_into(x: &[Self], out: &mut [Self]);
     fn tanh_into(x: &[Self], out: &mut [Self]);
+    /// Prepares `b [k, n]`, row-major or (`transposed`) the transpose of a row-major `[n, k]`.
+    fn pack(b: &[Self], k: usize, n: usize, transposed: bool) -> Self::Packed;
+    /// `dst [m, n] = a [m, k] b`.
+    fn mm_packed(dst: &mut [Self], m: usize, a: &[Self], b: &Self::Packed);
 }
 
 impl RnnFloat for f32 {
+    type Packed = PackedRhs;
+    fn pack(b: &[f32], k: usize, n: usize, transposed: bool) -> PackedRhs {
+        if transposed {
+            PackedRhs::new(b, 0, 1, k, k, n)
+        } else {
+            PackedRhs::new(b, 0, n, 1, k, n)
+        }
+    }
+    fn mm_packed(dst: &mut [f32], m: usize, a: &[f32], b: &PackedRhs) {
+        matmul_packed(m, a, b.k(), b, dst, b.n(), false)
+    }
     fn sigmoid_into(x: &[f32], out: &mut [f32]) {
         vmath::sigmoid(x, out)
     }
@@ -102,6 +120,14 @@ impl RnnFloat for f32 {
 }
 
 impl RnnFloat for f64 {
+    type Packed = (Vec<f64>, usize, usize, bool);
+    fn pack(b: &[f64], k: usize, n: usize, transposed: bool) -> Self::Packed {
+        (b.to_vec(), k, n, transposed)
+    }
+    fn mm_packed(dst: &mut [f64], m: usize, a: &[f64], b: &Self::Packed) {
+        let (w, k, n, t) = (&b.0, b.1, b.2, b.3);
+        mm(&mut dst[..m * n], m, n, k, mat(a, 0, k, false), mat(w, 0, if t { k } else { n }, t), false)
+    }
     fn sigmoid_into(x: &[f64], out: &mut [f64]) {
         for (o, &v) in out.iter_mut().zip(x) {
             *o = 1.0 / (1.0 + (-v).exp());
@@ -195,6 +221,8 @@ fn forward<T: RnnFloat>(
     // the GRU, whose n gate needs W_hn h + b_hn on its own).
     let mut gx = vec![zero; steps * n * g];
     mm(&mut gx, steps * n, g, i, mat(&x, 0, i, false), mat(&w_ih, 0, i, true), false);
+    let w_hh_t = T::pack(&w_hh, p, g, true); // W_hh^T [P, G]
+    let w_hr_t = w_hr.as_ref().map(|w| T::pack(w, h, p, true)); // W_hr^T [H, P]
     let hh_in_gx = if mode == RnnMode::Gru { None } else { b_hh.as_ref() };
     let biases: Vec<&Vec<T>> = [b_ih.as_ref(), hh_in_gx].into_iter().flatten().collect();
     if !biases.is_empty() {
@@ -242,7 +270,7 @@ fn forward<T: RnnFloat>(
         let nb = sv.active(t);
         sv.h_prev[t * n * p..(t + 1) * n * p].copy_from_slice(&hcur);
         // gh [nb, G] = h W_hh^T: the one GEMM per step.
-        mm(&mut gh[..nb * g], nb, g, p, mat(&hcur, 0, p, false), mat(&sv.w_hh, 0, p, true), false);
+        T::mm_packed(&mut gh, nb, &hcur, &w_hh_t);
         for b in 0..nb {
             let gxr = &gx[r0 + b * g..r0 + (b + 1) * g];
             let ghr = &mut gh[b * g..(b + 1) * g];
@@ -304,10 +332,10 @@ fn forward<T: RnnFloat>(
             }
         }
         if lstm {
-            match &sv.w_hr {
+            match &w_hr_t {
                 // h [N, P] = h_raw W_hr^T
-                Some(whr) => {
-                    mm(&mut hcur[..nb * p], nb, p, h, mat(&hraw, 0, h, false), mat(whr, 0, h, true), false);
+                Some(whr_t) => {
+                    T::mm_packed(&mut hcur, nb, &hraw, whr_t);
                     sv.h_raw[rh..rh + nb * h].copy_from_slice(&hraw[..nb * h]);
                 }
                 None => hcur[..nb * h].copy_from_slice(&hraw[..nb * h]),
@@ -341,6 +369,8 @@ fn backward<T: RnnFloat>(sv: &Saved<T>, gpacked: &[T]) -> [Option<Vec<T>>; 8] {
     let mut dh_all = if sv.w_hr.is_some() { vec![zero; steps * n * p] } else { Vec::new() };
     let mut dhraw = vec![zero; n * h];
     let mut dh_next = vec![zero; n * p];
+    let w_hh = T::pack(&sv.w_hh, g, p, false); // [G, P]
+    let w_hr = sv.w_hr.as_ref().map(|w| T::pack(w, p, h, false)); // [P, H]
     for s in (0..steps).rev() {
         let t = if sv.reverse { steps - 1 - s } else { s };
         let (r0, rh, rp) = (t * n * g, t * n * h, t * n * p);
@@ -348,11 +378,11 @@ fn backward<T: RnnFloat>(sv: &Saved<T>, gpacked: &[T]) -> [Option<Vec<T>>; 8] {
         for (a, &b) in dh[..nb * p].iter_mut().zip(&gpacked[rp..rp + nb * p]) {
             *a = *a + b;
         }
-        match &sv.w_hr {
+        match &w_hr {
             Some(whr) if lstm => {
                 dh_all[rp..rp + nb * p].copy_from_slice(&dh[..nb * p]);
                 // dh_raw [nb, H] = dh [nb, P] W_hr [P, H]
-                mm(&mut dhraw[..nb * h], nb, h, p, mat(&dh, 0, p, false), mat(whr, 0, h, false), false);
+                T::mm_packed(&mut dhraw, nb, &dh, whr);
             }
             _ if lstm => dhraw.copy_from_slice(&dh),
             _ => {}
@@ -409,7 +439,7 @@ fn backward<T: RnnFloat>(sv: &Saved<T>, gpacked: &[T]) -> [Option<Vec<T>>; 8] {
         // dh_prev [nb, P] = dgh [nb, G] W_hh [G, P] (+ z * dh for the GRU's direct path);
         // ended rows carry their gradient through unchanged.
         let dgh_t = if gru { &dgh[r0..r0 + nb * g] } else { &dgx[r0..r0 + nb * g] };
-        mm(&mut dh_next[..nb * p], nb, p, g, mat(dgh_t, 0, g, false), mat(&sv.w_hh, 0, p, false), false);
+        T::mm_packed(&mut dh_next, nb, dgh_t, &w_hh);
         if gru {
             for (k, v) in dh_next[..nb * p].iter_mut().enumerate() {
                 *v = *v + dh[k] * sv.act[r0 + (k / h) * g + h + k % h];
