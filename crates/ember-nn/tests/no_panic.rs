@@ -4,6 +4,7 @@
 //! sizes, dims and indices. Each call returns `Ok` or `Err`, and backward runs through float
 //! results; a panic fails.
 
+use ember_core::fused::rnn::{rnn_layer, RnnMode, RnnWeights};
 use ember_core::{DType, Result, Tensor};
 use ember_nn::functional::{self as F, CrossEntropyOptions, Reduction};
 use ember_nn::{init, utils};
@@ -78,6 +79,25 @@ fn all_ops() -> Vec<(&'static str, OpFn)> {
         "fans" => |c| unit(init::fans(c.x.shape())),
         "clip_grad_norm_" => |c| unit(utils::clip_grad_norm_(&[c.x.clone(), c.w.clone()], c.p)),
         "clip_grad_value_" => |c| unit(utils::clip_grad_value_(std::slice::from_ref(&c.x), c.p)),
+        "rnn_layer" => |c| {
+            let modes = [RnnMode::Lstm, RnnMode::Gru, RnnMode::RnnTanh, RnnMode::RnnRelu];
+            let w = RnnWeights { w_ih: &c.t, w_hh: &c.w, b_ih: Some(&c.b), b_hh: None, w_hr: (c.k == 1).then_some(&c.b) };
+            let cell = (c.n == 0).then_some(&c.b);
+            let sizes = c.idx.to_vec::<i64>()?.iter().map(|&v| v as usize).collect::<Vec<_>>();
+            let bs = (c.k == 2).then_some(&sizes[..]);
+            rnn_layer(modes[c.n % 4], &c.x, &c.w, cell, w, c.d > 0, bs).map(|r| r.output)
+        },
+        "pack_padded_sequence" => |c| {
+            let lengths: Vec<usize> = c.idx.to_vec::<i64>()?.iter().map(|&v| v as usize).collect();
+            let seq = utils::rnn::pack_padded_sequence(&c.x, &lengths, c.d > 0, c.k > 1)?;
+            Ok(utils::rnn::pad_packed_sequence(&seq, c.d < 0, c.p, Some(c.n))?.0)
+        },
+        "pad_sequence" => |c| utils::rnn::pad_sequence(&[c.x.clone(), c.t.clone()], c.d > 0, c.p),
+        "lstm_module" => |c| {
+            let m = ember_nn::LSTM::new(c.n.min(5), c.k.clamp(1, 4), ember_nn::RnnOptions { proj_size: c.k / 2, ..Default::default() })?;
+            let x = c.x.to_dtype(DType::F32)?;
+            Ok(m.forward_with(&x, None)?.0)
+        },
     ]
 }
 
