@@ -613,6 +613,36 @@ nn_case("rnn_gru_cell", [([3, 2], "any"), ([3, 4], "any")], cell_specs(3, 2, 4),
 nn_case("rnn_cell_tanh_unbatched", [([2], "any"), ([4], "any")], cell_specs(1, 2, 4),
         lambda x, p: run_module(torch.nn.RNNCell(2, 4), p, x[0], x[1]))
 
+# activations (module forms in Rust; functional here)
+A = ([3, 5], "any")
+for name, fn in [
+    ("leaky_relu", lambda x, p: F.leaky_relu(x[0], 0.2)),
+    ("elu", lambda x, p: F.elu(x[0], 0.7)),
+    ("selu", lambda x, p: F.selu(x[0])),
+    ("celu", lambda x, p: F.celu(x[0], 2.0)),  # alpha = 2: torch keeps 1/alpha in f32 in its backward
+    ("softplus", lambda x, p: F.softplus(x[0], beta=2.0, threshold=1.0)),
+    ("softsign", lambda x, p: F.softsign(x[0])),
+    ("hardtanh", lambda x, p: F.hardtanh(x[0], -0.5, 0.8)),
+    ("relu6", lambda x, p: F.relu6(x[0] * 4)),
+    # torch's f64 hardsigmoid/hardswish backward kernels multiply by an f32 1/6; the
+    # reference here is torch's autograd of the definitions, exact in f64.
+    ("hardswish", lambda x, p: (x[0] * 3) * ((x[0] * 3) / 6 + 0.5).clamp(0, 1)),
+    ("hardsigmoid", lambda x, p: ((x[0] * 3) / 6 + 0.5).clamp(0, 1)),
+    ("mish", lambda x, p: F.mish(x[0])),
+    ("logsigmoid", lambda x, p: F.logsigmoid(x[0] * 10)),
+    ("tanhshrink", lambda x, p: F.tanhshrink(x[0])),
+    ("softshrink", lambda x, p: F.softshrink(x[0], 0.5)),
+    ("hardshrink", lambda x, p: F.hardshrink(x[0], 0.5)),
+    ("threshold", lambda x, p: F.threshold(x[0], 0.1, -2.0)),
+    ("glu", lambda x, p: F.glu(x[0], 0)),
+    ("softmin", lambda x, p: F.softmin(x[0], 1)),
+    ("rrelu_eval", lambda x, p: F.rrelu(x[0], 0.1, 0.3, training=False)),
+]:
+    nn_case("act_" + name, [([4, 5], "any") if name == "glu" else A], {}, fn)
+nn_case("act_softmax2d", [([2, 3, 2, 2], "any")], {}, lambda x, p: torch.nn.Softmax2d()(x[0]))
+nn_case("act_prelu", [([2, 3, 4], "any")], {"weight": ([3], "any")}, lambda x, p: F.prelu(x[0], p["weight"]))
+nn_case("act_prelu_shared", [([2, 3], "any")], {"weight": ([1], "any")}, lambda x, p: F.prelu(x[0], p["weight"]))
+
 
 def gen_nn():
     out = {}

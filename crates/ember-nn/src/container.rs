@@ -1,4 +1,4 @@
-//! `Sequential` and activation modules.
+//! `Sequential`: layers applied in order.
 
 use crate::module::Forward;
 use crate::Module;
@@ -53,35 +53,5 @@ impl Forward for Sequential {
             h = l.forward(&h)?;
         }
         Ok(h)
-    }
-}
-
-/// Parameter-free activations as modules (`nn.ReLU()`, `nn.GELU()`, ...).
-#[derive(Debug, Clone, Copy, PartialEq, Module)]
-#[module(crate = "crate")]
-pub enum Activation {
-    ReLU,
-    GELU,
-    GELUTanh,
-    SiLU,
-    Sigmoid,
-    Tanh,
-    /// `nn.Flatten()` (dims 1..=-1).
-    Flatten,
-    Identity,
-}
-
-impl Forward for Activation {
-    fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        match self {
-            Activation::ReLU => x.relu(),
-            Activation::GELU => x.gelu(),
-            Activation::GELUTanh => x.gelu_tanh(),
-            Activation::SiLU => x.silu(),
-            Activation::Sigmoid => x.sigmoid(),
-            Activation::Tanh => x.tanh(),
-            Activation::Flatten => x.flatten(1, -1),
-            Activation::Identity => Ok(x.clone()),
-        }
     }
 }

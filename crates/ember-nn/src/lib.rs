@@ -3,14 +3,14 @@
 //! - [`Module`] (with `#[derive(Module)]`) gives parameters, buffers, PyTorch-style state dicts
 //!   and train/eval; [`Forward`] is the call (`module(x)` in PyTorch).
 //! - Layers, one file per family: [`linear`], [`conv`], [`pool`], [`norm`], [`embedding`],
-//!   [`dropout`], [`attention`], [`rnn`] (RNN, LSTM, GRU and cells), [`container`] (Sequential,
-//!   activation modules).
+//!   [`dropout`], [`attention`], [`rnn`] (RNN, LSTM, GRU and cells), [`activation`] (activation modules), [`container`] (Sequential).
 //! - [`functional`]: the stateless ops and losses; [`init`]: initialisers; [`utils`]: gradient
 //!   clipping.
 //!
 //! Shapes, defaults, initialisation and state-dict keys follow PyTorch, so a PyTorch
 //! `state_dict` saved as safetensors loads without renaming.
 
+pub mod activation;
 pub mod attention;
 pub mod container;
 pub mod conv;
@@ -25,8 +25,9 @@ pub mod pool;
 pub mod rnn;
 pub mod utils;
 
+pub use activation::{Activation, PReLU, RReLU};
 pub use attention::MultiheadAttention;
-pub use container::{Activation, Sequential};
+pub use container::Sequential;
 pub use conv::{Conv1d, Conv2d, ConvOptions};
 pub use dropout::Dropout;
 pub use embedding::Embedding;

@@ -6,7 +6,7 @@ use ember_core::autograd::{gradcheck, GradcheckOptions};
 use ember_core::{DType, Result, Tensor};
 use ember_nn::functional::{self as F, CrossEntropyOptions, Reduction};
 use ember_nn::utils::rnn as rnn_utils;
-use ember_nn::{Forward, Module, RnnOptions, GRU, LSTM, RNN};
+use ember_nn::{Activation, Forward, Module, RnnOptions, GRU, LSTM, RNN};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -171,6 +171,32 @@ fn table() -> Vec<(&'static str, Case)> {
         e!("rnn_cell_tanh_unbatched", |x, p| {
             flat(&[with_params(ember_nn::RNNCell::new(2, 4, true, "tanh")?, p).forward_with(&x[0], Some(&x[1]))?])
         }),
+        e!("act_leaky_relu", |x, _p| Activation::LeakyReLU { negative_slope: 0.2 }.forward(&x[0])),
+        e!("act_elu", |x, _p| Activation::ELU { alpha: 0.7 }.forward(&x[0])),
+        e!("act_selu", |x, _p| Activation::SELU.forward(&x[0])),
+        e!("act_celu", |x, _p| Activation::CELU { alpha: 2.0 }.forward(&x[0])),
+        e!("act_softplus", |x, _p| Activation::Softplus { beta: 2.0, threshold: 1.0 }.forward(&x[0])),
+        e!("act_softsign", |x, _p| Activation::Softsign.forward(&x[0])),
+        e!("act_hardtanh", |x, _p| Activation::Hardtanh { min_val: -0.5, max_val: 0.8 }.forward(&x[0])),
+        e!("act_relu6", |x, _p| Activation::ReLU6.forward(&x[0].mul_scalar(4.0)?)),
+        e!("act_hardswish", |x, _p| Activation::Hardswish.forward(&x[0].mul_scalar(3.0)?)),
+        e!("act_hardsigmoid", |x, _p| Activation::Hardsigmoid.forward(&x[0].mul_scalar(3.0)?)),
+        e!("act_mish", |x, _p| Activation::Mish.forward(&x[0])),
+        e!("act_logsigmoid", |x, _p| Activation::LogSigmoid.forward(&x[0].mul_scalar(10.0)?)),
+        e!("act_tanhshrink", |x, _p| Activation::Tanhshrink.forward(&x[0])),
+        e!("act_softshrink", |x, _p| Activation::Softshrink { lambd: 0.5 }.forward(&x[0])),
+        e!("act_hardshrink", |x, _p| Activation::Hardshrink { lambd: 0.5 }.forward(&x[0])),
+        e!("act_threshold", |x, _p| Activation::Threshold { threshold: 0.1, value: -2.0 }.forward(&x[0])),
+        e!("act_glu", |x, _p| Activation::GLU { dim: 0 }.forward(&x[0])),
+        e!("act_softmin", |x, _p| Activation::Softmin { dim: 1 }.forward(&x[0])),
+        e!("act_rrelu_eval", |x, _p| {
+            let mut m = ember_nn::RReLU::new(0.1, 0.3)?;
+            m.eval();
+            m.forward(&x[0])
+        }),
+        e!("act_softmax2d", |x, _p| Activation::Softmax2d.forward(&x[0])),
+        e!("act_prelu", |x, p| ember_nn::PReLU { weight: p["weight"].clone() }.forward(&x[0])),
+        e!("act_prelu_shared", |x, p| ember_nn::PReLU { weight: p["weight"].clone() }.forward(&x[0])),
     ]
 }
 

@@ -79,6 +79,22 @@ fn all_ops() -> Vec<(&'static str, OpFn)> {
         "fans" => |c| unit(init::fans(c.x.shape())),
         "clip_grad_norm_" => |c| unit(utils::clip_grad_norm_(&[c.x.clone(), c.w.clone()], c.p)),
         "clip_grad_value_" => |c| unit(utils::clip_grad_value_(std::slice::from_ref(&c.x), c.p)),
+        "leaky_relu" => |c| F::leaky_relu(&c.x, c.p),
+        "elu" => |c| F::elu(&c.x, c.p),
+        "celu" => |c| F::celu(&c.x, c.p),
+        "softplus" => |c| F::softplus(&c.x, c.p, c.d as f64),
+        "hardtanh" => |c| F::hardtanh(&c.x, -c.p, c.p),
+        "hardswish" => |c| F::hardswish(&c.x),
+        "mish" => |c| F::mish(&c.x),
+        "logsigmoid" => |c| F::logsigmoid(&c.x),
+        "softshrink" => |c| F::softshrink(&c.x, c.p),
+        "hardshrink" => |c| F::hardshrink(&c.x, c.p),
+        "threshold" => |c| F::threshold(&c.x, c.p, c.d as f64),
+        "glu" => |c| F::glu(&c.x, c.d),
+        "softmin" => |c| F::softmin(&c.x, c.d),
+        "softmax2d" => |c| F::softmax2d(&c.x),
+        "prelu" => |c| F::prelu(&c.x, &c.w),
+        "rrelu" => |c| F::rrelu(&c.x, c.p, 0.5, c.k > 1),
         "rnn_layer" => |c| {
             let modes = [RnnMode::Lstm, RnnMode::Gru, RnnMode::RnnTanh, RnnMode::RnnRelu];
             let w = RnnWeights { w_ih: &c.t, w_hh: &c.w, b_ih: Some(&c.b), b_hh: None, w_hr: (c.k == 1).then_some(&c.b) };
