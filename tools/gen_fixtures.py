@@ -643,6 +643,30 @@ nn_case("act_softmax2d", [([2, 3, 2, 2], "any")], {}, lambda x, p: torch.nn.Soft
 nn_case("act_prelu", [([2, 3, 4], "any")], {"weight": ([3], "any")}, lambda x, p: F.prelu(x[0], p["weight"]))
 nn_case("act_prelu_shared", [([2, 3], "any")], {"weight": ([1], "any")}, lambda x, p: F.prelu(x[0], p["weight"]))
 
+# margin, ranking, embedding and likelihood losses; distances ("pair_": both inputs differentiated)
+PM = ("data", [1, -1, 1, 1, -1, -1], [6])
+nn_case("pair_margin_ranking", [([6], "any"), ([6], "any"), PM], {}, lambda x, p: F.margin_ranking_loss(x[0], x[1], x[2], margin=0.3))
+nn_case("pair_cosine_embedding", [([6, 4], "any"), ([6, 4], "any"), PM], {},
+        lambda x, p: F.cosine_embedding_loss(x[0], x[1], x[2], margin=0.1, reduction="sum"))
+nn_case("pair_cosine_similarity", [([3, 4, 2], "any"), ([3, 4, 2], "any")], {}, lambda x, p: F.cosine_similarity(x[0], x[1], dim=1))
+nn_case("pair_pairwise_distance", [([3, 4], "any"), ([3, 4], "any")], {}, lambda x, p: F.pairwise_distance(x[0], x[1], p=3.0))
+nn_case("trip_triplet_margin", [([5, 4], "any"), ([5, 4], "any"), ([5, 4], "any")], {},
+        lambda x, p: F.triplet_margin_loss(x[0], x[1], x[2], margin=2.0, swap=True, reduction="none"))
+nn_case("hinge_embedding", [([6], "any"), PM], {}, lambda x, p: F.hinge_embedding_loss(x[0] * 2, x[1], margin=0.5))
+nn_case("soft_margin", [([6], "any"), PM], {}, lambda x, p: F.soft_margin_loss(x[0], x[1], reduction="sum"))
+nn_case("multilabel_soft_margin", [([3, 4], "any"), ("data", [1, 0, 1, 0, 0, 0, 1, 1, 1, 1, 0, 0], [3, 4]), ([4], "pos")], {},
+        lambda x, p: F.multilabel_soft_margin_loss(x[0], x[1], weight=x[2].detach(), reduction="none"))
+nn_case("multi_margin", [([4, 5], "any"), ("idata", [0, 3, 4, 1], [4])], {}, lambda x, p: F.multi_margin_loss(x[0], x[1], margin=0.8))
+nn_case("multi_margin_p2_weight", [([4, 5], "any"), ("idata", [0, 3, 4, 1], [4]), ([5], "pos")], {},
+        lambda x, p: F.multi_margin_loss(x[0], x[1], p=2, weight=x[2].detach(), reduction="sum"))
+nn_case("multilabel_margin", [([3, 4], "any"), ("idata", [3, 0, -1, 1, 1, 2, 3, 0, 0, -1, 2, 3], [3, 4])], {},
+        lambda x, p: F.multilabel_margin_loss(x[0], x[1], reduction="none"))
+nn_case("poisson_nll", [([6], "any"), ([6], "pos")], {}, lambda x, p: F.poisson_nll_loss(x[0], x[1].detach() * 3))
+nn_case("poisson_nll_full_linear", [([6], "pos"), ([6], "pos")], {},
+        lambda x, p: F.poisson_nll_loss(x[0], x[1].detach() * 3, log_input=False, full=True, reduction="sum"))
+nn_case("gaussian_nll", [([4, 3], "any"), ([4, 3], "any"), ([4, 1], "pos")], {},
+        lambda x, p: F.gaussian_nll_loss(x[0], x[1].detach(), x[2], full=True))
+
 
 def gen_nn():
     out = {}
@@ -650,8 +674,12 @@ def gen_nn():
         made = [gen(name, s, k) for k, s in enumerate(in_specs)]
         inputs = [t.clone().requires_grad_(True) if f and t.is_floating_point() and k == 0 else t for k, (t, f) in enumerate(made)]
         # only the first input is differentiated; others are targets/masks or (sdpa, mha) also inputs
-        if name.startswith(("sdpa", "rnn_")) or name == "mha":
+        if name.startswith(("sdpa", "rnn_", "trip_")) or name == "mha":
             inputs = [t.clone().requires_grad_(True) if t.is_floating_point() and k < 3 else t for k, (t, f) in enumerate(made)]
+        if name.startswith("pair_"):
+            inputs = [t.clone().requires_grad_(True) if t.is_floating_point() and k < 2 else t for k, (t, f) in enumerate(made)]
+        if name == "gaussian_nll":  # input and var
+            inputs = [t.clone().requires_grad_(True) if k in (0, 2) else t for k, (t, f) in enumerate(made)]
         params = {}
         for j, (pn, ps) in enumerate(sorted(p_specs.items())):
             t, _ = gen(name + "/param/" + pn, ps, j)

@@ -197,6 +197,48 @@ fn table() -> Vec<(&'static str, Case)> {
         e!("act_softmax2d", |x, _p| Activation::Softmax2d.forward(&x[0])),
         e!("act_prelu", |x, p| ember_nn::PReLU { weight: p["weight"].clone() }.forward(&x[0])),
         e!("act_prelu_shared", |x, p| ember_nn::PReLU { weight: p["weight"].clone() }.forward(&x[0])),
+        e!("pair_margin_ranking", |x, _p| F::margin_ranking_loss(&x[0], &x[1], &x[2], 0.3, Reduction::Mean)),
+        e!("pair_cosine_embedding", |x, _p| F::cosine_embedding_loss(&x[0], &x[1], &x[2], 0.1, Reduction::Sum)),
+        e!("pair_cosine_similarity", |x, _p| F::cosine_similarity(&x[0], &x[1], 1, 1e-8)),
+        e!("pair_pairwise_distance", |x, _p| F::pairwise_distance(&x[0], &x[1], 3.0, 1e-6, false)),
+        e!("trip_triplet_margin", |x, _p| F::triplet_margin_loss(
+            &x[0],
+            &x[1],
+            &x[2],
+            2.0,
+            2.0,
+            1e-6,
+            true,
+            Reduction::None
+        )),
+        e!("hinge_embedding", |x, _p| F::hinge_embedding_loss(&x[0].mul_scalar(2.0)?, &x[1], 0.5, Reduction::Mean)),
+        e!("soft_margin", |x, _p| F::soft_margin_loss(&x[0], &x[1], Reduction::Sum)),
+        e!("multilabel_soft_margin", |x, _p| F::multilabel_soft_margin_loss(
+            &x[0],
+            &x[1],
+            Some(&x[2]),
+            Reduction::None
+        )),
+        e!("multi_margin", |x, _p| F::multi_margin_loss(&x[0], &x[1], 1, 0.8, None, Reduction::Mean)),
+        e!("multi_margin_p2_weight", |x, _p| F::multi_margin_loss(&x[0], &x[1], 2, 1.0, Some(&x[2]), Reduction::Sum)),
+        e!("multilabel_margin", |x, _p| F::multilabel_margin_loss(&x[0], &x[1], Reduction::None)),
+        e!("poisson_nll", |x, _p| F::poisson_nll_loss(
+            &x[0],
+            &x[1].mul_scalar(3.0)?,
+            true,
+            false,
+            1e-8,
+            Reduction::Mean
+        )),
+        e!("poisson_nll_full_linear", |x, _p| F::poisson_nll_loss(
+            &x[0],
+            &x[1].mul_scalar(3.0)?,
+            false,
+            true,
+            1e-8,
+            Reduction::Sum
+        )),
+        e!("gaussian_nll", |x, _p| F::gaussian_nll_loss(&x[0], &x[1], &x[2], true, 1e-6, Reduction::Mean)),
     ]
 }
 

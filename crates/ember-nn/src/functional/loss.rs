@@ -17,7 +17,7 @@ pub enum Reduction {
     BatchMean,
 }
 
-fn reduce(loss: Tensor, r: Reduction, batch: usize) -> Result<Tensor> {
+pub(crate) fn reduce(loss: Tensor, r: Reduction, batch: usize) -> Result<Tensor> {
     match r {
         Reduction::None => Ok(loss),
         Reduction::Mean => loss.mean(),

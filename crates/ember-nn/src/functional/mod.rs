@@ -1,15 +1,17 @@
 //! `torch.nn.functional`: stateless versions of every layer, plus losses ([`loss`]),
-//! activations ([`activation`]) and convolution/pooling ([`conv`]). Layers call these, so each formula exists once.
+//! margin/ranking/likelihood losses and distances ([`ranking`]), activations ([`activation`]) and convolution/pooling ([`conv`]). Layers call these, so each formula exists once.
 
 pub mod activation;
 pub mod conv;
 pub mod loss;
 pub mod norm;
+pub mod ranking;
 
 pub use activation::*;
 pub use conv::{adaptive_avg_pool2d, avg_pool2d, conv1d, conv2d, max_pool2d};
 pub use loss::*;
 pub use norm::{batch_norm, group_norm, layer_norm, rms_norm};
+pub use ranking::*;
 
 use ember_core::{DType, Error, Result, Tensor};
 
