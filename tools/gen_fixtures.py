@@ -667,6 +667,32 @@ nn_case("poisson_nll_full_linear", [([6], "pos"), ([6], "pos")], {},
 nn_case("gaussian_nll", [([4, 3], "any"), ([4, 3], "any"), ([4, 1], "pos")], {},
         lambda x, p: F.gaussian_nll_loss(x[0], x[1].detach(), x[2], full=True))
 
+# transformer modules (dropout 0; parameters named as torch names them)
+def module_specs(m):
+    return {n: (list(t.shape), "any") for n, t in m.named_parameters()}
+
+
+def trf_layer(**kw):
+    return dict(d_model=4, nhead=2, dim_feedforward=6, dropout=0.0, **kw)
+
+
+def causal(n):
+    return torch.nn.Transformer.generate_square_subsequent_mask(n)
+
+
+ENC = lambda **kw: torch.nn.TransformerEncoderLayer(**trf_layer(**kw))
+DEC = lambda **kw: torch.nn.TransformerDecoderLayer(**trf_layer(**kw))
+nn_case("trf_encoder_layer_causal", [([3, 2, 4], "any")], module_specs(ENC()),
+        lambda x, p: run_module(ENC(), p, x[0], causal(3)))
+nn_case("trf_encoder_layer_norm_first_gelu_padding", [([2, 3, 4], "any"), ("bdata", [0, 0, 1, 0, 0, 0], [2, 3])],
+        module_specs(ENC(norm_first=True, activation="gelu", batch_first=True)),
+        lambda x, p: run_module(ENC(norm_first=True, activation="gelu", batch_first=True), p, x[0], None, x[1]))
+nn_case("trf_decoder_layer", [([3, 2, 4], "any"), ([5, 2, 4], "any")], module_specs(DEC()),
+        lambda x, p: run_module(DEC(), p, x[0], x[1], causal(3)))
+TRF = lambda: torch.nn.Transformer(num_encoder_layers=2, num_decoder_layers=1, **trf_layer())
+nn_case("trf_transformer", [([5, 2, 4], "any"), ([3, 2, 4], "any")], module_specs(TRF()),
+        lambda x, p: run_module(TRF(), p, x[0], x[1], None, causal(3)))
+
 
 def gen_nn():
     out = {}
@@ -676,7 +702,7 @@ def gen_nn():
         # only the first input is differentiated; others are targets/masks or (sdpa, mha) also inputs
         if name.startswith(("sdpa", "rnn_", "trip_")) or name == "mha":
             inputs = [t.clone().requires_grad_(True) if t.is_floating_point() and k < 3 else t for k, (t, f) in enumerate(made)]
-        if name.startswith("pair_"):
+        if name.startswith(("pair_", "trf_")):
             inputs = [t.clone().requires_grad_(True) if t.is_floating_point() and k < 2 else t for k, (t, f) in enumerate(made)]
         if name == "gaussian_nll":  # input and var
             inputs = [t.clone().requires_grad_(True) if k in (0, 2) else t for k, (t, f) in enumerate(made)]
