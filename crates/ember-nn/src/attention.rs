@@ -26,6 +26,15 @@ impl MultiheadAttention {
     /// `MultiheadAttention(embed_dim, num_heads)`: bias, no dropout, `batch_first=false`.
     #[track_caller]
     pub fn new(embed_dim: usize, num_heads: usize) -> Result<MultiheadAttention> {
+        Self::with_options(embed_dim, num_heads, 0.0, true)
+    }
+
+    /// `MultiheadAttention(embed_dim, num_heads, dropout, bias)`.
+    #[track_caller]
+    pub fn with_options(embed_dim: usize, num_heads: usize, dropout: f64, bias: bool) -> Result<MultiheadAttention> {
+        if !(0.0..=1.0).contains(&dropout) {
+            return Err(Error::value("MultiheadAttention", format!("dropout must be in [0, 1], got {dropout}")));
+        }
         if num_heads == 0 || !embed_dim.is_multiple_of(num_heads) {
             return Err(Error::value(
                 "MultiheadAttention",
@@ -34,18 +43,19 @@ impl MultiheadAttention {
         }
         let w = Tensor::zeros(&[3 * embed_dim, embed_dim], DType::F32)?;
         init::xavier_uniform_(&w, 1.0)?;
-        let out_proj = Linear::new(embed_dim, embed_dim, true)?;
+        let out_proj = Linear::new(embed_dim, embed_dim, bias)?;
         if let Some(b) = &out_proj.bias {
             init::zeros_(b)?;
         }
+        let in_proj_bias = if bias { Some(param(Tensor::zeros(&[3 * embed_dim], DType::F32)?)?) } else { None };
         Ok(MultiheadAttention {
             in_proj_weight: param(w)?,
-            in_proj_bias: Some(param(Tensor::zeros(&[3 * embed_dim], DType::F32)?)?),
+            in_proj_bias,
             out_proj,
             num_heads,
             embed_dim,
             batch_first: false,
-            dropout: 0.0,
+            dropout,
             training: true,
         })
     }

@@ -3,7 +3,7 @@
 //! - [`Module`] (with `#[derive(Module)]`) gives parameters, buffers, PyTorch-style state dicts
 //!   and train/eval; [`Forward`] is the call (`module(x)` in PyTorch).
 //! - Layers, one file per family: [`linear`], [`conv`], [`pool`], [`norm`], [`embedding`],
-//!   [`dropout`], [`attention`], [`rnn`] (RNN, LSTM, GRU and cells), [`activation`] (activation modules), [`container`] (Sequential).
+//!   [`dropout`], [`attention`], [`rnn`] (RNN, LSTM, GRU and cells), [`transformer`], [`activation`] (activation modules), [`container`] (Sequential).
 //! - [`functional`]: the stateless ops and losses; [`init`]: initialisers; [`utils`]: gradient
 //!   clipping.
 //!
@@ -23,6 +23,7 @@ mod module;
 pub mod norm;
 pub mod pool;
 pub mod rnn;
+pub mod transformer;
 pub mod utils;
 
 pub use activation::{Activation, PReLU, RReLU};
@@ -37,6 +38,10 @@ pub use module::{join_name, Forward, Module, TensorKind};
 pub use norm::{BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm, RMSNorm};
 pub use pool::{AdaptiveAvgPool2d, AvgPool2d, MaxPool2d, PoolOptions};
 pub use rnn::{GRUCell, LSTMCell, RNNCell, RnnOptions, GRU, LSTM, RNN};
+pub use transformer::{
+    generate_square_subsequent_mask, AttentionMasks, Transformer, TransformerActivation, TransformerDecoder,
+    TransformerDecoderLayer, TransformerEncoder, TransformerEncoderLayer, TransformerOptions,
+};
 
 #[doc(hidden)]
 pub use ember_core::Tensor as __Tensor;

@@ -6,7 +6,10 @@ use ember_core::autograd::{gradcheck, GradcheckOptions};
 use ember_core::{DType, Result, Tensor};
 use ember_nn::functional::{self as F, CrossEntropyOptions, Reduction};
 use ember_nn::utils::rnn as rnn_utils;
-use ember_nn::{Activation, Forward, Module, RnnOptions, GRU, LSTM, RNN};
+use ember_nn::{
+    generate_square_subsequent_mask, Activation, AttentionMasks, Forward, Module, RnnOptions, Transformer,
+    TransformerActivation, TransformerDecoderLayer, TransformerEncoderLayer, TransformerOptions, GRU, LSTM, RNN,
+};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -239,7 +242,40 @@ fn table() -> Vec<(&'static str, Case)> {
             Reduction::Sum
         )),
         e!("gaussian_nll", |x, _p| F::gaussian_nll_loss(&x[0], &x[1], &x[2], true, 1e-6, Reduction::Mean)),
+        e!("trf_encoder_layer_causal", |x, p| {
+            let m = with_params(TransformerEncoderLayer::new(trf(false, false, false))?, p);
+            let mask = generate_square_subsequent_mask(3, DType::F64)?;
+            flat(&[m.forward_with(&x[0], AttentionMasks { attn_mask: Some(&mask), key_padding_mask: None })?])
+        }),
+        e!("trf_encoder_layer_norm_first_gelu_padding", |x, p| {
+            let m = with_params(TransformerEncoderLayer::new(trf(true, true, true))?, p);
+            flat(&[m.forward_with(&x[0], AttentionMasks { attn_mask: None, key_padding_mask: Some(&x[1]) })?])
+        }),
+        e!("trf_decoder_layer", |x, p| {
+            let m = with_params(TransformerDecoderLayer::new(trf(false, false, false))?, p);
+            let mask = generate_square_subsequent_mask(3, DType::F64)?;
+            let tgt = AttentionMasks { attn_mask: Some(&mask), key_padding_mask: None };
+            flat(&[m.forward_with(&x[0], &x[1], tgt, AttentionMasks::default())?])
+        }),
+        e!("trf_transformer", |x, p| {
+            let m = with_params(Transformer::new(trf(false, false, false), 2, 1)?, p);
+            let mask = generate_square_subsequent_mask(3, DType::F64)?;
+            let tgt = AttentionMasks { attn_mask: Some(&mask), key_padding_mask: None };
+            flat(&[m.forward_with(&x[0], &x[1], AttentionMasks::default(), tgt, AttentionMasks::default())?])
+        }),
     ]
+}
+
+/// The fixtures' transformer options: d_model 4, 2 heads, feed-forward 6, no dropout.
+fn trf(norm_first: bool, gelu: bool, batch_first: bool) -> TransformerOptions {
+    TransformerOptions {
+        dim_feedforward: 6,
+        dropout: 0.0,
+        norm_first,
+        batch_first,
+        activation: if gelu { TransformerActivation::Gelu } else { TransformerActivation::Relu },
+        ..TransformerOptions::new(4, 2)
+    }
 }
 
 /// The module with its tensors replaced by the fixture's (so gradients land on them).
