@@ -11,6 +11,7 @@
 
 use crate::isa::{isa, Isa};
 use crate::threads::for_each_block_mut;
+use std::ops::Range;
 
 /// `B [k, n]` packed into panels of `width` columns for [`matmul_packed`].
 #[derive(Clone, Debug)]
@@ -171,6 +172,7 @@ fn rows_body<const MR: usize, const W: usize>(
     lda: usize,
     row0: usize,
     b: &PackedRhs,
+    panels: Range<usize>,
     c: &mut [f32],
     ldc: usize,
     accumulate: bool,
@@ -192,8 +194,10 @@ fn rows_body<const MR: usize, const W: usize>(
         }
     }
     let ap = &*ap;
-    for (p, panel) in b.data().chunks_exact(k * W).enumerate() {
-        let (col0, cols) = (p * W, W.min(b.n - p * W));
+    // Column panels `panels` of B land at columns 0.. of `c`.
+    let first = panels.start;
+    for (p, panel) in b.data().chunks_exact(k * W).enumerate().skip(first).take(panels.len()) {
+        let (col0, cols) = ((p - first) * W, W.min(b.n - p * W));
         for (blk, apb) in ap.chunks_exact(k * MR).enumerate() {
             let (r0, rows) = (blk * MR, MR.min(m - blk * MR));
             let acc = tile(apb, panel);
@@ -210,22 +214,32 @@ fn rows_body<const MR: usize, const W: usize>(
 }
 
 #[allow(clippy::too_many_arguments)]
-fn dispatch(isa: Isa, a: &[f32], lda: usize, row0: usize, b: &PackedRhs, c: &mut [f32], ldc: usize, acc: bool) {
+fn dispatch(
+    isa: Isa,
+    a: &[f32],
+    lda: usize,
+    row0: usize,
+    b: &PackedRhs,
+    panels: Range<usize>,
+    c: &mut [f32],
+    ldc: usize,
+    acc: bool,
+) {
     #[cfg(target_arch = "x86_64")]
     match (isa.min(crate::isa::best()), b.width) {
         (Isa::Avx512, 32) => {
             // SAFETY: `best()` is AVX-512 only after run-time detection of avx512f and fma.
-            return rows_body::<8, 32>(a, lda, row0, b, c, ldc, acc, |x, y| unsafe { tile_avx512(x, y) });
+            return rows_body::<8, 32>(a, lda, row0, b, panels, c, ldc, acc, |x, y| unsafe { tile_avx512(x, y) });
         }
         (Isa::Avx2 | Isa::Avx512, 16) => {
             // SAFETY: `best()` is AVX2 or better only after detection of avx2 and fma.
-            return rows_body::<6, 16>(a, lda, row0, b, c, ldc, acc, |x, y| unsafe { tile_avx2(x, y) });
+            return rows_body::<6, 16>(a, lda, row0, b, panels, c, ldc, acc, |x, y| unsafe { tile_avx2(x, y) });
         }
         _ => {}
     }
     match b.width {
-        32 => rows_body::<4, 32>(a, lda, row0, b, c, ldc, acc, tile_portable::<4, 32>),
-        _ => rows_body::<4, 16>(a, lda, row0, b, c, ldc, acc, tile_portable::<4, 16>),
+        32 => rows_body::<4, 32>(a, lda, row0, b, panels, c, ldc, acc, tile_portable::<4, 32>),
+        _ => rows_body::<4, 16>(a, lda, row0, b, panels, c, ldc, acc, tile_portable::<4, 16>),
     }
 }
 
@@ -264,16 +278,54 @@ pub fn matmul_packed_isa(
         }
         return;
     }
+    split(isa, m, a, lda, b, c, ldc, accumulate, crate::threads::num_threads())
+}
+
+/// The product shared among `threads` (the split is tested directly at any count).
+#[allow(clippy::too_many_arguments)]
+fn split(
+    isa: Isa,
+    m: usize,
+    a: &[f32],
+    lda: usize,
+    b: &PackedRhs,
+    c: &mut [f32],
+    ldc: usize,
+    accumulate: bool,
+    threads: usize,
+) {
     let work = m * b.n * b.k;
-    let threads = crate::threads::num_threads();
-    // Blocks of whole rows, one per thread, when there is enough work to share.
-    let rows_per = if threads > 1 && work >= 1 << 21 { m.div_ceil(threads) } else { m };
-    if rows_per >= m {
-        return dispatch(isa, a, lda, 0, b, c, ldc, accumulate);
+    let panels = b.n.div_ceil(b.width);
+    if threads == 1 || work < 1 << 21 {
+        return dispatch(isa, a, lda, 0, b, 0..panels, c, ldc, accumulate);
     }
-    for_each_block_mut(c, rows_per * ldc, |blk, chunk| {
-        dispatch(isa, a, lda, blk * rows_per, b, chunk, ldc, accumulate)
+    if m >= 8 * threads {
+        // Tall products: blocks of whole rows, one per thread.
+        let rows_per = m.div_ceil(threads);
+        return for_each_block_mut(c, rows_per * ldc, |blk, chunk| {
+            dispatch(isa, a, lda, blk * rows_per, b, 0..panels, chunk, ldc, accumulate)
+        });
+    }
+    // Skinny products (an RNN step): each thread takes a range of column panels, so each
+    // streams only its share of B, into its own [m, cols] block; then the blocks are copied
+    // into C's columns.
+    let per = panels.div_ceil(threads);
+    let width = per * b.width;
+    let mut blocks = vec![0f32; panels.div_ceil(per) * m * width];
+    for_each_block_mut(&mut blocks, m * width, |t, blk| {
+        dispatch(isa, a, lda, 0, b, t * per..((t + 1) * per).min(panels), blk, width, false)
     });
+    for (t, blk) in blocks.chunks_exact(m * width).enumerate() {
+        let (col0, cols) = (t * width, width.min(b.n - t * width));
+        for (r, src) in blk.chunks_exact(width).enumerate() {
+            let dst = &mut c[r * ldc + col0..r * ldc + col0 + cols];
+            if accumulate {
+                dst.iter_mut().zip(src).for_each(|(d, &v)| *d += v);
+            } else {
+                dst.copy_from_slice(&src[..cols]);
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -311,6 +363,21 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    #[test]
+    fn threaded_splits_by_rows_and_by_columns_agree_with_one_thread() {
+        for (m, k, n) in [(5, 300, 1000), (64, 200, 300)] {
+            let a: Vec<f32> = (0..m * k).map(|i| ((i * 7 % 13) as f32 - 6.0) / 4.0).collect();
+            let b: Vec<f32> = (0..k * n).map(|i| ((i * 5 % 11) as f32 - 5.0) / 3.0).collect();
+            let p = PackedRhs::new(&b, 0, n, 1, k, n);
+            let run = |threads: usize| {
+                let mut c = vec![0.5f32; m * n];
+                split(isa(), m, &a, k, &p, &mut c, n, true, threads);
+                c
+            };
+            assert_eq!(run(1), run(3), "{m}x{k}x{n}");
         }
     }
 

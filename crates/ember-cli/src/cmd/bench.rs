@@ -12,8 +12,8 @@ use std::time::Instant;
 
 #[derive(clap::Args, Debug)]
 pub struct BenchArgs {
-    /// Workloads: matmul,bf16,conv,mlp,gpt2,nanogpt,lstm,elementwise,overhead (default: all).
-    #[arg(long, default_value = "matmul,bf16,conv,mlp,gpt2,nanogpt,lstm,elementwise,overhead")]
+    /// Workloads: matmul,bf16,conv,mlp,gpt2,nanogpt,lstm,transformer,elementwise,overhead (default: all).
+    #[arg(long, default_value = "matmul,bf16,conv,mlp,gpt2,nanogpt,lstm,transformer,elementwise,overhead")]
     pub only: String,
     /// Print the results as one JSON object on the last line.
     #[arg(long)]
@@ -265,6 +265,25 @@ pub fn run(a: BenchArgs) -> Result<()> {
         let (med, _) = bench(|| step(gru.parameters(), &|| gru.forward(&x)), 5, 2, 0.0)?;
         put("gru_fwd_bwd_ms", med * 1e3);
         println!("GRU 2L in256 h512 seq64 b32 fwd+bwd: median {:.1} ms", med * 1e3);
+    }
+    if has("transformer") {
+        // nn.TransformerEncoder(nn.TransformerEncoderLayer(256, 8), 6), seq 128, batch 16,
+        // training mode (dropout 0.1), forward + backward of the sum.
+        let layer = nn::TransformerEncoderLayer::new(nn::TransformerOptions::new(256, 8))?;
+        let enc = nn::TransformerEncoder::new(&layer, 6, None)?;
+        let x = Tensor::randn(&[128, 16, 256], DType::F32)?.set_requires_grad(true)?;
+        let params = enc.parameters();
+        let (med, _) = bench(
+            || {
+                params.iter().for_each(|p| p.set_grad(None));
+                enc.forward(&x)?.sum()?.backward()
+            },
+            5,
+            2,
+            0.0,
+        )?;
+        put("transformer_enc_fwd_bwd_ms", med * 1e3);
+        println!("TransformerEncoder 6L d256 8H ff2048 seq128 b16 fwd+bwd: median {:.1} ms", med * 1e3);
     }
     if has("elementwise") {
         let x = Tensor::randn(&[16 * 1024 * 1024], DType::F32)?;
