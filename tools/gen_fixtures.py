@@ -482,7 +482,7 @@ def main():
     print(f"wrote {len(out)} op cases to {path} ({os.path.getsize(path)} bytes)")
 
 
-if __name__ == "__main__" and not {"--check-ember-file", "--tied-only", "--nn-only"} & set(sys.argv):
+if __name__ == "__main__" and not {"--check-ember-file", "--tied-only", "--nn-only", "--optim-only"} & set(sys.argv):
     main()
     if "--ops-only" in sys.argv:  # just the op table (fixtures/ops.json)
         sys.exit(0)
@@ -754,6 +754,13 @@ OPTIMS = {
     "rmsprop": lambda ps: torch.optim.RMSprop(ps, lr=0.01),
     "rmsprop_centered_momentum": lambda ps: torch.optim.RMSprop(ps, lr=0.01, momentum=0.5, centered=True, weight_decay=0.01),
     "adagrad": lambda ps: torch.optim.Adagrad(ps, lr=0.1, lr_decay=0.01, weight_decay=0.02, initial_accumulator_value=0.1),
+    "adamax": lambda ps: torch.optim.Adamax(ps, lr=0.02, weight_decay=0.01),
+    "nadam": lambda ps: torch.optim.NAdam(ps, lr=0.01),
+    "nadam_decoupled": lambda ps: torch.optim.NAdam(ps, lr=0.01, betas=(0.8, 0.95), weight_decay=0.1, momentum_decay=0.01, decoupled_weight_decay=True),
+    "radam": lambda ps: torch.optim.RAdam(ps, lr=0.01, betas=(0.9, 0.9), weight_decay=0.02),
+    "radam_default": lambda ps: torch.optim.RAdam(ps, lr=0.01),
+    "adadelta": lambda ps: torch.optim.Adadelta(ps, lr=0.5, rho=0.8, weight_decay=0.01),
+    "rprop": lambda ps: torch.optim.Rprop(ps, lr=0.02, etas=(0.4, 1.3), step_sizes=(1e-3, 0.05)),
     "adam_groups": lambda ps: torch.optim.Adam([{"params": [ps[0]], "lr": 0.02, "weight_decay": 0.1}, {"params": [ps[1]]}], lr=0.005),
 }
 
@@ -964,6 +971,10 @@ if __name__ == "__main__" and "--check-ember-file" in sys.argv:
 
 if __name__ == "__main__" and "--tied-only" in sys.argv:
     gen_tied()
+    sys.exit(0)
+
+if __name__ == "__main__" and "--optim-only" in sys.argv:  # just fixtures/optim.json
+    gen_optim()
     sys.exit(0)
 
 if __name__ == "__main__" and "--nn-only" in sys.argv:  # just the layers (fixtures/nn.json)

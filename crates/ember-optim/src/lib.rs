@@ -1,13 +1,14 @@
 //! ember-optim: PyTorch's `torch.optim` for Ember.
 //!
 //! [`Optimizer`] is the common interface and [`Optim`] the one implementation of it (groups,
-//! state, state dict, the step loop); [`Sgd`], [`Adam`], [`AdamW`], [`RmsProp`] and
-//! [`Adagrad`] are `Optim` with their configs, each an [`UpdateRule`] with PyTorch's update
+//! state, state dict, the step loop); [`Sgd`], [`Adam`], [`AdamW`], [`RmsProp`], [`Adagrad`],
+//! [`Adamax`], [`NAdam`], [`RAdam`], [`Adadelta`] and [`Rprop`] are `Optim` with their configs, each an [`UpdateRule`] with PyTorch's update
 //! step for step (the single-tensor code path). [`lr_scheduler`] holds the schedulers, in
 //! PyTorch's chainable (recursive) form so that `ChainedScheduler` composes them the same way.
 
 mod adagrad;
 mod adam;
+mod adaptive;
 pub mod lr_scheduler;
 mod optimizer;
 mod rmsprop;
@@ -15,6 +16,9 @@ mod sgd;
 
 pub use adagrad::{Adagrad, AdagradConfig};
 pub use adam::{Adam, AdamConfig, AdamW, AdamWConfig};
+pub use adaptive::{
+    Adadelta, AdadeltaConfig, Adamax, AdamaxConfig, NAdam, NAdamConfig, RAdam, RAdamConfig, Rprop, RpropConfig,
+};
 pub use ember_nn::utils::{clip_grad_norm_, clip_grad_value_};
 pub use optimizer::{Optim, Optimizer, ParamGroup, ParamState, UpdateRule};
 pub use rmsprop::{RmsProp, RmsPropConfig};

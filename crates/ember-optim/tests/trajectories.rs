@@ -63,6 +63,35 @@ fn make(name: &str, ps: Vec<Tensor>) -> Box<dyn Optimizer> {
             )
             .unwrap(),
         ),
+        "adamax" => {
+            Box::new(Adamax::new(ps, AdamaxConfig { lr: 0.02, weight_decay: 0.01, ..Default::default() }).unwrap())
+        }
+        "nadam" => Box::new(NAdam::new(ps, NAdamConfig { lr: 0.01, ..Default::default() }).unwrap()),
+        "nadam_decoupled" => Box::new(
+            NAdam::new(
+                ps,
+                NAdamConfig {
+                    lr: 0.01,
+                    betas: (0.8, 0.95),
+                    weight_decay: 0.1,
+                    momentum_decay: 0.01,
+                    decoupled_weight_decay: true,
+                    ..Default::default()
+                },
+            )
+            .unwrap(),
+        ),
+        "radam" => Box::new(
+            RAdam::new(ps, RAdamConfig { lr: 0.01, betas: (0.9, 0.9), weight_decay: 0.02, ..Default::default() })
+                .unwrap(),
+        ),
+        "radam_default" => Box::new(RAdam::new(ps, RAdamConfig { lr: 0.01, ..Default::default() }).unwrap()),
+        "adadelta" => Box::new(
+            Adadelta::new(ps, AdadeltaConfig { lr: 0.5, rho: 0.8, weight_decay: 0.01, ..Default::default() }).unwrap(),
+        ),
+        "rprop" => {
+            Box::new(Rprop::new(ps, RpropConfig { lr: 0.02, etas: (0.4, 1.3), step_sizes: (1e-3, 0.05) }).unwrap())
+        }
         "adam_groups" => {
             let groups =
                 vec![ParamGroup::new(vec![ps[0].clone()], 0.02, 0.1), ParamGroup::new(vec![ps[1].clone()], 0.005, 0.0)];
