@@ -30,7 +30,7 @@ pub use activation::{Activation, PReLU, RReLU};
 pub use attention::MultiheadAttention;
 pub use container::Sequential;
 pub use conv::{Conv1d, Conv2d, ConvOptions};
-pub use dropout::Dropout;
+pub use dropout::{AlphaDropout, Dropout, Dropout1d, Dropout2d, Dropout3d, FeatureAlphaDropout};
 pub use embedding::Embedding;
 pub use ember_derive::Module;
 pub use linear::Linear;

@@ -3,12 +3,14 @@
 
 pub mod activation;
 pub mod conv;
+pub mod dropout;
 pub mod loss;
 pub mod norm;
 pub mod ranking;
 
 pub use activation::*;
 pub use conv::{adaptive_avg_pool2d, avg_pool2d, conv1d, conv2d, max_pool2d};
+pub use dropout::{alpha_dropout, dropout1d, dropout2d, dropout3d, feature_alpha_dropout, feature_dropout};
 pub use loss::*;
 pub use norm::{batch_norm, group_norm, layer_norm, rms_norm};
 pub use ranking::*;
