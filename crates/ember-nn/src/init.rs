@@ -148,3 +148,92 @@ fn float_dtype(t: &Tensor) -> DType {
         DType::F32
     }
 }
+
+/// A (semi-)orthogonal matrix scaled by `gain`, over `t` viewed as `[rows, numel / rows]`:
+/// the Q of a QR of a standard normal matrix, signs fixed by R's diagonal (Saxe et al.).
+#[track_caller]
+pub fn orthogonal_(t: &Tensor, gain: f64) -> Result<()> {
+    if t.dim() < 2 {
+        return Err(Error::value("orthogonal_", "Only tensors with 2 or more dimensions are supported"));
+    }
+    let rows = t.shape()[0];
+    let cols = t.numel() / rows.max(1);
+    if rows * cols == 0 {
+        return Ok(());
+    }
+    no_grad(|| {
+        let mut flat = Tensor::randn(&[rows, cols], DType::F64)?;
+        if rows < cols {
+            flat = flat.t()?;
+        }
+        let (q, r) = flat.linalg_qr("reduced")?;
+        let q = q.mul(&r.diagonal(0, -2, -1)?.sign()?.unsqueeze(0)?)?;
+        let q = if rows < cols { q.t()? } else { q };
+        t.copy_(&q.mul_scalar(gain)?.reshape(t.shape())?.to_dtype(float_dtype(t))?)
+    })
+}
+
+/// The identity matrix (ones on the main diagonal of a 2-D `t`), keeping the inputs of a
+/// linear layer.
+#[track_caller]
+pub fn eye_(t: &Tensor) -> Result<()> {
+    if t.dim() != 2 {
+        return Err(Error::value("eye_", "Only tensors with 2 dimensions are supported"));
+    }
+    let (r, c) = (t.shape()[0], t.shape()[1]);
+    let v: Vec<f64> = (0..r * c).map(|i| if i / c == i % c { 1.0 } else { 0.0 }).collect();
+    overwrite(t, Tensor::from_vec(v, &[r, c])?.to_dtype(float_dtype(t))?)
+}
+
+/// The Dirac delta for a 3-, 4- or 5-D convolution weight: each of the first `min(out /
+/// groups, in)` output channels of every group copies its input channel unchanged.
+#[track_caller]
+pub fn dirac_(t: &Tensor, groups: usize) -> Result<()> {
+    if !(3..=5).contains(&t.dim()) {
+        return Err(Error::value("dirac_", "Only tensors with 3, 4, or 5 dimensions are supported"));
+    }
+    let s = t.shape().to_vec();
+    if groups == 0 || s[0] % groups != 0 {
+        return Err(Error::value("dirac_", "dim 0 must be divisible by groups"));
+    }
+    if t.numel() == 0 {
+        return Ok(());
+    }
+    let per = s[0] / groups;
+    let spatial: usize = s[2..].iter().product();
+    // The centre of the kernel, as a flat offset within one [k1, k2, ...] block.
+    let mut centre = 0;
+    for &k in &s[2..] {
+        centre = centre * k + k / 2;
+    }
+    let mut v = vec![0.0f64; t.numel()];
+    for g in 0..groups {
+        for d in 0..per.min(s[1]) {
+            v[((g * per + d) * s[1] + d) * spatial + centre] = 1.0;
+        }
+    }
+    overwrite(t, Tensor::from_vec(v, &s)?.to_dtype(float_dtype(t))?)
+}
+
+/// A sparse 2-D matrix: entries normal with `std`, and in every column `ceil(sparsity *
+/// rows)` entries (chosen at random) set to zero (Martens 2010).
+#[track_caller]
+pub fn sparse_(t: &Tensor, sparsity: f64, std: f64) -> Result<()> {
+    if t.dim() != 2 {
+        return Err(Error::value("sparse_", "Only tensors with 2 dimensions are supported"));
+    }
+    if !(0.0..=1.0).contains(&sparsity) {
+        return Err(Error::value("sparse_", format!("sparsity must be in [0, 1], got {sparsity}")));
+    }
+    let (rows, cols) = (t.shape()[0], t.shape()[1]);
+    let zeros = (sparsity * rows as f64).ceil() as usize;
+    let mut v = Tensor::randn(&[rows, cols], DType::F64)?.mul_scalar(std)?.to_vec::<f64>()?;
+    let (seed, offset) = rng::reserve(cols as u64 * rows as u64);
+    let mut g = rng::Generator { seed, offset };
+    for c in 0..cols {
+        for &r in g.permutation(rows).iter().take(zeros) {
+            v[r * cols + c] = 0.0;
+        }
+    }
+    overwrite(t, Tensor::from_vec(v, &[rows, cols])?.to_dtype(float_dtype(t))?)
+}
