@@ -193,7 +193,7 @@ pub fn dirac_(t: &Tensor, groups: usize) -> Result<()> {
         return Err(Error::value("dirac_", "Only tensors with 3, 4, or 5 dimensions are supported"));
     }
     let s = t.shape().to_vec();
-    if groups == 0 || s[0] % groups != 0 {
+    if groups == 0 || !s[0].is_multiple_of(groups) {
         return Err(Error::value("dirac_", "dim 0 must be divisible by groups"));
     }
     if t.numel() == 0 {
