@@ -761,6 +761,7 @@ OPTIMS = {
     "radam_default": lambda ps: torch.optim.RAdam(ps, lr=0.01),
     "adadelta": lambda ps: torch.optim.Adadelta(ps, lr=0.5, rho=0.8, weight_decay=0.01),
     "rprop": lambda ps: torch.optim.Rprop(ps, lr=0.02, etas=(0.4, 1.3), step_sizes=(1e-3, 0.05)),
+    "asgd": lambda ps: torch.optim.ASGD(ps, lr=0.05, lambd=0.01, alpha=0.6, t0=4, weight_decay=0.01),
     "adam_groups": lambda ps: torch.optim.Adam([{"params": [ps[0]], "lr": 0.02, "weight_decay": 0.1}, {"params": [ps[1]]}], lr=0.005),
 }
 

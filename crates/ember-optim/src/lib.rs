@@ -2,7 +2,7 @@
 //!
 //! [`Optimizer`] is the common interface and [`Optim`] the one implementation of it (groups,
 //! state, state dict, the step loop); [`Sgd`], [`Adam`], [`AdamW`], [`RmsProp`], [`Adagrad`],
-//! [`Adamax`], [`NAdam`], [`RAdam`], [`Adadelta`] and [`Rprop`] are `Optim` with their configs, each an [`UpdateRule`] with PyTorch's update
+//! [`Adamax`], [`NAdam`], [`RAdam`], [`Adadelta`], [`Rprop`] and [`Asgd`] are `Optim` with their configs, each an [`UpdateRule`] with PyTorch's update
 //! step for step (the single-tensor code path). [`lr_scheduler`] holds the schedulers, in
 //! PyTorch's chainable (recursive) form so that `ChainedScheduler` composes them the same way.
 
@@ -22,4 +22,4 @@ pub use adaptive::{
 pub use ember_nn::utils::{clip_grad_norm_, clip_grad_value_};
 pub use optimizer::{Optim, Optimizer, ParamGroup, ParamState, UpdateRule};
 pub use rmsprop::{RmsProp, RmsPropConfig};
-pub use sgd::{Sgd, SgdConfig};
+pub use sgd::{Asgd, AsgdConfig, Sgd, SgdConfig};

@@ -92,6 +92,9 @@ fn make(name: &str, ps: Vec<Tensor>) -> Box<dyn Optimizer> {
         "rprop" => {
             Box::new(Rprop::new(ps, RpropConfig { lr: 0.02, etas: (0.4, 1.3), step_sizes: (1e-3, 0.05) }).unwrap())
         }
+        "asgd" => Box::new(
+            Asgd::new(ps, AsgdConfig { lr: 0.05, lambd: 0.01, alpha: 0.6, t0: 4.0, weight_decay: 0.01 }).unwrap(),
+        ),
         "adam_groups" => {
             let groups =
                 vec![ParamGroup::new(vec![ps[0].clone()], 0.02, 0.1), ParamGroup::new(vec![ps[1].clone()], 0.005, 0.0)];
