@@ -345,20 +345,6 @@ impl RNN {
         let mode = if options.relu { RnnMode::RnnRelu } else { RnnMode::RnnTanh };
         Ok(RNN(RnnBase::new(mode, input_size, hidden_size, options)?))
     }
-
-    /// `rnn(input, hx)`: `(output, h_n)`.
-    #[track_caller]
-    pub fn forward_with(&self, x: &Tensor, hx: Option<&Tensor>) -> Result<(Tensor, Tensor)> {
-        let (y, h, _) = self.0.call(x, hx, None)?;
-        Ok((y, h))
-    }
-
-    /// `rnn(packed, hx)`: the output packed as the input.
-    #[track_caller]
-    pub fn forward_packed(&self, x: &PackedSequence, hx: Option<&Tensor>) -> Result<(PackedSequence, Tensor)> {
-        let (y, h, _) = self.0.call_packed(x, hx, None)?;
-        Ok((y, h))
-    }
 }
 
 impl GRU {
@@ -367,21 +353,28 @@ impl GRU {
     pub fn new(input_size: usize, hidden_size: usize, options: RnnOptions) -> Result<GRU> {
         Ok(GRU(RnnBase::new(RnnMode::Gru, input_size, hidden_size, options)?))
     }
-
-    /// `gru(input, hx)`: `(output, h_n)`.
-    #[track_caller]
-    pub fn forward_with(&self, x: &Tensor, hx: Option<&Tensor>) -> Result<(Tensor, Tensor)> {
-        let (y, h, _) = self.0.call(x, hx, None)?;
-        Ok((y, h))
-    }
-
-    /// `gru(packed, hx)`.
-    #[track_caller]
-    pub fn forward_packed(&self, x: &PackedSequence, hx: Option<&Tensor>) -> Result<(PackedSequence, Tensor)> {
-        let (y, h, _) = self.0.call_packed(x, hx, None)?;
-        Ok((y, h))
-    }
 }
+
+macro_rules! hidden_only_calls {
+    ($($name:ident),*) => {$(
+        impl $name {
+            /// `module(input, hx)`: `(output, h_n)`.
+            #[track_caller]
+            pub fn forward_with(&self, x: &Tensor, hx: Option<&Tensor>) -> Result<(Tensor, Tensor)> {
+                let (y, h, _) = self.0.call(x, hx, None)?;
+                Ok((y, h))
+            }
+
+            /// `module(packed, hx)`: the output packed as the input.
+            #[track_caller]
+            pub fn forward_packed(&self, x: &PackedSequence, hx: Option<&Tensor>) -> Result<(PackedSequence, Tensor)> {
+                let (y, h, _) = self.0.call_packed(x, hx, None)?;
+                Ok((y, h))
+            }
+        }
+    )*};
+}
+hidden_only_calls!(RNN, GRU);
 
 impl LSTM {
     /// `nn.LSTM(input_size, hidden_size, ...)`.

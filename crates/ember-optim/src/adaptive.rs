@@ -4,6 +4,23 @@
 use crate::optimizer::{buffer, group_defaults, with_weight_decay, Optim, ParamGroup, ParamState, UpdateRule};
 use ember_core::{Error, Result, Tensor};
 
+/// `buf = beta * buf + (1 - beta) * x` in place (PyTorch's `buf.lerp_(x, 1 - beta)`).
+fn ema_(buf: &Tensor, x: &Tensor, beta: f64) -> Result<()> {
+    buf.copy_(&buf.mul_scalar(beta)?.add(&x.mul_scalar(1.0 - beta)?)?)
+}
+
+/// `beta1` as the momentum that `OneCycleLr` cycles.
+macro_rules! beta1_momentum {
+    () => {
+        fn momentum(&self) -> Option<f64> {
+            Some(self.betas.0)
+        }
+        fn set_momentum(&mut self, m: f64) {
+            self.betas.0 = m;
+        }
+    };
+}
+
 #[track_caller]
 fn check_betas(name: &'static str, betas: (f64, f64), eps: f64) -> Result<()> {
     for (i, b) in [betas.0, betas.1].into_iter().enumerate() {
@@ -47,17 +64,12 @@ impl UpdateRule for AdamaxConfig {
         st.step += 1;
         let m = buffer(st, "exp_avg", || Tensor::zeros_like(p))?;
         let u = buffer(st, "exp_inf", || Tensor::zeros_like(p))?;
-        m.copy_(&m.mul_scalar(b1)?.add(&d.mul_scalar(1.0 - b1)?)?)?;
+        ema_(&m, &d, b1)?;
         u.copy_(&u.mul_scalar(b2)?.maximum(&d.abs()?.add_scalar(self.eps)?)?)?;
         let clr = g.lr / (1.0 - b1.powi(st.step as i32));
         p.sub_(&m.div(&u)?.mul_scalar(clr)?)
     }
-    fn momentum(&self) -> Option<f64> {
-        Some(self.betas.0)
-    }
-    fn set_momentum(&mut self, m: f64) {
-        self.betas.0 = m;
-    }
+    beta1_momentum!();
 }
 
 /// `torch.optim.NAdam` hyper-parameters (Adam with Nesterov momentum and a momentum schedule).
@@ -121,18 +133,13 @@ impl UpdateRule for NAdamConfig {
         let mu_next = b1 * (1.0 - 0.5 * 0.96f64.powf((t + 1.0) * self.momentum_decay));
         let prod = mu_product.to_f64_vec()?[0] * mu;
         mu_product.fill_(prod)?;
-        m.copy_(&m.mul_scalar(b1)?.add(&d.mul_scalar(1.0 - b1)?)?)?;
-        v.copy_(&v.mul_scalar(b2)?.add(&d.square()?.mul_scalar(1.0 - b2)?)?)?;
+        ema_(&m, &d, b1)?;
+        ema_(&v, &d.square()?, b2)?;
         let denom = v.mul_scalar(1.0 / (1.0 - b2.powf(t)))?.sqrt()?.add_scalar(self.eps)?;
         p.sub_(&d.div(&denom)?.mul_scalar(g.lr * (1.0 - mu) / (1.0 - prod))?)?;
         p.sub_(&m.div(&denom)?.mul_scalar(g.lr * mu_next / (1.0 - prod * mu_next))?)
     }
-    fn momentum(&self) -> Option<f64> {
-        Some(self.betas.0)
-    }
-    fn set_momentum(&mut self, m: f64) {
-        self.betas.0 = m;
-    }
+    beta1_momentum!();
 }
 
 /// `torch.optim.RAdam` hyper-parameters (Adam with the variance rectification term).
@@ -167,8 +174,8 @@ impl UpdateRule for RAdamConfig {
         let t = st.step as f64;
         let m = buffer(st, "exp_avg", || Tensor::zeros_like(p))?;
         let v = buffer(st, "exp_avg_sq", || Tensor::zeros_like(p))?;
-        m.copy_(&m.mul_scalar(b1)?.add(&d.mul_scalar(1.0 - b1)?)?)?;
-        v.copy_(&v.mul_scalar(b2)?.add(&d.square()?.mul_scalar(1.0 - b2)?)?)?;
+        ema_(&m, &d, b1)?;
+        ema_(&v, &d.square()?, b2)?;
         let (bc1, bc2) = (1.0 - b1.powf(t), 1.0 - b2.powf(t));
         let m_hat = m.mul_scalar(1.0 / bc1)?;
         // The length of the approximated simple moving average, and its limit.
@@ -182,12 +189,7 @@ impl UpdateRule for RAdamConfig {
             p.sub_(&m_hat.mul_scalar(g.lr)?)
         }
     }
-    fn momentum(&self) -> Option<f64> {
-        Some(self.betas.0)
-    }
-    fn set_momentum(&mut self, m: f64) {
-        self.betas.0 = m;
-    }
+    beta1_momentum!();
 }
 
 /// `torch.optim.Adadelta` hyper-parameters.
@@ -226,10 +228,10 @@ impl UpdateRule for AdadeltaConfig {
         st.step += 1;
         let sq = buffer(st, "square_avg", || Tensor::zeros_like(p))?;
         let acc = buffer(st, "acc_delta", || Tensor::zeros_like(p))?;
-        sq.copy_(&sq.mul_scalar(rho)?.add(&d.square()?.mul_scalar(1.0 - rho)?)?)?;
+        ema_(&sq, &d.square()?, rho)?;
         let std = sq.add_scalar(self.eps)?.sqrt()?;
         let delta = acc.add_scalar(self.eps)?.sqrt()?.div(&std)?.mul(&d)?;
-        acc.copy_(&acc.mul_scalar(rho)?.add(&delta.square()?.mul_scalar(1.0 - rho)?)?)?;
+        ema_(&acc, &delta.square()?, rho)?;
         p.sub_(&delta.mul_scalar(g.lr)?)
     }
 }
