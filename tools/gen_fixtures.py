@@ -771,11 +771,72 @@ SCHEDULERS = {
     "exponential": lambda o: torch.optim.lr_scheduler.ExponentialLR(o, gamma=0.9),
     "cosine": lambda o: torch.optim.lr_scheduler.CosineAnnealingLR(o, T_max=5, eta_min=0.01),
     "linear_warmup": lambda o: torch.optim.lr_scheduler.LinearLR(o, start_factor=0.25, total_iters=4),
-    "onecycle": lambda o: torch.optim.lr_scheduler.OneCycleLR(o, max_lr=0.5, total_steps=13),
+    "onecycle": lambda o: torch.optim.lr_scheduler.OneCycleLR(o, max_lr=0.5, total_steps=101),
     "chained": lambda o: torch.optim.lr_scheduler.ChainedScheduler([
         torch.optim.lr_scheduler.LinearLR(o, start_factor=0.5, total_iters=3),
         torch.optim.lr_scheduler.ExponentialLR(o, gamma=0.9)]),
+    "lambda": lambda o: torch.optim.lr_scheduler.LambdaLR(o, lambda e: 0.95 ** e),
+    "multiplicative": lambda o: torch.optim.lr_scheduler.MultiplicativeLR(o, lambda e: 0.97),
+    "constant": lambda o: torch.optim.lr_scheduler.ConstantLR(o, factor=0.5, total_iters=4),
+    "polynomial": lambda o: torch.optim.lr_scheduler.PolynomialLR(o, total_iters=30, power=2.0),
+    "warm_restarts": lambda o: torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(o, T_0=7, T_mult=2, eta_min=0.001),
+    "warm_restarts_flat": lambda o: torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(o, T_0=9),
+    "cyclic_triangular2": lambda o: torch.optim.lr_scheduler.CyclicLR(o, base_lr=0.01, max_lr=0.1, step_size_up=5, step_size_down=3, mode="triangular2"),
+    "cyclic_exp_range": lambda o: torch.optim.lr_scheduler.CyclicLR(o, base_lr=0.01, max_lr=0.1, step_size_up=4, mode="exp_range", gamma=0.97),
+    "sequential_warmup_cosine": lambda o: torch.optim.lr_scheduler.SequentialLR(o, [
+        torch.optim.lr_scheduler.LinearLR(o, start_factor=0.1, total_iters=5),
+        torch.optim.lr_scheduler.CosineAnnealingLR(o, T_max=20)], milestones=[5]),
+    "sequential_three": lambda o: torch.optim.lr_scheduler.SequentialLR(o, [
+        torch.optim.lr_scheduler.ConstantLR(o, factor=0.5, total_iters=3),
+        torch.optim.lr_scheduler.ExponentialLR(o, gamma=0.9),
+        torch.optim.lr_scheduler.StepLR(o, step_size=10, gamma=0.5)], milestones=[4, 30]),
 }
+
+
+def rosenbrock(x):
+    return (1 - x[0]) ** 2 + 100 * (x[1] - x[0] ** 2) ** 2
+
+
+def least_squares(w, b):
+    a = torch.tensor([[1.0, 2.0], [0.5, -1.0], [3.0, 0.25], [-2.0, 1.5]], dtype=torch.float64)
+    y = torch.tensor([[1.0, 0.0, 2.0], [0.0, 1.0, -1.0], [2.0, 2.0, 0.5], [-1.0, 0.5, 1.0]], dtype=torch.float64)
+    return ((a @ w.t() + b - y) ** 2).mean() + 0.1 * (w ** 4).sum()
+
+
+# L-BFGS: (problem, options); each runs 6 steps of step(closure)
+LBFGS = {
+    "rosenbrock_wolfe": ("rosenbrock", dict(lr=1, max_iter=20, history_size=10, line_search_fn="strong_wolfe")),
+    "rosenbrock_plain": ("rosenbrock", dict(lr=0.05, max_iter=15, history_size=4)),
+    "lsq_wolfe": ("lsq", dict(lr=1, max_iter=8, history_size=3, line_search_fn="strong_wolfe")),
+    "lsq_plain_maximize": ("lsq_neg", dict(lr=0.1, max_iter=10, maximize=True)),
+}
+
+
+def gen_lbfgs():
+    out = {}
+    for name, (problem, opts) in LBFGS.items():
+        if problem == "rosenbrock":
+            ps = [torch.tensor([-1.5, 2.0], dtype=torch.float64, requires_grad=True)]
+            f = lambda: rosenbrock(ps[0])
+        else:
+            ps = [torch.tensor([[0.1, -0.2], [0.3, 0.0], [-0.1, 0.2]], dtype=torch.float64, requires_grad=True),
+                  torch.zeros(3, dtype=torch.float64, requires_grad=True)]
+            sign = -1.0 if problem == "lsq_neg" else 1.0
+            f = lambda: sign * least_squares(ps[0], ps[1])
+        opt = torch.optim.LBFGS(ps, **opts)
+
+        def closure():
+            opt.zero_grad()
+            loss = f()
+            loss.backward()
+            return loss
+        traj, losses, evals = [], [], []
+        for _ in range(6):
+            losses.append(float(opt.step(closure)))
+            traj.append([as_list(p.detach()) for p in ps])
+            evals.append(opt.state[ps[0]]["func_evals"])
+        out[name] = {"problem": problem, "trajectory": traj, "losses": losses, "func_evals": evals}
+    return out
 
 
 def gen_optim():
@@ -798,12 +859,13 @@ def gen_optim():
         sched = make(opt)
         lrs = [opt.param_groups[0]["lr"]]
         moms = [opt.param_groups[0]["momentum"]]
-        for _ in range(12):
+        for _ in range(100):
             opt.step()
             sched.step()
             lrs.append(opt.param_groups[0]["lr"])
             moms.append(opt.param_groups[0]["momentum"])
         out["schedulers"][name] = {"lrs": lrs, "momentum": moms}
+    out["lbfgs"] = gen_lbfgs()
     path = os.path.join(ROOT, "crates/ember-optim/tests/fixtures/optim.json")
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "w") as f:

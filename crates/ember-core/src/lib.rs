@@ -20,7 +20,7 @@ pub mod sparse;
 pub mod storage;
 mod tensor;
 
-pub use autograd::{no_grad, NoGradGuard};
+pub use autograd::{enable_grad, is_grad_enabled, no_grad, set_grad_enabled, NoGradGuard};
 pub use backend::cpu::rng::{self, manual_seed, Generator};
 pub use device::Device;
 pub use dtype::{DType, Element};

@@ -11,12 +11,15 @@ pub struct ParamGroup {
     pub params: Vec<Tensor>,
     pub lr: f64,
     pub weight_decay: f64,
+    /// The rate before any scheduler changed it (PyTorch's `initial_lr`, set by the first
+    /// scheduler built on the optimiser and used as every later scheduler's base rate).
+    pub initial_lr: Option<f64>,
 }
 
 impl ParamGroup {
     /// A group with its own learning rate and weight decay.
     pub fn new(params: Vec<Tensor>, lr: f64, weight_decay: f64) -> ParamGroup {
-        ParamGroup { params, lr, weight_decay }
+        ParamGroup { params, lr, weight_decay, initial_lr: None }
     }
 }
 
@@ -32,6 +35,14 @@ pub struct ParamState {
 pub trait Optimizer {
     /// Applies one update to every parameter that has a gradient.
     fn step(&mut self) -> Result<()>;
+
+    /// `step(closure)`: evaluates `closure` (which recomputes the loss and its gradients, with
+    /// recording on) and then steps; returns the loss. L-BFGS calls it several times per step.
+    fn step_with_closure(&mut self, closure: &mut dyn FnMut() -> Result<f64>) -> Result<f64> {
+        let loss = ember_core::enable_grad(closure)?;
+        self.step()?;
+        Ok(loss)
+    }
 
     /// The parameter groups.
     fn param_groups(&self) -> &[ParamGroup];

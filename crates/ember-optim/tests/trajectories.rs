@@ -3,9 +3,7 @@
 //! dict round trips continue identically.
 
 use ember_core::{DType, Tensor};
-use ember_optim::lr_scheduler::{
-    ChainedScheduler, CosineAnnealingLr, ExponentialLr, LinearLr, LrScheduler, MultiStepLr, OneCycleLr, StepLr,
-};
+use ember_optim::lr_scheduler::*;
 use ember_optim::*;
 use serde_json::Value;
 
@@ -186,11 +184,41 @@ fn scheduler(name: &str, opt: &mut dyn Optimizer) -> Box<dyn LrScheduler> {
         "exponential" => Box::new(ExponentialLr::new(opt, 0.9)),
         "cosine" => Box::new(CosineAnnealingLr::new(opt, 5, 0.01).unwrap()),
         "linear_warmup" => Box::new(LinearLr::new(opt, 0.25, 1.0, 4).unwrap()),
-        "onecycle" => Box::new(OneCycleLr::new(opt, 0.5, 13).unwrap()),
+        "onecycle" => Box::new(OneCycleLr::new(opt, 0.5, 101).unwrap()),
         "chained" => {
             let a: Box<dyn LrScheduler> = Box::new(LinearLr::new(opt, 0.5, 1.0, 3).unwrap());
             let b: Box<dyn LrScheduler> = Box::new(ExponentialLr::new(opt, 0.9));
             Box::new(ChainedScheduler::new(vec![a, b]))
+        }
+        "lambda" => Box::new(LambdaLr::new(opt, vec![Box::new(|e| 0.95f64.powi(e as i32))]).unwrap()),
+        "multiplicative" => Box::new(MultiplicativeLr::new(opt, vec![Box::new(|_| 0.97)]).unwrap()),
+        "constant" => Box::new(ConstantLr::new(opt, 0.5, 4).unwrap()),
+        "polynomial" => Box::new(PolynomialLr::new(opt, 30, 2.0).unwrap()),
+        "warm_restarts" => Box::new(CosineAnnealingWarmRestarts::new(opt, 7, 2, 0.001).unwrap()),
+        "warm_restarts_flat" => Box::new(CosineAnnealingWarmRestarts::new(opt, 9, 1, 0.0).unwrap()),
+        "cyclic_triangular2" => {
+            let o = CyclicLrOptions {
+                step_size_up: 5,
+                step_size_down: Some(3),
+                mode: CyclicMode::Triangular2,
+                ..Default::default()
+            };
+            Box::new(CyclicLr::new(opt, 0.01, 0.1, o).unwrap())
+        }
+        "cyclic_exp_range" => {
+            let o = CyclicLrOptions { step_size_up: 4, mode: CyclicMode::ExpRange(0.97), ..Default::default() };
+            Box::new(CyclicLr::new(opt, 0.01, 0.1, o).unwrap())
+        }
+        "sequential_warmup_cosine" => {
+            let a: Box<dyn LrScheduler> = Box::new(LinearLr::new(opt, 0.1, 1.0, 5).unwrap());
+            let b: Box<dyn LrScheduler> = Box::new(CosineAnnealingLr::new(opt, 20, 0.0).unwrap());
+            Box::new(SequentialLr::new(opt, vec![a, b], &[5]).unwrap())
+        }
+        "sequential_three" => {
+            let a: Box<dyn LrScheduler> = Box::new(ConstantLr::new(opt, 0.5, 3).unwrap());
+            let b: Box<dyn LrScheduler> = Box::new(ExponentialLr::new(opt, 0.9));
+            let c: Box<dyn LrScheduler> = Box::new(StepLr::new(opt, 10, 0.5).unwrap());
+            Box::new(SequentialLr::new(opt, vec![a, b, c], &[4, 30]).unwrap())
         }
         other => panic!("no scheduler for fixture {other}"),
     }
@@ -205,7 +233,7 @@ fn schedulers_follow_pytorch() {
         let mut s = scheduler(name, &mut opt);
         let mut lrs = vec![opt.lr()];
         let mut moms = vec![opt.momentum().unwrap()];
-        for _ in 0..12 {
+        for _ in 0..100 {
             p.set_grad(Some(Tensor::ones(&[2], DType::F64).unwrap()));
             opt.step().unwrap();
             s.step(&mut opt).unwrap();

@@ -62,6 +62,19 @@ pub fn no_grad<R>(f: impl FnOnce() -> R) -> R {
     f()
 }
 
+/// Runs `f` with gradient recording on (`with torch.enable_grad():`), restoring the previous
+/// setting afterwards; closures given to optimisers run this way inside `no_grad` steps.
+pub fn enable_grad<R>(f: impl FnOnce() -> R) -> R {
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            set_grad_enabled(self.0);
+        }
+    }
+    let _r = Restore(set_grad_enabled(true));
+    f()
+}
+
 /// Turns recording off until dropped (restoring the previous setting).
 #[derive(Debug)]
 pub struct NoGradGuard {

@@ -9,6 +9,14 @@ use crate::Optimizer;
 use ember_core::{Error, Result};
 use std::f64::consts::PI;
 
+mod cyclic;
+mod factor;
+mod sequential;
+
+pub use cyclic::{CosineAnnealingWarmRestarts, CyclicLr, CyclicLrOptions, CyclicMode};
+pub use factor::{ConstantLr, LambdaLr, LrLambda, MultiplicativeLr, PolynomialLr};
+pub use sequential::SequentialLr;
+
 /// A learning-rate schedule driven by `step()` once per epoch (or per batch).
 pub trait LrScheduler {
     /// Advances one epoch and writes the new rates into the optimiser's groups.
@@ -20,6 +28,27 @@ pub trait LrScheduler {
     /// Restores the epoch counter and rates (for resuming; the optimiser restores its own
     /// group rates from its state dict).
     fn set_state(&mut self, last_epoch: i64, last_lr: Vec<f64>);
+
+    /// The groups' base rates (`base_lrs`, the rates before any schedule).
+    fn base_lrs(&self) -> Vec<f64>;
+
+    /// The factor this schedule applies to the base rate at epoch 0 (`LinearLR`'s
+    /// `start_factor`, `ConstantLR`'s `factor`; 1 for most).
+    fn initial_factor(&self) -> f64 {
+        1.0
+    }
+
+    /// Undoes the step the constructor took (`last_epoch -= 1`); [`SequentialLr`] calls it on
+    /// every scheduler it is given, as PyTorch's `recursive_undo`.
+    fn undo_initial(&mut self);
+
+    /// The constructor's step (`_initial_step`): epoch 0, the epoch-0 factor applied to the
+    /// current rates.
+    fn initial_step(&mut self, opt: &mut dyn Optimizer) -> Result<()>;
+
+    /// Jumps to epoch 0 in closed form from the base rates (PyTorch's `step(0)`, which
+    /// [`SequentialLr`] uses at each milestone).
+    fn restart(&mut self, opt: &mut dyn Optimizer) -> Result<()>;
 }
 
 /// Shared bookkeeping: base rates, epoch counter, last rates.
@@ -31,12 +60,13 @@ pub struct Schedule {
 }
 
 impl Schedule {
-    fn new(opt: &dyn Optimizer) -> Schedule {
-        let base: Vec<f64> = opt.param_groups().iter().map(|g| g.lr).collect();
-        Schedule { last_lr: base.clone(), base_lrs: base, last_epoch: 0 }
+    pub(crate) fn new(opt: &mut dyn Optimizer) -> Schedule {
+        let base: Vec<f64> = opt.param_groups_mut().iter_mut().map(|g| *g.initial_lr.get_or_insert(g.lr)).collect();
+        let last_lr = opt.param_groups().iter().map(|g| g.lr).collect();
+        Schedule { last_lr, base_lrs: base, last_epoch: 0 }
     }
 
-    fn apply(&mut self, opt: &mut dyn Optimizer, f: impl Fn(usize, f64, f64) -> f64) {
+    pub(crate) fn apply(&mut self, opt: &mut dyn Optimizer, f: impl Fn(usize, f64, f64) -> f64) {
         for (i, g) in opt.param_groups_mut().iter_mut().enumerate() {
             g.lr = f(i, g.lr, self.base_lrs[i]);
         }
@@ -46,6 +76,21 @@ impl Schedule {
 
 macro_rules! scheduler_common {
     () => {
+        $crate::lr_scheduler::scheduler_common!(custom_restart);
+        fn initial_step(&mut self, opt: &mut dyn Optimizer) -> Result<()> {
+            self.s.last_epoch += 1;
+            let f = self.initial_factor();
+            self.s.apply(opt, |_, lr, _| lr * f);
+            Ok(())
+        }
+        fn restart(&mut self, opt: &mut dyn Optimizer) -> Result<()> {
+            self.s.last_epoch = 0;
+            let f = self.initial_factor();
+            self.s.apply(opt, |_, _, base| base * f);
+            Ok(())
+        }
+    };
+    (custom_restart) => {
         fn last_lr(&self) -> Vec<f64> {
             self.s.last_lr.clone()
         }
@@ -56,8 +101,15 @@ macro_rules! scheduler_common {
             self.s.last_epoch = last_epoch;
             self.s.last_lr = last_lr;
         }
+        fn base_lrs(&self) -> Vec<f64> {
+            self.s.base_lrs.clone()
+        }
+        fn undo_initial(&mut self) {
+            self.s.last_epoch -= 1;
+        }
     };
 }
+pub(crate) use scheduler_common;
 
 /// Multiplies the rate by `gamma` every `step_size` epochs.
 #[derive(Clone, Debug)]
@@ -202,6 +254,9 @@ impl LinearLr {
 }
 
 impl LrScheduler for LinearLr {
+    fn initial_factor(&self) -> f64 {
+        self.start_factor
+    }
     fn step(&mut self, opt: &mut dyn Optimizer) -> Result<()> {
         self.s.last_epoch += 1;
         let e = self.s.last_epoch;
@@ -340,6 +395,18 @@ impl LrScheduler for ChainedScheduler {
         for s in &mut self.schedulers {
             s.set_state(last_epoch, last_lr.clone());
         }
+    }
+    fn base_lrs(&self) -> Vec<f64> {
+        self.schedulers.first().map(|s| s.base_lrs()).unwrap_or_default()
+    }
+    fn undo_initial(&mut self) {
+        self.schedulers.iter_mut().for_each(|s| s.undo_initial());
+    }
+    fn initial_step(&mut self, opt: &mut dyn Optimizer) -> Result<()> {
+        self.schedulers.iter_mut().try_for_each(|s| s.initial_step(opt))
+    }
+    fn restart(&mut self, opt: &mut dyn Optimizer) -> Result<()> {
+        self.schedulers.iter_mut().try_for_each(|s| s.restart(opt))
     }
 }
 
