@@ -81,7 +81,7 @@ impl Lbfgs {
     /// One group of parameters (L-BFGS has no per-group options, as in PyTorch).
     #[track_caller]
     pub fn new(params: Vec<Tensor>, cfg: LbfgsConfig) -> Result<Lbfgs> {
-        if !(cfg.lr >= 0.0) {
+        if cfg.lr.is_nan() || cfg.lr < 0.0 {
             return Err(Error::value("LBFGS", format!("Invalid learning rate: {}", cfg.lr)));
         }
         if let Some(p) = params.iter().find(|p| !p.dtype().is_float()) {

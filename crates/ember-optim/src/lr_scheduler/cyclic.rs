@@ -164,7 +164,7 @@ impl CosineAnnealingWarmRestarts {
     /// `scheduler.step(epoch + i / iters)` inside a batch loop.
     #[track_caller]
     pub fn step_epoch(&mut self, opt: &mut dyn Optimizer, epoch: f64) -> Result<()> {
-        if !(epoch >= 0.0) {
+        if epoch.is_nan() || epoch < 0.0 {
             return Err(Error::value(
                 "CosineAnnealingWarmRestarts",
                 format!("Expected non-negative epoch, but got {epoch}"),
