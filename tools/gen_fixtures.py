@@ -693,6 +693,51 @@ TRF = lambda: torch.nn.Transformer(num_encoder_layers=2, num_decoder_layers=1, *
 nn_case("trf_transformer", [([5, 2, 4], "any"), ([3, 2, 4], "any")], module_specs(TRF()),
         lambda x, p: run_module(TRF(), p, x[0], x[1], None, causal(3)))
 
+# ---- convolution family, padding modes, resampling
+nn_case("convt2d", [([2, 4, 3, 4], "any")], {"weight": ([4, 3, 3, 3], "any"), "bias": ([3], "any")},
+        lambda x, p: F.conv_transpose2d(x[0], p["weight"], p["bias"], stride=2, padding=1, output_padding=1))
+nn_case("convt2d_groups_dilation", [([1, 4, 3, 3], "any")], {"weight": ([4, 2, 2, 3], "any")},
+        lambda x, p: F.conv_transpose2d(x[0], p["weight"], None, stride=(1, 2), padding=(0, 1), groups=2, dilation=(2, 1)))
+nn_case("convt1d", [([2, 3, 5], "any")], {"weight": ([3, 2, 4], "any"), "bias": ([2], "any")},
+        lambda x, p: F.conv_transpose1d(x[0], p["weight"], p["bias"], stride=3, padding=1, output_padding=2))
+nn_case("conv3d", [([1, 2, 4, 5, 4], "any")], {"weight": ([3, 2, 2, 3, 2], "any"), "bias": ([3], "any")},
+        lambda x, p: F.conv3d(x[0], p["weight"], p["bias"], stride=(2, 1, 2), padding=(1, 1, 0), dilation=(1, 2, 1)))
+nn_case("conv3d_groups", [([2, 4, 3, 3, 3], "any")], {"weight": ([2, 2, 3, 1, 2], "any")},
+        lambda x, p: F.conv3d(x[0], p["weight"], None, padding=1, groups=2))
+nn_case("convt3d", [([1, 2, 2, 3, 2], "any")], {"weight": ([2, 3, 2, 2, 3], "any"), "bias": ([3], "any")},
+        lambda x, p: F.conv_transpose3d(x[0], p["weight"], p["bias"], stride=(2, 1, 2), padding=(1, 0, 1), output_padding=(1, 0, 0)))
+C2S = lambda: torch.nn.Conv2d(2, 3, (2, 3), padding="same", padding_mode="reflect")
+nn_case("conv2d_same_reflect", [([2, 2, 4, 5], "any")], module_specs(C2S()), lambda x, p: run_module(C2S(), p, x[0]))
+C2C = lambda: torch.nn.Conv2d(2, 2, 3, padding=(1, 2), padding_mode="circular", stride=2)
+nn_case("conv2d_circular", [([1, 2, 5, 4], "any")], module_specs(C2C()), lambda x, p: run_module(C2C(), p, x[0]))
+C1R = lambda: torch.nn.Conv1d(2, 2, 4, padding="same", padding_mode="replicate", dilation=2, bias=False)
+nn_case("conv1d_same_replicate", [([2, 2, 7], "any")], module_specs(C1R()), lambda x, p: run_module(C1R(), p, x[0]))
+CT2 = lambda: torch.nn.ConvTranspose2d(3, 2, (3, 2), stride=2, padding=(1, 0))
+nn_case("convt2d_output_size", [([1, 3, 3, 2], "any")], module_specs(CT2()),
+        lambda x, p: run_module(CT2(), p, x[0], [6, 5]))
+nn_case("pad_reflect2d", [([2, 3, 4, 5], "any")], {}, lambda x, p: F.pad(x[0], (2, 1, 3, 0), mode="reflect"))
+nn_case("pad_replicate3d", [([1, 2, 3, 3, 2], "any")], {}, lambda x, p: F.pad(x[0], (1, 1, 0, 2, 2, 1), mode="replicate"))
+nn_case("pad_circular1d", [([2, 3, 4], "any")], {}, lambda x, p: F.pad(x[0], (3, -1), mode="circular"))
+nn_case("pad_constant_negative", [([3, 4, 5], "any")], {}, lambda x, p: F.pad(x[0], (-1, 2, 1, -2), value=0.5))
+nn_case("interp_nearest", [([1, 2, 3, 5], "any")], {}, lambda x, p: F.interpolate(x[0], size=(5, 7), mode="nearest"))
+nn_case("interp_nearest_exact_scale", [([1, 2, 4, 5], "any")], {},
+        lambda x, p: F.interpolate(x[0], scale_factor=(1.5, 0.7), mode="nearest-exact"))
+nn_case("interp_linear", [([2, 3, 5], "any")], {}, lambda x, p: F.interpolate(x[0], size=8, mode="linear"))
+nn_case("interp_linear_align", [([2, 3, 5], "any")], {},
+        lambda x, p: F.interpolate(x[0], scale_factor=2.5, mode="linear", align_corners=True))
+nn_case("interp_bilinear", [([1, 2, 4, 3], "any")], {}, lambda x, p: F.interpolate(x[0], size=(7, 5), mode="bilinear"))
+nn_case("interp_bilinear_down", [([1, 2, 6, 7], "any")], {},
+        lambda x, p: F.interpolate(x[0], scale_factor=0.5, mode="bilinear"))
+nn_case("interp_bicubic", [([1, 2, 4, 5], "any")], {}, lambda x, p: F.interpolate(x[0], size=(6, 9), mode="bicubic"))
+nn_case("interp_bicubic_align", [([1, 1, 5, 4], "any")], {},
+        lambda x, p: F.interpolate(x[0], scale_factor=(1.7, 2.0), mode="bicubic", align_corners=True))
+nn_case("interp_trilinear", [([1, 2, 3, 2, 4], "any")], {}, lambda x, p: F.interpolate(x[0], size=(4, 3, 5), mode="trilinear"))
+nn_case("interp_area", [([1, 2, 6, 5], "any")], {}, lambda x, p: F.interpolate(x[0], size=(4, 3), mode="area"))
+nn_case("pixel_shuffle", [([2, 8, 2, 3], "any")], {}, lambda x, p: F.pixel_shuffle(x[0], 2))
+nn_case("pixel_unshuffle", [([1, 2, 4, 6], "any")], {}, lambda x, p: F.pixel_unshuffle(x[0], 2))
+nn_case("unfold", [([2, 3, 5, 4], "any")], {}, lambda x, p: F.unfold(x[0], kernel_size=(2, 3), padding=1, stride=(2, 1)))
+nn_case("fold", [([2, 12, 12], "any")], {}, lambda x, p: F.fold(x[0], output_size=(4, 5), kernel_size=2))
+
 
 def gen_nn():
     out = {}

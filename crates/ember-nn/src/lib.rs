@@ -24,12 +24,16 @@ pub mod norm;
 pub mod pool;
 pub mod rnn;
 pub mod transformer;
+pub mod upsample;
 pub mod utils;
 
 pub use activation::{Activation, PReLU, RReLU};
 pub use attention::MultiheadAttention;
 pub use container::Sequential;
-pub use conv::{Conv1d, Conv2d, ConvOptions};
+pub use conv::{
+    Conv1d, Conv2d, Conv3d, ConvNd, ConvNdOptions, ConvOptions, ConvPadding, ConvTranspose1d, ConvTranspose2d,
+    ConvTranspose3d, ConvTransposeNd, PaddingMode,
+};
 pub use dropout::{AlphaDropout, Dropout, Dropout1d, Dropout2d, Dropout3d, FeatureAlphaDropout};
 pub use embedding::Embedding;
 pub use ember_derive::Module;
@@ -42,6 +46,7 @@ pub use transformer::{
     generate_square_subsequent_mask, AttentionMasks, Transformer, TransformerActivation, TransformerDecoder,
     TransformerDecoderLayer, TransformerEncoder, TransformerEncoderLayer, TransformerOptions,
 };
+pub use upsample::{Fold, Pad, PixelShuffle, PixelUnshuffle, Unfold, Upsample};
 
 #[doc(hidden)]
 pub use ember_core::Tensor as __Tensor;

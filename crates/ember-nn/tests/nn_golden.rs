@@ -13,6 +13,9 @@ use ember_nn::{
 use serde_json::Value;
 use std::collections::BTreeMap;
 
+#[path = "nn_golden/image.rs"]
+mod image;
+
 type P = BTreeMap<String, Tensor>;
 type Case = Box<dyn Fn(&[Tensor], &P) -> Result<Tensor>>;
 
@@ -22,7 +25,7 @@ fn table() -> Vec<(&'static str, Case)> {
             ($name, Box::new(|$x: &[Tensor], $p: &P| -> Result<Tensor> { $body }) as Case)
         };
     }
-    vec![
+    let mut cases = vec![
         e!("linear", |x, p| {
             let l = ember_nn::Linear::from_weights(p["weight"].clone(), Some(p["bias"].clone()));
             l.forward(&x[0])
@@ -263,7 +266,9 @@ fn table() -> Vec<(&'static str, Case)> {
             let tgt = AttentionMasks { attn_mask: Some(&mask), key_padding_mask: None };
             flat(&[m.forward_with(&x[0], &x[1], AttentionMasks::default(), tgt, AttentionMasks::default())?])
         }),
-    ]
+    ];
+    cases.extend(image::table());
+    cases
 }
 
 /// The fixtures' transformer options: d_model 4, 2 heads, feed-forward 6, no dropout.

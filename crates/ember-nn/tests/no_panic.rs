@@ -55,6 +55,33 @@ fn all_ops() -> Vec<(&'static str, OpFn)> {
         "embedding" => |c| F::embedding(&c.idx, &c.x, Some(c.n)),
         "one_hot" => |c| F::one_hot(&c.idx, c.n),
         "pad" => |c| F::pad(&c.x, &[c.n, c.k, c.k, c.n], c.p),
+        "pad_with" => |c| {
+            let modes = [F::PadMode::Constant(c.p), F::PadMode::Reflect, F::PadMode::Replicate, F::PadMode::Circular];
+            F::pad_with(&c.x, &[c.n as isize, c.d, c.k as isize, -(c.k as isize)], modes[c.k % 4])
+        },
+        "conv_transpose2d" => |c| F::conv_transpose2d(&c.x, &c.w, Some(&c.b), (c.k, 1), (c.n, c.k), (c.k, 0), c.n, (1, c.k)),
+        "conv_transpose1d" => |c| F::conv_transpose1d(&c.x, &c.w, None, c.k, c.n, c.k / 2, c.n, c.k),
+        "conv3d" => |c| F::conv3d(&c.x, &c.w, Some(&c.b), [c.k, 1, c.n], [c.n, c.k, 0], [1, c.k, 1], c.n),
+        "conv_transpose3d" => |c| F::conv_transpose3d(&c.x, &c.w, None, [c.k, 1, c.n], [c.n, 0, c.k], [0, c.k / 2, 0], c.n, [1, 1, c.k]),
+        "interpolate" => |c| {
+            let modes = [
+                F::InterpolateMode::Nearest,
+                F::InterpolateMode::NearestExact,
+                F::InterpolateMode::Linear,
+                F::InterpolateMode::Bilinear,
+                F::InterpolateMode::Bicubic,
+                F::InterpolateMode::Trilinear,
+                F::InterpolateMode::Area,
+            ];
+            let m = modes[c.n.wrapping_add(c.k) % 7];
+            if c.d > 0 {
+                F::interpolate(&c.x, Some(&[c.n, c.k]), None, m, None)
+            } else {
+                F::interpolate(&c.x, None, Some(&[c.p, c.k as f64]), m, (c.d < 0).then_some(true))
+            }
+        },
+        "pixel_shuffle" => |c| F::pixel_shuffle(&c.x, c.n),
+        "pixel_unshuffle" => |c| F::pixel_unshuffle(&c.x, c.k),
         "dropout" => |c| F::dropout(&c.x, c.p, true),
         "softmax" => |c| F::softmax(&c.x, c.d),
         "log_softmax" => |c| F::log_softmax(&c.x, c.d),

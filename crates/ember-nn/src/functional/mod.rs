@@ -3,17 +3,23 @@
 
 pub mod activation;
 pub mod conv;
+pub mod conv_transpose;
 pub mod dropout;
 pub mod loss;
 pub mod norm;
+pub mod pad;
 pub mod ranking;
+pub mod upsample;
 
 pub use activation::*;
 pub use conv::{adaptive_avg_pool2d, avg_pool2d, conv1d, conv2d, max_pool2d};
+pub use conv_transpose::{conv3d, conv_transpose1d, conv_transpose2d, conv_transpose3d};
 pub use dropout::{alpha_dropout, dropout1d, dropout2d, dropout3d, feature_alpha_dropout, feature_dropout};
 pub use loss::*;
 pub use norm::{batch_norm, group_norm, layer_norm, rms_norm};
+pub use pad::{pad_with, PadMode};
 pub use ranking::*;
+pub use upsample::{interpolate, pixel_shuffle, pixel_unshuffle, InterpolateMode};
 
 use ember_core::{DType, Error, Result, Tensor};
 
