@@ -24,6 +24,7 @@ ROWS = [
     ("lstm_fwd_ms", "LSTM 2L h512 seq64 b32 forward", "ms"),
     ("gru_fwd_bwd_ms", "GRU 2L h512 seq64 b32 fwd+bwd", "ms"),
     ("transformer_enc_fwd_bwd_ms", "TransformerEncoder 6L d256 seq128 b16 fwd+bwd", "ms"),
+    ("dcgan_gen_fwd_bwd_ms", "DCGAN generator b64 64x64 fwd+bwd", "ms"),
     ("gpt2_prompt128_ms", "GPT-2 small, 128-token prompt", "ms"),
     ("gpt2_decode_tok_s", "GPT-2 small decode (tok/s)", "rate"),
     ("gpt2_decode_bf16_tok_s", "GPT-2 decode, Ember bf16 vs PyTorch f32 (tok/s)", "rate_vs:gpt2_decode_tok_s"),

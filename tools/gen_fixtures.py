@@ -738,6 +738,38 @@ nn_case("pixel_unshuffle", [([1, 2, 4, 6], "any")], {}, lambda x, p: F.pixel_uns
 nn_case("unfold", [([2, 3, 5, 4], "any")], {}, lambda x, p: F.unfold(x[0], kernel_size=(2, 3), padding=1, stride=(2, 1)))
 nn_case("fold", [([2, 12, 12], "any")], {}, lambda x, p: F.fold(x[0], output_size=(4, 5), kernel_size=2))
 
+# ---- normalisation: batch norm options, instance norm, local response norm
+def norm_specs(c, affine=True, track=True):
+    out = {}
+    if affine:
+        out.update({"weight": ([c], "any"), "bias": ([c], "any")})
+    if track:
+        out.update({"running_mean": ([c], "any"), "running_var": ([c], "pos")})
+    return out
+
+
+def run_eval(m, p, *args):
+    m.eval()
+    return run_module(m, p, *args)
+
+
+nn_case("bn3d_train", [([2, 3, 2, 3, 2], "any")], norm_specs(3),
+        lambda x, p: run_module(torch.nn.BatchNorm3d(3), p, x[0]))
+nn_case("bn_momentum_none", [([5, 4], "any")], norm_specs(4),
+        lambda x, p: run_module(torch.nn.BatchNorm1d(4, momentum=None), p, x[0]))
+nn_case("bn_no_track_eval", [([2, 3, 3, 2], "any")], norm_specs(3, track=False),
+        lambda x, p: run_eval(torch.nn.BatchNorm2d(3, track_running_stats=False), p, x[0]))
+nn_case("inorm2d_affine_track", [([2, 3, 4, 3], "any")], norm_specs(3),
+        lambda x, p: run_module(torch.nn.InstanceNorm2d(3, affine=True, track_running_stats=True), p, x[0]))
+nn_case("inorm1d", [([3, 2, 5], "any")], {}, lambda x, p: run_module(torch.nn.InstanceNorm1d(2), p, x[0]))
+nn_case("inorm1d_unbatched", [([2, 6], "any")], {}, lambda x, p: run_module(torch.nn.InstanceNorm1d(2), p, x[0]))
+nn_case("inorm2d_eval_running", [([1, 3, 3, 3], "any")], norm_specs(3, affine=False),
+        lambda x, p: run_eval(torch.nn.InstanceNorm2d(3, track_running_stats=True), p, x[0]))
+nn_case("lrn3d", [([2, 5, 4], "any")], {},
+        lambda x, p: run_module(torch.nn.LocalResponseNorm(3, alpha=0.5, beta=0.75, k=2.0), p, x[0]))
+nn_case("lrn4d", [([1, 4, 3, 2], "any")], {},
+        lambda x, p: run_module(torch.nn.LocalResponseNorm(2, alpha=0.3, beta=0.6, k=1.5), p, x[0]))
+
 
 def gen_nn():
     out = {}

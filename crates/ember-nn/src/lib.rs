@@ -39,7 +39,10 @@ pub use embedding::Embedding;
 pub use ember_derive::Module;
 pub use linear::Linear;
 pub use module::{join_name, Forward, Module, TensorKind};
-pub use norm::{BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm, RMSNorm};
+pub use norm::{
+    BatchNorm1d, BatchNorm2d, BatchNorm3d, ChannelNorm, GroupNorm, InstanceNorm1d, InstanceNorm2d, InstanceNorm3d,
+    LayerNorm, LocalResponseNorm, NormOptions, RMSNorm,
+};
 pub use pool::{AdaptiveAvgPool2d, AvgPool2d, MaxPool2d, PoolOptions};
 pub use rnn::{GRUCell, LSTMCell, RNNCell, RnnOptions, GRU, LSTM, RNN};
 pub use transformer::{

@@ -12,8 +12,8 @@ use std::time::Instant;
 
 #[derive(clap::Args, Debug)]
 pub struct BenchArgs {
-    /// Workloads: matmul,bf16,conv,mlp,gpt2,nanogpt,lstm,transformer,elementwise,overhead (default: all).
-    #[arg(long, default_value = "matmul,bf16,conv,mlp,gpt2,nanogpt,lstm,transformer,elementwise,overhead")]
+    /// Workloads: matmul,bf16,conv,mlp,gpt2,nanogpt,lstm,transformer,dcgan,elementwise,overhead (default: all).
+    #[arg(long, default_value = "matmul,bf16,conv,mlp,gpt2,nanogpt,lstm,transformer,dcgan,elementwise,overhead")]
     pub only: String,
     /// Print the results as one JSON object on the last line.
     #[arg(long)]
@@ -284,6 +284,43 @@ pub fn run(a: BenchArgs) -> Result<()> {
         )?;
         put("transformer_enc_fwd_bwd_ms", med * 1e3);
         println!("TransformerEncoder 6L d256 8H ff2048 seq128 b16 fwd+bwd: median {:.1} ms", med * 1e3);
+    }
+    if has("dcgan") {
+        // pytorch/examples' DCGAN generator: nz 100, ngf 64, 64x64 RGB, batch 64, fwd + bwd.
+        let (nz, ngf) = (100, 64);
+        let widths = [nz, ngf * 8, ngf * 4, ngf * 2, ngf, 3];
+        let mut layers: Vec<(nn::ConvTranspose2d, Option<nn::BatchNorm2d>)> = Vec::new();
+        for i in 0..5 {
+            let (s, p) = if i == 0 { (1, 0) } else { (2, 1) };
+            let o = nn::ConvOptions { stride: s, padding: p, bias: false, ..Default::default() };
+            let conv = nn::ConvTranspose2d::new(widths[i], widths[i + 1], 4, o)?;
+            let bn = if i < 4 { Some(nn::BatchNorm2d::new(widths[i + 1])?) } else { None };
+            layers.push((conv, bn));
+        }
+        let z = Tensor::randn(&[64, nz, 1, 1], DType::F32)?;
+        let params: Vec<Tensor> = layers
+            .iter()
+            .flat_map(|(c, b)| c.parameters().into_iter().chain(b.iter().flat_map(|b| b.parameters())))
+            .collect();
+        let (med, _) = bench(
+            || {
+                params.iter().for_each(|p| p.set_grad(None));
+                let mut h = z.clone();
+                for (c, b) in &layers {
+                    h = c.forward(&h)?;
+                    h = match b {
+                        Some(b) => b.forward(&h)?.relu()?,
+                        None => h.tanh()?,
+                    };
+                }
+                h.sum()?.backward()
+            },
+            5,
+            2,
+            0.0,
+        )?;
+        put("dcgan_gen_fwd_bwd_ms", med * 1e3);
+        println!("DCGAN generator (nz100 ngf64 64x64) b64 fwd+bwd: median {:.1} ms", med * 1e3);
     }
     if has("elementwise") {
         let x = Tensor::randn(&[16 * 1024 * 1024], DType::F32)?;

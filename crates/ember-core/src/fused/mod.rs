@@ -1,10 +1,12 @@
 //! Fused kernels on tensors, each one pass where a chain of tensor ops would take several: the
 //! optimiser's Adam step (`adam`), inference row norms (`norm`), low-precision packed weights
 //! (`packed`) and attention (`attention`), none of which record autograd; and whole recurrent
-//! layers (`rnn`), which record one node per layer-direction with a fused backward.
+//! layers (`rnn`), which record one node per layer-direction with a fused backward, and the
+//! transposed convolution (`conv`), one node working image by image.
 
 mod adam;
 mod attention;
+pub mod conv;
 mod norm;
 mod packed;
 pub mod rnn;

@@ -1,8 +1,9 @@
 //! 3-D convolution and transposed convolutions (1-D, 2-D, 3-D).
 //!
-//! `conv_transpose2d` is the adjoint of `conv2d`: one GEMM per group turns each input pixel
-//! into a `C_out * kh * kw` patch and `fold2d` (col2im) sums the overlapping patches into the
-//! output. The 3-D forms run the 2-D kernels once per depth tap and combine the depth slices
+//! `conv_transpose2d` is the adjoint of `conv2d`: per image and group a GEMM turns each input
+//! pixel into a `C_out * kh * kw` patch and col2im sums the overlapping patches into the
+//! output (the fused node `ember_core::fused::conv`, which also does the backward image by
+//! image; integer dtypes use the same product from tensor ops). The 3-D forms run the 2-D kernels once per depth tap and combine the depth slices
 //! (slicing for `conv3d`, `index_add` for the transpose), so every gradient comes from those
 //! primitives.
 
@@ -66,18 +67,32 @@ pub fn conv_transpose2d(
     let oh = transposed_len(op, h, kh, stride.0, padding.0, dilation.0, output_padding.0)?;
     let ow = transposed_len(op, w, kw, stride.1, padding.1, dilation.1, output_padding.1)?;
     let o = og * groups;
-    let k = og * kh * kw;
-    ember_core::storage::checked_numel(op, &[n, o * kh * kw, h * w], x.dtype())?;
-    // [G, C_in/G, k] -> [G, k, C_in/G] against [N, G, C_in/G, HW] -> [N, G, k, HW]
-    let wg = weight.reshape(&[groups as isize, (c / groups) as isize, k as isize])?.transpose(1, 2)?;
-    let xg = x.reshape(&[n as isize, groups as isize, (c / groups) as isize, (h * w) as isize])?;
-    let cols = wg.matmul(&xg)?.reshape(&[n as isize, (o * kh * kw) as isize, (h * w) as isize])?;
+    ember_core::storage::checked_numel(op, &[n, o, oh, ow], x.dtype())?;
     let args = Conv2dArgs { kernel: (kh, kw), stride, padding, dilation };
-    let mut out = cols.fold2d((oh, ow), args)?;
+    let geom = args.geom(op, (oh, ow))?;
+    let mut out = if x.dtype().is_float() && weight.dtype() == x.dtype() {
+        ember_core::fused::conv::conv_transpose2d(x, weight, geom, groups)?
+    } else {
+        composite(x, weight, args, (oh, ow), groups)?
+    };
     if let Some(b) = bias {
         out = out.add(&b.reshape(&[1, o as isize, 1, 1])?)?;
     }
     Ok(out)
+}
+
+/// The same product from tensor ops (for dtypes the fused node does not take): one GEMM per
+/// group over the whole batch, `[G, k, C_in/G] x [G, C_in/G, N*HW] -> [G, k, N*HW]`, the
+/// patches laid out per image (`[N, G*k, HW]`) and summed by `fold2d`.
+fn composite(x: &Tensor, weight: &Tensor, args: Conv2dArgs, out: (usize, usize), groups: usize) -> Result<Tensor> {
+    let (n, c, h, w) = (x.shape()[0], x.shape()[1], x.shape()[2], x.shape()[3]);
+    let (og, kh, kw) = (weight.shape()[1], weight.shape()[2], weight.shape()[3]);
+    let k = (og * kh * kw) as isize;
+    let (g, cg, hw) = (groups as isize, (c / groups) as isize, (h * w) as isize);
+    let wg = weight.reshape(&[g, cg, k])?.transpose(1, 2)?;
+    let xt = x.reshape(&[n as isize, g, cg, hw])?.permute(&[1, 2, 0, 3])?.reshape(&[g, cg, n as isize * hw])?;
+    let cols = wg.matmul(&xt)?.reshape(&[g * k, n as isize, hw])?.permute(&[1, 0, 2])?;
+    cols.fold2d(out, args)
 }
 
 /// `F.conv_transpose1d`: `x [N, C_in, L]`, `weight [C_in, C_out/groups, k]`.

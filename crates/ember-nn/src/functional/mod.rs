@@ -16,7 +16,7 @@ pub use conv::{adaptive_avg_pool2d, avg_pool2d, conv1d, conv2d, max_pool2d};
 pub use conv_transpose::{conv3d, conv_transpose1d, conv_transpose2d, conv_transpose3d};
 pub use dropout::{alpha_dropout, dropout1d, dropout2d, dropout3d, feature_alpha_dropout, feature_dropout};
 pub use loss::*;
-pub use norm::{batch_norm, group_norm, layer_norm, rms_norm};
+pub use norm::{batch_norm, group_norm, instance_norm, layer_norm, local_response_norm, rms_norm};
 pub use pad::{pad_with, PadMode};
 pub use ranking::*;
 pub use upsample::{interpolate, pixel_shuffle, pixel_unshuffle, InterpolateMode};

@@ -172,3 +172,76 @@ pub fn group_norm(
     shape[1] = c as isize;
     affine(y, weight, bias, &shape)
 }
+
+/// Instance norm (`F.instance_norm`): each sample's channels normalised over their own spatial
+/// dims (`x [N, C, *]`). With `use_input_stats` false the running statistics are used instead;
+/// when given and used, they are updated with the batch average of the instance statistics
+/// (unbiased variance), as PyTorch.
+#[allow(clippy::too_many_arguments)]
+#[track_caller]
+pub fn instance_norm(
+    x: &Tensor,
+    running_mean: Option<&Tensor>,
+    running_var: Option<&Tensor>,
+    weight: Option<&Tensor>,
+    bias: Option<&Tensor>,
+    use_input_stats: bool,
+    momentum: f64,
+    eps: f64,
+) -> Result<Tensor> {
+    if x.dim() < 3 {
+        return Err(Error::shape("instance_norm", format!("expected an [N, C, *] input, got {:?}", x.shape())));
+    }
+    let c = x.shape()[1];
+    let mut shape = vec![1isize; x.dim()];
+    shape[1] = c as isize;
+    if !use_input_stats {
+        return batch_norm(x, running_mean, running_var, weight, bias, false, 0.0, eps);
+    }
+    let dims: Vec<isize> = (2..x.dim() as isize).collect();
+    let m = x.shape()[2..].iter().product::<usize>();
+    if m <= 1 {
+        return Err(Error::value(
+            "instance_norm",
+            format!("expected more than 1 spatial element when training, got input size {:?}", x.shape()),
+        ));
+    }
+    let mean = x.sum_dims_keep(&dims, true)?.mul_scalar(1.0 / m as f64)?;
+    let d = x.sub(&mean)?;
+    let var = d.square()?.sum_dims_keep(&dims, true)?.mul_scalar(1.0 / m as f64)?;
+    if let (Some(rm), Some(rv)) = (running_mean, running_var) {
+        no_grad(|| -> Result<()> {
+            let bm = mean.detach().reshape(&[-1, c as isize])?.mean_dim(0, false)?.to_dtype(rm.dtype())?;
+            let uv = var.detach().mul_scalar(m as f64 / (m - 1) as f64)?;
+            let bv = uv.reshape(&[-1, c as isize])?.mean_dim(0, false)?.to_dtype(rv.dtype())?;
+            rm.copy_(&rm.mul_scalar(1.0 - momentum)?.add(&bm.mul_scalar(momentum)?)?)?;
+            rv.copy_(&rv.mul_scalar(1.0 - momentum)?.add(&bv.mul_scalar(momentum)?)?)
+        })?;
+    }
+    let y = d.mul(&var.add_scalar(eps)?.rsqrt()?)?;
+    affine(y, weight, bias, &shape)
+}
+
+/// Local response norm over channels (`F.local_response_norm`, AlexNet's): `x / (k + alpha *
+/// mean of x^2 over a window of `size` channels, zero-padded)^beta`, for `x [N, C, *]`.
+#[track_caller]
+pub fn local_response_norm(x: &Tensor, size: usize, alpha: f64, beta: f64, k: f64) -> Result<Tensor> {
+    if x.dim() < 3 || size == 0 {
+        return Err(Error::shape(
+            "local_response_norm",
+            format!("expected a 3-D or higher input and a positive size, got {:?} and size {size}", x.shape()),
+        ));
+    }
+    let c = x.shape()[1];
+    let mut pads = vec![0isize; 2 * (x.dim() - 1)];
+    let last = pads.len();
+    pads[last - 2] = (size / 2) as isize;
+    pads[last - 1] = ((size - 1) / 2) as isize;
+    let sq = super::pad_with(&x.square()?, &pads, super::PadMode::Constant(0.0))?;
+    let mut sum = sq.narrow(1, 0, c)?;
+    for j in 1..size {
+        sum = sum.add(&sq.narrow(1, j, c)?)?;
+    }
+    let div = sum.mul_scalar(alpha / size as f64)?.add_scalar(k)?.pow(beta)?;
+    x.div(&div)
+}

@@ -18,7 +18,7 @@ fn source_index(o: usize, k: usize, stride: usize, pad: usize, dil: usize, size:
 /// image (the window slides monotonically, so the valid ones are one range), and the input
 /// column of output column `lo`. Columns outside the range read padding.
 #[derive(Clone, Copy)]
-struct ColRange {
+pub(crate) struct ColRange {
     lo: usize,
     hi: usize,
     src: usize,
@@ -33,7 +33,7 @@ fn col_range(out: usize, k: usize, stride: usize, pad: usize, dil: usize, size: 
 }
 
 /// The column ranges of every kernel column (see [`ColRange`]).
-fn col_ranges(g: &ConvGeom) -> Vec<ColRange> {
+pub(crate) fn col_ranges(g: &ConvGeom) -> Vec<ColRange> {
     let (ow, w) = (g.output().1, g.input.1);
     (0..g.kernel.1).map(|kj| col_range(ow, kj, g.stride.1, g.padding.1, g.dilation.1, w)).collect()
 }
@@ -54,6 +54,75 @@ fn for_each_patch_row(c: usize, g: &ConvGeom, ranges: &[ColRange], mut f: impl F
     }
 }
 
+/// One image's patches: `x [c, H, W]` -> `cols [c*kh*kw, OH*OW]` (every element written).
+/// Consecutive patch rows are `stride` elements apart in `cols` (`OH*OW` when it is one
+/// image's matrix; more when several images' patches are interleaved side by side).
+pub(crate) fn im2col_image<T: Element>(
+    x: &[T],
+    c: usize,
+    g: &ConvGeom,
+    ranges: &[ColRange],
+    cols: &mut [T],
+    stride: usize,
+) {
+    let (h, w) = g.input;
+    let (sw, (oh, ow)) = (g.stride.1, g.output());
+    let mut k = 0;
+    for_each_patch_row(c, g, ranges, |ch, r, src_row| {
+        // Row k of the walk: patch row k / oh, output row k % oh.
+        let at = (k / oh) * stride + (k % oh) * ow;
+        k += 1;
+        let Some(dst) = cols.get_mut(at..at + ow) else { return };
+        let Some(src_row) = src_row else {
+            dst.fill(T::default());
+            return;
+        };
+        let row = &x[(ch * h + src_row) * w..(ch * h + src_row + 1) * w];
+        dst[..r.lo].fill(T::default());
+        dst[r.hi..].fill(T::default());
+        let dst = &mut dst[r.lo..r.hi];
+        if sw == 1 {
+            dst.copy_from_slice(&row[r.src..r.src + dst.len()]);
+        } else {
+            for (i, d) in dst.iter_mut().enumerate() {
+                *d = row[r.src + i * sw];
+            }
+        }
+    });
+}
+
+/// One image's adjoint: adds `cols [c*kh*kw, OH*OW]` into `img [c, H, W]` (padding dropped).
+pub(crate) fn col2im_image<T: Element + std::ops::Add<Output = T>>(
+    cols: &[T],
+    c: usize,
+    g: &ConvGeom,
+    ranges: &[ColRange],
+    img: &mut [T],
+    stride: usize,
+) {
+    let (h, w) = g.input;
+    let (sw, (oh, ow)) = (g.stride.1, g.output());
+    let mut k = 0;
+    for_each_patch_row(c, g, ranges, |ch, r, dst_row| {
+        let at = (k / oh) * stride + (k % oh) * ow;
+        k += 1;
+        let Some(src) = cols.get(at..at + ow) else { return };
+        let Some(dst_row) = dst_row else { return };
+        let row = &mut img[(ch * h + dst_row) * w..(ch * h + dst_row + 1) * w];
+        let src = &src[r.lo..r.hi];
+        if sw == 1 {
+            for (d, &v) in row[r.src..r.src + src.len()].iter_mut().zip(src) {
+                *d = *d + v;
+            }
+        } else {
+            for (i, &v) in src.iter().enumerate() {
+                let d = &mut row[r.src + i * sw];
+                *d = *d + v;
+            }
+        }
+    });
+}
+
 fn im2col_t<T: Element>(x: &[T], n: usize, c: usize, g: &ConvGeom) -> Vec<T> {
     let (h, w) = g.input;
     let (oh, ow) = g.output();
@@ -63,28 +132,10 @@ fn im2col_t<T: Element>(x: &[T], n: usize, c: usize, g: &ConvGeom) -> Vec<T> {
     if per_image == 0 {
         return out;
     }
-    let (sw, ranges) = (g.stride.1, col_ranges(g));
+    let ranges = col_ranges(g);
     // Images in parallel (each writes its own contiguous block of columns).
     threads::for_each_block_mut(&mut out, per_image, |b, cols| {
-        let mut rows = cols.chunks_exact_mut(ow);
-        for_each_patch_row(c, g, &ranges, |ch, r, src_row| {
-            let Some(dst) = rows.next() else { return };
-            let Some(src_row) = src_row else {
-                dst.fill(T::default());
-                return;
-            };
-            let row = &x[((b * c + ch) * h + src_row) * w..((b * c + ch) * h + src_row + 1) * w];
-            dst[..r.lo].fill(T::default());
-            dst[r.hi..].fill(T::default());
-            let dst = &mut dst[r.lo..r.hi];
-            if sw == 1 {
-                dst.copy_from_slice(&row[r.src..r.src + dst.len()]);
-            } else {
-                for (i, d) in dst.iter_mut().enumerate() {
-                    *d = row[r.src + i * sw];
-                }
-            }
-        });
+        im2col_image(&x[b * c * h * w..(b + 1) * c * h * w], c, g, &ranges, cols, oh * ow)
     });
     out
 }
@@ -97,26 +148,9 @@ fn col2im_t<T: Element + std::ops::Add<Output = T>>(cols: &[T], n: usize, c: usi
     if per_image == 0 || per_cols == 0 {
         return out;
     }
-    let (sw, ranges) = (g.stride.1, col_ranges(g));
+    let ranges = col_ranges(g);
     threads::for_each_block_mut(&mut out, per_image, |b, img| {
-        // Padding columns of the patches are dropped.
-        let mut rows = cols[b * per_cols..(b + 1) * per_cols].chunks_exact(g.output().1);
-        for_each_patch_row(c, g, &ranges, |ch, r, dst_row| {
-            let Some(src) = rows.next() else { return };
-            let Some(dst_row) = dst_row else { return };
-            let row = &mut img[(ch * h + dst_row) * w..(ch * h + dst_row + 1) * w];
-            let src = &src[r.lo..r.hi];
-            if sw == 1 {
-                for (d, &v) in row[r.src..r.src + src.len()].iter_mut().zip(src) {
-                    *d = *d + v;
-                }
-            } else {
-                for (i, &v) in src.iter().enumerate() {
-                    let d = &mut row[r.src + i * sw];
-                    *d = *d + v;
-                }
-            }
-        });
+        col2im_image(&cols[b * per_cols..(b + 1) * per_cols], c, g, &ranges, img, g.output().0 * g.output().1)
     });
     out
 }

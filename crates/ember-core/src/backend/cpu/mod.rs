@@ -24,15 +24,53 @@ use std::borrow::Cow;
 pub const BLOCK: usize = 1 << 16;
 
 /// The elements of a strided view in row-major order, borrowed when already contiguous.
-pub fn contiguous_slice<'a, T: Element>(v: &'a [T], l: &Layout) -> Cow<'a, [T]> {
+pub fn contiguous_slice<'a, T: Element>(v: &'a [T], l: &Layout) -> Contig<'a, T> {
     if l.numel() == 0 {
-        Cow::Borrowed(&[])
+        Contig(Cow::Borrowed(&[]))
     } else if l.is_contiguous() {
-        Cow::Borrowed(&v[l.offset()..l.offset() + l.numel()])
+        Contig(Cow::Borrowed(&v[l.offset()..l.offset() + l.numel()]))
     } else if let Some(t) = transposed_copy(v, l) {
-        Cow::Owned(t)
+        Contig::owned(t)
     } else {
-        Cow::Owned(map::map_strided(v, l, |x| x))
+        Contig::owned(map::map_strided(v, l, |x| x))
+    }
+}
+
+/// A row-major view of a tensor's elements: borrowed when the layout already is, otherwise a
+/// pooled copy that goes back to the buffer pool when dropped. (A plain `Vec` would be freed to
+/// the system, and every strided input would fault a fresh buffer in on the next call.)
+pub struct Contig<'a, T: Element>(Cow<'a, [T]>);
+
+impl<'a, T: Element> Contig<'a, T> {
+    /// An owned copy (recycled on drop).
+    pub fn owned(v: Vec<T>) -> Contig<'a, T> {
+        Contig(Cow::Owned(v))
+    }
+
+    /// The elements as an owned vector (a copy when borrowed).
+    pub fn into_owned(mut self) -> Vec<T> {
+        std::mem::replace(&mut self.0, Cow::Borrowed(&[])).into_owned()
+    }
+}
+
+impl<T: Element> Default for Contig<'_, T> {
+    fn default() -> Self {
+        Contig(Cow::Borrowed(&[]))
+    }
+}
+
+impl<T: Element> std::ops::Deref for Contig<'_, T> {
+    type Target = [T];
+    fn deref(&self) -> &[T] {
+        &self.0
+    }
+}
+
+impl<T: Element> Drop for Contig<'_, T> {
+    fn drop(&mut self) {
+        if let Cow::Owned(v) = std::mem::replace(&mut self.0, Cow::Borrowed(&[])) {
+            crate::storage::pool::give(T::into_storage(v));
+        }
     }
 }
 
@@ -91,11 +129,11 @@ pub fn copy_strided<T: Element>(dst: &mut [T], ld: &Layout, src: &[T], ls: &Layo
 }
 
 /// Row-major `f32` copy of any float view (f16/bf16 widen; f32 is borrowed when contiguous).
-pub fn to_f32_vec<'a>(s: &'a CpuStorage, l: &Layout) -> Option<Cow<'a, [f32]>> {
+pub fn to_f32_vec<'a>(s: &'a CpuStorage, l: &Layout) -> Option<Contig<'a, f32>> {
     match s {
         CpuStorage::F32(v) => Some(contiguous_slice(v, l)),
-        CpuStorage::F16(v) => Some(Cow::Owned(map::map_strided(v, l, |x| x.to_f32()))),
-        CpuStorage::BF16(v) => Some(Cow::Owned(map::map_strided(v, l, |x| x.to_f32()))),
+        CpuStorage::F16(v) => Some(Contig::owned(map::map_strided(v, l, |x| x.to_f32()))),
+        CpuStorage::BF16(v) => Some(Contig::owned(map::map_strided(v, l, |x| x.to_f32()))),
         _ => None,
     }
 }

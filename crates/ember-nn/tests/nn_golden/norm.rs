@@ -1,0 +1,49 @@
+//! The normalisation cases of the nn golden table: batch-norm options, instance norm, local
+//! response norm (modules loaded with the fixture's parameters and running statistics).
+
+use super::{flat, with_params, Case, P};
+use ember_core::{Result, Tensor};
+use ember_nn::{
+    BatchNorm1d, BatchNorm2d, BatchNorm3d, Forward, InstanceNorm1d, InstanceNorm2d, LocalResponseNorm, Module,
+    NormOptions,
+};
+
+macro_rules! e {
+    ($name:expr, |$x:ident, $p:ident| $body:expr) => {
+        ($name, Box::new(|$x: &[Tensor], $p: &P| -> Result<Tensor> { $body }) as Case)
+    };
+}
+
+fn run(m: &impl Forward, x: &Tensor) -> Result<Tensor> {
+    flat(&[m.forward(x)?])
+}
+
+pub fn table() -> Vec<(&'static str, Case)> {
+    vec![
+        e!("bn3d_train", |x, p| run(&with_params(BatchNorm3d::new(3)?, p), &x[0])),
+        e!("bn_momentum_none", |x, p| {
+            let o = NormOptions { momentum: None, ..NormOptions::BATCH };
+            run(&with_params(BatchNorm1d::with_options(4, o)?, p), &x[0])
+        }),
+        e!("bn_no_track_eval", |x, p| {
+            let o = NormOptions { track_running_stats: false, ..NormOptions::BATCH };
+            let mut m = with_params(BatchNorm2d::with_options(3, o)?, p);
+            m.eval();
+            run(&m, &x[0])
+        }),
+        e!("inorm2d_affine_track", |x, p| {
+            let o = NormOptions { affine: true, track_running_stats: true, ..NormOptions::INSTANCE };
+            run(&with_params(InstanceNorm2d::with_options(3, o)?, p), &x[0])
+        }),
+        e!("inorm1d", |x, _p| run(&InstanceNorm1d::new(2)?, &x[0])),
+        e!("inorm1d_unbatched", |x, _p| run(&InstanceNorm1d::new(2)?, &x[0])),
+        e!("inorm2d_eval_running", |x, p| {
+            let o = NormOptions { track_running_stats: true, ..NormOptions::INSTANCE };
+            let mut m = with_params(InstanceNorm2d::with_options(3, o)?, p);
+            m.eval();
+            run(&m, &x[0])
+        }),
+        e!("lrn3d", |x, _p| run(&LocalResponseNorm { size: 3, alpha: 0.5, beta: 0.75, k: 2.0 }, &x[0])),
+        e!("lrn4d", |x, _p| run(&LocalResponseNorm { size: 2, alpha: 0.3, beta: 0.6, k: 1.5 }, &x[0])),
+    ]
+}
