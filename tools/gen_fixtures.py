@@ -770,6 +770,19 @@ nn_case("lrn3d", [([2, 5, 4], "any")], {},
 nn_case("lrn4d", [([1, 4, 3, 2], "any")], {},
         lambda x, p: run_module(torch.nn.LocalResponseNorm(2, alpha=0.3, beta=0.6, k=1.5), p, x[0]))
 
+# ---- embeddings: max_norm, scale_grad_by_freq, bags
+EMB_W = {"weight": ([6, 3], "any")}
+nn_case("emb_max_norm", [("idata", [0, 2, 2, 5, 1], [5])], EMB_W,
+        lambda x, p: F.embedding(x[0], p["weight"], max_norm=1.0))
+nn_case("emb_scale_grad_freq", [("idata", [3, 1, 3, 0, 3, 1], [2, 3])], EMB_W,
+        lambda x, p: F.embedding(x[0], p["weight"], padding_idx=1, scale_grad_by_freq=True))
+nn_case("embbag_sum_offsets", [("idata", [1, 2, 4, 5, 4, 3, 0], [7]), ("idata", [0, 2, 5], [3]), ([7], "any")], EMB_W,
+        lambda x, p: F.embedding_bag(x[0], p["weight"], x[1], mode="sum", per_sample_weights=x[2]))
+nn_case("embbag_mean_2d_padding", [("idata", [0, 2, 3, 0, 0, 0, 5, 1], [2, 4])], EMB_W,
+        lambda x, p: F.embedding_bag(x[0], p["weight"], mode="mean", padding_idx=0))
+nn_case("embbag_max_last_offset", [("idata", [1, 4, 2, 5, 3], [5]), ("idata", [0, 3, 3, 5], [4])], EMB_W,
+        lambda x, p: F.embedding_bag(x[0], p["weight"], x[1], mode="max", include_last_offset=True))
+
 
 def gen_nn():
     out = {}

@@ -35,7 +35,7 @@ pub use conv::{
     ConvTranspose3d, ConvTransposeNd, PaddingMode,
 };
 pub use dropout::{AlphaDropout, Dropout, Dropout1d, Dropout2d, Dropout3d, FeatureAlphaDropout};
-pub use embedding::Embedding;
+pub use embedding::{Embedding, EmbeddingBag};
 pub use ember_derive::Module;
 pub use linear::Linear;
 pub use module::{join_name, Forward, Module, TensorKind};

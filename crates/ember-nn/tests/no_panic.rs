@@ -81,6 +81,17 @@ fn all_ops() -> Vec<(&'static str, OpFn)> {
             }
         },
         "pixel_shuffle" => |c| F::pixel_shuffle(&c.x, c.n),
+        "embedding_with" => |c| {
+            let o = F::EmbeddingOptions { padding_idx: Some(c.k), max_norm: Some(c.p), norm_type: c.d as f64, scale_grad_by_freq: c.n > 1 };
+            F::embedding_with(&c.idx, &c.x, o)
+        },
+        "embedding_bag" => |c| {
+            let modes = [F::BagMode::Sum, F::BagMode::Mean, F::BagMode::Max];
+            let off = (c.d > 0).then_some(&c.t);
+            F::embedding_bag(&c.idx, &c.x, off, modes[c.k % 3], (c.n == 1).then_some(&c.b), c.d < -1, Some(c.n))
+        },
+        "instance_norm" => |c| F::instance_norm(&c.x, Some(&c.w), Some(&c.b), Some(&c.w), None, c.d > 0, c.p, 1e-5),
+        "local_response_norm" => |c| F::local_response_norm(&c.x, c.n, c.p, 0.75, 1.0),
         "pixel_unshuffle" => |c| F::pixel_unshuffle(&c.x, c.k),
         "dropout" => |c| F::dropout(&c.x, c.p, true),
         "softmax" => |c| F::softmax(&c.x, c.d),

@@ -232,16 +232,19 @@ pub fn local_response_norm(x: &Tensor, size: usize, alpha: f64, beta: f64, k: f6
             format!("expected a 3-D or higher input and a positive size, got {:?} and size {size}", x.shape()),
         ));
     }
+    // Window of channel `ch`: channels `ch - size/2 .. ch - size/2 + size`, clipped to the
+    // real ones (the rest is zero padding); as differences of a cumulative sum with a leading 0.
     let c = x.shape()[1];
-    let mut pads = vec![0isize; 2 * (x.dim() - 1)];
-    let last = pads.len();
-    pads[last - 2] = (size / 2) as isize;
-    pads[last - 1] = ((size - 1) / 2) as isize;
-    let sq = super::pad_with(&x.square()?, &pads, super::PadMode::Constant(0.0))?;
-    let mut sum = sq.narrow(1, 0, c)?;
-    for j in 1..size {
-        sum = sum.add(&sq.narrow(1, j, c)?)?;
-    }
+    let mut shape = x.shape().to_vec();
+    shape[1] = 1;
+    let zero = Tensor::zeros(&shape, x.dtype())?;
+    let cs = Tensor::cat(&[&zero, &x.square()?.cumsum(1)?], 1)?; // [N, C + 1, *]
+    let pb = size / 2;
+    let lo: Vec<i64> = (0..c).map(|ch| ch.saturating_sub(pb) as i64).collect();
+    let hi: Vec<i64> =
+        (0..c).map(|ch| (ch + 1).saturating_add(size - 1 - pb).min(c).max(ch.saturating_sub(pb)) as i64).collect();
+    let at = |v: Vec<i64>| -> Result<Tensor> { cs.index_select(1, &Tensor::from_vec(v, &[c])?) };
+    let sum = at(hi)?.sub(&at(lo)?)?;
     let div = sum.mul_scalar(alpha / size as f64)?.add_scalar(k)?.pow(beta)?;
     x.div(&div)
 }

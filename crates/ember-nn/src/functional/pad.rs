@@ -86,7 +86,7 @@ fn pad_dim(x: &Tensor, dim: usize, before: isize, after: isize, mode: PadMode) -
     let (cb, ca) = ((-before).max(0), (-after).max(0));
     let x = x.narrow(dim as isize, cb as usize, (n - cb - ca) as usize)?;
     let (before, after, n) = (before.max(0), after.max(0), n - cb - ca);
-    if before + after == 0 {
+    if before == 0 && after == 0 {
         return Ok(x);
     }
     if let PadMode::Constant(value) = mode {
@@ -111,6 +111,13 @@ fn pad_dim(x: &Tensor, dim: usize, before: isize, after: isize, mode: PadMode) -
             ),
         ));
     }
+    let total = n as i128 + before as i128 + after as i128;
+    if total > isize::MAX as i128 {
+        return Err(Error::shape("pad", format!("padding ({before}, {after}) of dim {dim} is too large")));
+    }
+    let mut out_shape = x.shape().to_vec();
+    out_shape[dim] = total as usize;
+    ember_core::storage::checked_numel("pad", &out_shape, x.dtype())?;
     let idx: Vec<i64> = (-before..n + after)
         .map(|i| match mode {
             PadMode::Reflect => {

@@ -47,3 +47,44 @@ pub fn table() -> Vec<(&'static str, Case)> {
         e!("lrn4d", |x, _p| run(&LocalResponseNorm { size: 2, alpha: 0.3, beta: 0.6, k: 1.5 }, &x[0])),
     ]
 }
+
+/// Embedding cases: `max_norm`, `scale_grad_by_freq`, bags.
+pub fn embedding_table() -> Vec<(&'static str, Case)> {
+    use ember_nn::functional::{self as F, BagMode, EmbeddingOptions};
+    vec![
+        e!("emb_max_norm", |x, p| {
+            F::embedding_with(&x[0], &p["weight"], EmbeddingOptions { max_norm: Some(1.0), ..Default::default() })
+        }),
+        e!("emb_scale_grad_freq", |x, p| {
+            let o = EmbeddingOptions { padding_idx: Some(1), scale_grad_by_freq: true, ..Default::default() };
+            F::embedding_with(&x[0], &p["weight"], o)
+        }),
+        e!("embbag_sum_offsets", |x, p| F::embedding_bag(
+            &x[0],
+            &p["weight"],
+            Some(&x[1]),
+            BagMode::Sum,
+            Some(&x[2]),
+            false,
+            None
+        )),
+        e!("embbag_mean_2d_padding", |x, p| F::embedding_bag(
+            &x[0],
+            &p["weight"],
+            None,
+            BagMode::Mean,
+            None,
+            false,
+            Some(0)
+        )),
+        e!("embbag_max_last_offset", |x, p| F::embedding_bag(
+            &x[0],
+            &p["weight"],
+            Some(&x[1]),
+            BagMode::Max,
+            None,
+            true,
+            None
+        )),
+    ]
+}
