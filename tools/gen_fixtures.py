@@ -783,6 +783,42 @@ nn_case("embbag_mean_2d_padding", [("idata", [0, 2, 3, 0, 0, 0, 5, 1], [2, 4])],
 nn_case("embbag_max_last_offset", [("idata", [1, 4, 2, 5, 3], [5]), ("idata", [0, 3, 3, 5], [4])], EMB_W,
         lambda x, p: F.embedding_bag(x[0], p["weight"], x[1], mode="max", include_last_offset=True))
 
+# ---- pooling options
+def with_idx(vi):
+    return torch.cat([vi[0].flatten(), vi[1].flatten().double()])
+
+
+nn_case("maxpool2d_ceil_indices", [([2, 2, 5, 6], "distinct")], {},
+        lambda x, p: with_idx(F.max_pool2d(x[0], (3, 2), stride=(2, 2), padding=(1, 0), ceil_mode=True, return_indices=True)))
+nn_case("maxpool2d_dilation_unbatched", [([2, 7, 6], "distinct")], {},
+        lambda x, p: F.max_pool2d(x[0], 2, stride=1, dilation=(2, 3)))
+nn_case("maxpool1d_indices", [([2, 3, 9], "distinct")], {},
+        lambda x, p: with_idx(F.max_pool1d(x[0], 3, stride=2, padding=1, return_indices=True)))
+nn_case("maxpool3d_ceil", [([1, 2, 5, 4, 5], "distinct")], {},
+        lambda x, p: F.max_pool3d(x[0], (2, 3, 2), stride=(2, 2, 2), padding=(1, 1, 0), ceil_mode=True))
+nn_case("avgpool2d_ceil_exclude_pad", [([2, 3, 5, 7], "any")], {},
+        lambda x, p: F.avg_pool2d(x[0], 3, stride=2, padding=1, ceil_mode=True, count_include_pad=False))
+nn_case("avgpool2d_divisor", [([1, 2, 6, 5], "any")], {},
+        lambda x, p: F.avg_pool2d(x[0], (2, 3), stride=(2, 1), padding=(1, 1), divisor_override=4))
+nn_case("avgpool1d_ceil", [([2, 3, 8], "any")], {},
+        lambda x, p: F.avg_pool1d(x[0], 3, stride=2, padding=1, ceil_mode=True))
+nn_case("avgpool3d", [([1, 2, 4, 5, 4], "any")], {},
+        lambda x, p: F.avg_pool3d(x[0], (2, 3, 2), stride=(2, 2, 1), padding=(1, 1, 0), ceil_mode=True, count_include_pad=False))
+nn_case("adaptive_max2d", [([2, 3, 7, 5], "distinct")], {}, lambda x, p: F.adaptive_max_pool2d(x[0], (3, 2)))
+nn_case("adaptive_max1d", [([2, 3, 10], "distinct")], {}, lambda x, p: F.adaptive_max_pool1d(x[0], 4))
+nn_case("adaptive_avg1d", [([2, 3, 10], "any")], {}, lambda x, p: F.adaptive_avg_pool1d(x[0], 3))
+nn_case("adaptive_avg3d", [([1, 2, 5, 4, 7], "any")], {}, lambda x, p: F.adaptive_avg_pool3d(x[0], (2, 3, 3)))
+nn_case("lppool2d", [([1, 2, 5, 6], "pos")], {}, lambda x, p: F.lp_pool2d(x[0], 3.0, (2, 3), stride=(2, 2), ceil_mode=True))
+nn_case("lppool1d", [([2, 2, 7], "pos")], {}, lambda x, p: F.lp_pool1d(x[0], 2.0, 3, stride=2))
+
+
+def unpool(x):
+    v, i = F.max_pool2d(x[1], 2, stride=2, return_indices=True)
+    return F.max_unpool2d(x[0], i, 2, stride=2, output_size=(5, 7))
+
+
+nn_case("maxunpool2d", [([1, 2, 2, 3], "any"), ([1, 2, 5, 7], "distinct")], {}, lambda x, p: unpool(x))
+
 
 def gen_nn():
     out = {}

@@ -43,7 +43,10 @@ pub use norm::{
     BatchNorm1d, BatchNorm2d, BatchNorm3d, ChannelNorm, GroupNorm, InstanceNorm1d, InstanceNorm2d, InstanceNorm3d,
     LayerNorm, LocalResponseNorm, NormOptions, RMSNorm,
 };
-pub use pool::{AdaptiveAvgPool2d, AvgPool2d, MaxPool2d, PoolOptions};
+pub use pool::{
+    AdaptiveAvgPool2d, AdaptivePool, AvgPool1d, AvgPool2d, AvgPool3d, LPPool, MaxPool1d, MaxPool2d, MaxPool3d,
+    MaxUnpool2d, PoolOptions,
+};
 pub use rnn::{GRUCell, LSTMCell, RNNCell, RnnOptions, GRU, LSTM, RNN};
 pub use transformer::{
     generate_square_subsequent_mask, AttentionMasks, Transformer, TransformerActivation, TransformerDecoder,

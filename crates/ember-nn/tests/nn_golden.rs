@@ -17,6 +17,8 @@ use std::collections::BTreeMap;
 mod image;
 #[path = "nn_golden/norm.rs"]
 mod norm;
+#[path = "nn_golden/pool.rs"]
+mod pool;
 
 type P = BTreeMap<String, Tensor>;
 type Case = Box<dyn Fn(&[Tensor], &P) -> Result<Tensor>>;
@@ -272,6 +274,7 @@ fn table() -> Vec<(&'static str, Case)> {
     cases.extend(image::table());
     cases.extend(norm::table());
     cases.extend(norm::embedding_table());
+    cases.extend(pool::table());
     cases
 }
 

@@ -92,6 +92,17 @@ fn all_ops() -> Vec<(&'static str, OpFn)> {
         },
         "instance_norm" => |c| F::instance_norm(&c.x, Some(&c.w), Some(&c.b), Some(&c.w), None, c.d > 0, c.p, 1e-5),
         "local_response_norm" => |c| F::local_response_norm(&c.x, c.n, c.p, 0.75, 1.0),
+        "max_pool2d_with_indices" => |c| {
+            F::max_pool2d_with_indices(&c.x, (c.k, c.n), (c.n, c.k), (c.n / 2, 0), (c.k, 1), c.d > 0).map(|r| r.0)
+        },
+        "avg_pool2d_ext" => |c| F::avg_pool2d_ext(&c.x, (c.k, c.n), (c.n, 1), (0, c.k / 2), c.d > 0, c.d < 0, (c.k > 2).then_some(c.n)),
+        "max_pool1d" => |c| F::max_pool1d(&c.x, c.n, c.k, c.k / 2, 1, c.d > 0, c.d < 0).map(|r| r.0),
+        "avg_pool1d" => |c| F::avg_pool1d(&c.x, c.n, c.k, 0, c.d > 0, c.d < 0),
+        "max_pool3d" => |c| F::max_pool3d(&c.x, [c.k, c.n, 1], [c.n, 1, c.k], [0, c.k / 2, 0], [1, c.k, 1], c.d > 0),
+        "avg_pool3d" => |c| F::avg_pool3d(&c.x, [c.k, 1, c.n], [1, c.n, c.k], [c.k / 2, 0, 0], c.d > 0, c.d < 0, None),
+        "adaptive_pool" => |c| F::adaptive_pool(&c.x, &[c.n, c.k][..(c.k % 2 + 1)], c.d > 0),
+        "lp_pool2d" => |c| F::lp_pool2d(&c.x, c.p, (c.k, c.n), (c.n, c.k), c.d > 0),
+        "max_unpool2d" => |c| F::max_unpool2d(&c.x, &c.t, (c.k, c.n), (c.n, c.k), (c.k / 2, 0), (c.d > 0).then_some((c.n, c.k))),
         "pixel_unshuffle" => |c| F::pixel_unshuffle(&c.x, c.k),
         "dropout" => |c| F::dropout(&c.x, c.p, true),
         "softmax" => |c| F::softmax(&c.x, c.d),

@@ -216,7 +216,7 @@ fn sequential_keys_and_children_are_indices() -> Result<()> {
 #[test]
 fn pooling_layers_take_an_options_struct() -> Result<()> {
     let x = Tensor::randn(&[1, 2, 7, 7], DType::F64)?;
-    let opts = nn::PoolOptions { stride: Some(2), padding: 1, dilation: None };
+    let opts = nn::PoolOptions { stride: Some(2), padding: 1, ..Default::default() };
     let y = nn::MaxPool2d::new(3, opts).forward(&x)?;
     let want = F::max_pool2d(&x, (3, 3), (2, 2), (1, 1), (1, 1))?;
     assert_eq!(y.to_f64_vec()?, want.to_f64_vec()?);

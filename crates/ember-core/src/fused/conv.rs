@@ -199,7 +199,8 @@ pub fn conv_transpose2d(x: &Tensor, weight: &Tensor, geom: ConvGeom, groups: usi
     let op = "conv_transpose2d";
     let (n, c, h, w) = (x.shape()[0], x.shape()[1], x.shape()[2], x.shape()[3]);
     let (og, kh, kw) = (weight.shape()[1], weight.shape()[2], weight.shape()[3]);
-    if geom.checked_output() != Some((h, w)) || geom.kernel != (kh, kw) || groups == 0 || !c.is_multiple_of(groups) {
+    let bad_groups = groups == 0 || !c.is_multiple_of(groups) || og.checked_mul(groups).is_none();
+    if geom.checked_output() != Some((h, w)) || geom.kernel != (kh, kw) || bad_groups {
         return Err(Error::shape(op, format!("geometry {geom:?} does not map the output back to {:?}", (h, w))));
     }
     let d = Dims { n, c, o: og * groups, groups, kk: kh * kw, hw: h * w, out_px: geom.input.0 * geom.input.1 };

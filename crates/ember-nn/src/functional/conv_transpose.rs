@@ -66,7 +66,7 @@ pub fn conv_transpose2d(
     }
     let oh = transposed_len(op, h, kh, stride.0, padding.0, dilation.0, output_padding.0)?;
     let ow = transposed_len(op, w, kw, stride.1, padding.1, dilation.1, output_padding.1)?;
-    let o = og * groups;
+    let o = og.checked_mul(groups).ok_or_else(|| Error::shape(op, "output channels overflow"))?;
     ember_core::storage::checked_numel(op, &[n, o, oh, ow], x.dtype())?;
     let args = Conv2dArgs { kernel: (kh, kw), stride, padding, dilation };
     let geom = args.geom(op, (oh, ow))?;

@@ -9,6 +9,7 @@ pub mod embedding;
 pub mod loss;
 pub mod norm;
 pub mod pad;
+pub mod pool;
 pub mod ranking;
 pub mod upsample;
 
@@ -20,6 +21,10 @@ pub use embedding::{embedding_bag, embedding_renorm_, embedding_with, BagMode, E
 pub use loss::*;
 pub use norm::{batch_norm, group_norm, instance_norm, layer_norm, local_response_norm, rms_norm};
 pub use pad::{pad_with, PadMode};
+pub use pool::{
+    adaptive_pool, avg_pool1d, avg_pool2d_ext, avg_pool3d, lp_pool1d, lp_pool2d, max_pool1d, max_pool2d_ext,
+    max_pool2d_with_indices, max_pool3d, max_unpool2d,
+};
 pub use ranking::*;
 pub use upsample::{interpolate, pixel_shuffle, pixel_unshuffle, InterpolateMode};
 
