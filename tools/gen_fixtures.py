@@ -812,6 +812,22 @@ nn_case("lppool2d", [([1, 2, 5, 6], "pos")], {}, lambda x, p: F.lp_pool2d(x[0], 
 nn_case("lppool1d", [([2, 2, 7], "pos")], {}, lambda x, p: F.lp_pool1d(x[0], 2.0, 3, stride=2))
 
 
+MHA_KV = lambda: torch.nn.MultiheadAttention(4, 2, kdim=3, vdim=5)
+nn_case("mha_kdim_vdim_heads", [([3, 2, 4], "any"), ([5, 2, 3], "any"), ([5, 2, 5], "any")], module_specs(MHA_KV()),
+        lambda x, p: run_module(MHA_KV(), p, x[0], x[1], x[2], None, True, None, False))
+MHA_BZ = lambda: torch.nn.MultiheadAttention(4, 2, add_bias_kv=True, add_zero_attn=True, batch_first=True)
+nn_case("mha_bias_kv_zero_attn_masks",
+        [([2, 3, 4], "any"), ([2, 5, 4], "any"), ([2, 5, 4], "any"), ("bdata", [0, 0, 1, 0, 1, 0, 0, 0, 0, 1], [2, 5]),
+         ([4, 3, 5], "any")], module_specs(MHA_BZ()),
+        lambda x, p: run_module(MHA_BZ(), p, x[0], x[1], x[2], x[3], True, x[4]))
+MHA_U = lambda: torch.nn.MultiheadAttention(4, 2)
+nn_case("mha_causal_unbatched", [([3, 4], "any"), ([3, 4], "any"), ([3, 4], "any")], module_specs(MHA_U()),
+        lambda x, p: run_module(MHA_U(), p, x[0], x[1], x[2], None, True,
+                                torch.ones(3, 3, dtype=torch.bool).triu(1), True, True))
+nn_case("sdpa_dropout0_gqa", [([1, 4, 3, 2], "any"), ([1, 2, 5, 2], "any"), ([1, 2, 5, 3], "any")], {},
+        lambda x, p: F.scaled_dot_product_attention(x[0], x[1], x[2], dropout_p=0.0, scale=0.7, enable_gqa=True))
+
+
 def unpool(x):
     v, i = F.max_pool2d(x[1], 2, stride=2, return_indices=True)
     return F.max_unpool2d(x[0], i, 2, stride=2, output_size=(5, 7))
@@ -826,7 +842,7 @@ def gen_nn():
         made = [gen(name, s, k) for k, s in enumerate(in_specs)]
         inputs = [t.clone().requires_grad_(True) if f and t.is_floating_point() and k == 0 else t for k, (t, f) in enumerate(made)]
         # only the first input is differentiated; others are targets/masks or (sdpa, mha) also inputs
-        if name.startswith(("sdpa", "rnn_", "trip_")) or name == "mha":
+        if name.startswith(("sdpa", "rnn_", "trip_", "mha")):
             inputs = [t.clone().requires_grad_(True) if t.is_floating_point() and k < 3 else t for k, (t, f) in enumerate(made)]
         if name.startswith(("pair_", "trf_")):
             inputs = [t.clone().requires_grad_(True) if t.is_floating_point() and k < 2 else t for k, (t, f) in enumerate(made)]

@@ -28,7 +28,7 @@ pub mod upsample;
 pub mod utils;
 
 pub use activation::{Activation, PReLU, RReLU};
-pub use attention::MultiheadAttention;
+pub use attention::{AttendOptions, MhaOptions, MultiheadAttention};
 pub use container::Sequential;
 pub use conv::{
     Conv1d, Conv2d, Conv3d, ConvNd, ConvNdOptions, ConvOptions, ConvPadding, ConvTranspose1d, ConvTranspose2d,

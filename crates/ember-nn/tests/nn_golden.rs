@@ -76,7 +76,7 @@ fn table() -> Vec<(&'static str, Case)> {
         )),
         e!("mha", |x, p| {
             let mut m = ember_nn::MultiheadAttention::new(4, 2)?;
-            m.in_proj_weight = p["in_proj_weight"].clone();
+            m.in_proj_weight = Some(p["in_proj_weight"].clone());
             m.in_proj_bias = Some(p["in_proj_bias"].clone());
             m.out_proj = ember_nn::Linear::from_weights(p["out_proj.weight"].clone(), Some(p["out_proj.bias"].clone()));
             let (out, w) = m.attend(&x[0], &x[1], &x[1], None, true, None)?;
@@ -275,6 +275,7 @@ fn table() -> Vec<(&'static str, Case)> {
     cases.extend(norm::table());
     cases.extend(norm::embedding_table());
     cases.extend(pool::table());
+    cases.extend(norm::attention_table());
     cases
 }
 

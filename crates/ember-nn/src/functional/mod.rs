@@ -26,6 +26,7 @@ pub use pool::{
     max_pool2d_with_indices, max_pool3d, max_unpool2d,
 };
 pub use ranking::*;
+
 pub use upsample::{interpolate, pixel_shuffle, pixel_unshuffle, InterpolateMode};
 
 use ember_core::{DType, Error, Result, Tensor};
@@ -175,26 +176,64 @@ pub fn scaled_dot_product_attention(
     is_causal: bool,
     scale: Option<f64>,
 ) -> Result<Tensor> {
+    scaled_dot_product_attention_with(q, k, v, SdpaOptions { attn_mask: mask, is_causal, scale, ..Default::default() })
+}
+
+/// `F.scaled_dot_product_attention`'s keyword arguments.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SdpaOptions<'a> {
+    pub attn_mask: Option<&'a Tensor>,
+    /// Dropout on the attention weights (always applied when positive, as PyTorch's
+    /// functional form).
+    pub dropout_p: f64,
+    pub is_causal: bool,
+    pub scale: Option<f64>,
+    /// Grouped-query attention: `k`/`v` have fewer heads (dim -3) than `q`, each shared by
+    /// `H_q / H_kv` query heads.
+    pub enable_gqa: bool,
+}
+
+/// `F.scaled_dot_product_attention(q, k, v, attn_mask, dropout_p, is_causal, scale,
+/// enable_gqa)`.
+#[track_caller]
+pub fn scaled_dot_product_attention_with(q: &Tensor, k: &Tensor, v: &Tensor, o: SdpaOptions) -> Result<Tensor> {
+    let op = "scaled_dot_product_attention";
     if q.dim() < 2 || k.dim() < 2 || v.dim() < 2 {
         return Err(Error::shape(
-            "scaled_dot_product_attention",
+            op,
             format!("q, k, v need at least 2 dims: {:?} {:?} {:?}", q.shape(), k.shape(), v.shape()),
         ));
     }
+    if !(0.0..=1.0).contains(&o.dropout_p) {
+        return Err(Error::value(op, format!("dropout_p must be in [0, 1], got {}", o.dropout_p)));
+    }
+    let (mut k, mut v) = (k.clone(), v.clone());
+    if o.enable_gqa && q.dim() >= 3 && k.dim() >= 3 {
+        let (hq, hk) = (q.shape()[q.dim() - 3], k.shape()[k.dim() - 3]);
+        if hk == 0 || !hq.is_multiple_of(hk) {
+            return Err(Error::shape(op, format!("query heads ({hq}) must be a multiple of key/value heads ({hk})")));
+        }
+        if hq != hk {
+            k = k.repeat_interleave(&[hq / hk], Some(-3))?;
+            v = v.repeat_interleave(&[hq / hk], Some(-3))?;
+        }
+    }
     let e = *q.shape().last().unwrap_or(&1);
-    let scale = scale.unwrap_or(1.0 / (e as f64).sqrt());
+    let scale = o.scale.unwrap_or(1.0 / (e as f64).sqrt());
     let mut scores = q.matmul(&k.transpose(-2, -1)?)?.mul_scalar(scale)?;
     let (l, s) = (q.shape()[q.dim() - 2], k.shape()[k.dim() - 2]);
-    if is_causal {
+    if o.is_causal {
         let allowed = Tensor::ones(&[l, s], DType::Bool)?.tril(0)?;
         scores = scores.masked_fill(&allowed.logical_not()?, f64::NEG_INFINITY)?;
     }
-    if let Some(m) = mask {
+    if let Some(m) = o.attn_mask {
         scores = if m.dtype() == DType::Bool {
             scores.masked_fill(&m.logical_not()?, f64::NEG_INFINITY)?
         } else {
             scores.add(m)?
         };
     }
-    scores.softmax(-1)?.matmul(v)
+    let attn = scores.softmax(-1)?;
+    let attn = if o.dropout_p > 0.0 { dropout(&attn, o.dropout_p, true)? } else { attn };
+    attn.matmul(&v)
 }

@@ -88,3 +88,37 @@ pub fn embedding_table() -> Vec<(&'static str, Case)> {
         )),
     ]
 }
+
+/// Attention cases: MultiheadAttention's options and SDPA's.
+pub fn attention_table() -> Vec<(&'static str, Case)> {
+    use ember_core::DType;
+    use ember_nn::functional::{self as F, SdpaOptions};
+    use ember_nn::{AttendOptions, MhaOptions, MultiheadAttention};
+    vec![
+        e!("mha_kdim_vdim_heads", |x, p| {
+            let o = MhaOptions { kdim: Some(3), vdim: Some(5), ..Default::default() };
+            let m = with_params(MultiheadAttention::with_config(4, 2, o)?, p);
+            let a = AttendOptions { average_attn_weights: false, ..Default::default() };
+            let (y, w) = m.attend_with(&x[0], &x[1], &x[2], a)?;
+            flat(&[y, w.unwrap()])
+        }),
+        e!("mha_bias_kv_zero_attn_masks", |x, p| {
+            let o = MhaOptions { add_bias_kv: true, add_zero_attn: true, batch_first: true, ..Default::default() };
+            let m = with_params(MultiheadAttention::with_config(4, 2, o)?, p);
+            let a = AttendOptions { key_padding_mask: Some(&x[3]), attn_mask: Some(&x[4]), ..Default::default() };
+            let (y, w) = m.attend_with(&x[0], &x[1], &x[2], a)?;
+            flat(&[y, w.unwrap()])
+        }),
+        e!("mha_causal_unbatched", |x, p| {
+            let m = with_params(MultiheadAttention::new(4, 2)?, p);
+            let mask = Tensor::ones(&[3, 3], DType::Bool)?.triu(1)?;
+            let a = AttendOptions { attn_mask: Some(&mask), is_causal: true, ..Default::default() };
+            let (y, w) = m.attend_with(&x[0], &x[1], &x[2], a)?;
+            flat(&[y, w.unwrap()])
+        }),
+        e!("sdpa_dropout0_gqa", |x, _p| {
+            let o = SdpaOptions { scale: Some(0.7), enable_gqa: true, ..Default::default() };
+            F::scaled_dot_product_attention_with(&x[0], &x[1], &x[2], o)
+        }),
+    ]
+}
