@@ -828,6 +828,15 @@ nn_case("sdpa_dropout0_gqa", [([1, 4, 3, 2], "any"), ([1, 2, 5, 2], "any"), ([1,
         lambda x, p: F.scaled_dot_product_attention(x[0], x[1], x[2], dropout_p=0.0, scale=0.7, enable_gqa=True))
 
 
+# ---- CTC: log_softmax of the first input; padded 2-D and concatenated 1-D targets
+nn_case("ctc_mean_padded", [([6, 3, 5], "any"), ("idata", [1, 2, 2, 3, 4, 0, 1, 1, 1], [3, 3])], {},
+        lambda x, p: F.ctc_loss(x[0].log_softmax(2), x[1], [6, 5, 6], [3, 2, 3]))
+nn_case("ctc_none_concat_blank", [([5, 2, 4], "any"), ("idata", [0, 1, 3, 1], [4])], {},
+        lambda x, p: F.ctc_loss(x[0].log_softmax(2), x[1], [5, 4], [1, 3], blank=2, reduction="none"))
+nn_case("ctc_sum_zero_infinity", [([3, 2, 4], "any"), ("idata", [1, 1, 1, 2, 0, 0], [2, 3])], {},
+        lambda x, p: F.ctc_loss(x[0].log_softmax(2), x[1], [3, 3], [3, 1], reduction="sum", zero_infinity=True))
+
+
 def unpool(x):
     v, i = F.max_pool2d(x[1], 2, stride=2, return_indices=True)
     return F.max_unpool2d(x[0], i, 2, stride=2, output_size=(5, 7))

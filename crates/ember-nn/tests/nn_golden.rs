@@ -276,6 +276,7 @@ fn table() -> Vec<(&'static str, Case)> {
     cases.extend(norm::embedding_table());
     cases.extend(pool::table());
     cases.extend(norm::attention_table());
+    cases.extend(norm::ctc_table());
     cases
 }
 

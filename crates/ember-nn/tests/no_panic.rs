@@ -91,6 +91,10 @@ fn all_ops() -> Vec<(&'static str, OpFn)> {
             F::embedding_bag(&c.idx, &c.x, off, modes[c.k % 3], (c.n == 1).then_some(&c.b), c.d < -1, Some(c.n))
         },
         "instance_norm" => |c| F::instance_norm(&c.x, Some(&c.w), Some(&c.b), Some(&c.w), None, c.d > 0, c.p, 1e-5),
+        "ctc_loss" => |c| {
+            let reds = [Reduction::None, Reduction::Mean, Reduction::Sum, Reduction::BatchMean];
+            F::ctc_loss(&c.x, &c.idx, &[c.n, c.k], &[c.k, c.n], c.k, reds[c.k % 4], c.d > 0)
+        },
         "local_response_norm" => |c| F::local_response_norm(&c.x, c.n, c.p, 0.75, 1.0),
         "max_pool2d_with_indices" => |c| {
             F::max_pool2d_with_indices(&c.x, (c.k, c.n), (c.n, c.k), (c.n / 2, 0), (c.k, 1), c.d > 0).map(|r| r.0)

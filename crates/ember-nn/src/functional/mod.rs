@@ -4,6 +4,7 @@
 pub mod activation;
 pub mod conv;
 pub mod conv_transpose;
+pub mod ctc;
 pub mod dropout;
 pub mod embedding;
 pub mod loss;
@@ -16,6 +17,7 @@ pub mod upsample;
 pub use activation::*;
 pub use conv::{adaptive_avg_pool2d, avg_pool2d, conv1d, conv2d, max_pool2d};
 pub use conv_transpose::{conv3d, conv_transpose1d, conv_transpose2d, conv_transpose3d};
+pub use ctc::ctc_loss;
 pub use dropout::{alpha_dropout, dropout1d, dropout2d, dropout3d, feature_alpha_dropout, feature_dropout};
 pub use embedding::{embedding_bag, embedding_renorm_, embedding_with, BagMode, EmbeddingOptions};
 pub use loss::*;

@@ -122,3 +122,19 @@ pub fn attention_table() -> Vec<(&'static str, Case)> {
         }),
     ]
 }
+
+/// CTC loss cases (the input is logits; log_softmax over classes first).
+pub fn ctc_table() -> Vec<(&'static str, Case)> {
+    use ember_nn::functional::{self as F, Reduction};
+    vec![
+        e!("ctc_mean_padded", |x, _p| {
+            F::ctc_loss(&x[0].log_softmax(2)?, &x[1], &[6, 5, 6], &[3, 2, 3], 0, Reduction::Mean, false)
+        }),
+        e!("ctc_none_concat_blank", |x, _p| {
+            F::ctc_loss(&x[0].log_softmax(2)?, &x[1], &[5, 4], &[1, 3], 2, Reduction::None, false)
+        }),
+        e!("ctc_sum_zero_infinity", |x, _p| {
+            F::ctc_loss(&x[0].log_softmax(2)?, &x[1], &[3, 3], &[3, 1], 0, Reduction::Sum, true)
+        }),
+    ]
+}
