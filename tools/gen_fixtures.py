@@ -990,6 +990,38 @@ def gen_lbfgs():
     return out
 
 
+def gen_swa():
+    """AveragedModel (SWA and EMA) over 8 SGD steps; SWALR's lr sequences over 20 steps."""
+    from torch.optim.swa_utils import AveragedModel, SWALR, get_ema_multi_avg_fn
+    out = {}
+    for name, kw in [("swa", {}), ("ema", {"multi_avg_fn": get_ema_multi_avg_fn(0.8)})]:
+        model = torch.nn.Linear(2, 1).double()
+        with torch.no_grad():
+            model.weight.copy_(torch.tensor([[0.5, -0.3]], dtype=torch.float64))
+            model.bias.fill_(0.1)
+        avg = AveragedModel(model, **kw)
+        opt = torch.optim.SGD(model.parameters(), lr=0.1)
+        traj = []
+        for t in range(8):
+            for k, p in enumerate(model.parameters()):
+                p.grad = grads_at(t, list(p.shape), k).double()
+            opt.step()
+            avg.update_parameters(model)
+            traj.append([as_list(p.detach()) for p in avg.module.parameters()])
+        out[name] = {"trajectory": traj}
+    for name, (epochs, strat) in {"swalr_cos": (5, "cos"), "swalr_linear": (3, "linear"), "swalr_zero": (0, "cos")}.items():
+        p = torch.zeros(2, requires_grad=True)
+        opt = torch.optim.SGD([p], lr=0.5)
+        sched = SWALR(opt, swa_lr=0.05, anneal_epochs=epochs, anneal_strategy=strat)
+        lrs = [opt.param_groups[0]["lr"]]
+        for _ in range(20):
+            opt.step()
+            sched.step()
+            lrs.append(opt.param_groups[0]["lr"])
+        out[name] = {"lrs": lrs}
+    return out
+
+
 def gen_optim():
     shapes = [[3, 2], [4]]
     out = {"optimizers": {}, "schedulers": {}}
@@ -1017,6 +1049,7 @@ def gen_optim():
             moms.append(opt.param_groups[0]["momentum"])
         out["schedulers"][name] = {"lrs": lrs, "momentum": moms}
     out["lbfgs"] = gen_lbfgs()
+    out["swa"] = gen_swa()
     path = os.path.join(ROOT, "crates/ember-optim/tests/fixtures/optim.json")
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "w") as f:

@@ -16,6 +16,7 @@ pub mod lr_scheduler;
 mod optimizer;
 mod rmsprop;
 mod sgd;
+pub mod swa_utils;
 
 pub use adagrad::{Adagrad, AdagradConfig};
 pub use adam::{Adam, AdamConfig, AdamW, AdamWConfig};
