@@ -837,6 +837,18 @@ nn_case("ctc_sum_zero_infinity", [([3, 2, 4], "any"), ("idata", [1, 1, 1, 2, 0, 
         lambda x, p: F.ctc_loss(x[0].log_softmax(2), x[1], [3, 3], [3, 1], reduction="sum", zero_infinity=True))
 
 
+# ---- spatial transformer: affine_grid, grid_sample (input and grid both differentiated)
+nn_case("affine_grid", [([2, 2, 3], "any")], {}, lambda x, p: F.affine_grid(x[0], (2, 3, 4, 5), align_corners=False))
+nn_case("affine_grid_align", [([1, 2, 3], "any")], {}, lambda x, p: F.affine_grid(x[0], (1, 1, 3, 2), align_corners=True))
+GS = [([1, 2, 4, 5], "any"), ([1, 3, 3, 2], "any")]
+nn_case("pair_grid_sample_zeros", GS, {}, lambda x, p: F.grid_sample(x[0], x[1], align_corners=False))
+nn_case("pair_grid_sample_border_align", GS, {},
+        lambda x, p: F.grid_sample(x[0], x[1], padding_mode="border", align_corners=True))
+nn_case("pair_grid_sample_reflection", GS, {},
+        lambda x, p: F.grid_sample(x[0], x[1] * 1.7, padding_mode="reflection", align_corners=False))
+nn_case("pair_grid_sample_nearest", GS, {}, lambda x, p: F.grid_sample(x[0], x[1], mode="nearest", align_corners=False))
+
+
 def unpool(x):
     v, i = F.max_pool2d(x[1], 2, stride=2, return_indices=True)
     return F.max_unpool2d(x[0], i, 2, stride=2, output_size=(5, 7))

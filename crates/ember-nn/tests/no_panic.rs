@@ -95,6 +95,12 @@ fn all_ops() -> Vec<(&'static str, OpFn)> {
             let reds = [Reduction::None, Reduction::Mean, Reduction::Sum, Reduction::BatchMean];
             F::ctc_loss(&c.x, &c.idx, &[c.n, c.k], &[c.k, c.n], c.k, reds[c.k % 4], c.d > 0)
         },
+        "affine_grid" => |c| F::affine_grid(&c.x, &[c.n, c.k, c.k, c.n], c.d > 0),
+        "grid_sample" => |c| {
+            let pads = [F::GridPadding::Zeros, F::GridPadding::Border, F::GridPadding::Reflection];
+            let mode = if c.k % 2 == 0 { F::GridMode::Bilinear } else { F::GridMode::Nearest };
+            F::grid_sample(&c.x, &c.t, mode, pads[c.n % 3], c.d > 0)
+        },
         "local_response_norm" => |c| F::local_response_norm(&c.x, c.n, c.p, 0.75, 1.0),
         "max_pool2d_with_indices" => |c| {
             F::max_pool2d_with_indices(&c.x, (c.k, c.n), (c.n, c.k), (c.n / 2, 0), (c.k, 1), c.d > 0).map(|r| r.0)

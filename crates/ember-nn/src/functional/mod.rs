@@ -7,6 +7,7 @@ pub mod conv_transpose;
 pub mod ctc;
 pub mod dropout;
 pub mod embedding;
+pub mod grid;
 pub mod loss;
 pub mod norm;
 pub mod pad;
@@ -20,6 +21,7 @@ pub use conv_transpose::{conv3d, conv_transpose1d, conv_transpose2d, conv_transp
 pub use ctc::ctc_loss;
 pub use dropout::{alpha_dropout, dropout1d, dropout2d, dropout3d, feature_alpha_dropout, feature_dropout};
 pub use embedding::{embedding_bag, embedding_renorm_, embedding_with, BagMode, EmbeddingOptions};
+pub use grid::{affine_grid, grid_sample, GridMode, GridPadding};
 pub use loss::*;
 pub use norm::{batch_norm, group_norm, instance_norm, layer_norm, local_response_norm, rms_norm};
 pub use pad::{pad_with, PadMode};

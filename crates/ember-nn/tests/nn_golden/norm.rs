@@ -138,3 +138,18 @@ pub fn ctc_table() -> Vec<(&'static str, Case)> {
         }),
     ]
 }
+
+/// Spatial transformer cases: affine_grid and grid_sample.
+pub fn grid_table() -> Vec<(&'static str, Case)> {
+    use ember_nn::functional::{self as F, GridMode as M, GridPadding as G};
+    vec![
+        e!("affine_grid", |x, _p| F::affine_grid(&x[0], &[2, 3, 4, 5], false)),
+        e!("affine_grid_align", |x, _p| F::affine_grid(&x[0], &[1, 1, 3, 2], true)),
+        e!("pair_grid_sample_zeros", |x, _p| F::grid_sample(&x[0], &x[1], M::Bilinear, G::Zeros, false)),
+        e!("pair_grid_sample_border_align", |x, _p| F::grid_sample(&x[0], &x[1], M::Bilinear, G::Border, true)),
+        e!("pair_grid_sample_reflection", |x, _p| {
+            F::grid_sample(&x[0], &x[1].mul_scalar(1.7)?, M::Bilinear, G::Reflection, false)
+        }),
+        e!("pair_grid_sample_nearest", |x, _p| F::grid_sample(&x[0], &x[1], M::Nearest, G::Zeros, false)),
+    ]
+}
