@@ -849,6 +849,13 @@ nn_case("pair_grid_sample_reflection", GS, {},
 nn_case("pair_grid_sample_nearest", GS, {}, lambda x, p: F.grid_sample(x[0], x[1], mode="nearest", align_corners=False))
 
 
+# ---- weight normalisation (torch._weight_norm, the parametrization's function)
+nn_case("weight_norm_dim0", [([2, 3, 2], "any")], {"v": ([4, 3, 2], "any"), "g": ([4, 1, 1], "any")},
+        lambda x, p: torch.einsum("oik,bik->bo", torch._weight_norm(p["v"], p["g"], 0), x[0]))
+nn_case("weight_norm_dim1", [([3, 2], "any")], {"v": ([3, 5], "any"), "g": ([1, 5], "any")},
+        lambda x, p: torch._weight_norm(p["v"], p["g"], 1) * x[0].sum())
+
+
 def unpool(x):
     v, i = F.max_pool2d(x[1], 2, stride=2, return_indices=True)
     return F.max_unpool2d(x[0], i, 2, stride=2, output_size=(5, 7))

@@ -278,6 +278,7 @@ fn table() -> Vec<(&'static str, Case)> {
     cases.extend(norm::attention_table());
     cases.extend(norm::ctc_table());
     cases.extend(norm::grid_table());
+    cases.extend(norm::weight_norm_table());
     cases
 }
 

@@ -46,3 +46,41 @@ fn parameters_round_trip_through_a_vector() -> Result<()> {
     assert!(vector_to_parameters(&v.narrow(0, 0, 4)?, &[a, b]).is_err());
     Ok(())
 }
+
+#[test]
+fn spectral_norm_divides_by_the_largest_singular_value() -> Result<()> {
+    use ember_nn::utils::SpectralNorm;
+    let w = Tensor::randn(&[4, 3, 2], DType::F64)?;
+    let mut sn = SpectralNorm::new(&w, 1, 1e-12, 0)?;
+    let mut wn = sn.apply(&w, true)?;
+    for _ in 0..50 {
+        wn = sn.apply(&w, true)?;
+    }
+    // The normalised matrix has spectral norm 1; the original's is sigma (from the SVD).
+    let top = |m: &Tensor| -> Result<f64> { Ok(m.reshape(&[4, 6])?.svdvals()?.to_f64_vec()?[0]) };
+    assert!((top(&wn)? - 1.0).abs() < 1e-9, "{}", top(&wn)?);
+    let sigma = top(&w)?;
+    let ratio = w.to_f64_vec()?[0] / wn.to_f64_vec()?[0];
+    assert!((ratio - sigma).abs() < 1e-9 * sigma, "{ratio} vs {sigma}");
+    // Eval mode does not move u and v.
+    let u = sn.u.to_f64_vec()?;
+    sn.apply(&w, false)?;
+    assert_eq!(sn.u.to_f64_vec()?, u);
+    assert!(sn.apply(&Tensor::randn(&[5, 6], DType::F64)?, true).is_err());
+    Ok(())
+}
+
+#[test]
+fn weight_norm_init_reproduces_the_weight() -> Result<()> {
+    use ember_nn::utils::{weight_norm, weight_norm_init};
+    let w = Tensor::randn(&[3, 4], DType::F64)?;
+    for dim in [Some(0), Some(1), Some(-1), None] {
+        let (g, v) = weight_norm_init(&w, dim)?;
+        let back = weight_norm(&v, &g, dim)?;
+        for (a, b) in back.to_f64_vec()?.iter().zip(w.to_f64_vec()?) {
+            assert!((a - b).abs() < 1e-12);
+        }
+    }
+    assert!(weight_norm_init(&w, Some(2)).is_err());
+    Ok(())
+}

@@ -1,7 +1,10 @@
 //! `torch.nn.utils`: gradient clipping and parameter/vector conversion here, packed sequences
-//! in [`rnn`].
+//! in [`rnn`], weight and spectral normalisation in [`parametrize`].
 
+pub mod parametrize;
 pub mod rnn;
+
+pub use parametrize::{norm_except_dim, weight_norm, weight_norm_init, SpectralNorm};
 
 use ember_core::{no_grad, DType, Error, Result, Tensor};
 

@@ -153,3 +153,16 @@ pub fn grid_table() -> Vec<(&'static str, Case)> {
         e!("pair_grid_sample_nearest", |x, _p| F::grid_sample(&x[0], &x[1], M::Nearest, G::Zeros, false)),
     ]
 }
+
+/// Weight normalisation cases.
+pub fn weight_norm_table() -> Vec<(&'static str, Case)> {
+    use ember_nn::utils::weight_norm;
+    vec![
+        e!("weight_norm_dim0", |x, p| {
+            let w = weight_norm(&p["v"], &p["g"], Some(0))?; // [4, 3, 2]
+                                                             // einsum("oik,bik->bo")
+            x[0].reshape(&[2, 6])?.matmul(&w.reshape(&[4, 6])?.t()?)
+        }),
+        e!("weight_norm_dim1", |x, p| weight_norm(&p["v"], &p["g"], Some(1))?.mul(&x[0].sum()?)),
+    ]
+}
