@@ -907,7 +907,7 @@ def gen_nn():
 
 
 # ---------------------------------------------------------------------------------------------
-# optim: 10-step trajectories with fixed gradients (crates/ember-optim/tests/fixtures/optim.json)
+# optim: 20-step trajectories with fixed gradients (crates/ember-optim/tests/fixtures/optim.json)
 
 def grads_at(t, shape, k):
     n = math.prod(shape)
@@ -1049,7 +1049,7 @@ def gen_optim():
         init = [as_list(p.detach()) for p in ps]
         opt = make(ps)
         traj = []
-        for t in range(10):
+        for t in range(20):
             for k, p in enumerate(ps):
                 p.grad = grads_at(t, list(p.shape), k)
             opt.step()

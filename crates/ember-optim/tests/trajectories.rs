@@ -1,5 +1,5 @@
 //! Optimiser and scheduler trajectories against PyTorch (fixtures from tools/gen_fixtures.py):
-//! same initial parameters, same gradients, 10 steps, in f64 (the algorithm) and f32; state
+//! same initial parameters, same gradients, 20 steps, in f64 (the algorithm) and f32; state
 //! dict round trips continue identically.
 
 use ember_core::{DType, Tensor};
@@ -124,7 +124,7 @@ fn step(opt: &mut dyn Optimizer, ps: &[Tensor], t: usize) {
 }
 
 #[test]
-fn optimizers_follow_pytorch_for_ten_steps() {
+fn optimizers_follow_pytorch_for_twenty_steps() {
     let fx = fixture();
     for (name, case) in fx["optimizers"].as_object().unwrap() {
         for (dtype, rtol) in [(DType::F64, 1e-10), (DType::F32, 1e-5)] {
