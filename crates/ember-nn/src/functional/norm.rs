@@ -66,6 +66,21 @@ pub fn batch_norm(
                 format!("expected more than 1 value per channel when training, got input size {:?}", x.shape()),
             ));
         }
+        let same = [weight, bias].iter().flatten().all(|t| t.dtype() == x.dtype() && t.shape() == [c]);
+        if matches!(x.dtype(), DType::F32 | DType::F64) && same {
+            // One fused node (statistics, output, and a two-pass backward).
+            let (y, mean, var) = ember_core::fused::batch_norm_train(x, weight, bias, eps)?;
+            if let (Some(rm), Some(rv)) = (running_mean, running_var) {
+                no_grad(|| -> Result<()> {
+                    let m = Tensor::from_vec(mean, &[c])?.to_dtype(rm.dtype())?;
+                    let unbiased: Vec<f64> = var.iter().map(|v| v * n as f64 / (n - 1) as f64).collect();
+                    let v = Tensor::from_vec(unbiased, &[c])?.to_dtype(rv.dtype())?;
+                    rm.copy_(&rm.mul_scalar(1.0 - momentum)?.add(&m.mul_scalar(momentum)?)?)?;
+                    rv.copy_(&rv.mul_scalar(1.0 - momentum)?.add(&v.mul_scalar(momentum)?)?)
+                })?;
+            }
+            return Ok(y);
+        }
         let mean = x.sum_dims_keep(&dims, true)?.mul_scalar(1.0 / n as f64)?;
         let d = x.sub(&mean)?;
         let var = d.square()?.sum_dims_keep(&dims, true)?.mul_scalar(1.0 / n as f64)?;
