@@ -416,6 +416,8 @@ case("polygamma2", [("data", [0.3, 1.0, 2.5, 7.2, -0.4, -2.7, 15.0, 40.0], [2, 4
 case("polygamma3", [([3, 4], "pos")], lambda x: torch.polygamma(3, x))
 case("i0", [("data", [0.0, 0.5, -1.5, 3.0, -7.5, 9.0, -4.2, 2.2, 1.1], [9])], torch.i0)
 case("i1", [("data", [0.0, 0.5, -1.5, 3.0, -7.5, 9.0, -4.2, 2.2, 1.1], [9])], torch.special.i1)
+case("i0e", [("data", [0.0, 0.5, -1.5, 3.0, -7.5, 9.0, -16.0, 22.0, 700.0, -1000.0], [10])], torch.special.i0e)
+case("i1e", [("data", [0.0, 0.5, -1.5, 3.0, -7.5, 9.0, -16.0, 22.0, 700.0, -1000.0], [10])], torch.special.i1e)
 # past the series (|x| > 15): the asymptotic expansion; values a half type cannot hold
 case("i0_large", [("data", [14.9, 15.1, -30.0, 80.0, 200.0, -16.0], [6])], torch.i0, diff=False)
 case("i1_large", [("data", [14.9, 15.1, -30.0, 80.0, 200.0, -16.0], [6])], torch.special.i1, diff=False)

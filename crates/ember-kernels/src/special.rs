@@ -246,6 +246,43 @@ pub fn i0(x: f64) -> f64 {
     bessel_i(0, x)
 }
 
+/// `exp(-|x|) I_0(x)`, finite for every `x` (the asymptotic series without its `e^|x|`).
+pub fn i0e(x: f64) -> f64 {
+    bessel_i_scaled(0, x)
+}
+
+/// `exp(-|x|) I_1(x)`.
+pub fn i1e(x: f64) -> f64 {
+    bessel_i_scaled(1, x)
+}
+
+/// `exp(-|x|) I_n(x)` for orders 0 and 1: the series times `e^-|x|` up to |x| = 15, the
+/// asymptotic expansion divided by `sqrt(2 pi |x|)` beyond.
+fn bessel_i_scaled(order: u32, x: f64) -> f64 {
+    let ax = x.abs();
+    if x.is_nan() {
+        return x;
+    }
+    if ax <= 15.0 {
+        return bessel_i(order, x) * (-ax).exp();
+    }
+    let odd_sign = if order == 1 && x < 0.0 { -1.0 } else { 1.0 };
+    if ax == f64::INFINITY {
+        return 0.0;
+    }
+    let mu = 4.0 * f64::from(order * order);
+    let (mut term, mut sum) = (1.0, 1.0);
+    for k in 1..30 {
+        let kf = f64::from(k);
+        term *= -(mu - (2.0 * kf - 1.0).powi(2)) / (kf * 8.0 * ax);
+        sum += term;
+        if term.abs() < 1e-17 * sum.abs() {
+            break;
+        }
+    }
+    odd_sign * sum / (2.0 * PI * ax).sqrt()
+}
+
 /// `I_1(x)`.
 pub fn i1(x: f64) -> f64 {
     bessel_i(1, x)

@@ -435,6 +435,27 @@ unary_table! {
         },
         tests: ["i1", "i0"],
     }
+    /// The exponentially scaled `I_0`: `i0e(x) = e^-|x| I_0(x)`; `i0e' = i1e - sign(x) i0e`.
+    I0e {
+        method: i0e,
+        scalar: |x| F::of(special::i0e(crate::dtype::Element::to_f64(x))),
+        saves: [x = input(0), y = output],
+        grad: |st, g| g.mul(&x.i1e()?.sub(&x.sign()?.mul(&y)?)?),
+        tests: ["i0e"],
+    }
+    /// `i1e(x) = e^-|x| I_1(x)`; `i1e' = i0e - i1e (sign(x) + 1/x)` (1/2 at 0).
+    I1e {
+        method: i1e,
+        scalar: |x| F::of(special::i1e(crate::dtype::Element::to_f64(x))),
+        saves: [x = input(0), y = output],
+        grad: |st, g| {
+            let at0 = x.eq_scalar(0.0)?;
+            let safe = crate::Tensor::where_cond(&at0, &crate::Tensor::ones_like(&x)?, &x)?;
+            let d = x.i0e()?.sub(&y.mul(&x.sign()?.add(&safe.reciprocal()?)?)?)?;
+            g.mul(&crate::Tensor::where_cond(&at0, &crate::Tensor::full_like(&x, 0.5)?, &d)?)
+        },
+        tests: ["i1e", "i0e"],
+    }
     /// The inverse error function.
     Erfinv {
         method: erfinv,
