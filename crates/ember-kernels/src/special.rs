@@ -226,6 +226,14 @@ fn bessel_i(order: u32, x: f64) -> f64 {
     if ax == f64::INFINITY {
         return odd_sign * f64::INFINITY;
     }
+    let sum = asymptotic_sum(order, ax);
+    // e^x overflows past ~709.78; split it so values up to ~713 still come out finite.
+    let half = (ax / 2.0).exp();
+    odd_sign * half * (half / (2.0 * PI * ax).sqrt()) * sum
+}
+
+/// `1 - (4n^2 - 1)/(8x) + ...`: the large-|x| series of `I_n(x) sqrt(2 pi x) e^-x`.
+fn asymptotic_sum(order: u32, ax: f64) -> f64 {
     let mu = 4.0 * f64::from(order * order);
     let (mut term, mut sum) = (1.0, 1.0);
     for k in 1..30 {
@@ -236,9 +244,7 @@ fn bessel_i(order: u32, x: f64) -> f64 {
             break;
         }
     }
-    // e^x overflows past ~709.78; split it so values up to ~713 still come out finite.
-    let half = (ax / 2.0).exp();
-    odd_sign * half * (half / (2.0 * PI * ax).sqrt()) * sum
+    sum
 }
 
 /// `I_0(x)`.
@@ -270,16 +276,7 @@ fn bessel_i_scaled(order: u32, x: f64) -> f64 {
     if ax == f64::INFINITY {
         return 0.0;
     }
-    let mu = 4.0 * f64::from(order * order);
-    let (mut term, mut sum) = (1.0, 1.0);
-    for k in 1..30 {
-        let kf = f64::from(k);
-        term *= -(mu - (2.0 * kf - 1.0).powi(2)) / (kf * 8.0 * ax);
-        sum += term;
-        if term.abs() < 1e-17 * sum.abs() {
-            break;
-        }
-    }
+    let sum = asymptotic_sum(order, ax);
     odd_sign * sum / (2.0 * PI * ax).sqrt()
 }
 

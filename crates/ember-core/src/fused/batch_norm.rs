@@ -7,6 +7,7 @@
 //! With `create_graph`, the backward is the same formula in tensor ops, the statistics
 //! recomputed from `x`, so double backward (gradient penalties) works.
 
+use super::read_as;
 use crate::dtype::{DType, Element};
 use crate::error::{Error, Result};
 use crate::storage::pool;
@@ -165,7 +166,6 @@ fn run<T: BnFloat>(
     eps: f64,
     d: Dims,
 ) -> Result<(Tensor, Vec<f64>, Vec<f64>)> {
-    let xv = Arc::new(x.detach().contiguous()?.to_vec::<T>()?);
     let per = |t: Option<&Tensor>, default: f64| -> Result<Vec<f64>> {
         match t {
             Some(t) => t.detach().to_f64_vec(),
@@ -173,13 +173,13 @@ fn run<T: BnFloat>(
         }
     };
     let (w, b) = (per(weight, 1.0)?, per(bias, 0.0)?);
-    let st = stats(d, &xv);
+    let st = read_as(x, "batch_norm", |xv: &[T]| stats(d, xv))?;
     let mean: Vec<f64> = st.iter().map(|s| s[0]).collect();
     let var: Vec<f64> = st.iter().map(|s| s[1]).collect();
     let invstd: Vec<f64> = var.iter().map(|v| 1.0 / (v + eps).sqrt()).collect();
     let scale: Vec<f64> = (0..d.c).map(|i| w[i] * invstd[i]).collect();
     let shift: Vec<f64> = (0..d.c).map(|i| b[i] - mean[i] * scale[i]).collect();
-    let y = Tensor::from_vec(affine(d, &xv, &scale, &shift), x.shape())?;
+    let y = Tensor::from_vec(read_as(x, "batch_norm", |xv: &[T]| affine(d, xv, &scale, &shift))?, x.shape())?;
     let mut inputs = vec![x.clone()];
     inputs.extend(weight.cloned());
     inputs.extend(bias.cloned());
@@ -195,8 +195,9 @@ fn run<T: BnFloat>(
             // create_graph: differentiable again.
             composite_backward(&xt, wt.as_ref(), gy, eps)?
         } else {
-            let g = gy.to_dtype(T::DTYPE)?.contiguous()?.to_vec::<T>()?;
-            let (dx, dw, db) = backward(d, &xv, &g, &mean2, &invstd, &w);
+            let (dx, dw, db) = read_as(gy, "batch_norm", |g: &[T]| {
+                read_as(&xt, "batch_norm", |xv: &[T]| backward(d, xv, g, &mean2, &invstd, &w))
+            })??;
             let to = |v: Vec<f64>| -> Result<Tensor> { Tensor::from_vec(v, &[d.c])?.to_dtype(wdt.unwrap_or(T::DTYPE)) };
             (Tensor::from_vec(dx, xt.shape())?, to(dw)?, to(db)?)
         };

@@ -10,6 +10,7 @@
 //! matrix in both directions; this node is about 1.5x faster on the DCGAN generator.
 //! First-order only: double backward is an error.
 
+use super::read_as;
 use crate::backend::cpu::conv::{col2im_image, col_ranges, im2col_image};
 use crate::dtype::{DType, Element};
 use crate::error::{Error, Result};
@@ -213,18 +214,18 @@ pub fn conv_transpose2d(x: &Tensor, weight: &Tensor, geom: ConvGeom, groups: usi
 }
 
 fn run<T: ConvFloat>(x: &Tensor, weight: &Tensor, d: Dims, geom: ConvGeom) -> Result<Tensor> {
-    let dtype = x.dtype();
-    let vec_of = |t: &Tensor| -> Result<Vec<T>> { t.detach().to_dtype(T::DTYPE)?.contiguous()?.to_vec::<T>() };
-    let (xv, wv) = (Arc::new(vec_of(x)?), Arc::new(vec_of(weight)?));
+    let (op, dtype) = ("conv_transpose2d", x.dtype());
+    // The weight is small and copied once; the input is read in place (and again in backward).
+    let wv = Arc::new(read_as(weight, op, |w: &[T]| w.to_vec())?);
     let out_shape = [d.n, d.o, geom.input.0, geom.input.1];
-    let mut y = Tensor::from_vec(forward(&d, &geom, &xv, &wv), &out_shape)?;
+    let mut y = Tensor::from_vec(read_as(x, op, |xv: &[T]| forward(&d, &geom, xv, &wv))?, &out_shape)?;
     if dtype != T::DTYPE {
         y = y.to_dtype(dtype)?;
     }
     if !(crate::autograd::is_grad_enabled() && (x.requires_grad() || weight.requires_grad())) {
         return Ok(y);
     }
-    let (xs, ws) = (x.shape().to_vec(), weight.shape().to_vec());
+    let (xt, ws) = (x.detach(), weight.shape().to_vec());
     let wdtype = weight.dtype();
     let backward = move |gy: &Tensor| -> Result<Vec<Option<Tensor>>> {
         if crate::autograd::is_grad_enabled() {
@@ -233,9 +234,11 @@ fn run<T: ConvFloat>(x: &Tensor, weight: &Tensor, d: Dims, geom: ConvGeom) -> Re
                 "double backward through the fused conv_transpose2d is not implemented",
             ));
         }
-        let g = gy.to_dtype(T::DTYPE)?.contiguous()?.to_vec::<T>()?;
-        let (gx, gw) = backward(&d, &geom, &xv, &wv, &g);
-        Ok(vec![Some(Tensor::from_vec(gx, &xs)?.to_dtype(dtype)?), Some(Tensor::from_vec(gw, &ws)?.to_dtype(wdtype)?)])
+        let (gx, gw) = read_as(gy, op, |g: &[T]| read_as(&xt, op, |xv: &[T]| backward(&d, &geom, xv, &wv, g)))??;
+        Ok(vec![
+            Some(Tensor::from_vec(gx, xt.shape())?.to_dtype(dtype)?),
+            Some(Tensor::from_vec(gw, &ws)?.to_dtype(wdtype)?),
+        ])
     };
     Ok(crate::autograd::custom(&[x.clone(), weight.clone()], y, "ConvTranspose2d", Arc::new(backward)))
 }

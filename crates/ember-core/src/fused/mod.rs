@@ -17,3 +17,25 @@ pub use adam::{adam_supported, adam_update, AdamStep};
 pub use batch_norm::batch_norm_train;
 pub use norm::{norm_last_dim, RowNorm};
 pub use packed::PackedWeight;
+
+/// Runs `f` on `t`'s elements as a row-major `T` slice: borrowed from the storage when `t`
+/// already is one (no copy of a large activation on every call), else a converted or pooled
+/// copy. Holds a read lock on `t`'s storage while `f` runs.
+pub(crate) fn read_as<T: crate::dtype::Element, R>(
+    t: &crate::Tensor,
+    op: &'static str,
+    f: impl FnOnce(&[T]) -> R,
+) -> crate::Result<R> {
+    let converted;
+    let t = if t.dtype() == T::DTYPE {
+        t
+    } else {
+        converted = t.detach().to_dtype(T::DTYPE)?;
+        &converted
+    };
+    let s = t.cpu_read(op)?;
+    let v = T::slice(&s).ok_or_else(|| crate::Error::dtype(op, format!("expected {} data", T::DTYPE)))?;
+    let data = crate::backend::cpu::contiguous_slice(v, t.layout());
+    let r = f(&data);
+    Ok(r)
+}

@@ -1,5 +1,6 @@
-//! Convolution and pooling over `[N, C, H, W]` (and `[N, C, L]` for 1-D), written as patch
-//! extraction (`unfold2d`) + GEMM or a reduction, so gradients come from those primitives.
+//! Convolution over `[N, C, H, W]` (and `[N, C, L]` for 1-D), written as patch extraction
+//! (`unfold2d`) + GEMM, so gradients come from those primitives; the classic pooling entry
+//! points, which forward to `pool.rs`.
 
 use ember_core::{Conv2dArgs, Error, Result, Tensor};
 
@@ -78,7 +79,8 @@ pub fn conv1d(
     y.squeeze_dim(2)
 }
 
-/// Max pooling (padding counts as -inf, as in PyTorch).
+/// Max pooling (padding counts as -inf, as in PyTorch); every option in
+/// [`super::pool::max_pool2d_ext`].
 #[track_caller]
 pub fn max_pool2d(
     x: &Tensor,
@@ -87,29 +89,11 @@ pub fn max_pool2d(
     padding: (usize, usize),
     dilation: (usize, usize),
 ) -> Result<Tensor> {
-    if x.dim() != 4 {
-        return Err(Error::shape("max_pool2d", format!("expected a 4-D input, got {:?}", x.shape())));
-    }
-    if padding.0.saturating_mul(2) > kernel.0 || padding.1.saturating_mul(2) > kernel.1 {
-        return Err(Error::value(
-            "max_pool2d",
-            format!("pad should be at most half of effective kernel size, got padding {padding:?} kernel {kernel:?}"),
-        ));
-    }
-    let xp = if padding != (0, 0) {
-        super::pad(x, &[padding.1, padding.1, padding.0, padding.0], f64::NEG_INFINITY)?
-    } else {
-        x.clone()
-    };
-    let (n, c) = (x.shape()[0], x.shape()[1]);
-    let args = pair_geom(kernel, stride, (0, 0), dilation);
-    let (oh, ow) = args.geom("max_pool2d", (xp.shape()[2], xp.shape()[3]))?.output();
-    let cols =
-        xp.unfold2d(args)?.reshape(&[n as isize, c as isize, (kernel.0 * kernel.1) as isize, (oh * ow) as isize])?;
-    cols.max_dim(2, false)?.0.reshape(&[n as isize, c as isize, oh as isize, ow as isize])
+    super::pool::max_pool2d_ext(x, kernel, stride, padding, dilation, false)
 }
 
-/// Average pooling (zero padding counted in the average: `count_include_pad=True`).
+/// Average pooling (zero padding counted in the average: `count_include_pad=True`); every
+/// option in [`super::pool::avg_pool2d_ext`].
 #[track_caller]
 pub fn avg_pool2d(
     x: &Tensor,
@@ -117,46 +101,19 @@ pub fn avg_pool2d(
     stride: (usize, usize),
     padding: (usize, usize),
 ) -> Result<Tensor> {
-    if x.dim() != 4 {
-        return Err(Error::shape("avg_pool2d", format!("expected a 4-D input, got {:?}", x.shape())));
-    }
-    let (n, c) = (x.shape()[0], x.shape()[1]);
-    let args = pair_geom(kernel, stride, padding, (1, 1));
-    let (oh, ow) = args.geom("avg_pool2d", (x.shape()[2], x.shape()[3]))?.output();
-    let cols =
-        x.unfold2d(args)?.reshape(&[n as isize, c as isize, (kernel.0 * kernel.1) as isize, (oh * ow) as isize])?;
-    cols.mean_dim(2, false)?.reshape(&[n as isize, c as isize, oh as isize, ow as isize])
+    super::pool::avg_pool2d_ext(x, kernel, stride, padding, false, true, None)
 }
 
-/// Adaptive average pooling to `(oh, ow)`: bin `i` covers `[floor(i H / oh), ceil((i+1) H / oh))`.
+/// Adaptive average pooling to `(oh, ow)`: bin `i` covers `[floor(i H / oh), ceil((i+1) H / oh))`
+/// (one average pool when the sizes divide, else [`super::pool::adaptive_pool`]).
 #[track_caller]
 pub fn adaptive_avg_pool2d(x: &Tensor, output: (usize, usize)) -> Result<Tensor> {
-    if x.dim() != 4 || output.0 == 0 || output.1 == 0 {
-        return Err(Error::shape(
-            "adaptive_avg_pool2d",
-            format!("expected a 4-D input and a positive output size, got {:?} and {output:?}", x.shape()),
-        ));
-    }
-    let (h, w) = (x.shape()[2], x.shape()[3]);
-    ember_core::storage::checked_numel(
-        "adaptive_avg_pool2d",
-        &[x.shape()[0], x.shape()[1], output.0, output.1],
-        x.dtype(),
-    )?;
-    if h % output.0 == 0 && w % output.1 == 0 {
-        let k = (h / output.0, w / output.1);
-        return avg_pool2d(x, k, k, (0, 0));
-    }
-    let mut rows = Vec::with_capacity(output.0);
-    for i in 0..output.0 {
-        let (h0, h1) = (i * h / output.0, ((i + 1) * h).div_ceil(output.0));
-        let mut cells = Vec::with_capacity(output.1);
-        for j in 0..output.1 {
-            let (w0, w1) = (j * w / output.1, ((j + 1) * w).div_ceil(output.1));
-            let cell = x.narrow(2, h0, h1 - h0)?.narrow(3, w0, w1 - w0)?;
-            cells.push(cell.mean_dim(3, false)?.mean_dim(2, false)?);
+    if x.dim() == 4 && output.0 > 0 && output.1 > 0 {
+        let (h, w) = (x.shape()[2], x.shape()[3]);
+        if h > 0 && w > 0 && h % output.0 == 0 && w % output.1 == 0 {
+            let k = (h / output.0, w / output.1);
+            return avg_pool2d(x, k, k, (0, 0));
         }
-        rows.push(Tensor::stack(&cells.iter().collect::<Vec<_>>(), -1)?);
     }
-    Tensor::stack(&rows.iter().collect::<Vec<_>>(), -2)
+    super::pool::adaptive_pool(x, &[output.0, output.1], false)
 }

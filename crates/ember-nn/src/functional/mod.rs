@@ -130,41 +130,15 @@ pub fn one_hot(idx: &Tensor, num_classes: usize) -> Result<Tensor> {
 }
 
 /// Constant padding: `pads` lists (before, after) pairs starting from the last dim, as
-/// `torch.nn.functional.pad(x, pads, value=value)`.
+/// `torch.nn.functional.pad(x, pads, value=value)` (every mode in [`pad_with`]).
 #[track_caller]
 pub fn pad(x: &Tensor, pads: &[usize], value: f64) -> Result<Tensor> {
-    if !pads.len().is_multiple_of(2) || pads.len() / 2 > x.dim() {
-        return Err(Error::shape(
-            "pad",
-            format!("padding length {} must be even and at most 2 * ndim ({})", pads.len(), 2 * x.dim()),
-        ));
-    }
-    let mut out = x.clone();
-    for (i, pair) in pads.chunks(2).enumerate() {
-        let dim = x.dim() - 1 - i;
-        let mut parts = Vec::new();
-        for (k, &n) in pair.iter().enumerate() {
-            let mut shape = out.shape().to_vec();
-            shape[dim] = n;
-            let block = Tensor::full(&shape, value, out.dtype())?;
-            if n > 0 {
-                parts.push((k, block));
-            }
-        }
-        if parts.is_empty() {
-            continue;
-        }
-        let mut list: Vec<&Tensor> = Vec::new();
-        if let Some((_, b)) = parts.iter().find(|(k, _)| *k == 0) {
-            list.push(b);
-        }
-        list.push(&out);
-        if let Some((_, b)) = parts.iter().find(|(k, _)| *k == 1) {
-            list.push(b);
-        }
-        out = Tensor::cat(&list, dim as isize)?;
-    }
-    Ok(out)
+    let signed: Vec<isize> = pads
+        .iter()
+        .map(|&p| isize::try_from(p))
+        .collect::<std::result::Result<_, _>>()
+        .map_err(|_| Error::shape("pad", format!("padding {pads:?} is too large")))?;
+    pad_with(x, &signed, PadMode::Constant(value))
 }
 
 /// Attention `softmax(q k^T * scale + mask) v` over the last two dims: q `[.., L, E]`,

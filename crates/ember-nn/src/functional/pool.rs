@@ -138,6 +138,31 @@ fn max2d(x: &Tensor, a: [Axis; 2], indices: bool) -> Result<(Tensor, Option<Tens
     Ok((v.reshape(&shape)?, idx))
 }
 
+/// 2-D max pooling of a 3-D or 4-D input, with the indices when `indices` is set.
+#[allow(clippy::too_many_arguments)]
+fn max_pool2d_any(
+    x: &Tensor,
+    kernel: (usize, usize),
+    stride: (usize, usize),
+    padding: (usize, usize),
+    dilation: (usize, usize),
+    ceil_mode: bool,
+    indices: bool,
+) -> Result<(Tensor, Option<Tensor>)> {
+    let op = "max_pool2d";
+    check_rank(op, x, 2)?;
+    batched(
+        x,
+        2,
+        |x| {
+            let h = Axis::new(op, x.shape()[2], kernel.0, stride.0, padding.0, dilation.0, ceil_mode)?;
+            let w = Axis::new(op, x.shape()[3], kernel.1, stride.1, padding.1, dilation.1, ceil_mode)?;
+            max2d(x, [h, w], indices)
+        },
+        |(v, i)| Ok((v.squeeze_dim(0)?, i.map(|i| i.squeeze_dim(0)).transpose()?)),
+    )
+}
+
 /// `F.max_pool2d(x, kernel, stride, padding, dilation, ceil_mode, return_indices=True)`:
 /// values and flat indices into each `H*W` plane.
 #[track_caller]
@@ -149,19 +174,8 @@ pub fn max_pool2d_with_indices(
     dilation: (usize, usize),
     ceil_mode: bool,
 ) -> Result<(Tensor, Tensor)> {
-    let op = "max_pool2d";
-    check_rank(op, x, 2)?;
-    batched(
-        x,
-        2,
-        |x| {
-            let h = Axis::new(op, x.shape()[2], kernel.0, stride.0, padding.0, dilation.0, ceil_mode)?;
-            let w = Axis::new(op, x.shape()[3], kernel.1, stride.1, padding.1, dilation.1, ceil_mode)?;
-            let (v, i) = max2d(x, [h, w], true)?;
-            Ok((v, i.expect("indices requested")))
-        },
-        |(v, i)| Ok((v.squeeze_dim(0)?, i.squeeze_dim(0)?)),
-    )
+    let (v, i) = max_pool2d_any(x, kernel, stride, padding, dilation, ceil_mode, true)?;
+    Ok((v, i.expect("indices requested")))
 }
 
 /// `F.max_pool2d` with `ceil_mode` (values only).
@@ -174,18 +188,7 @@ pub fn max_pool2d_ext(
     dilation: (usize, usize),
     ceil_mode: bool,
 ) -> Result<Tensor> {
-    let op = "max_pool2d";
-    check_rank(op, x, 2)?;
-    batched(
-        x,
-        2,
-        |x| {
-            let h = Axis::new(op, x.shape()[2], kernel.0, stride.0, padding.0, dilation.0, ceil_mode)?;
-            let w = Axis::new(op, x.shape()[3], kernel.1, stride.1, padding.1, dilation.1, ceil_mode)?;
-            Ok(max2d(x, [h, w], false)?.0)
-        },
-        |v| v.squeeze_dim(0),
-    )
+    Ok(max_pool2d_any(x, kernel, stride, padding, dilation, ceil_mode, false)?.0)
 }
 
 /// The divisor of every output position of an average pool, shaped to broadcast.
@@ -257,16 +260,16 @@ pub fn max_pool1d(
     with_indices: bool,
 ) -> Result<(Tensor, Option<Tensor>)> {
     check_rank("max_pool1d", x, 1)?;
-    let x2 = x.unsqueeze(-2)?;
-    if with_indices {
-        let (v, i) = max_pool2d_with_indices(&x2, (1, kernel), (1, stride), (0, padding), (1, dilation), ceil_mode)?;
-        Ok((v.squeeze_dim(-2)?, Some(i.squeeze_dim(-2)?)))
-    } else {
-        Ok((
-            max_pool2d_ext(&x2, (1, kernel), (1, stride), (0, padding), (1, dilation), ceil_mode)?.squeeze_dim(-2)?,
-            None,
-        ))
-    }
+    let (v, i) = max_pool2d_any(
+        &x.unsqueeze(-2)?,
+        (1, kernel),
+        (1, stride),
+        (0, padding),
+        (1, dilation),
+        ceil_mode,
+        with_indices,
+    )?;
+    Ok((v.squeeze_dim(-2)?, i.map(|i| i.squeeze_dim(-2)).transpose()?))
 }
 
 /// `F.avg_pool1d(x, kernel, stride, padding, ceil_mode, count_include_pad)`.

@@ -7,7 +7,6 @@
 //! weights follow PyTorch's `area_pixel_compute_source_index` exactly, so the results agree
 //! to rounding, and the gradients come from `index_select` and the products.
 
-use super::conv::adaptive_avg_pool2d;
 use ember_core::{DType, Error, Result, Tensor};
 
 /// The resampling rule (PyTorch's `mode=`).
@@ -111,7 +110,7 @@ pub fn interpolate(
     shape.extend(&out);
     ember_core::storage::checked_numel(op, &shape, x.dtype())?;
     if mode == InterpolateMode::Area {
-        return area(x, &out);
+        return super::pool::adaptive_pool(x, &out, false);
     }
     let align = align_corners.unwrap_or(false);
     let mut y = x.clone();
@@ -119,15 +118,6 @@ pub fn interpolate(
         y = resample_dim(&y, 2 + i, o, *s, mode, align)?;
     }
     Ok(y)
-}
-
-/// `mode="area"`: adaptive average pooling to the output size.
-fn area(x: &Tensor, out: &[usize]) -> Result<Tensor> {
-    match out.len() {
-        1 => adaptive_avg_pool2d(&x.unsqueeze(2)?, (1, out[0]))?.squeeze_dim(2),
-        2 => adaptive_avg_pool2d(x, (out[0], out[1])),
-        _ => Err(Error::shape("interpolate", "area mode supports 3-D and 4-D inputs")),
-    }
 }
 
 /// `area_pixel_compute_scale`: the input step per output step.

@@ -45,6 +45,7 @@ impl LambdaLr {
 }
 
 impl LrScheduler for LambdaLr {
+    // Closed form, so the constructor's step and every later one are the same.
     fn step(&mut self, opt: &mut dyn Optimizer) -> Result<()> {
         self.s.last_epoch += 1;
         let (e, l) = (self.s.last_epoch, &self.lambdas);
@@ -52,10 +53,7 @@ impl LrScheduler for LambdaLr {
         Ok(())
     }
     fn initial_step(&mut self, opt: &mut dyn Optimizer) -> Result<()> {
-        self.s.last_epoch += 1;
-        let (e, l) = (self.s.last_epoch, &self.lambdas);
-        self.s.apply(opt, |i, _, base| base * l[i](e));
-        Ok(())
+        self.step(opt)
     }
     fn restart(&mut self, opt: &mut dyn Optimizer) -> Result<()> {
         self.s.last_epoch = -1;
