@@ -48,3 +48,12 @@ fn bags_and_their_errors() -> Result<()> {
     assert!(BagMode::parse("median").is_err());
     Ok(())
 }
+
+#[test]
+fn ctc_with_only_empty_targets_is_the_all_blank_path() -> Result<()> {
+    // Every target empty: the extended labels are one blank, the loss -sum_t log p(blank).
+    let lp = Tensor::from_vec(vec![0.25f64.ln(), 0.75f64.ln(), 0.5f64.ln(), 0.5f64.ln()], &[2, 1, 2])?;
+    let l = F::ctc_loss(&lp, &Tensor::zeros(&[1, 0], DType::I64)?, &[2], &[0], 0, F::Reduction::Sum, false)?;
+    assert!((l.item::<f64>()? - -(0.25f64.ln() + 0.5f64.ln())).abs() < 1e-12);
+    Ok(())
+}

@@ -90,7 +90,13 @@ pub fn ctc_loss(
     let ext = Tensor::from_vec(ext, &[n, s_max])?;
     let skip = Tensor::from_vec(skip, &[n, s_max])?.to_dtype(dt)?;
     let emit = |t: usize| -> Result<Tensor> { lp.select(0, t as isize)?.gather(1, &ext) }; // [N, S']
-    let shift = |a: &Tensor, k: usize| -> Result<Tensor> { super::pad(&a.narrow(1, 0, s_max - k)?, &[k, 0], NEG) };
+                                                                                           // `a` moved k places right along the labels (NEG shifted in); all NEG when k >= S'.
+    let shift = |a: &Tensor, k: usize| -> Result<Tensor> {
+        if k >= s_max {
+            return Tensor::full(a.shape(), NEG, a.dtype());
+        }
+        super::pad(&a.narrow(1, 0, s_max - k)?, &[k, 0], NEG)
+    };
     // alpha_0: the first blank or the first label.
     let mut init = vec![NEG; n * s_max];
     for (i, l) in labels.iter().enumerate() {
