@@ -33,6 +33,7 @@ _tensor_methods.install(globals())
 functional.install(Tensor)
 import sys  # noqa: E402
 from . import distributions, special, linalg, sparse  # noqa: E402,F401
+from . import nn, optim  # noqa: E402,F401
 
 contiguous_format = preserve_format = "torch.contiguous_format"
 

@@ -21,8 +21,10 @@ mod indexing;
 mod like;
 mod linalg;
 mod methods;
+mod nn;
 mod numpy;
 mod operators;
+mod optim;
 mod random;
 mod scatter;
 mod sorting;
@@ -58,6 +60,8 @@ fn ember_c(m: &Bound<'_, PyModule>) -> PyResult<()> {
     }
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("_LinAlgError", m.py().get_type::<errors::LinAlgError>())?;
+    m.add_submodule(&nn::module(m.py())?)?;
+    m.add_submodule(&optim::module(m.py())?)?;
     macro_rules! functions {
         ($($f:path),* $(,)?) => {$( m.add_function(wrap_pyfunction!($f, m)?)?; )*};
     }

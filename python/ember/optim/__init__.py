@@ -1,0 +1,11 @@
+"""``ember.optim``: torch's optimizers, schedulers and weight averaging. The built-in update
+rules run in Rust (``_C._optim.step``); ``Optimizer`` itself, ``param_groups``, ``state`` and the
+schedulers are Python with torch's semantics, so user-written optimizers and schedulers work."""
+
+from .optimizer import Optimizer  # noqa: F401
+from ._rules import SGD, ASGD, Adadelta, Adagrad, Adam, Adamax, AdamW, NAdam, RAdam, RMSprop, Rprop  # noqa: F401
+from .lbfgs import LBFGS  # noqa: F401
+from . import lr_scheduler, swa_utils  # noqa: F401
+
+__all__ = ["ASGD", "Adadelta", "Adagrad", "Adam", "AdamW", "Adamax", "LBFGS", "NAdam", "Optimizer", "RAdam",
+           "RMSprop", "Rprop", "SGD", "lr_scheduler", "swa_utils"]
