@@ -31,9 +31,12 @@ from .functional import (  # noqa: F401
 concat = concatenate = cat
 _tensor_methods.install(globals())
 functional.install(Tensor)
+from . import _utils  # noqa: E402
+_utils.install(Tensor)
 import sys  # noqa: E402
 from . import distributions, special, linalg, sparse  # noqa: E402,F401
-from . import nn, optim  # noqa: E402,F401
+from . import nn, optim, serialization  # noqa: E402,F401
+from .serialization import save, load  # noqa: E402,F401
 
 contiguous_format = preserve_format = "torch.contiguous_format"
 

@@ -36,7 +36,7 @@ class Parameter(Tensor):
         return result
 
     def __reduce_ex__(self, proto):
-        from .._serialization_types import _rebuild_parameter
+        from .._utils import _rebuild_parameter
         return (_rebuild_parameter, (self.data, self.requires_grad, {}))
 
 

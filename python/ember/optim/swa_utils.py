@@ -9,7 +9,7 @@ from copy import deepcopy
 from .. import _C
 from ..autograd.grad_mode import no_grad
 from ..nn.modules.module import Module
-from ..nn.modules.normalization import _BatchNorm
+from ..nn.modules.batchnorm import _BatchNorm
 from .lr_scheduler import LRScheduler, _per_group
 
 __all__ = ["AveragedModel", "update_bn", "SWALR", "get_ema_multi_avg_fn", "get_swa_multi_avg_fn",

@@ -8,7 +8,7 @@ from ... import _C
 from .. import functional as F
 from .. import init
 from .activation import ReLU
-from .attention import MultiheadAttention
+from .activation import MultiheadAttention
 from .container import ModuleList
 from .dropout import Dropout
 from .linear import Linear
