@@ -1,3 +1,4 @@
-"""`ember.utils`, as `torch.utils`."""
+"""``ember.utils``, as ``torch.utils``: ``data`` (datasets, samplers, ``DataLoader``) and
+``dlpack``."""
 
-from . import dlpack  # noqa: F401
+from . import data, dlpack  # noqa: F401
