@@ -19,7 +19,7 @@ from ._C import (  # noqa: F401  (the public API)
 )
 from ._C import where as where  # noqa: F401
 from ._size import Size
-from . import return_types, autograd, cuda, backends, utils  # noqa: F401
+from . import return_types, autograd, cuda, backends, utils, accelerator, amp, mps, jit, testing  # noqa: F401
 from .autograd.grad_mode import no_grad, enable_grad, set_grad_enabled, inference_mode  # noqa: F401
 from . import _tensor_methods
 from . import functional  # noqa: F401
@@ -33,6 +33,14 @@ _tensor_methods.install(globals())
 functional.install(Tensor)
 from . import _utils  # noqa: E402
 _utils.install(Tensor)
+from . import _legacy  # noqa: E402
+from ._legacy import (  # noqa: E402,F401
+    BFloat16Tensor, BoolTensor, ByteTensor, DoubleTensor, FloatTensor, HalfTensor, IntTensor, LongTensor,
+    are_deterministic_algorithms_enabled, compile, empty_strided, finfo, get_default_device,
+    get_float32_matmul_precision, iinfo, randint_like, set_default_device, set_float32_matmul_precision,
+    set_printoptions, use_deterministic_algorithms,
+)
+_legacy.install(globals())
 import sys  # noqa: E402
 from . import distributions, special, linalg, sparse  # noqa: E402,F401
 from . import nn, optim, serialization  # noqa: E402,F401
@@ -86,3 +94,10 @@ Tensor.inverse = inverse
 Tensor.cholesky = cholesky
 linalg._install(sys.modules[__name__], Tensor)
 sparse._install(sys.modules[__name__], Tensor)
+
+
+def __getattr__(name):
+    """A torch name Ember does not have: say so by its PyTorch name."""
+    if name.startswith("__"):
+        raise AttributeError(name)
+    raise AttributeError(f"module 'ember' has no attribute '{name}' (torch.{name} is not provided by Ember)")
