@@ -292,7 +292,7 @@ pub fn binary_cross_entropy_with_logits(input: &Tensor, target: &Tensor) -> Resu
 }
 
 /// [`binary_cross_entropy_with_logits`] with weights, `pos_weight` and a reduction:
-/// `(1 - y) x + (1 + (pw - 1) y) (log(1 + e^-|x|) + max(-x, 0))`.
+/// `(1 - y) x + (1 + (pw - 1) y) log(1 + e^-x)`.
 #[track_caller]
 pub fn binary_cross_entropy_with_logits_with(
     input: &Tensor,
@@ -303,7 +303,9 @@ pub fn binary_cross_entropy_with_logits_with(
 ) -> Result<Tensor> {
     check_same("binary_cross_entropy_with_logits", input, target)?;
     let t = target.to_dtype(input.dtype())?;
-    let softplus = input.abs()?.neg()?.exp()?.add_scalar(1.0)?.log()?.add(&input.neg()?.relu()?)?;
+    // log(1 + e^-x) as logaddexp(0, -x): stable, and its gradient -sigmoid(-x) is right at x = 0
+    // too (the |x| / relu(-x) form has a zero subgradient there).
+    let softplus = Tensor::zeros_like(input)?.logaddexp(&input.neg()?)?;
     let coef = match pos_weight {
         Some(pw) => pw.sub_scalar(1.0)?.mul(&t)?.add_scalar(1.0)?,
         None => Tensor::ones_like(&t)?,
