@@ -15,6 +15,7 @@ functions and container types (``REDUCE`` of anything else is refused), so a hos
 (``os.system``, ``eval``, ``__reduce__`` tricks) fails with an error naming the global.
 """
 
+import _compat_pickle
 import io
 import os
 import pickle
@@ -84,6 +85,9 @@ def add_safe_globals(safe_globals):
     for g in safe_globals:
         obj, name = g if isinstance(g, tuple) else (g, f"{g.__module__}.{g.__qualname__}")
         _safe_globals[name] = obj
+        torch_name = _torch_class_name(obj) if isinstance(obj, type) else None
+        if torch_name is not None:  # Ember's layers also under the name torch writes
+            _safe_globals[torch_name] = obj
 
 
 def get_safe_globals():
@@ -223,6 +227,12 @@ class _Unpickler(pickle._Unpickler):
         self._allowed_calls = set(_callables())
 
     def find_class(self, module, name):
+        if self.proto < 3 and self.fix_imports:
+            # Protocol 2 names Python 2's modules (``__builtin__.set``); as pickle's own mapping.
+            if (module, name) in _compat_pickle.NAME_MAPPING:
+                module, name = _compat_pickle.NAME_MAPPING[(module, name)]
+            elif module in _compat_pickle.IMPORT_MAPPING:
+                module = _compat_pickle.IMPORT_MAPPING[module]
         key = f"{module}.{name}"
         if key in self._table:
             return self._table[key]

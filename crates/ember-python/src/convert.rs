@@ -103,6 +103,20 @@ fn infer_shape(obj: &Bound<'_, PyAny>) -> PyResult<Vec<usize>> {
 
 /// Row-major values of `obj`, checked against `shape[depth..]`.
 fn gather(obj: &Bound<'_, PyAny>, shape: &[usize], depth: usize, out: &mut Gathered) -> PyResult<()> {
+    // Plain Python numbers first: the common case, and the checks below would cost an error
+    // object per element.
+    if depth == shape.len()
+        && (obj.is_exact_instance_of::<PyFloat>() || obj.is_exact_instance_of::<PyInt>() || obj.is_instance_of::<PyBool>())
+    {
+        if let Some((k, f, i)) = scalar_kind(obj) {
+            if k > out.kind {
+                out.kind = k;
+            }
+            out.values.push(f);
+            out.ints.push(i);
+            return Ok(());
+        }
+    }
     if let Ok(t) = obj_as_tensor_inner(obj) {
         if t.shape() != &shape[depth..] {
             return Err(pyo3::exceptions::PyValueError::new_err(format!(
@@ -169,8 +183,8 @@ fn gather(obj: &Bound<'_, PyAny>, shape: &[usize], depth: usize, out: &mut Gathe
 
 /// A tensor or NumPy array as a tensor (a copy of an array's data).
 fn obj_as_tensor_inner(obj: &Bound<'_, PyAny>) -> PyResult<Tensor> {
-    if let Ok(t) = obj.extract::<PyRef<'_, PyTensor>>() {
-        return Ok(t.t.clone());
+    if let Ok(t) = obj.cast::<PyTensor>() {
+        return Ok(t.borrow().t.clone());
     }
     if let Ok(a) = obj.cast::<PyUntypedArray>() {
         return from_numpy_copy(a);
