@@ -41,6 +41,7 @@ from ._legacy import (  # noqa: E402,F401
     set_printoptions, use_deterministic_algorithms,
 )
 _legacy.install(globals())
+autocast = amp.autocast
 import sys  # noqa: E402
 from . import distributions, special, linalg, sparse  # noqa: E402,F401
 from . import nn, optim, serialization  # noqa: E402,F401
