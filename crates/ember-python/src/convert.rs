@@ -106,7 +106,9 @@ fn gather(obj: &Bound<'_, PyAny>, shape: &[usize], depth: usize, out: &mut Gathe
     // Plain Python numbers first: the common case, and the checks below would cost an error
     // object per element.
     if depth == shape.len()
-        && (obj.is_exact_instance_of::<PyFloat>() || obj.is_exact_instance_of::<PyInt>() || obj.is_instance_of::<PyBool>())
+        && (obj.is_exact_instance_of::<PyFloat>()
+            || obj.is_exact_instance_of::<PyInt>()
+            || obj.is_instance_of::<PyBool>())
     {
         if let Some((k, f, i)) = scalar_kind(obj) {
             if k > out.kind {

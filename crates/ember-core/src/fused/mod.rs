@@ -3,7 +3,8 @@
 //! (`packed`) and attention (`attention`), none of which record autograd; and whole recurrent
 //! layers (`rnn`), which record one node per layer-direction with a fused backward, and the
 //! transposed convolution (`conv`), one node working image by image, and training-mode batch
-//! norm (`batch_norm`), one node with a two-pass backward.
+//! norm (`batch_norm`), one node with a two-pass backward, and 2-D max pooling (`pool`), a
+//! direct window scan with argmax indices.
 
 mod adam;
 mod attention;
@@ -11,6 +12,7 @@ mod batch_norm;
 pub mod conv;
 mod norm;
 mod packed;
+pub mod pool;
 pub mod rnn;
 
 pub use adam::{adam_supported, adam_update, AdamStep};

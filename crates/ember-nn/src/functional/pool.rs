@@ -9,6 +9,7 @@
 //! the other's), so it reduces one axis at a time over PyTorch's bins.
 
 use super::pad::{pad_with, PadMode};
+use ember_core::fused::pool::PoolAxis;
 use ember_core::{Conv2dArgs, DType, Error, Result, Tensor};
 
 /// PyTorch's pooled length along one axis (`pooling_output_shape`).
@@ -105,8 +106,14 @@ fn check_rank(op: &'static str, x: &Tensor, rank: usize) -> Result<()> {
     Ok(())
 }
 
-/// 2-D max pooling of a 4-D input, with the indices when `indices` is set.
+/// 2-D max pooling of a 4-D input, with the indices when `indices` is set. f32 and f64 run
+/// the fused window scan (`ember_core::fused::pool`); other dtypes the composite form.
 fn max2d(x: &Tensor, a: [Axis; 2], indices: bool) -> Result<(Tensor, Option<Tensor>)> {
+    if matches!(x.dtype(), DType::F32 | DType::F64) {
+        let axis = |a: Axis| PoolAxis { n: a.n, k: a.k, s: a.s, p: a.p, d: a.d, out: a.out };
+        let (v, i) = ember_core::fused::pool::max_pool2d(x, axis(a[0]), axis(a[1]))?;
+        return Ok((v, indices.then_some(i)));
+    }
     let (n, c) = (x.shape()[0], x.shape()[1]);
     let pads = [a[1].p as isize, a[1].right_pad() as isize, a[0].p as isize, a[0].right_pad() as isize];
     let xp = pad_with(x, &pads, PadMode::Constant(f64::NEG_INFINITY))?;

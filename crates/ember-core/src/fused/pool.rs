@@ -1,0 +1,151 @@
+//! 2-D max pooling as one autograd node: a direct window scan per `(image, channel)` plane,
+//! planes in parallel, keeping each window's argmax (a flat `h * W + w` position in the input
+//! plane, PyTorch's `indices`); the backward adds each output gradient at its argmax. The
+//! composite form (pad with `-inf`, im2col, max over the window axis) writes and reads the whole
+//! window matrix forward and scatters through it backward.
+//!
+//! With `create_graph`, the backward is a `scatter_add` in tensor ops, so double backward works.
+
+use super::read_as;
+use crate::dtype::{DType, Element};
+use crate::error::{Error, Result};
+use crate::Tensor;
+use ember_kernels::threads;
+use std::sync::Arc;
+
+/// Window geometry along one axis: input size, kernel, stride, padding, dilation, output size.
+#[derive(Clone, Copy, Debug)]
+pub struct PoolAxis {
+    pub n: usize,
+    pub k: usize,
+    pub s: usize,
+    pub p: usize,
+    pub d: usize,
+    pub out: usize,
+}
+
+trait PoolFloat: Element + PartialOrd + std::ops::Add<Output = Self> {
+    fn is_nan(self) -> bool;
+}
+impl PoolFloat for f32 {
+    fn is_nan(self) -> bool {
+        f32::is_nan(self)
+    }
+}
+impl PoolFloat for f64 {
+    fn is_nan(self) -> bool {
+        f64::is_nan(self)
+    }
+}
+
+/// The taps `k` of output position `o` that fall inside the input (a window may hang over the
+/// padding), as a range.
+fn taps(a: PoolAxis, o: usize) -> std::ops::Range<usize> {
+    let first = o * a.s;
+    // tap k reads input index first + k * d - p; keep 0 <= that < n.
+    let lo = if first >= a.p { 0 } else { (a.p - first).div_ceil(a.d) };
+    let hi = if first + a.n <= a.p { 0 } else { ((first + a.n - a.p - 1) / a.d + 1).min(a.k) };
+    lo..hi.max(lo)
+}
+
+/// One plane `[H, W]` -> per output its max and argmax; a window entirely in the padding gives
+/// `-inf` at index -1 (PyTorch's values for it). NaN wins, as in PyTorch.
+fn plane<T: PoolFloat>(x: &[T], h: PoolAxis, w: PoolAxis, vals: &mut [T], idx: Option<&mut [i64]>) {
+    let mut idx = idx;
+    let wt: Vec<std::ops::Range<usize>> = (0..w.out).map(|ow| taps(w, ow)).collect();
+    for oh in 0..h.out {
+        let ht = taps(h, oh);
+        for ow in 0..w.out {
+            let (mut best, mut at) = (T::from_f64(f64::NEG_INFINITY), -1i64);
+            let mut first = true;
+            'window: for ki in ht.clone() {
+                let row = (oh * h.s + ki * h.d - h.p) * w.n;
+                for kj in wt[ow].clone() {
+                    let pos = row + ow * w.s + kj * w.d - w.p;
+                    let v = x[pos];
+                    if first || v > best || v.is_nan() {
+                        (best, at, first) = (v, pos as i64, false);
+                        if v.is_nan() {
+                            break 'window;
+                        }
+                    }
+                }
+            }
+            vals[oh * w.out + ow] = best;
+            if let Some(i) = idx.as_deref_mut() {
+                i[oh * w.out + ow] = at;
+            }
+        }
+    }
+}
+
+/// Max pooling of `x [N, C, H, W]` (f32 or f64) over the windows `h`, `w`: values
+/// `[N, C, OH, OW]` (recorded for autograd) and argmax indices (int64, same shape).
+#[track_caller]
+pub fn max_pool2d(x: &Tensor, h: PoolAxis, w: PoolAxis) -> Result<(Tensor, Tensor)> {
+    let op = "max_pool2d";
+    if x.dim() != 4 || x.shape()[2] != h.n || x.shape()[3] != w.n || !matches!(x.dtype(), DType::F32 | DType::F64) {
+        return Err(Error::shape(
+            op,
+            format!("expected an f32/f64 [N, C, {}, {}] input, got {:?}", h.n, w.n, x.shape()),
+        ));
+    }
+    match x.dtype() {
+        DType::F64 => run::<f64>(x, h, w),
+        _ => run::<f32>(x, h, w),
+    }
+}
+
+fn run<T: PoolFloat>(x: &Tensor, h: PoolAxis, w: PoolAxis) -> Result<(Tensor, Tensor)> {
+    let (n, c) = (x.shape()[0], x.shape()[1]);
+    let (planes, l, hw) = (n * c, h.out * w.out, h.n * w.n);
+    let out_shape = [n, c, h.out, w.out];
+    crate::storage::checked_numel("max_pool2d", &out_shape, T::DTYPE)?;
+    let need_grad = crate::autograd::is_grad_enabled() && x.requires_grad();
+    let (values, indices) = read_as(x, "max_pool2d", |xv: &[T]| {
+        let mut vals = crate::storage::pool::take::<T>(planes * l);
+        let mut idx = crate::storage::pool::take::<i64>(planes * l);
+        if l > 0 {
+            // Planes in parallel; each block is one plane's outputs (values and indices).
+            let mut blocks: Vec<(&mut [T], &mut [i64])> = vals.chunks_mut(l).zip(idx.chunks_mut(l)).collect();
+            threads::for_each_block_mut(&mut blocks, 1, |p, b| {
+                let (v, i) = &mut b[0];
+                plane(&xv[p * hw..(p + 1) * hw], h, w, v, Some(i));
+            });
+        }
+        (vals, idx)
+    })?;
+    let y = Tensor::from_vec(values, &out_shape)?;
+    if !need_grad {
+        return Ok((y, Tensor::from_vec(indices, &out_shape)?));
+    }
+    let idx = Tensor::from_vec(indices.clone(), &out_shape)?;
+    let (in_shape, idx_t) = (x.shape().to_vec(), idx.clone());
+    let back = move |gy: &Tensor| -> Result<Vec<Option<Tensor>>> {
+        if crate::autograd::is_grad_enabled() {
+            // create_graph: the scatter as tensor ops, differentiable in `gy`.
+            let rows = [planes as isize, l as isize];
+            let valid = idx_t.ge_scalar(0.0)?.reshape(&rows)?;
+            let at = idx_t.clamp(Some(0.0), None)?.reshape(&rows)?;
+            let g = Tensor::where_cond(&valid, &gy.reshape(&rows)?, &Tensor::zeros(&[planes, l], gy.dtype())?)?;
+            let dx = Tensor::zeros(&[planes, hw], gy.dtype())?.scatter_add(1, &at, &g)?;
+            let shape: Vec<isize> = in_shape.iter().map(|&d| d as isize).collect();
+            return Ok(vec![Some(dx.reshape(&shape)?)]);
+        }
+        let dx = read_as(gy, "max_pool2d", |g: &[T]| {
+            let mut dx = crate::storage::pool::take_zeroed::<T>(planes * hw);
+            threads::for_each_block_mut(&mut dx, hw.max(1), |p, d| {
+                for j in 0..l {
+                    let at = indices[p * l + j];
+                    if at >= 0 {
+                        d[at as usize] = d[at as usize] + g[p * l + j];
+                    }
+                }
+            });
+            dx
+        })?;
+        Ok(vec![Some(Tensor::from_vec(dx, &in_shape)?)])
+    };
+    let y = crate::autograd::custom(&[x.clone()], y, "MaxPool2DWithIndices", Arc::new(back));
+    Ok((y, idx))
+}
