@@ -160,7 +160,14 @@ def _clamp_max_(self, max):
     return self.clamp_(max=max)
 
 
+def _to_dense(self, dtype=None, *, masked_grad=None):
+    """A dense tensor is its own dense form (torch's ``Tensor.to_dense``)."""
+    return self if dtype is None else self.to(dtype)
+
+
 def install(namespace):
+    if not hasattr(Tensor, "to_dense"):
+        Tensor.to_dense = _to_dense
     Tensor.clamp_min = _clamp_min
     Tensor.clamp_max = _clamp_max
     Tensor.clamp_min_ = _clamp_min_

@@ -323,3 +323,34 @@ def test_truncated_zip_is_an_error_not_a_crash(tmp_path):
     with pytest.raises(Exception) as e:
         torch.load(p)
     assert not isinstance(e.value, SystemError)
+
+
+# ---- safetensors
+
+def test_safetensors_round_trip_and_metadata(tmp_path):
+    sd = {"w": det(2, 3), "b": torch.arange(3), "h": det(4).bfloat16(), "f": torch.tensor([True, False])}
+    path = tmp_path / "m.safetensors"
+    torch.save_file(sd, path, metadata={"format": "pt"})
+    back = torch.load_file(path)
+    assert sorted(back) == sorted(sd)
+    for k in sd:
+        assert back[k].dtype == sd[k].dtype and back[k].tolist() == sd[k].tolist()
+    assert torch.safetensors.load_metadata(path) == {"format": "pt"}
+    with torch.safetensors.safe_open(path, framework="pt") as f:
+        assert sorted(f.keys()) == ["b", "f", "h", "w"] and f.get_tensor("b").tolist() == [0, 1, 2]
+    assert torch.safetensors.load(torch.safetensors.save(sd))["w"].tolist() == sd["w"].tolist()
+
+
+def test_safetensors_written_by_torch():
+    root = pathlib.Path(__file__).resolve().parents[2] / "crates/ember-io/tests/fixtures"
+    expected = json.loads((root / "expected.json").read_text())
+    got = torch.load_file(root / "torch_written.safetensors")
+    for name in ("f32", "f64", "bf16", "i64", "u8", "bool"):
+        assert close(got[name].double().reshape(-1).tolist(), expected[name]["data"], 1e-3), name
+
+
+def test_safetensors_malformed_is_an_error(tmp_path):
+    data = torch.safetensors.save({"w": det(8)})
+    for bad in (data[:20], b"\xff" * 16, data[:8] + b"[" + data[9:]):
+        with pytest.raises(RuntimeError):
+            torch.safetensors.load(bad)

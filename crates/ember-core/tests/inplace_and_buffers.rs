@@ -79,3 +79,38 @@ fn scalar_operands_of_any_dtype_update_in_place() -> Result<()> {
     assert_eq!(i.to_vec::<i64>()?, vec![2, 4]);
     Ok(())
 }
+
+/// An in-place op whose gradient reads its output (relu, exp, sigmoid, tanh) on a tensor in the
+/// graph: the temporary it was computed into is gone after the write, so the rule must read the
+/// tensor that now holds the value (found by a DCGAN generator with `ReLU(inplace=True)`).
+#[test]
+fn in_place_ops_whose_gradient_reads_the_output_backpropagate() -> Result<()> {
+    for op in ["relu", "exp", "sigmoid", "tanh"] {
+        let x = f32s(&[-1.5, 0.5, 2.0], &[3]).set_requires_grad(true)?;
+        let y = x.mul_scalar(2.0)?;
+        y.update_("unary_", &[], |s| match op {
+            "relu" => s.relu(),
+            "exp" => s.exp(),
+            "sigmoid" => s.sigmoid(),
+            _ => s.tanh(),
+        })?;
+        y.mul_scalar(3.0)?.sum()?.backward()?;
+        let got = x.grad().unwrap().to_vec::<f32>()?;
+        let want: Vec<f32> = [-1.5f32, 0.5, 2.0]
+            .iter()
+            .map(|&v| {
+                let u = 2.0 * v;
+                6.0 * match op {
+                    "relu" => f32::from(u > 0.0),
+                    "exp" => u.exp(),
+                    "sigmoid" => (1.0 / (1.0 + (-u).exp())) * (1.0 - 1.0 / (1.0 + (-u).exp())),
+                    _ => 1.0 - u.tanh() * u.tanh(),
+                }
+            })
+            .collect();
+        for (g, w) in got.iter().zip(&want) {
+            assert!((g - w).abs() <= 1e-4 * (1.0 + w.abs()), "{op}: {got:?} vs {want:?}");
+        }
+    }
+    Ok(())
+}

@@ -18,6 +18,7 @@ mod dlpack;
 mod dtype;
 mod errors;
 mod indexing;
+mod io;
 mod like;
 mod linalg;
 mod methods;
@@ -62,6 +63,7 @@ fn ember_c(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("_LinAlgError", m.py().get_type::<errors::LinAlgError>())?;
     m.add_submodule(&nn::module(m.py())?)?;
     m.add_submodule(&optim::module(m.py())?)?;
+    m.add_submodule(&io::module(m.py())?)?;
     macro_rules! functions {
         ($($f:path),* $(,)?) => {$( m.add_function(wrap_pyfunction!($f, m)?)?; )*};
     }

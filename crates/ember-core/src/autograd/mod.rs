@@ -156,6 +156,17 @@ impl Node {
         s.as_ref().and_then(|st| st.output.upgrade()).map(Tensor)
     }
 
+    /// Makes `t` this node's output (for an in-place op: the result was computed out of place,
+    /// then written into `t`, which now carries the history). A rule that reads its output then
+    /// reads `t`'s data at its current version, instead of the temporary that is gone.
+    pub(crate) fn retarget_output(&self, t: &Tensor) {
+        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(st) = s.as_mut() {
+            st.output = Arc::downgrade(&t.0);
+            st.out_version = t.version();
+        }
+    }
+
     /// The inputs, or an error if the graph was already freed by an earlier backward.
     #[track_caller]
     pub(crate) fn inputs(&self) -> Result<Vec<Tensor>> {

@@ -146,6 +146,6 @@ fn run<T: PoolFloat>(x: &Tensor, h: PoolAxis, w: PoolAxis) -> Result<(Tensor, Te
         })?;
         Ok(vec![Some(Tensor::from_vec(dx, &in_shape)?)])
     };
-    let y = crate::autograd::custom(&[x.clone()], y, "MaxPool2DWithIndices", Arc::new(back));
+    let y = crate::autograd::custom(std::slice::from_ref(x), y, "MaxPool2DWithIndices", Arc::new(back));
     Ok((y, idx))
 }

@@ -72,6 +72,9 @@ impl Tensor {
             copy_into(&mut dst, self.layout(), &src, &contiguous);
         }
         if let Some(_snap) = snap {
+            if let Some(node) = r.node() {
+                node.retarget_output(self);
+            }
             self.set_node(r.node());
             self.0.requires_grad.store(r.requires_grad(), Ordering::Relaxed);
         }

@@ -5,7 +5,8 @@ import warnings
 
 from ... import _C
 from . import rnn  # noqa: F401
-from .parametrizations import remove_spectral_norm, remove_weight_norm, spectral_norm, weight_norm  # noqa: F401
+from .spectral_norm import remove_spectral_norm, spectral_norm  # noqa: F401
+from .weight_norm import remove_weight_norm, weight_norm  # noqa: F401
 
 Tensor = _C.Tensor
 
