@@ -1,4 +1,4 @@
 """``ember.utils``, as ``torch.utils``: ``data`` (datasets, samplers, ``DataLoader``) and
-``dlpack``."""
+``dlpack``, ``checkpoint``."""
 
-from . import data, dlpack  # noqa: F401
+from . import checkpoint, data, dlpack  # noqa: F401

@@ -42,9 +42,10 @@ impl PoolFloat for f64 {
 /// padding), as a range.
 fn taps(a: PoolAxis, o: usize) -> std::ops::Range<usize> {
     let first = o * a.s;
-    // tap k reads input index first + k * d - p; keep 0 <= that < n.
+    // Tap k reads input index first + k d - p: 0 <= that holds from k = ceil((p - first) / d),
+    // and that < n up to k = (n + p - first - 1) / d.
     let lo = if first >= a.p { 0 } else { (a.p - first).div_ceil(a.d) };
-    let hi = if first + a.n <= a.p { 0 } else { ((first + a.n - a.p - 1) / a.d + 1).min(a.k) };
+    let hi = if a.n + a.p <= first { 0 } else { ((a.n + a.p - first - 1) / a.d + 1).min(a.k) };
     lo..hi.max(lo)
 }
 
@@ -148,4 +149,52 @@ fn run<T: PoolFloat>(x: &Tensor, h: PoolAxis, w: PoolAxis) -> Result<(Tensor, Te
     };
     let y = crate::autograd::custom(std::slice::from_ref(x), y, "MaxPool2DWithIndices", Arc::new(back));
     Ok((y, idx))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every geometry against a brute-force scan of the padded window.
+    #[test]
+    fn window_scan_matches_brute_force() {
+        let (hn, wn) = (7, 6);
+        let x: Vec<f64> = (0..hn * wn).map(|i| ((i * 37 % 23) as f64 - 11.0) * 0.5).collect();
+        for (k, s, p, d) in [(2, 2, 0, 1), (3, 2, 1, 1), (3, 1, 1, 2), (2, 3, 1, 1), (4, 2, 2, 1), (3, 3, 1, 3)] {
+            for ceil in [false, true] {
+                let len = |n: usize| {
+                    let span = n + 2 * p - d * (k - 1) - 1;
+                    let mut o = if ceil { span.div_ceil(s) + 1 } else { span / s + 1 };
+                    if ceil && (o - 1) * s >= n + p {
+                        o -= 1;
+                    }
+                    o
+                };
+                let (h, w) =
+                    (PoolAxis { n: hn, k, s, p, d, out: len(hn) }, PoolAxis { n: wn, k, s, p, d, out: len(wn) });
+                let mut vals = vec![0.0; h.out * w.out];
+                let mut idx = vec![0i64; h.out * w.out];
+                plane(&x, h, w, &mut vals, Some(&mut idx));
+                for oh in 0..h.out {
+                    for ow in 0..w.out {
+                        let mut best = (f64::NEG_INFINITY, -1i64);
+                        for ki in 0..k {
+                            for kj in 0..k {
+                                let (ih, iw) =
+                                    ((oh * s + ki * d) as i64 - p as i64, (ow * s + kj * d) as i64 - p as i64);
+                                if ih >= 0 && iw >= 0 && (ih as usize) < hn && (iw as usize) < wn {
+                                    let at = ih * wn as i64 + iw;
+                                    if best.1 < 0 || x[at as usize] > best.0 {
+                                        best = (x[at as usize], at);
+                                    }
+                                }
+                            }
+                        }
+                        let j = oh * w.out + ow;
+                        assert_eq!((vals[j], idx[j]), best, "k{k} s{s} p{p} d{d} ceil {ceil} at ({oh}, {ow})");
+                    }
+                }
+            }
+        }
+    }
 }
