@@ -181,7 +181,7 @@ def main():
         for threads in sorted({r["threads"] for r in runs}):
             e = statistics.median(r[k] for r in runs if r["lib"] == "ember" and r["threads"] == threads and k in r)
             t = statistics.median(r[k] for r in runs if r["lib"] == "torch" and r["threads"] == threads and k in r)
-            ratio = t / e if "per_s" in k else e / t
+            ratio = t / e if k.endswith("per_s") else e / t
             print(f"| {k} | {threads} | {e:.1f} | {t:.1f} | {ratio:.2f} |")
 
 

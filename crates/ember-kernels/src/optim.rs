@@ -69,6 +69,42 @@ macro_rules! adam_impl {
 adam_impl!(adam_f32, f32);
 adam_impl!(adam_f64, f64);
 
+/// Adadelta hyper-parameters for one step.
+#[derive(Clone, Copy, Debug)]
+pub struct AdadeltaStep {
+    pub lr: f64,
+    pub rho: f64,
+    pub eps: f64,
+    pub weight_decay: f64,
+}
+
+macro_rules! adadelta_impl {
+    ($name:ident, $t:ty) => {
+        /// One Adadelta step over contiguous slices of equal length (PyTorch's arithmetic, in
+        /// its order: `sq = sq rho + g^2 (1 - rho)`, `delta = sqrt(acc + eps) / sqrt(sq + eps) g`,
+        /// `acc = acc rho + delta^2 (1 - rho)`, `p -= lr delta`).
+        ///
+        /// # Panics
+        /// When the slices differ in length.
+        pub fn $name(p: &mut [$t], g: &[$t], sq: &mut [$t], acc: &mut [$t], s: &AdadeltaStep) {
+            let n = p.len();
+            assert!(g.len() == n && sq.len() == n && acc.len() == n, "adadelta: length mismatch");
+            let (rho, one_rho, eps) = (s.rho as $t, (1.0 - s.rho) as $t, s.eps as $t);
+            let (lr, wd) = (s.lr as $t, s.weight_decay as $t);
+            for i in 0..n {
+                let d = if s.weight_decay != 0.0 { g[i] + p[i] * wd } else { g[i] };
+                sq[i] = sq[i] * rho + d * d * one_rho;
+                let delta = (acc[i] + eps).sqrt() / (sq[i] + eps).sqrt() * d;
+                acc[i] = acc[i] * rho + delta * delta * one_rho;
+                p[i] -= delta * lr;
+            }
+        }
+    };
+}
+
+adadelta_impl!(adadelta_f32, f32);
+adadelta_impl!(adadelta_f64, f64);
+
 #[cfg(test)]
 mod tests {
     use super::*;

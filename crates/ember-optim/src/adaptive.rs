@@ -224,10 +224,15 @@ impl UpdateRule for AdadeltaConfig {
     }
     fn update(&self, g: &ParamGroup, p: &Tensor, grad: Tensor, st: &mut ParamState) -> Result<()> {
         let rho = self.rho;
-        let d = with_weight_decay(g, p, grad)?;
         st.step += 1;
         let sq = buffer(st, "square_avg", || Tensor::zeros_like(p))?;
         let acc = buffer(st, "acc_delta", || Tensor::zeros_like(p))?;
+        if ember_core::fused::adam_supported(&[p, &grad, &sq, &acc]) {
+            // One pass over parameter, gradient and state (same arithmetic as below).
+            let s = ember_core::fused::AdadeltaStep { lr: g.lr, rho, eps: self.eps, weight_decay: g.weight_decay };
+            return ember_core::fused::adadelta_update(p, &grad, &sq, &acc, &s);
+        }
+        let d = with_weight_decay(g, p, grad)?;
         ema_(&sq, &d.square()?, rho)?;
         let std = sq.add_scalar(self.eps)?.sqrt()?;
         let delta = acc.add_scalar(self.eps)?.sqrt()?.div(&std)?.mul(&d)?;

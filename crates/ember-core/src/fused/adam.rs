@@ -1,12 +1,12 @@
-//! The fused Adam/AdamW step used by `ember-optim` (one pass over parameter, gradient and
-//! state instead of a chain of tensor ops). It requires contiguous f32/f64 tensors of one shape
+//! The fused Adam/AdamW and Adadelta steps used by `ember-optim` (one pass over parameter,
+//! gradient and state instead of a chain of tensor ops). It requires contiguous f32/f64 tensors of one shape
 //! in distinct storages, bumps the version counters of what it writes, and records no autograd
 //! (call it under `no_grad`).
 
 use crate::error::{Error, Result};
 use crate::storage::CpuStorage;
 use crate::{DType, Tensor};
-pub use ember_kernels::optim::AdamStep;
+pub use ember_kernels::optim::{AdadeltaStep, AdamStep};
 
 /// Whether [`adam_update`] accepts these tensors (otherwise use the tensor-op path): one
 /// float dtype (f32 or f64), one shape, contiguous, distinct storages.
@@ -61,6 +61,44 @@ pub fn adam_update(
     match param.dtype() {
         DType::F32 => go!(F32, ember_kernels::optim::adam_f32),
         _ => go!(F64, ember_kernels::optim::adam_f64),
+    }
+    Ok(())
+}
+
+/// One Adadelta step in place: `param`, `square_avg` and `acc_delta` are updated from `grad`
+/// (the tensors must pass [`adam_supported`]).
+#[track_caller]
+pub fn adadelta_update(
+    param: &Tensor,
+    grad: &Tensor,
+    square_avg: &Tensor,
+    acc_delta: &Tensor,
+    s: &AdadeltaStep,
+) -> Result<()> {
+    if !adam_supported(&[param, grad, square_avg, acc_delta]) {
+        return Err(Error::unsupported(
+            "adadelta_update",
+            "needs contiguous f32/f64 tensors of one shape in distinct storages",
+        ));
+    }
+    let range = |t: &Tensor| t.storage_offset()..t.storage_offset() + t.numel();
+    let g = grad.storage().read();
+    let mut p = param.storage().write();
+    let mut sq = square_avg.storage().write();
+    let mut acc = acc_delta.storage().write();
+    macro_rules! go {
+        ($variant:ident, $f:path) => {{
+            let (CpuStorage::$variant(p), CpuStorage::$variant(g), CpuStorage::$variant(sq), CpuStorage::$variant(acc)) =
+                (&mut *p, &*g, &mut *sq, &mut *acc)
+            else {
+                unreachable!("dtypes checked by adam_supported")
+            };
+            $f(&mut p[range(param)], &g[range(grad)], &mut sq[range(square_avg)], &mut acc[range(acc_delta)], s);
+        }};
+    }
+    match param.dtype() {
+        DType::F32 => go!(F32, ember_kernels::optim::adadelta_f32),
+        _ => go!(F64, ember_kernels::optim::adadelta_f64),
     }
     Ok(())
 }

@@ -15,9 +15,9 @@ mod packed;
 pub mod pool;
 pub mod rnn;
 
-pub use adam::{adam_supported, adam_update, AdamStep};
+pub use adam::{adadelta_update, adam_supported, adam_update, AdadeltaStep, AdamStep};
 pub use batch_norm::batch_norm_train;
-pub use norm::{norm_last_dim, RowNorm};
+pub use norm::{norm_last_dim, sum_of_squares, RowNorm};
 pub use packed::PackedWeight;
 
 /// Runs `f` on `t`'s elements as a row-major `T` slice: borrowed from the storage when `t`

@@ -1,5 +1,6 @@
 //! Fused layer/RMS norm over the last dim for inference: one kernel per row instead of a chain
-//! of reductions and elementwise ops (`nn::functional` uses it when nothing records gradients).
+//! of reductions and elementwise ops (`nn::functional` uses it when nothing records gradients);
+//! and the sum of squares of a tensor in one pass (gradient clipping's norms).
 
 use crate::error::{Error, Result};
 use crate::{DType, Tensor};
@@ -55,4 +56,22 @@ pub fn norm_last_dim(
         });
     }
     Tensor::from_vec(out, x.shape())
+}
+
+/// `sum(x^2)` of every element, in one read of `x`, without recording (gradient clipping). f32
+/// runs the SIMD dot kernel in blocks of 64K (their partial sums added in f64), in parallel;
+/// other dtypes accumulate in f64.
+pub fn sum_of_squares(x: &Tensor) -> Result<f64> {
+    const BLOCK: usize = 1 << 16;
+    if x.dtype() == DType::F32 {
+        return super::read_as(x, "sum_of_squares", |v: &[f32]| {
+            let mut parts = vec![0.0f64; v.len().div_ceil(BLOCK)];
+            ember_kernels::threads::for_each_block_mut(&mut parts, 1, |i, p| {
+                let b = &v[i * BLOCK..((i + 1) * BLOCK).min(v.len())];
+                p[0] = f64::from(ember_kernels::reduce::dot(b, b));
+            });
+            parts.iter().sum()
+        });
+    }
+    Ok(x.detach().to_f64_vec()?.iter().map(|v| v * v).sum())
 }
