@@ -46,6 +46,25 @@ impl Hyper<'_, '_> {
 
 /// The update rule named by torch's class name, configured from a group's dict. `maximize`
 /// is applied by negating the gradient (what every torch optimiser does first).
+/// `$body` with `$c` bound to the rule's config, whichever optimiser it is.
+macro_rules! rule_dispatch {
+    ($rule:expr, $c:ident => $body:expr) => {
+        match $rule {
+            Rule::Sgd($c) => $body,
+            Rule::Adam($c) => $body,
+            Rule::AdamW($c) => $body,
+            Rule::RmsProp($c) => $body,
+            Rule::Adagrad($c) => $body,
+            Rule::Adamax($c) => $body,
+            Rule::NAdam($c) => $body,
+            Rule::RAdam($c) => $body,
+            Rule::Adadelta($c) => $body,
+            Rule::Rprop($c) => $body,
+            Rule::Asgd($c) => $body,
+        }
+    };
+}
+
 enum Rule {
     Sgd(SgdConfig),
     Adam(AdamConfig),
@@ -125,35 +144,11 @@ impl Rule {
     }
 
     fn validate(&self) -> ember::Result<()> {
-        match self {
-            Rule::Sgd(c) => c.validate(),
-            Rule::Adam(c) => c.validate(),
-            Rule::AdamW(c) => c.validate(),
-            Rule::RmsProp(c) => c.validate(),
-            Rule::Adagrad(c) => c.validate(),
-            Rule::Adamax(c) => c.validate(),
-            Rule::NAdam(c) => c.validate(),
-            Rule::RAdam(c) => c.validate(),
-            Rule::Adadelta(c) => c.validate(),
-            Rule::Rprop(c) => c.validate(),
-            Rule::Asgd(c) => c.validate(),
-        }
+        rule_dispatch!(self, c => c.validate())
     }
 
     fn update(&self, g: &ParamGroup, p: &Tensor, grad: Tensor, st: &mut ParamState) -> ember::Result<()> {
-        match self {
-            Rule::Sgd(c) => c.update(g, p, grad, st),
-            Rule::Adam(c) => c.update(g, p, grad, st),
-            Rule::AdamW(c) => c.update(g, p, grad, st),
-            Rule::RmsProp(c) => c.update(g, p, grad, st),
-            Rule::Adagrad(c) => c.update(g, p, grad, st),
-            Rule::Adamax(c) => c.update(g, p, grad, st),
-            Rule::NAdam(c) => c.update(g, p, grad, st),
-            Rule::RAdam(c) => c.update(g, p, grad, st),
-            Rule::Adadelta(c) => c.update(g, p, grad, st),
-            Rule::Rprop(c) => c.update(g, p, grad, st),
-            Rule::Asgd(c) => c.update(g, p, grad, st),
-        }
+        rule_dispatch!(self, c => c.update(g, p, grad, st))
     }
 }
 

@@ -5,14 +5,7 @@ import math
 import warnings
 
 from .. import _C
-
-
-class _NoGrad:
-    def __enter__(self):
-        self.prev = _C._set_grad_enabled(False)
-
-    def __exit__(self, *exc):
-        _C._set_grad_enabled(self.prev)
+from ..autograd.grad_mode import no_grad as _NoGrad
 
 
 def calculate_gain(nonlinearity, param=None):

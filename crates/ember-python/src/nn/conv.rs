@@ -19,110 +19,61 @@ fn conv_work(x: &Tensor, w: &Tensor) -> usize {
     x.numel().saturating_mul(w.numel() / w.shape().first().copied().unwrap_or(1).max(1))
 }
 
-#[pyfunction]
-#[allow(clippy::too_many_arguments)]
-pub fn conv1d(
-    py: Python<'_>,
-    x: PyRef<'_, PyTensor>,
-    w: PyRef<'_, PyTensor>,
-    b: Option<PyRef<'_, PyTensor>>,
-    stride: usize,
-    padding: usize,
-    dilation: usize,
-    groups: usize,
-) -> R {
-    let (x, w, b) = (x.t.clone(), w.t.clone(), opt(b));
-    wrap(maybe_detach(py, conv_work(&x, &w), || F::conv1d(&x, &w, b.as_ref(), stride, padding, dilation, groups)))
+/// `F.conv{1,2,3}d(x, weight, bias, stride, padding, dilation, groups)` with the geometry as
+/// one value per spatial dim (`usize`, a pair, a triple).
+macro_rules! conv_binding {
+    ($name:ident, $geom:ty) => {
+        #[pyfunction]
+        #[allow(clippy::too_many_arguments)]
+        pub fn $name(
+            py: Python<'_>,
+            x: PyRef<'_, PyTensor>,
+            w: PyRef<'_, PyTensor>,
+            b: Option<PyRef<'_, PyTensor>>,
+            stride: $geom,
+            padding: $geom,
+            dilation: $geom,
+            groups: usize,
+        ) -> R {
+            let (x, w, b) = (x.t.clone(), w.t.clone(), opt(b));
+            wrap(maybe_detach(py, conv_work(&x, &w), || {
+                F::$name(&x, &w, b.as_ref(), stride, padding, dilation, groups)
+            }))
+        }
+    };
 }
 
-#[pyfunction]
-#[allow(clippy::too_many_arguments)]
-pub fn conv2d(
-    py: Python<'_>,
-    x: PyRef<'_, PyTensor>,
-    w: PyRef<'_, PyTensor>,
-    b: Option<PyRef<'_, PyTensor>>,
-    stride: P2,
-    padding: P2,
-    dilation: P2,
-    groups: usize,
-) -> R {
-    let (x, w, b) = (x.t.clone(), w.t.clone(), opt(b));
-    wrap(maybe_detach(py, conv_work(&x, &w), || F::conv2d(&x, &w, b.as_ref(), stride, padding, dilation, groups)))
+/// `F.conv_transpose{1,2,3}d(x, weight, bias, stride, padding, output_padding, groups,
+/// dilation)`.
+macro_rules! conv_transpose_binding {
+    ($name:ident, $geom:ty) => {
+        #[pyfunction]
+        #[allow(clippy::too_many_arguments)]
+        pub fn $name(
+            py: Python<'_>,
+            x: PyRef<'_, PyTensor>,
+            w: PyRef<'_, PyTensor>,
+            b: Option<PyRef<'_, PyTensor>>,
+            stride: $geom,
+            padding: $geom,
+            output_padding: $geom,
+            groups: usize,
+            dilation: $geom,
+        ) -> R {
+            let (x, w, b) = (x.t.clone(), w.t.clone(), opt(b));
+            wrap(maybe_detach(py, conv_work(&x, &w), || {
+                F::$name(&x, &w, b.as_ref(), stride, padding, output_padding, groups, dilation)
+            }))
+        }
+    };
 }
 
-#[pyfunction]
-#[allow(clippy::too_many_arguments)]
-pub fn conv3d(
-    py: Python<'_>,
-    x: PyRef<'_, PyTensor>,
-    w: PyRef<'_, PyTensor>,
-    b: Option<PyRef<'_, PyTensor>>,
-    stride: P3,
-    padding: P3,
-    dilation: P3,
-    groups: usize,
-) -> R {
-    let (x, w, b) = (x.t.clone(), w.t.clone(), opt(b));
-    wrap(maybe_detach(py, conv_work(&x, &w), || F::conv3d(&x, &w, b.as_ref(), stride, padding, dilation, groups)))
-}
-
-#[pyfunction]
-#[allow(clippy::too_many_arguments)]
-pub fn conv_transpose1d(
-    py: Python<'_>,
-    x: PyRef<'_, PyTensor>,
-    w: PyRef<'_, PyTensor>,
-    b: Option<PyRef<'_, PyTensor>>,
-    stride: usize,
-    padding: usize,
-    output_padding: usize,
-    groups: usize,
-    dilation: usize,
-) -> R {
-    let (x, w, b) = (x.t.clone(), w.t.clone(), opt(b));
-    wrap(maybe_detach(py, conv_work(&x, &w), || {
-        F::conv_transpose1d(&x, &w, b.as_ref(), stride, padding, output_padding, groups, dilation)
-    }))
-}
-
-#[pyfunction]
-#[allow(clippy::too_many_arguments)]
-pub fn conv_transpose2d(
-    py: Python<'_>,
-    x: PyRef<'_, PyTensor>,
-    w: PyRef<'_, PyTensor>,
-    b: Option<PyRef<'_, PyTensor>>,
-    stride: P2,
-    padding: P2,
-    output_padding: P2,
-    groups: usize,
-    dilation: P2,
-) -> R {
-    let (x, w, b) = (x.t.clone(), w.t.clone(), opt(b));
-    wrap(maybe_detach(py, conv_work(&x, &w), || {
-        F::conv_transpose2d(&x, &w, b.as_ref(), stride, padding, output_padding, groups, dilation)
-    }))
-}
-
-#[pyfunction]
-#[allow(clippy::too_many_arguments)]
-pub fn conv_transpose3d(
-    py: Python<'_>,
-    x: PyRef<'_, PyTensor>,
-    w: PyRef<'_, PyTensor>,
-    b: Option<PyRef<'_, PyTensor>>,
-    stride: P3,
-    padding: P3,
-    output_padding: P3,
-    groups: usize,
-    dilation: P3,
-) -> R {
-    let (x, w, b) = (x.t.clone(), w.t.clone(), opt(b));
-    wrap(maybe_detach(py, conv_work(&x, &w), || {
-        F::conv_transpose3d(&x, &w, b.as_ref(), stride, padding, output_padding, groups, dilation)
-    }))
-}
+conv_binding!(conv1d, usize);
+conv_binding!(conv2d, P2);
+conv_binding!(conv3d, P3);
+conv_transpose_binding!(conv_transpose1d, usize);
+conv_transpose_binding!(conv_transpose2d, P2);
+conv_transpose_binding!(conv_transpose3d, P3);
 
 /// `F.pad(x, pads, mode, value)`: `pads` last dim first, negative values crop.
 #[pyfunction]

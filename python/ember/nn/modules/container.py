@@ -20,6 +20,19 @@ def _index(idx, n, what):
     return idx % n
 
 
+def _params_repr(items):
+    """``ParameterList``/``ParameterDict``'s lines, as torch prints them."""
+    lines = []
+    for k, p in items:
+        if isinstance(p, _C.Tensor):
+            size_str = "x".join(str(size) for size in p.size())
+            kind = "Parameter" if isinstance(p, Parameter) else "Tensor"
+            lines.append(f"  ({k}): {kind} containing: [{p.dtype} of size {size_str}]")
+        else:
+            lines.append(f"  ({k}): Object of type: {type(p).__name__}")
+    return "\n".join(lines)
+
+
 class Sequential(Module):
     """Modules called in order, each on the previous one's output."""
 
@@ -323,16 +336,7 @@ class ParameterList(Module):
         return self
 
     def extra_repr(self):
-        lines = []
-        for k, p in enumerate(self):
-            if isinstance(p, _C.Tensor):
-                size_str = "x".join(str(size) for size in p.size())
-                parastr = "{} containing: [{} of size {}]".format(
-                    "Parameter" if isinstance(p, Parameter) else "Tensor", p.dtype, size_str)
-                lines.append("  (" + str(k) + "): " + parastr)
-            else:
-                lines.append("  (" + str(k) + "): Object of type: " + type(p).__name__)
-        return "\n".join(lines)
+        return _params_repr(enumerate(self))
 
     def __call__(self, *args, **kwargs):
         raise RuntimeError("ParameterList should not be called.")
@@ -425,16 +429,7 @@ class ParameterDict(Module):
                 self[p[0]] = p[1]
 
     def extra_repr(self):
-        lines = []
-        for k, p in self.items():
-            if isinstance(p, _C.Tensor):
-                size_str = "x".join(str(size) for size in p.size())
-                parastr = "{} containing: [{} of size {}]".format(
-                    "Parameter" if isinstance(p, Parameter) else "Tensor", p.dtype, size_str)
-                lines.append("  (" + str(k) + "): " + parastr)
-            else:
-                lines.append("  (" + str(k) + "): Object of type: " + type(p).__name__)
-        return "\n".join(lines)
+        return _params_repr(self.items())
 
     def __call__(self, input):
         raise RuntimeError("ParameterDict should not be called.")

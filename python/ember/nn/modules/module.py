@@ -15,6 +15,7 @@ from collections import OrderedDict, namedtuple
 
 from ... import _C
 from ...autograd.function import Function
+from ...autograd.grad_mode import no_grad as _C_no_grad
 from ..parameter import Buffer, Parameter
 
 Tensor = _C.Tensor
@@ -746,16 +747,6 @@ def _check_name(name, what):
         raise KeyError(f'{what} name can\'t contain "."')
     if name == "":
         raise KeyError(f'{what} name can\'t be empty string ""')
-
-
-class _C_no_grad:
-    """Grad mode off for the block (what ``ember.no_grad`` does, without importing it here)."""
-
-    def __enter__(self):
-        self.prev = _C._set_grad_enabled(False)
-
-    def __exit__(self, *exc):
-        _C._set_grad_enabled(self.prev)
 
 
 class _BackwardHooks:

@@ -3,6 +3,7 @@
 ``sum``/``mean``/``max``). ``sparse=True`` is accepted; gradients are dense."""
 
 from ... import _C
+from ...autograd.grad_mode import no_grad as _NoGrad
 from .. import functional as F
 from .. import init
 from ..parameter import Parameter
@@ -134,11 +135,3 @@ class EmbeddingBag(Module):
                   include_last_offset=include_last_offset, padding_idx=padding_idx)
         bag.weight.requires_grad = not freeze
         return bag
-
-
-class _NoGrad:
-    def __enter__(self):
-        self.prev = _C._set_grad_enabled(False)
-
-    def __exit__(self, *exc):
-        _C._set_grad_enabled(self.prev)
