@@ -17,7 +17,9 @@
 //! or `proj_size`), `G = gates * H`.
 
 use crate::backend::cpu::map::Float;
+use crate::dtype::Element;
 use crate::error::{Error, Result};
+use crate::storage::pool;
 use crate::{DType, Tensor};
 use ember_kernels::gemm::{matmul as gemm, GemmElem, MatMut, MatRef};
 use ember_kernels::packed_gemm::{matmul_packed, PackedRhs};
@@ -169,8 +171,14 @@ fn col_sums<T: Float>(x: &[T], cols: usize) -> Vec<T> {
     s
 }
 
+/// A zeroed buffer from the pool: the per-call activations are megabytes, and fresh ones fault
+/// their pages in on every call (at 2 threads each unmap also interrupts the other core).
+fn zeroed<T: Element>(n: usize) -> Vec<T> {
+    pool::take_zeroed::<T>(n)
+}
+
 /// Everything the backward pass reads, indexed by time step `t` (not processing order).
-struct Saved<T> {
+struct Saved<T: Element> {
     mode: RnnMode,
     d: Dims,
     reverse: bool,
@@ -195,7 +203,27 @@ struct Saved<T> {
     batch_sizes: Option<Vec<usize>>,
 }
 
-impl<T> Saved<T> {
+impl<T: Element> Drop for Saved<T> {
+    /// The activations go back to the pool when the graph is freed.
+    fn drop(&mut self) {
+        for v in [
+            &mut self.x,
+            &mut self.h_prev,
+            &mut self.act,
+            &mut self.c_prev,
+            &mut self.tanh_c,
+            &mut self.h_raw,
+            &mut self.gh_n,
+        ] {
+            let v = std::mem::take(v);
+            if !v.is_empty() {
+                pool::give(T::into_storage(v));
+            }
+        }
+    }
+}
+
+impl<T: Element> Saved<T> {
     fn active(&self, t: usize) -> usize {
         self.batch_sizes.as_ref().map_or(self.d.n, |b| b[t])
     }
@@ -219,7 +247,7 @@ fn forward<T: RnnFloat>(
     let one = T::of(1.0);
     // Input projection of every step at once: gx [T*N, G] = X W_ih^T + b_ih (+ b_hh, except for
     // the GRU, whose n gate needs W_hn h + b_hn on its own).
-    let mut gx = vec![zero; steps * n * g];
+    let mut gx = zeroed::<T>(steps * n * g);
     mm(&mut gx, steps * n, g, i, mat(&x, 0, i, false), mat(&w_ih, 0, i, true), false);
     let w_hh_t = T::pack(&w_hh, p, g, true); // W_hh^T [P, G]
     let w_hr_t = w_hr.as_ref().map(|w| T::pack(w, h, p, true)); // W_hr^T [H, P]
@@ -240,17 +268,17 @@ fn forward<T: RnnFloat>(
     }
     let lstm = mode == RnnMode::Lstm;
     let gru = mode == RnnMode::Gru;
-    let mut out = vec![zero; steps * n * p + n * p + if lstm { n * h } else { 0 }];
+    let mut out = zeroed::<T>(steps * n * p + n * p + if lstm { n * h } else { 0 });
     let mut sv = Saved {
         mode,
         d,
         reverse,
-        h_prev: vec![zero; steps * n * p],
-        act: vec![zero; steps * n * g],
-        c_prev: if lstm { vec![zero; steps * n * h] } else { Vec::new() },
-        tanh_c: if lstm { vec![zero; steps * n * h] } else { Vec::new() },
-        h_raw: if w_hr.is_some() { vec![zero; steps * n * h] } else { Vec::new() },
-        gh_n: if gru { vec![zero; steps * n * h] } else { Vec::new() },
+        h_prev: zeroed(steps * n * p),
+        act: zeroed(steps * n * g),
+        c_prev: if lstm { zeroed(steps * n * h) } else { Vec::new() },
+        tanh_c: if lstm { zeroed(steps * n * h) } else { Vec::new() },
+        h_raw: if w_hr.is_some() { zeroed(steps * n * h) } else { Vec::new() },
+        gh_n: if gru { zeroed(steps * n * h) } else { Vec::new() },
         has_b_ih: b_ih.is_some(),
         has_b_hh: b_hh.is_some(),
         batch_sizes,
@@ -364,9 +392,9 @@ fn backward<T: RnnFloat>(sv: &Saved<T>, gpacked: &[T]) -> [Option<Vec<T>>; 8] {
     let mut dc = if lstm { gpacked[base + n * p..base + n * p + n * h].to_vec() } else { Vec::new() };
     // Gradients of the pre-activations: dgx feeds W_ih, X and b_ih; dgh feeds W_hh, h and b_hh
     // (they differ only in the GRU's n gate).
-    let mut dgx = vec![zero; steps * n * g];
-    let mut dgh = if gru { vec![zero; steps * n * g] } else { Vec::new() };
-    let mut dh_all = if sv.w_hr.is_some() { vec![zero; steps * n * p] } else { Vec::new() };
+    let mut dgx = zeroed::<T>(steps * n * g);
+    let mut dgh = if gru { zeroed::<T>(steps * n * g) } else { Vec::new() };
+    let mut dh_all = if sv.w_hr.is_some() { zeroed::<T>(steps * n * p) } else { Vec::new() };
     let mut dhraw = vec![zero; n * h];
     let mut dh_next = vec![zero; n * p];
     let w_hh = T::pack(&sv.w_hh, g, p, false); // [G, P]
@@ -455,7 +483,7 @@ fn backward<T: RnnFloat>(sv: &Saved<T>, gpacked: &[T]) -> [Option<Vec<T>>; 8] {
     mm(&mut dw_ih, g, i, tn, mat(&dgx, 0, g, true), mat(&sv.x, 0, i, false), false);
     let mut dw_hh = vec![zero; g * p];
     mm(&mut dw_hh, g, p, tn, mat(dgh_all, 0, g, true), mat(&sv.h_prev, 0, p, false), false);
-    let mut dx = vec![zero; tn * i];
+    let mut dx = zeroed::<T>(tn * i);
     mm(&mut dx, tn, i, g, mat(&dgx, 0, g, false), mat(&sv.w_ih, 0, i, false), false);
     let db_ih = sv.has_b_ih.then(|| col_sums(&dgx, g));
     let db_hh = sv.has_b_hh.then(|| col_sums(dgh_all, g));
