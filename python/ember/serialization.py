@@ -318,7 +318,7 @@ class _Unpickler(pickle._Unpickler):
             if not isinstance(state, dict):
                 raise pickle.UnpicklingError("BUILD state must be a dict")
             for k, v in state.items():
-                setattr(inst, k, v) if isinstance(inst, dict) else inst.__dict__.__setitem__(sys.intern(k), v)
+                inst.__dict__[sys.intern(k)] = v
         if slotstate:
             for k, v in slotstate.items():
                 setattr(inst, k, v)
@@ -401,8 +401,6 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
         up = _Unpickler(io.BytesIO(z.read(pkl[0])), read_record, prefix, bool(weights_only), map_location)
         try:
             return up.load()
-        except (pickle.UnpicklingError, RuntimeError, TypeError, ValueError):
-            raise
         except (EOFError, IndexError, KeyError, AttributeError) as e:
             raise pickle.UnpicklingError(f"malformed pickle in {pkl[0]}: {type(e).__name__}: {e}") from None
 

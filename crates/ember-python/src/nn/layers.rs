@@ -5,7 +5,6 @@
 use super::{opt, wrap, R};
 use crate::args::maybe_detach;
 use crate::errors::IntoPyResult;
-use crate::methods::tensors_tuple;
 use crate::tensor::PyTensor;
 use ember::fused::rnn::{rnn_layer as fused_rnn_layer, RnnMode, RnnWeights};
 use ember::nn::functional as F;
@@ -243,8 +242,7 @@ pub fn rnn_layer(
         Some(c) => Py::new(py, PyTensor::new(c))?.into_any(),
         None => py.None(),
     };
-    let pair = tensors_tuple(py, vec![out.output, out.h_n])?;
-    let (o, h): (Py<PyAny>, Py<PyAny>) = pair.extract(py)?;
+    let (o, h) = (Py::new(py, PyTensor::new(out.output))?.into_any(), Py::new(py, PyTensor::new(out.h_n))?.into_any());
     Ok(pyo3::types::PyTuple::new(py, [o, h, c])?.into_any().unbind())
 }
 

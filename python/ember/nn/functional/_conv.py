@@ -8,7 +8,7 @@ from ._utils import _ints, _list_with_default
 _nn = _C._nn
 
 
-def _same_padding(input, weight, dilation, spatial, fn):
+def _same_padding(weight, dilation, spatial):
     """``padding='same'`` as explicit pads (left, right) per spatial dim; odd totals put the
     extra element on the right, as torch does."""
     pads = []
@@ -30,7 +30,7 @@ def _conv(fn, n, input, weight, bias, stride, padding, dilation, groups):
         elif padding == "same":
             if any(s != 1 for s in stride):
                 raise RuntimeError("padding='same' is not supported for strided convolutions")
-            pads = _same_padding(input, weight, dilation, n, fn)
+            pads = _same_padding(weight, dilation, n)
             if all(a == b for a, b in pads):
                 padding = tuple(a for a, _ in pads)
             else:

@@ -85,7 +85,3 @@ def inplace_result(input, result, inplace):
     input.copy_(result)
     return input
 
-
-def check_tensor(x, name, fn):
-    if not isinstance(x, _C.Tensor):
-        raise TypeError(f"{fn}(): argument '{name}' (position 1) must be Tensor, not {type(x).__name__}")

@@ -171,15 +171,13 @@ class RNNBase(Module):
         if input.dim() not in (2, 3):
             raise ValueError(f"{type(self).__name__}: Expected input to be 2D or 3D, got {input.dim()}D instead")
         batched = input.dim() == 3
-        states = hx if not lstm or hx is None else hx
-        if states is not None:
-            for s in (states if lstm else (states,)):
-                if s.dim() != (3 if batched else 2):
-                    raise RuntimeError(f"For {'batched 3-D' if batched else 'unbatched 2-D'} input, hx "
-                                       f"{'and cx ' if lstm else ''}should also be {3 if batched else 2}-D but got "
-                                       f"{s.dim()}-D tensor" if lstm else
-                                       f"For {'batched 3-D' if batched else 'unbatched 2-D'} input, hx should also "
-                                       f"be {3 if batched else 2}-D but got {s.dim()}-D tensor")
+        if hx is not None:
+            want = 3 if batched else 2
+            for state in (hx if lstm else (hx,)):
+                if state.dim() != want:
+                    kind = "batched 3-D" if batched else "unbatched 2-D"
+                    raise RuntimeError(f"For {kind} input, hx {'and cx ' if lstm else ''}should also be {want}-D "
+                                       f"but got {state.dim()}-D tensor")
         x = input if batched else input.unsqueeze(1)
         if batched and self.batch_first:
             x = x.transpose(0, 1)
