@@ -33,6 +33,9 @@ pub enum Error {
     /// A tensor larger than the machine's memory (or than `usize` can count), refused before
     /// allocating.
     Alloc { op: &'static str, msg: String, at: &'static Location<'static> },
+    /// A failed collective or process-group call: a peer that left, a timeout, mismatched
+    /// tensors across ranks (PyTorch's `DistBackendError`/`DistError`).
+    Distributed { op: &'static str, msg: String, at: &'static Location<'static> },
     /// An I/O error, with the path or context.
     Io { context: String, source: std::io::Error },
     /// A malformed file or document (checkpoint, data set, config).
@@ -51,7 +54,8 @@ macro_rules! ctor {
 
 impl Error {
     ctor!(shape => Shape, dtype => DType, index => Index, device => Device,
-          unsupported => Unsupported, autograd => Autograd, value => Value, alloc => Alloc);
+          unsupported => Unsupported, autograd => Autograd, value => Value, alloc => Alloc,
+          distributed => Distributed);
 
     /// An I/O error with context (usually the path).
     pub fn io(context: impl Into<String>, source: std::io::Error) -> Error {
@@ -78,7 +82,8 @@ impl Error {
             | Error::Unsupported { op, msg, at }
             | Error::Autograd { op, msg, at }
             | Error::Value { op, msg, at }
-            | Error::Alloc { op, msg, at } => Some((op, msg, at)),
+            | Error::Alloc { op, msg, at }
+            | Error::Distributed { op, msg, at } => Some((op, msg, at)),
             Error::Io { .. } | Error::Format { .. } => None,
         }
     }
@@ -93,7 +98,8 @@ impl Error {
             | Error::Unsupported { at, .. }
             | Error::Autograd { at, .. }
             | Error::Value { at, .. }
-            | Error::Alloc { at, .. } => Some(at),
+            | Error::Alloc { at, .. }
+            | Error::Distributed { at, .. } => Some(at),
             Error::Io { .. } | Error::Format { .. } => None,
         }
     }

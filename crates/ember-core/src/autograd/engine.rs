@@ -5,7 +5,72 @@
 use super::with_grad_mode;
 use crate::error::{Error, Result};
 use crate::Tensor;
+use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, HashSet};
+
+/// A function to run once the current backward pass has finished.
+type Callback = Box<dyn FnOnce() -> Result<()>>;
+
+thread_local! {
+    /// Backward passes running on this thread (a hook or checkpoint may start a nested one).
+    static DEPTH: Cell<usize> = const { Cell::new(0) };
+    /// Callbacks queued during the outermost backward pass on this thread.
+    static CALLBACKS: RefCell<Vec<Callback>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Queues `f` to run when the backward pass now running on this thread has finished (after
+/// every gradient has been accumulated), as PyTorch's `Variable._execution_engine.queue_callback`:
+/// data-parallel training waits there for its last gradient reductions. An error outside a
+/// backward pass. Callbacks run in the order queued; the first error is the pass's result. If
+/// the pass itself fails, its callbacks are dropped without running.
+pub fn queue_callback(f: impl FnOnce() -> Result<()> + 'static) -> Result<()> {
+    if DEPTH.with(|d| d.get()) == 0 {
+        return Err(Error::autograd("queue_callback", "Final callbacks can only be installed during backward pass."));
+    }
+    CALLBACKS.with(|c| c.borrow_mut().push(Box::new(f)));
+    Ok(())
+}
+
+/// Marks a backward pass as running on this thread for as long as it lives.
+struct Pass;
+
+impl Pass {
+    fn enter() -> Pass {
+        DEPTH.with(|d| d.set(d.get() + 1));
+        Pass
+    }
+}
+
+impl Drop for Pass {
+    fn drop(&mut self) {
+        let depth = DEPTH.with(|d| {
+            d.set(d.get() - 1);
+            d.get()
+        });
+        if depth == 0 {
+            // Whatever was not run (the pass failed) is dropped, never carried to the next pass.
+            CALLBACKS.with(|c| c.borrow_mut().clear());
+        }
+    }
+}
+
+/// Runs the callbacks queued during the outermost pass (a nested pass leaves them queued).
+fn run_callbacks() -> Result<()> {
+    if DEPTH.with(|d| d.get()) != 1 {
+        return Ok(());
+    }
+    loop {
+        // A callback may queue another; take them one at a time.
+        let next = CALLBACKS.with(|c| {
+            let mut c = c.borrow_mut();
+            (!c.is_empty()).then(|| c.remove(0))
+        });
+        match next {
+            Some(f) => f()?,
+            None => return Ok(()),
+        }
+    }
+}
 
 /// Options of [`grad_with`] (PyTorch's `torch.autograd.grad` keywords).
 #[derive(Clone, Debug, Default)]
@@ -143,7 +208,20 @@ pub(crate) fn run(
     create_graph: bool,
     only_inputs: bool,
 ) -> Result<Option<Vec<Option<Tensor>>>> {
-    with_grad_mode(create_graph, || {
+    let _pass = Pass::enter();
+    let found = with_grad_mode(create_graph, || run_pass(roots, inputs, retain_graph, create_graph, only_inputs))?;
+    run_callbacks()?;
+    Ok(found)
+}
+
+fn run_pass(
+    roots: &[(Tensor, Tensor)],
+    inputs: Option<&[Tensor]>,
+    retain_graph: bool,
+    create_graph: bool,
+    only_inputs: bool,
+) -> Result<Option<Vec<Option<Tensor>>>> {
+    {
         let order = topo_order(roots)?;
         let mut grads: HashMap<usize, Tensor> = HashMap::new();
         for (t, g) in roots {
@@ -183,6 +261,12 @@ pub(crate) fn run(
                     None => g.contiguous()?,
                 };
                 target.set_grad(Some(new));
+                if node.is_none() {
+                    let hooks = target.0.post_accumulate_hooks.lock().unwrap_or_else(|e| e.into_inner());
+                    for h in hooks.iter() {
+                        h(target)?;
+                    }
+                }
             }
             let Some(node) = node else { continue };
             let state = node.take_state(retain_graph)?;
@@ -206,5 +290,5 @@ pub(crate) fn run(
             }
         }
         Ok(inputs.map(|_| found))
-    })
+    }
 }

@@ -31,7 +31,7 @@ mod custom {
         output.detach().record(&refs, || Op::Custom { name, f: backward })
     }
 }
-pub use engine::{grad, grad_with, grad_with_opt, GradOptions};
+pub use engine::{grad, grad_with, grad_with_opt, queue_callback, GradOptions};
 pub use gradcheck::{gradcheck, gradgradcheck, GradcheckOptions};
 
 use crate::error::{Error, Result};
@@ -384,6 +384,30 @@ impl Tensor {
     pub fn register_hook(&self, hook: impl Fn(&Tensor) -> Result<Option<Tensor>> + Send + Sync + 'static) {
         let h: Hook = Box::new(hook);
         self.0.hooks.lock().unwrap_or_else(|e| e.into_inner()).push(h);
+    }
+
+    /// Registers a hook called with this leaf after backward has accumulated its gradient into
+    /// `.grad` (PyTorch's `register_post_accumulate_grad_hook`). Leaves only, as in PyTorch.
+    #[track_caller]
+    pub fn register_post_accumulate_grad_hook(
+        &self,
+        hook: impl Fn(&Tensor) -> Result<()> + Send + Sync + 'static,
+    ) -> Result<()> {
+        if !self.requires_grad() {
+            return Err(Error::autograd(
+                "register_post_accumulate_grad_hook",
+                "cannot register a hook on a tensor that doesn't require gradient",
+            ));
+        }
+        if !self.is_leaf() {
+            return Err(Error::autograd(
+                "register_post_accumulate_grad_hook",
+                "post accumulate grad hooks cannot be registered on non-leaf tensors",
+            ));
+        }
+        let h: crate::tensor::PostAccumulateHook = Box::new(hook);
+        self.0.post_accumulate_hooks.lock().unwrap_or_else(|e| e.into_inner()).push(h);
+        Ok(())
     }
 
     /// Backpropagates from a scalar: accumulates `d self / d leaf` into every leaf's `.grad`,

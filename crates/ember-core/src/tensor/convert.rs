@@ -61,6 +61,42 @@ impl Tensor {
         Ok(cpu::contiguous_slice(v, self.layout()).into_owned())
     }
 
+    /// Runs `f` over the elements of this contiguous tensor in place, for libraries that read
+    /// and write whole buffers (MPI collectives). The storage is locked for writing while `f`
+    /// runs, and its version counter moves, as for any in-place op. An error for another dtype
+    /// than `T` or a non-contiguous tensor (PyTorch's collectives ask for contiguous ones too).
+    #[track_caller]
+    pub fn with_slice_mut<T: Element, R>(&self, f: impl FnOnce(&mut [T]) -> R) -> Result<R> {
+        let range = self.contiguous_range::<T>("with_slice_mut")?;
+        let mut s = self.storage().write();
+        let v = T::slice_mut(&mut s).ok_or_else(|| Error::dtype("with_slice_mut", "storage dtype changed"))?;
+        Ok(f(&mut v[range]))
+    }
+
+    /// Runs `f` over the elements of this contiguous tensor (read-only; see
+    /// [`Tensor::with_slice_mut`]).
+    #[track_caller]
+    pub fn with_slice<T: Element, R>(&self, f: impl FnOnce(&[T]) -> R) -> Result<R> {
+        let range = self.contiguous_range::<T>("with_slice")?;
+        let s = self.cpu_read("with_slice")?;
+        let v = T::slice(&s).ok_or_else(|| Error::dtype("with_slice", "storage dtype changed"))?;
+        Ok(f(&v[range]))
+    }
+
+    #[track_caller]
+    fn contiguous_range<T: Element>(&self, op: &'static str) -> Result<std::ops::Range<usize>> {
+        if T::DTYPE != self.dtype() {
+            return Err(Error::dtype(op, format!("tensor has dtype {} but {} was requested", self.dtype(), T::DTYPE)));
+        }
+        if !self.is_contiguous() {
+            return Err(Error::value(op, "Tensors must be contiguous"));
+        }
+        if self.device() != Device::Cpu {
+            return Err(Error::device(op, format!("no backend for device {} yet", self.device())));
+        }
+        Ok(self.storage_offset()..self.storage_offset() + self.numel())
+    }
+
     /// The elements as f64, whatever the dtype (convenient for tests and printing).
     #[track_caller]
     pub fn to_f64_vec(&self) -> Result<Vec<f64>> {

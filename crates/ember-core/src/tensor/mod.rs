@@ -44,6 +44,11 @@ use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
 /// replaces it.
 pub type Hook = Box<dyn Fn(&Tensor) -> Result<Option<Tensor>> + Send + Sync>;
 
+/// A post-accumulate-grad hook: called with a leaf after backward has accumulated into its
+/// `.grad` (PyTorch's `register_post_accumulate_grad_hook`; data-parallel training starts
+/// reducing a gradient from here).
+pub type PostAccumulateHook = Box<dyn Fn(&Tensor) -> Result<()> + Send + Sync>;
+
 /// An n-dimensional array with PyTorch semantics: a cheap-to-clone handle (an `Arc` inside);
 /// views share storage. `clone()` copies the handle, as assigning a tensor does in Python;
 /// [`Tensor::deep_clone`] copies the data (PyTorch's `t.clone()`).
@@ -60,6 +65,7 @@ pub(crate) struct TensorInner {
     pub(crate) node: RwLock<Option<Arc<Node>>>,
     pub(crate) grad: Mutex<Option<Tensor>>,
     pub(crate) hooks: Mutex<Vec<Hook>>,
+    pub(crate) post_accumulate_hooks: Mutex<Vec<PostAccumulateHook>>,
 }
 
 fn _assert_send_sync() {
@@ -80,6 +86,7 @@ impl Tensor {
             node: RwLock::new(None),
             grad: Mutex::new(None),
             hooks: Mutex::new(Vec::new()),
+            post_accumulate_hooks: Mutex::new(Vec::new()),
         }))
     }
 
