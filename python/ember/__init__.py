@@ -44,7 +44,7 @@ _legacy.install(globals())
 autocast = amp.autocast
 import sys  # noqa: E402
 from . import distributions, special, linalg, sparse  # noqa: E402,F401
-from . import nn, optim, serialization, safetensors  # noqa: E402,F401
+from . import nn, optim, serialization, safetensors, distributed  # noqa: E402,F401
 from .serialization import save, load  # noqa: E402,F401
 from .safetensors import save_file, load_file  # noqa: E402,F401
 

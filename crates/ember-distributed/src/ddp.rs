@@ -43,8 +43,9 @@ impl<M: Module> std::fmt::Debug for DistributedDataParallel<M> {
     }
 }
 
-/// Every rank's parameter count and shapes agree (PyTorch's `_verify_param_shape_across_processes`).
-fn verify_shapes(group: &dyn ProcessGroup, named: &[(String, Tensor)]) -> Result<()> {
+/// Every rank's parameter count and shapes agree (PyTorch's `_verify_param_shape_across_processes`);
+/// an error naming the first difference otherwise, on every rank.
+pub fn verify_params_across_ranks(group: &dyn ProcessGroup, named: &[(String, Tensor)]) -> Result<()> {
     let gather = |v: Vec<i64>| -> Result<Vec<Vec<i64>>> {
         let n = v.len();
         let input = Tensor::from_vec(v, &[n])?;
@@ -95,8 +96,8 @@ fn verify_shapes(group: &dyn ProcessGroup, named: &[(String, Tensor)]) -> Result
     Ok(())
 }
 
-/// Copies rank 0's tensors into every rank's, in one broadcast each.
-fn broadcast_all(group: &dyn ProcessGroup, tensors: &[Tensor]) -> Result<()> {
+/// Copies rank 0's tensors into every rank's (all broadcasts in flight at once).
+pub fn broadcast_from_rank0(group: &dyn ProcessGroup, tensors: &[Tensor]) -> Result<()> {
     let works: Vec<_> = tensors.iter().map(|t| group.broadcast(t, 0)).collect::<Result<_>>()?;
     works.iter().try_for_each(|w| w.wait())
 }
@@ -105,9 +106,9 @@ impl<M: Module> DistributedDataParallel<M> {
     /// Wraps `module`: verifies shapes across ranks, copies rank 0's state, sets up the reducer.
     pub fn new(module: M, group: Arc<dyn ProcessGroup>, opts: DdpOptions) -> Result<Self> {
         let named = module.named_parameters();
-        verify_shapes(&*group, &named)?;
+        verify_params_across_ranks(&*group, &named)?;
         let state: Vec<Tensor> = named.iter().map(|(_, t)| t.clone()).chain(module.buffers()).collect();
-        broadcast_all(&*group, &state)?;
+        broadcast_from_rank0(&*group, &state)?;
         let ropts = ReducerOptions {
             bucket_cap_bytes: (opts.bucket_cap_mb * 1024.0 * 1024.0) as usize,
             find_unused_parameters: opts.find_unused_parameters,
@@ -148,7 +149,7 @@ impl<M: Module> DistributedDataParallel<M> {
     pub fn forward<R>(&self, f: impl FnOnce(&M) -> Result<R>) -> Result<R> {
         self.reducer.prepare_for_forward()?;
         if self.opts.broadcast_buffers && self.group.size() > 1 {
-            broadcast_all(&*self.group, &self.module.buffers())?;
+            broadcast_from_rank0(&*self.group, &self.module.buffers())?;
         }
         f(&self.module)
     }

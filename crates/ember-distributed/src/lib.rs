@@ -39,7 +39,7 @@ mod reducer;
 mod scalar;
 mod work;
 
-pub use ddp::{DdpOptions, DistributedDataParallel};
+pub use ddp::{broadcast_from_rank0, verify_params_across_ranks, DdpOptions, DistributedDataParallel};
 pub use group::{ProcessGroup, ReduceOp};
 pub use local::local_world;
 #[cfg(feature = "mpi")]

@@ -83,7 +83,7 @@ pub fn to_py(e: Error) -> PyErr {
             Error::Index { .. } => PyIndexError::new_err(msg),
             // PyTorch raises ValueError only from its Python-level argument handling (an empty
             // `cat` list, a slice step); its C++ argument checks raise RuntimeError.
-            Error::Value { op: "cat" | "index", .. } => PyValueError::new_err(msg),
+            Error::Value { op: "cat" | "index" | "init_process_group", .. } => PyValueError::new_err(msg),
             Error::Value { op: "inv" | "solve" | "cholesky" | "svd" | "eigh", .. } => LinAlgError::new_err(msg),
             Error::Unsupported { .. } => PyNotImplementedError::new_err(msg),
             Error::Io { source, .. } => PyOSError::new_err((source.raw_os_error().unwrap_or(0), msg)),

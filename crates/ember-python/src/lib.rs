@@ -14,6 +14,7 @@ mod compare;
 mod compose;
 mod convert;
 mod creation;
+mod distributed;
 mod dlpack;
 mod dtype;
 mod errors;
@@ -64,6 +65,7 @@ fn ember_c(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_submodule(&nn::module(m.py())?)?;
     m.add_submodule(&optim::module(m.py())?)?;
     m.add_submodule(&io::module(m.py())?)?;
+    m.add_submodule(&distributed::module(m.py())?)?;
     macro_rules! functions {
         ($($f:path),* $(,)?) => {$( m.add_function(wrap_pyfunction!($f, m)?)?; )*};
     }

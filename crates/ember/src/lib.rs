@@ -35,6 +35,12 @@ pub mod io {
     pub use ember_io::*;
 }
 
+/// `torch.distributed`: process groups (MPI with the `mpi` feature), collectives,
+/// `DistributedDataParallel`.
+pub mod distributed {
+    pub use ember_distributed::*;
+}
+
 /// Transformer models (GPT-2, ...), KV caches, sampling and generation.
 pub mod models {
     pub use ember_models::*;

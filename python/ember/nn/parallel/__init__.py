@@ -1,7 +1,8 @@
-"""``ember.nn.parallel``: ``DataParallel`` (on a CPU-only build it calls the wrapped module, as
-torch's does when no GPU is present)."""
+"""``ember.nn.parallel``: ``DistributedDataParallel`` (``distributed.py``) and ``DataParallel``
+(on a CPU-only build it calls the wrapped module, as torch's does when no GPU is present)."""
 
 from ..modules.module import Module
+from .distributed import DistributedDataParallel  # noqa: F401
 
 
 class DataParallel(Module):
