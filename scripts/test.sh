@@ -13,4 +13,5 @@ scripts/install-mpi.sh
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 cargo test --workspace --all-targets "$@"
 cargo test -p ember-distributed --features mpi --test mpi "$@"
+cargo test -p ember-cli --features mpi --test mpi "$@"
 scripts/test-python.sh

@@ -31,7 +31,9 @@ pub use error::{Error, Result};
 pub use half::{bf16, f16};
 pub use shape::ShapeArg;
 pub use storage::{live_bytes, peak_bytes, Buf};
-pub use tensor::{result_type, Conv2dArgs, Hook, IndexOp, PostAccumulateHook, Indexer, Tensor, TensorIndex, ELLIPSIS, NEW_AXIS};
+pub use tensor::{
+    result_type, Conv2dArgs, Hook, IndexOp, Indexer, PostAccumulateHook, Tensor, TensorIndex, ELLIPSIS, NEW_AXIS,
+};
 
 /// Scalar special functions in f64 (the scalar twins of the vector kernels).
 pub mod special {

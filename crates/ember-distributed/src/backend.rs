@@ -23,8 +23,14 @@ pub(crate) trait Transport: 'static {
     /// `send` holds `size * recv.len()` elements; rank `r` gets the reduction of block `r`.
     fn reduce_scatter<T: Scalar>(&mut self, c: CommId, send: &[T], recv: &mut [T], op: ReduceOp) -> Result<()>;
     /// `recv` is `Some` on the root only.
-    fn reduce<T: Scalar>(&mut self, c: CommId, send: &[T], recv: Option<&mut [T]>, root: usize, op: ReduceOp)
-        -> Result<()>;
+    fn reduce<T: Scalar>(
+        &mut self,
+        c: CommId,
+        send: &[T],
+        recv: Option<&mut [T]>,
+        root: usize,
+        op: ReduceOp,
+    ) -> Result<()>;
     /// `recv` (`size * send.len()` elements) is `Some` on the root only.
     fn gather<T: Scalar>(&mut self, c: CommId, send: &[T], recv: Option<&mut [T]>, root: usize) -> Result<()>;
     /// `send` (`size * recv.len()` elements) is `Some` on the root only.
@@ -118,7 +124,10 @@ impl<T: Transport> ProcessGroup for Group<T> {
     fn all_reduce(&self, tensor: &Tensor, op: ReduceOp) -> Result<Work> {
         let w = Wired::new("all_reduce", tensor)?;
         if op == ReduceOp::Avg && !tensor.dtype().is_float() {
-            return Err(Error::value("all_reduce", format!("ReduceOp.AVG needs a floating-point tensor, got {}", tensor.dtype())));
+            return Err(Error::value(
+                "all_reduce",
+                format!("ReduceOp.AVG needs a floating-point tensor, got {}", tensor.dtype()),
+            ));
         }
         let size = self.size();
         self.submit("all_reduce", move |tr, c| {
@@ -207,7 +216,10 @@ impl<T: Transport> ProcessGroup for Group<T> {
             self.check_count("gather", "gather_list", outputs.len())?;
             check_like("gather", "gather_list", outputs, input)?;
         } else if !outputs.is_empty() {
-            return Err(Error::value("gather", "Argument ``gather_list`` must NOT be specified on non-destination ranks."));
+            return Err(Error::value(
+                "gather",
+                "Argument ``gather_list`` must NOT be specified on non-destination ranks.",
+            ));
         }
         let (w, outs) = (Wired::new("gather", input)?, wire_all("gather", outputs)?);
         let size = self.size();
@@ -230,7 +242,10 @@ impl<T: Transport> ProcessGroup for Group<T> {
             self.check_count("scatter", "scatter_list", inputs.len())?;
             check_like("scatter", "scatter_list", inputs, output)?;
         } else if !inputs.is_empty() {
-            return Err(Error::value("scatter", "Argument ``scatter_list`` must NOT be specified on non-source ranks."));
+            return Err(Error::value(
+                "scatter",
+                "Argument ``scatter_list`` must NOT be specified on non-source ranks.",
+            ));
         }
         let (w, ins) = (Wired::new("scatter", output)?, wire_all("scatter", inputs)?);
         self.submit("scatter", move |tr, c| {
@@ -249,16 +264,25 @@ impl<T: Transport> ProcessGroup for Group<T> {
     fn send(&self, tensor: &Tensor, dst: usize, tag: i32) -> Result<Work> {
         self.check_rank("send", "destination", dst)?;
         if dst == self.rank {
-            return Err(Error::value("send", "Invalid destination rank: should not be the same as the rank of the current process."));
+            return Err(Error::value(
+                "send",
+                "Invalid destination rank: should not be the same as the rank of the current process.",
+            ));
         }
         let w = Wired::new("send", tensor)?;
-        self.submit("send", move |tr, c| with_scalar!(w.dtype(), S => w.wire.with_slice::<S, _>(|s| tr.send(c, s, dst, tag))?))
+        self.submit(
+            "send",
+            move |tr, c| with_scalar!(w.dtype(), S => w.wire.with_slice::<S, _>(|s| tr.send(c, s, dst, tag))?),
+        )
     }
 
     fn recv(&self, tensor: &Tensor, src: usize, tag: i32) -> Result<Work> {
         self.check_rank("recv", "source", src)?;
         if src == self.rank {
-            return Err(Error::value("recv", "Invalid source rank: should not be the same as the rank of the current process."));
+            return Err(Error::value(
+                "recv",
+                "Invalid source rank: should not be the same as the rank of the current process.",
+            ));
         }
         let w = Wired::new("recv", tensor)?;
         self.submit("recv", move |tr, c| {

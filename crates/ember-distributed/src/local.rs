@@ -116,7 +116,10 @@ fn fold<T: Scalar>(parts: &[Arc<Vec<T>>], block: usize, len: usize, op: ReduceOp
 
 fn copy<T: Copy>(dst: &mut [T], src: &[T]) -> Result<()> {
     if dst.len() != src.len() {
-        return Err(Error::distributed("local", format!("ranks sent {} elements where {} were expected", src.len(), dst.len())));
+        return Err(Error::distributed(
+            "local",
+            format!("ranks sent {} elements where {} were expected", src.len(), dst.len()),
+        ));
     }
     dst.copy_from_slice(src);
     Ok(())
@@ -144,7 +147,14 @@ impl Transport for Local {
         copy(recv, &fold(&parts, me, recv.len(), op)?)
     }
 
-    fn reduce<T: Scalar>(&mut self, c: CommId, send: &[T], recv: Option<&mut [T]>, _root: usize, op: ReduceOp) -> Result<()> {
+    fn reduce<T: Scalar>(
+        &mut self,
+        c: CommId,
+        send: &[T],
+        recv: Option<&mut [T]>,
+        _root: usize,
+        op: ReduceOp,
+    ) -> Result<()> {
         let parts = self.exchange_vec(c, send)?;
         match recv {
             Some(r) => copy(r, &fold(&parts, 0, send.len(), op)?),
@@ -164,7 +174,8 @@ impl Transport for Local {
         let me = self.info(c)?.me;
         let parts = self.exchange_vec(c, send.unwrap_or(&[]))?;
         let n = recv.len();
-        let block = parts[root].get(me * n..(me + 1) * n).ok_or_else(|| Error::distributed("local", "scatter sizes differ"))?;
+        let block =
+            parts[root].get(me * n..(me + 1) * n).ok_or_else(|| Error::distributed("local", "scatter sizes differ"))?;
         copy(recv, block)
     }
 

@@ -75,7 +75,14 @@ impl Transport for Mpi {
         Ok(())
     }
 
-    fn reduce<T: Scalar>(&mut self, c: CommId, send: &[T], recv: Option<&mut [T]>, root: usize, op: ReduceOp) -> Result<()> {
+    fn reduce<T: Scalar>(
+        &mut self,
+        c: CommId,
+        send: &[T],
+        recv: Option<&mut [T]>,
+        root: usize,
+        op: ReduceOp,
+    ) -> Result<()> {
         let p = self.comm(c)?.process_at_rank(rank_of(root));
         match recv {
             Some(r) => p.reduce_into_root(send, r, system_op(op)),

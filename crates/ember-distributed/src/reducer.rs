@@ -114,7 +114,10 @@ impl State {
         if std::mem::replace(&mut self.ready[i], true) {
             return Err(Error::distributed(
                 "DistributedDataParallel",
-                format!("Expected to mark a variable ready only once; parameter {} was marked twice in one backward pass", self.name(i)),
+                format!(
+                    "Expected to mark a variable ready only once; parameter {} was marked twice in one backward pass",
+                    self.name(i)
+                ),
             ));
         }
         let (p, off) = (&self.params[i], self.buckets[b].params[k].1);
@@ -156,7 +159,8 @@ impl State {
     /// End of backward: reduce what did not get a gradient (or refuse), wait, average, write
     /// back into `.grad`.
     fn finalize(&mut self) -> Result<()> {
-        let missing: Vec<usize> = (0..self.params.len()).filter(|&i| self.slot[i].is_some() && !self.ready[i]).collect();
+        let missing: Vec<usize> =
+            (0..self.params.len()).filter(|&i| self.slot[i].is_some() && !self.ready[i]).collect();
         let mut used_anywhere = None;
         if !missing.is_empty() {
             if !self.opts.find_unused_parameters {

@@ -190,7 +190,11 @@ fn _verify_and_broadcast(
 
 /// Rank 0's tensors into every rank's (DDP's `broadcast_buffers` before each forward).
 #[pyfunction]
-fn _broadcast_from_rank0(py: Python<'_>, group: PyRef<'_, PyProcessGroup>, ts: Vec<PyRef<'_, PyTensor>>) -> PyResult<()> {
+fn _broadcast_from_rank0(
+    py: Python<'_>,
+    group: PyRef<'_, PyProcessGroup>,
+    ts: Vec<PyRef<'_, PyTensor>>,
+) -> PyResult<()> {
     let (g, ts) = (group.g.clone(), tensors(ts));
     py.detach(|| dist::broadcast_from_rank0(&*g, &ts)).py()
 }

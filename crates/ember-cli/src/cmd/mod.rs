@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod bench;
+pub mod data_parallel;
 pub mod generate;
 pub mod info;
 pub mod sample;

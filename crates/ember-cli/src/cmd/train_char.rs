@@ -1,8 +1,11 @@
 //! `ember train char`: a nanoGPT-style character model (GPT-2 blocks) trained on a text file
 //! with AdamW (decay on matrices only), linear warm-up then cosine decay, gradient clipping,
 //! periodic validation, atomic checkpoints (with optimiser and RNG state, so `--resume`
-//! continues exactly) and Ctrl-C saving; it ends by sampling from the model.
+//! continues exactly) and Ctrl-C saving; it ends by sampling from the model. Under
+//! `mpirun -np N` it trains data-parallel (`data_parallel.rs`): each rank its rows of every
+//! batch, rank 0 validating, logging and saving.
 
+use super::data_parallel::DataParallel;
 use super::interrupted;
 use crate::progress::{plot, Progress};
 use ember::data::datasets::{text::random_windows, CharText};
@@ -215,6 +218,11 @@ pub fn run(a: CharArgs, seed: u64) -> Result<()> {
             "--batch, --context, --steps, --eval-every and --save-every must be positive",
         ));
     }
+    let mut dp = DataParallel::from_launcher()?;
+    if let Some(dp) = &dp {
+        dp.check_batch(a.batch)?;
+    }
+    let main = dp.as_ref().is_none_or(|d| d.rank() == 0);
     let text = read_text(a.data.as_deref())?;
     let start = Instant::now();
     let (mut model, mut opt, mut st, first_step) = match &a.resume {
@@ -281,14 +289,22 @@ pub fn run(a: CharArgs, seed: u64) -> Result<()> {
         ));
     }
     let mut data_rng = Generator { seed: st.data_rng.0, offset: st.data_rng.1 };
+    if let Some(dp) = &mut dp {
+        dp.attach(&model)?;
+    }
     let params = model.parameters();
     let n_params: usize = params.iter().map(|p| p.numel()).sum();
-    eprintln!(
+    if let Some(dp) = &dp.as_ref().filter(|_| main) {
+        eprintln!("data-parallel over {} processes: {} sequences each per step", dp.size(), a.batch / dp.size());
+    }
+    if main {
+        eprintln!(
         "char GPT: {} layers, {} heads, width {}, context {}, vocab {}, {:.2}M parameters; {} training characters; steps {}..{}",
         st.config.n_layer, st.config.n_head, st.config.n_embd, st.config.n_positions, st.config.vocab_size, n_params as f64 / 1e6, train_ids.len(), first_step, a.steps
     );
+    }
     let stop = interrupted();
-    let progress = Progress::new(a.steps, "train char");
+    let progress = main.then(|| Progress::new(a.steps, "train char"));
     let loop_start = Instant::now();
     let mut last_loss = f64::NAN;
     let mut last_val = st.val_history.last().map_or(f64::NAN, |v| v.1);
@@ -299,6 +315,10 @@ pub fn run(a: CharArgs, seed: u64) -> Result<()> {
             g.lr = lr;
         }
         let (x, y) = random_windows(train_ids, a.batch, st.config.n_positions, &mut data_rng)?;
+        let (x, y) = match &dp {
+            Some(dp) => (dp.shard(&x)?, dp.shard(&y)?),
+            None => (x, y),
+        };
         let loss = loss_on(&model, &x, &y)?;
         opt.zero_grad();
         loss.backward()?;
@@ -308,22 +328,34 @@ pub fn run(a: CharArgs, seed: u64) -> Result<()> {
         opt.step()?;
         step += 1;
         last_loss = loss.item::<f32>()? as f64;
+        let mut interrupt = stop.load(Ordering::SeqCst);
+        if let Some(dp) = &dp {
+            (last_loss, interrupt) = dp.agree(last_loss, interrupt)?;
+        }
         st.train_history.push((step as f64, last_loss));
-        if step % a.eval_every == 0 || step == a.steps {
+        if main && (step % a.eval_every == 0 || step == a.steps) {
             last_val = evaluate(&mut model, val_ids, &a, seed ^ step)?;
             st.val_history.push((step as f64, last_val));
-            progress.println(&format!("step {step}: train loss {last_loss:.4}, val loss {last_val:.4}"));
+            if let Some(p) = &progress {
+                p.println(&format!("step {step}: train loss {last_loss:.4}, val loss {last_val:.4}"));
+            }
         }
         let done_tokens = ((step - first_step) as usize * a.batch * st.config.n_positions) as f64;
         let tps = done_tokens / loop_start.elapsed().as_secs_f64().max(1e-9);
-        progress.step(step, || format!("loss {last_loss:.4} lr {lr:.2e} {tps:.0} tok/s"));
-        let interrupt = stop.load(Ordering::SeqCst);
-        if step % a.save_every == 0 || step == a.steps || interrupt {
+        if let Some(p) = &progress {
+            p.step(step, || format!("loss {last_loss:.4} lr {lr:.2e} {tps:.0} tok/s"));
+        }
+        if main && (step % a.save_every == 0 || step == a.steps || interrupt) {
             st.data_rng = (data_rng.seed, data_rng.offset);
             save(&a.checkpoint, &model, &opt, step, &st)?;
         }
         if interrupt {
-            progress.finish();
+            if let Some(p) = &progress {
+                p.finish();
+            }
+            if !main {
+                std::process::exit(130);
+            }
             eprintln!(
                 "interrupted: checkpoint saved to {} at step {step}; continue with --resume {}",
                 a.checkpoint.display(),
@@ -332,7 +364,15 @@ pub fn run(a: CharArgs, seed: u64) -> Result<()> {
             std::process::exit(130);
         }
     }
-    progress.finish();
+    if let Some(p) = &progress {
+        p.finish();
+    }
+    if let Some(dp) = dp {
+        dp.finish()?;
+    }
+    if !main {
+        return Ok(());
+    }
     let seconds = start.elapsed().as_secs_f64();
     let tokens = ((step - first_step) as usize * a.batch * st.config.n_positions) as f64;
     eprintln!(

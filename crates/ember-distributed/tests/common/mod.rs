@@ -294,8 +294,10 @@ pub fn check_unused_parameters(g: &Arc<dyn ProcessGroup>) -> Result<()> {
     }
     ember_nn::functional::mse_loss(&reference.forward(&x)?, &y)?.mul_scalar(2.0)?.backward()?;
     assert!(ddp.module().layers[2].weight.grad().is_none());
-    let got: Vec<f64> = ddp.module().layers[..2].iter().flat_map(|l| l.parameters()).flat_map(|p| vals(&p.grad().unwrap())).collect();
-    let want: Vec<f64> = reference.layers[..2].iter().flat_map(|l| l.parameters()).flat_map(|p| vals(&p.grad().unwrap())).collect();
+    let got: Vec<f64> =
+        ddp.module().layers[..2].iter().flat_map(|l| l.parameters()).flat_map(|p| vals(&p.grad().unwrap())).collect();
+    let want: Vec<f64> =
+        reference.layers[..2].iter().flat_map(|l| l.parameters()).flat_map(|p| vals(&p.grad().unwrap())).collect();
     assert_close(&got, &want, 1e-6, "gradients with an unused layer");
     Ok(())
 }
