@@ -109,3 +109,16 @@ def test_distributed_sampler_partitions_and_pads_like_torch():
     assert list(s) == first
     with pytest.raises(ValueError, match=r"Invalid rank 4, rank should be in the interval \[0, 3\]"):
         DistributedSampler(range(12), 4, 4)
+
+
+def test_post_accumulate_grad_hooks_see_the_accumulated_grad():
+    w = torch.nn.Parameter(torch.ones(2))
+    seen = []
+    h = w.register_post_accumulate_grad_hook(lambda p: seen.append(p.grad.tolist()))
+    (w * 3).sum().backward()
+    (w * 2).sum().backward()
+    h.remove()
+    (w * 2).sum().backward()
+    assert seen == [[3.0, 3.0], [5.0, 5.0]]
+    with pytest.raises(RuntimeError, match="non-leaf"):
+        (w * 2).register_post_accumulate_grad_hook(lambda p: None)

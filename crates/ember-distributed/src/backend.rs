@@ -4,7 +4,7 @@
 
 use crate::comm::CommThread;
 use crate::group::{ProcessGroup, ReduceOp};
-use crate::scalar::{check_like, with_scalar, Scalar, Wired};
+use crate::scalar::{check_like, with_copy, with_scalar, Scalar, Wired};
 use crate::work::Work;
 use ember_core::{Element, Error, Result, Tensor};
 use std::sync::Arc;
@@ -123,24 +123,38 @@ impl<T: Transport> ProcessGroup for Group<T> {
 
     fn all_reduce(&self, tensor: &Tensor, op: ReduceOp) -> Result<Work> {
         let w = Wired::new("all_reduce", tensor)?;
-        if op == ReduceOp::Avg && !tensor.dtype().is_float() {
-            return Err(Error::value(
-                "all_reduce",
-                format!("ReduceOp.AVG needs a floating-point tensor, got {}", tensor.dtype()),
-            ));
-        }
+        check_avg("all_reduce", tensor, op)?;
         let size = self.size();
         self.submit("all_reduce", move |tr, c| {
             with_scalar!(w.dtype(), S => {
                 w.wire.with_slice_mut::<S, _>(|buf| -> Result<()> {
-                    let send = buf.to_vec();
-                    tr.all_reduce(c, &send, buf, op)?;
-                    if op == ReduceOp::Avg {
-                        buf.iter_mut().for_each(|v| *v = v.div_count(size));
-                    }
+                    with_copy(buf, |send, buf| tr.all_reduce(c, send, buf, op))?;
+                    average(buf, op, size);
                     Ok(())
                 })??;
                 w.finish()
+            })
+        })
+    }
+
+    fn all_reduce_into(&self, input: &Tensor, output: &Tensor, op: ReduceOp) -> Result<Work> {
+        check_like("all_reduce_into", "output", std::slice::from_ref(output), input)?;
+        if input.shares_storage(output) {
+            return Err(Error::value("all_reduce_into", "input and output must be different tensors; use all_reduce"));
+        }
+        check_avg("all_reduce_into", input, op)?;
+        let (i, o) = (Wired::new("all_reduce_into", input)?, Wired::new("all_reduce_into", output)?);
+        let size = self.size();
+        self.submit("all_reduce", move |tr, c| {
+            with_scalar!(i.dtype(), S => {
+                i.wire.with_slice::<S, _>(|send| {
+                    o.wire.with_slice_mut::<S, _>(|buf| -> Result<()> {
+                        tr.all_reduce(c, send, buf, op)?;
+                        average(buf, op, size);
+                        Ok(())
+                    })
+                })???;
+                o.finish()
             })
         })
     }
@@ -180,9 +194,7 @@ impl<T: Transport> ProcessGroup for Group<T> {
                 let all = concat_blocks::<S>(&ins)?;
                 w.wire.with_slice_mut::<S, _>(|buf| -> Result<()> {
                     tr.reduce_scatter(c, &all, buf, op)?;
-                    if op == ReduceOp::Avg {
-                        buf.iter_mut().for_each(|v| *v = v.div_count(size));
-                    }
+                    average(buf, op, size);
                     Ok(())
                 })??;
                 w.finish()
@@ -197,10 +209,9 @@ impl<T: Transport> ProcessGroup for Group<T> {
         self.submit("reduce", move |tr, c| {
             with_scalar!(w.dtype(), S => {
                 w.wire.with_slice_mut::<S, _>(|buf| -> Result<()> {
-                    let send = buf.to_vec();
-                    tr.reduce(c, &send, root.then_some(&mut *buf), dst, op)?;
-                    if root && op == ReduceOp::Avg {
-                        buf.iter_mut().for_each(|v| *v = v.div_count(size));
+                    with_copy(buf, |send, buf| tr.reduce(c, send, root.then_some(buf), dst, op))?;
+                    if root {
+                        average(buf, op, size);
                     }
                     Ok(())
                 })??;
@@ -330,6 +341,20 @@ impl<T: Transport> ProcessGroup for Group<T> {
         if self.comm == 0 {
             self.thread.shutdown();
         }
+    }
+}
+
+/// `AVG` is a sum divided by the group's size, for floating-point tensors only.
+fn check_avg(op_name: &'static str, t: &Tensor, op: ReduceOp) -> Result<()> {
+    if op == ReduceOp::Avg && !t.dtype().is_float() {
+        return Err(Error::value(op_name, format!("ReduceOp.AVG needs a floating-point tensor, got {}", t.dtype())));
+    }
+    Ok(())
+}
+
+fn average<S: Scalar>(buf: &mut [S], op: ReduceOp, size: usize) {
+    if op == ReduceOp::Avg {
+        buf.iter_mut().for_each(|v| *v = v.div_count(size));
     }
 }
 

@@ -50,6 +50,10 @@ pub trait ProcessGroup: Send + Sync + std::fmt::Debug {
 
     /// Reduces `tensor` across ranks; every rank receives the result in `tensor`.
     fn all_reduce(&self, tensor: &Tensor, op: ReduceOp) -> Result<Work>;
+    /// Reduces every rank's `input` into every rank's `output` (same shape and dtype, another
+    /// tensor): MPI's own out-of-place form, which saves the copy an in-place reduction needs.
+    /// DDP's buckets use it.
+    fn all_reduce_into(&self, input: &Tensor, output: &Tensor, op: ReduceOp) -> Result<Work>;
     /// Copies rank `src`'s `tensor` into every other rank's `tensor`.
     fn broadcast(&self, tensor: &Tensor, src: usize) -> Result<Work>;
     /// `outputs[r]` receives rank `r`'s `input` (one output per rank, each shaped as `input`).

@@ -100,17 +100,18 @@ pub fn init_process_group_with(backend: &str, opts: InitOptions) -> Result<Arc<d
     }
     let timeout = timeout_or_default(opts.timeout);
     let name = backend.to_ascii_lowercase();
-    let group =
-        match name.as_str() {
-            "mpi" | "gloo" | "cpu:gloo" | "cpu:mpi" | "undefined" | "" => world_group(timeout)?,
-            "nccl" | "cuda:nccl" | "xccl" | "hccl" | "ucc" => return Err(Error::unsupported(
+    let group = match name.as_str() {
+        "mpi" | "gloo" | "cpu:gloo" | "cpu:mpi" | "undefined" | "" => world_group(timeout)?,
+        "nccl" | "cuda:nccl" | "xccl" | "hccl" | "ucc" => {
+            return Err(Error::unsupported(
                 "init_process_group",
                 format!(
                     "backend '{backend}' is not available: Ember runs on CPUs; use 'mpi' (or 'gloo', served by MPI)"
                 ),
-            )),
-            _ => return Err(Error::value("init_process_group", format!("Invalid backend: '{backend}'"))),
-        };
+            ))
+        }
+        _ => return Err(Error::value("init_process_group", format!("Invalid backend: '{backend}'"))),
+    };
     if let Some(ws) = opts.world_size.filter(|&ws| ws != group.size()) {
         return Err(Error::value(
             "init_process_group",

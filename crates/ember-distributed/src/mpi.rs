@@ -44,19 +44,7 @@ fn rank_of(r: usize) -> i32 {
 
 impl Transport for Mpi {
     fn all_reduce<T: Scalar>(&mut self, c: CommId, send: &[T], recv: &mut [T], op: ReduceOp) -> Result<()> {
-        let comm = self.comm(c)?;
-        mpi::request::scope(|scope| {
-            let mut req = comm.immediate_all_reduce_into(scope, send, recv, system_op(op));
-            loop {
-                match req.test() {
-                    Ok(_) => break,
-                    Err(pending) => {
-                        req = pending;
-                        std::thread::yield_now();
-                    }
-                }
-            }
-        });
+        self.comm(c)?.all_reduce_into(send, recv, system_op(op));
         Ok(())
     }
 

@@ -41,7 +41,10 @@ impl Default for ReducerOptions {
 struct Bucket {
     /// Parameter indices, and each one's offset in `flat`.
     params: Vec<(usize, usize)>,
+    /// The gradients, flattened one after another; the sum over the ranks arrives in `sum`
+    /// (MPI reduces from one buffer into another, so no extra copy is made).
     flat: Tensor,
+    sum: Tensor,
     pending: usize,
     work: Option<Work>,
 }
@@ -133,7 +136,7 @@ impl State {
     fn launch_ready(&mut self) -> Result<()> {
         while self.next < self.buckets.len() && self.buckets[self.next].pending == 0 {
             let b = &mut self.buckets[self.next];
-            b.work = Some(self.group.all_reduce(&b.flat, ReduceOp::Sum)?);
+            b.work = Some(self.group.all_reduce_into(&b.flat, &b.sum, ReduceOp::Sum)?);
             self.next += 1;
         }
         Ok(())
@@ -196,17 +199,15 @@ impl State {
                 return Err(Error::distributed("DistributedDataParallel", "a gradient bucket was never started"));
             };
             w.wait()?;
-            no_grad(|| b.flat.mul_scalar_(1.0 / world))?;
             for &(i, off) in &b.params {
                 if used_anywhere.is_some_and(|u| u[i] == 0) {
                     continue;
                 }
+                // The average in one pass, as a new gradient tensor (reading the sum and writing
+                // the result; copying into the old `.grad` and scaling would be two).
                 let p = &self.params[i];
-                let avg = b.flat.narrow(0, off, p.numel())?.reshape(p.shape())?;
-                match p.grad() {
-                    Some(g) => no_grad(|| g.copy_(&avg))?,
-                    None => p.set_grad(Some(avg.deep_clone()?)),
-                }
+                let avg = no_grad(|| b.sum.narrow(0, off, p.numel())?.reshape(p.shape())?.mul_scalar(1.0 / world))?;
+                p.set_grad(Some(avg));
             }
         }
         Ok(())
@@ -229,7 +230,8 @@ impl Reducer {
                 off += params[i].numel();
             }
             let flat = Tensor::zeros(&[off], params[idx[0]].dtype())?;
-            buckets.push(Bucket { pending: list.len(), params: list, flat, work: None });
+            let sum = Tensor::zeros(&[off], params[idx[0]].dtype())?;
+            buckets.push(Bucket { pending: list.len(), params: list, flat, sum, work: None });
         }
         let n = params.len();
         let state = Arc::new(Mutex::new(State {

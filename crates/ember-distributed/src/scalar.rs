@@ -16,7 +16,7 @@ pub(crate) trait Wire {}
 impl<T> Wire for T {}
 
 /// An element type collectives run on.
-pub(crate) trait Scalar: Element + Wire + Copy + Send + Sync + 'static {
+pub(crate) trait Scalar: Element + Wire + bytemuck::Pod + Send + Sync + 'static {
     /// `a op b` (`Avg` is summed here and divided by the group, in `backend.rs`).
     fn combine(a: Self, b: Self, op: ReduceOp) -> Self;
     /// `self / n` for `Avg`.
@@ -59,6 +59,29 @@ macro_rules! int_scalar {
 }
 float_scalar!(f32, f64);
 int_scalar!(i64, i32, u8);
+
+thread_local! {
+    /// A reusable send buffer for in-place reductions (MPI's reductions write to another
+    /// buffer than they read), on the communication thread; 8-byte words so any element type
+    /// fits aligned.
+    static SCRATCH: std::cell::RefCell<Vec<u64>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Runs `f(copy, buf)` with a copy of `buf` held in a buffer reused across calls (no
+/// allocation or page faults per collective).
+pub(crate) fn with_copy<T: Scalar, R>(buf: &mut [T], f: impl FnOnce(&[T], &mut [T]) -> R) -> R {
+    SCRATCH.with(|s| {
+        let mut s = s.borrow_mut();
+        let bytes = std::mem::size_of_val(buf);
+        let words = bytes.div_ceil(8);
+        if s.len() < words {
+            s.resize(words, 0);
+        }
+        let copy = &mut bytemuck::cast_slice_mut::<u64, u8>(&mut s[..words])[..bytes];
+        copy.copy_from_slice(bytemuck::cast_slice(buf));
+        f(bytemuck::cast_slice(copy), buf)
+    })
+}
 
 /// Runs `$body` with `$S` the Rust type of a wire dtype.
 macro_rules! with_scalar {

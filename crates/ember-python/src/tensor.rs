@@ -510,6 +510,24 @@ impl PyTensor {
         Ok(RemovableHandle { removed })
     }
 
+    /// Registers `hook(param)`, called after backward has accumulated this leaf's gradient
+    /// into `.grad` (torch's `register_post_accumulate_grad_hook`); its result is ignored.
+    fn register_post_accumulate_grad_hook(&self, hook: Py<PyAny>) -> PyResult<RemovableHandle> {
+        let removed = Arc::new(AtomicBool::new(false));
+        let gone = removed.clone();
+        // The hook gets a handle on the same tensor (same data and `.grad`); holding the
+        // Python object itself here would be a reference cycle Python cannot collect.
+        self.t
+            .register_post_accumulate_grad_hook(move |p| {
+                if gone.load(Ordering::Relaxed) {
+                    return Ok(());
+                }
+                Python::attach(|py| hook.call1(py, (PyTensor::new(p.clone()),)).map(drop).map_err(stash))
+            })
+            .py()?;
+        Ok(RemovableHandle { removed })
+    }
+
     #[getter]
     fn retains_grad(&self) -> bool {
         !self.t.is_leaf() && self.t.grad().is_some()

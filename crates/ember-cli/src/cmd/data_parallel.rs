@@ -55,7 +55,7 @@ impl DataParallel {
 
     /// Every rank's batch size must split evenly.
     pub fn check_batch(&self, batch: usize) -> Result<()> {
-        if batch % self.size() != 0 {
+        if !batch.is_multiple_of(self.size()) {
             return Err(Error::value(
                 "train",
                 format!("--batch {batch} does not split evenly over {} processes", self.size()),

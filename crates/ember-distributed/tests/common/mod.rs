@@ -4,7 +4,7 @@
 //! training equals one process training on the whole batch.
 #![allow(dead_code)]
 
-use ember_core::{no_grad, DType, Result, Tensor};
+use ember_core::{DType, Result, Tensor};
 use ember_distributed::{DdpOptions, DistributedDataParallel, ProcessGroup, ReduceOp};
 use ember_nn::{Forward, Linear, Module};
 use ember_optim::{Optimizer, Sgd, SgdConfig};
@@ -36,6 +36,13 @@ pub fn check_collectives(g: &Arc<dyn ProcessGroup>) -> Result<()> {
         let want: Vec<f64> = (0..4).map(|i| f(ranks.clone().map(|k| (k * 10 + i) as f64).collect())).collect();
         assert_eq!(vals(&t), want, "all_reduce {op:?} on rank {r}");
     }
+    // Out of place (DDP's buckets): the input is left as it was.
+    let (input, out) = (rank_data(r, 4), Tensor::zeros(&[4], DType::F32)?);
+    g.all_reduce_into(&input, &out, ReduceOp::Sum)?.wait()?;
+    assert_eq!(vals(&input), vals(&rank_data(r, 4)));
+    let want: Vec<f64> = (0..4).map(|i| ranks.clone().map(|k| (k * 10 + i) as f64).sum()).collect();
+    assert_eq!(vals(&out), want);
+    assert!(g.all_reduce_into(&input, &input.narrow(0, 0, 4)?, ReduceOp::Sum).is_err());
     // Integer and half/bool tensors travel too.
     let t = Tensor::from_vec(vec![r as i64 + 1, 7], &[2])?;
     g.all_reduce(&t, ReduceOp::Sum)?.wait()?;
@@ -309,6 +316,5 @@ pub fn check_shape_mismatch(g: &Arc<dyn ProcessGroup>) -> Result<()> {
         .unwrap_err()
         .to_string();
     assert!(err.contains("same model across all ranks") && err.contains("0.weight"), "{err}");
-    let _ = no_grad(|| ());
     Ok(())
 }
