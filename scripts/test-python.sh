@@ -15,8 +15,10 @@ if ! "$PY" -c "import numpy, pytest" 2>/dev/null || [ ! -x "$VENV/bin/maturin" ]
   "$PY" -m pip install --quiet "maturin>=1.7,<2" "numpy>=1.21" "pytest>=7"
 fi
 rm -rf target/wheels
-# With MPI (scripts/install-mpi.sh provides it): test_distributed.py runs under mpirun.
-"$VENV/bin/maturin" build --release --quiet --features mpi --interpreter "$PY" --out target/wheels
+# With MPI (scripts/install-mpi.sh provides it): test_distributed.py runs under mpirun. The
+# wheel links the system's libmpi rather than bundling a copy (`--auditwheel skip`): MPI must
+# be the one the launcher (`mpirun`) belongs to.
+"$VENV/bin/maturin" build --release --quiet --features mpi --auditwheel skip --interpreter "$PY" --out target/wheels
 "$PY" -m pip install --quiet --force-reinstall --no-deps target/wheels/ember-*.whl
 # From outside the source tree, so `import ember` is the installed wheel, not python/ember.
 cd python/tests
