@@ -5,8 +5,10 @@
 //! in order. [`datasets`] reads MNIST/Fashion-MNIST (IDX, gzip or raw) and character text.
 
 pub mod datasets;
+mod distributed;
 mod loader;
 
+pub use distributed::DistributedSampler;
 pub use loader::{collate_stack, DataLoader, DataLoaderConfig};
 
 use ember_core::{Error, Result, Tensor};

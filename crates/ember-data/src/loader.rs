@@ -24,6 +24,9 @@ pub struct DataLoaderConfig {
     pub prefetch_factor: usize,
     /// Seed of the shuffling stream (epoch `e` uses a permutation derived from it).
     pub seed: u64,
+    /// `Some((rank, num_replicas))`: only this rank's share of every epoch, as PyTorch's
+    /// `DistributedSampler` gives it (`shuffle`, `seed` and `drop_last` apply to the share).
+    pub shard: Option<(usize, usize)>,
 }
 
 impl Default for DataLoaderConfig {
@@ -35,6 +38,7 @@ impl Default for DataLoaderConfig {
             num_workers: 0,
             prefetch_factor: 2,
             seed: 0,
+            shard: None,
         }
     }
 }
@@ -87,6 +91,9 @@ fn check(cfg: &DataLoaderConfig) -> Result<()> {
     if cfg.batch_size == 0 {
         return Err(Error::value("DataLoader", "batch_size should be a positive integer"));
     }
+    if let Some((rank, replicas)) = cfg.shard {
+        crate::DistributedSampler::new(0, replicas, rank, false, 0, false)?;
+    }
     Ok(())
 }
 
@@ -132,7 +139,18 @@ impl<D: Dataset + 'static, B: Send + 'static> DataLoader<D, B> {
 
     fn batches(&self, epoch: u64) -> Vec<Vec<usize>> {
         let n = self.dataset.len();
-        let order: Vec<usize> = if self.cfg.shuffle {
+        let order: Vec<usize> = if let Some((rank, replicas)) = self.cfg.shard {
+            let mut s = crate::DistributedSampler::for_loader(
+                n,
+                rank,
+                replicas,
+                self.cfg.shuffle,
+                self.cfg.seed,
+                self.cfg.drop_last,
+            );
+            s.set_epoch(epoch);
+            s.indices()
+        } else if self.cfg.shuffle {
             Generator::new(self.cfg.seed ^ epoch.wrapping_mul(0x9e37_79b9_7f4a_7c15)).permutation(n)
         } else {
             (0..n).collect()

@@ -137,3 +137,36 @@ fn char_text_round_trips_and_samples_windows() {
     assert_eq!(xv[1..4], yv[0..3], "targets are inputs shifted by one");
     assert!(text::random_windows(&t.ids, 1, 20, &mut g).is_err());
 }
+
+#[test]
+fn distributed_sampler_shares_partition_pad_and_reshuffle() {
+    use ember_data::DistributedSampler;
+    let share = |n, reps, r, shuffle, drop_last, epoch| {
+        let mut s = DistributedSampler::new(n, reps, r, shuffle, 3, drop_last).unwrap();
+        s.set_epoch(epoch);
+        s.indices()
+    };
+    // PyTorch's layout without shuffling: every replicas-th index, padded from the start.
+    let plain: Vec<Vec<usize>> = (0..3).map(|r| share(10, 3, r, false, false, 0)).collect();
+    assert_eq!(plain, vec![vec![0, 3, 6, 9], vec![1, 4, 7, 0], vec![2, 5, 8, 1]]);
+    let dropped: Vec<Vec<usize>> = (0..3).map(|r| share(10, 3, r, false, true, 0)).collect();
+    assert_eq!(dropped, vec![vec![0, 3, 6], vec![1, 4, 7], vec![2, 5, 8]]);
+    assert_eq!(
+        (0..5).map(|r| share(2, 5, r, false, false, 0)).collect::<Vec<_>>(),
+        vec![vec![0], vec![1], vec![0], vec![1], vec![0]]
+    );
+    // Shuffled: the same permutation on every rank, so shares are disjoint and complete.
+    let mut all: Vec<usize> = (0..4).flat_map(|r| share(12, 4, r, true, false, 1)).collect();
+    assert_ne!(all, (0..12).collect::<Vec<_>>());
+    all.sort();
+    assert_eq!(all, (0..12).collect::<Vec<_>>());
+    assert_ne!(share(12, 4, 0, true, false, 1), share(12, 4, 0, true, false, 2));
+    assert!(DistributedSampler::new(12, 4, 4, true, 0, false).unwrap_err().to_string().contains("Invalid rank 4"));
+    // The loader's shard: rank 1 of 2 sees the odd samples in batches.
+    let cfg = DataLoaderConfig { batch_size: 2, shard: Some((1, 2)), ..Default::default() };
+    let mut l = DataLoader::new(dataset(6), cfg).unwrap();
+    let seen: Vec<f32> = l.iter().flat_map(|b| b.unwrap()[0].to_vec::<f32>().unwrap()).collect();
+    assert_eq!(seen, vec![1.0, 3.0, 5.0]);
+    let bad = DataLoaderConfig { batch_size: 2, shard: Some((2, 2)), ..Default::default() };
+    assert!(DataLoader::new(dataset(6), bad).is_err());
+}
