@@ -35,7 +35,7 @@ impl<T: 'static> CommThread<T> {
         init: impl FnOnce() -> Result<(T, I)> + Send + 'static,
     ) -> Result<(CommThread<T>, I)> {
         let (tx, rx) = mpsc::channel::<Job<T>>();
-        let (ready_tx, ready_rx) = mpsc::channel::<std::result::Result<I, String>>();
+        let (ready_tx, ready_rx) = mpsc::channel::<Result<I>>();
         let handle = std::thread::Builder::new()
             .name(name)
             .spawn(move || {
@@ -45,7 +45,7 @@ impl<T: 'static> CommThread<T> {
                         t
                     }
                     Err(e) => {
-                        let _ = ready_tx.send(Err(e.message()));
+                        let _ = ready_tx.send(Err(e));
                         return;
                     }
                 };
@@ -56,9 +56,9 @@ impl<T: 'static> CommThread<T> {
             .map_err(|e| Error::io("starting the communication thread", e))?;
         match ready_rx.recv() {
             Ok(Ok(info)) => Ok((CommThread { jobs: Mutex::new(Some(tx)), handle: Mutex::new(Some(handle)) }, info)),
-            Ok(Err(msg)) => {
+            Ok(Err(e)) => {
                 let _ = handle.join();
-                Err(Error::distributed("init_process_group", msg))
+                Err(e)
             }
             Err(_) => Err(Error::distributed("init_process_group", "the communication thread ended during start-up")),
         }

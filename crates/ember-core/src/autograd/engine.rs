@@ -209,19 +209,7 @@ pub(crate) fn run(
     only_inputs: bool,
 ) -> Result<Option<Vec<Option<Tensor>>>> {
     let _pass = Pass::enter();
-    let found = with_grad_mode(create_graph, || run_pass(roots, inputs, retain_graph, create_graph, only_inputs))?;
-    run_callbacks()?;
-    Ok(found)
-}
-
-fn run_pass(
-    roots: &[(Tensor, Tensor)],
-    inputs: Option<&[Tensor]>,
-    retain_graph: bool,
-    create_graph: bool,
-    only_inputs: bool,
-) -> Result<Option<Vec<Option<Tensor>>>> {
-    {
+    let found = with_grad_mode(create_graph, || -> Result<Option<Vec<Option<Tensor>>>> {
         let order = topo_order(roots)?;
         let mut grads: HashMap<usize, Tensor> = HashMap::new();
         for (t, g) in roots {
@@ -290,5 +278,7 @@ fn run_pass(
             }
         }
         Ok(inputs.map(|_| found))
-    }
+    })?;
+    run_callbacks()?;
+    Ok(found)
 }
