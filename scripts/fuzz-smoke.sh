@@ -8,7 +8,7 @@ SECONDS_PER_TARGET="${1:-60}"
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz
 export RUSTC_BOOTSTRAP=1  # cargo-fuzz passes -Z flags; stable accepts them with this
 cargo fuzz build -s none -O
-for t in safetensors pt idx config_json; do
+for t in safetensors pt idx config_json gguf; do
   work="fuzz/corpus-run/$t"
   mkdir -p "$work"
   cp -n fuzz/corpus/"$t"/* "$work"/ 2>/dev/null || true

@@ -244,3 +244,21 @@ fn resume_with_no_steps_left_is_refused() {
     let o = ember(&args);
     assert_one_line_error(&o, 1, "is at step 3; --steps 2 leaves nothing to train (pass --steps 4 or more");
 }
+
+#[test]
+fn info_lists_a_gguf_file_and_refuses_a_truncated_one() {
+    let path = format!("{ROOT}/crates/ember-io/tests/fixtures/gguf/tiny.gguf");
+    let j = last_json(&ok(&["info", &path, "--json"]));
+    let q4k = j["tensors"].as_array().unwrap().iter().find(|t| t["name"] == "q4_k").unwrap();
+    assert_eq!(q4k["dtype"], "Q4_K");
+    assert_eq!(q4k["shape"], serde_json::json!([2, 256]));
+    assert_eq!(q4k["bytes"], 288);
+    assert_eq!(j["metadata"]["general.architecture"], "\"llama\"");
+    let table = ok(&["info", &path]);
+    assert!(table.contains("q6_k") && table.contains("metadata test.u32: 7"), "{table}");
+    let bytes = std::fs::read(&path).unwrap();
+    let bad = tmp("truncated.gguf");
+    std::fs::write(&bad, &bytes[..1000]).unwrap();
+    let o = ember(&["info", bad.to_str().unwrap()]);
+    assert_one_line_error(&o, 1, "reach past the end of the file");
+}

@@ -14,10 +14,13 @@
 
 pub mod atomic;
 pub mod checkpoint;
+pub mod gguf;
+mod gguf_quant;
 pub mod pt;
 pub mod safetensors;
 
 pub use checkpoint::{load_checkpoint, save_checkpoint, TrainingCheckpoint};
+pub use gguf::{load_gguf, parse_gguf, Gguf, GgufValue};
 pub use pt::{load_pt, load_pt_state_dict, PtValue};
 pub use safetensors::{
     load_safetensors, load_safetensors_with_metadata, read_safetensors_header, save_safetensors,

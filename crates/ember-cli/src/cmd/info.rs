@@ -1,14 +1,15 @@
-//! `ember info FILE`: the tensors (name, dtype, shape, bytes) and metadata of a safetensors or
-//! `torch.save` file. Malformed files give a one-line error and exit code 1.
+//! `ember info FILE`: the tensors (name, dtype, shape, bytes) and metadata of a safetensors,
+//! `torch.save` or GGUF file (for GGUF the dtype is the ggml type, `Q4_K`, ...). Malformed
+//! files give a one-line error and exit code 1.
 
-use ember::io::{pt::load_pt, read_safetensors_header};
+use ember::io::{load_gguf, pt::load_pt, read_safetensors_header};
 use ember::{Error, Result};
 use std::io::Read;
 use std::path::PathBuf;
 
 #[derive(clap::Args, Debug)]
 pub struct InfoArgs {
-    /// A .safetensors or .pt file.
+    /// A .safetensors, .pt or .gguf file.
     pub file: PathBuf,
     /// Print one JSON object instead of a table.
     #[arg(long)]
@@ -27,6 +28,13 @@ pub fn run(a: InfoArgs) -> Result<()> {
             .map(|(k, t)| (k, t.dtype().to_string(), t.shape().to_vec(), t.numel() * t.dtype().size_in_bytes()))
             .collect();
         (rows, Vec::new())
+    } else if &magic == b"GGUF" {
+        let g = load_gguf(&a.file)?;
+        let rows =
+            g.tensors.iter().map(|t| (t.name.clone(), t.ggml_type.to_string(), t.shape.clone(), t.nbytes)).collect();
+        let mut meta = vec![("gguf.version".to_string(), g.version.to_string())];
+        meta.extend(g.metadata.iter().map(|(k, v)| (k.clone(), v.summary())));
+        (rows, meta)
     } else {
         let h = read_safetensors_header(&a.file)?;
         let rows = h

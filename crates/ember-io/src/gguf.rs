@@ -1,0 +1,398 @@
+//! GGUF, llama.cpp's model format: a header (magic `GGUF`, version 2 or 3, counts), metadata
+//! key-value pairs (typed scalars, strings, arrays), tensor descriptions (name, dims with the
+//! fastest-varying first, ggml type, offset), then the aligned tensor data.
+//!
+//! The parser trusts nothing: every count and length is checked against the bytes that remain
+//! before anything is allocated, sizes are computed with overflow checks, arrays nest at most
+//! a few levels, types outside ggml's table are errors, every tensor's bytes must lie inside
+//! the file at an aligned offset, and names are unique UTF-8. It is fuzzed
+//! (`fuzz/fuzz_targets/gguf.rs`). Tensors are read as Ember tensors in row-major order: dims
+//! are reversed (ggml's `ne[0]` is the last dim), f32/f16/bf16 keep their dtype, and the block
+//! formats (Q8_0, Q4_0, Q4_1, Q4_K, Q5_K, Q6_K) are dequantised to f32 (`gguf_quant.rs`).
+
+use crate::gguf_quant;
+use ember_core::{Error, Result, Tensor};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// A metadata value.
+#[derive(Clone, Debug, PartialEq)]
+pub enum GgufValue {
+    U8(u8),
+    I8(i8),
+    U16(u16),
+    I16(i16),
+    U32(u32),
+    I32(i32),
+    U64(u64),
+    I64(i64),
+    F32(f32),
+    F64(f64),
+    Bool(bool),
+    String(String),
+    Array(Vec<GgufValue>),
+}
+
+impl GgufValue {
+    /// The value as an unsigned integer, if it is a non-negative integer.
+    pub fn as_u64(&self) -> Option<u64> {
+        match *self {
+            GgufValue::U8(v) => Some(v.into()),
+            GgufValue::U16(v) => Some(v.into()),
+            GgufValue::U32(v) => Some(v.into()),
+            GgufValue::U64(v) => Some(v),
+            GgufValue::I8(v) => u64::try_from(v).ok(),
+            GgufValue::I16(v) => u64::try_from(v).ok(),
+            GgufValue::I32(v) => u64::try_from(v).ok(),
+            GgufValue::I64(v) => u64::try_from(v).ok(),
+            _ => None,
+        }
+    }
+
+    /// The value as a string, if it is one.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            GgufValue::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// A short rendering for listings (long arrays summarised).
+    pub fn summary(&self) -> String {
+        match self {
+            GgufValue::String(s) if s.chars().count() > 80 => {
+                format!("{:?}...", s.chars().take(80).collect::<String>())
+            }
+            GgufValue::String(s) => format!("{s:?}"),
+            GgufValue::Array(a) if a.len() > 8 => {
+                let head: Vec<String> = a.iter().take(4).map(|v| v.summary()).collect();
+                format!("[{}, ... ({} items)]", head.join(", "), a.len())
+            }
+            GgufValue::Array(a) => format!("[{}]", a.iter().map(|v| v.summary()).collect::<Vec<_>>().join(", ")),
+            GgufValue::Bool(b) => b.to_string(),
+            GgufValue::F32(v) => v.to_string(),
+            GgufValue::F64(v) => v.to_string(),
+            other => other.as_u64().map_or_else(|| format!("{other:?}"), |v| v.to_string()),
+        }
+    }
+}
+
+/// ggml's tensor types: `(name, elements per block, bytes per block)` by type id. Types this
+/// table lacks are errors; types it has but Ember cannot read yet are listed by `info` and
+/// refused when read.
+const GGML_TYPES: &[(u32, &str, usize, usize)] = &[
+    (0, "F32", 1, 4),
+    (1, "F16", 1, 2),
+    (2, "Q4_0", 32, 18),
+    (3, "Q4_1", 32, 20),
+    (6, "Q5_0", 32, 22),
+    (7, "Q5_1", 32, 24),
+    (8, "Q8_0", 32, 34),
+    (9, "Q8_1", 32, 36),
+    (10, "Q2_K", 256, 84),
+    (11, "Q3_K", 256, 110),
+    (12, "Q4_K", 256, 144),
+    (13, "Q5_K", 256, 176),
+    (14, "Q6_K", 256, 210),
+    (15, "Q8_K", 256, 292),
+    (24, "I8", 1, 1),
+    (25, "I16", 1, 2),
+    (26, "I32", 1, 4),
+    (27, "I64", 1, 8),
+    (28, "F64", 1, 8),
+    (30, "BF16", 1, 2),
+];
+
+/// A tensor's ggml type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GgmlType(pub u32);
+
+impl GgmlType {
+    fn entry(self) -> Option<&'static (u32, &'static str, usize, usize)> {
+        GGML_TYPES.iter().find(|t| t.0 == self.0)
+    }
+
+    /// ggml's name (`Q4_K`, `F16`, ...).
+    pub fn name(self) -> &'static str {
+        self.entry().map_or("unknown", |t| t.1)
+    }
+
+    /// Elements per block and bytes per block.
+    pub fn block(self) -> (usize, usize) {
+        self.entry().map_or((1, 0), |t| (t.2, t.3))
+    }
+}
+
+impl std::fmt::Display for GgmlType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// One tensor's description.
+#[derive(Clone, Debug)]
+pub struct GgufTensorInfo {
+    pub name: String,
+    /// Row-major shape (ggml's dims reversed).
+    pub shape: Vec<usize>,
+    pub ggml_type: GgmlType,
+    /// Where its bytes start in the file.
+    pub offset: usize,
+    pub nbytes: usize,
+}
+
+/// A parsed GGUF file: metadata, tensor descriptions and the bytes they point into.
+#[derive(Debug)]
+pub struct Gguf {
+    pub version: u32,
+    /// Metadata in file order.
+    pub metadata: Vec<(String, GgufValue)>,
+    pub tensors: Vec<GgufTensorInfo>,
+    pub alignment: usize,
+    data: Vec<u8>,
+    what: String,
+}
+
+/// Arrays inside arrays deeper than this are refused (GGUF files use one level).
+const MAX_DEPTH: usize = 4;
+/// ggml tensors have at most four dims.
+const MAX_DIMS: usize = 4;
+
+struct Reader<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+    what: &'a str,
+}
+
+impl<'a> Reader<'a> {
+    fn err(&self, msg: impl std::fmt::Display) -> Error {
+        Error::format(self.what, format!("{msg} (at byte {})", self.pos))
+    }
+
+    fn left(&self) -> usize {
+        self.bytes.len() - self.pos
+    }
+
+    fn take(&mut self, n: usize) -> Result<&'a [u8]> {
+        if n > self.left() {
+            return Err(self.err(format!("truncated: {n} bytes needed, {} left", self.left())));
+        }
+        let s = &self.bytes[self.pos..self.pos + n];
+        self.pos += n;
+        Ok(s)
+    }
+
+    fn array<const N: usize>(&mut self) -> Result<[u8; N]> {
+        let mut a = [0u8; N];
+        a.copy_from_slice(self.take(N)?);
+        Ok(a)
+    }
+
+    fn u32(&mut self) -> Result<u32> {
+        Ok(u32::from_le_bytes(self.array()?))
+    }
+
+    fn u64(&mut self) -> Result<u64> {
+        Ok(u64::from_le_bytes(self.array()?))
+    }
+
+    /// A count of items each at least `min_bytes` long: refused if the rest of the file
+    /// cannot hold them (so nothing is allocated for a forged count).
+    fn count(&mut self, what: &str, min_bytes: usize) -> Result<usize> {
+        let n = self.u64()?;
+        let fits = usize::try_from(n).ok().filter(|&n| n.checked_mul(min_bytes).is_some_and(|b| b <= self.left()));
+        fits.ok_or_else(|| self.err(format!("{what} count {n} is more than the file can hold")))
+    }
+
+    fn string(&mut self) -> Result<String> {
+        let n = self.count("string length", 1)?;
+        let b = self.take(n)?;
+        String::from_utf8(b.to_vec()).map_err(|_| self.err("a string is not UTF-8"))
+    }
+
+    fn value(&mut self, ty: u32, depth: usize) -> Result<GgufValue> {
+        Ok(match ty {
+            0 => GgufValue::U8(self.array::<1>()?[0]),
+            1 => GgufValue::I8(self.array::<1>()?[0] as i8),
+            2 => GgufValue::U16(u16::from_le_bytes(self.array()?)),
+            3 => GgufValue::I16(i16::from_le_bytes(self.array()?)),
+            4 => GgufValue::U32(self.u32()?),
+            5 => GgufValue::I32(i32::from_le_bytes(self.array()?)),
+            6 => GgufValue::F32(f32::from_le_bytes(self.array()?)),
+            7 => match self.array::<1>()?[0] {
+                0 => GgufValue::Bool(false),
+                1 => GgufValue::Bool(true),
+                b => return Err(self.err(format!("a bool holds {b}"))),
+            },
+            8 => GgufValue::String(self.string()?),
+            9 => {
+                if depth >= MAX_DEPTH {
+                    return Err(self.err("arrays nested too deeply"));
+                }
+                let inner = self.u32()?;
+                let min = match inner {
+                    0 | 1 | 7 => 1,
+                    2 | 3 => 2,
+                    4..=6 => 4,
+                    8..=12 => 8,
+                    t => return Err(self.err(format!("unknown metadata value type {t}"))),
+                };
+                let n = self.count("array", min)?;
+                let mut v = Vec::with_capacity(n);
+                for _ in 0..n {
+                    v.push(self.value(inner, depth + 1)?);
+                }
+                GgufValue::Array(v)
+            }
+            10 => GgufValue::U64(self.u64()?),
+            11 => GgufValue::I64(i64::from_le_bytes(self.array()?)),
+            12 => GgufValue::F64(f64::from_le_bytes(self.array()?)),
+            t => return Err(self.err(format!("unknown metadata value type {t}"))),
+        })
+    }
+}
+
+/// Parses a whole GGUF file held in memory.
+pub fn parse_gguf(data: Vec<u8>, what: &str) -> Result<Gguf> {
+    let mut r = Reader { bytes: &data, pos: 0, what };
+    if r.take(4).map_err(|_| r.err("not a GGUF file (too short)"))? != b"GGUF" {
+        return Err(Error::format(what, "not a GGUF file (no GGUF magic)"));
+    }
+    let version = r.u32()?;
+    if !(2..=3).contains(&version) {
+        let hint = if version.swap_bytes() <= 3 { " (a big-endian file?)" } else { "" };
+        return Err(r.err(format!("GGUF version {version} is not supported (2 and 3 are){hint}")));
+    }
+    // Each tensor description takes at least 8 + 4 + 8 + 4 + 8 bytes; each pair 8 + 4.
+    let n_tensors = r.count("tensor", 32)?;
+    let n_kv = r.count("metadata", 12)?;
+    let mut metadata = Vec::with_capacity(n_kv);
+    for _ in 0..n_kv {
+        let key = r.string()?;
+        let ty = r.u32()?;
+        let v = r.value(ty, 0)?;
+        if metadata.iter().any(|(k, _): &(String, GgufValue)| *k == key) {
+            return Err(r.err(format!("metadata key {key:?} appears twice")));
+        }
+        metadata.push((key, v));
+    }
+    let alignment = match metadata.iter().find(|(k, _)| k == "general.alignment") {
+        Some((_, v)) => v
+            .as_u64()
+            .and_then(|a| usize::try_from(a).ok())
+            .filter(|a| a.is_power_of_two())
+            .ok_or_else(|| r.err(format!("general.alignment {} is not a power of two", v.summary())))?,
+        None => 32,
+    };
+    let mut raw = Vec::with_capacity(n_tensors);
+    for _ in 0..n_tensors {
+        let name = r.string()?;
+        let n_dims = r.u32()? as usize;
+        if n_dims > MAX_DIMS {
+            return Err(r.err(format!("tensor {name:?} has {n_dims} dims (ggml allows {MAX_DIMS})")));
+        }
+        let mut ne = Vec::with_capacity(n_dims);
+        for _ in 0..n_dims {
+            let d = r.u64()?;
+            ne.push(usize::try_from(d).map_err(|_| r.err(format!("tensor {name:?} has a dim of {d}")))?);
+        }
+        let ty = GgmlType(r.u32()?);
+        if ty.entry().is_none() {
+            return Err(r.err(format!("tensor {name:?} has unknown ggml type {}", ty.0)));
+        }
+        let offset = r.u64()?;
+        raw.push((name, ne, ty, offset));
+    }
+    let data_start = r.pos.div_ceil(alignment).checked_mul(alignment).ok_or_else(|| r.err("data offset overflows"))?;
+    let mut tensors: Vec<GgufTensorInfo> = Vec::with_capacity(n_tensors);
+    let mut names = std::collections::HashSet::new();
+    for (name, ne, ty, offset) in raw {
+        if !names.insert(name.clone()) {
+            return Err(Error::format(what, format!("tensor {name:?} appears twice")));
+        }
+        let bad = |msg: String| Error::format(what, format!("tensor {name:?}: {msg}"));
+        let numel = ne.iter().try_fold(1usize, |a, &d| a.checked_mul(d)).ok_or_else(|| bad("size overflows".into()))?;
+        let (block, block_bytes) = ty.block();
+        if ne.first().is_some_and(|&d| d % block != 0) {
+            return Err(bad(format!("first dim {} is not a multiple of {}'s block of {block}", ne[0], ty)));
+        }
+        let nbytes = (numel / block).checked_mul(block_bytes).ok_or_else(|| bad("size overflows".into()))?;
+        if offset % alignment as u64 != 0 {
+            return Err(bad(format!("offset {offset} is not a multiple of the alignment {alignment}")));
+        }
+        let start = usize::try_from(offset).ok().and_then(|o| o.checked_add(data_start));
+        match start.and_then(|s| s.checked_add(nbytes)) {
+            Some(end) if end <= data.len() => {}
+            _ => return Err(bad(format!("{nbytes} bytes at offset {offset} reach past the end of the file"))),
+        }
+        let shape: Vec<usize> = ne.iter().rev().copied().collect();
+        tensors.push(GgufTensorInfo { name, shape, ggml_type: ty, offset: start.unwrap_or(0), nbytes });
+    }
+    Ok(Gguf { version, metadata, tensors, alignment, data, what: what.to_string() })
+}
+
+/// Reads and parses a GGUF file.
+pub fn load_gguf(path: impl AsRef<Path>) -> Result<Gguf> {
+    let p = path.as_ref();
+    let what = p.display().to_string();
+    let data = std::fs::read(p).map_err(|e| Error::io(what.clone(), e))?;
+    parse_gguf(data, &what)
+}
+
+impl Gguf {
+    /// A metadata value by key.
+    pub fn get(&self, key: &str) -> Option<&GgufValue> {
+        self.metadata.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+
+    /// The description of tensor `name`.
+    pub fn info(&self, name: &str) -> Option<&GgufTensorInfo> {
+        self.tensors.iter().find(|t| t.name == name)
+    }
+
+    /// Tensor `name` as an Ember tensor (row-major; block formats dequantised to f32).
+    pub fn tensor(&self, name: &str) -> Result<Tensor> {
+        let t = self.info(name).ok_or_else(|| Error::format(&self.what, format!("no tensor named {name:?}")))?;
+        let bytes = &self.data[t.offset..t.offset + t.nbytes];
+        let shape = &t.shape;
+        let le16 = |b: &[u8]| -> Vec<u16> { b.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect() };
+        match t.ggml_type.name() {
+            "F32" => Tensor::from_vec(
+                bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect::<Vec<_>>(),
+                shape,
+            ),
+            "F64" => Tensor::from_vec(
+                bytes.chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().unwrap_or([0; 8]))).collect::<Vec<_>>(),
+                shape,
+            ),
+            "F16" => Tensor::from_vec(le16(bytes).into_iter().map(half::f16::from_bits).collect::<Vec<_>>(), shape),
+            "BF16" => Tensor::from_vec(le16(bytes).into_iter().map(half::bf16::from_bits).collect::<Vec<_>>(), shape),
+            "I32" => Tensor::from_vec(
+                bytes.chunks_exact(4).map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect::<Vec<_>>(),
+                shape,
+            ),
+            "I64" => Tensor::from_vec(
+                bytes.chunks_exact(8).map(|c| i64::from_le_bytes(c.try_into().unwrap_or([0; 8]))).collect::<Vec<_>>(),
+                shape,
+            ),
+            "I8" => Tensor::from_vec(bytes.iter().map(|&b| b as i8 as i32).collect::<Vec<_>>(), shape),
+            name => match gguf_quant::dequantize(name, bytes) {
+                Some(v) => Tensor::from_vec(v, shape),
+                None => Err(Error::unsupported(
+                    "gguf",
+                    format!("tensor {:?} has ggml type {name}, which Ember cannot read yet", t.name),
+                )),
+            },
+        }
+    }
+
+    /// Every tensor by name.
+    pub fn tensors_map(&self) -> Result<BTreeMap<String, Tensor>> {
+        self.tensors.iter().map(|t| Ok((t.name.clone(), self.tensor(&t.name)?))).collect()
+    }
+}
+
+/// Whether `bytes` start like a GGUF file.
+pub fn is_gguf(bytes: &[u8]) -> bool {
+    bytes.starts_with(b"GGUF")
+}
