@@ -262,3 +262,38 @@ fn info_lists_a_gguf_file_and_refuses_a_truncated_one() {
     let o = ember(&["info", bad.to_str().unwrap()]);
     assert_one_line_error(&o, 1, "reach past the end of the file");
 }
+
+#[test]
+fn generate_from_a_gguf_file_matches_the_model_folder() {
+    let dir = format!("{ROOT}/crates/ember-models/tests/fixtures/tiny-llama");
+    // A word-level tokenizer over the tiny model's 101 ids: "t0" .. "t100".
+    let vocab: serde_json::Map<String, serde_json::Value> = (0..101).map(|i| (format!("t{i}"), i.into())).collect();
+    let tok = serde_json::json!({
+        "version": "1.0", "truncation": null, "padding": null, "added_tokens": [], "normalizer": null,
+        "pre_tokenizer": {"type": "Whitespace"}, "post_processor": null, "decoder": null,
+        "model": {"type": "WordLevel", "vocab": vocab, "unk_token": "t0"}
+    });
+    let tok_path = tmp("tiny-llama-tokenizer.json");
+    std::fs::write(&tok_path, tok.to_string()).unwrap();
+    let t = tok_path.to_str().unwrap();
+    let run = |model: &str| {
+        let j = last_json(&ok(&[
+            "generate",
+            "--model",
+            model,
+            "--tokenizer",
+            t,
+            "--prompt",
+            "t1 t17 t45",
+            "--max-new-tokens",
+            "6",
+            "--json",
+        ]));
+        j["generated_ids"].clone()
+    };
+    let from_folder = run(&dir);
+    assert_eq!(from_folder.as_array().unwrap().len(), 6);
+    assert_eq!(run(&format!("{dir}/model.gguf")), from_folder);
+    let o = ember(&["generate", "--model", &format!("{dir}/model.gguf"), "--prompt", "t1"]);
+    assert_one_line_error(&o, 1, "pass --tokenizer");
+}

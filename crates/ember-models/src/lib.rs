@@ -14,6 +14,7 @@
 pub mod attention;
 pub mod bert;
 pub mod generate;
+mod gguf;
 pub mod gpt2;
 pub mod kv_cache;
 pub mod linear;

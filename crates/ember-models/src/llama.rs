@@ -331,6 +331,19 @@ impl Llama {
         Ok(Llama { embed_tokens: Embedding::from_weights(embed), layers, norm: final_norm, lm_head, inv_freq, config })
     }
 
+    /// Divides each rope frequency by a factor (llama.cpp's `rope_freqs` tensor: how GGUF
+    /// stores Llama 3 rope scaling).
+    pub(crate) fn divide_rope_frequencies(&mut self, factors: &[f64], what: &str) -> Result<()> {
+        if factors.len() != self.inv_freq.len() || factors.iter().any(|&f| f.is_nan() || f <= 0.0) {
+            return Err(Error::format(
+                what.to_string(),
+                format!("rope_freqs has {} factors; the model has {} frequencies", factors.len(), self.inv_freq.len()),
+            ));
+        }
+        self.inv_freq.iter_mut().zip(factors).for_each(|(f, d)| *f /= d);
+        Ok(())
+    }
+
     /// Logits `[B, T, V]` for ids `[B, T]`, continuing `cache` when given.
     pub fn forward_ids(&self, idx: &Tensor, cache: Option<&mut KvCache>) -> Result<Tensor> {
         self.forward_ext(idx, cache, None, None)

@@ -97,3 +97,27 @@ fn batched_left_padded_generation_equals_one_prompt_at_a_time() {
         }
     }
 }
+
+/// The same checkpoint converted to GGUF as llama.cpp's converter does (tools/gen_gguf_llama.py:
+/// llama.cpp names, permuted q/k, rope scaling as `rope_freqs`): the transformers logits in f32,
+/// and within Q8_0's quantisation error when the weights are Q8_0.
+#[test]
+fn gguf_files_give_the_transformers_logits() {
+    let r = ember_io::load_safetensors(format!("{}/reference_outputs.safetensors", dir("tiny-llama"))).unwrap();
+    let want = r["logits"].to_dtype(ember_core::DType::F32).unwrap();
+    let model = Llama::from_gguf(format!("{}/model.gguf", dir("tiny-llama")), WeightFormat::F32).unwrap();
+    let logits = no_grad(|| model.forward_ids(&r["input_ids"], None)).unwrap();
+    let d = max_diff(&logits, &want);
+    assert!(d < 1e-4, "f32 GGUF: max logit error {d}");
+    let prompt: Vec<u32> = r["input_ids"].to_vec::<i64>().unwrap().iter().map(|&x| x as u32).collect();
+    let ids = generate(&model, &prompt, GenerateOptions::new(12, Sampler::greedy())).unwrap();
+    let greedy: Vec<u32> = r["greedy_ids"].to_vec::<i64>().unwrap().iter().map(|&x| x as u32).collect();
+    assert_eq!(ids, greedy);
+
+    let q8 = Llama::from_gguf(format!("{}/model-q8_0.gguf", dir("tiny-llama")), WeightFormat::F32).unwrap();
+    let logits = no_grad(|| q8.forward_ids(&r["input_ids"], None)).unwrap();
+    let scale = want.abs().unwrap().max().unwrap().item::<f32>().unwrap();
+    let d = max_diff(&logits, &want);
+    eprintln!("Q8_0 GGUF: max logit error {d} (logits up to {scale})");
+    assert!(d < 0.02 * scale, "Q8_0 GGUF: max logit error {d} vs logit scale {scale}");
+}

@@ -1,5 +1,6 @@
 //! `ember generate` and `ember embed`: text generation with GPT-2 or Llama-family checkpoints
-//! and sentence embeddings with BERT models, from Hugging Face model folders.
+//! (Hugging Face model folders, or llama.cpp GGUF files for Llama/Mistral/Qwen2) and sentence
+//! embeddings with BERT models.
 
 use ember::models::bert::{embed as bert_embed, Bert};
 use ember::models::{generate, CausalLm, GenerateOptions, Gpt2, Llama, Sampler, Tokenizer, WeightFormat};
@@ -9,7 +10,8 @@ use std::path::{Path, PathBuf};
 
 #[derive(clap::Args, Debug)]
 pub struct GenerateArgs {
-    /// A Hugging Face model folder (config.json, model.safetensors, tokenizer).
+    /// A Hugging Face model folder (config.json, model.safetensors, tokenizer), or a GGUF file
+    /// (Llama, Mistral, Qwen2; with --tokenizer).
     #[arg(long)]
     pub model: PathBuf,
     /// Tokenizer folder or tokenizer.json, when not in the model folder.
@@ -73,8 +75,35 @@ fn tokenizer(model: &Path, explicit: Option<&Path>) -> Result<Tokenizer> {
     }
 }
 
+/// A GGUF model and its end-of-text id; the tokenizer must come from `--tokenizer` (reading
+/// the file's own tokenizer is not built yet).
+fn gguf_model(a: &GenerateArgs, format: WeightFormat) -> Result<(Box<dyn CausalLm>, Option<u32>)> {
+    if a.tokenizer.is_none() {
+        return Err(Error::unsupported(
+            "generate",
+            format!("{}: a GGUF file's own tokenizer is not read yet; pass --tokenizer DIR", a.model.display()),
+        ));
+    }
+    let g = ember::io::load_gguf(&a.model)?;
+    let eos = g.get("tokenizer.ggml.eos_token_id").and_then(|v| v.as_u64()).map(|v| v as u32);
+    Ok((Box::new(Llama::from_gguf_file(&g, format, &a.model.display().to_string())?), eos))
+}
+
+fn is_gguf(path: &Path) -> bool {
+    let mut magic = [0u8; 4];
+    path.is_file()
+        && std::fs::File::open(path).and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic)).is_ok()
+        && &magic == b"GGUF"
+}
+
 pub fn run_generate(a: GenerateArgs, seed: u64) -> Result<()> {
     let format: WeightFormat = a.dtype.parse()?;
+    let (model, eos): (Box<dyn CausalLm>, Option<u32>) =
+        if is_gguf(&a.model) { gguf_model(&a, format)? } else { hf_model(&a, format)? };
+    run_model(a, model, eos, seed)
+}
+
+fn hf_model(a: &GenerateArgs, format: WeightFormat) -> Result<(Box<dyn CausalLm>, Option<u32>)> {
     let (ty, cfg) = model_type(&a.model)?;
     let model: Box<dyn CausalLm> = match ty.as_str() {
         "gpt2" => Box::new(Gpt2::from_pretrained(&a.model)?.pack(format)?),
@@ -86,12 +115,15 @@ pub fn run_generate(a: GenerateArgs, seed: u64) -> Result<()> {
             ))
         }
     };
+    Ok((model, cfg["eos_token_id"].as_u64().map(|x| x as u32)))
+}
+
+fn run_model(a: GenerateArgs, model: Box<dyn CausalLm>, eos: Option<u32>, seed: u64) -> Result<()> {
     let tok = tokenizer(&a.model, a.tokenizer.as_deref())?;
     let prompt = tok.encode(&a.prompt, false)?;
     if prompt.is_empty() {
         return Err(Error::value("generate", "the prompt encodes to no tokens"));
     }
-    let eos = cfg["eos_token_id"].as_u64().map(|x| x as u32);
     let mut sampler =
         if a.temperature == 0.0 { Sampler::greedy() } else { Sampler::new(a.temperature, a.top_k, a.top_p, seed)? };
     sampler.repetition_penalty = a.repetition_penalty;
