@@ -1,6 +1,7 @@
 //! Matrix products with low-precision weights, for inference: `out = x W^T` where `x` is f32
-//! `[M, K]` and `W` is `[N, K]` stored as bf16 or as int8 with one f32 scale per output row
-//! (weight-only quantisation). Products accumulate in f32.
+//! `[M, K]` and `W` is `[N, K]` stored as bf16, as int8 with one f32 scale per output row
+//! (weight-only quantisation), or in llama.cpp's Q8_0 blocks (32 int8 values and an f16 scale
+//! per block, 34 bytes; GGUF's format). Products accumulate in f32.
 //!
 //! Decode (small M) is bandwidth-bound: each weight row is streamed once and converted in
 //! registers, so bf16 reads half the bytes of f32 and int8 a quarter. Larger M converts a block
@@ -68,6 +69,44 @@ fn widen_i8_body(w: &[i8], scale: f32, out: &mut [f32]) {
     }
 }
 
+/// Bytes of one Q8_0 block: an f16 scale, then 32 int8 values.
+pub const Q8_0_BLOCK_BYTES: usize = 34;
+/// Values per Q8_0 block.
+pub const Q8_0_BLOCK: usize = 32;
+
+#[inline(always)]
+fn q8_0_scale(b: &[u8]) -> f32 {
+    half::f16::from_bits(u16::from_le_bytes([b[0], b[1]])).to_f32()
+}
+
+/// Dot product of `x [K]` with one Q8_0 row (`K / 32` blocks): each block's 32 products are
+/// scaled once and kept in the lanes, dequantising in registers (no f32 copy of the row).
+#[inline(always)]
+fn dot_q8_0_body(x: &[f32], w: &[u8], out: &mut f32) {
+    let mut acc = [0.0f32; LANES];
+    for (xb, wb) in x.chunks_exact(Q8_0_BLOCK).zip(w.chunks_exact(Q8_0_BLOCK_BYTES)) {
+        let d = q8_0_scale(wb);
+        let q = &wb[2..Q8_0_BLOCK_BYTES];
+        for i in 0..LANES {
+            acc[i] += d * (xb[i] * q[i] as i8 as f32 + xb[i + LANES] * q[i + LANES] as i8 as f32);
+        }
+    }
+    *out = acc.iter().sum();
+}
+
+#[inline(always)]
+fn widen_q8_0_body(w: &[u8], out: &mut [f32]) {
+    for (o, b) in out.chunks_exact_mut(Q8_0_BLOCK).zip(w.chunks_exact(Q8_0_BLOCK_BYTES)) {
+        let d = q8_0_scale(b);
+        for (v, &q) in o.iter_mut().zip(&b[2..]) {
+            *v = d * q as i8 as f32;
+        }
+    }
+}
+
+simd_dispatch!(fn dot_q8_0_into / dot_q8_0_isa(x: &[f32], w: &[u8], out: &mut f32) => dot_q8_0_body);
+simd_dispatch!(fn widen_q8_0 / widen_q8_0_isa(w: &[u8], out: &mut [f32]) => widen_q8_0_body);
+
 simd_dispatch!(fn dot_bf16_into / dot_bf16_isa(x: &[f32], w: &[bf16], out: &mut f32) => dot_bf16_body);
 simd_dispatch!(fn dot_i8_into / dot_i8_isa(x: &[f32], w: &[i8], out: &mut f32) => dot_i8_body);
 simd_dispatch!(fn widen_bf16 / widen_bf16_isa(w: &[bf16], out: &mut [f32]) => widen_bf16_body);
@@ -79,13 +118,17 @@ pub enum Weights<'a> {
     Bf16(&'a [bf16]),
     /// int8 values and one scale per row: `W[n, k] = q[n, k] * scale[n]`.
     Int8(&'a [i8], &'a [f32]),
+    /// Q8_0 blocks, row by row (`K / 32` blocks of 34 bytes per row).
+    Q8_0(&'a [u8]),
 }
 
 impl Weights<'_> {
+    /// Elements (not bytes) held.
     fn len(&self) -> usize {
         match self {
             Weights::Bf16(w) => w.len(),
             Weights::Int8(w, _) => w.len(),
+            Weights::Q8_0(w) => w.len() / Q8_0_BLOCK_BYTES * Q8_0_BLOCK,
         }
     }
 
@@ -96,6 +139,10 @@ impl Weights<'_> {
             Weights::Int8(w, sc) => {
                 dot_i8_into(x, &w[n * k..(n + 1) * k], &mut s);
                 s *= sc[n];
+            }
+            Weights::Q8_0(w) => {
+                let row = k / Q8_0_BLOCK * Q8_0_BLOCK_BYTES;
+                dot_q8_0_into(x, &w[n * row..(n + 1) * row], &mut s);
             }
         }
         s
@@ -109,6 +156,10 @@ impl Weights<'_> {
                 for r in 0..rows {
                     widen_i8(&w[(n0 + r) * k..(n0 + r + 1) * k], sc[n0 + r], &mut out[r * k..(r + 1) * k]);
                 }
+            }
+            Weights::Q8_0(w) => {
+                let row = k / Q8_0_BLOCK * Q8_0_BLOCK_BYTES;
+                widen_q8_0(&w[n0 * row..(n0 + rows) * row], &mut out[..rows * k]);
             }
         }
     }
@@ -127,6 +178,9 @@ pub fn matmul_lowp(x: &[f32], m: usize, k: usize, w: Weights<'_>, n: usize, out:
     assert!(x.len() >= m * k && w.len() >= n * k && out.len() >= m * n, "matmul_lowp: slices too short");
     if let Weights::Int8(_, sc) = w {
         assert!(sc.len() >= n, "matmul_lowp: one scale per output row");
+    }
+    if let Weights::Q8_0(_) = w {
+        assert!(k.is_multiple_of(Q8_0_BLOCK), "matmul_lowp: Q8_0 rows hold whole blocks of 32");
     }
     if m == 0 || n == 0 {
         return;
@@ -188,6 +242,20 @@ pub fn quantize_rows_i8(w: &[f32], n: usize, k: usize) -> (Vec<i8>, Vec<f32>) {
     (q, scales)
 }
 
+/// llama.cpp's Q8_0 quantisation of `w [N, K]` (`K` a multiple of 32), row by row: per block
+/// `d = max|x| / 127`, `q = round(x / d)`.
+pub fn quantize_q8_0(w: &[f32]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(w.len() / Q8_0_BLOCK * Q8_0_BLOCK_BYTES);
+    for b in w.chunks_exact(Q8_0_BLOCK) {
+        let amax = b.iter().fold(0.0f32, |a, &v| a.max(v.abs()));
+        let d = amax / 127.0;
+        let id = if d > 0.0 { 1.0 / d } else { 0.0 };
+        out.extend_from_slice(&half::f16::from_f32(d).to_bits().to_le_bytes());
+        out.extend(b.iter().map(|&v| (v * id).round().clamp(-127.0, 127.0) as i8 as u8));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -238,6 +306,40 @@ mod tests {
                 matmul_lowp(&x, m, k, weights, n, &mut out);
                 for (a, b) in out.iter().zip(reference(&x, m, k, dense, n)) {
                     assert!((*a as f64 - b).abs() < 1e-3, "m={m}: {a} vs {b}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn q8_0_matmul_matches_its_dequantised_weights_on_every_isa() {
+        let (k, n) = (96, 70);
+        let w: Vec<f32> = (0..n * k).map(|i| ((i * 37 % 101) as f32 - 50.0) / 60.0).collect();
+        let q = quantize_q8_0(&w);
+        assert_eq!(q.len(), n * k / 32 * 34);
+        // The dequantised weights by the format's definition, written out here.
+        let dense: Vec<f32> = (0..n * k)
+            .map(|i| {
+                let b = &q[(i / 32) * 34..(i / 32 + 1) * 34];
+                half::f16::from_le_bytes([b[0], b[1]]).to_f32() * b[2 + i % 32] as i8 as f32
+            })
+            .collect();
+        for (a, b) in dense.iter().zip(&w) {
+            assert!((a - b).abs() <= 0.84 / 127.0 * 0.5 + 1e-3, "quantisation error {a} vs {b}");
+        }
+        for m in [1, 2, 9] {
+            let x: Vec<f32> = (0..m * k).map(|i| ((i * 13 % 29) as f32 - 14.0) / 10.0).collect();
+            let want = reference(&x, m, k, &dense, n);
+            let mut out = vec![f32::NAN; m * n];
+            matmul_lowp(&x, m, k, Weights::Q8_0(&q), n, &mut out);
+            for (a, b) in out.iter().zip(&want) {
+                assert!((*a as f64 - b).abs() < 1e-3, "m={m}: {a} vs {b}");
+            }
+            for isa in available() {
+                for j in 0..n {
+                    let mut s = 0.0;
+                    dot_q8_0_isa(isa, &x[..k], &q[j * k / 32 * 34..(j + 1) * k / 32 * 34], &mut s);
+                    assert!((s as f64 - want[j]).abs() < 1e-3, "{isa:?} row {j}: {s} vs {}", want[j]);
                 }
             }
         }

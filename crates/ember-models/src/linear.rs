@@ -16,6 +16,9 @@ pub enum WeightFormat {
     Bf16,
     /// int8 with one f32 scale per output row, dequantised inside the product.
     Int8,
+    /// llama.cpp's Q8_0 (an f16 scale per block of 32 int8 values), dequantised inside the
+    /// product; a Q8_0 GGUF file's weights load into it unchanged.
+    Q8_0,
 }
 
 impl std::str::FromStr for WeightFormat {
@@ -25,7 +28,10 @@ impl std::str::FromStr for WeightFormat {
             "f32" => Ok(WeightFormat::F32),
             "bf16" => Ok(WeightFormat::Bf16),
             "int8" => Ok(WeightFormat::Int8),
-            other => Err(Error::value("WeightFormat", format!("unknown weight format {other:?} (f32, bf16, int8)"))),
+            "q8_0" => Ok(WeightFormat::Q8_0),
+            other => {
+                Err(Error::value("WeightFormat", format!("unknown weight format {other:?} (f32, bf16, int8, q8_0)")))
+            }
         }
     }
 }
@@ -50,6 +56,7 @@ impl AnyLinear {
             WeightFormat::F32 => AnyLinear::F32(Linear::from_weights(weight, bias)),
             WeightFormat::Bf16 => AnyLinear::Packed { weight: PackedWeight::bf16(&weight)?, bias },
             WeightFormat::Int8 => AnyLinear::Packed { weight: PackedWeight::int8(&weight)?, bias },
+            WeightFormat::Q8_0 => AnyLinear::Packed { weight: PackedWeight::q8_0(&weight)?, bias },
         })
     }
 

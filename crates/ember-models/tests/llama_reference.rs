@@ -120,4 +120,11 @@ fn gguf_files_give_the_transformers_logits() {
     let d = max_diff(&logits, &want);
     eprintln!("Q8_0 GGUF: max logit error {d} (logits up to {scale})");
     assert!(d < 0.02 * scale, "Q8_0 GGUF: max logit error {d} vs logit scale {scale}");
+
+    // Kept in Q8_0 (products dequantise in registers): the same weights, so the same logits as
+    // the f32 copy up to summation order.
+    let packed = Llama::from_gguf(format!("{}/model-q8_0.gguf", dir("tiny-llama")), WeightFormat::Q8_0).unwrap();
+    let packed_logits = no_grad(|| packed.forward_ids(&r["input_ids"], None)).unwrap();
+    let d = max_diff(&packed_logits, &logits);
+    assert!(d < 1e-5, "Q8_0 kernel vs dequantised f32: {d}");
 }

@@ -33,7 +33,7 @@ pub struct GenerateArgs {
     /// Stop when the text ends with this string (repeatable).
     #[arg(long)]
     pub stop: Vec<String>,
-    /// Weight storage: f32, bf16 or int8.
+    /// Weight storage: f32, bf16, int8 or q8_0 (llama.cpp's blocks; a Q8_0 GGUF keeps its weights).
     #[arg(long, default_value = "f32")]
     pub dtype: String,
     /// Print prompt ids, generated ids and text as JSON instead of streaming.

@@ -1,17 +1,18 @@
-//! Low-precision packed weights for inference: bf16, or int8 with one scale per output row,
-//! multiplied with f32 activations by `ember-kernels`' low-precision GEMMs. No autograd: train
-//! with ordinary tensors and `matmul`.
+//! Low-precision packed weights for inference: bf16, int8 with one scale per output row, or
+//! llama.cpp's Q8_0 blocks (GGUF's format), multiplied with f32 activations by `ember-kernels`'
+//! low-precision GEMMs. No autograd: train with ordinary tensors and `matmul`.
 
 use crate::autograd::is_grad_enabled;
 use crate::error::{Error, Result};
 use crate::{bf16, DType, Tensor};
-use ember_kernels::quant::{matmul_lowp, quantize_rows_i8, Weights};
+use ember_kernels::quant::{matmul_lowp, quantize_q8_0, quantize_rows_i8, Weights, Q8_0_BLOCK, Q8_0_BLOCK_BYTES};
 use std::sync::Arc;
 
 #[derive(Clone, Debug)]
 enum Packed {
     Bf16(Arc<Vec<bf16>>),
     Int8(Arc<Vec<i8>>, Arc<Vec<f32>>),
+    Q8_0(Arc<Vec<u8>>),
 }
 
 /// A weight matrix `[N, K]` stored in low precision for `x W^T` products.
@@ -46,6 +47,33 @@ impl PackedWeight {
         Ok(PackedWeight { n, k, data: Packed::Int8(Arc::new(q), Arc::new(s)) })
     }
 
+    /// llama.cpp's Q8_0 (blocks of 32 int8 values with an f16 scale; 34 bytes per 32 weights),
+    /// quantised from `w`, whose rows must hold whole blocks.
+    #[track_caller]
+    pub fn q8_0(w: &Tensor) -> Result<PackedWeight> {
+        let (n, k, v) = matrix_f32(w, "PackedWeight::q8_0")?;
+        if !k.is_multiple_of(Q8_0_BLOCK) {
+            return Err(Error::shape(
+                "PackedWeight::q8_0",
+                format!("rows of {k} values do not split into blocks of 32"),
+            ));
+        }
+        Ok(PackedWeight { n, k, data: Packed::Q8_0(Arc::new(quantize_q8_0(&v))) })
+    }
+
+    /// Q8_0 blocks as a GGUF file stores them (`[N, K]` row by row), kept as they are.
+    #[track_caller]
+    pub fn from_q8_0_blocks(n: usize, k: usize, blocks: Vec<u8>) -> Result<PackedWeight> {
+        let want = (k / Q8_0_BLOCK).checked_mul(Q8_0_BLOCK_BYTES).and_then(|r| r.checked_mul(n));
+        if !k.is_multiple_of(Q8_0_BLOCK) || want != Some(blocks.len()) {
+            return Err(Error::shape(
+                "PackedWeight::from_q8_0_blocks",
+                format!("{} bytes are not the Q8_0 blocks of a [{n}, {k}] matrix", blocks.len()),
+            ));
+        }
+        Ok(PackedWeight { n, k, data: Packed::Q8_0(Arc::new(blocks)) })
+    }
+
     /// `[N, K]`.
     pub fn shape(&self) -> [usize; 2] {
         [self.n, self.k]
@@ -56,6 +84,7 @@ impl PackedWeight {
         match &self.data {
             Packed::Bf16(w) => w.len() * 2,
             Packed::Int8(w, s) => w.len() + s.len() * 4,
+            Packed::Q8_0(b) => b.len(),
         }
     }
 
@@ -64,6 +93,13 @@ impl PackedWeight {
         let v: Vec<f32> = match &self.data {
             Packed::Bf16(w) => w.iter().map(|b| b.to_f32()).collect(),
             Packed::Int8(w, s) => w.iter().enumerate().map(|(i, &q)| q as f32 * s[i / self.k]).collect(),
+            Packed::Q8_0(b) => b
+                .chunks_exact(Q8_0_BLOCK_BYTES)
+                .flat_map(|blk| {
+                    let d = half::f16::from_le_bytes([blk[0], blk[1]]).to_f32();
+                    blk[2..].iter().map(move |&q| d * q as i8 as f32)
+                })
+                .collect(),
         };
         Tensor::from_vec(v, &[self.n, self.k])
     }
@@ -98,6 +134,10 @@ impl PackedWeight {
         let w = match &self.data {
             Packed::Bf16(w) => Weights::Bf16(&w[start * k..(start + len) * k]),
             Packed::Int8(w, s) => Weights::Int8(&w[start * k..(start + len) * k], &s[start..start + len]),
+            Packed::Q8_0(b) => {
+                let row = k / Q8_0_BLOCK * Q8_0_BLOCK_BYTES;
+                Weights::Q8_0(&b[start * row..(start + len) * row])
+            }
         };
         matmul_lowp(&xs, m, k, w, len, &mut out);
         let mut shape = x.shape().to_vec();

@@ -27,22 +27,33 @@ fn go<T: GemmElem + Element>(a: &[T], la: &Layout, b: &[T], lb: &Layout) -> Vec<
     let threads = threads::num_threads();
     // A column-major right operand (`x @ W.t()` with a row-major weight) under few rows: the
     // GEMM streams it with a stride of k per element (3x slower measured on [64, 9216] x
-    // [9216, 128]); one transposed copy into a row-major buffer costs less than that.
+    // [9216, 128]); one transposed copy into a row-major buffer costs less than that. Not
+    // under a handful of rows: the copy costs k * n whatever m is, while the product costs
+    // m * k * n, and one row (decode: `x @ W.t()` is a dot product per weight row, contiguous)
+    // is the layout's best case (copying GPT-2's 50257 x 768 head each token cost 10x).
     let shared_b = ob.iter().all(|&o| o == ob[0]);
-    let transposed = (brs == 1 && bcs >= k && k > 1 && n > 1 && m <= 128 && k * n >= 1 << 16 && shared_b).then(|| {
-        // t[r * n + j] = b[r + j * bcs], in blocks of 64 rows so the writes stay in cache.
-        let mut t = pool::take::<T>(k * n);
-        for r0 in (0..k).step_by(64) {
-            let r1 = (r0 + 64).min(k);
-            for j in 0..n {
-                let col = &b[ob[0] + j * bcs + r0..ob[0] + j * bcs + r1];
-                for (r, &v) in (r0..r1).zip(col) {
-                    t[r * n + j] = v;
+    let transposed = (brs == 1
+        && bcs >= k
+        && k > 1
+        && n > 1
+        && (16..=128).contains(&m)
+        && k * n >= 1 << 16
+        && k * n <= 1 << 22
+        && shared_b)
+        .then(|| {
+            // t[r * n + j] = b[r + j * bcs], in blocks of 64 rows so the writes stay in cache.
+            let mut t = pool::take::<T>(k * n);
+            for r0 in (0..k).step_by(64) {
+                let r1 = (r0 + 64).min(k);
+                for j in 0..n {
+                    let col = &b[ob[0] + j * bcs + r0..ob[0] + j * bcs + r1];
+                    for (r, &v) in (r0..r1).zip(col) {
+                        t[r * n + j] = v;
+                    }
                 }
             }
-        }
-        t
-    });
+            t
+        });
     let zeros;
     let (b, ob, brs, bcs) = match &transposed {
         Some(t) => {
