@@ -29,7 +29,9 @@ const LAYER_NAMES: &[(&str, &str)] = &[
 /// Undoes llama.cpp's `permute` of q/k rows (`[heads, 2, half, in]` -> `[heads, half, 2, in]`):
 /// back to `[heads, 2, half, in]` order, i.e. rotate-half pairs `(i, i + half)`.
 fn unpermute(w: &Tensor, heads: usize) -> Result<Tensor> {
-    let (out, inp) = (w.shape()[0], w.shape()[1]);
+    let &[out, inp] = w.shape() else {
+        return Err(Error::format("gguf", format!("a q/k weight of shape {:?} is not a matrix", w.shape())));
+    };
     if heads == 0 || out % (2 * heads) != 0 {
         return Err(Error::format("gguf", format!("q/k weight of {out} rows does not split into {heads} heads")));
     }
@@ -70,11 +72,14 @@ impl Llama {
             num(key)?.map(|v| v as usize).ok_or_else(|| bad(format!("missing metadata {arch}.{key}")))
         };
         let embed = g.info("token_embd.weight").ok_or_else(|| bad("missing tensor token_embd.weight".into()))?;
+        let &[vocab, _] = embed.shape.as_slice() else {
+            return Err(bad(format!("token_embd.weight has shape {:?}, not [vocab, width]", embed.shape)));
+        };
         let (d, heads) = (need("embedding_length")?, need("attention.head_count")?);
         let kv = num("attention.head_count_kv")?.map_or(heads, |v| v as usize);
         let mut config = serde_json::json!({
             "model_type": arch,
-            "vocab_size": embed.shape[0],
+            "vocab_size": vocab,
             "hidden_size": d,
             "intermediate_size": need("feed_forward_length")?,
             "num_hidden_layers": need("block_count")?,

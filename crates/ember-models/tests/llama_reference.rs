@@ -128,3 +128,22 @@ fn gguf_files_give_the_transformers_logits() {
     let d = max_diff(&packed_logits, &logits);
     assert!(d < 1e-5, "Q8_0 kernel vs dequantised f32: {d}");
 }
+
+/// A GGUF whose tensors have the wrong ranks for a Llama is an error, not a panic.
+#[test]
+fn a_gguf_with_wrong_tensor_ranks_is_refused() {
+    let path = format!("{}/model.gguf", dir("tiny-llama"));
+    let g = ember_io::load_gguf(&path).unwrap();
+    assert!(Llama::from_gguf_file(&g, WeightFormat::F32, "ok.gguf").is_ok());
+    // Rename a 1-D norm weight as the embedding: the loader must say what is wrong.
+    let mut bad = ember_io::load_gguf(&path).unwrap();
+    for t in bad.tensors.iter_mut() {
+        if t.name == "token_embd.weight" {
+            t.name = "unused".into();
+        } else if t.name == "output_norm.weight" {
+            t.name = "token_embd.weight".into();
+        }
+    }
+    let err = Llama::from_gguf_file(&bad, WeightFormat::F32, "bad.gguf").unwrap_err().to_string();
+    assert!(err.contains("not [vocab, width]"), "{err}");
+}
