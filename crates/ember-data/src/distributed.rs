@@ -69,16 +69,4 @@ impl DistributedSampler {
         order.truncate(total);
         order.into_iter().skip(self.rank).step_by(self.num_replicas).collect()
     }
-
-    /// A sampler from a loader's (already checked) settings.
-    pub(crate) fn for_loader(
-        len: usize,
-        rank: usize,
-        replicas: usize,
-        shuffle: bool,
-        seed: u64,
-        drop_last: bool,
-    ) -> Self {
-        DistributedSampler { len, num_replicas: replicas.max(1), rank, shuffle, seed, drop_last, epoch: 0 }
-    }
 }

@@ -140,16 +140,13 @@ impl<D: Dataset + 'static, B: Send + 'static> DataLoader<D, B> {
     fn batches(&self, epoch: u64) -> Vec<Vec<usize>> {
         let n = self.dataset.len();
         let order: Vec<usize> = if let Some((rank, replicas)) = self.cfg.shard {
-            let mut s = crate::DistributedSampler::for_loader(
-                n,
-                rank,
-                replicas,
-                self.cfg.shuffle,
-                self.cfg.seed,
-                self.cfg.drop_last,
-            );
-            s.set_epoch(epoch);
-            s.indices()
+            // The shard was checked when the loader was made, so `new` cannot fail here.
+            crate::DistributedSampler::new(n, replicas, rank, self.cfg.shuffle, self.cfg.seed, self.cfg.drop_last)
+                .map(|mut s| {
+                    s.set_epoch(epoch);
+                    s.indices()
+                })
+                .unwrap_or_default()
         } else if self.cfg.shuffle {
             Generator::new(self.cfg.seed ^ epoch.wrapping_mul(0x9e37_79b9_7f4a_7c15)).permutation(n)
         } else {

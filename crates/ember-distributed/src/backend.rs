@@ -177,7 +177,7 @@ impl<T: Transport> ProcessGroup for Group<T> {
         let size = self.size();
         self.submit("all_gather", move |tr, c| {
             with_scalar!(w.dtype(), S => {
-                let mut all = vec![S::from_f64(0.0); size * input_len(&w)];
+                let mut all = vec![S::from_f64(0.0); size * w.wire.numel()];
                 w.wire.with_slice::<S, _>(|s| tr.all_gather(c, s, &mut all))??;
                 scatter_blocks(&all, &outs)
             })
@@ -236,7 +236,7 @@ impl<T: Transport> ProcessGroup for Group<T> {
         let size = self.size();
         self.submit("gather", move |tr, c| {
             with_scalar!(w.dtype(), S => {
-                let mut all = if root { vec![S::from_f64(0.0); size * input_len(&w)] } else { Vec::new() };
+                let mut all = if root { vec![S::from_f64(0.0); size * w.wire.numel()] } else { Vec::new() };
                 w.wire.with_slice::<S, _>(|s| tr.gather(c, s, root.then_some(&mut all[..]), dst))??;
                 if root {
                     scatter_blocks(&all, &outs)?;
@@ -356,8 +356,4 @@ fn average<S: Scalar>(buf: &mut [S], op: ReduceOp, size: usize) {
     if op == ReduceOp::Avg {
         buf.iter_mut().for_each(|v| *v = v.div_count(size));
     }
-}
-
-fn input_len(w: &Wired) -> usize {
-    w.wire.numel()
 }
