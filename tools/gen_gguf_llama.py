@@ -1,7 +1,8 @@
 """Converts the tiny Llama test checkpoint (crates/ember-models/tests/fixtures/tiny-llama,
 Hugging Face layout) to GGUF as llama.cpp's convert_hf_to_gguf.py does: llama.cpp's tensor
 names, q/k rows permuted for its rope layout, Llama 3 rope scaling as a `rope_freqs` tensor.
-Writes `model.gguf` (f32) and `model-q8_0.gguf` (2-D weights in Q8_0) next to it. Needs
+Writes `model.gguf` (f32), `model-q8_0.gguf` (2-D weights in Q8_0) and `model-q4_0.gguf`
+(Q4_0, the embedding and output tables in Q4_1) next to it. Needs
 `pip install gguf numpy`; CI only reads the outputs."""
 
 import json
@@ -64,7 +65,7 @@ names = {"input_layernorm": "attn_norm", "self_attn.q_proj": "attn_q", "self_att
          "mlp.gate_proj": "ffn_gate", "mlp.up_proj": "ffn_up", "mlp.down_proj": "ffn_down"}
 
 
-def write(path, qtype):
+def write(path, qtype, table_qtype=None):
     w = gguf.GGUFWriter(str(path), "llama")
     w.add_uint32("llama.context_length", cfg["max_position_embeddings"])
     w.add_uint32("llama.embedding_length", d)
@@ -81,8 +82,10 @@ def write(path, qtype):
 
     def add(name, x):
         if qtype is not None and x.ndim == 2 and x.shape[1] % 32 == 0:
-            q = gguf.quants.quantize(x, qtype)
-            w.add_tensor(name, q, raw_shape=list(q.shape), raw_dtype=qtype)
+            # Real quantised files mix types: the tables in a second type here.
+            t = table_qtype if table_qtype is not None and name in ("token_embd.weight", "output.weight") else qtype
+            q = gguf.quants.quantize(x, t)
+            w.add_tensor(name, q, raw_shape=list(q.shape), raw_dtype=t)
         else:
             w.add_tensor(name, x.astype(np.float32))
 
@@ -106,4 +109,5 @@ def write(path, qtype):
 
 write(DIR / "model.gguf", None)
 write(DIR / "model-q8_0.gguf", gguf.GGMLQuantizationType.Q8_0)
+write(DIR / "model-q4_0.gguf", gguf.GGMLQuantizationType.Q4_0, gguf.GGMLQuantizationType.Q4_1)
 print("wrote", DIR)

@@ -8,12 +8,16 @@
 //! the file at an aligned offset, and names are unique UTF-8. It is fuzzed
 //! (`fuzz/fuzz_targets/gguf.rs`). Tensors are read as Ember tensors in row-major order: dims
 //! are reversed (ggml's `ne[0]` is the last dim), f32/f16/bf16 keep their dtype, and the block
-//! formats (Q8_0, Q4_0, Q4_1, Q4_K, Q5_K, Q6_K) are dequantised to f32 (`gguf_quant.rs`).
+//! formats (Q8_0, Q4_0, Q4_1, Q4_K, Q5_K, Q6_K) are dequantised to f32 by
+//! `ember_kernels::blockq`, or handed out as they are ([`Gguf::blocks`]) for the quantised
+//! matmul kernels.
 
-use crate::gguf_quant;
+use ember_core::fused::Bytes;
 use ember_core::{Error, Result, Tensor};
+use ember_kernels::blockq::{self, BlockFormat};
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 
 /// A metadata value.
 #[derive(Clone, Debug, PartialEq)]
@@ -149,7 +153,8 @@ pub struct Gguf {
     pub metadata: Vec<(String, GgufValue)>,
     pub tensors: Vec<GgufTensorInfo>,
     pub alignment: usize,
-    data: Vec<u8>,
+    /// The whole file: a memory map (see [`load_gguf`]) or bytes read into memory.
+    data: Bytes,
     what: String,
 }
 
@@ -254,7 +259,14 @@ impl<'a> Reader<'a> {
 
 /// Parses a whole GGUF file held in memory.
 pub fn parse_gguf(data: Vec<u8>, what: &str) -> Result<Gguf> {
-    let mut r = Reader { bytes: &data, pos: 0, what };
+    parse_gguf_shared(Arc::new(data), what)
+}
+
+/// [`parse_gguf`] over bytes owned elsewhere (a memory map); tensors handed out by
+/// [`Gguf::shared_blocks`] keep the owner alive.
+pub fn parse_gguf_shared(owner: Arc<dyn AsRef<[u8]> + Send + Sync>, what: &str) -> Result<Gguf> {
+    let data: &[u8] = (*owner).as_ref();
+    let mut r = Reader { bytes: data, pos: 0, what };
     if r.take(4).map_err(|_| r.err("not a GGUF file (too short)"))? != b"GGUF" {
         return Err(Error::format(what, "not a GGUF file (no GGUF magic)"));
     }
@@ -328,15 +340,28 @@ pub fn parse_gguf(data: Vec<u8>, what: &str) -> Result<Gguf> {
         let shape: Vec<usize> = ne.iter().rev().copied().collect();
         tensors.push(GgufTensorInfo { name, shape, ggml_type: ty, offset: start.unwrap_or(0), nbytes });
     }
-    Ok(Gguf { version, metadata, tensors, alignment, data, what: what.to_string() })
+    Ok(Gguf {
+        version,
+        metadata,
+        tensors,
+        alignment,
+        data: Bytes::view(owner.clone(), 0, data.len()).ok_or_else(|| Error::format(what, "file changed size"))?,
+        what: what.to_string(),
+    })
 }
 
-/// Reads and parses a GGUF file.
+/// Maps (or, with `EMBER_MMAP=0`, reads) and parses a GGUF file. Block-quantised tensors taken
+/// with [`Gguf::shared_blocks`] point into the map: no second copy of the weights.
 pub fn load_gguf(path: impl AsRef<Path>) -> Result<Gguf> {
     let p = path.as_ref();
     let what = p.display().to_string();
-    let data = std::fs::read(p).map_err(|e| Error::io(what.clone(), e))?;
-    parse_gguf(data, &what)
+    let io = |e| Error::io(what.clone(), e);
+    if ember_kernels::mmap::enabled() {
+        let file = std::fs::File::open(p).map_err(io)?;
+        let map = ember_kernels::mmap::map_readonly(&file).map_err(io)?;
+        return parse_gguf_shared(Arc::new(map), &what);
+    }
+    parse_gguf(std::fs::read(p).map_err(io)?, &what)
 }
 
 impl Gguf {
@@ -353,7 +378,7 @@ impl Gguf {
     /// Tensor `name` as an Ember tensor (row-major; block formats dequantised to f32).
     pub fn tensor(&self, name: &str) -> Result<Tensor> {
         let t = self.info(name).ok_or_else(|| Error::format(&self.what, format!("no tensor named {name:?}")))?;
-        let bytes = &self.data[t.offset..t.offset + t.nbytes];
+        let bytes = &self.bytes()[t.offset..t.offset + t.nbytes];
         let shape = &t.shape;
         let le16 = |b: &[u8]| -> Vec<u16> { b.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect() };
         match t.ggml_type.name() {
@@ -376,14 +401,33 @@ impl Gguf {
                 shape,
             ),
             "I8" => Tensor::from_vec(bytes.iter().map(|&b| b as i8 as i32).collect::<Vec<_>>(), shape),
-            name => match gguf_quant::dequantize(name, bytes) {
-                Some(v) => Tensor::from_vec(v, shape),
+            name => match BlockFormat::from_name(name) {
+                Some(f) => Tensor::from_vec(blockq::dequantize(f, bytes), shape),
                 None => Err(Error::unsupported(
                     "gguf",
                     format!("tensor {:?} has ggml type {name}, which Ember cannot read yet", t.name),
                 )),
             },
         }
+    }
+
+    /// Tensor `name`'s block format and bytes when it is stored in one of the block formats
+    /// Ember computes with (`None` for f32, f16, ... and formats Ember cannot read).
+    pub fn blocks(&self, name: &str) -> Option<(BlockFormat, &[u8])> {
+        let t = self.info(name)?;
+        let f = BlockFormat::from_name(t.ggml_type.name())?;
+        Some((f, &self.bytes()[t.offset..t.offset + t.nbytes]))
+    }
+
+    /// [`Gguf::blocks`] as a shared view of the file (no copy).
+    pub fn shared_blocks(&self, name: &str) -> Option<(BlockFormat, Bytes)> {
+        let t = self.info(name)?;
+        let f = BlockFormat::from_name(t.ggml_type.name())?;
+        Some((f, self.data.slice(t.offset, t.nbytes)?))
+    }
+
+    fn bytes(&self) -> &[u8] {
+        self.data.as_slice()
     }
 
     /// Every tensor by name.

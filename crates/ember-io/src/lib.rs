@@ -15,7 +15,6 @@
 pub mod atomic;
 pub mod checkpoint;
 pub mod gguf;
-mod gguf_quant;
 pub mod pt;
 pub mod safetensors;
 

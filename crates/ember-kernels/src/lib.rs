@@ -10,8 +10,11 @@
 pub mod alloc;
 pub mod attention;
 pub mod bf16gemm;
+pub mod blockq;
+pub mod blockq_int;
 pub mod gemm;
 pub mod isa;
+pub mod mmap;
 pub mod optim;
 pub mod packed_gemm;
 pub mod quant;

@@ -1,12 +1,15 @@
 //! Matrix products with low-precision weights, for inference: `out = x W^T` where `x` is f32
 //! `[M, K]` and `W` is `[N, K]` stored as bf16, as int8 with one f32 scale per output row
-//! (weight-only quantisation), or in llama.cpp's Q8_0 blocks (32 int8 values and an f16 scale
-//! per block, 34 bytes; GGUF's format). Products accumulate in f32.
+//! (weight-only quantisation), or in one of llama.cpp's block formats (`blockq.rs`: Q8_0, Q4_0,
+//! Q4_1, Q4_K, Q5_K, Q6_K; GGUF's tensor types). Products accumulate in f32.
 //!
 //! Decode (small M) is bandwidth-bound: each weight row is streamed once and converted in
-//! registers, so bf16 reads half the bytes of f32 and int8 a quarter. Larger M converts a block
-//! of weight rows to f32 once and hands it to the f32 GEMM.
+//! registers, so bf16 reads half the bytes of f32, int8 a quarter and Q4 blocks about a seventh
+//! (block formats multiply in integers with int8-quantised activations, `blockq_int.rs`).
+//! Larger M converts a block of weight rows to f32 once and hands it to the f32 GEMM.
 
+use crate::blockq::{self, BlockFormat};
+use crate::blockq_int::{self, QuantizedRow};
 use crate::gemm::{matmul, MatMut, MatRef};
 use crate::simd_dispatch;
 use crate::threads;
@@ -69,44 +72,6 @@ fn widen_i8_body(w: &[i8], scale: f32, out: &mut [f32]) {
     }
 }
 
-/// Bytes of one Q8_0 block: an f16 scale, then 32 int8 values.
-pub const Q8_0_BLOCK_BYTES: usize = 34;
-/// Values per Q8_0 block.
-pub const Q8_0_BLOCK: usize = 32;
-
-#[inline(always)]
-fn q8_0_scale(b: &[u8]) -> f32 {
-    half::f16::from_bits(u16::from_le_bytes([b[0], b[1]])).to_f32()
-}
-
-/// Dot product of `x [K]` with one Q8_0 row (`K / 32` blocks): each block's 32 products are
-/// scaled once and kept in the lanes, dequantising in registers (no f32 copy of the row).
-#[inline(always)]
-fn dot_q8_0_body(x: &[f32], w: &[u8], out: &mut f32) {
-    let mut acc = [0.0f32; LANES];
-    for (xb, wb) in x.chunks_exact(Q8_0_BLOCK).zip(w.chunks_exact(Q8_0_BLOCK_BYTES)) {
-        let d = q8_0_scale(wb);
-        let q = &wb[2..Q8_0_BLOCK_BYTES];
-        for i in 0..LANES {
-            acc[i] += d * (xb[i] * q[i] as i8 as f32 + xb[i + LANES] * q[i + LANES] as i8 as f32);
-        }
-    }
-    *out = acc.iter().sum();
-}
-
-#[inline(always)]
-fn widen_q8_0_body(w: &[u8], out: &mut [f32]) {
-    for (o, b) in out.chunks_exact_mut(Q8_0_BLOCK).zip(w.chunks_exact(Q8_0_BLOCK_BYTES)) {
-        let d = q8_0_scale(b);
-        for (v, &q) in o.iter_mut().zip(&b[2..]) {
-            *v = d * q as i8 as f32;
-        }
-    }
-}
-
-simd_dispatch!(fn dot_q8_0_into / dot_q8_0_isa(x: &[f32], w: &[u8], out: &mut f32) => dot_q8_0_body);
-simd_dispatch!(fn widen_q8_0 / widen_q8_0_isa(w: &[u8], out: &mut [f32]) => widen_q8_0_body);
-
 simd_dispatch!(fn dot_bf16_into / dot_bf16_isa(x: &[f32], w: &[bf16], out: &mut f32) => dot_bf16_body);
 simd_dispatch!(fn dot_i8_into / dot_i8_isa(x: &[f32], w: &[i8], out: &mut f32) => dot_i8_body);
 simd_dispatch!(fn widen_bf16 / widen_bf16_isa(w: &[bf16], out: &mut [f32]) => widen_bf16_body);
@@ -118,8 +83,8 @@ pub enum Weights<'a> {
     Bf16(&'a [bf16]),
     /// int8 values and one scale per row: `W[n, k] = q[n, k] * scale[n]`.
     Int8(&'a [i8], &'a [f32]),
-    /// Q8_0 blocks, row by row (`K / 32` blocks of 34 bytes per row).
-    Q8_0(&'a [u8]),
+    /// llama.cpp's blocks, row by row (each row `K / block_len` whole blocks).
+    Blocks(BlockFormat, &'a [u8]),
 }
 
 impl Weights<'_> {
@@ -128,7 +93,7 @@ impl Weights<'_> {
         match self {
             Weights::Bf16(w) => w.len(),
             Weights::Int8(w, _) => w.len(),
-            Weights::Q8_0(w) => w.len() / Q8_0_BLOCK_BYTES * Q8_0_BLOCK,
+            Weights::Blocks(f, w) => w.len() / f.block_bytes() * f.block_len(),
         }
     }
 
@@ -140,9 +105,9 @@ impl Weights<'_> {
                 dot_i8_into(x, &w[n * k..(n + 1) * k], &mut s);
                 s *= sc[n];
             }
-            Weights::Q8_0(w) => {
-                let row = k / Q8_0_BLOCK * Q8_0_BLOCK_BYTES;
-                dot_q8_0_into(x, &w[n * row..(n + 1) * row], &mut s);
+            Weights::Blocks(f, w) => {
+                let row = k / f.block_len() * f.block_bytes();
+                s = blockq::dot(*f, x, &w[n * row..(n + 1) * row]);
             }
         }
         s
@@ -157,9 +122,9 @@ impl Weights<'_> {
                     widen_i8(&w[(n0 + r) * k..(n0 + r + 1) * k], sc[n0 + r], &mut out[r * k..(r + 1) * k]);
                 }
             }
-            Weights::Q8_0(w) => {
-                let row = k / Q8_0_BLOCK * Q8_0_BLOCK_BYTES;
-                widen_q8_0(&w[n0 * row..(n0 + rows) * row], &mut out[..rows * k]);
+            Weights::Blocks(f, w) => {
+                let row = k / f.block_len() * f.block_bytes();
+                blockq::dequantize_into(*f, &w[n0 * row..(n0 + rows) * row], &mut out[..rows * k]);
             }
         }
     }
@@ -179,8 +144,8 @@ pub fn matmul_lowp(x: &[f32], m: usize, k: usize, w: Weights<'_>, n: usize, out:
     if let Weights::Int8(_, sc) = w {
         assert!(sc.len() >= n, "matmul_lowp: one scale per output row");
     }
-    if let Weights::Q8_0(_) = w {
-        assert!(k.is_multiple_of(Q8_0_BLOCK), "matmul_lowp: Q8_0 rows hold whole blocks of 32");
+    if let Weights::Blocks(f, _) = w {
+        assert!(k.is_multiple_of(f.block_len()), "matmul_lowp: rows hold whole blocks");
     }
     if m == 0 || n == 0 {
         return;
@@ -189,9 +154,26 @@ pub fn matmul_lowp(x: &[f32], m: usize, k: usize, w: Weights<'_>, n: usize, out:
         // Split the output columns across threads: each thread streams its own weight rows.
         let cols_per_block = (crate::threads::PARALLEL_MIN_WORK / k.max(1)).max(16);
         let mut tmp = vec![0.0f32; m * n];
+        // Block formats multiply in integers with the activations quantised once per row.
+        let xq: Vec<QuantizedRow> = match w {
+            Weights::Blocks(..) => x.chunks_exact(k).take(m).map(QuantizedRow::new).collect(),
+            _ => Vec::new(),
+        };
         // Column-major temp [N, M] so each block of columns is a contiguous slice.
         threads::for_each_block_mut(&mut tmp, cols_per_block * m, |blk, chunk| {
             let n0 = blk * cols_per_block;
+            let cols = chunk.len() / m;
+            if let Weights::Blocks(f, b) = w {
+                let row = k / f.block_len() * f.block_bytes();
+                let mut part = vec![0.0f32; cols];
+                for (i, xq) in xq.iter().enumerate() {
+                    blockq_int::dot_rows(f, xq, &b[n0 * row..(n0 + cols) * row], &mut part);
+                    for (j, v) in part.iter().enumerate() {
+                        chunk[j * m + i] = *v;
+                    }
+                }
+                return;
+            }
             for (j, col) in chunk.chunks_mut(m).enumerate() {
                 for (i, o) in col.iter_mut().enumerate() {
                     *o = w.dot_row(&x[i * k..(i + 1) * k], n0 + j, k);
@@ -240,20 +222,6 @@ pub fn quantize_rows_i8(w: &[f32], n: usize, k: usize) -> (Vec<i8>, Vec<f32>) {
         }
     }
     (q, scales)
-}
-
-/// llama.cpp's Q8_0 quantisation of `w [N, K]` (`K` a multiple of 32), row by row: per block
-/// `d = max|x| / 127`, `q = round(x / d)`.
-pub fn quantize_q8_0(w: &[f32]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(w.len() / Q8_0_BLOCK * Q8_0_BLOCK_BYTES);
-    for b in w.chunks_exact(Q8_0_BLOCK) {
-        let amax = b.iter().fold(0.0f32, |a, &v| a.max(v.abs()));
-        let d = amax / 127.0;
-        let id = if d > 0.0 { 1.0 / d } else { 0.0 };
-        out.extend_from_slice(&half::f16::from_f32(d).to_bits().to_le_bytes());
-        out.extend(b.iter().map(|&v| (v * id).round().clamp(-127.0, 127.0) as i8 as u8));
-    }
-    out
 }
 
 #[cfg(test)]
@@ -312,34 +280,37 @@ mod tests {
     }
 
     #[test]
-    fn q8_0_matmul_matches_its_dequantised_weights_on_every_isa() {
-        let (k, n) = (96, 70);
+    fn block_format_matmul_matches_its_dequantised_weights_for_small_and_large_m() {
+        let (k, n) = (256, 70);
         let w: Vec<f32> = (0..n * k).map(|i| ((i * 37 % 101) as f32 - 50.0) / 60.0).collect();
-        let q = quantize_q8_0(&w);
-        assert_eq!(q.len(), n * k / 32 * 34);
-        // The dequantised weights by the format's definition, written out here.
-        let dense: Vec<f32> = (0..n * k)
-            .map(|i| {
-                let b = &q[(i / 32) * 34..(i / 32 + 1) * 34];
-                half::f16::from_le_bytes([b[0], b[1]]).to_f32() * b[2 + i % 32] as i8 as f32
-            })
-            .collect();
-        for (a, b) in dense.iter().zip(&w) {
-            assert!((a - b).abs() <= 0.84 / 127.0 * 0.5 + 1e-3, "quantisation error {a} vs {b}");
-        }
-        for m in [1, 2, 9] {
-            let x: Vec<f32> = (0..m * k).map(|i| ((i * 13 % 29) as f32 - 14.0) / 10.0).collect();
-            let want = reference(&x, m, k, &dense, n);
-            let mut out = vec![f32::NAN; m * n];
-            matmul_lowp(&x, m, k, Weights::Q8_0(&q), n, &mut out);
-            for (a, b) in out.iter().zip(&want) {
-                assert!((*a as f64 - b).abs() < 1e-3, "m={m}: {a} vs {b}");
+        for format in [BlockFormat::Q8_0, BlockFormat::Q4_0, BlockFormat::Q4_K] {
+            let q = blockq::quantize(format, &w).unwrap();
+            let dense = blockq::dequantize(format, &q);
+            if format == BlockFormat::Q8_0 {
+                // The format's definition, written out: an f16 scale times 32 int8 values.
+                for (i, v) in dense.iter().enumerate() {
+                    let b = &q[(i / 32) * 34..(i / 32 + 1) * 34];
+                    assert_eq!(*v, half::f16::from_le_bytes([b[0], b[1]]).to_f32() * b[2 + i % 32] as i8 as f32);
+                }
             }
-            for isa in available() {
-                for j in 0..n {
-                    let mut s = 0.0;
-                    dot_q8_0_isa(isa, &x[..k], &q[j * k / 32 * 34..(j + 1) * k / 32 * 34], &mut s);
-                    assert!((s as f64 - want[j]).abs() < 1e-3, "{isa:?} row {j}: {s} vs {}", want[j]);
+            for m in [1, 2, 9] {
+                let x: Vec<f32> = (0..m * k).map(|i| ((i * 13 % 29) as f32 - 14.0) / 10.0).collect();
+                let mut out = vec![f32::NAN; m * n];
+                matmul_lowp(&x, m, k, Weights::Blocks(format, &q), n, &mut out);
+                // Decode rows (m <= STREAM_MAX_M) multiply int8-quantised activations: the
+                // reference takes the activations as quantised; larger m is exact.
+                let xs: Vec<f32> = match m <= STREAM_MAX_M {
+                    true => x
+                        .chunks(k)
+                        .flat_map(|r| {
+                            let q = QuantizedRow::new(r);
+                            (0..k).map(move |i| q.q[i] as f32 * q.d[i / 32]).collect::<Vec<_>>()
+                        })
+                        .collect(),
+                    false => x.clone(),
+                };
+                for (a, b) in out.iter().zip(reference(&xs, m, k, &dense, n)) {
+                    assert!((*a as f64 - b).abs() < 1e-3, "{format:?} m={m}: {a} vs {b}");
                 }
             }
         }

@@ -1,14 +1,25 @@
 //! Llama-family models from llama.cpp's GGUF files: the config from the `{arch}.*` metadata,
 //! llama.cpp's tensor names mapped back to Hugging Face's, the q/k rows llama.cpp's converter
 //! permuted for its rope layout put back (Llama and Mistral; Qwen2 is stored unpermuted), and
-//! Llama 3 rope scaling from the `rope_freqs` tensor (one divisor per frequency). Block-quantised
-//! weights are dequantised on load and stored as `format` asks (f32, bf16 or Ember's int8).
+//! Llama 3 rope scaling from the `rope_freqs` tensor (one divisor per frequency).
+//!
+//! With [`WeightFormat::AsStored`] (and when `format` names the file's own block format),
+//! block-quantised matrices stay as they are, pointing into the mapped file: the quantised
+//! matmul kernels read them directly and the load makes no copy (the permuted q/k rows are
+//! the one exception, reordered block row by block row). Otherwise weights are dequantised and
+//! stored as `format` asks.
 
 use crate::linear::WeightFormat;
 use crate::llama::{Llama, LlamaConfig};
+use ember_core::fused::{BlockFormat, PackedWeight};
 use ember_core::{DType, Error, Result, Tensor};
 use ember_io::gguf::Gguf;
 use std::collections::BTreeMap;
+
+/// Whether a tensor stored in block format `stored` is kept as it is under `format`.
+fn keeps(format: WeightFormat, stored: BlockFormat) -> bool {
+    format == WeightFormat::AsStored || format == WeightFormat::Blocks(stored)
+}
 
 /// HF names of a layer's tensors, by llama.cpp's.
 const LAYER_NAMES: &[(&str, &str)] = &[
@@ -36,6 +47,27 @@ fn unpermute(w: &Tensor, heads: usize) -> Result<Tensor> {
         return Err(Error::format("gguf", format!("q/k weight of {out} rows does not split into {heads} heads")));
     }
     w.reshape(&[heads, out / heads / 2, 2, inp])?.transpose(1, 2)?.contiguous()?.reshape(&[out, inp])
+}
+
+/// [`unpermute`] on rows of bytes (`row` bytes each): the same reordering of whole block rows.
+fn unpermute_rows(bytes: &[u8], rows: usize, heads: usize, what: &str) -> Result<Vec<u8>> {
+    if heads == 0 || rows == 0 || !rows.is_multiple_of(2 * heads) || !bytes.len().is_multiple_of(rows) {
+        return Err(Error::format(
+            what.to_string(),
+            format!("q/k weight of {rows} rows does not split into {heads} heads"),
+        ));
+    }
+    let (row, half) = (bytes.len() / rows, rows / heads / 2);
+    let mut out = Vec::with_capacity(bytes.len());
+    for h in 0..heads {
+        for t in 0..2 {
+            for j in 0..half {
+                let src = h * 2 * half + j * 2 + t;
+                out.extend_from_slice(&bytes[src * row..(src + 1) * row]);
+            }
+        }
+    }
+    Ok(out)
 }
 
 impl Llama {
@@ -100,6 +132,7 @@ impl Llama {
         let config = LlamaConfig::from_json(&config.to_string(), what)?;
 
         let mut sd = BTreeMap::new();
+        let mut packed = BTreeMap::new();
         let permuted = arch != "qwen2";
         for t in &g.tensors {
             let name = t.name.as_str();
@@ -122,6 +155,23 @@ impl Llama {
             } else {
                 return Err(bad(format!("unexpected tensor {name}")));
             };
+            if let Some((f, bytes)) = g.shared_blocks(name).filter(|(f, _)| keeps(format, *f)) {
+                let &[n, k] = t.shape.as_slice() else {
+                    return Err(bad(format!("{name} has shape {:?}, not a matrix", t.shape)));
+                };
+                let heads = match name {
+                    _ if !permuted => None,
+                    _ if name.ends_with("attn_q.weight") => Some(config.num_attention_heads),
+                    _ if name.ends_with("attn_k.weight") => Some(config.kv_heads()),
+                    _ => None,
+                };
+                let bytes = match heads {
+                    Some(heads) => unpermute_rows(bytes.as_slice(), n, heads, what)?.into(),
+                    None => bytes,
+                };
+                packed.insert(hf, PackedWeight::from_blocks(f, n, k, bytes)?);
+                continue;
+            }
             let mut w = g.tensor(name)?.to_dtype(DType::F32)?;
             if permuted && name.ends_with("attn_q.weight") {
                 w = unpermute(&w, config.num_attention_heads)?;
@@ -134,7 +184,7 @@ impl Llama {
             Some(_) => Some(g.tensor("rope_freqs.weight")?.to_f64_vec()?),
             None => None,
         };
-        let mut model = Llama::from_state_dict(config, sd, format, what)?;
+        let mut model = Llama::from_parts(config, sd, packed, format, what)?;
         if let Some(f) = rope_factors {
             model.divide_rope_frequencies(&f, what)?;
         }

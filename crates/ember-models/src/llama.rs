@@ -5,7 +5,8 @@
 
 use crate::attention::attention;
 use crate::kv_cache::KvCache;
-use crate::linear::{AnyLinear, WeightFormat};
+use crate::linear::{AnyEmbedding, AnyLinear, WeightFormat};
+use ember_core::fused::PackedWeight;
 use ember_core::{DType, Error, Result, Tensor};
 use ember_nn::{Embedding, Forward, RMSNorm};
 use serde::Deserialize;
@@ -237,7 +238,7 @@ struct Layer {
 /// A Llama-family causal language model.
 pub struct Llama {
     pub config: LlamaConfig,
-    embed_tokens: Embedding,
+    embed_tokens: AnyEmbedding,
     layers: Vec<Layer>,
     norm: RMSNorm,
     lm_head: AnyLinear,
@@ -278,22 +279,50 @@ impl Llama {
     /// Builds the model from a Hugging Face state dict.
     pub fn from_state_dict(
         config: LlamaConfig,
+        sd: BTreeMap<String, Tensor>,
+        format: WeightFormat,
+        what: &str,
+    ) -> Result<Llama> {
+        Llama::from_parts(config, sd, BTreeMap::new(), format, what)
+    }
+
+    /// Builds the model from a Hugging Face state dict plus weights already packed (GGUF's
+    /// blocks, by the same names), which are used as they are; the rest are packed as `format`.
+    pub fn from_parts(
+        config: LlamaConfig,
         mut sd: BTreeMap<String, Tensor>,
+        mut packed: BTreeMap<String, PackedWeight>,
         format: WeightFormat,
         what: &str,
     ) -> Result<Llama> {
         let (d, v, inter) = (config.hidden_size, config.vocab_size, config.intermediate_size);
+        let packed_has_head = packed.contains_key("lm_head.weight");
         let (h, kv, hd) = (config.num_attention_heads, config.kv_heads(), config.head_dim());
         let qkv_bias = config.attention_bias.unwrap_or(config.model_type == "qwen2");
         let eps = config.rms_norm_eps;
         let norm = |w: Tensor| RMSNorm { weight: Some(w), normalized_shape: vec![d], eps: Some(eps) };
-        let lin =
-            |sd: &mut BTreeMap<String, Tensor>, name: &str, o: usize, i: usize, bias: bool| -> Result<AnyLinear> {
-                let w = take(sd, &format!("{name}.weight"), &[o, i], what)?;
-                let b = if bias { Some(take(sd, &format!("{name}.bias"), &[o], what)?) } else { None };
-                AnyLinear::new(w, b, format)
+        let take_packed =
+            |packed: &mut BTreeMap<String, PackedWeight>, name: &str, o: usize, i: usize| match packed.remove(name) {
+                Some(w) if w.shape() != [o, i] => Err(Error::format(
+                    what.to_string(),
+                    format!("{name} has shape {:?}; the config implies {:?}", w.shape(), [o, i]),
+                )),
+                w => Ok(w),
             };
-        let embed = take(&mut sd, "model.embed_tokens.weight", &[v, d], what)?;
+        let embed = match take_packed(&mut packed, "model.embed_tokens.weight", v, d)? {
+            Some(w) => AnyEmbedding::Packed(w),
+            None => {
+                AnyEmbedding::F32(Embedding::from_weights(take(&mut sd, "model.embed_tokens.weight", &[v, d], what)?))
+            }
+        };
+        let mut lin =
+            |sd: &mut BTreeMap<String, Tensor>, name: &str, o: usize, i: usize, bias: bool| -> Result<AnyLinear> {
+                let b = if bias { Some(take(sd, &format!("{name}.bias"), &[o], what)?) } else { None };
+                match take_packed(&mut packed, &format!("{name}.weight"), o, i)? {
+                    Some(weight) => Ok(AnyLinear::Packed { weight, bias: b }),
+                    None => AnyLinear::new(take(sd, &format!("{name}.weight"), &[o, i], what)?, b, format),
+                }
+            };
         let mut layers = Vec::with_capacity(config.num_hidden_layers);
         for i in 0..config.num_hidden_layers {
             let p = format!("model.layers.{i}");
@@ -315,9 +344,11 @@ impl Llama {
             });
         }
         let final_norm = norm(take(&mut sd, "model.norm.weight", &[d], what)?);
-        let lm_head = match sd.contains_key("lm_head.weight") && !config.tie_word_embeddings {
-            true => lin(&mut sd, "lm_head", v, d, false)?,
-            false => AnyLinear::new(embed.clone(), None, format)?,
+        let untied = (sd.contains_key("lm_head.weight") || packed_has_head) && !config.tie_word_embeddings;
+        let lm_head = match (untied, &embed) {
+            (true, _) => lin(&mut sd, "lm_head", v, d, false)?,
+            (false, AnyEmbedding::F32(e)) => AnyLinear::new(e.weight.clone(), None, format)?,
+            (false, AnyEmbedding::Packed(w)) => AnyLinear::Packed { weight: w.clone(), bias: None },
         };
         sd.remove("lm_head.weight");
         sd.retain(|k, _| !k.ends_with("rotary_emb.inv_freq"));
@@ -327,8 +358,29 @@ impl Llama {
                 format!("unexpected tensor {k} (and {} more) for this config", sd.len() - 1),
             ));
         }
+        if let Some(k) = packed.keys().next() {
+            return Err(Error::format(what.to_string(), format!("unexpected tensor {k} for this config")));
+        }
         let inv_freq = config.inv_freq();
-        Ok(Llama { embed_tokens: Embedding::from_weights(embed), layers, norm: final_norm, lm_head, inv_freq, config })
+        Ok(Llama { embed_tokens: embed, layers, norm: final_norm, lm_head, inv_freq, config })
+    }
+
+    /// Bytes of weight storage: every linear layer as packed, the embedding table (shared
+    /// with a tied output head, counted once) and the norms.
+    pub fn weight_bytes(&self) -> usize {
+        let embed = match &self.embed_tokens {
+            AnyEmbedding::F32(e) => e.weight.numel() * 4,
+            AnyEmbedding::Packed(w) => w.nbytes(),
+        };
+        let head = if self.config.tie_word_embeddings { 0 } else { self.lm_head.weight_bytes() };
+        let norms = (2 * self.layers.len() + 1) * self.config.hidden_size * 4;
+        let layers: usize = self
+            .layers
+            .iter()
+            .flat_map(|l| [&l.q_proj, &l.k_proj, &l.v_proj, &l.o_proj, &l.gate_proj, &l.up_proj, &l.down_proj])
+            .map(|l| l.weight_bytes())
+            .sum();
+        embed + head + norms + layers
     }
 
     /// Divides each rope frequency by a factor (llama.cpp's `rope_freqs` tensor: how GGUF

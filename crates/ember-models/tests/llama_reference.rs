@@ -3,6 +3,7 @@
 //! logits to 1e-4, greedy ids equal, cached decoding equal to the full forward, and bf16/int8
 //! weights agreeing with f32 on the top-1 token.
 
+use ember_core::fused::BlockFormat;
 use ember_core::{no_grad, Tensor};
 use ember_models::{generate, CausalLm, GenerateOptions, Llama, Sampler, WeightFormat};
 
@@ -123,10 +124,35 @@ fn gguf_files_give_the_transformers_logits() {
 
     // Kept in Q8_0 (products dequantise in registers): the same weights, so the same logits as
     // the f32 copy up to summation order.
-    let packed = Llama::from_gguf(format!("{}/model-q8_0.gguf", dir("tiny-llama")), WeightFormat::Q8_0).unwrap();
-    let packed_logits = no_grad(|| packed.forward_ids(&r["input_ids"], None)).unwrap();
-    let d = max_diff(&packed_logits, &logits);
-    assert!(d < 1e-5, "Q8_0 kernel vs dequantised f32: {d}");
+    for format in [WeightFormat::Blocks(BlockFormat::Q8_0), WeightFormat::AsStored] {
+        let packed = Llama::from_gguf(format!("{}/model-q8_0.gguf", dir("tiny-llama")), format).unwrap();
+        let packed_logits = no_grad(|| packed.forward_ids(&r["input_ids"], None)).unwrap();
+        let d = max_diff(&packed_logits, &logits);
+        assert!(d < 1e-5, "{format:?}: Q8_0 kernel vs dequantised f32: {d}");
+    }
+}
+
+/// A Q4_0 file whose embedding and output tables are Q4_1 (files mix types), as the `gguf`
+/// package quantises it: kept in its blocks (the embedding rows dequantised on lookup, q/k
+/// block rows un-permuted), the logits equal those of the same file dequantised to f32, and
+/// stay near the transformers logits (4-bit error).
+#[test]
+fn a_q4_gguf_runs_on_its_blocks() {
+    let r = ember_io::load_safetensors(format!("{}/reference_outputs.safetensors", dir("tiny-llama"))).unwrap();
+    let want = r["logits"].to_dtype(ember_core::DType::F32).unwrap();
+    let path = format!("{}/model-q4_0.gguf", dir("tiny-llama"));
+    let dense = Llama::from_gguf(&path, WeightFormat::F32).unwrap();
+    let dense_logits = no_grad(|| dense.forward_ids(&r["input_ids"], None)).unwrap();
+    let packed = Llama::from_gguf(&path, WeightFormat::AsStored).unwrap();
+    let logits = no_grad(|| packed.forward_ids(&r["input_ids"], None)).unwrap();
+    let d = max_diff(&logits, &dense_logits);
+    assert!(d < 1e-5, "Q4_0/Q4_1 kernels vs dequantised f32: {d}");
+    let scale = want.abs().unwrap().max().unwrap().item::<f32>().unwrap();
+    let d = max_diff(&logits, &want);
+    eprintln!("Q4_0 GGUF: max logit error {d} (logits up to {scale})");
+    assert!(d < 0.25 * scale, "Q4_0 GGUF: max logit error {d} vs logit scale {scale}");
+    // Kept as stored, the weights take about a sixth of f32's bytes.
+    assert!(packed.weight_bytes() * 5 < dense.weight_bytes(), "{} vs {}", packed.weight_bytes(), dense.weight_bytes());
 }
 
 /// A GGUF whose tensors have the wrong ranks for a Llama is an error, not a panic.

@@ -188,8 +188,8 @@ pub fn run(a: BenchArgs) -> Result<()> {
             Ok(())
         })?;
         // The same model with packed weights (inference formats of `ember generate --dtype`).
-        for (name, format) in [("bf16", WeightFormat::Bf16), ("int8", WeightFormat::Int8), ("q8_0", WeightFormat::Q8_0)]
-        {
+        for name in ["bf16", "int8", "q8_0", "q4_0", "q4_k"] {
+            let format: WeightFormat = name.parse()?;
             let packed = no_grad(|| Gpt2::new(cfg.clone()))?.pack(format)?;
             let mb = packed.weight_bytes() as f64 / 1e6;
             no_grad(|| -> Result<()> {

@@ -33,8 +33,9 @@ pub struct GenerateArgs {
     /// Stop when the text ends with this string (repeatable).
     #[arg(long)]
     pub stop: Vec<String>,
-    /// Weight storage: f32, bf16, int8 or q8_0 (llama.cpp's blocks; a Q8_0 GGUF keeps its weights).
-    #[arg(long, default_value = "f32")]
+    /// Weight storage: auto (a GGUF file's quantised weights as stored, read from the mapped
+    /// file; otherwise f32), f32, bf16, int8, or llama.cpp's blocks q8_0, q4_0, q4_k.
+    #[arg(long, default_value = "auto")]
     pub dtype: String,
     /// Print prompt ids, generated ids and text as JSON instead of streaming.
     #[arg(long)]

@@ -18,7 +18,7 @@ pub mod rnn;
 pub use adam::{adadelta_update, adam_supported, adam_update, AdadeltaStep, AdamStep};
 pub use batch_norm::batch_norm_train;
 pub use norm::{norm_last_dim, sum_of_squares, RowNorm};
-pub use packed::PackedWeight;
+pub use packed::{BlockFormat, Bytes, PackedWeight};
 
 /// Runs `f` on `t`'s elements as a row-major `T` slice: borrowed from the storage when `t`
 /// already is one (no copy of a large activation on every call), else a converted or pooled

@@ -1,18 +1,79 @@
 //! Low-precision packed weights for inference: bf16, int8 with one scale per output row, or
-//! llama.cpp's Q8_0 blocks (GGUF's format), multiplied with f32 activations by `ember-kernels`'
-//! low-precision GEMMs. No autograd: train with ordinary tensors and `matmul`.
+//! one of llama.cpp's block formats (GGUF's Q8_0, Q4_0, Q4_1, Q4_K, Q5_K, Q6_K), multiplied
+//! with f32 activations by `ember-kernels`' low-precision GEMMs. No autograd: train with
+//! ordinary tensors and `matmul`.
+//!
+//! Block-format bytes are held as [`Bytes`], a shared view into any owner (a `Vec`, or a
+//! memory-mapped file), so a model loaded from a GGUF file can point into the file's pages
+//! instead of copying them.
 
 use crate::autograd::is_grad_enabled;
 use crate::error::{Error, Result};
 use crate::{bf16, DType, Tensor};
-use ember_kernels::quant::{matmul_lowp, quantize_q8_0, quantize_rows_i8, Weights, Q8_0_BLOCK, Q8_0_BLOCK_BYTES};
+use ember_kernels::blockq;
+pub use ember_kernels::blockq::BlockFormat;
+use ember_kernels::quant::{matmul_lowp, quantize_rows_i8, Weights};
 use std::sync::Arc;
+
+/// Shared, immutable bytes: a range of an owner that lives as long as any view of it (a
+/// `Vec<u8>`, a memory map, ...). Cloning is cheap.
+#[derive(Clone)]
+pub struct Bytes {
+    owner: Arc<dyn AsRef<[u8]> + Send + Sync>,
+    start: usize,
+    len: usize,
+}
+
+impl Bytes {
+    /// Bytes `start..start + len` of `owner`; `None` when the range lies outside it.
+    pub fn view(owner: Arc<dyn AsRef<[u8]> + Send + Sync>, start: usize, len: usize) -> Option<Bytes> {
+        let end = start.checked_add(len)?;
+        ((*owner).as_ref().len() >= end).then_some(Bytes { owner, start, len })
+    }
+
+    /// Bytes `start..start + len` of this view; `None` outside it.
+    pub fn slice(&self, start: usize, len: usize) -> Option<Bytes> {
+        (start.checked_add(len)? <= self.len).then(|| Bytes {
+            owner: self.owner.clone(),
+            start: self.start + start,
+            len,
+        })
+    }
+
+    /// The bytes.
+    pub fn as_slice(&self) -> &[u8] {
+        &(*self.owner).as_ref()[self.start..self.start + self.len]
+    }
+
+    /// Bytes held.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether no bytes are held.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+impl From<Vec<u8>> for Bytes {
+    fn from(v: Vec<u8>) -> Bytes {
+        let len = v.len();
+        Bytes { owner: Arc::new(v), start: 0, len }
+    }
+}
+
+impl std::fmt::Debug for Bytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Bytes({} bytes)", self.len)
+    }
+}
 
 #[derive(Clone, Debug)]
 enum Packed {
     Bf16(Arc<Vec<bf16>>),
     Int8(Arc<Vec<i8>>, Arc<Vec<f32>>),
-    Q8_0(Arc<Vec<u8>>),
+    Blocks(BlockFormat, Bytes),
 }
 
 /// A weight matrix `[N, K]` stored in low precision for `x W^T` products.
@@ -47,31 +108,66 @@ impl PackedWeight {
         Ok(PackedWeight { n, k, data: Packed::Int8(Arc::new(q), Arc::new(s)) })
     }
 
-    /// llama.cpp's Q8_0 (blocks of 32 int8 values with an f16 scale; 34 bytes per 32 weights),
-    /// quantised from `w`, whose rows must hold whole blocks.
+    /// `w` quantised to one of llama.cpp's block formats that Ember writes (Q8_0, Q4_0, Q4_K);
+    /// its rows must hold whole blocks (32 values, 256 for Q4_K).
     #[track_caller]
-    pub fn q8_0(w: &Tensor) -> Result<PackedWeight> {
-        let (n, k, v) = matrix_f32(w, "PackedWeight::q8_0")?;
-        if !k.is_multiple_of(Q8_0_BLOCK) {
+    pub fn blocks(format: BlockFormat, w: &Tensor) -> Result<PackedWeight> {
+        let (n, k, v) = matrix_f32(w, "PackedWeight::blocks")?;
+        if !k.is_multiple_of(format.block_len()) {
             return Err(Error::shape(
-                "PackedWeight::q8_0",
-                format!("rows of {k} values do not split into blocks of 32"),
+                "PackedWeight::blocks",
+                format!("rows of {k} values do not split into {} blocks of {}", format.name(), format.block_len()),
             ));
         }
-        Ok(PackedWeight { n, k, data: Packed::Q8_0(Arc::new(quantize_q8_0(&v))) })
+        let bytes = blockq::quantize(format, &v).ok_or_else(|| {
+            Error::unsupported(
+                "PackedWeight::blocks",
+                format!("Ember quantises to Q8_0, Q4_0 and Q4_K, not {}", format.name()),
+            )
+        })?;
+        Ok(PackedWeight { n, k, data: Packed::Blocks(format, bytes.into()) })
     }
 
-    /// Q8_0 blocks as a GGUF file stores them (`[N, K]` row by row), kept as they are.
+    /// Blocks as a GGUF file stores them (`[N, K]` row by row), kept as they are (no copy).
     #[track_caller]
-    pub fn from_q8_0_blocks(n: usize, k: usize, blocks: Vec<u8>) -> Result<PackedWeight> {
-        let want = (k / Q8_0_BLOCK).checked_mul(Q8_0_BLOCK_BYTES).and_then(|r| r.checked_mul(n));
-        if !k.is_multiple_of(Q8_0_BLOCK) || want != Some(blocks.len()) {
+    pub fn from_blocks(format: BlockFormat, n: usize, k: usize, bytes: Bytes) -> Result<PackedWeight> {
+        let want = format.bytes_for(k).and_then(|r| r.checked_mul(n));
+        if !k.is_multiple_of(format.block_len()) || want != Some(bytes.len()) {
             return Err(Error::shape(
-                "PackedWeight::from_q8_0_blocks",
-                format!("{} bytes are not the Q8_0 blocks of a [{n}, {k}] matrix", blocks.len()),
+                "PackedWeight::from_blocks",
+                format!("{} bytes are not the {} blocks of a [{n}, {k}] matrix", bytes.len(), format.name()),
             ));
         }
-        Ok(PackedWeight { n, k, data: Packed::Q8_0(Arc::new(blocks)) })
+        Ok(PackedWeight { n, k, data: Packed::Blocks(format, bytes) })
+    }
+
+    /// The block format, for block-quantised weights.
+    pub fn block_format(&self) -> Option<BlockFormat> {
+        match &self.data {
+            Packed::Blocks(f, _) => Some(*f),
+            _ => None,
+        }
+    }
+
+    /// Rows `ids` as f32 `[ids.len(), K]` (an embedding lookup without dequantising the
+    /// whole table).
+    pub fn rows(&self, ids: &[usize]) -> Result<Tensor> {
+        let k = self.k;
+        let mut out = vec![0.0f32; ids.len() * k];
+        for (o, &r) in out.chunks_exact_mut(k.max(1)).zip(ids) {
+            if r >= self.n {
+                return Err(Error::index("PackedWeight::rows", format!("row {r} of a [{}, {k}] weight", self.n)));
+            }
+            match &self.data {
+                Packed::Bf16(w) => o.iter_mut().zip(&w[r * k..(r + 1) * k]).for_each(|(o, b)| *o = b.to_f32()),
+                Packed::Int8(w, s) => o.iter_mut().zip(&w[r * k..(r + 1) * k]).for_each(|(o, &q)| *o = q as f32 * s[r]),
+                Packed::Blocks(f, b) => {
+                    let row = k / f.block_len() * f.block_bytes();
+                    blockq::dequantize_into(*f, &b.as_slice()[r * row..(r + 1) * row], o);
+                }
+            }
+        }
+        Tensor::from_vec(out, &[ids.len(), k])
     }
 
     /// `[N, K]`.
@@ -84,24 +180,13 @@ impl PackedWeight {
         match &self.data {
             Packed::Bf16(w) => w.len() * 2,
             Packed::Int8(w, s) => w.len() + s.len() * 4,
-            Packed::Q8_0(b) => b.len(),
+            Packed::Blocks(_, b) => b.len(),
         }
     }
 
     /// The weights as f32 `[N, K]` (dequantised).
     pub fn to_tensor(&self) -> Result<Tensor> {
-        let v: Vec<f32> = match &self.data {
-            Packed::Bf16(w) => w.iter().map(|b| b.to_f32()).collect(),
-            Packed::Int8(w, s) => w.iter().enumerate().map(|(i, &q)| q as f32 * s[i / self.k]).collect(),
-            Packed::Q8_0(b) => b
-                .chunks_exact(Q8_0_BLOCK_BYTES)
-                .flat_map(|blk| {
-                    let d = half::f16::from_le_bytes([blk[0], blk[1]]).to_f32();
-                    blk[2..].iter().map(move |&q| d * q as i8 as f32)
-                })
-                .collect(),
-        };
-        Tensor::from_vec(v, &[self.n, self.k])
+        self.rows(&(0..self.n).collect::<Vec<_>>())
     }
 
     /// `x W[rows]^T` for `x [..., K]` (f32): output `[..., len]` for rows `start..start + len`
@@ -134,9 +219,9 @@ impl PackedWeight {
         let w = match &self.data {
             Packed::Bf16(w) => Weights::Bf16(&w[start * k..(start + len) * k]),
             Packed::Int8(w, s) => Weights::Int8(&w[start * k..(start + len) * k], &s[start..start + len]),
-            Packed::Q8_0(b) => {
-                let row = k / Q8_0_BLOCK * Q8_0_BLOCK_BYTES;
-                Weights::Q8_0(&b[start * row..(start + len) * row])
+            Packed::Blocks(f, b) => {
+                let row = k / f.block_len() * f.block_bytes();
+                Weights::Blocks(*f, &b.as_slice()[start * row..(start + len) * row])
             }
         };
         matmul_lowp(&xs, m, k, w, len, &mut out);
