@@ -1,6 +1,6 @@
 """Writes crates/ember-io/tests/fixtures/gguf/: `tiny.gguf` (written by llama.cpp's `gguf`
 Python package: metadata of every value type, tensors in F32, F16, BF16, Q8_0, Q4_0, Q4_1,
-Q4_K, Q5_K and Q6_K) and `expected.json` (each tensor's row-major shape and values as the
+Q4_K, Q5_K, Q6_K, Q5_0 and Q5_1) and `expected.json` (each tensor's row-major shape and values as the
 package dequantises them). Needs `pip install gguf numpy`; CI only reads the outputs."""
 
 import json
@@ -72,6 +72,8 @@ add("q4_1", (2, 32), Q.Q4_1)
 add("q4_k", (2, 256), Q.Q4_K)
 add("q5_k", (1, 512), Q.Q5_K)
 add("q6_k", (2, 256), Q.Q6_K)
+add("q5_0", (2, 64), Q.Q5_0)
+add("q5_1", (3, 32), Q.Q5_1)
 
 w.write_header_to_file()
 w.write_kv_data_to_file()

@@ -182,8 +182,9 @@ fn malformed_files_are_errors_naming_the_problem() {
     assert!(err(valid().tensor("u", &[u64::MAX, 4], 0, 0).bytes()).contains("overflows"));
     assert!(err(valid().tensor("q", &[16], 8, 0).bytes()).contains("not a multiple of Q8_0's block of 32"));
     // Types ggml has that Ember cannot read yet are listed, and refused when read.
-    let mut b = valid().tensor("q5", &[32], 6, 32);
-    b.data.resize(32 + 22, 0);
+    let mut b = valid().tensor("q2", &[256], 10, 32);
+    b.data.resize(32 + 84, 0);
     let g = parse_gguf(b.bytes(), "t.gguf").unwrap();
-    assert!(g.tensor("q5").unwrap_err().to_string().contains("Q5_0, which Ember cannot read yet"));
+    assert!(g.tensor("q2").unwrap_err().to_string().contains("Q2_K, which Ember cannot read yet"));
+    assert!(g.blocks("q2").is_none());
 }

@@ -110,6 +110,8 @@ pub fn dot_rows_isa(isa: Isa, format: BlockFormat, x: &QuantizedRow, rows: &[u8]
                 BlockFormat::Q8_0 => avx2::rows_q8_0(x, rows, row_bytes, out),
                 BlockFormat::Q4_0 => avx2::rows_q4_0(x, rows, row_bytes, out),
                 BlockFormat::Q4_1 => avx2::rows_q4_1(x, rows, row_bytes, out),
+                BlockFormat::Q5_0 => avx2::rows_q5_0(x, rows, row_bytes, out),
+                BlockFormat::Q5_1 => avx2::rows_q5_1(x, rows, row_bytes, out),
                 BlockFormat::Q4_K => avx2::rows_q4_k(x, rows, row_bytes, out),
                 BlockFormat::Q5_K => avx2::rows_q5_k(x, rows, row_bytes, out),
                 BlockFormat::Q6_K => avx2::rows_q6_k(x, rows, row_bytes, out),
@@ -149,13 +151,22 @@ fn portable(format: BlockFormat, x: &QuantizedRow, row: &[u8]) -> f32 {
             BlockFormat::Q8_0 => {
                 acc += f16_at(blk, 0) * x.d[i] * idot(blk[2..34].iter().map(|&v| v as i8 as i32), x, i)
             }
-            BlockFormat::Q4_0 | BlockFormat::Q4_1 => {
-                let qs = if format == BlockFormat::Q4_0 { &blk[2..18] } else { &blk[4..20] };
+            BlockFormat::Q4_0 | BlockFormat::Q4_1 | BlockFormat::Q5_0 | BlockFormat::Q5_1 => {
+                let has_min = matches!(format, BlockFormat::Q4_1 | BlockFormat::Q5_1);
+                let at = if has_min { 4 } else { 2 };
+                let (qh, qs) = match format {
+                    BlockFormat::Q5_0 | BlockFormat::Q5_1 => {
+                        (u32::from_le_bytes([blk[at], blk[at + 1], blk[at + 2], blk[at + 3]]), &blk[at + 4..at + 20])
+                    }
+                    _ => (0, &blk[at..at + 16]),
+                };
                 let nib = qs.iter().map(|&v| (v & 0xF) as i32).chain(qs.iter().map(|&v| (v >> 4) as i32));
+                let codes = nib.enumerate().map(|(j, v)| v | (((qh >> j) & 1) << 4) as i32);
                 let d = f16_at(blk, 0) * x.d[i];
-                acc += d * idot(nib, x, i);
+                acc += d * idot(codes, x, i);
                 acc += match format {
                     BlockFormat::Q4_0 => -8.0 * d * x.sum32(i),
+                    BlockFormat::Q5_0 => -16.0 * d * x.sum32(i),
                     _ => f16_at(blk, 2) * x.d[i] * x.sum32(i),
                 };
             }
@@ -241,6 +252,8 @@ mod avx2 {
     rows_fn!(rows_q8_0, q8_0, 34);
     rows_fn!(rows_q4_0, q4_0, 18);
     rows_fn!(rows_q4_1, q4_1, 20);
+    rows_fn!(rows_q5_0, q5_0, 22);
+    rows_fn!(rows_q5_1, q5_1, 24);
     rows_fn!(rows_q4_k, q4_k, 144);
     rows_fn!(rows_q5_k, q5_k, 176);
     rows_fn!(rows_q6_k, q6_k, 210);
@@ -312,6 +325,37 @@ mod avx2 {
     #[inline(always)]
     unsafe fn q4_1(x: &QuantizedRow, blk: *const u8, i: usize, acc: &mut [__m256; 2], off: &mut f32) {
         fma(&mut acc[i & 1], f16_at(blk) * *x.d.get_unchecked(i), dot_u8_i8(nibbles16(blk.add(4)), xq(x, i)));
+        *off -= f16_at(blk.add(2)) * sum32(x, i);
+    }
+
+    /// The fifth bits of a Q5_0/Q5_1 block (a little-endian u32 at `p`, bit `j` for value `j`)
+    /// as 16 in byte `j`.
+    #[inline(always)]
+    unsafe fn fifth_bits(p: *const u8) -> __m256i {
+        let bits = _mm256_set1_epi32(std::ptr::read_unaligned(p as *const u32) as i32);
+        // Byte j takes byte j / 8 of the u32, then tests bit j % 8: OR-ing in every other bit
+        // gives all ones exactly when that bit is set.
+        let spread = _mm256_shuffle_epi8(
+            bits,
+            _mm256_setr_epi64x(0, 0x0101_0101_0101_0101, 0x0202_0202_0202_0202, 0x0303_0303_0303_0303),
+        );
+        let others = _mm256_set1_epi64x(0x7fbf_dfef_f7fb_fdfe);
+        let set = _mm256_cmpeq_epi8(_mm256_or_si256(spread, others), _mm256_set1_epi64x(-1));
+        _mm256_and_si256(set, _mm256_set1_epi8(16))
+    }
+
+    #[inline(always)]
+    unsafe fn q5_0(x: &QuantizedRow, blk: *const u8, i: usize, acc: &mut [__m256; 2], off: &mut f32) {
+        let d = f16_at(blk);
+        let codes = _mm256_or_si256(nibbles16(blk.add(6)), fifth_bits(blk.add(2)));
+        fma(&mut acc[i & 1], d * *x.d.get_unchecked(i), dot_u8_i8(codes, xq(x, i)));
+        *off += 16.0 * d * sum32(x, i);
+    }
+
+    #[inline(always)]
+    unsafe fn q5_1(x: &QuantizedRow, blk: *const u8, i: usize, acc: &mut [__m256; 2], off: &mut f32) {
+        let codes = _mm256_or_si256(nibbles16(blk.add(8)), fifth_bits(blk.add(4)));
+        fma(&mut acc[i & 1], f16_at(blk) * *x.d.get_unchecked(i), dot_u8_i8(codes, xq(x, i)));
         *off -= f16_at(blk.add(2)) * sum32(x, i);
     }
 
@@ -405,7 +449,7 @@ mod tests {
         for blk in b.chunks_exact_mut(format.block_bytes()) {
             let at: &[usize] = match format {
                 BlockFormat::Q6_K => &[208],
-                BlockFormat::Q4_1 | BlockFormat::Q4_K | BlockFormat::Q5_K => &[0, 2],
+                BlockFormat::Q4_1 | BlockFormat::Q5_1 | BlockFormat::Q4_K | BlockFormat::Q5_K => &[0, 2],
                 _ => &[0],
             };
             for &i in at {
@@ -456,7 +500,7 @@ mod tests {
             for blk in row.chunks_exact_mut(format.block_bytes()) {
                 let at: &[usize] = match format {
                     BlockFormat::Q6_K => &[208],
-                    BlockFormat::Q4_1 | BlockFormat::Q4_K | BlockFormat::Q5_K => &[0, 2],
+                    BlockFormat::Q4_1 | BlockFormat::Q5_1 | BlockFormat::Q4_K | BlockFormat::Q5_K => &[0, 2],
                     _ => &[0],
                 };
                 for &i in at {

@@ -107,7 +107,7 @@ impl Weights<'_> {
             }
             Weights::Blocks(f, w) => {
                 let row = k / f.block_len() * f.block_bytes();
-                s = blockq::dot(*f, x, &w[n * row..(n + 1) * row]);
+                s = blockq_int::dot_isa(crate::isa::isa(), *f, &QuantizedRow::new(x), &w[n * row..(n + 1) * row]);
             }
         }
         s

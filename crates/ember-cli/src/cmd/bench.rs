@@ -18,6 +18,13 @@ pub struct BenchArgs {
     /// Print the results as one JSON object on the last line.
     #[arg(long)]
     pub json: bool,
+    /// Instead of the workloads: load this GGUF Llama-family model and time its prompt and
+    /// decode (with `--dtype`).
+    #[arg(long)]
+    pub model: Option<std::path::PathBuf>,
+    /// Weight storage for `--model`: auto (as stored), f32, bf16, int8, q8_0, q4_0, q4_k.
+    #[arg(long, default_value = "auto")]
+    pub dtype: String,
 }
 
 /// Median and best seconds per call: warm-up, then `samples` samples of enough calls to last
@@ -66,6 +73,13 @@ pub fn run(a: BenchArgs) -> Result<()> {
     };
     println!("# ember {} threads={}", env!("CARGO_PKG_VERSION"), ember::get_num_threads());
     ember::manual_seed(0);
+    if let Some(path) = &a.model {
+        super::bench_gguf::run(path, a.dtype.parse()?, &mut r)?;
+        if a.json {
+            println!("{}", Value::Object(r));
+        }
+        return Ok(());
+    }
 
     if has("matmul") {
         for n in [128usize, 256, 512, 1024, 2048] {

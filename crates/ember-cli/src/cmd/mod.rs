@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod bench;
+pub mod bench_gguf;
 pub mod data_parallel;
 pub mod generate;
 pub mod info;
