@@ -294,6 +294,8 @@ fn generate_from_a_gguf_file_matches_the_model_folder() {
     let from_folder = run(&dir);
     assert_eq!(from_folder.as_array().unwrap().len(), 6);
     assert_eq!(run(&format!("{dir}/model.gguf")), from_folder);
+    // Q4_0 weights kept in their blocks (the default `--dtype auto`) generate too.
+    assert_eq!(run(&format!("{dir}/model-q4_0.gguf")).as_array().unwrap().len(), 6);
     let o = ember(&["generate", "--model", &format!("{dir}/model.gguf"), "--prompt", "t1"]);
     assert_one_line_error(&o, 1, "pass --tokenizer");
 }

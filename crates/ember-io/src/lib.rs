@@ -15,11 +15,13 @@
 pub mod atomic;
 pub mod checkpoint;
 pub mod gguf;
+pub mod gguf_write;
 pub mod pt;
 pub mod safetensors;
 
 pub use checkpoint::{load_checkpoint, save_checkpoint, TrainingCheckpoint};
 pub use gguf::{load_gguf, parse_gguf, Gguf, GgufValue};
+pub use gguf_write::{write_gguf, GgufTensorOut};
 pub use pt::{load_pt, load_pt_state_dict, PtValue};
 pub use safetensors::{
     load_safetensors, load_safetensors_with_metadata, read_safetensors_header, save_safetensors,

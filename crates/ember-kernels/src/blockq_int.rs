@@ -238,13 +238,21 @@ mod avx2 {
             pub unsafe fn $name(x: &QuantizedRow, w: &[u8], row_bytes: usize, out: &mut [f32]) {
                 let nb = row_bytes / $bytes;
                 for (o, row) in out.iter_mut().zip(w.chunks_exact(row_bytes)) {
-                    let mut acc = [_mm256_setzero_ps(); 2];
-                    let mut off = 0.0f32;
+                    // Blocks in pairs, each with its own accumulators: independent chains.
+                    let mut acc = [[_mm256_setzero_ps(); 2]; 2];
+                    let mut off = [0.0f32; 2];
                     let p = row.as_ptr();
-                    for i in 0..nb {
-                        $block(x, p.add(i * $bytes), i, &mut acc, &mut off);
+                    let mut i = 0;
+                    while i + 1 < nb {
+                        $block(x, p.add(i * $bytes), i, &mut acc[0], &mut off[0]);
+                        $block(x, p.add((i + 1) * $bytes), i + 1, &mut acc[1], &mut off[1]);
+                        i += 2;
                     }
-                    *o = hsum(_mm256_add_ps(acc[0], acc[1])) - off;
+                    if i < nb {
+                        $block(x, p.add(i * $bytes), i, &mut acc[0], &mut off[0]);
+                    }
+                    let a = _mm256_add_ps(_mm256_add_ps(acc[0][0], acc[0][1]), _mm256_add_ps(acc[1][0], acc[1][1]));
+                    *o = hsum(a) - (off[0] + off[1]);
                 }
             }
         };
@@ -304,7 +312,7 @@ mod avx2 {
         let wv = load(blk.add(2));
         // |w| (unsigned) times x with w's sign: the signed product through maddubs.
         let p = dot_u8_i8(_mm256_sign_epi8(wv, wv), _mm256_sign_epi8(xq(x, i), wv));
-        fma(&mut acc[i & 1], f16_at(blk) * *x.d.get_unchecked(i), p);
+        fma(&mut acc[0], f16_at(blk) * *x.d.get_unchecked(i), p);
     }
 
     /// The 32 nibbles of a Q4_0/Q4_1 block: low nibbles (values 0..16), then high (16..32).
@@ -318,13 +326,13 @@ mod avx2 {
     #[inline(always)]
     unsafe fn q4_0(x: &QuantizedRow, blk: *const u8, i: usize, acc: &mut [__m256; 2], off: &mut f32) {
         let d = f16_at(blk);
-        fma(&mut acc[i & 1], d * *x.d.get_unchecked(i), dot_u8_i8(nibbles16(blk.add(2)), xq(x, i)));
+        fma(&mut acc[0], d * *x.d.get_unchecked(i), dot_u8_i8(nibbles16(blk.add(2)), xq(x, i)));
         *off += 8.0 * d * sum32(x, i);
     }
 
     #[inline(always)]
     unsafe fn q4_1(x: &QuantizedRow, blk: *const u8, i: usize, acc: &mut [__m256; 2], off: &mut f32) {
-        fma(&mut acc[i & 1], f16_at(blk) * *x.d.get_unchecked(i), dot_u8_i8(nibbles16(blk.add(4)), xq(x, i)));
+        fma(&mut acc[0], f16_at(blk) * *x.d.get_unchecked(i), dot_u8_i8(nibbles16(blk.add(4)), xq(x, i)));
         *off -= f16_at(blk.add(2)) * sum32(x, i);
     }
 
@@ -348,14 +356,14 @@ mod avx2 {
     unsafe fn q5_0(x: &QuantizedRow, blk: *const u8, i: usize, acc: &mut [__m256; 2], off: &mut f32) {
         let d = f16_at(blk);
         let codes = _mm256_or_si256(nibbles16(blk.add(6)), fifth_bits(blk.add(2)));
-        fma(&mut acc[i & 1], d * *x.d.get_unchecked(i), dot_u8_i8(codes, xq(x, i)));
+        fma(&mut acc[0], d * *x.d.get_unchecked(i), dot_u8_i8(codes, xq(x, i)));
         *off += 16.0 * d * sum32(x, i);
     }
 
     #[inline(always)]
     unsafe fn q5_1(x: &QuantizedRow, blk: *const u8, i: usize, acc: &mut [__m256; 2], off: &mut f32) {
         let codes = _mm256_or_si256(nibbles16(blk.add(8)), fifth_bits(blk.add(4)));
-        fma(&mut acc[i & 1], f16_at(blk) * *x.d.get_unchecked(i), dot_u8_i8(codes, xq(x, i)));
+        fma(&mut acc[0], f16_at(blk) * *x.d.get_unchecked(i), dot_u8_i8(codes, xq(x, i)));
         *off -= f16_at(blk.add(2)) * sum32(x, i);
     }
 

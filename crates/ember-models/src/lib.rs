@@ -5,8 +5,10 @@
 //!   `ember train char`).
 //! - [`llama`]: Llama, Mistral- and Qwen2-style models (`LlamaForCausalLM`).
 //! - [`bert`]: BERT encoders and sentence embeddings (all-MiniLM-L6-v2).
-//! - [`tokenizer`]: `tokenizer.json` or GPT-2 BPE through the `tokenizers` crate.
-//! - [`linear`], [`attention`]: f32/bf16/int8 linear layers and fused inference attention.
+//! - [`tokenizer`]: `tokenizer.json`, GPT-2 BPE, or a GGUF file's own tokenizer, through the
+//!   `tokenizers` crate.
+//! - [`linear`], [`attention`]: f32/bf16/int8/GGUF-block linear layers and fused inference
+//!   attention.
 //! - [`kv_cache`]: preallocated key/value caches for incremental decoding.
 //! - [`sampling`]: greedy, temperature, top-k, top-p and repetition-penalty sampling.
 //! - [`generate`]: the prefill-then-decode loop shared by every causal model.
@@ -21,6 +23,7 @@ pub mod linear;
 pub mod llama;
 pub mod sampling;
 pub mod tokenizer;
+mod tokenizer_gguf;
 
 pub use bert::{embed, Bert, BertConfig};
 pub use generate::{generate, generate_batch, CausalLm, GenerateOptions};

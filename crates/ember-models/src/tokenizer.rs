@@ -23,6 +23,11 @@ fn err(what: &str, e: impl std::fmt::Display) -> Error {
 }
 
 impl Tokenizer {
+    /// Wraps a `tokenizers` pipeline.
+    pub(crate) fn from_hf(inner: HfTokenizer) -> Tokenizer {
+        Tokenizer { inner }
+    }
+
     /// Loads a `tokenizer.json`.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Tokenizer> {
         let p = path.as_ref();

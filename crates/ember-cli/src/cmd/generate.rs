@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 #[derive(clap::Args, Debug)]
 pub struct GenerateArgs {
     /// A Hugging Face model folder (config.json, model.safetensors, tokenizer), or a GGUF file
-    /// (Llama, Mistral, Qwen2; with --tokenizer).
+    /// (Llama, Mistral, Qwen2; its own tokenizer unless --tokenizer is given).
     #[arg(long)]
     pub model: PathBuf,
     /// Tokenizer folder or tokenizer.json, when not in the model folder.
@@ -76,19 +76,22 @@ fn tokenizer(model: &Path, explicit: Option<&Path>) -> Result<Tokenizer> {
     }
 }
 
-/// A GGUF model and its end-of-text id; the tokenizer must come from `--tokenizer` (reading
-/// the file's own tokenizer is not built yet).
-fn gguf_model(a: &GenerateArgs, format: WeightFormat) -> Result<(Box<dyn CausalLm>, Option<u32>)> {
-    if a.tokenizer.is_none() {
-        return Err(Error::unsupported(
-            "generate",
-            format!("{}: a GGUF file's own tokenizer is not read yet; pass --tokenizer DIR", a.model.display()),
-        ));
-    }
+/// A GGUF model, its end-of-text id and its tokenizer: the file's own (`tokenizer.ggml.*`)
+/// unless `--tokenizer` names another.
+fn gguf_model(a: &GenerateArgs, format: WeightFormat) -> Result<Loaded> {
     let g = ember::io::load_gguf(&a.model)?;
+    let what = a.model.display().to_string();
     let eos = g.get("tokenizer.ggml.eos_token_id").and_then(|v| v.as_u64()).map(|v| v as u32);
-    Ok((Box::new(Llama::from_gguf_file(&g, format, &a.model.display().to_string())?), eos))
+    let tok = match &a.tokenizer {
+        Some(p) => (tokenizer(&a.model, Some(p))?, false),
+        // The file says whether a BOS token leads (`add_bos_token`).
+        None => (Tokenizer::from_gguf(&g, &what)?, true),
+    };
+    Ok((Box::new(Llama::from_gguf_file(&g, format, &what)?), eos, tok))
 }
+
+/// A model, its end-of-text id, its tokenizer and whether prompts get its special tokens.
+type Loaded = (Box<dyn CausalLm>, Option<u32>, (Tokenizer, bool));
 
 fn is_gguf(path: &Path) -> bool {
     let mut magic = [0u8; 4];
@@ -99,12 +102,11 @@ fn is_gguf(path: &Path) -> bool {
 
 pub fn run_generate(a: GenerateArgs, seed: u64) -> Result<()> {
     let format: WeightFormat = a.dtype.parse()?;
-    let (model, eos): (Box<dyn CausalLm>, Option<u32>) =
-        if is_gguf(&a.model) { gguf_model(&a, format)? } else { hf_model(&a, format)? };
-    run_model(a, model, eos, seed)
+    let (model, eos, tok) = if is_gguf(&a.model) { gguf_model(&a, format)? } else { hf_model(&a, format)? };
+    run_model(a, model, eos, tok, seed)
 }
 
-fn hf_model(a: &GenerateArgs, format: WeightFormat) -> Result<(Box<dyn CausalLm>, Option<u32>)> {
+fn hf_model(a: &GenerateArgs, format: WeightFormat) -> Result<Loaded> {
     let (ty, cfg) = model_type(&a.model)?;
     let model: Box<dyn CausalLm> = match ty.as_str() {
         "gpt2" => Box::new(Gpt2::from_pretrained(&a.model)?.pack(format)?),
@@ -116,12 +118,19 @@ fn hf_model(a: &GenerateArgs, format: WeightFormat) -> Result<(Box<dyn CausalLm>
             ))
         }
     };
-    Ok((model, cfg["eos_token_id"].as_u64().map(|x| x as u32)))
+    let tok = tokenizer(&a.model, a.tokenizer.as_deref())?;
+    Ok((model, cfg["eos_token_id"].as_u64().map(|x| x as u32), (tok, false)))
 }
 
-fn run_model(a: GenerateArgs, model: Box<dyn CausalLm>, eos: Option<u32>, seed: u64) -> Result<()> {
-    let tok = tokenizer(&a.model, a.tokenizer.as_deref())?;
-    let prompt = tok.encode(&a.prompt, false)?;
+fn run_model(
+    a: GenerateArgs,
+    model: Box<dyn CausalLm>,
+    eos: Option<u32>,
+    tok: (Tokenizer, bool),
+    seed: u64,
+) -> Result<()> {
+    let (tok, special) = tok;
+    let prompt = tok.encode(&a.prompt, special)?;
     if prompt.is_empty() {
         return Err(Error::value("generate", "the prompt encodes to no tokens"));
     }
