@@ -38,6 +38,8 @@ enum Command {
     Generate(cmd::generate::GenerateArgs),
     /// Print sentence embeddings from a BERT model folder.
     Embed(cmd::generate::EmbedArgs),
+    /// Write a Llama-family model folder as a quantised GGUF file (Q8_0, Q4_0, Q4_K).
+    Quantize(cmd::quantize::QuantizeArgs),
 }
 
 #[derive(Subcommand)]
@@ -71,6 +73,7 @@ fn main() {
         Command::Bench(a) => cmd::bench::run(a),
         Command::Generate(a) => cmd::generate::run_generate(a, cli.seed),
         Command::Embed(a) => cmd::generate::run_embed(a),
+        Command::Quantize(a) => cmd::quantize::run(a),
     });
     if let Err(e) = result {
         // The message without Ember's source location: a command-line user did not write the

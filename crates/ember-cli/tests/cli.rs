@@ -296,6 +296,13 @@ fn generate_from_a_gguf_file_matches_the_model_folder() {
     assert_eq!(run(&format!("{dir}/model.gguf")), from_folder);
     // Q4_0 weights kept in their blocks (the default `--dtype auto`) generate too.
     assert_eq!(run(&format!("{dir}/model-q4_0.gguf")).as_array().unwrap().len(), 6);
+    // `ember quantize` writes the folder as Q8_0 GGUF: the same ids as the gguf package's file.
+    let q = tmp("tiny-llama-q8_0.gguf");
+    let q = q.to_str().unwrap();
+    let o = ok(&["quantize", "--model", &dir, "--out", q, "--type", "q8_0"]);
+    assert!(o.contains("Q8_0"), "{o}");
+    assert_eq!(run(q), run(&format!("{dir}/model-q8_0.gguf")));
+    assert_one_line_error(&ember(&["quantize", "--model", &dir, "--out", q, "--type", "q3"]), 1, "unknown --type");
     let o = ember(&["generate", "--model", &format!("{dir}/model.gguf"), "--prompt", "t1"]);
     assert_one_line_error(&o, 1, "pass --tokenizer");
 }

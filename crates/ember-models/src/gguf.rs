@@ -22,7 +22,7 @@ fn keeps(format: WeightFormat, stored: BlockFormat) -> bool {
 }
 
 /// HF names of a layer's tensors, by llama.cpp's.
-const LAYER_NAMES: &[(&str, &str)] = &[
+pub(crate) const LAYER_NAMES: &[(&str, &str)] = &[
     ("attn_norm.weight", "input_layernorm.weight"),
     ("attn_q.weight", "self_attn.q_proj.weight"),
     ("attn_k.weight", "self_attn.k_proj.weight"),

@@ -17,6 +17,7 @@ pub mod attention;
 pub mod bert;
 pub mod generate;
 mod gguf;
+pub mod gguf_export;
 pub mod gpt2;
 pub mod kv_cache;
 pub mod linear;

@@ -173,3 +173,47 @@ fn a_gguf_with_wrong_tensor_ranks_is_refused() {
     let err = Llama::from_gguf_file(&bad, WeightFormat::F32, "bad.gguf").unwrap_err().to_string();
     assert!(err.contains("not [vocab, width]"), "{err}");
 }
+
+/// `ember quantize`'s export: the tiny Llama written as Q8_0 GGUF holds, tensor for tensor,
+/// the bytes llama.cpp's `gguf` package wrote for the same checkpoint (same names, same q/k
+/// permutation, same Q8_0 rule; f32 tensors equal to f32 rounding), and loads back to the
+/// same logits. Q4_K on rows of 32 and 64 values falls back to Q8_0, as llama.cpp's does.
+#[test]
+fn quantize_export_matches_the_gguf_package_bytes() {
+    use ember_models::gguf_export::llama_to_gguf;
+    let out = std::env::temp_dir().join(format!("ember-export-{}.gguf", std::process::id()));
+    let s = llama_to_gguf(dir("tiny-llama"), &out, BlockFormat::Q8_0).unwrap();
+    assert!(s.types["Q8_0"] > 0 && s.types["F32"] > 0, "{s:?}");
+    let ours = ember_io::load_gguf(&out).unwrap();
+    let theirs = ember_io::load_gguf(format!("{}/model-q8_0.gguf", dir("tiny-llama"))).unwrap();
+    assert_eq!(ours.tensors.len(), theirs.tensors.len());
+    for t in &theirs.tensors {
+        let mine = ours.info(&t.name).unwrap_or_else(|| panic!("{} missing", t.name));
+        assert_eq!((mine.shape.clone(), mine.ggml_type), (t.shape.clone(), t.ggml_type), "{}", t.name);
+        match theirs.blocks(&t.name) {
+            Some((_, bytes)) => assert_eq!(ours.blocks(&t.name).unwrap().1, bytes, "{}", t.name),
+            None => {
+                let (a, b) = (
+                    ours.tensor(&t.name).unwrap().to_f64_vec().unwrap(),
+                    theirs.tensor(&t.name).unwrap().to_f64_vec().unwrap(),
+                );
+                assert!(a.iter().zip(&b).all(|(x, y)| (x - y).abs() <= 1e-6 * y.abs().max(1.0)), "{}", t.name);
+            }
+        }
+    }
+    let r = ember_io::load_safetensors(format!("{}/reference_outputs.safetensors", dir("tiny-llama"))).unwrap();
+    let a = Llama::from_gguf(&out, WeightFormat::AsStored).unwrap();
+    let b = Llama::from_gguf(format!("{}/model-q8_0.gguf", dir("tiny-llama")), WeightFormat::AsStored).unwrap();
+    let (la, lb) =
+        no_grad(|| (a.forward_ids(&r["input_ids"], None).unwrap(), b.forward_ids(&r["input_ids"], None).unwrap()));
+    assert!(max_diff(&la, &lb) < 1e-5);
+
+    let s = llama_to_gguf(dir("tiny-llama"), &out, BlockFormat::Q4_K).unwrap();
+    assert!(!s.types.contains_key("Q4_K") && s.types["Q8_0"] > 0, "{s:?}");
+    assert!(llama_to_gguf(dir("tiny-llama"), &out, BlockFormat::Q6_K)
+        .unwrap_err()
+        .to_string()
+        .contains("q8_0, q4_0 and q4_k"));
+    assert!(llama_to_gguf("/nonexistent", &out, BlockFormat::Q8_0).is_err());
+    std::fs::remove_file(&out).unwrap();
+}

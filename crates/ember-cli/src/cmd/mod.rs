@@ -5,6 +5,7 @@ pub mod bench_gguf;
 pub mod data_parallel;
 pub mod generate;
 pub mod info;
+pub mod quantize;
 pub mod sample;
 pub mod train_char;
 pub mod train_mnist;

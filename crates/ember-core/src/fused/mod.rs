@@ -17,6 +17,7 @@ pub mod rnn;
 
 pub use adam::{adadelta_update, adam_supported, adam_update, AdadeltaStep, AdamStep};
 pub use batch_norm::batch_norm_train;
+pub use ember_kernels::blockq::quantize as quantize_blocks;
 pub use norm::{norm_last_dim, sum_of_squares, RowNorm};
 pub use packed::{BlockFormat, Bytes, PackedWeight};
 
