@@ -130,8 +130,9 @@ impl Weights<'_> {
     }
 }
 
-/// Rows of weights converted per GEMM call when M is large.
-const ROW_BLOCK: usize = 256;
+/// Rows of weights converted per GEMM call when M is large (large enough that the GEMM, not
+/// its set-up, dominates at 2 threads).
+const ROW_BLOCK: usize = 1024;
 /// Up to this many rows of `x`, stream the weights with dot products.
 const STREAM_MAX_M: usize = 4;
 
@@ -192,7 +193,11 @@ pub fn matmul_lowp(x: &[f32], m: usize, k: usize, w: Weights<'_>, n: usize, out:
     let mut n0 = 0;
     while n0 < n {
         let rows = ROW_BLOCK.min(n - n0);
-        w.widen_rows(n0, rows, k, &mut scratch[..rows * k]);
+        // Convert in parallel too: serial dequantisation would cap the prompt's speed-up.
+        let per = rows.div_ceil(threads.max(1)).max(1);
+        threads::for_each_block_mut(&mut scratch[..rows * k], per * k, |blk, chunk| {
+            w.widen_rows(n0 + blk * per, chunk.len() / k, k, chunk)
+        });
         // out[:, n0..n0+rows] = x [M, K] * scratch^T ([K, rows] read with strides).
         matmul(
             m,
