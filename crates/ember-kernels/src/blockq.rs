@@ -113,8 +113,9 @@ impl BlockFormat {
     }
 }
 
+/// The little-endian f16 at byte `i` of `b`.
 #[inline(always)]
-fn f16_at(b: &[u8], i: usize) -> f32 {
+pub(crate) fn f16_at(b: &[u8], i: usize) -> f32 {
     f16::from_bits(u16::from_le_bytes([b[i], b[i + 1]])).to_f32()
 }
 
@@ -122,7 +123,7 @@ fn f16_at(b: &[u8], i: usize) -> f32 {
 /// sub-blocks 0-3 keep 6 bits in bytes 0-3 (scales) and 4-7 (mins); 4-7 take their low 4 bits
 /// from bytes 8-11 and their top 2 bits from the top bits of bytes 0-7.
 #[inline(always)]
-fn scale_min_k4(j: usize, s: &[u8]) -> (f32, f32) {
+pub(crate) fn scale_min_k4(j: usize, s: &[u8]) -> (f32, f32) {
     if j < 4 {
         ((s[j] & 63) as f32, (s[j + 4] & 63) as f32)
     } else {
@@ -321,40 +322,52 @@ fn quantize_q4_k_block(b: &[f32], out: &mut Vec<u8>) {
     }
 }
 
+/// Blocks for the kernels' tests.
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::isa::available;
+pub(crate) mod test_blocks {
+    use super::BlockFormat;
+    use half::f16;
 
-    /// Deterministic pseudo-random bytes.
-    fn bytes(n: usize, seed: u64) -> Vec<u8> {
+    /// Where a block's f16 scales (and minimum) sit.
+    pub fn scale_offsets(format: BlockFormat) -> &'static [usize] {
+        match format {
+            BlockFormat::Q6_K => &[208],
+            BlockFormat::Q4_1 | BlockFormat::Q5_1 | BlockFormat::Q4_K | BlockFormat::Q5_K => &[0, 2],
+            _ => &[0],
+        }
+    }
+
+    /// Sets every block's scales to `v`.
+    pub fn set_scales(format: BlockFormat, bytes: &mut [u8], v: f32) {
+        let scale = f16::from_f32(v).to_bits().to_le_bytes();
+        for blk in bytes.chunks_exact_mut(format.block_bytes()) {
+            for &i in scale_offsets(format) {
+                blk[i..i + 2].copy_from_slice(&scale);
+            }
+        }
+    }
+
+    /// Deterministic pseudo-random blocks with small sane f16 scales.
+    pub fn random_blocks(format: BlockFormat, blocks: usize, seed: u64) -> Vec<u8> {
         let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-        (0..n)
+        let mut b: Vec<u8> = (0..blocks * format.block_bytes())
             .map(|_| {
                 s ^= s << 13;
                 s ^= s >> 7;
                 s ^= s << 17;
                 (s >> 24) as u8
             })
-            .collect()
-    }
-
-    /// Random blocks of `format` with small sane f16 scales (random bytes elsewhere).
-    fn random_blocks(format: BlockFormat, blocks: usize, seed: u64) -> Vec<u8> {
-        let mut b = bytes(blocks * format.block_bytes(), seed);
-        let scale = f16::from_f32(0.03).to_bits().to_le_bytes();
-        for blk in b.chunks_exact_mut(format.block_bytes()) {
-            let at: &[usize] = match format {
-                BlockFormat::Q6_K => &[208],
-                BlockFormat::Q4_1 | BlockFormat::Q5_1 | BlockFormat::Q4_K | BlockFormat::Q5_K => &[0, 2],
-                _ => &[0],
-            };
-            for &i in at {
-                blk[i..i + 2].copy_from_slice(&scale);
-            }
-        }
+            .collect();
+        set_scales(format, &mut b, 0.03);
         b
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_blocks::random_blocks;
+    use super::*;
+    use crate::isa::available;
 
     #[test]
     fn dequantisation_is_the_same_on_every_isa() {

@@ -15,9 +15,8 @@
 //! shuffles, not by vector width); elsewhere, or with `EMBER_ISA=scalar`, portable code with
 //! the same arithmetic.
 
-use crate::blockq::BlockFormat;
+use crate::blockq::{f16_at, scale_min_k4, BlockFormat};
 use crate::isa::Isa;
-use half::f16;
 
 /// One activation row quantised per block of 32.
 #[derive(Clone, Debug, Default)]
@@ -63,21 +62,6 @@ impl QuantizedRow {
 
     fn sum32(&self, b: usize) -> f32 {
         (self.sum16[2 * b] + self.sum16[2 * b + 1]) as f32
-    }
-}
-
-#[inline(always)]
-fn f16_at(b: &[u8], i: usize) -> f32 {
-    f16::from_bits(u16::from_le_bytes([b[i], b[i + 1]])).to_f32()
-}
-
-/// Scale and minimum codes of sub-block `j` of a K-quant block (see `blockq.rs`).
-#[inline(always)]
-fn scale_min_k4(j: usize, s: &[u8]) -> (f32, f32) {
-    if j < 4 {
-        ((s[j] & 63) as f32, (s[j + 4] & 63) as f32)
-    } else {
-        (((s[j + 4] & 0xF) | ((s[j - 4] >> 6) << 4)) as f32, ((s[j + 4] >> 4) | ((s[j] >> 6) << 4)) as f32)
     }
 }
 
@@ -441,31 +425,8 @@ mod avx2 {
 mod tests {
     use super::*;
     use crate::blockq;
+    use crate::blockq::test_blocks::{random_blocks, set_scales};
     use crate::isa::available;
-
-    fn random_blocks(format: BlockFormat, blocks: usize, seed: u64) -> Vec<u8> {
-        let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-        let mut b: Vec<u8> = (0..blocks * format.block_bytes())
-            .map(|_| {
-                s ^= s << 13;
-                s ^= s >> 7;
-                s ^= s << 17;
-                (s >> 24) as u8
-            })
-            .collect();
-        let scale = f16::from_f32(0.03).to_bits().to_le_bytes();
-        for blk in b.chunks_exact_mut(format.block_bytes()) {
-            let at: &[usize] = match format {
-                BlockFormat::Q6_K => &[208],
-                BlockFormat::Q4_1 | BlockFormat::Q5_1 | BlockFormat::Q4_K | BlockFormat::Q5_K => &[0, 2],
-                _ => &[0],
-            };
-            for &i in at {
-                blk[i..i + 2].copy_from_slice(&scale);
-            }
-        }
-        b
-    }
 
     #[test]
     fn integer_dots_equal_the_dot_of_the_dequantised_weights_and_activations_on_every_isa() {
@@ -504,17 +465,7 @@ mod tests {
                     blk[2..].iter_mut().enumerate().for_each(|(i, v)| *v = if i % 2 == 0 { 0x80 } else { 0x7F });
                 }
             }
-            let scale = f16::from_f32(0.5).to_bits().to_le_bytes();
-            for blk in row.chunks_exact_mut(format.block_bytes()) {
-                let at: &[usize] = match format {
-                    BlockFormat::Q6_K => &[208],
-                    BlockFormat::Q4_1 | BlockFormat::Q5_1 | BlockFormat::Q4_K | BlockFormat::Q5_K => &[0, 2],
-                    _ => &[0],
-                };
-                for &i in at {
-                    blk[i..i + 2].copy_from_slice(&scale);
-                }
-            }
+            set_scales(format, &mut row, 0.5);
             let w = blockq::dequantize(format, &row);
             let want: f64 = x.iter().zip(&w).map(|(a, b)| *a as f64 * *b as f64).sum();
             for isa in available() {
