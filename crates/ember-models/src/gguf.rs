@@ -155,10 +155,11 @@ impl Llama {
             } else {
                 return Err(bad(format!("unexpected tensor {name}")));
             };
-            if let Some((f, bytes)) = g.shared_blocks(name).filter(|(f, _)| keeps(format, *f)) {
-                let &[n, k] = t.shape.as_slice() else {
-                    return Err(bad(format!("{name} has shape {:?}, not a matrix", t.shape)));
-                };
+            // Matrices stay in their blocks; anything else quantised (a 1-D norm, say) is
+            // dequantised below and checked against the config like every tensor.
+            let kept = g.shared_blocks(name).filter(|(f, _)| keeps(format, *f) && t.shape.len() == 2);
+            if let Some((f, bytes)) = kept {
+                let (n, k) = (t.shape[0], t.shape[1]);
                 let heads = match name {
                     _ if !permuted => None,
                     _ if name.ends_with("attn_q.weight") => Some(config.num_attention_heads),

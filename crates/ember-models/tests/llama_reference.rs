@@ -217,3 +217,42 @@ fn quantize_export_matches_the_gguf_package_bytes() {
     assert!(llama_to_gguf("/nonexistent", &out, BlockFormat::Q8_0).is_err());
     std::fs::remove_file(&out).unwrap();
 }
+
+/// A quantised 1-D tensor (a norm stored in Q8_0, which llama.cpp never writes but the format
+/// allows) is dequantised rather than refused or taken for a matrix: the file, rewritten with
+/// `blk.0.attn_norm.weight` in Q8_0, loads as stored and gives nearly the same logits.
+#[test]
+fn a_quantised_vector_in_a_gguf_is_dequantised() {
+    use ember_io::gguf_write::{write_gguf, GgufTensorOut};
+    let src = format!("{}/model-q4_0.gguf", dir("tiny-llama"));
+    let g = ember_io::load_gguf(&src).unwrap();
+    let tensors: Vec<GgufTensorOut> = g
+        .tensors
+        .iter()
+        .map(|t| {
+            let (ggml_type, data) = match (t.name.as_str(), g.blocks(&t.name)) {
+                ("blk.0.attn_norm.weight", _) => {
+                    let v = g.tensor(&t.name).unwrap().to_vec::<f32>().unwrap();
+                    (8, ember_core::fused::quantize_blocks(BlockFormat::Q8_0, &v).unwrap())
+                }
+                (_, Some((f, b))) => (f.ggml_type(), b.to_vec()),
+                _ => (
+                    0,
+                    g.tensor(&t.name).unwrap().to_vec::<f32>().unwrap().iter().flat_map(|x| x.to_le_bytes()).collect(),
+                ),
+            };
+            GgufTensorOut { name: t.name.clone(), shape: t.shape.clone(), ggml_type, data }
+        })
+        .collect();
+    let out = std::env::temp_dir().join(format!("ember-q8-norm-{}.gguf", std::process::id()));
+    write_gguf(&out, &g.metadata, &tensors).unwrap();
+    assert_eq!(ember_io::load_gguf(&out).unwrap().info("blk.0.attn_norm.weight").unwrap().ggml_type.name(), "Q8_0");
+    let r = ember_io::load_safetensors(format!("{}/reference_outputs.safetensors", dir("tiny-llama"))).unwrap();
+    let a = Llama::from_gguf(&out, WeightFormat::AsStored).unwrap();
+    let b = Llama::from_gguf(&src, WeightFormat::AsStored).unwrap();
+    let (la, lb) =
+        no_grad(|| (a.forward_ids(&r["input_ids"], None).unwrap(), b.forward_ids(&r["input_ids"], None).unwrap()));
+    let scale = lb.abs().unwrap().max().unwrap().item::<f32>().unwrap();
+    assert!(max_diff(&la, &lb) < 0.02 * scale, "{} vs {scale}", max_diff(&la, &lb));
+    std::fs::remove_file(&out).unwrap();
+}
