@@ -71,7 +71,7 @@ impl QuantizedRow {
 /// # Panics
 /// When `rows` does not hold exactly `out.len()` rows of blocks of `x.q.len()` values.
 pub fn dot_rows_isa(isa: Isa, format: BlockFormat, x: &QuantizedRow, rows: &[u8], out: &mut [f32]) {
-    let row_bytes = x.q.len() / 32 * 32 / format.block_len() * format.block_bytes();
+    let row_bytes = x.q.len() / format.block_len() * format.block_bytes();
     assert!(
         x.q.len().is_multiple_of(format.block_len()) && Some(rows.len()) == row_bytes.checked_mul(out.len()),
         "blockq_int::dot_rows: {} bytes of {} blocks are not {} rows of {} activations",

@@ -105,6 +105,9 @@ impl Weights<'_> {
                 dot_i8_into(x, &w[n * k..(n + 1) * k], &mut s);
                 s *= sc[n];
             }
+            // `matmul_lowp` multiplies whole ranges of block rows with the activations
+            // quantised once (`blockq_int::dot_rows`); this one-row form quantises `x` per call
+            // and only keeps the match whole.
             Weights::Blocks(f, w) => {
                 let row = k / f.block_len() * f.block_bytes();
                 s = blockq_int::dot_isa(crate::isa::isa(), *f, &QuantizedRow::new(x), &w[n * row..(n + 1) * row]);
