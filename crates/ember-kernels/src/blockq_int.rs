@@ -198,6 +198,9 @@ fn portable(format: BlockFormat, x: &QuantizedRow, row: &[u8]) -> f32 {
 }
 
 #[cfg(target_arch = "x86_64")]
+pub(crate) use avx2::f16c;
+
+#[cfg(target_arch = "x86_64")]
 mod avx2 {
     //! The kernels with AVX2 integer instructions. Each block kernel adds its block's products
     //! into one of two accumulators (two dependency chains) and its scalar offset into `off`;

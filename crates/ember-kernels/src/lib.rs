@@ -12,6 +12,7 @@ pub mod attention;
 pub mod bf16gemm;
 pub mod blockq;
 pub mod blockq_int;
+pub mod blockq_panel;
 pub mod gemm;
 pub mod isa;
 pub mod mmap;

@@ -10,6 +10,7 @@
 
 use crate::blockq::{self, BlockFormat};
 use crate::blockq_int::{self, QuantizedRow};
+use crate::blockq_panel;
 use crate::gemm::{matmul, MatMut, MatRef};
 use crate::simd_dispatch;
 use crate::threads;
@@ -85,6 +86,9 @@ pub enum Weights<'a> {
     Int8(&'a [i8], &'a [f32]),
     /// llama.cpp's blocks, row by row (each row `K / block_len` whole blocks).
     Blocks(BlockFormat, &'a [u8]),
+    /// llama.cpp's blocks repacked in panels of 16 rows (`blockq_panel.rs`; Q4_0 and Q8_0),
+    /// the rows after the last whole panel row by row.
+    Panels(BlockFormat, &'a [u8]),
 }
 
 impl Weights<'_> {
@@ -93,30 +97,11 @@ impl Weights<'_> {
         match self {
             Weights::Bf16(w) => w.len(),
             Weights::Int8(w, _) => w.len(),
-            Weights::Blocks(f, w) => w.len() / f.block_bytes() * f.block_len(),
+            Weights::Blocks(f, w) | Weights::Panels(f, w) => w.len() / f.block_bytes() * f.block_len(),
         }
     }
 
-    fn dot_row(&self, x: &[f32], n: usize, k: usize) -> f32 {
-        let mut s = 0.0;
-        match self {
-            Weights::Bf16(w) => dot_bf16_into(x, &w[n * k..(n + 1) * k], &mut s),
-            Weights::Int8(w, sc) => {
-                dot_i8_into(x, &w[n * k..(n + 1) * k], &mut s);
-                s *= sc[n];
-            }
-            // `matmul_lowp` multiplies whole ranges of block rows with the activations
-            // quantised once (`blockq_int::dot_rows`); this one-row form quantises `x` per call
-            // and only keeps the match whole.
-            Weights::Blocks(f, w) => {
-                let row = k / f.block_len() * f.block_bytes();
-                s = blockq_int::dot_isa(crate::isa::isa(), *f, &QuantizedRow::new(x), &w[n * row..(n + 1) * row]);
-            }
-        }
-        s
-    }
-
-    /// Rows `n0..n0 + rows` as f32 `[rows, K]`.
+    /// Rows `n0..n0 + rows` as f32 `[rows, K]` (`n0` a multiple of 16 for panels).
     fn widen_rows(&self, n0: usize, rows: usize, k: usize, out: &mut [f32]) {
         match self {
             Weights::Bf16(w) => widen_bf16(&w[n0 * k..(n0 + rows) * k], out),
@@ -128,6 +113,10 @@ impl Weights<'_> {
             Weights::Blocks(f, w) => {
                 let row = k / f.block_len() * f.block_bytes();
                 blockq::dequantize_into(*f, &w[n0 * row..(n0 + rows) * row], &mut out[..rows * k]);
+            }
+            Weights::Panels(f, w) => {
+                let row = k / f.block_len() * f.block_bytes();
+                blockq_panel::dequantize_into(*f, k, &w[n0 * row..(n0 + rows) * row], &mut out[..rows * k]);
             }
         }
     }
@@ -148,39 +137,51 @@ pub fn matmul_lowp(x: &[f32], m: usize, k: usize, w: Weights<'_>, n: usize, out:
     if let Weights::Int8(_, sc) = w {
         assert!(sc.len() >= n, "matmul_lowp: one scale per output row");
     }
-    if let Weights::Blocks(f, _) = w {
+    if let Weights::Blocks(f, _) | Weights::Panels(f, _) = w {
         assert!(k.is_multiple_of(f.block_len()), "matmul_lowp: rows hold whole blocks");
     }
     if m == 0 || n == 0 {
         return;
     }
     if m <= STREAM_MAX_M {
-        // Split the output columns across threads: each thread streams its own weight rows.
-        let cols_per_block = (crate::threads::PARALLEL_MIN_WORK / k.max(1)).max(16);
+        // Split the output columns across threads: each thread streams its own weight rows
+        // (whole panels of 16).
+        let cols_per_block = (crate::threads::PARALLEL_MIN_WORK / k.max(1)).max(16).next_multiple_of(16);
         let mut tmp = vec![0.0f32; m * n];
         // Block formats multiply in integers with the activations quantised once per row.
         let xq: Vec<QuantizedRow> = match w {
-            Weights::Blocks(..) => x.chunks_exact(k).take(m).map(QuantizedRow::new).collect(),
+            Weights::Blocks(..) | Weights::Panels(..) => x.chunks_exact(k).take(m).map(QuantizedRow::new).collect(),
             _ => Vec::new(),
         };
         // Column-major temp [N, M] so each block of columns is a contiguous slice.
         threads::for_each_block_mut(&mut tmp, cols_per_block * m, |blk, chunk| {
             let n0 = blk * cols_per_block;
             let cols = chunk.len() / m;
-            if let Weights::Blocks(f, b) = w {
-                let row = k / f.block_len() * f.block_bytes();
-                let mut part = vec![0.0f32; cols];
-                for (i, xq) in xq.iter().enumerate() {
-                    blockq_int::dot_rows(f, xq, &b[n0 * row..(n0 + cols) * row], &mut part);
-                    for (j, v) in part.iter().enumerate() {
-                        chunk[j * m + i] = *v;
+            let mut part = vec![0.0f32; cols];
+            for (i, col_i) in (0..m).map(|i| (i, &x[i * k..(i + 1) * k])) {
+                match w {
+                    Weights::Blocks(f, b) | Weights::Panels(f, b) => {
+                        let row = k / f.block_len() * f.block_bytes();
+                        let rows = &b[n0 * row..(n0 + cols) * row];
+                        match w {
+                            Weights::Panels(..) => blockq_panel::dot_rows(f, &xq[i], rows, &mut part),
+                            _ => blockq_int::dot_rows(f, &xq[i], rows, &mut part),
+                        }
+                    }
+                    Weights::Bf16(wb) => {
+                        for (j, o) in part.iter_mut().enumerate() {
+                            dot_bf16_into(col_i, &wb[(n0 + j) * k..(n0 + j + 1) * k], o);
+                        }
+                    }
+                    Weights::Int8(wi, sc) => {
+                        for (j, o) in part.iter_mut().enumerate() {
+                            dot_i8_into(col_i, &wi[(n0 + j) * k..(n0 + j + 1) * k], o);
+                            *o *= sc[n0 + j];
+                        }
                     }
                 }
-                return;
-            }
-            for (j, col) in chunk.chunks_mut(m).enumerate() {
-                for (i, o) in col.iter_mut().enumerate() {
-                    *o = w.dot_row(&x[i * k..(i + 1) * k], n0 + j, k);
+                for (j, v) in part.iter().enumerate() {
+                    chunk[j * m + i] = *v;
                 }
             }
         });
@@ -197,7 +198,7 @@ pub fn matmul_lowp(x: &[f32], m: usize, k: usize, w: Weights<'_>, n: usize, out:
     while n0 < n {
         let rows = ROW_BLOCK.min(n - n0);
         // Convert in parallel too: serial dequantisation would cap the prompt's speed-up.
-        let per = rows.div_ceil(threads.max(1)).max(1);
+        let per = rows.div_ceil(threads.max(1)).next_multiple_of(16);
         threads::for_each_block_mut(&mut scratch[..rows * k], per * k, |blk, chunk| {
             w.widen_rows(n0 + blk * per, chunk.len() / k, k, chunk)
         });
@@ -301,10 +302,13 @@ mod tests {
                     assert_eq!(*v, half::f16::from_le_bytes([b[0], b[1]]).to_f32() * b[2 + i % 32] as i8 as f32);
                 }
             }
-            for m in [1, 2, 9] {
+            // Row-major blocks and, for the formats with them, panels of 16 rows (4 + a tail).
+            let panels = blockq_panel::repack(format, &q, n, k);
+            let layouts = [Some(Weights::Blocks(format, &q)), panels.as_deref().map(|p| Weights::Panels(format, p))];
+            for (m, weights) in [1, 2, 9].into_iter().flat_map(|m| layouts.iter().flatten().map(move |w| (m, *w))) {
                 let x: Vec<f32> = (0..m * k).map(|i| ((i * 13 % 29) as f32 - 14.0) / 10.0).collect();
                 let mut out = vec![f32::NAN; m * n];
-                matmul_lowp(&x, m, k, Weights::Blocks(format, &q), n, &mut out);
+                matmul_lowp(&x, m, k, weights, n, &mut out);
                 // Decode rows (m <= STREAM_MAX_M) multiply int8-quantised activations: the
                 // reference takes the activations as quantised; larger m is exact.
                 let xs: Vec<f32> = match m <= STREAM_MAX_M {

@@ -12,6 +12,7 @@ use crate::error::{Error, Result};
 use crate::{bf16, DType, Tensor};
 use ember_kernels::blockq;
 pub use ember_kernels::blockq::BlockFormat;
+use ember_kernels::blockq_panel::{self, PANEL_ROWS};
 use ember_kernels::quant::{matmul_lowp, quantize_rows_i8, Weights};
 use std::sync::Arc;
 
@@ -74,6 +75,22 @@ enum Packed {
     Bf16(Arc<Vec<bf16>>),
     Int8(Arc<Vec<i8>>, Arc<Vec<f32>>),
     Blocks(BlockFormat, Bytes),
+    /// Q4_0/Q8_0 blocks repacked in panels of 16 rows for the decode kernels
+    /// (`ember_kernels::blockq_panel`).
+    Panels(BlockFormat, Bytes),
+}
+
+impl Packed {
+    /// `n` rows of `k` in row-major blocks, as panels where the format has them.
+    fn blocks_or_panels(format: BlockFormat, n: usize, k: usize, bytes: Bytes) -> Packed {
+        if std::env::var("EMBER_REPACK").is_ok_and(|v| v == "0") {
+            return Packed::Blocks(format, bytes);
+        }
+        match blockq_panel::repack(format, bytes.as_slice(), n, k) {
+            Some(p) => Packed::Panels(format, p.into()),
+            None => Packed::Blocks(format, bytes),
+        }
+    }
 }
 
 /// A weight matrix `[N, K]` stored in low precision for `x W^T` products.
@@ -125,10 +142,13 @@ impl PackedWeight {
                 format!("Ember quantises to Q8_0, Q4_0 and Q4_K, not {}", format.name()),
             )
         })?;
-        Ok(PackedWeight { n, k, data: Packed::Blocks(format, bytes.into()) })
+        Ok(PackedWeight { n, k, data: Packed::blocks_or_panels(format, n, k, bytes.into()) })
     }
 
-    /// Blocks as a GGUF file stores them (`[N, K]` row by row), kept as they are (no copy).
+    /// Blocks as a GGUF file stores them (`[N, K]` row by row): kept as they are (no copy),
+    /// except Q4_0 and Q8_0, which are repacked in panels of 16 rows (a copy, as llama.cpp
+    /// makes one: their decode product is several times faster so; `EMBER_REPACK=0` keeps
+    /// the file's bytes).
     #[track_caller]
     pub fn from_blocks(format: BlockFormat, n: usize, k: usize, bytes: Bytes) -> Result<PackedWeight> {
         let want = format.bytes_for(k).and_then(|r| r.checked_mul(n));
@@ -138,13 +158,13 @@ impl PackedWeight {
                 format!("{} bytes are not the {} blocks of a [{n}, {k}] matrix", bytes.len(), format.name()),
             ));
         }
-        Ok(PackedWeight { n, k, data: Packed::Blocks(format, bytes) })
+        Ok(PackedWeight { n, k, data: Packed::blocks_or_panels(format, n, k, bytes) })
     }
 
     /// The block format, for block-quantised weights.
     pub fn block_format(&self) -> Option<BlockFormat> {
         match &self.data {
-            Packed::Blocks(f, _) => Some(*f),
+            Packed::Blocks(f, _) | Packed::Panels(f, _) => Some(*f),
             _ => None,
         }
     }
@@ -165,6 +185,16 @@ impl PackedWeight {
                     let row = k / f.block_len() * f.block_bytes();
                     blockq::dequantize_into(*f, &b.as_slice()[r * row..(r + 1) * row], o);
                 }
+                Packed::Panels(f, b) => {
+                    let row = k / f.block_len() * f.block_bytes();
+                    let p = r / PANEL_ROWS * PANEL_ROWS;
+                    match p + PANEL_ROWS <= self.n {
+                        true => {
+                            blockq_panel::dequantize_row(*f, &b.as_slice()[p * row..(p + PANEL_ROWS) * row], r - p, o)
+                        }
+                        false => blockq::dequantize_into(*f, &b.as_slice()[r * row..(r + 1) * row], o),
+                    }
+                }
             }
         }
         Tensor::from_vec(out, &[ids.len(), k])
@@ -180,7 +210,7 @@ impl PackedWeight {
         match &self.data {
             Packed::Bf16(w) => w.len() * 2,
             Packed::Int8(w, s) => w.len() + s.len() * 4,
-            Packed::Blocks(_, b) => b.len(),
+            Packed::Blocks(_, b) | Packed::Panels(_, b) => b.len(),
         }
     }
 
@@ -214,7 +244,6 @@ impl PackedWeight {
         }
         let m = x.numel() / self.k;
         let xs = x.to_dtype(DType::F32)?.contiguous()?.to_vec::<f32>()?;
-        let mut out = vec![0.0f32; m * len];
         let k = self.k;
         let w = match &self.data {
             Packed::Bf16(w) => Weights::Bf16(&w[start * k..(start + len) * k]),
@@ -223,8 +252,28 @@ impl PackedWeight {
                 let row = k / f.block_len() * f.block_bytes();
                 Weights::Blocks(*f, &b.as_slice()[start * row..(start + len) * row])
             }
+            Packed::Panels(f, b) => {
+                // Panels are whole: multiply the panels the rows lie in, keep the rows asked for.
+                let row = k / f.block_len() * f.block_bytes();
+                let (p0, p1) =
+                    (start / PANEL_ROWS * PANEL_ROWS, (start + len).next_multiple_of(PANEL_ROWS).min(self.n));
+                let mut wide = vec![0.0f32; m * (p1 - p0)];
+                matmul_lowp(&xs, m, k, Weights::Panels(*f, &b.as_slice()[p0 * row..p1 * row]), p1 - p0, &mut wide);
+                let out: Vec<f32> = wide
+                    .chunks_exact((p1 - p0).max(1))
+                    .flat_map(|r| &r[start - p0..start - p0 + len])
+                    .copied()
+                    .collect();
+                return self.output(x, out, len);
+            }
         };
+        let mut out = vec![0.0f32; m * len];
         matmul_lowp(&xs, m, k, w, len, &mut out);
+        self.output(x, out, len)
+    }
+
+    /// `out` shaped as `x` with its last dimension `len`.
+    fn output(&self, x: &Tensor, out: Vec<f32>, len: usize) -> Result<Tensor> {
         let mut shape = x.shape().to_vec();
         *shape.last_mut().expect("x.dim() > 0 checked above") = len;
         Tensor::from_vec(out, &shape)
