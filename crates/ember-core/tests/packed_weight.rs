@@ -48,14 +48,17 @@ fn block_weights_dequantise_and_multiply_as_their_values_over_any_row_range() {
             for m in [1, 9] {
                 let x: Vec<f32> = (0..m * K).map(|i| ((i * 13 % 29) as f32 - 14.0) / 10.0).collect();
                 let xt = Tensor::from_vec(x.clone(), &[m, K]).unwrap();
-                // Decode (m <= 4) multiplies int8-quantised activations: the reference takes
-                // them as quantised. Prompts are exact.
-                let xs: Vec<f32> = match m {
-                    1 => {
-                        let q = QuantizedRow::new(&x);
-                        (0..K).map(|i| q.q[i] as f32 * q.d[i / 32]).collect()
-                    }
-                    _ => x.clone(),
+                // Decode (m <= 4) multiplies int8-quantised activations, as do Q4_0 and Q8_0
+                // panels at every m: the reference takes them as quantised. Otherwise exact.
+                let xs: Vec<f32> = match m == 1 || format != BlockFormat::Q4_K {
+                    true => x
+                        .chunks(K)
+                        .flat_map(|r| {
+                            let q = QuantizedRow::new(r);
+                            (0..K).map(move |i| q.q[i] as f32 * q.d[i / 32]).collect::<Vec<_>>()
+                        })
+                        .collect(),
+                    false => x.clone(),
                 };
                 for (start, len) in [(0, N), (5, 20), (16, 16), (30, 10), (33, 7)] {
                     let y = p.matmul_t(&xt, Some((start, len))).unwrap();

@@ -143,6 +143,9 @@ pub fn matmul_lowp(x: &[f32], m: usize, k: usize, w: Weights<'_>, n: usize, out:
     if m == 0 || n == 0 {
         return;
     }
+    if let Weights::Panels(f, b) = w {
+        return matmul_panels(x, m, k, f, b, n, out);
+    }
     if m <= STREAM_MAX_M {
         // Split the output columns across threads: each thread streams its own weight rows
         // (whole panels of 16).
@@ -161,12 +164,10 @@ pub fn matmul_lowp(x: &[f32], m: usize, k: usize, w: Weights<'_>, n: usize, out:
             for (i, col_i) in (0..m).map(|i| (i, &x[i * k..(i + 1) * k])) {
                 match w {
                     Weights::Blocks(f, b) | Weights::Panels(f, b) => {
+                        // (Panels took the integer path above; this is row-major blocks.)
                         let row = k / f.block_len() * f.block_bytes();
                         let rows = &b[n0 * row..(n0 + cols) * row];
-                        match w {
-                            Weights::Panels(..) => blockq_panel::dot_rows(f, &xq[i], rows, &mut part),
-                            _ => blockq_int::dot_rows(f, &xq[i], rows, &mut part),
-                        }
+                        blockq_int::dot_rows(f, &xq[i], rows, &mut part)
                     }
                     Weights::Bf16(wb) => {
                         for (j, o) in part.iter_mut().enumerate() {
@@ -214,6 +215,27 @@ pub fn matmul_lowp(x: &[f32], m: usize, k: usize, w: Weights<'_>, n: usize, out:
             threads,
         );
         n0 += rows;
+    }
+}
+
+/// [`matmul_lowp`] for panels, at every M: activations quantised to int8 per block once, then
+/// integer products (`blockq_panel::matmul`), four activation rows per load of the weights,
+/// the output columns split across threads in whole panels.
+fn matmul_panels(x: &[f32], m: usize, k: usize, f: BlockFormat, w: &[u8], n: usize, out: &mut [f32]) {
+    let row = k / f.block_len() * f.block_bytes();
+    let xq: Vec<QuantizedRow> = x.chunks_exact(k).take(m).map(QuantizedRow::new).collect();
+    let cols_per_block = (threads::PARALLEL_MIN_WORK / (k * m).max(1)).max(16).next_multiple_of(16);
+    // Column-major temp [N, M]: each block of columns is a contiguous slice.
+    let mut tmp = vec![0.0f32; m * n];
+    threads::for_each_block_mut(&mut tmp, cols_per_block * m, |blk, chunk| {
+        let n0 = blk * cols_per_block;
+        let cols = chunk.len() / m;
+        blockq_panel::matmul(f, &xq, &w[n0 * row..(n0 + cols) * row], chunk);
+    });
+    for i in 0..m {
+        for j in 0..n {
+            out[i * n + j] = tmp[j * m + i];
+        }
     }
 }
 
@@ -309,9 +331,10 @@ mod tests {
                 let x: Vec<f32> = (0..m * k).map(|i| ((i * 13 % 29) as f32 - 14.0) / 10.0).collect();
                 let mut out = vec![f32::NAN; m * n];
                 matmul_lowp(&x, m, k, weights, n, &mut out);
-                // Decode rows (m <= STREAM_MAX_M) multiply int8-quantised activations: the
-                // reference takes the activations as quantised; larger m is exact.
-                let xs: Vec<f32> = match m <= STREAM_MAX_M {
+                // Decode rows (m <= STREAM_MAX_M), and panels at every m, multiply
+                // int8-quantised activations: the reference takes the activations as
+                // quantised; larger m on row-major blocks is exact.
+                let xs: Vec<f32> = match m <= STREAM_MAX_M || matches!(weights, Weights::Panels(..)) {
                     true => x
                         .chunks(k)
                         .flat_map(|r| {
