@@ -155,6 +155,8 @@ pub struct Gguf {
     pub alignment: usize,
     /// The whole file: a memory map (see [`load_gguf`]) or bytes read into memory.
     data: Bytes,
+    /// The map itself, when mapped (to release pages of tensors copied out of it).
+    map: Option<Arc<ember_kernels::mmap::Mmap>>,
     what: String,
 }
 
@@ -346,6 +348,7 @@ pub fn parse_gguf_shared(owner: Arc<dyn AsRef<[u8]> + Send + Sync>, what: &str) 
         tensors,
         alignment,
         data: Bytes::view(owner.clone(), 0, data.len()).ok_or_else(|| Error::format(what, "file changed size"))?,
+        map: None,
         what: what.to_string(),
     })
 }
@@ -358,8 +361,10 @@ pub fn load_gguf(path: impl AsRef<Path>) -> Result<Gguf> {
     let io = |e| Error::io(what.clone(), e);
     if ember_kernels::mmap::enabled() {
         let file = std::fs::File::open(p).map_err(io)?;
-        let map = ember_kernels::mmap::map_readonly(&file).map_err(io)?;
-        return parse_gguf_shared(Arc::new(map), &what);
+        let map = Arc::new(ember_kernels::mmap::map_readonly(&file).map_err(io)?);
+        let mut g = parse_gguf_shared(map.clone(), &what)?;
+        g.map = Some(map);
+        return Ok(g);
     }
     parse_gguf(std::fs::read(p).map_err(io)?, &what)
 }
@@ -428,6 +433,16 @@ impl Gguf {
 
     fn bytes(&self) -> &[u8] {
         self.data.as_slice()
+    }
+
+    /// Tells the OS this process no longer needs tensor `name`'s pages of the mapped file (a
+    /// loader that copied it out: repacked, dequantised). Resident memory then holds the
+    /// model once. Nothing happens for a file read into memory; reading the tensor again
+    /// still works (the pages come back from the file).
+    pub fn release(&self, name: &str) {
+        if let (Some(map), Some(t)) = (&self.map, self.info(name)) {
+            ember_kernels::mmap::release(map, t.offset, t.nbytes);
+        }
     }
 
     /// Every tensor by name.

@@ -183,9 +183,30 @@ pub fn matmul_isa(isa: Isa, format: BlockFormat, xs: &[QuantizedRow], w: &[u8], 
             let mut part = [[0.0f32; PANEL_ROWS]; 4];
             match r {
                 4 => panel_dot::<4>(isa, format, xs[i..i + 4].try_into().expect("4 rows"), p, nb, &mut part),
-                3 => panel_dot::<3>(isa, format, xs[i..i + 3].try_into().expect("3 rows"), p, nb, (&mut part[..3]).try_into().expect("3")),
-                2 => panel_dot::<2>(isa, format, xs[i..i + 2].try_into().expect("2 rows"), p, nb, (&mut part[..2]).try_into().expect("2")),
-                _ => panel_dot::<1>(isa, format, xs[i..i + 1].try_into().expect("1 row"), p, nb, (&mut part[..1]).try_into().expect("1")),
+                3 => panel_dot::<3>(
+                    isa,
+                    format,
+                    xs[i..i + 3].try_into().expect("3 rows"),
+                    p,
+                    nb,
+                    (&mut part[..3]).try_into().expect("3"),
+                ),
+                2 => panel_dot::<2>(
+                    isa,
+                    format,
+                    xs[i..i + 2].try_into().expect("2 rows"),
+                    p,
+                    nb,
+                    (&mut part[..2]).try_into().expect("2"),
+                ),
+                _ => panel_dot::<1>(
+                    isa,
+                    format,
+                    xs[i..i + 1].try_into().expect("1 row"),
+                    p,
+                    nb,
+                    (&mut part[..1]).try_into().expect("1"),
+                ),
             }
             for (t, row) in part[..r].iter().enumerate() {
                 for (j, v) in row.iter().enumerate() {
@@ -339,7 +360,8 @@ mod x86 {
             for i in 0..R {
                 let off = _mm512_set1_epi32(offset * xsum(&xs[i], b));
                 let s = _mm512_sub_epi32(_mm512_add_epi32(lo[i], hi[i]), off);
-                acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(dw, _mm512_set1_ps(xd(&xs[i], b))), acc[i]);
+                acc[i] =
+                    _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(dw, _mm512_set1_ps(xd(&xs[i], b))), acc[i]);
             }
         }
         for i in 0..R {
@@ -429,7 +451,11 @@ mod x86 {
                 for i in 0..R {
                     let s = if FIVE { s32[i] } else { _mm256_madd_epi16(s16[i], ones) };
                     let s = _mm256_sub_epi32(s, _mm256_set1_epi32(offset * xsum(&xs[i], b)));
-                    acc[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_mul_ps(dw, _mm256_set1_ps(xd(&xs[i], b))), acc[i]);
+                    acc[i] = _mm256_fmadd_ps(
+                        _mm256_cvtepi32_ps(s),
+                        _mm256_mul_ps(dw, _mm256_set1_ps(xd(&xs[i], b))),
+                        acc[i],
+                    );
                 }
             }
             for i in 0..R {
@@ -462,7 +488,11 @@ mod x86 {
                 }
                 let dw = _mm256_cvtph_ps(_mm_loadu_si128(col.add(16 * half) as *const __m128i));
                 for i in 0..R {
-                    acc[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s[i]), _mm256_mul_ps(dw, _mm256_set1_ps(xd(&xs[i], b))), acc[i]);
+                    acc[i] = _mm256_fmadd_ps(
+                        _mm256_cvtepi32_ps(s[i]),
+                        _mm256_mul_ps(dw, _mm256_set1_ps(xd(&xs[i], b))),
+                        acc[i],
+                    );
                 }
             }
             for i in 0..R {
@@ -511,7 +541,10 @@ mod tests {
                         let want: f64 = xd.iter().zip(row).map(|(a, b)| *a as f64 * *b as f64).sum();
                         let scale: f64 = xd.iter().zip(row).map(|(a, b)| (*a as f64 * *b as f64).abs()).sum();
                         let got = out[r * m + i] as f64;
-                        assert!((got - want).abs() <= 1e-5 * scale, "{format:?} {isa:?} m={m} row {r} x {i}: {got} vs {want}");
+                        assert!(
+                            (got - want).abs() <= 1e-5 * scale,
+                            "{format:?} {isa:?} m={m} row {r} x {i}: {got} vs {want}"
+                        );
                     }
                 }
             }

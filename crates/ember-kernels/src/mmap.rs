@@ -31,3 +31,46 @@ pub fn map_readonly(file: &File) -> io::Result<Mmap> {
     }
     Ok(map)
 }
+
+/// Drops this process's pages of `map[offset..offset + len]` (whole pages inside the range):
+/// for weights copied out of the map (repacked, dequantised), so that resident memory holds
+/// one copy, not two. The file's pages stay in the page cache; reading the range again maps
+/// them back unchanged.
+pub fn release(map: &Mmap, offset: usize, len: usize) {
+    #[cfg(target_os = "linux")]
+    {
+        const PAGE: usize = 4096;
+        let base = map.as_ptr() as usize;
+        // Whole pages only: a page shared with a neighbouring tensor stays.
+        let start = (base + offset).next_multiple_of(PAGE) - base;
+        let end = (base + offset + len.min(map.len().saturating_sub(offset))) / PAGE * PAGE - base;
+        if end > start {
+            // SAFETY: the map is read-only and never written, so its pages equal the file's;
+            // MADV_DONTNEED only unmaps them from this process and a later read faults the same
+            // bytes back in from the file (the hazard the advice is "unchecked" for, losing
+            // private modifications, cannot arise). The range lies inside the map.
+            let _ = unsafe { map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, start, end - start) };
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = (map, offset, len);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    #[test]
+    fn released_pages_read_back_unchanged() {
+        let path = std::env::temp_dir().join(format!("ember-mmap-release-{}", std::process::id()));
+        let bytes: Vec<u8> = (0..5 * 4096 + 123).map(|i| (i * 7 % 251) as u8).collect();
+        std::fs::File::create(&path).unwrap().write_all(&bytes).unwrap();
+        let map = map_readonly(&std::fs::File::open(&path).unwrap()).unwrap();
+        assert_eq!(&map[..], &bytes[..]);
+        release(&map, 100, 3 * 4096);
+        release(&map, 4 * 4096, 10 * 4096); // past the end: clipped to the map
+        assert_eq!(&map[..], &bytes[..], "the file's bytes come back after release");
+        std::fs::remove_file(&path).unwrap();
+    }
+}

@@ -170,10 +170,16 @@ impl Llama {
                     Some(heads) => unpermute_rows(bytes.as_slice(), n, heads, what)?.into(),
                     None => bytes,
                 };
-                packed.insert(hf, PackedWeight::from_blocks(f, n, k, bytes)?);
+                let w = PackedWeight::from_blocks(f, n, k, bytes)?;
+                // Copied out of the file (reordered or repacked): its mapped pages can go.
+                if heads.is_some() || w.is_repacked() {
+                    g.release(name);
+                }
+                packed.insert(hf, w);
                 continue;
             }
             let mut w = g.tensor(name)?.to_dtype(DType::F32)?;
+            g.release(name);
             if permuted && name.ends_with("attn_q.weight") {
                 w = unpermute(&w, config.num_attention_heads)?;
             } else if permuted && name.ends_with("attn_k.weight") {

@@ -122,19 +122,22 @@ fn gguf_files_give_the_transformers_logits() {
     eprintln!("Q8_0 GGUF: max logit error {d} (logits up to {scale})");
     assert!(d < 0.02 * scale, "Q8_0 GGUF: max logit error {d} vs logit scale {scale}");
 
-    // Kept in Q8_0 (products dequantise in registers): the same weights, so the same logits as
-    // the f32 copy up to summation order.
+    // Kept in Q8_0: the same weights, multiplied in integers with the activations rounded to
+    // int8 per block of 32 (llama.cpp's method; exact products of the rounded values are
+    // checked in ember-kernels and tests/packed_weight.rs). Each activation moves by at most
+    // 1/254 of its block's largest: the logits stay within the bound Q8_0's own weight error
+    // is held to above.
     for format in [WeightFormat::Blocks(BlockFormat::Q8_0), WeightFormat::AsStored] {
         let packed = Llama::from_gguf(format!("{}/model-q8_0.gguf", dir("tiny-llama")), format).unwrap();
         let packed_logits = no_grad(|| packed.forward_ids(&r["input_ids"], None)).unwrap();
         let d = max_diff(&packed_logits, &logits);
-        assert!(d < 1e-5, "{format:?}: Q8_0 kernel vs dequantised f32: {d}");
+        assert!(d < 0.02 * scale, "{format:?}: Q8_0 kernel vs dequantised f32: {d} (logits up to {scale})");
     }
 }
 
 /// A Q4_0 file whose embedding and output tables are Q4_1 (files mix types), as the `gguf`
 /// package quantises it: kept in its blocks (the embedding rows dequantised on lookup, q/k
-/// block rows un-permuted), the logits equal those of the same file dequantised to f32, and
+/// block rows un-permuted), the logits match those of the same file dequantised to f32, and
 /// stay near the transformers logits (4-bit error).
 #[test]
 fn a_q4_gguf_runs_on_its_blocks() {
@@ -145,9 +148,10 @@ fn a_q4_gguf_runs_on_its_blocks() {
     let dense_logits = no_grad(|| dense.forward_ids(&r["input_ids"], None)).unwrap();
     let packed = Llama::from_gguf(&path, WeightFormat::AsStored).unwrap();
     let logits = no_grad(|| packed.forward_ids(&r["input_ids"], None)).unwrap();
-    let d = max_diff(&logits, &dense_logits);
-    assert!(d < 1e-5, "Q4_0/Q4_1 kernels vs dequantised f32: {d}");
+    // Products with int8-rounded activations (as for Q8_0 above).
     let scale = want.abs().unwrap().max().unwrap().item::<f32>().unwrap();
+    let d = max_diff(&logits, &dense_logits);
+    assert!(d < 0.02 * scale, "Q4_0/Q4_1 kernels vs dequantised f32: {d} (logits up to {scale})");
     let d = max_diff(&logits, &want);
     eprintln!("Q4_0 GGUF: max logit error {d} (logits up to {scale})");
     assert!(d < 0.25 * scale, "Q4_0 GGUF: max logit error {d} vs logit scale {scale}");

@@ -161,6 +161,12 @@ impl PackedWeight {
         Ok(PackedWeight { n, k, data: Packed::blocks_or_panels(format, n, k, bytes) })
     }
 
+    /// Whether the blocks were repacked in panels (a copy: no longer a view of the bytes given
+    /// to [`PackedWeight::from_blocks`]).
+    pub fn is_repacked(&self) -> bool {
+        matches!(self.data, Packed::Panels(..))
+    }
+
     /// The block format, for block-quantised weights.
     pub fn block_format(&self) -> Option<BlockFormat> {
         match &self.data {
