@@ -41,22 +41,16 @@ impl QuantizedRow {
 
     /// Quantises `x` into this row's buffers (reused across calls).
     pub fn assign(&mut self, x: &[f32]) {
-        self.q.clear();
-        self.d.clear();
+        let nb = x.len() / 32;
+        self.q.resize(nb * 32, 0);
+        self.d.resize(nb, 0.0);
+        quantize_blocks(&x[..nb * 32], &mut self.q, &mut self.d);
         self.sum16.clear();
         self.dsum16.clear();
-        for b in x.chunks_exact(32) {
-            let amax = b.iter().fold(0.0f32, |a, &v| a.max(v.abs()));
-            let d = amax / 127.0;
-            let id = if d > 0.0 { 1.0 / d } else { 0.0 };
-            self.d.push(d);
-            let start = self.q.len();
-            self.q.extend(b.iter().map(|&v| (v * id).round() as i8));
-            let q = &self.q[start..];
-            self.sum16.push(q[..16].iter().map(|&v| v as i32).sum());
-            self.sum16.push(q[16..].iter().map(|&v| v as i32).sum());
-            let n = self.sum16.len();
-            self.dsum16.extend([d * self.sum16[n - 2] as f32, d * self.sum16[n - 1] as f32]);
+        for (b, q) in self.q.chunks_exact(16).enumerate() {
+            let s: i32 = q.iter().map(|&v| v as i32).sum();
+            self.sum16.push(s);
+            self.dsum16.push(self.d[b / 2] * s as f32);
         }
     }
 
@@ -64,6 +58,22 @@ impl QuantizedRow {
         (self.sum16[2 * b] + self.sum16[2 * b + 1]) as f32
     }
 }
+
+/// Blocks of 32 of `x` to int8 codes `q` and scales `d = max|x| / 127` (ties to even, as
+/// llama.cpp's vector code rounds).
+#[inline(always)]
+fn quantize_blocks_body(x: &[f32], q: &mut [i8], d: &mut [f32]) {
+    for ((b, q), d) in x.chunks_exact(32).zip(q.chunks_exact_mut(32)).zip(d.iter_mut()) {
+        let amax = b.iter().fold(0.0f32, |a, &v| a.max(v.abs()));
+        *d = amax / 127.0;
+        let id = if amax > 0.0 { 127.0 / amax } else { 0.0 };
+        for (q, &v) in q.iter_mut().zip(b) {
+            *q = (v * id).round_ties_even() as i8;
+        }
+    }
+}
+
+crate::simd_dispatch!(fn quantize_blocks / quantize_blocks_isa(x: &[f32], q: &mut [i8], d: &mut [f32]) => quantize_blocks_body);
 
 /// `out[r] = x . row r` for `out.len()` consecutive rows of blocks in `rows`, `x` quantised;
 /// instruction set `isa` (capped by what the CPU has).
