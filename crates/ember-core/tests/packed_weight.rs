@@ -51,13 +51,7 @@ fn block_weights_dequantise_and_multiply_as_their_values_over_any_row_range() {
                 // Decode (m <= 4) multiplies int8-quantised activations, as do Q4_0 and Q8_0
                 // panels at every m: the reference takes them as quantised. Otherwise exact.
                 let xs: Vec<f32> = match m == 1 || format != BlockFormat::Q4_K {
-                    true => x
-                        .chunks(K)
-                        .flat_map(|r| {
-                            let q = QuantizedRow::new(r);
-                            (0..K).map(move |i| q.q[i] as f32 * q.d[i / 32]).collect::<Vec<_>>()
-                        })
-                        .collect(),
+                    true => x.chunks(K).flat_map(|r| QuantizedRow::new(r).values()).collect(),
                     false => x.clone(),
                 };
                 for (start, len) in [(0, N), (5, 20), (16, 16), (30, 10), (33, 7)] {

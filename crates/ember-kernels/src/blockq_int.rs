@@ -54,6 +54,12 @@ impl QuantizedRow {
         }
     }
 
+    /// The activations as quantised: each code times its block's scale (what the integer
+    /// products multiply, for references in tests).
+    pub fn values(&self) -> Vec<f32> {
+        self.q.iter().enumerate().map(|(i, &q)| q as f32 * self.d[i / 32]).collect()
+    }
+
     fn sum32(&self, b: usize) -> f32 {
         (self.sum16[2 * b] + self.sum16[2 * b + 1]) as f32
     }
@@ -448,7 +454,7 @@ mod tests {
             (0..k).map(|i| ((i * 13 % 29) as f32 - 14.0) / 10.0 * if i % 64 < 32 { 1.0 } else { 0.01 }).collect();
         let xq = QuantizedRow::new(&x);
         // The activations as quantised: code times scale.
-        let xd: Vec<f32> = (0..k).map(|i| xq.q[i] as f32 * xq.d[i / 32]).collect();
+        let xd = xq.values();
         for (i, v) in x.iter().enumerate() {
             assert!((v - xd[i]).abs() <= xq.d[i / 32] * 0.5 + 1e-7, "activation rounding");
         }

@@ -536,7 +536,7 @@ mod tests {
                     let mut out = vec![f32::NAN; n * m];
                     matmul_isa(isa, format, &xs[..m], &w, &mut out);
                     for (r, i) in (0..n).flat_map(|r| (0..m).map(move |i| (r, i))) {
-                        let xd: Vec<f32> = (0..k).map(|p| xs[i].q[p] as f32 * xs[i].d[p / 32]).collect();
+                        let xd = xs[i].values();
                         let row = &dense[r * k..(r + 1) * k];
                         let want: f64 = xd.iter().zip(row).map(|(a, b)| *a as f64 * *b as f64).sum();
                         let scale: f64 = xd.iter().zip(row).map(|(a, b)| (*a as f64 * *b as f64).abs()).sum();

@@ -335,13 +335,7 @@ mod tests {
                 // int8-quantised activations: the reference takes the activations as
                 // quantised; larger m on row-major blocks is exact.
                 let xs: Vec<f32> = match m <= STREAM_MAX_M || matches!(weights, Weights::Panels(..)) {
-                    true => x
-                        .chunks(k)
-                        .flat_map(|r| {
-                            let q = QuantizedRow::new(r);
-                            (0..k).map(move |i| q.q[i] as f32 * q.d[i / 32]).collect::<Vec<_>>()
-                        })
-                        .collect(),
+                    true => x.chunks(k).flat_map(|r| QuantizedRow::new(r).values()).collect(),
                     false => x.clone(),
                 };
                 for (a, b) in out.iter().zip(reference(&xs, m, k, &dense, n)) {
