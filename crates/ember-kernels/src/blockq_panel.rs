@@ -56,8 +56,8 @@ fn fifth_bits_to_panel(qh: u32) -> u32 {
 
 /// Row `r`'s scale and 32 values (codes less the format's offset) in block column `col`.
 fn row_values(format: BlockFormat, col: &[u8], r: usize) -> (f32, [i32; 32]) {
-    let (src, at0) = code_offsets(format);
-    let cb = format.block_bytes() - src;
+    let (code_src, at0) = code_offsets(format);
+    let cb = format.block_bytes() - code_src;
     let qh = match format {
         BlockFormat::Q5_0 => u32::from_le_bytes(col[2 * PANEL_ROWS + 4 * r..][..4].try_into().expect("4 bytes")),
         _ => 0,
@@ -95,6 +95,7 @@ pub fn repack(format: BlockFormat, rows: &[u8], n: usize, k: usize) -> Option<Ve
         k.is_multiple_of(format.block_len()) && rows.len() == n * row_bytes,
         "blockq_panel::repack: not {n} rows of {k}"
     );
+    let (code_src, code_at) = code_offsets(format);
     let panel_bytes = PANEL_ROWS * row_bytes;
     let whole = n / PANEL_ROWS * panel_bytes;
     let mut out = vec![0u8; rows.len()];
@@ -106,13 +107,12 @@ pub fn repack(format: BlockFormat, rows: &[u8], n: usize, k: usize) -> Option<Ve
             for (b, blk) in row.chunks_exact(bb).enumerate() {
                 let col = &mut dst[b * PANEL_ROWS * bb..(b + 1) * PANEL_ROWS * bb];
                 col[2 * r..2 * r + 2].copy_from_slice(&blk[..2]);
-                let (src, at0) = code_offsets(format);
                 if format == BlockFormat::Q5_0 {
                     let qh = u32::from_le_bytes(blk[2..6].try_into().expect("4 bytes"));
                     col[2 * PANEL_ROWS + 4 * r..][..4].copy_from_slice(&fifth_bits_to_panel(qh).to_le_bytes());
                 }
-                for (g, four) in blk[src..].chunks_exact(4).enumerate() {
-                    let at = at0 + g * 4 * PANEL_ROWS + 4 * r;
+                for (g, four) in blk[code_src..].chunks_exact(4).enumerate() {
+                    let at = code_at + g * 4 * PANEL_ROWS + 4 * r;
                     col[at..at + 4].copy_from_slice(four);
                 }
             }
@@ -177,43 +177,20 @@ pub fn matmul_isa(isa: Isa, format: BlockFormat, xs: &[QuantizedRow], w: &[u8], 
     let (panels, tail) = w.split_at(whole * row_bytes);
     let (out_panels, out_tail) = out.split_at_mut(whole * m);
     for (o, p) in out_panels.chunks_exact_mut(PANEL_ROWS * m).zip(panels.chunks_exact(PANEL_ROWS * row_bytes.max(1))) {
-        let mut i = 0;
-        while i < m {
-            let r = (m - i).min(4);
+        for (g, group) in xs.chunks(4).enumerate() {
             let mut part = [[0.0f32; PANEL_ROWS]; 4];
-            match r {
-                4 => panel_dot::<4>(isa, format, xs[i..i + 4].try_into().expect("4 rows"), p, nb, &mut part),
-                3 => panel_dot::<3>(
-                    isa,
-                    format,
-                    xs[i..i + 3].try_into().expect("3 rows"),
-                    p,
-                    nb,
-                    (&mut part[..3]).try_into().expect("3"),
-                ),
-                2 => panel_dot::<2>(
-                    isa,
-                    format,
-                    xs[i..i + 2].try_into().expect("2 rows"),
-                    p,
-                    nb,
-                    (&mut part[..2]).try_into().expect("2"),
-                ),
-                _ => panel_dot::<1>(
-                    isa,
-                    format,
-                    xs[i..i + 1].try_into().expect("1 row"),
-                    p,
-                    nb,
-                    (&mut part[..1]).try_into().expect("1"),
-                ),
+            let part = &mut part[..group.len()];
+            match group.len() {
+                4 => panel_dot::<4>(isa, format, group, p, nb, part),
+                3 => panel_dot::<3>(isa, format, group, p, nb, part),
+                2 => panel_dot::<2>(isa, format, group, p, nb, part),
+                _ => panel_dot::<1>(isa, format, group, p, nb, part),
             }
-            for (t, row) in part[..r].iter().enumerate() {
+            for (t, row) in part.iter().enumerate() {
                 for (j, v) in row.iter().enumerate() {
-                    o[j * m + i + t] = *v;
+                    o[j * m + 4 * g + t] = *v;
                 }
             }
-            i += r;
         }
     }
     let mut col = vec![0.0f32; n - whole];
@@ -231,38 +208,36 @@ pub fn matmul(format: BlockFormat, xs: &[QuantizedRow], w: &[u8], out: &mut [f32
     matmul_isa(crate::isa::isa(), format, xs, w, out)
 }
 
-/// One panel (`nb` block columns, `p` its bytes) times `R` activation rows.
+/// One panel (`nb` block columns, `p` its bytes) times `R` activation rows (`xs` and `out`
+/// hold `R` each).
 fn panel_dot<const R: usize>(
     isa: Isa,
     format: BlockFormat,
-    xs: &[QuantizedRow; R],
+    xs: &[QuantizedRow],
     p: &[u8],
     nb: usize,
-    out: &mut [[f32; PANEL_ROWS]; R],
+    out: &mut [[f32; PANEL_ROWS]],
 ) {
+    let xs: &[QuantizedRow; R] = xs.try_into().expect("R activation rows");
+    let out: &mut [[f32; PANEL_ROWS]; R] = out.try_into().expect("R output rows");
     debug_assert!(p.len() == nb * PANEL_ROWS * format.block_bytes() && xs.iter().all(|x| x.q.len() == nb * 32));
     #[cfg(target_arch = "x86_64")]
     {
         let isa = isa.min(crate::isa::best());
-        if isa >= Isa::Avx512 && x86::vnni() {
-            // SAFETY: AVX-512 F/BW and VNNI were detected at run time; `p` holds `nb` whole
-            // block columns of a panel and each row of `xs` `nb` blocks (the caller's assert).
+        let vnni = isa >= Isa::Avx512 && x86::vnni();
+        if vnni || (isa >= Isa::Avx2 && x86::f16c()) {
+            let p = p.as_ptr();
+            // SAFETY: the kernel's features were detected at run time (AVX-512 F/BW and VNNI
+            // for `vnni`, else AVX2, FMA and F16C); `p` holds `nb` whole block columns of a
+            // panel and each row of `xs` `nb` blocks (the caller's assert).
             unsafe {
-                match format {
-                    BlockFormat::Q4_0 => x86::nibbles_vnni::<R, false>(xs, p.as_ptr(), nb, out),
-                    BlockFormat::Q5_0 => x86::nibbles_vnni::<R, true>(xs, p.as_ptr(), nb, out),
-                    _ => x86::q8_0_vnni(xs, p.as_ptr(), nb, out),
-                }
-            }
-            return;
-        }
-        if isa >= Isa::Avx2 && x86::f16c() {
-            // SAFETY: AVX2, FMA and F16C were detected at run time; lengths as above.
-            unsafe {
-                match format {
-                    BlockFormat::Q4_0 => x86::nibbles_avx2::<R, false>(xs, p.as_ptr(), nb, out),
-                    BlockFormat::Q5_0 => x86::nibbles_avx2::<R, true>(xs, p.as_ptr(), nb, out),
-                    _ => x86::q8_0_avx2(xs, p.as_ptr(), nb, out),
+                match (format, vnni) {
+                    (BlockFormat::Q4_0, true) => x86::nibbles_vnni::<R, false>(xs, p, nb, out),
+                    (BlockFormat::Q5_0, true) => x86::nibbles_vnni::<R, true>(xs, p, nb, out),
+                    (_, true) => x86::q8_0_vnni(xs, p, nb, out),
+                    (BlockFormat::Q4_0, false) => x86::nibbles_avx2::<R, false>(xs, p, nb, out),
+                    (BlockFormat::Q5_0, false) => x86::nibbles_avx2::<R, true>(xs, p, nb, out),
+                    (_, false) => x86::q8_0_avx2(xs, p, nb, out),
                 }
             }
             return;

@@ -143,47 +143,53 @@ pub fn matmul_lowp(x: &[f32], m: usize, k: usize, w: Weights<'_>, n: usize, out:
     if m == 0 || n == 0 {
         return;
     }
-    if let Weights::Panels(f, b) = w {
-        return matmul_panels(x, m, k, f, b, n, out);
-    }
-    if m <= STREAM_MAX_M {
-        // Split the output columns across threads: each thread streams its own weight rows
-        // (whole panels of 16).
-        let cols_per_block = (crate::threads::PARALLEL_MIN_WORK / k.max(1)).max(16).next_multiple_of(16);
-        let mut tmp = vec![0.0f32; m * n];
+    // Streamed: decode rows, and panels at every M (their integer products beat the f32
+    // GEMM for prompts too). The output columns are split across threads, each streaming its
+    // own weight rows (whole panels of 16).
+    if m <= STREAM_MAX_M || matches!(w, Weights::Panels(..)) {
         // Block formats multiply in integers with the activations quantised once per row.
         let xq: Vec<QuantizedRow> = match w {
             Weights::Blocks(..) | Weights::Panels(..) => x.chunks_exact(k).take(m).map(QuantizedRow::new).collect(),
             _ => Vec::new(),
         };
+        let cols_per_block = (threads::PARALLEL_MIN_WORK / (k * m).max(1)).max(16).next_multiple_of(16);
         // Column-major temp [N, M] so each block of columns is a contiguous slice.
+        let mut tmp = vec![0.0f32; m * n];
         threads::for_each_block_mut(&mut tmp, cols_per_block * m, |blk, chunk| {
             let n0 = blk * cols_per_block;
             let cols = chunk.len() / m;
-            let mut part = vec![0.0f32; cols];
-            for (i, col_i) in (0..m).map(|i| (i, &x[i * k..(i + 1) * k])) {
-                match w {
-                    Weights::Blocks(f, b) | Weights::Panels(f, b) => {
-                        // (Panels took the integer path above; this is row-major blocks.)
-                        let row = k / f.block_len() * f.block_bytes();
-                        let rows = &b[n0 * row..(n0 + cols) * row];
-                        blockq_int::dot_rows(f, &xq[i], rows, &mut part)
-                    }
-                    Weights::Bf16(wb) => {
-                        for (j, o) in part.iter_mut().enumerate() {
-                            dot_bf16_into(col_i, &wb[(n0 + j) * k..(n0 + j + 1) * k], o);
-                        }
-                    }
-                    Weights::Int8(wi, sc) => {
-                        for (j, o) in part.iter_mut().enumerate() {
-                            dot_i8_into(col_i, &wi[(n0 + j) * k..(n0 + j + 1) * k], o);
-                            *o *= sc[n0 + j];
-                        }
+            // `dot(i, part)`: activation row `i` times the chunk's weight rows, into `part`.
+            let by_row = |chunk: &mut [f32], dot: &dyn Fn(usize, &mut [f32])| {
+                let mut part = vec![0.0f32; cols];
+                for i in 0..m {
+                    dot(i, &mut part);
+                    for (j, v) in part.iter().enumerate() {
+                        chunk[j * m + i] = *v;
                     }
                 }
-                for (j, v) in part.iter().enumerate() {
-                    chunk[j * m + i] = *v;
+            };
+            let xi = |i: usize| &x[i * k..(i + 1) * k];
+            match w {
+                Weights::Panels(f, b) => {
+                    let row = k / f.block_len() * f.block_bytes();
+                    blockq_panel::matmul(f, &xq, &b[n0 * row..(n0 + cols) * row], chunk)
                 }
+                Weights::Blocks(f, b) => {
+                    let row = k / f.block_len() * f.block_bytes();
+                    let rows = &b[n0 * row..(n0 + cols) * row];
+                    by_row(chunk, &|i, part| blockq_int::dot_rows(f, &xq[i], rows, part))
+                }
+                Weights::Bf16(wb) => by_row(chunk, &|i, part| {
+                    for (j, o) in part.iter_mut().enumerate() {
+                        dot_bf16_into(xi(i), &wb[(n0 + j) * k..(n0 + j + 1) * k], o);
+                    }
+                }),
+                Weights::Int8(wi, sc) => by_row(chunk, &|i, part| {
+                    for (j, o) in part.iter_mut().enumerate() {
+                        dot_i8_into(xi(i), &wi[(n0 + j) * k..(n0 + j + 1) * k], o);
+                        *o *= sc[n0 + j];
+                    }
+                }),
             }
         });
         for i in 0..m {
@@ -215,27 +221,6 @@ pub fn matmul_lowp(x: &[f32], m: usize, k: usize, w: Weights<'_>, n: usize, out:
             threads,
         );
         n0 += rows;
-    }
-}
-
-/// [`matmul_lowp`] for panels, at every M: activations quantised to int8 per block once, then
-/// integer products (`blockq_panel::matmul`), four activation rows per load of the weights,
-/// the output columns split across threads in whole panels.
-fn matmul_panels(x: &[f32], m: usize, k: usize, f: BlockFormat, w: &[u8], n: usize, out: &mut [f32]) {
-    let row = k / f.block_len() * f.block_bytes();
-    let xq: Vec<QuantizedRow> = x.chunks_exact(k).take(m).map(QuantizedRow::new).collect();
-    let cols_per_block = (threads::PARALLEL_MIN_WORK / (k * m).max(1)).max(16).next_multiple_of(16);
-    // Column-major temp [N, M]: each block of columns is a contiguous slice.
-    let mut tmp = vec![0.0f32; m * n];
-    threads::for_each_block_mut(&mut tmp, cols_per_block * m, |blk, chunk| {
-        let n0 = blk * cols_per_block;
-        let cols = chunk.len() / m;
-        blockq_panel::matmul(f, &xq, &w[n0 * row..(n0 + cols) * row], chunk);
-    });
-    for i in 0..m {
-        for j in 0..n {
-            out[i * n + j] = tmp[j * m + i];
-        }
     }
 }
 

@@ -4,9 +4,10 @@
 //! Llama 3 rope scaling from the `rope_freqs` tensor (one divisor per frequency).
 //!
 //! With [`WeightFormat::AsStored`] (and when `format` names the file's own block format),
-//! block-quantised matrices stay as they are, pointing into the mapped file: the quantised
-//! matmul kernels read them directly and the load makes no copy (the permuted q/k rows are
-//! the one exception, reordered block row by block row). Otherwise weights are dequantised and
+//! block-quantised matrices stay in their blocks, pointing into the mapped file, except where a
+//! copy pays: Q4_0/Q5_0/Q8_0 are repacked in panels of 16 rows (`PackedWeight::from_blocks`)
+//! and the permuted q/k rows are reordered block row by block row. The map's pages of every
+//! tensor copied out are released ([`Gguf::release`]). Otherwise weights are dequantised and
 //! stored as `format` asks.
 
 use crate::linear::WeightFormat;
@@ -155,17 +156,18 @@ impl Llama {
             } else {
                 return Err(bad(format!("unexpected tensor {name}")));
             };
+            // The heads whose q/k rows llama.cpp's converter permuted.
+            let heads = match name {
+                _ if !permuted => None,
+                _ if name.ends_with("attn_q.weight") => Some(config.num_attention_heads),
+                _ if name.ends_with("attn_k.weight") => Some(config.kv_heads()),
+                _ => None,
+            };
             // Matrices stay in their blocks; anything else quantised (a 1-D norm, say) is
             // dequantised below and checked against the config like every tensor.
             let kept = g.shared_blocks(name).filter(|(f, _)| keeps(format, *f) && t.shape.len() == 2);
             if let Some((f, bytes)) = kept {
                 let (n, k) = (t.shape[0], t.shape[1]);
-                let heads = match name {
-                    _ if !permuted => None,
-                    _ if name.ends_with("attn_q.weight") => Some(config.num_attention_heads),
-                    _ if name.ends_with("attn_k.weight") => Some(config.kv_heads()),
-                    _ => None,
-                };
                 let bytes = match heads {
                     Some(heads) => unpermute_rows(bytes.as_slice(), n, heads, what)?.into(),
                     None => bytes,
@@ -180,10 +182,8 @@ impl Llama {
             }
             let mut w = g.tensor(name)?.to_dtype(DType::F32)?;
             g.release(name);
-            if permuted && name.ends_with("attn_q.weight") {
-                w = unpermute(&w, config.num_attention_heads)?;
-            } else if permuted && name.ends_with("attn_k.weight") {
-                w = unpermute(&w, config.kv_heads())?;
+            if let Some(heads) = heads {
+                w = unpermute(&w, heads)?;
             }
             sd.insert(hf, w);
         }

@@ -75,8 +75,7 @@ enum Packed {
     Bf16(Arc<Vec<bf16>>),
     Int8(Arc<Vec<i8>>, Arc<Vec<f32>>),
     Blocks(BlockFormat, Bytes),
-    /// Q4_0/Q8_0 blocks repacked in panels of 16 rows for the decode kernels
-    /// (`ember_kernels::blockq_panel`).
+    /// Q4_0/Q5_0/Q8_0 blocks repacked in panels of 16 rows (`ember_kernels::blockq_panel`).
     Panels(BlockFormat, Bytes),
 }
 
@@ -251,35 +250,31 @@ impl PackedWeight {
         let m = x.numel() / self.k;
         let xs = x.to_dtype(DType::F32)?.contiguous()?.to_vec::<f32>()?;
         let k = self.k;
-        let w = match &self.data {
-            Packed::Bf16(w) => Weights::Bf16(&w[start * k..(start + len) * k]),
-            Packed::Int8(w, s) => Weights::Int8(&w[start * k..(start + len) * k], &s[start..start + len]),
-            Packed::Blocks(f, b) => {
-                let row = k / f.block_len() * f.block_bytes();
-                Weights::Blocks(*f, &b.as_slice()[start * row..(start + len) * row])
+        // Panels are whole: a range that starts or ends inside one multiplies the panels it
+        // lies in (rows lo..hi) and keeps the rows asked for.
+        let (lo, hi) = match &self.data {
+            Packed::Panels(..) => {
+                (start / PANEL_ROWS * PANEL_ROWS, (start + len).next_multiple_of(PANEL_ROWS).min(self.n))
             }
-            Packed::Panels(f, b) => {
-                // Panels are whole: multiply the panels the rows lie in, keep the rows asked for.
+            _ => (start, start + len),
+        };
+        let w = match &self.data {
+            Packed::Bf16(w) => Weights::Bf16(&w[lo * k..hi * k]),
+            Packed::Int8(w, s) => Weights::Int8(&w[lo * k..hi * k], &s[lo..hi]),
+            Packed::Blocks(f, b) | Packed::Panels(f, b) => {
                 let row = k / f.block_len() * f.block_bytes();
-                let (p0, p1) =
-                    (start / PANEL_ROWS * PANEL_ROWS, (start + len).next_multiple_of(PANEL_ROWS).min(self.n));
-                let mut wide = vec![0.0f32; m * (p1 - p0)];
-                matmul_lowp(&xs, m, k, Weights::Panels(*f, &b.as_slice()[p0 * row..p1 * row]), p1 - p0, &mut wide);
-                let out: Vec<f32> = wide
-                    .chunks_exact((p1 - p0).max(1))
-                    .flat_map(|r| &r[start - p0..start - p0 + len])
-                    .copied()
-                    .collect();
-                return self.output(x, out, len);
+                let bytes = &b.as_slice()[lo * row..hi * row];
+                match &self.data {
+                    Packed::Panels(..) => Weights::Panels(*f, bytes),
+                    _ => Weights::Blocks(*f, bytes),
+                }
             }
         };
-        let mut out = vec![0.0f32; m * len];
-        matmul_lowp(&xs, m, k, w, len, &mut out);
-        self.output(x, out, len)
-    }
-
-    /// `out` shaped as `x` with its last dimension `len`.
-    fn output(&self, x: &Tensor, out: Vec<f32>, len: usize) -> Result<Tensor> {
+        let mut out = vec![0.0f32; m * (hi - lo)];
+        matmul_lowp(&xs, m, k, w, hi - lo, &mut out);
+        if (lo, hi) != (start, start + len) {
+            out = out.chunks_exact(hi - lo).flat_map(|r| &r[start - lo..start - lo + len]).copied().collect();
+        }
         let mut shape = x.shape().to_vec();
         *shape.last_mut().expect("x.dim() > 0 checked above") = len;
         Tensor::from_vec(out, &shape)
