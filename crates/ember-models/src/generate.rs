@@ -12,6 +12,13 @@ use std::path::Path;
 pub trait CausalLm {
     /// Logits `[B, T, V]` for ids `[B, T]` continuing the cache.
     fn forward_cached(&self, ids: &Tensor, cache: &mut KvCache) -> Result<Tensor>;
+    /// Logits `[B, 1, V]` of the last position only, continuing the cache: all that generation
+    /// reads after a prompt, so a model can run its head on one row instead of T.
+    fn forward_last(&self, ids: &Tensor, cache: &mut KvCache) -> Result<Tensor> {
+        let logits = self.forward_cached(ids, cache)?;
+        let t = logits.shape()[1];
+        logits.narrow(1, t - 1, 1)
+    }
     /// A cache for `batch` sequences of up to `max_len` positions.
     fn new_cache(&self, batch: usize, max_len: usize) -> Result<KvCache>;
     /// The longest sequence the model accepts.
@@ -150,7 +157,7 @@ pub fn generate(model: &dyn CausalLm, prompt: &[u32], mut opts: GenerateOptions<
     let n_new = if opts.slide_when_full { opts.max_new_tokens } else { opts.max_new_tokens.min(max - prompt.len()) };
     let prefill = |cache: &mut KvCache, ids: &[u32]| -> Result<Tensor> {
         cache.reset();
-        model.forward_cached(&Tensor::from_vec(ids.iter().map(|&i| i as i64).collect(), &[1, ids.len()])?, cache)
+        model.forward_last(&Tensor::from_vec(ids.iter().map(|&i| i as i64).collect(), &[1, ids.len()])?, cache)
     };
     no_grad(|| {
         let mut cache = model.new_cache(1, (prompt.len() + n_new).min(max))?;
@@ -172,7 +179,7 @@ pub fn generate(model: &dyn CausalLm, prompt: &[u32], mut opts: GenerateOptions<
                 let keep = (max / 2).max(1);
                 logits = prefill(&mut cache, &all[all.len() - keep..])?;
             } else {
-                logits = model.forward_cached(&Tensor::from_vec(vec![next as i64], &[1, 1])?, &mut cache)?;
+                logits = model.forward_last(&Tensor::from_vec(vec![next as i64], &[1, 1])?, &mut cache)?;
             }
         }
         Ok(out)

@@ -254,9 +254,23 @@ impl Gpt2 {
     pub fn forward_ext(
         &self,
         idx: &Tensor,
+        cache: Option<&mut KvCache>,
+        positions: Option<&Tensor>,
+        key_mask: Option<&Tensor>,
+    ) -> Result<Tensor> {
+        self.forward_impl(idx, cache, positions, key_mask, false)
+    }
+
+    /// The forward pass; with `last_only` the final norm and the head see only the last
+    /// position (logits `[B, 1, V]`): generation reads nothing else after a prompt, and the
+    /// head is often the largest matrix.
+    fn forward_impl(
+        &self,
+        idx: &Tensor,
         mut cache: Option<&mut KvCache>,
         positions: Option<&Tensor>,
         key_mask: Option<&Tensor>,
+        last_only: bool,
     ) -> Result<Tensor> {
         if idx.dim() != 2 {
             return Err(Error::shape("Gpt2", format!("expected token ids [B, T], got {:?}", idx.shape())));
@@ -281,6 +295,7 @@ impl Gpt2 {
         if let Some(c) = cache {
             c.advance(t);
         }
+        let x = if last_only { x.narrow(1, t - 1, 1)? } else { x }; // [B, 1 or T, C]
         let x = tr.ln_f.forward(&x)?;
         match &self.lm_head {
             Some(head) => head.forward(&x),
@@ -436,6 +451,9 @@ impl Forward for Gpt2 {
 impl crate::generate::CausalLm for Gpt2 {
     fn forward_cached(&self, ids: &Tensor, cache: &mut KvCache) -> Result<Tensor> {
         self.forward_ids(ids, Some(cache))
+    }
+    fn forward_last(&self, ids: &Tensor, cache: &mut KvCache) -> Result<Tensor> {
+        self.forward_impl(ids, Some(cache), None, None, true)
     }
     fn new_cache(&self, batch: usize, max_len: usize) -> Result<KvCache> {
         Gpt2::new_cache(self, batch, max_len)

@@ -406,9 +406,23 @@ impl Llama {
     pub fn forward_ext(
         &self,
         idx: &Tensor,
+        cache: Option<&mut KvCache>,
+        positions: Option<&Tensor>,
+        key_mask: Option<&Tensor>,
+    ) -> Result<Tensor> {
+        self.forward_impl(idx, cache, positions, key_mask, false)
+    }
+
+    /// The forward pass; with `last_only` the final norm and the head see only the last
+    /// position (logits `[B, 1, V]`): generation reads nothing else after a prompt, and the
+    /// head is often the largest matrix.
+    fn forward_impl(
+        &self,
+        idx: &Tensor,
         mut cache: Option<&mut KvCache>,
         positions: Option<&Tensor>,
         key_mask: Option<&Tensor>,
+        last_only: bool,
     ) -> Result<Tensor> {
         if idx.dim() != 2 {
             return Err(Error::shape("Llama", format!("expected token ids [B, T], got {:?}", idx.shape())));
@@ -453,6 +467,7 @@ impl Llama {
         if let Some(c) = cache {
             c.advance(t);
         }
+        let x = if last_only { x.narrow(1, t - 1, 1)? } else { x }; // [B, 1 or T, D]
         self.lm_head.forward(&self.norm.forward(&x)?)
     }
 }
@@ -460,6 +475,9 @@ impl Llama {
 impl crate::generate::CausalLm for Llama {
     fn forward_cached(&self, ids: &Tensor, cache: &mut KvCache) -> Result<Tensor> {
         self.forward_ids(ids, Some(cache))
+    }
+    fn forward_last(&self, ids: &Tensor, cache: &mut KvCache) -> Result<Tensor> {
+        self.forward_impl(ids, Some(cache), None, None, true)
     }
     fn new_cache(&self, batch: usize, max_len: usize) -> Result<KvCache> {
         let c = &self.config;

@@ -36,6 +36,13 @@ fn cached_decoding_matches_the_full_forward() {
     let inc = Tensor::cat(&refs, 1).unwrap();
     let d = full.sub(&inc).unwrap().abs().unwrap().max().unwrap().item::<f32>().unwrap();
     assert!(d < 1e-5, "cached vs full logits differ by {d}");
+    // forward_last: the prompt's last row only, as generation reads it.
+    let mut cache = model.new_cache(1, 16).unwrap();
+    let last = no_grad(|| model.forward_last(&Tensor::from_vec(ids.clone(), &[1, 7]).unwrap(), &mut cache)).unwrap();
+    assert_eq!(last.shape(), &[1, 1, full.shape()[2]]);
+    let d = full.narrow(1, 6, 1).unwrap().sub(&last).unwrap().abs().unwrap().max().unwrap().item::<f32>().unwrap();
+    assert!(d < 1e-5, "forward_last differs from the full forward's last row by {d}");
+    assert_eq!(cache.len(), 7);
 }
 
 #[test]

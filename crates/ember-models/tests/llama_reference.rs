@@ -44,6 +44,12 @@ fn cached_decoding_matches_the_full_forward() {
     }
     let inc = Tensor::cat(&rows.iter().collect::<Vec<_>>(), 1).unwrap();
     assert!(max_diff(&full, &inc) < 1e-5);
+    // forward_last: the prompt's last row only, as generation reads it.
+    let mut cache = model.new_cache(1, 16).unwrap();
+    let last = no_grad(|| model.forward_last(&Tensor::from_vec(ids.clone(), &[1, 8]).unwrap(), &mut cache)).unwrap();
+    assert_eq!(last.shape(), &[1, 1, full.shape()[2]]);
+    assert!(max_diff(&full.narrow(1, 7, 1).unwrap(), &last) < 1e-5);
+    assert_eq!(cache.len(), 8);
 }
 
 #[test]

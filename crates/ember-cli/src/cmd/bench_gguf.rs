@@ -42,7 +42,7 @@ pub fn run(path: &Path, format: WeightFormat, r: &mut Map<String, Value>) -> Res
         for run in 0..4 {
             let mut cache = model.new_cache(1, prompt_len + n_new)?;
             let t = Instant::now();
-            let out = model.forward_cached(&ids, &mut cache)?;
+            let out = model.forward_last(&ids, &mut cache)?;
             let mut next = out.select(1, -1)?.argmax(-1, true)?;
             let p = t.elapsed().as_secs_f64();
             if run == 0 {
@@ -52,7 +52,7 @@ pub fn run(path: &Path, format: WeightFormat, r: &mut Map<String, Value>) -> Res
             prompt_s.push(p);
             let t = Instant::now();
             for _ in 0..n_new {
-                next = model.forward_cached(&next, &mut cache)?.select(1, -1)?.argmax(-1, true)?;
+                next = model.forward_last(&next, &mut cache)?.select(1, -1)?.argmax(-1, true)?;
             }
             decode_s.push(t.elapsed().as_secs_f64());
         }
