@@ -1,6 +1,7 @@
 //! Packed low-precision weights against their own dequantised values: rows, whole tensors and
-//! products over any range of output rows, for row-major blocks and for the 16-row panels
-//! Q4_0 and Q8_0 are repacked into (ranges that start or end inside a panel included).
+//! products over any range of output rows, for the 16-row panels Q8_0, Q4_0, Q4_K and Q6_K
+//! are repacked into (ranges that start or end inside a panel included) and for row-major
+//! blocks (`EMBER_REPACK=0` keeps them; the product code is the same).
 
 use ember_core::fused::{BlockFormat, Bytes, PackedWeight};
 use ember_core::{DType, Tensor};
@@ -48,12 +49,9 @@ fn block_weights_dequantise_and_multiply_as_their_values_over_any_row_range() {
             for m in [1, 9] {
                 let x: Vec<f32> = (0..m * K).map(|i| ((i * 13 % 29) as f32 - 14.0) / 10.0).collect();
                 let xt = Tensor::from_vec(x.clone(), &[m, K]).unwrap();
-                // Decode (m <= 4) multiplies int8-quantised activations, as do Q4_0 and Q8_0
-                // panels at every m: the reference takes them as quantised. Otherwise exact.
-                let xs: Vec<f32> = match m == 1 || format != BlockFormat::Q4_K {
-                    true => x.chunks(K).flat_map(|r| QuantizedRow::new(r).values()).collect(),
-                    false => x.clone(),
-                };
+                // Panels (and decode rows, m <= 4) multiply int8-quantised activations at
+                // every m: the reference takes them as quantised.
+                let xs: Vec<f32> = x.chunks(K).flat_map(|r| QuantizedRow::new(r).values()).collect();
                 for (start, len) in [(0, N), (5, 20), (16, 16), (30, 10), (33, 7)] {
                     let y = p.matmul_t(&xt, Some((start, len))).unwrap();
                     assert_eq!(y.shape(), &[m, len][..]);

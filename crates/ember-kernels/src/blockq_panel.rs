@@ -1,5 +1,6 @@
 //! Q4_0, Q5_0 and Q8_0 weights repacked in panels of 16 rows, for their products with
-//! activations: one pass over an activation row computes 16 outputs at once.
+//! activations: one pass over an activation row computes 16 outputs at once. (Q4_K and Q6_K
+//! panels, the same idea per super-block, are in `blockq_panel_k.rs`; this module dispatches.)
 //!
 //! A row-major block costs a horizontal reduction, a scalar scale conversion and a fresh
 //! activation load per row (`blockq_int.rs`). In a panel, block column `b` of 16 rows is stored
@@ -26,14 +27,17 @@
 
 use crate::blockq::{f16_at, BlockFormat};
 use crate::blockq_int::{self, QuantizedRow};
+use crate::blockq_panel_k;
 use crate::isa::Isa;
+#[cfg(target_arch = "x86_64")]
+pub(crate) use x86::vnni;
 
 /// Rows per panel.
 pub const PANEL_ROWS: usize = 16;
 
 /// Whether `format` has a panel layout.
 pub fn has_panels(format: BlockFormat) -> bool {
-    matches!(format, BlockFormat::Q4_0 | BlockFormat::Q5_0 | BlockFormat::Q8_0)
+    matches!(format, BlockFormat::Q4_0 | BlockFormat::Q5_0 | BlockFormat::Q8_0) || blockq_panel_k::has_panels(format)
 }
 
 /// Where a block's code bytes start: in the block, and in a panel's block column.
@@ -106,6 +110,10 @@ pub fn repack(format: BlockFormat, rows: &[u8], n: usize, k: usize) -> Option<Ve
         for (r, row) in src.chunks_exact(row_bytes).enumerate() {
             for (b, blk) in row.chunks_exact(bb).enumerate() {
                 let col = &mut dst[b * PANEL_ROWS * bb..(b + 1) * PANEL_ROWS * bb];
+                if blockq_panel_k::has_panels(format) {
+                    blockq_panel_k::pack_block(format, r, blk, col);
+                    continue;
+                }
                 col[2 * r..2 * r + 2].copy_from_slice(&blk[..2]);
                 if format == BlockFormat::Q5_0 {
                     let qh = u32::from_le_bytes(blk[2..6].try_into().expect("4 bytes"));
@@ -140,6 +148,9 @@ pub fn dequantize_into(format: BlockFormat, k: usize, w: &[u8], out: &mut [f32])
 
 /// Row `r` of one panel (`panel`: its bytes) as `out.len()` f32 values.
 pub fn dequantize_row(format: BlockFormat, panel: &[u8], r: usize, out: &mut [f32]) {
+    if blockq_panel_k::has_panels(format) {
+        return blockq_panel_k::dequantize_row(format, panel, r, out);
+    }
     let bb = format.block_bytes();
     for (b, o) in out.chunks_exact_mut(32).enumerate() {
         let (d, v) = row_values(format, &panel[b * PANEL_ROWS * bb..(b + 1) * PANEL_ROWS * bb], r);
@@ -220,6 +231,9 @@ fn panel_dot<const R: usize>(
 ) {
     let xs: &[QuantizedRow; R] = xs.try_into().expect("R activation rows");
     let out: &mut [[f32; PANEL_ROWS]; R] = out.try_into().expect("R output rows");
+    if blockq_panel_k::has_panels(format) {
+        return blockq_panel_k::panel_dot(isa, format, xs, p, nb / 8, out);
+    }
     debug_assert!(p.len() == nb * PANEL_ROWS * format.block_bytes() && xs.iter().all(|x| x.q.len() == nb * 32));
     #[cfg(target_arch = "x86_64")]
     {
@@ -486,23 +500,27 @@ mod tests {
 
     /// Rows 0..n of random blocks, their panel repacking, and their f32 values.
     fn panels(format: BlockFormat, n: usize, k: usize, seed: u64) -> (Vec<u8>, Vec<f32>) {
-        let rows = random_blocks(format, n * k / 32, seed);
+        let rows = random_blocks(format, n * k / format.block_len(), seed);
         (repack(format, &rows, n, k).unwrap(), blockq::dequantize(format, &rows))
     }
 
+    const FORMATS: [BlockFormat; 5] =
+        [BlockFormat::Q4_0, BlockFormat::Q5_0, BlockFormat::Q8_0, BlockFormat::Q4_K, BlockFormat::Q6_K];
+
     #[test]
     fn panel_products_equal_the_dots_of_the_dequantised_rows_on_every_isa() {
-        let k = 160;
-        // Seven activation rows: groups of four and of three share the weight loads.
-        let xs: Vec<QuantizedRow> = (0..7)
-            .map(|t| {
-                let x: Vec<f32> = (0..k)
-                    .map(|i| ((i * 13 + t * 7) % 29) as f32 / 10.0 - 1.4 * if i % 64 < 32 { 1.0 } else { 0.02 })
-                    .collect();
-                QuantizedRow::new(&x)
-            })
-            .collect();
-        for format in [BlockFormat::Q4_0, BlockFormat::Q5_0, BlockFormat::Q8_0] {
+        for format in FORMATS {
+            // Five blocks of 32, or two super-blocks of 256.
+            let k = if format.block_len() == 256 { 512 } else { 160 };
+            // Seven activation rows: groups of four and of three share the weight loads.
+            let xs: Vec<QuantizedRow> = (0..7)
+                .map(|t| {
+                    let x: Vec<f32> = (0..k)
+                        .map(|i| ((i * 13 + t * 7) % 29) as f32 / 10.0 - 1.4 * if i % 64 < 32 { 1.0 } else { 0.02 })
+                        .collect();
+                    QuantizedRow::new(&x)
+                })
+                .collect();
             // Two whole panels and a row-major tail of 5 rows.
             let n = 2 * PANEL_ROWS + 5;
             let (w, dense) = panels(format, n, k, 3 + format.ggml_type() as u64);
@@ -528,24 +546,26 @@ mod tests {
 
     #[test]
     fn panels_dequantise_to_the_rows_they_were_packed_from() {
-        for format in [BlockFormat::Q4_0, BlockFormat::Q5_0, BlockFormat::Q8_0] {
-            let (n, k) = (PANEL_ROWS + 3, 96);
+        for format in FORMATS {
+            let (n, k) = (PANEL_ROWS + 3, if format.block_len() == 256 { 512 } else { 96 });
             let (w, dense) = panels(format, n, k, 11);
             let mut out = vec![f32::NAN; n * k];
             dequantize_into(format, k, &w, &mut out);
             assert_eq!(out, dense, "{format:?}");
         }
-        assert!(repack(BlockFormat::Q4_K, &[], 0, 256).is_none());
+        assert!(repack(BlockFormat::Q5_K, &[], 0, 256).is_none());
     }
 
     #[test]
     fn extreme_panel_codes_do_not_saturate() {
         // Largest-magnitude codes against activations of +-127: the i16 sums of the AVX2
         // kernel (eight maddubs pairs per block) and the offset activations of VNNI stay exact.
-        let (n, k) = (PANEL_ROWS, 64);
-        let x: Vec<f32> = (0..k).map(|i| if i % 3 == 0 { -1.0 } else { 1.0 }).collect();
-        let xq = QuantizedRow::new(&x);
-        for format in [BlockFormat::Q4_0, BlockFormat::Q5_0, BlockFormat::Q8_0] {
+        for format in FORMATS {
+            let (n, k) = (PANEL_ROWS, if format.block_len() == 256 { 256 } else { 64 });
+            // K-quants: every product at its largest and of one sign (the i16 sums of Q4_K).
+            let k_quant = format.block_len() == 256;
+            let x: Vec<f32> = (0..k).map(|i| if i % 3 == 0 && !k_quant { -1.0 } else { 1.0 }).collect();
+            let xq = QuantizedRow::new(&x);
             let mut rows = vec![0xFFu8; n * format.bytes_for(k).unwrap()];
             if format == BlockFormat::Q8_0 {
                 for blk in rows.chunks_exact_mut(34) {

@@ -13,6 +13,7 @@ pub mod bf16gemm;
 pub mod blockq;
 pub mod blockq_int;
 pub mod blockq_panel;
+pub mod blockq_panel_k;
 pub mod gemm;
 pub mod isa;
 pub mod mmap;

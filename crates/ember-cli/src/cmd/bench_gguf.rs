@@ -74,5 +74,6 @@ pub fn run(path: &Path, format: WeightFormat, r: &mut Map<String, Value>) -> Res
     r.insert("gguf_decode_tok_s".into(), json!(n_new as f64 / d));
     r.insert("gguf_ttft_s".into(), json!(ttft));
     r.insert("gguf_peak_rss_mib".into(), json!(peak));
+    r.insert("gguf_weight_bytes".into(), json!(model.weight_bytes()));
     Ok(())
 }
