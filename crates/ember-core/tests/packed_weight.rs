@@ -75,3 +75,42 @@ fn bad_row_ranges_and_shapes_are_errors() {
     assert!(p.rows(&[N]).is_err());
     assert!(PackedWeight::from_blocks(BlockFormat::Q4_0, N, K, Bytes::from(vec![0u8; 10])).is_err());
 }
+
+#[test]
+fn int8_rows_hold_their_per_row_codes_and_multiply_in_integers() {
+    // Rows of whole blocks of 32 go to Q8_0 panels of unit scale (integer products with int8
+    // activations); other widths keep f32 activations. Either way W = q * scale per row.
+    for k in [K, 48] {
+        let w: Vec<f32> = (0..N * k).map(|i| ((i * 37 % 101) as f32 - 50.0) / 60.0 * (1 + i / k) as f32).collect();
+        let dense: Vec<f32> = w
+            .chunks(k)
+            .flat_map(|row| {
+                let s = row.iter().fold(0.0f32, |a, v| a.max(v.abs())) / 127.0;
+                row.iter().map(move |v| (v / s).round() * s)
+            })
+            .collect();
+        let p = PackedWeight::int8(&Tensor::from_vec(w, &[N, k]).unwrap()).unwrap();
+        assert_eq!(p.is_repacked(), k == K, "k = {k}");
+        let got = p.to_tensor().unwrap().to_vec::<f32>().unwrap();
+        for (a, b) in got.iter().zip(&dense) {
+            assert!((a - b).abs() <= 1e-6 * b.abs().max(1.0), "k = {k}: {a} vs {b}");
+        }
+        let m = 6;
+        let x: Vec<f32> = (0..m * k).map(|i| ((i * 13 % 29) as f32 - 14.0) / 10.0).collect();
+        let xs: Vec<f32> = match k == K {
+            true => x.chunks(k).flat_map(|r| QuantizedRow::new(r).values()).collect(),
+            false => x.clone(),
+        };
+        for (start, len) in [(0, N), (5, 20), (33, 7)] {
+            let y = p.matmul_t(&Tensor::from_vec(x.clone(), &[m, k]).unwrap(), Some((start, len))).unwrap();
+            let kk = k;
+            let want: Vec<f64> = (0..m)
+                .flat_map(|i| (start..start + len).map(move |j| (i, j)))
+                .map(|(i, j)| (0..kk).map(|p| xs[i * kk + p] as f64 * dense[j * kk + p] as f64).sum())
+                .collect();
+            for (a, b) in y.to_vec::<f32>().unwrap().iter().zip(&want) {
+                assert!((*a as f64 - b).abs() < 1e-3 * b.abs().max(1.0), "k = {k} rows {start}+{len}: {a} vs {b}");
+            }
+        }
+    }
+}

@@ -23,6 +23,8 @@ use crate::isa::Isa;
 pub struct QuantizedRow {
     /// The int8 codes, `x.len()` of them.
     pub q: Vec<i8>,
+    /// The codes plus 128, as unsigned bytes (`vpdpbusd` multiplies unsigned by signed).
+    pub qu: Vec<u8>,
     /// One scale per block of 32.
     pub d: Vec<f32>,
     /// The sum of the codes of each half-block of 16.
@@ -45,6 +47,8 @@ impl QuantizedRow {
         self.q.resize(nb * 32, 0);
         self.d.resize(nb, 0.0);
         quantize_blocks(&x[..nb * 32], &mut self.q, &mut self.d);
+        self.qu.clear();
+        self.qu.extend(self.q.iter().map(|&v| v as u8 ^ 0x80));
         self.sum16.clear();
         self.dsum16.clear();
         for (b, q) in self.q.chunks_exact(16).enumerate() {

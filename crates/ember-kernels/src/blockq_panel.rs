@@ -185,13 +185,19 @@ pub fn matmul_isa(isa: Isa, format: BlockFormat, xs: &[QuantizedRow], w: &[u8], 
     );
     let whole = n / PANEL_ROWS * PANEL_ROWS;
     let nb = k / 32;
+    // Activation rows per load of weights: as many as the registers hold (AVX-512 has 32).
+    let rows_per_load = if isa.min(crate::isa::best()) >= Isa::Avx512 { 8 } else { 4 };
     let (panels, tail) = w.split_at(whole * row_bytes);
     let (out_panels, out_tail) = out.split_at_mut(whole * m);
     for (o, p) in out_panels.chunks_exact_mut(PANEL_ROWS * m).zip(panels.chunks_exact(PANEL_ROWS * row_bytes.max(1))) {
-        for (g, group) in xs.chunks(4).enumerate() {
-            let mut part = [[0.0f32; PANEL_ROWS]; 4];
+        for (g, group) in xs.chunks(rows_per_load).enumerate() {
+            let mut part = [[0.0f32; PANEL_ROWS]; 8];
             let part = &mut part[..group.len()];
             match group.len() {
+                8 => panel_dot::<8>(isa, format, group, p, nb, part),
+                7 => panel_dot::<7>(isa, format, group, p, nb, part),
+                6 => panel_dot::<6>(isa, format, group, p, nb, part),
+                5 => panel_dot::<5>(isa, format, group, p, nb, part),
                 4 => panel_dot::<4>(isa, format, group, p, nb, part),
                 3 => panel_dot::<3>(isa, format, group, p, nb, part),
                 2 => panel_dot::<2>(isa, format, group, p, nb, part),
@@ -199,7 +205,7 @@ pub fn matmul_isa(isa: Isa, format: BlockFormat, xs: &[QuantizedRow], w: &[u8], 
             }
             for (t, row) in part.iter().enumerate() {
                 for (j, v) in row.iter().enumerate() {
-                    o[j * m + 4 * g + t] = *v;
+                    o[j * m + rows_per_load * g + t] = *v;
                 }
             }
         }
@@ -366,7 +372,7 @@ mod x86 {
         out: &mut [[f32; PANEL_ROWS]; R],
     ) {
         // vpdpbusd multiplies unsigned by signed bytes: the activations go in offset by 128
-        // (x + 128 as u8) and 128 * sum(w), counted by one more vpdpbusd, comes off.
+        // (`qu`, x + 128 as u8) and 128 * sum(w), counted by one more vpdpbusd, comes off.
         let flip = _mm512_set1_epi8(-128);
         let mut acc = [_mm512_setzero_ps(); R];
         for b in 0..nb {
@@ -377,7 +383,9 @@ mod x86 {
                 let v = _mm512_loadu_si512(col.add(32 + 64 * g) as *const _);
                 w = _mm512_dpbusd_epi32(w, flip, v);
                 for i in 0..R {
-                    let xu = _mm512_xor_si512(_mm512_set1_epi32(x4(&xs[i], b, 4 * g)), flip);
+                    let xu = _mm512_set1_epi32(std::ptr::read_unaligned(
+                        xs[i].qu.as_ptr().add(b * 32 + 4 * g) as *const i32
+                    ));
                     s[i] = _mm512_dpbusd_epi32(s[i], xu, v);
                 }
             }
@@ -512,8 +520,8 @@ mod tests {
         for format in FORMATS {
             // Five blocks of 32, or two super-blocks of 256.
             let k = if format.block_len() == 256 { 512 } else { 160 };
-            // Seven activation rows: groups of four and of three share the weight loads.
-            let xs: Vec<QuantizedRow> = (0..7)
+            // Up to nine activation rows: groups of eight (AVX-512) or four share the weight loads.
+            let xs: Vec<QuantizedRow> = (0..9)
                 .map(|t| {
                     let x: Vec<f32> = (0..k)
                         .map(|i| ((i * 13 + t * 7) % 29) as f32 / 10.0 - 1.4 * if i % 64 < 32 { 1.0 } else { 0.02 })
@@ -524,7 +532,7 @@ mod tests {
             // Two whole panels and a row-major tail of 5 rows.
             let n = 2 * PANEL_ROWS + 5;
             let (w, dense) = panels(format, n, k, 3 + format.ggml_type() as u64);
-            for m in [1, 2, 7] {
+            for m in [1, 2, 7, 9] {
                 for isa in available() {
                     let mut out = vec![f32::NAN; n * m];
                     matmul_isa(isa, format, &xs[..m], &w, &mut out);

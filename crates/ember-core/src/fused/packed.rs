@@ -74,6 +74,9 @@ impl std::fmt::Debug for Bytes {
 enum Packed {
     Bf16(Arc<Vec<bf16>>),
     Int8(Arc<Vec<i8>>, Arc<Vec<f32>>),
+    /// int8 rows with per-row scales, stored as Q8_0 blocks of unit scale (f16 1.0, exact) in
+    /// panels, and the row scales: the Q8_0 panel kernels multiply them in integers.
+    Int8Panels(Bytes, Arc<Vec<f32>>),
     Blocks(BlockFormat, Bytes),
     /// Q4_0/Q5_0/Q8_0 blocks repacked in panels of 16 rows (`ember_kernels::blockq_panel`).
     Panels(BlockFormat, Bytes),
@@ -116,11 +119,21 @@ impl PackedWeight {
         Ok(PackedWeight { n, k, data: Packed::Bf16(Arc::new(v.into_iter().map(bf16::from_f32).collect())) })
     }
 
-    /// Weight-only int8 with per-output-row scales (a quarter of the bytes of f32).
+    /// int8 with per-output-row scales (a quarter of the bytes of f32, plus 1/16 when rows
+    /// split into blocks of 32: those are held as Q8_0 blocks of unit scale in panels, and
+    /// their products run in integers with int8 activations, as Q8_0's do).
     #[track_caller]
     pub fn int8(w: &Tensor) -> Result<PackedWeight> {
         let (n, k, v) = matrix_f32(w, "PackedWeight::int8")?;
         let (q, s) = quantize_rows_i8(&v, n, k);
+        if k.is_multiple_of(32) && !std::env::var("EMBER_REPACK").is_ok_and(|v| v == "0") {
+            let one = half::f16::ONE.to_bits().to_le_bytes();
+            let blocks: Vec<u8> =
+                q.chunks_exact(32).flat_map(|c| one.into_iter().chain(c.iter().map(|&b| b as u8))).collect();
+            if let Some(p) = blockq_panel::repack(BlockFormat::Q8_0, &blocks, n, k) {
+                return Ok(PackedWeight { n, k, data: Packed::Int8Panels(p.into(), Arc::new(s)) });
+            }
+        }
         Ok(PackedWeight { n, k, data: Packed::Int8(Arc::new(q), Arc::new(s)) })
     }
 
@@ -163,7 +176,7 @@ impl PackedWeight {
     /// Whether the blocks were repacked in panels (a copy: no longer a view of the bytes given
     /// to [`PackedWeight::from_blocks`]).
     pub fn is_repacked(&self) -> bool {
-        matches!(self.data, Packed::Panels(..))
+        matches!(self.data, Packed::Panels(..) | Packed::Int8Panels(..))
     }
 
     /// The block format, for block-quantised weights.
@@ -190,19 +203,24 @@ impl PackedWeight {
                     let row = k / f.block_len() * f.block_bytes();
                     blockq::dequantize_into(*f, &b.as_slice()[r * row..(r + 1) * row], o);
                 }
-                Packed::Panels(f, b) => {
-                    let row = k / f.block_len() * f.block_bytes();
-                    let p = r / PANEL_ROWS * PANEL_ROWS;
-                    match p + PANEL_ROWS <= self.n {
-                        true => {
-                            blockq_panel::dequantize_row(*f, &b.as_slice()[p * row..(p + PANEL_ROWS) * row], r - p, o)
-                        }
-                        false => blockq::dequantize_into(*f, &b.as_slice()[r * row..(r + 1) * row], o),
-                    }
+                Packed::Panels(f, b) => self.panel_row(*f, b, r, o),
+                Packed::Int8Panels(b, s) => {
+                    self.panel_row(BlockFormat::Q8_0, b, r, o);
+                    o.iter_mut().for_each(|v| *v *= s[r]);
                 }
             }
         }
         Tensor::from_vec(out, &[ids.len(), k])
+    }
+
+    /// Row `r` of panels `b` (or of their row-major tail) as f32.
+    fn panel_row(&self, f: BlockFormat, b: &Bytes, r: usize, o: &mut [f32]) {
+        let row = self.k / f.block_len() * f.block_bytes();
+        let p = r / PANEL_ROWS * PANEL_ROWS;
+        match p + PANEL_ROWS <= self.n {
+            true => blockq_panel::dequantize_row(f, &b.as_slice()[p * row..(p + PANEL_ROWS) * row], r - p, o),
+            false => blockq::dequantize_into(f, &b.as_slice()[r * row..(r + 1) * row], o),
+        }
     }
 
     /// `[N, K]`.
@@ -215,6 +233,7 @@ impl PackedWeight {
         match &self.data {
             Packed::Bf16(w) => w.len() * 2,
             Packed::Int8(w, s) => w.len() + s.len() * 4,
+            Packed::Int8Panels(b, s) => b.len() + s.len() * 4,
             Packed::Blocks(_, b) | Packed::Panels(_, b) => b.len(),
         }
     }
@@ -253,7 +272,7 @@ impl PackedWeight {
         // Panels are whole: a range that starts or ends inside one multiplies the panels it
         // lies in (rows lo..hi) and keeps the rows asked for.
         let (lo, hi) = match &self.data {
-            Packed::Panels(..) => {
+            Packed::Panels(..) | Packed::Int8Panels(..) => {
                 (start / PANEL_ROWS * PANEL_ROWS, (start + len).next_multiple_of(PANEL_ROWS).min(self.n))
             }
             _ => (start, start + len),
@@ -261,6 +280,9 @@ impl PackedWeight {
         let w = match &self.data {
             Packed::Bf16(w) => Weights::Bf16(&w[lo * k..hi * k]),
             Packed::Int8(w, s) => Weights::Int8(&w[lo * k..hi * k], &s[lo..hi]),
+            Packed::Int8Panels(b, _) => {
+                Weights::Panels(BlockFormat::Q8_0, &b.as_slice()[lo * (k / 32 * 34)..hi * (k / 32 * 34)])
+            }
             Packed::Blocks(f, b) | Packed::Panels(f, b) => {
                 let row = k / f.block_len() * f.block_bytes();
                 let bytes = &b.as_slice()[lo * row..hi * row];
@@ -272,6 +294,11 @@ impl PackedWeight {
         };
         let mut out = vec![0.0f32; m * (hi - lo)];
         matmul_lowp(&xs, m, k, w, hi - lo, &mut out);
+        if let Packed::Int8Panels(_, s) = &self.data {
+            for row in out.chunks_exact_mut(hi - lo) {
+                row.iter_mut().zip(&s[lo..hi]).for_each(|(o, s)| *o *= s);
+            }
+        }
         if (lo, hi) != (start, start + len) {
             out = out.chunks_exact(hi - lo).flat_map(|r| &r[start - lo..start - lo + len]).copied().collect();
         }
