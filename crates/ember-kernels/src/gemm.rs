@@ -67,12 +67,91 @@ fn parallelism(m: usize, n: usize, k: usize, threads: usize) -> gemm::Parallelis
     // Below ~8M multiply-adds (~40 us on one core) the fork/join, and the idle workers spinning
     // against the caller afterwards, cost more than the split saves (measured: a 128x512x10
     // product takes 17 us on one thread and 29 us on two).
-    if threads > 1 && m.saturating_mul(n).saturating_mul(k) >= 1 << 23 {
+    // A product with a thin side (decode: one activation row) streams the other operand
+    // once and is bandwidth-bound: splitting pays from 2^18 of its elements (1 MiB of f32,
+    // ~50 us) on.
+    let streamed = m.min(n) <= 4 && k.saturating_mul(m.max(n)) >= 1 << 18;
+    if threads > 1 && (streamed || m.saturating_mul(n).saturating_mul(k) >= 1 << 23) {
         gemm::Parallelism::Rayon(threads)
     } else {
         gemm::Parallelism::None
     }
 }
+
+const LANES: usize = 16;
+
+#[inline(always)]
+fn dot_f32_body(x: &[f32], w: &[f32], out: &mut f32) {
+    let mut acc = [0.0f32; LANES];
+    let (xc, wc) = (x.chunks_exact(LANES), w.chunks_exact(LANES));
+    let (xr, wr) = (xc.remainder(), wc.remainder());
+    for (a, b) in xc.zip(wc) {
+        for i in 0..LANES {
+            acc[i] = a[i].mul_add(b[i], acc[i]);
+        }
+    }
+    *out = acc.iter().sum::<f32>() + xr.iter().zip(wr).map(|(a, b)| a * b).sum::<f32>();
+}
+
+crate::simd_dispatch!(fn dot_f32 / dot_f32_isa(x: &[f32], w: &[f32], out: &mut f32) => dot_f32_body);
+
+/// Decode's `x [1, K] * W^T` with `W [N, K]` row-major (rhs columns contiguous): each output is
+/// one dot product streaming a weight row, the rows split across threads (the `gemm` crate
+/// runs such thin products on one thread). Returns whether it applied.
+fn gemv_rows_f32(
+    n: usize,
+    k: usize,
+    dst: &mut MatMut<'_, f32>,
+    lhs: &MatRef<'_, f32>,
+    rhs: &MatRef<'_, f32>,
+    accumulate: bool,
+) -> bool {
+    if lhs.cs != 1 || rhs.rs != 1 || dst.cs != 1 || n.saturating_mul(k) < 1 << 16 {
+        return false;
+    }
+    let x = &lhs.data[lhs.offset..lhs.offset + k];
+    let out = &mut dst.data[dst.offset..dst.offset + n];
+    let per = (crate::threads::PARALLEL_MIN_WORK / k.max(1)).max(16);
+    crate::threads::for_each_block_mut(out, per, |blk, o| {
+        for (j, o) in o.iter_mut().enumerate() {
+            let at = rhs.offset + (blk * per + j) * rhs.cs;
+            let mut s = 0.0;
+            dot_f32(x, &rhs.data[at..at + k], &mut s);
+            *o = if accumulate { *o + s } else { s };
+        }
+    });
+    true
+}
+
+/// Whether [`gemv_rows_f32`] took the product (f32 only).
+trait Gemv: Sized {
+    fn gemv(
+        _m: usize,
+        _n: usize,
+        _k: usize,
+        _dst: &mut MatMut<'_, Self>,
+        _lhs: &MatRef<'_, Self>,
+        _rhs: &MatRef<'_, Self>,
+        _acc: bool,
+    ) -> bool {
+        false
+    }
+}
+impl Gemv for f32 {
+    fn gemv(
+        m: usize,
+        n: usize,
+        k: usize,
+        dst: &mut MatMut<'_, f32>,
+        lhs: &MatRef<'_, f32>,
+        rhs: &MatRef<'_, f32>,
+        acc: bool,
+    ) -> bool {
+        m == 1 && gemv_rows_f32(n, k, dst, lhs, rhs, acc)
+    }
+}
+impl Gemv for f64 {}
+impl Gemv for f16 {}
 
 macro_rules! gemm_crate_impl {
     ($t:ty, $zero:expr, $one:expr) => {
@@ -105,6 +184,10 @@ macro_rules! gemm_crate_impl {
                             }
                         }
                     }
+                    return;
+                }
+                let mut dst = dst;
+                if <$t as Gemv>::gemv(m, n, k, &mut dst, &lhs, &rhs, accumulate) {
                     return;
                 }
                 // SAFETY: check_bounds proved that every element addressed through the
@@ -316,6 +399,35 @@ mod tests {
                 );
                 for (x, y) in c.iter().zip(&want) {
                     assert!((*x as f64 - y).abs() < 1e-3, "{m}x{n}x{k}: {x} vs {y}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn one_row_times_a_transposed_matrix_streams_its_rows() {
+        // Decode's x [1, K] * W^T with W [N, K] row-major, large enough for the row-streaming
+        // path: fresh and accumulated, on 1 and 2 threads, against f64.
+        let (n, k) = (300, 301);
+        let w: Vec<f32> = (0..n * k).map(|i| ((i * 7 % 13) as f32 - 6.0) / 4.0).collect();
+        let x: Vec<f32> = (0..k).map(|i| ((i * 5 % 11) as f32 - 5.0) / 3.0).collect();
+        let want: Vec<f64> = (0..n).map(|j| (0..k).map(|p| x[p] as f64 * w[j * k + p] as f64).sum::<f64>()).collect();
+        for threads in [1, 2] {
+            for accumulate in [false, true] {
+                let mut c = vec![1.0f32; n];
+                matmul(
+                    1,
+                    n,
+                    k,
+                    MatMut { data: &mut c, offset: 0, rs: n, cs: 1 },
+                    MatRef { data: &x, offset: 0, rs: k, cs: 1 },
+                    MatRef { data: &w, offset: 0, rs: 1, cs: k },
+                    accumulate,
+                    threads,
+                );
+                for (j, (c, w)) in c.iter().zip(&want).enumerate() {
+                    let w = if accumulate { w + 1.0 } else { *w };
+                    assert!((*c as f64 - w).abs() < 1e-3, "column {j}, accumulate {accumulate}: {c} vs {w}");
                 }
             }
         }

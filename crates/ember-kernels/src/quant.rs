@@ -6,7 +6,10 @@
 //! Decode (small M) is bandwidth-bound: each weight row is streamed once and converted in
 //! registers, so bf16 reads half the bytes of f32, int8 a quarter and Q4 blocks about a seventh
 //! (block formats multiply in integers with int8-quantised activations, `blockq_int.rs`).
-//! Larger M converts a block of weight rows to f32 once and hands it to the f32 GEMM.
+//! Larger M converts a block of weight rows to f32 once and hands it to the f32 GEMM, except
+//! where a faster product exists: block panels multiply in integers at every M, and bf16
+//! weights on CPUs with AVX512-BF16 go to the bf16 GEMM (the activations rounded to bf16, as
+//! a bf16 model in PyTorch computes them).
 
 use crate::blockq::{self, BlockFormat};
 use crate::blockq_int::{self, QuantizedRow};
@@ -148,10 +151,17 @@ pub fn matmul_lowp(x: &[f32], m: usize, k: usize, w: Weights<'_>, n: usize, out:
     // own weight rows (whole panels of 16).
     if m <= STREAM_MAX_M || matches!(w, Weights::Panels(..)) {
         // Block formats multiply in integers with the activations quantised once per row.
-        let xq: Vec<QuantizedRow> = match w {
-            Weights::Blocks(..) | Weights::Panels(..) => x.chunks_exact(k).take(m).map(QuantizedRow::new).collect(),
-            _ => Vec::new(),
-        };
+        let mut xq: Vec<QuantizedRow> = Vec::new();
+        if let Weights::Blocks(..) | Weights::Panels(..) = w {
+            xq.resize(m, QuantizedRow::default());
+            let per = (threads::PARALLEL_MIN_WORK / k.max(1)).max(1);
+            threads::for_each_block_mut(&mut xq, per, |blk, rows| {
+                for (r, q) in rows.iter_mut().enumerate() {
+                    let i = blk * per + r;
+                    q.assign(&x[i * k..(i + 1) * k]);
+                }
+            });
+        }
         let cols_per_block = (threads::PARALLEL_MIN_WORK / (k * m).max(1)).max(16).next_multiple_of(16);
         // Column-major temp [N, M] so each block of columns is a contiguous slice.
         let mut tmp = vec![0.0f32; m * n];
@@ -192,12 +202,27 @@ pub fn matmul_lowp(x: &[f32], m: usize, k: usize, w: Weights<'_>, n: usize, out:
                 }),
             }
         });
-        for i in 0..m {
-            for j in 0..n {
-                out[i * n + j] = tmp[j * m + i];
+        // [N, M] -> [M, N], by rows of the output in parallel (a prompt's transpose is as large
+        // as its output; serial, it would cap the 2-thread speed-up).
+        let rows_per = m.div_ceil(threads::num_threads()).max(1);
+        let rows_per = if m * n < threads::PARALLEL_MIN_WORK { m } else { rows_per };
+        threads::for_each_block_mut(&mut out[..m * n], rows_per * n, |blk, chunk| {
+            for (r, o) in chunk.chunks_exact_mut(n).enumerate() {
+                let i = blk * rows_per + r;
+                o.iter_mut().enumerate().for_each(|(j, o)| *o = tmp[j * m + i]);
             }
-        }
+        });
         return;
+    }
+    if let Weights::Bf16(wb) = w {
+        if crate::bf16gemm::available() {
+            // out [M, N] = bf16(x) [M, K] * W^T, W read in place as a [K, N] view.
+            let xb: Vec<bf16> = x[..m * k].iter().map(|&v| bf16::from_f32(v)).collect();
+            let a = MatRef { data: &xb, offset: 0, rs: k, cs: 1 };
+            let b = MatRef { data: wb, offset: 0, rs: 1, cs: k };
+            crate::bf16gemm::matmul_bf16_f32acc(m, n, k, out, a, b, threads::num_threads());
+            return;
+        }
     }
     let mut scratch = vec![0.0f32; ROW_BLOCK.min(n) * k];
     let threads = threads::num_threads();
@@ -285,10 +310,14 @@ mod tests {
         let wq_f: Vec<f32> = (0..n * k).map(|i| q[i] as f32 * sc[i / k]).collect();
         for m in [1, 3, 9, 40] {
             let x: Vec<f32> = (0..m * k).map(|i| ((i * 13 % 29) as f32 - 14.0) / 10.0).collect();
-            for (weights, dense) in [(Weights::Bf16(&wb), &wb_f), (Weights::Int8(&q, &sc), &wq_f)] {
+            // Prompts (m > 4) on bf16 weights round the activations to bf16 where the CPU has
+            // the bf16 GEMM.
+            let bf16_x = m > STREAM_MAX_M && crate::bf16gemm::available();
+            let xb: Vec<f32> = x.iter().map(|&v| if bf16_x { bf16::from_f32(v).to_f32() } else { v }).collect();
+            for (weights, dense, xr) in [(Weights::Bf16(&wb), &wb_f, &xb), (Weights::Int8(&q, &sc), &wq_f, &x)] {
                 let mut out = vec![f32::NAN; m * n];
                 matmul_lowp(&x, m, k, weights, n, &mut out);
-                for (a, b) in out.iter().zip(reference(&x, m, k, dense, n)) {
+                for (a, b) in out.iter().zip(reference(xr, m, k, dense, n)) {
                     assert!((*a as f64 - b).abs() < 1e-3, "m={m}: {a} vs {b}");
                 }
             }
