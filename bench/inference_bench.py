@@ -8,7 +8,8 @@ as ONNX models (bench/onnx_llama.py: f32, int8, int4) and loads them in eager Py
 1 and 2 threads, the same way: a 128-token prompt (logits of its last position), then 64
 decoded tokens with a KV cache, median of 3 after a warm-up. Each decode figure is also given
 as a fraction of the machine's read-bandwidth ceiling (weight bytes per token x tokens/s /
-the STREAM-style read bandwidth of bench/stream_read.c at the same thread count). Prints the
+the STREAM-style read bandwidth of bench/stream_read.c at the same thread count). First it
+checks that the PyTorch and ONNX builds compute llama.cpp's function (f32 logits). Prints the
 table and Ember's ratios, writes JSON. Run by `scripts/bench-inference.sh`, which installs
 the engines; not part of CI.
 """
@@ -88,6 +89,38 @@ def quantize(src, dst, ftype):
     rc = llama_cpp.llama_model_quantize(str(src).encode(), str(dst).encode(), params)
     if rc != 0:
         raise SystemExit(f"llama.cpp could not quantise {src} to ftype {ftype}")
+
+
+def same_function(f32, here, onnx_dir, torch_python, engines, vocab, prompt_len=128):
+    """The engines' f32 logits for the prompt's last position, against llama.cpp's: the
+    ONNX graph and the PyTorch model compute the function llama.cpp computes on the file
+    (Ember's GGUF path is tested against transformers in its own test suite)."""
+    import tempfile
+
+    from llama_cpp import Llama
+
+    llm = Llama(model_path=str(f32), n_ctx=prompt_len + 8, n_threads=2, n_batch=prompt_len, verbose=False,
+                logits_all=True)
+    prompt = np.random.default_rng(1).integers(3, vocab, prompt_len).tolist()
+    llm.eval(prompt)
+    ref = np.array(llm.scores[prompt_len - 1], dtype=np.float32)
+    out = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for engine, cmd in [("torch", [torch_python, str(here / "torch_llama.py"), str(f32), "--new", "1"]),
+                            ("onnxruntime", [sys.executable, str(here / "onnx_llama.py"), "time",
+                                             str(onnx_dir / "f32.onnx")])]:
+            if engine not in engines:
+                continue
+            path = pathlib.Path(tmp) / f"{engine}.npy"
+            if last_json(cmd + ["--logits", str(path)]) is None:
+                continue
+            got = np.load(path)
+            out[engine] = dict(max_abs_diff=float(np.abs(got - ref).max()), logit_scale=float(np.abs(ref).max()),
+                               same_argmax=bool(got.argmax() == ref.argmax()))
+            print(f"f32 logits, {engine} vs llama.cpp: max |diff| {out[engine]['max_abs_diff']:.2e} "
+                  f"(logits up to {out[engine]['logit_scale']:.2f}), same argmax: {out[engine]['same_argmax']}",
+                  flush=True)
+    return out
 
 
 def llama_cpp_times(path, threads, vocab, prompt_len=128, n_new=64, runs=3):
@@ -184,6 +217,7 @@ def main():
                                              capture_output=True).returncode != 0:
         print(f"({a.torch_python} has no torch or gguf: no PyTorch column)", flush=True)
         engines.discard("torch")
+    check = same_function(f32, here, onnx_dir, a.torch_python, engines, s["vocab"])
     p = matrix_params(s)
     # (format, engine, how to run it, weight bytes read per token when the engine does not say)
     plan = [("f32", "ember", ("ember", files["f32"], "f32"), None),
@@ -233,7 +267,7 @@ def main():
             print(f"{fmt:16} {engine:12} {t}t  decode {r['decode']:7.1f} tok/s ({frac:4.0%} of bandwidth)  "
                   f"prompt {r['prompt']:7.1f} tok/s", flush=True)
     print_ratios(rows)
-    result = dict(shape=a.shape, llama_cpp=llama_cpp.__version__, rows=rows)
+    result = dict(shape=a.shape, llama_cpp=llama_cpp.__version__, f32_logits_vs_llama_cpp=check, rows=rows)
     if a.json:
         pathlib.Path(a.json).write_text(json.dumps(result, indent=1))
     return 0
