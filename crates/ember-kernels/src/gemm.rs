@@ -105,13 +105,15 @@ fn gemv_rows_f32(
     lhs: &MatRef<'_, f32>,
     rhs: &MatRef<'_, f32>,
     accumulate: bool,
+    threads: usize,
 ) -> bool {
     if lhs.cs != 1 || rhs.rs != 1 || dst.cs != 1 || n.saturating_mul(k) < 1 << 16 {
         return false;
     }
     let x = &lhs.data[lhs.offset..lhs.offset + k];
     let out = &mut dst.data[dst.offset..dst.offset + n];
-    let per = (crate::threads::PARALLEL_MIN_WORK / k.max(1)).max(16);
+    // One block (no fork) when the caller asked for one thread.
+    let per = if threads > 1 { (crate::threads::PARALLEL_MIN_WORK / k.max(1)).max(16) } else { n };
     crate::threads::for_each_block_mut(out, per, |blk, o| {
         for (j, o) in o.iter_mut().enumerate() {
             let at = rhs.offset + (blk * per + j) * rhs.cs;
@@ -123,38 +125,21 @@ fn gemv_rows_f32(
     true
 }
 
-/// Whether [`gemv_rows_f32`] took the product (f32 only).
-trait Gemv: Sized {
-    fn gemv(
-        _m: usize,
-        _n: usize,
-        _k: usize,
-        _dst: &mut MatMut<'_, Self>,
-        _lhs: &MatRef<'_, Self>,
-        _rhs: &MatRef<'_, Self>,
-        _acc: bool,
-    ) -> bool {
-        false
-    }
+/// Element types without a row-streaming path: the `gemm` crate takes every product.
+fn no_gemv<T>(
+    _: usize,
+    _: usize,
+    _: &mut MatMut<'_, T>,
+    _: &MatRef<'_, T>,
+    _: &MatRef<'_, T>,
+    _: bool,
+    _: usize,
+) -> bool {
+    false
 }
-impl Gemv for f32 {
-    fn gemv(
-        m: usize,
-        n: usize,
-        k: usize,
-        dst: &mut MatMut<'_, f32>,
-        lhs: &MatRef<'_, f32>,
-        rhs: &MatRef<'_, f32>,
-        acc: bool,
-    ) -> bool {
-        m == 1 && gemv_rows_f32(n, k, dst, lhs, rhs, acc)
-    }
-}
-impl Gemv for f64 {}
-impl Gemv for f16 {}
 
 macro_rules! gemm_crate_impl {
-    ($t:ty, $zero:expr, $one:expr) => {
+    ($t:ty, $zero:expr, $one:expr, $gemv:ident) => {
         impl GemmElem for $t {
             fn gemm(
                 m: usize,
@@ -187,7 +172,7 @@ macro_rules! gemm_crate_impl {
                     return;
                 }
                 let mut dst = dst;
-                if <$t as Gemv>::gemv(m, n, k, &mut dst, &lhs, &rhs, accumulate) {
+                if m == 1 && $gemv(n, k, &mut dst, &lhs, &rhs, accumulate, threads) {
                     return;
                 }
                 // SAFETY: check_bounds proved that every element addressed through the
@@ -222,9 +207,9 @@ macro_rules! gemm_crate_impl {
     };
 }
 
-gemm_crate_impl!(f32, 0.0f32, 1.0f32);
-gemm_crate_impl!(f64, 0.0f64, 1.0f64);
-gemm_crate_impl!(f16, f16::ZERO, f16::ONE);
+gemm_crate_impl!(f32, 0.0f32, 1.0f32, gemv_rows_f32);
+gemm_crate_impl!(f64, 0.0f64, 1.0f64, no_gemv);
+gemm_crate_impl!(f16, f16::ZERO, f16::ONE, no_gemv);
 
 thread_local! {
     /// f32 results of bf16 products before rounding (see `GemmElem for bf16`).
