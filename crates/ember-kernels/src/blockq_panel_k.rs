@@ -121,14 +121,17 @@ pub(crate) fn panel_dot<const R: usize>(
 /// `EMBER_ISA=scalar`): the weights' exact values times the activations as quantised.
 fn portable(format: BlockFormat, x: &QuantizedRow, p: &[u8], nsb: usize, out: &mut [f32; PANEL_ROWS]) {
     let bb = format.block_bytes();
-    let xv = x.values();
-    let mut w = [0.0f32; 256];
+    let (mut w, mut xv) = ([0.0f32; 256], [0.0f32; 256]);
     let mut acc = [0.0f32; PANEL_ROWS];
     for b in 0..nsb {
         let col = &p[b * PANEL_ROWS * bb..(b + 1) * PANEL_ROWS * bb];
+        // The super-block's activations as quantised (code times its block's scale).
+        for (l, v) in xv.iter_mut().enumerate() {
+            *v = x.q[b * 256 + l] as f32 * x.d[b * 8 + l / 32];
+        }
         for (r, a) in acc.iter_mut().enumerate() {
             dequantize_row(format, col, r, &mut w);
-            *a += w.iter().zip(&xv[b * 256..(b + 1) * 256]).map(|(w, x)| w * x).sum::<f32>();
+            *a += w.iter().zip(&xv).map(|(w, x)| w * x).sum::<f32>();
         }
     }
     *out = acc;
