@@ -29,8 +29,6 @@ use crate::blockq::{f16_at, BlockFormat};
 use crate::blockq_int::{self, QuantizedRow};
 use crate::blockq_panel_k;
 use crate::isa::Isa;
-#[cfg(target_arch = "x86_64")]
-pub(crate) use x86::vnni;
 
 /// Rows per panel.
 pub const PANEL_ROWS: usize = 16;
@@ -237,10 +235,9 @@ fn panel_dot<const R: usize>(
 ) {
     let xs: &[QuantizedRow; R] = xs.try_into().expect("R activation rows");
     let out: &mut [[f32; PANEL_ROWS]; R] = out.try_into().expect("R output rows");
-    if blockq_panel_k::has_panels(format) {
-        return blockq_panel_k::panel_dot(isa, format, xs, p, nb / 8, out);
-    }
-    debug_assert!(p.len() == nb * PANEL_ROWS * format.block_bytes() && xs.iter().all(|x| x.q.len() == nb * 32));
+    debug_assert!(Some(p.len()) == format.bytes_for(nb * 32).map(|b| b * PANEL_ROWS));
+    debug_assert!(xs.iter().all(|x| x.q.len() == nb * 32));
+    let nsb = nb / 8; // super-blocks of 256, for the K-quants
     #[cfg(target_arch = "x86_64")]
     {
         let isa = isa.min(crate::isa::best());
@@ -249,9 +246,15 @@ fn panel_dot<const R: usize>(
             let p = p.as_ptr();
             // SAFETY: the kernel's features were detected at run time (AVX-512 F/BW and VNNI
             // for `vnni`, else AVX2, FMA and F16C); `p` holds `nb` whole block columns of a
-            // panel and each row of `xs` `nb` blocks (the caller's assert).
+            // panel (`nsb` super-block columns for K-quants) and each row of `xs` `nb` blocks
+            // (the caller's assert).
             unsafe {
+                use blockq_panel_k::x86 as k;
                 match (format, vnni) {
+                    (BlockFormat::Q4_K, true) => k::q4_k_vnni(xs, p, nsb, out),
+                    (BlockFormat::Q4_K, false) => k::q4_k_avx2(xs, p, nsb, out),
+                    (BlockFormat::Q6_K, true) => k::q6_k_vnni(xs, p, nsb, out),
+                    (BlockFormat::Q6_K, false) => k::q6_k_avx2(xs, p, nsb, out),
                     (BlockFormat::Q4_0, true) => x86::nibbles_vnni::<R, false>(xs, p, nb, out),
                     (BlockFormat::Q5_0, true) => x86::nibbles_vnni::<R, true>(xs, p, nb, out),
                     (_, true) => x86::q8_0_vnni(xs, p, nb, out),
@@ -265,7 +268,10 @@ fn panel_dot<const R: usize>(
     }
     let _ = isa;
     for (x, o) in xs.iter().zip(out.iter_mut()) {
-        portable(format, x, p, nb, o)
+        match blockq_panel_k::has_panels(format) {
+            true => blockq_panel_k::portable(format, x, p, nsb, o),
+            false => portable(format, x, p, nb, o),
+        }
     }
 }
 

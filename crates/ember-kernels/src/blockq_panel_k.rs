@@ -79,47 +79,9 @@ pub fn dequantize_row(format: BlockFormat, panel: &[u8], r: usize, out: &mut [f3
     }
 }
 
-/// One panel (`nsb` super-block columns, `p` its bytes) times `R` activation rows, on the best
-/// kernel `isa` allows.
-pub(crate) fn panel_dot<const R: usize>(
-    isa: crate::isa::Isa,
-    format: BlockFormat,
-    xs: &[QuantizedRow; R],
-    p: &[u8],
-    nsb: usize,
-    out: &mut [[f32; PANEL_ROWS]; R],
-) {
-    debug_assert!(p.len() == nsb * PANEL_ROWS * format.block_bytes() && xs.iter().all(|x| x.q.len() == nsb * 256));
-    #[cfg(target_arch = "x86_64")]
-    {
-        use crate::isa::Isa;
-        let isa = isa.min(crate::isa::best());
-        let vnni = isa >= Isa::Avx512 && crate::blockq_panel::vnni();
-        if vnni || (isa >= Isa::Avx2 && crate::blockq_int::f16c()) {
-            let p = p.as_ptr();
-            // SAFETY: the kernel's features were detected at run time (AVX-512 F/BW and VNNI
-            // for `vnni`, else AVX2, FMA and F16C); `p` holds `nsb` whole super-block columns
-            // of a panel and each row of `xs` `nsb` super-blocks (the caller's assert).
-            unsafe {
-                match (format, vnni) {
-                    (BlockFormat::Q4_K, true) => x86::q4_k_vnni(xs, p, nsb, out),
-                    (BlockFormat::Q4_K, false) => x86::q4_k_avx2(xs, p, nsb, out),
-                    (_, true) => x86::q6_k_vnni(xs, p, nsb, out),
-                    (_, false) => x86::q6_k_avx2(xs, p, nsb, out),
-                }
-            }
-            return;
-        }
-    }
-    let _ = isa;
-    for (x, o) in xs.iter().zip(out.iter_mut()) {
-        portable(format, x, p, nsb, o)
-    }
-}
-
 /// The panel product through each row's dequantised super-blocks (other CPUs,
 /// `EMBER_ISA=scalar`): the weights' exact values times the activations as quantised.
-fn portable(format: BlockFormat, x: &QuantizedRow, p: &[u8], nsb: usize, out: &mut [f32; PANEL_ROWS]) {
+pub(crate) fn portable(format: BlockFormat, x: &QuantizedRow, p: &[u8], nsb: usize, out: &mut [f32; PANEL_ROWS]) {
     let bb = format.block_bytes();
     let (mut w, mut xv) = ([0.0f32; 256], [0.0f32; 256]);
     let mut acc = [0.0f32; PANEL_ROWS];
@@ -138,7 +100,7 @@ fn portable(format: BlockFormat, x: &QuantizedRow, p: &[u8], nsb: usize, out: &m
 }
 
 #[cfg(target_arch = "x86_64")]
-mod x86 {
+pub(crate) mod x86 {
     //! The K-quant panel kernels, `R` activation rows at a time. Each requires the features
     //! named in its `target_feature`, `p` to hold `nsb` super-block columns of one panel and
     //! each activation row `nsb` super-blocks of 256 codes.
