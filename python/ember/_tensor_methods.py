@@ -117,6 +117,54 @@ def _compare(op):
     return method
 
 
+def _adjoint(self):
+    """``mH`` / ``adjoint()``: the conjugate transpose of each matrix (Ember's dtypes are real,
+    so the transpose of the last two dims)."""
+    if self.dim() == 0:
+        return self
+    if self.dim() < 2:
+        raise RuntimeError(f"tensor.mH is only supported on matrices or batches of matrices. Got {self.dim()}-D tensor.")
+    return self.mT
+
+
+def _conj_t(self):
+    if self.dim() != 2 and self.dim() != 0:
+        hint = ". For batches of matrices, consider using tensor.mH" if self.dim() > 2 else "."
+        raise RuntimeError(f"tensor.H is only supported on matrices (2-D tensors). Got {self.dim()}-D tensor{hint}")
+    return self.t()
+
+
+def _set_(self, source=None, storage_offset=0, size=None, stride=None):
+    """``Tensor.set_(source)``: this tensor now shares ``source``'s data, shape and strides (an
+    in-place edit, so refused on a leaf that requires grad while grad mode is on)."""
+    if self.requires_grad and self.is_leaf and _C.is_grad_enabled():
+        raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+    if source is self:
+        return self
+    if source is None:
+        source = _C.empty(0, dtype=self.dtype)
+    elif not isinstance(source, Tensor):
+        raise TypeError(f"set_(): argument 'source' must be Tensor, not {type(source).__name__}")
+    if size is not None:
+        source = source.as_strided(size, stride if stride is not None else _C.empty(size).stride(), storage_offset)
+    self.data = source
+    return self
+
+
+def norm_except_dim(v, pow=2, dim=0):
+    """The ``pow``-norm of ``v`` over every dim but ``dim``, shaped to broadcast against ``v``
+    (``dim=-1``: the norm of all of ``v``)."""
+    if dim == -1:
+        return v.norm(pow)
+    keep = [d for d in range(v.dim()) if d != dim]
+    return v.norm(pow, dim=keep, keepdim=True) if keep else v.abs()
+
+
+def _weight_norm(v, g, dim=0):
+    """``v * (g / ||v||)`` with the norm over every dim but ``dim`` (weight normalisation)."""
+    return v * (g / norm_except_dim(v, 2, dim))
+
+
 def install(namespace):
     """Adds the table ops and aliases to ``Tensor`` and the module namespace."""
     for name, code in _C.unary_ops():
@@ -157,4 +205,13 @@ def install(namespace):
         namespace.setdefault(name, getattr(special, name))
     Tensor.renorm = lambda self, p, dim, maxnorm: _C._renorm(self, float(p), dim, float(maxnorm))
     namespace.setdefault("renorm", Tensor.renorm)
+    Tensor.mH = property(_adjoint)
+    Tensor.H = property(_conj_t)
+    Tensor.adjoint = _adjoint
+    Tensor.set_ = _set_
+    namespace.setdefault("adjoint", _adjoint)
+    Tensor.vdot = lambda self, other: self.dot(other)
+    namespace.setdefault("vdot", lambda input, other, *, out=None: input.dot(other) if out is None else _write_out(out, input.dot(other)))
+    namespace.setdefault("norm_except_dim", norm_except_dim)
+    namespace.setdefault("_weight_norm", _weight_norm)
     Tensor.__module__ = "ember"

@@ -2,8 +2,9 @@
 ``matrix_power``, ``multi_dot``, ``vecdot``, and the decompositions built on ``faer``: ``inv``,
 ``solve``, ``solve_triangular``, ``det``, ``slogdet``, ``cholesky``, ``qr``, ``svd``,
 ``svdvals``, ``eigh``, ``eigvalsh``, ``lstsq``, ``pinv``, ``matrix_rank`` (batched, real,
-differentiable where torch is). Also the older top-level spellings (``torch.svd``, ``torch.qr``,
-``torch.pinverse``, ``torch.logdet``, ``torch.cholesky_solve``, ...) and their Tensor methods."""
+differentiable where torch is); ``matrix_exp`` and ``householder_product`` composed from
+them. Also the older top-level spellings (``torch.svd``, ``torch.qr``, ``torch.pinverse``,
+``torch.logdet``, ``torch.cholesky_solve``, ``torch.geqrf``, ...) and their Tensor methods."""
 
 import math
 
@@ -219,6 +220,9 @@ def diagonal(A, *, offset=0, dim1=-2, dim2=-1):
     return A.diagonal(offset, dim1, dim2)
 
 
+from ._matrix_functions import householder_product, matrix_exp  # noqa: E402
+
+
 def _install(torch, Tensor):
     """The top-level spellings torch kept from before ``torch.linalg``, and their methods."""
     from .return_types import svd as _svd_t
@@ -265,6 +269,8 @@ def _install(torch, Tensor):
         "logdet": logdet, "slogdet": slogdet, "cholesky_solve": cholesky_solve,
         "cholesky_inverse": cholesky_inverse, "matrix_power": matrix_power,
     }
+    from ._matrix_functions import geqrf
+    fns.update({"matrix_exp": matrix_exp, "geqrf": geqrf, "orgqr": householder_product})
     for name, f in fns.items():
         setattr(torch, name, f)
         setattr(Tensor, name, f)

@@ -390,6 +390,19 @@ case("linalg_norms", _L + "out = (torch.linalg.vector_norm(A), torch.linalg.vect
 case("linalg_cross_power", "a = torch.tensor([[1., 0., 0.], [0., 1., 0.]])\nb = torch.tensor([[0., 1., 0.], [0., 0., 2.]])\n"
      "M = torch.tensor([[1., 1.], [0., 2.]])\nout = (torch.linalg.cross(a, b), torch.linalg.matrix_power(M, 5), torch.linalg.matrix_power(M, 0))")
 
+# ---- matrix functions composed from differentiable ops (matrix_exp, householder_product) and geqrf
+_M = ("M = torch.tensor([[0.3, -1.2, 0.5], [2.0, 0.1, -0.7], [-0.4, 0.9, 0.2]], dtype=torch.float64)\n"
+      "H = torch.tensor([[1.5, 0.2, -0.3], [0.4, -2.0, 0.6], [-0.7, 0.1, 0.9], [0.3, 0.8, -0.5]], dtype=torch.float64)\n")
+case("matrix_exp", _M + "out = (torch.linalg.matrix_exp(M), torch.matrix_exp(M * 6), M.matrix_exp(), torch.linalg.matrix_exp(M.float() * 0.01), "
+     "torch.linalg.matrix_exp(torch.stack([M, -M.T, M * 1e-4])), torch.linalg.matrix_exp(M.float() * 4))")
+case("matrix_exp_grad", _M + "M.requires_grad_()\n(torch.linalg.matrix_exp(M * 3) * torch.arange(9.).reshape(3, 3)).sum().backward()\nout = M.grad")
+case("matrix_exp_not_square", "out = torch.linalg.matrix_exp(torch.zeros(2, 3))")
+case("householder_product", _M + "tau = torch.tensor([1.2, 0.4, 1.9], dtype=torch.float64)\nH.requires_grad_()\ntau.requires_grad_()\n"
+     "Q = torch.linalg.householder_product(H, tau)\n(Q * torch.arange(12.).reshape(4, 3)).sum().backward()\n"
+     "out = (Q, H.grad, tau.grad, torch.linalg.householder_product(H.detach(), tau.detach()[:2]), torch.orgqr(H.detach(), tau.detach()))")
+case("householder_product_wide", "out = torch.linalg.householder_product(torch.zeros(2, 3), torch.zeros(2))")
+case("geqrf", _M + "a, tau = torch.geqrf(H)\nQ = torch.linalg.householder_product(a, tau)\nR = a.triu()[:3]\nout = (a, tau, Q @ R, torch.geqrf(M).tau)")
+
 # ---- decompositions (faer)
 _A = "A = torch.tensor([[4., 1., 2.], [1., 3., 0.], [2., 0., 5.]])\nB = torch.tensor([[1., 2.], [0., 1.], [3., -1.]])\n"
 case("linalg_inv_solve_det", _A + "out = (torch.linalg.inv(A), torch.linalg.solve(A, B), torch.linalg.solve(A, B[:, 0]), torch.linalg.det(A), "

@@ -296,3 +296,129 @@ try:
 except RuntimeError as e:
     out = str(e)
 """)
+
+# ---- parametrizations (nn.utils.parametrize, nn.utils.parametrizations)
+_SYM = '''
+P = torch.nn.utils.parametrize
+class Symmetric(torch.nn.Module):
+    def forward(self, X):
+        return X.triu() + X.triu(1).mT
+    def right_inverse(self, A):
+        return A.triu()
+'''
+case("parametrize_symmetric", _SYM + """
+m = fill(torch.nn.Linear(3, 3))
+P.register_parametrization(m, "weight", Symmetric())
+w = m.weight
+a = det(3, 3, offset=2.0)
+m.weight = a + a.T
+out = (w, m.weight, m.parametrizations.weight.original, sorted(m.state_dict()), type(m).__name__, repr(m),
+       P.is_parametrized(m), P.is_parametrized(m, "weight"), P.is_parametrized(m, "bias"),
+       P.type_before_parametrizations(m).__name__, [n for n, _ in m.named_parameters()])
+""")
+case("parametrize_grad_and_cached", _SYM + """
+m = fill(torch.nn.Linear(3, 3))
+P.register_parametrization(m, "weight", Symmetric())
+with P.cached():
+    same = m.weight is m.weight
+out = fwd_bwd(m, det(2, 3, grad=True)) + (same, m.weight is m.weight)
+""")
+case("parametrize_remove", _SYM + """
+m = fill(torch.nn.Linear(3, 3))
+P.register_parametrization(m, "weight", Symmetric())
+orig = m.parametrizations.weight.original
+P.remove_parametrizations(m, "weight")
+kept = (m.weight, m.weight is orig, type(m).__name__, hasattr(m, "parametrizations"))
+m2 = fill(torch.nn.Linear(3, 3))
+P.register_parametrization(m2, "weight", Symmetric())
+P.remove_parametrizations(m2, "weight", leave_parametrized=False)
+out = kept + (m2.weight, type(m2.weight).__name__)
+""")
+case("parametrize_chain_and_buffer", _SYM + """
+class Double(torch.nn.Module):
+    def forward(self, X):
+        return 2 * X
+m = fill(torch.nn.Linear(3, 3))
+m.register_buffer("mask", det(3, 3))
+P.register_parametrization(m, "weight", Symmetric())
+P.register_parametrization(m, "weight", Double())
+P.register_parametrization(m, "mask", Double())
+out = (m.weight, m.mask, sorted(m.state_dict()), len(m.parametrizations.weight), repr(m))
+""")
+case("parametrize_missing_name", _SYM + "out = P.register_parametrization(torch.nn.Linear(2, 2), 'kernel', Symmetric())")
+case("parametrize_remove_missing", _SYM + "out = P.remove_parametrizations(torch.nn.Linear(2, 2), 'weight')")
+case("parametrize_shape_change", _SYM + """
+class Top(torch.nn.Module):
+    def forward(self, X):
+        return X[:1]
+out = P.register_parametrization(torch.nn.Linear(2, 2), 'weight', Top())
+""")
+case("parametrize_no_right_inverse", _SYM + """
+class Double(torch.nn.Module):
+    def forward(self, X):
+        return 2 * X
+m = torch.nn.Linear(2, 2)
+P.register_parametrization(m, 'weight', Double())
+m.weight = torch.zeros(2, 2)
+out = m.weight
+""")
+for _map in ("matrix_exp", "cayley", "householder"):
+    case(f"orthogonal_{_map}_tall", f"""
+m = fill(torch.nn.Linear(3, 5)).double()
+with torch.no_grad():  # the sine pattern alone has rank 2: make the QR well conditioned
+    m.weight.add_(torch.eye(5, 3, dtype=torch.float64))
+torch.nn.utils.parametrizations.orthogonal(m, orthogonal_map="{_map}", use_trivialization=False)
+W = m.weight
+out = fwd_bwd(m, det(2, 3, dtype=torch.float64, grad=True)) + (W.T @ W, sorted(m.state_dict()))
+""")
+case("orthogonal_square_trivialization", """
+m = fill(torch.nn.Linear(4, 4)).double()
+with torch.no_grad():
+    m.weight.add_(torch.eye(4, dtype=torch.float64))
+w0 = m.weight.detach().clone()
+torch.nn.utils.parametrizations.orthogonal(m)
+q, r = torch.linalg.qr(w0)
+out = fwd_bwd(m, det(2, 4, dtype=torch.float64, grad=True)) + (m.parametrizations.weight.original, sorted(m.state_dict()), m.weight - q * r.diagonal().sign())
+""")
+case("orthogonal_wide_assign", """
+m = fill(torch.nn.Linear(5, 2)).double()
+torch.nn.utils.parametrizations.orthogonal(m, orthogonal_map="householder", use_trivialization=False)
+q = torch.linalg.qr(det(5, 2, dtype=torch.float64, offset=1.0))[0].T
+m.weight = q
+out = (m.weight, m.weight @ m.weight.T)
+""")
+case("orthogonal_vector_error", "out = torch.nn.utils.parametrizations.orthogonal(torch.nn.Linear(2, 2), 'bias')")
+case("orthogonal_bad_map", "out = torch.nn.utils.parametrizations.orthogonal(torch.nn.Linear(2, 2), orthogonal_map='qr')")
+case("param_weight_norm", """
+m = fill(torch.nn.Conv1d(2, 3, 3))
+torch.nn.utils.parametrizations.weight_norm(m)
+g = m.parametrizations.weight.original0
+out = fwd_bwd(m, det(2, 2, 5, grad=True)) + (g, sorted(m.state_dict()), repr(m))
+""")
+case("param_weight_norm_dim_none_and_old_keys", """
+m = fill(torch.nn.Linear(3, 2))
+torch.nn.utils.parametrizations.weight_norm(m)
+old = fill(torch.nn.Linear(3, 2), 0.3)
+torch.nn.utils.weight_norm(old)
+res = m.load_state_dict(old.state_dict())
+whole = torch.nn.utils.parametrizations.weight_norm(fill(torch.nn.Linear(3, 2)), dim=None)
+out = (m.parametrizations.weight.original0, m.weight, list(res.missing_keys), list(res.unexpected_keys),
+       whole.parametrizations.weight.original0, whole.weight)
+""")
+case("param_spectral_norm", """
+m = fill(torch.nn.Linear(4, 3))
+torch.nn.utils.parametrizations.spectral_norm(m)
+with torch.no_grad():
+    m.parametrizations.weight[0]._u.copy_(torch.nn.functional.normalize(det(3, offset=1.0), dim=0))
+    m.parametrizations.weight[0]._v.copy_(torch.nn.functional.normalize(det(4, offset=2.0), dim=0))
+first = fwd_bwd(m, det(2, 4, grad=True))
+u1 = m.parametrizations.weight[0]._u.clone()
+m.eval()
+out = first + (u1, m(det(1, 4)), sorted(m.state_dict()), torch.linalg.matrix_norm(m.weight, 2))
+""")
+case("param_spectral_norm_conv_transpose", """
+m = fill(torch.nn.ConvTranspose2d(2, 3, 2))
+torch.nn.utils.parametrizations.spectral_norm(m, n_power_iterations=3)
+sn = m.parametrizations.weight[0]
+out = (sn.dim, sn._u.shape, sn._v.shape)
+""")

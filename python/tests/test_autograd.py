@@ -150,3 +150,36 @@ def test_inference_mode_decorator_and_is_inference_mode_enabled():
 
     x = ember.ones(1, requires_grad=True)
     assert not f(x).requires_grad and ember.is_grad_enabled()
+
+
+def test_composed_matrix_functions_pass_gradcheck():
+    # matrix_exp (Padé degrees 3..13 and the scaled-and-squared branch) and
+    # householder_product get their backward from the ops they are composed of.
+    base = ember.tensor([[0.3, -1.2, 0.5], [2.0, 0.1, -0.7], [-0.4, 0.9, 0.2]], dtype=ember.float64)
+    for scale in (0.005, 0.1, 0.5, 1.0, 3.0):
+        A = (base * scale).requires_grad_()
+        assert gradcheck(ember.linalg.matrix_exp, (A,))
+    H = ember.tensor([[1.5, 0.2], [0.4, -2.0], [-0.7, 0.1], [0.3, 0.8]], dtype=ember.float64, requires_grad=True)
+    tau = ember.tensor([1.2, 0.4], dtype=ember.float64, requires_grad=True)
+    assert gradcheck(ember.linalg.householder_product, (H, tau))
+
+
+def test_orthogonal_parametrization_trains_and_stays_orthogonal():
+    # A tall orthogonal weight fitted by SGD: every step keeps W^T W = I (to rounding).
+    P = ember.nn.utils.parametrizations
+    for orthogonal_map in ("matrix_exp", "cayley", "householder"):
+        ember.manual_seed(0)
+        lin = P.orthogonal(ember.nn.Linear(3, 6, bias=False).double(), orthogonal_map=orthogonal_map)
+        opt = ember.optim.SGD(lin.parameters(), lr=0.1)
+        x = ember.randn(16, 3, dtype=ember.float64)
+        target = ember.randn(16, 6, dtype=ember.float64)
+        losses = []
+        for _ in range(5):
+            opt.zero_grad()
+            loss = ((lin(x) - target) ** 2).mean()
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+            W = lin.weight
+            assert (W.T @ W - ember.eye(3, dtype=ember.float64)).abs().max().item() < 1e-12
+        assert losses[-1] < losses[0], (orthogonal_map, losses)

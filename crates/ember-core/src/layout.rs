@@ -244,6 +244,24 @@ impl Layout {
         l
     }
 
+    /// The diagonal of the `d1` x `d2` planes starting at `(r0, c0)`, `len` long, as a new last
+    /// dim: one step along it moves one row and one column, so its stride is the sum of theirs.
+    pub fn diagonal(&self, d1: usize, d2: usize, r0: usize, c0: usize, len: usize) -> Layout {
+        let mut l = self.clone();
+        if len > 0 && self.numel() > 0 {
+            l.offset += r0 * self.strides[d1] + c0 * self.strides[d2];
+        }
+        let step = self.strides[d1] + self.strides[d2];
+        let keep = |v: &[usize]| -> Vec<usize> {
+            v.iter().enumerate().filter(|&(i, _)| i != d1 && i != d2).map(|(_, &x)| x).collect()
+        };
+        l.shape = Dims::from(keep(&self.shape));
+        l.shape.edit(|v| v.push(len));
+        l.strides = Dims::from(keep(&self.strides));
+        l.strides.edit(|v| v.push(step));
+        l
+    }
+
     /// Broadcast to `shape` (stride 0 on new and size-1 dims), or `None` if not broadcastable.
     pub fn expand(&self, shape: &[usize]) -> Option<Layout> {
         if shape.len() < self.ndim() {

@@ -53,6 +53,20 @@ fn in_place_on_views_broadcasts_and_self_aliases_is_correct() -> Result<()> {
 }
 
 #[test]
+fn a_diagonal_is_a_view_that_writes_through() -> Result<()> {
+    // torch.diagonal returns a view: `A.diagonal().fill_(v)` and `.add_(eps)` edit A.
+    let a = Tensor::zeros(&[3, 4], DType::F32)?;
+    a.diagonal(1, 0, 1)?.fill_(7.0)?;
+    assert_eq!(a.to_vec::<f32>()?, vec![0., 7., 0., 0., 0., 0., 7., 0., 0., 0., 0., 7.]);
+    // Below the main diagonal of a transposed (non-contiguous) batch.
+    let b = Tensor::zeros(&[2, 3, 3], DType::F32)?;
+    b.transpose(1, 2)?.diagonal(-1, -2, -1)?.add_scalar_(1.0)?;
+    let want_plane = [0., 1., 0., 0., 0., 1., 0., 0., 0.];
+    assert_eq!(b.to_vec::<f32>()?, [want_plane, want_plane].concat());
+    Ok(())
+}
+
+#[test]
 fn from_buf_views_a_buffer_and_checks_bounds() -> Result<()> {
     let t = Tensor::from_buf(Buf::owned(vec![0f32, 1., 2., 3., 4., 5.]), &[2, 2], &[1, 3], 1)?;
     assert_eq!(t.to_vec::<f32>()?, vec![1., 4., 2., 5.]);

@@ -226,6 +226,7 @@ fn explicit_table() -> Vec<(&'static str, OpFn)> {
         e!("cdist1", |x| x[0].cdist(&x[1], 1.0)),
         e!("diagonal", |x| x[0].diagonal(1, 0, 1)),
         e!("diagonal_3d", |x| x[0].diagonal(-1, 0, 2)),
+        e!("diagonal_exp", |x| x[0].diagonal(-1, 0, 1)?.exp()),
         e!("diag_vector", |x| x[0].diag(-1)),
         e!("diag_embed", |x| x[0].diag_embed(1, 0, 2)),
         e!("diagflat", |x| x[0].diagflat(0)),

@@ -216,6 +216,22 @@ op_table! {
         },
         tests: ["slice_step", "narrow"],
     }
+    /// A view of the diagonal of the `d1` x `d2` planes from `(r0, c0)`, as a new last dim.
+    Diagonal(d1: usize, d2: usize, r0: usize, c0: usize) {
+        saves: [],
+        backward: |st, g, need| Ok(vec![Some(g.diagonal_backward(st.input_shape(0), *d1, *d2, *r0, *c0)?)]),
+        tests: ["diagonal", "diagonal_3d", "diagonal_exp", "trace"],
+    }
+    /// Zeros of the parent shape `full` with the input written on a diagonal (adjoint of
+    /// `Diagonal`).
+    DiagonalBackward(d1: usize, d2: usize, r0: usize, c0: usize, full: Vec<usize>) {
+        saves: [],
+        backward: |st, g, need| {
+            let len = *st.input_shape(0).last().unwrap_or(&0);
+            Ok(vec![Some(g.diagonal_u(*d1, *d2, *r0, *c0, len))])
+        },
+        tests: ["diagonal_exp"],
+    }
     /// A contiguous copy.
     Contiguous {
         saves: [],

@@ -1,5 +1,5 @@
 //! Ops PyTorch programs call that are compositions of Ember's primitives, so their gradients
-//! come from the primitives': diagonals (`diagonal`, `diag`, `diag_embed`, `diagflat`, `trace`),
+//! come from the primitives': diagonals (`diag`, `diag_embed`, `diagflat`, `trace`),
 //! products (`tensordot`, `kron`, `outer`, `addmm`, `addmv`, `baddbmm`, `addcmul`, `addcdiv`,
 //! `lerp`, `cdist`), and reordering (`flip`, `roll`, `rot90`, `movedim`, `repeat_interleave`,
 //! `tile`).
@@ -14,25 +14,6 @@ fn index(v: Vec<i64>) -> Result<Tensor> {
 }
 
 impl Tensor {
-    /// The diagonal of the `dim1` x `dim2` planes, `offset` above (positive) or below the main
-    /// one, as a new last dim (`torch.diagonal`; a copy here, not a view).
-    #[track_caller]
-    pub fn diagonal(&self, offset: isize, dim1: isize, dim2: isize) -> Result<Tensor> {
-        let (d1, d2) = (self.norm_dim_strict(dim1, "diagonal")?, self.norm_dim_strict(dim2, "diagonal")?);
-        if d1 == d2 {
-            return Err(Error::index("diagonal", format!("diagonal dimensions cannot be identical {dim1}, {dim2}")));
-        }
-        let (r, c) = (self.shape()[d1], self.shape()[d2]);
-        let (r0, c0) = if offset >= 0 { (0, offset.unsigned_abs()) } else { (offset.unsigned_abs(), 0) };
-        let len = r.saturating_sub(r0).min(c.saturating_sub(c0));
-        let mut perm: Vec<usize> = (0..self.dim()).filter(|&d| d != d1 && d != d2).collect();
-        perm.extend([d1, d2]);
-        let lead: Vec<usize> = perm[..perm.len() - 2].iter().map(|&d| self.shape()[d]).collect();
-        let flat = at_caller(self.permute(&perm[..])?.reshape(&[lead.clone(), vec![r * c]].concat()))?;
-        let pos = index((0..len).map(|i| ((i + r0) * c + i + c0) as i64).collect())?;
-        at_caller(flat.index_select(-1, &pos))
-    }
-
     /// `torch.diag`: a 1-D tensor's square matrix with it on diagonal `diagonal`, or a 2-D
     /// tensor's diagonal.
     #[track_caller]

@@ -338,6 +338,43 @@ impl Tensor {
         Ok(Tensor::from_storage(out, full).record(&[self], || Op::SliceBackward { dim, start, step, full: full_v }))
     }
 
+    /// The diagonal of the `dim1` x `dim2` planes, `offset` above (positive) or below the main
+    /// one, as a new last dim: a view, as `torch.diagonal` (writing into it writes `self`).
+    #[track_caller]
+    pub fn diagonal(&self, offset: isize, dim1: isize, dim2: isize) -> Result<Tensor> {
+        let (d1, d2) = (self.norm_dim_strict(dim1, "diagonal")?, self.norm_dim_strict(dim2, "diagonal")?);
+        if d1 == d2 {
+            return Err(Error::index("diagonal", format!("diagonal dimensions cannot be identical {dim1}, {dim2}")));
+        }
+        let (r, c) = (self.shape()[d1], self.shape()[d2]);
+        let (r0, c0) = if offset >= 0 { (0, offset.unsigned_abs()) } else { (offset.unsigned_abs(), 0) };
+        let len = r.saturating_sub(r0).min(c.saturating_sub(c0));
+        Ok(self.diagonal_u(d1, d2, r0, c0, len))
+    }
+
+    /// [`Tensor::diagonal`] from checked dims and a start `(r0, c0)` inside the plane.
+    pub(crate) fn diagonal_u(&self, d1: usize, d2: usize, r0: usize, c0: usize, len: usize) -> Tensor {
+        self.view_op(self.layout().diagonal(d1, d2, r0, c0, len), || Op::Diagonal { d1, d2, r0, c0 })
+    }
+
+    /// Zeros of shape `full` with `self` written on the diagonal that
+    /// [`Tensor::diagonal_u`] reads (the gradient of a diagonal).
+    pub(crate) fn diagonal_backward(
+        &self,
+        full: &[usize],
+        d1: usize,
+        d2: usize,
+        r0: usize,
+        c0: usize,
+    ) -> Result<Tensor> {
+        let len = *self.shape().last().unwrap_or(&0);
+        let mut out = crate::storage::CpuStorage::zeros_pooled(self.dtype(), full.iter().product());
+        let region = Layout::contiguous(full).diagonal(d1, d2, r0, c0, len);
+        crate::backend::cpu::index::copy_into(&mut out, &region, &*self.cpu_read("diagonal_backward")?, self.layout());
+        let full_v = full.to_vec();
+        Ok(Tensor::from_storage(out, full).record(&[self], || Op::DiagonalBackward { d1, d2, r0, c0, full: full_v }))
+    }
+
     /// The slice at `index` of `dim`, with that dim removed (negative indices count back).
     #[track_caller]
     pub fn select(&self, dim: isize, index: isize) -> Result<Tensor> {

@@ -420,6 +420,11 @@ class Module:
     def register_load_state_dict_pre_hook(self, hook):
         return _add_hook(self._load_state_dict_pre_hooks, functools.partial(_with_module, hook, self))
 
+    def _register_load_state_dict_pre_hook(self, hook, with_module=False):
+        # torch's older form: the hook gets the module first only when ``with_module``.
+        return _add_hook(self._load_state_dict_pre_hooks,
+                         functools.partial(_with_module, hook, self) if with_module else hook)
+
     def register_load_state_dict_post_hook(self, hook):
         return _add_hook(self._load_state_dict_post_hooks, hook)
 
