@@ -57,6 +57,18 @@ case("conv_bad_channels", "out = torch.nn.Conv2d(3, 4, 3)(torch.zeros(1, 2, 5, 5
 
 # ---- pooling
 case("maxpool2d_ceil_indices", "out = torch.nn.MaxPool2d(3, 2, padding=1, ceil_mode=True, return_indices=True)(det(1, 2, 6, 7))")
+case("maxpool3d_indices", "x = det(2, 2, 5, 6, 7, grad=True)\nwith torch.no_grad():\n    x[0, 0, 0, 0, :3] = 2.0\nF = torch.nn.functional\n"
+     "y, i = F.max_pool3d(x, 3, 2, 1, return_indices=True)\n(y * det(*y.shape, offset=0.3)).sum().backward()\n"
+     "out = (y, i, x.grad, F.max_pool3d(x, (2, 3, 2), (1, 2, 3), dilation=(2, 1, 1), ceil_mode=True, return_indices=True)[1], "
+     "torch.nn.MaxPool3d(2, return_indices=True)(x[0])[1], F.max_unpool3d(y, i, 3, 2, 1, output_size=x.shape[-3:]))")
+case("adaptive_max_pool_indices", "x = det(2, 3, 5, 6, 7); F = torch.nn.functional\n"
+     "out = (F.adaptive_max_pool3d(x, (3, 4, 2), return_indices=True), F.adaptive_max_pool2d(x[0], (4, 5), return_indices=True), "
+     "torch.nn.AdaptiveMaxPool1d(3, return_indices=True)(x[:, :, 0, 0]), F.adaptive_max_pool2d_with_indices(x[:, 0], 2))")
+case("max_unpool_1d_2d_overlap", "x = det(2, 3, 10); F = torch.nn.functional\ny, i = F.max_pool1d(x, 3, 2, return_indices=True)\n"
+     "x2 = det(1, 2, 7, 7, grad=True)\ny2, i2 = F.max_pool2d(x2, 3, 2, return_indices=True)\nu2 = torch.nn.MaxUnpool2d(3, 2)(y2, i2, output_size=x2.shape)\n"
+     "(u2 * det(*u2.shape, offset=0.7)).sum().backward()\n"
+     "out = (torch.nn.MaxUnpool1d(3, 2)(y, i, output_size=[10]), F.max_unpool1d(y, i, 3, 2), u2, x2.grad, repr(torch.nn.MaxUnpool1d(2)), repr(torch.nn.MaxUnpool3d((1, 2, 2))))")
+case("max_unpool3d_bad_size", "x = det(1, 1, 4, 4, 4); y, i = torch.nn.functional.max_pool3d(x, 2, return_indices=True)\nout = torch.nn.functional.max_unpool3d(y, i, 2, output_size=(9, 4, 4))")
 case("maxpool2d_grad", "x = det(2, 1, 5, 5, grad=True); out = fwd_bwd(torch.nn.MaxPool2d(2), x)")
 case("maxpool1d", "x = det(2, 3, 8, grad=True); out = fwd_bwd(torch.nn.MaxPool1d(3, stride=2, dilation=2), x)")
 case("avgpool2d_no_pad_count", "x = det(1, 2, 5, 5, grad=True); out = fwd_bwd(torch.nn.AvgPool2d(3, 2, padding=1, count_include_pad=False), x)")
@@ -118,6 +130,21 @@ case("interpolate_bicubic", "out = torch.nn.functional.interpolate(det(1, 1, 3, 
 case("fold_unfold", "x = det(1, 2, 4, 4); u = torch.nn.Unfold(2, stride=2)(x); out = (u, torch.nn.Fold((4, 4), 2, stride=2)(u))")
 case("pad_modes", "x = det(1, 1, 3, 3); F = torch.nn.functional; out = [F.pad(x, (1, 2, 0, 1), mode=m) for m in ('constant', 'reflect', 'replicate', 'circular')] + [F.pad(x, (-1, 1), value=2.5)]")
 case("padding_layers", "x = det(1, 2, 3, 3); out = (torch.nn.ZeroPad2d((1, 0, 2, 1))(x), torch.nn.ReflectionPad1d(2)(det(1, 1, 4)), torch.nn.ReplicationPad2d(1)(x), torch.nn.ConstantPad1d(1, 3.0)(det(2, 3)))")
+case("interpolate_antialias", "x = det(2, 2, 9, 11, grad=True); F = torch.nn.functional\n"
+     "y = F.interpolate(x, size=(4, 5), mode='bilinear', antialias=True)\n(y * det(*y.shape, offset=0.3)).sum().backward()\n"
+     "out = (y, x.grad, "
+     "F.interpolate(x, scale_factor=0.45, mode='bicubic', antialias=True), F.interpolate(x, size=(5, 3), mode='bilinear', align_corners=True, antialias=True), "
+     "F.interpolate(x, scale_factor=(0.5, 1.5), mode='bicubic', antialias=True))")
+case("interpolate_antialias_bad_mode", "out = torch.nn.functional.interpolate(det(1, 1, 6), size=3, mode='linear', antialias=True)")
+case("grid_sample_bicubic", "theta = torch.tensor([[[0.9, 0.3, 0.1], [-0.2, 1.2, 0.05]]], dtype=torch.float64); F = torch.nn.functional\n"
+     "g = (F.affine_grid(theta, [1, 1, 4, 5], align_corners=False) * 1.3).requires_grad_()\nx = det(1, 2, 5, 6, dtype=torch.float64, grad=True)\n"
+     "outs = [F.grid_sample(x, g, mode='bicubic', padding_mode=p, align_corners=a) for p in ('zeros', 'border', 'reflection') for a in (False, True)]\n"
+     "(sum((o * det(*o.shape, offset=1.0, dtype=torch.float64)).sum() for o in outs)).backward()\nout = (outs, x.grad, g.grad)")
+case("grid_sample_tricubic", "g = (det(1, 2, 3, 2, 3, offset=0.5, dtype=torch.float64) * 1.2).requires_grad_(); x = det(1, 2, 3, 4, 5, dtype=torch.float64, grad=True)\n"
+     "y = torch.nn.functional.grid_sample(x, g, mode='bicubic', padding_mode='reflection', align_corners=False)\n(y * det(*y.shape, offset=2.0, dtype=torch.float64)).sum().backward()\nout = (y, x.grad, g.grad)")
+case("interpolate_lanczos", "x = det(1, 2, 9, 11, grad=True); F = torch.nn.functional\ny = F.interpolate(x, size=(4, 15), mode='lanczos', antialias=True)\n"
+     "(y * det(*y.shape, offset=0.3)).sum().backward()\nout = (y, x.grad)")
+case("interpolate_lanczos_needs_antialias", "out = torch.nn.functional.interpolate(det(1, 1, 6, 6), size=3, mode='lanczos')")
 case("grid_sample", "theta = torch.tensor([[[0.9, 0.1, 0.05], [-0.1, 1.1, 0.0]]]); F = torch.nn.functional; g = F.affine_grid(theta, [1, 1, 3, 4], align_corners=False); out = (g, F.grid_sample(det(1, 1, 4, 5), g, align_corners=False), F.grid_sample(det(1, 1, 4, 5), g, mode='nearest', padding_mode='border', align_corners=True))")
 case("channel_shuffle", "out = torch.nn.ChannelShuffle(2)(det(1, 4, 1, 2))")
 case("distances", "a, b = det(3, 4), det(3, 4, offset=1.0); out = (torch.nn.PairwiseDistance()(a, b), torch.nn.CosineSimilarity()(a, b), torch.nn.functional.pdist(a))")
@@ -422,3 +449,32 @@ torch.nn.utils.parametrizations.spectral_norm(m, n_power_iterations=3)
 sn = m.parametrizations.weight[0]
 out = (sn.dim, sn._u.shape, sn._v.shape)
 """)
+
+# ---- lazy modules (shapes from the first input, then the plain class)
+case("lazy_modules", """
+net = torch.nn.Sequential(torch.nn.LazyConv2d(4, 3, padding=1), torch.nn.LazyBatchNorm2d(), torch.nn.ReLU(), torch.nn.Flatten(), torch.nn.LazyLinear(3))
+before = (repr(net), [repr(v) for v in net.state_dict().values()][:2], net[0].has_uninitialized_params())
+x = det(2, 3, 5, 5, grad=True)
+net(x)
+fill(net)
+out = before + fwd_bwd(net, x) + (repr(net), [type(m).__name__ for m in net], sorted(net.state_dict()), net[4].in_features)
+""")
+case("lazy_conv_transpose_and_norms", """
+t = torch.nn.LazyConvTranspose1d(6, 3, stride=2, groups=2)
+t(det(1, 4, 7))
+i = torch.nn.LazyInstanceNorm1d()
+i(det(2, 3, 4))
+b = torch.nn.LazyBatchNorm1d(affine=False)
+b(det(5, 3))
+c3 = torch.nn.LazyConv3d(2, 2)
+c3(det(3, 4, 4, 4))
+out = (repr(t), t.weight.shape, repr(i), sorted(i.state_dict()), repr(b), b.running_mean, c3.weight.shape)
+""")
+case("lazy_load_state_dict", """
+m = torch.nn.LazyLinear(2)
+src = fill(torch.nn.Linear(5, 2))
+r = m.load_state_dict(src.state_dict())
+out = (type(m).__name__, m.weight, repr(r), m(det(1, 5)), type(m).__name__)
+""")
+case("lazy_uninitialized_shape", "out = torch.nn.LazyLinear(3).weight.shape")
+case("lazy_conv_bad_rank", "out = torch.nn.LazyConv2d(3, 3)(torch.zeros(4, 4))")

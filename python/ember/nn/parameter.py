@@ -53,9 +53,55 @@ class Buffer:
         self.persistent = persistent
 
 
-class UninitializedParameter(Parameter):
-    """Lazy modules are not supported; the name exists for ``isinstance`` checks."""
+class UninitializedTensorMixin:
+    """A placeholder whose shape a lazy module learns from its first input: only
+    ``materialize(shape)`` (which turns it into the real class, in place) is meaningful."""
+
+    cls_to_become = None
+
+    def materialize(self, shape, device=None, dtype=None):
+        self.data = _C.empty(tuple(shape), dtype=dtype if dtype is not None else self.data.dtype)
+        self.__class__ = self.cls_to_become
+
+    @property
+    def shape(self):
+        raise RuntimeError(
+            "Can't access the shape of an uninitialized parameter or buffer. This error usually happens in "
+            "`load_state_dict` when trying to load an uninitialized parameter into an initialized one. Call "
+            "`forward` to initialize the parameters before accessing their attributes.")
+
+    def share_memory_(self):
+        raise RuntimeError("Can't share memory on an uninitialized parameter or buffer. Call `forward` to initialize "
+                           "the parameters before calling `module.share_memory()`.")
+
+    def __repr__(self):
+        return f"<{self.__class__.__name__}>"
+
+
+class UninitializedParameter(UninitializedTensorMixin, Parameter):
+    """A parameter of a lazy module before its first forward (``nn.LazyLinear``)."""
+
+    cls_to_become = Parameter
+
+    def __new__(cls, requires_grad=True, device=None, dtype=None):
+        return Parameter.__new__(cls, _C.empty(0, dtype=dtype), requires_grad)
+
+    def __init__(self, requires_grad=True, device=None, dtype=None):
+        pass
+
+
+class UninitializedBuffer(UninitializedTensorMixin, Tensor):
+    """A buffer of a lazy module before its first forward (``nn.LazyBatchNorm1d``'s running
+    statistics)."""
+
+    cls_to_become = Tensor
+
+    def __new__(cls, requires_grad=False, device=None, dtype=None):
+        return Tensor.__new__(cls, _C.empty(0, dtype=dtype))
+
+    def __init__(self, requires_grad=False, device=None, dtype=None):
+        pass
 
 
 def is_lazy(param):
-    return isinstance(param, UninitializedParameter)
+    return isinstance(param, UninitializedTensorMixin)

@@ -480,7 +480,9 @@ pub fn max_unpool2d(
     let idx = indices.to_dtype(DType::I64)?;
     let flat_shape: Vec<isize> = x.shape()[..d - 2].iter().map(|&v| v as isize).chain([-1]).collect();
     let (fi, fx) = (idx.reshape(flat_shape.as_slice())?, x.reshape(flat_shape.as_slice())?);
-    let out = Tensor::zeros(&lead, x.dtype())?.scatter_add(-1, &fi, &fx)?;
+    // Overlapping windows can name one input position twice, with the same value: written, not
+    // summed, as torch does.
+    let out = Tensor::zeros(&lead, x.dtype())?.scatter(-1, &fi, &fx)?;
     let mut shape = x.shape()[..d - 2].to_vec();
     shape.extend([oh, ow]);
     out.reshape(shape.iter().map(|&v| v as isize).collect::<Vec<_>>().as_slice())

@@ -3,6 +3,7 @@ torch's signatures (ints or tuples, ``padding='same'|'valid'``, ``stride=None`` 
 kernel size, ``return_indices``). The work is Ember's Rust functionals (``_C._nn``)."""
 
 from ... import _C
+from . import _pool_indices, _resample
 from ._utils import _ints, _list_with_default
 
 _nn = _C._nn
@@ -113,14 +114,24 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
 
 
 def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
-    if return_indices:
-        raise NotImplementedError("max_pool3d(return_indices=True) is not supported by Ember yet")
-    return _nn.max_pool3d(input, _ints(kernel_size, 3, "kernel_size"), _ints(_stride(stride, kernel_size), 3, "stride"),
-                          _ints(padding, 3, "padding"), _ints(dilation, 3, "dilation"), bool(ceil_mode))
+    k, s = _ints(kernel_size, 3, "kernel_size"), _ints(_stride(stride, kernel_size), 3, "stride")
+    p, d = _ints(padding, 3, "padding"), _ints(dilation, 3, "dilation")
+    out = _nn.max_pool3d(input, k, s, p, d, bool(ceil_mode))
+    if not return_indices:
+        return out
+    return out, _pool_indices.max_pool3d_indices(input, k, s, p, d, bool(ceil_mode))
 
 
-max_pool1d_with_indices = max_pool1d
-max_pool2d_with_indices = max_pool2d
+def max_pool1d_with_indices(*args, **kwargs):
+    return max_pool1d(*args, **{**kwargs, "return_indices": True})
+
+
+def max_pool2d_with_indices(*args, **kwargs):
+    return max_pool2d(*args, **{**kwargs, "return_indices": True})
+
+
+def max_pool3d_with_indices(*args, **kwargs):
+    return max_pool3d(*args, **{**kwargs, "return_indices": True})
 
 
 def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
@@ -144,9 +155,10 @@ def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
 def _adaptive(input, output_size, n, max_, return_indices, name):
     out = _ints(_list_with_default(output_size, list(input.shape)), n, "output_size") \
         if not isinstance(output_size, int) else (output_size,) * n
-    if return_indices:
-        raise NotImplementedError(f"{name}(return_indices=True) is not supported by Ember yet")
-    return _nn.adaptive_pool(input, list(out), max_)
+    pooled = _nn.adaptive_pool(input, list(out), max_)
+    if not return_indices:
+        return pooled
+    return pooled, _pool_indices.adaptive_max_pool_indices(input, list(out))
 
 
 def adaptive_avg_pool1d(input, output_size):
@@ -173,6 +185,18 @@ def adaptive_max_pool3d(input, output_size, return_indices=False):
     return _adaptive(input, output_size, 3, True, return_indices, "adaptive_max_pool3d")
 
 
+def adaptive_max_pool1d_with_indices(input, output_size, return_indices=False):
+    return adaptive_max_pool1d(input, output_size, True)
+
+
+def adaptive_max_pool2d_with_indices(input, output_size, return_indices=False):
+    return adaptive_max_pool2d(input, output_size, True)
+
+
+def adaptive_max_pool3d_with_indices(input, output_size, return_indices=False):
+    return adaptive_max_pool3d(input, output_size, True)
+
+
 def lp_pool1d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
     return _nn.lp_pool1d(input, float(norm_type), _ints(kernel_size, 1, "kernel_size")[0],
                          _ints(_stride(stride, kernel_size), 1, "stride")[0], bool(ceil_mode))
@@ -181,6 +205,18 @@ def lp_pool1d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
 def lp_pool2d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
     return _nn.lp_pool2d(input, float(norm_type), _ints(kernel_size, 2, "kernel_size"),
                          _ints(_stride(stride, kernel_size), 2, "stride"), bool(ceil_mode))
+
+
+def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    return _pool_indices.max_unpool_nd(input, indices, _ints(kernel_size, 1, "kernel_size"),
+                                       _ints(_stride(stride, kernel_size), 1, "stride"), _ints(padding, 1, "padding"),
+                                       output_size, 1)
+
+
+def max_unpool3d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    return _pool_indices.max_unpool_nd(input, indices, _ints(kernel_size, 3, "kernel_size"),
+                                       _ints(_stride(stride, kernel_size), 3, "stride"), _ints(padding, 3, "padding"),
+                                       output_size, 3)
 
 
 def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
@@ -192,8 +228,11 @@ def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_siz
 
 def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
                 recompute_scale_factor=None, antialias=False):
-    if antialias:
-        raise NotImplementedError("interpolate(antialias=True) is not supported by Ember yet")
+    if antialias and not (mode in ("bilinear", "bicubic", "lanczos") and input.dim() == 4):
+        raise ValueError("Anti-alias option is restricted to bilinear, bicubic, and lanczos modes and requires a "
+                         "4-D tensor as input")
+    if mode == "lanczos" and not antialias:
+        raise ValueError("Lanczos mode requires antialias=True")
     n = input.dim() - 2
     if (size is None) == (scale_factor is None):
         raise ValueError("either size or scale_factor should be defined" if size is None
@@ -206,6 +245,8 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         if recompute_scale_factor:
             size = [int(d * s) for d, s in zip(input.shape[2:], scale_factor)]
             scale_factor = None
+    if antialias:
+        return _resample.interpolate_antialias(input, size, scale_factor, mode, align_corners)
     return _nn.interpolate(input, size, scale_factor, mode, align_corners)
 
 
@@ -260,5 +301,5 @@ def affine_grid(theta, size, align_corners=None):
 
 def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corners=None):
     if mode == "bicubic":
-        raise NotImplementedError("grid_sample(mode='bicubic') is not supported by Ember yet")
+        return _resample.grid_sample_bicubic(input, grid, padding_mode, bool(align_corners))
     return _nn.grid_sample(input, grid, mode, padding_mode, bool(align_corners))
