@@ -33,6 +33,9 @@ use crate::isa::Isa;
 /// Rows per panel.
 pub const PANEL_ROWS: usize = 16;
 
+#[cfg(target_arch = "x86_64")]
+pub(crate) use x86::vnni;
+
 /// Whether `format` has a panel layout.
 pub fn has_panels(format: BlockFormat) -> bool {
     matches!(format, BlockFormat::Q4_0 | BlockFormat::Q5_0 | BlockFormat::Q8_0) || blockq_panel_k::has_panels(format)

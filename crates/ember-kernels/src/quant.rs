@@ -15,6 +15,7 @@ use crate::blockq::{self, BlockFormat};
 use crate::blockq_int::{self, QuantizedRow};
 use crate::blockq_panel;
 use crate::gemm::{matmul, MatMut, MatRef};
+use crate::int8_panel::{self, RowQuant};
 use crate::simd_dispatch;
 use crate::threads;
 use half::bf16;
@@ -92,6 +93,9 @@ pub enum Weights<'a> {
     /// llama.cpp's blocks repacked in panels of 16 rows (`blockq_panel.rs`; Q4_0 and Q8_0),
     /// the rows after the last whole panel row by row.
     Panels(BlockFormat, &'a [u8]),
+    /// int8 rows as Q8_0 panels of unit block scale, with one scale and one code sum per row
+    /// (`int8_panel.rs`): `W[n, k] = code[n, k] * scale[n]`.
+    Int8Panels(&'a [u8], &'a [f32], &'a [i32]),
 }
 
 impl Weights<'_> {
@@ -101,6 +105,7 @@ impl Weights<'_> {
             Weights::Bf16(w) => w.len(),
             Weights::Int8(w, _) => w.len(),
             Weights::Blocks(f, w) | Weights::Panels(f, w) => w.len() / f.block_bytes() * f.block_len(),
+            Weights::Int8Panels(w, ..) => w.len() / 34 * 32,
         }
     }
 
@@ -120,6 +125,12 @@ impl Weights<'_> {
             Weights::Panels(f, w) => {
                 let row = k / f.block_len() * f.block_bytes();
                 blockq_panel::dequantize_into(*f, k, &w[n0 * row..(n0 + rows) * row], &mut out[..rows * k]);
+            }
+            Weights::Int8Panels(w, sc, _) => {
+                Weights::Panels(BlockFormat::Q8_0, w).widen_rows(n0, rows, k, out);
+                for (r, o) in out[..rows * k].chunks_exact_mut(k).enumerate() {
+                    o.iter_mut().for_each(|v| *v *= sc[n0 + r]);
+                }
             }
         }
     }
@@ -143,25 +154,30 @@ pub fn matmul_lowp(x: &[f32], m: usize, k: usize, w: Weights<'_>, n: usize, out:
     if let Weights::Blocks(f, _) | Weights::Panels(f, _) = w {
         assert!(k.is_multiple_of(f.block_len()), "matmul_lowp: rows hold whole blocks");
     }
+    if let Weights::Int8Panels(_, sc, sums) = w {
+        assert!(k.is_multiple_of(32) && sc.len() >= n && sums.len() >= n, "matmul_lowp: int8 panel rows");
+    }
     if m == 0 || n == 0 {
+        return;
+    }
+    if let (Weights::Int8Panels(b, sc, sums), true) = (w, m > STREAM_MAX_M) {
+        int8_prompt(x, m, k, b, sc, sums, n, out);
         return;
     }
     // Streamed: decode rows, and panels at every M (their integer products beat the f32
     // GEMM for prompts too). The output columns are split across threads, each streaming its
     // own weight rows (whole panels of 16).
-    if m <= STREAM_MAX_M || matches!(w, Weights::Panels(..)) {
-        // Block formats multiply in integers with the activations quantised once per row.
-        let mut xq: Vec<QuantizedRow> = Vec::new();
-        if let Weights::Blocks(..) | Weights::Panels(..) = w {
-            xq.resize(m, QuantizedRow::default());
-            let per = (threads::PARALLEL_MIN_WORK / k.max(1)).max(1);
-            threads::for_each_block_mut(&mut xq, per, |blk, rows| {
-                for (r, q) in rows.iter_mut().enumerate() {
-                    let i = blk * per + r;
-                    q.assign(&x[i * k..(i + 1) * k]);
-                }
-            });
-        }
+    if m <= STREAM_MAX_M || matches!(w, Weights::Panels(..) | Weights::Int8Panels(..)) {
+        // Block formats multiply in integers with the activations quantised once per row (per
+        // block of 32 for the block formats, one scale per row for int8 panels).
+        let xq: Vec<QuantizedRow> = match w {
+            Weights::Blocks(..) | Weights::Panels(..) => quantize_each(x, m, k, QuantizedRow::assign),
+            // Decode rows on int8 panels take the Q8_0 panel kernel (per-block activation
+            // scales): it streams the weights faster at M = 1 (measured); prompts take the int8
+            // GEMM (`int8_prompt`).
+            Weights::Int8Panels(..) => quantize_each(x, m, k, QuantizedRow::assign),
+            _ => vec![],
+        };
         let cols_per_block = (threads::PARALLEL_MIN_WORK / (k * m).max(1)).max(16).next_multiple_of(16);
         // Column-major temp [N, M] so each block of columns is a contiguous slice.
         let mut tmp = vec![0.0f32; m * n];
@@ -183,6 +199,14 @@ pub fn matmul_lowp(x: &[f32], m: usize, k: usize, w: Weights<'_>, n: usize, out:
                 Weights::Panels(f, b) => {
                     let row = k / f.block_len() * f.block_bytes();
                     blockq_panel::matmul(f, &xq, &b[n0 * row..(n0 + cols) * row], chunk)
+                }
+                Weights::Int8Panels(b, sc, _) => {
+                    let row = k / 32 * 34;
+                    // The panels' block scales are 1: the row scales multiply the sums.
+                    blockq_panel::matmul(BlockFormat::Q8_0, &xq, &b[n0 * row..(n0 + cols) * row], chunk);
+                    for (o, s) in chunk.chunks_exact_mut(m).zip(&sc[n0..n0 + cols]) {
+                        o.iter_mut().for_each(|v| *v *= s);
+                    }
                 }
                 Weights::Blocks(f, b) => {
                     let row = k / f.block_len() * f.block_bytes();
@@ -247,6 +271,51 @@ pub fn matmul_lowp(x: &[f32], m: usize, k: usize, w: Weights<'_>, n: usize, out:
         );
         n0 += rows;
     }
+}
+
+/// `out [M, N] = x W^T` for int8 panel weights and a prompt's rows: the int8 GEMM with one
+/// activation scale per row (`int8_panel.rs`). Threads take blocks of whole panel pairs; each
+/// block's `[M, cols]` result is contiguous in `tmp` and its rows are copied into place.
+#[allow(clippy::too_many_arguments)]
+fn int8_prompt(x: &[f32], m: usize, k: usize, w: &[u8], sc: &[f32], sums: &[i32], n: usize, out: &mut [f32]) {
+    let xr = quantize_each(x, m, k, RowQuant::assign);
+    let row = k / 32 * 34;
+    let cols_per_block = (threads::PARALLEL_MIN_WORK / (k * m).max(1)).max(32).next_multiple_of(32);
+    // Column blocks of N: either the whole of it (one block, written in place) or
+    // `cols_per_block`-wide blocks that threads share.
+    if n <= cols_per_block || threads::num_threads() == 1 {
+        int8_panel::matmul(&xr, &w[..n * row], sc, sums, out, n);
+        return;
+    }
+    let mut tmp = vec![0.0f32; m * n];
+    threads::for_each_block_mut(&mut tmp, cols_per_block * m, |blk, chunk| {
+        let n0 = blk * cols_per_block;
+        let cols = chunk.len() / m;
+        int8_panel::matmul(&xr, &w[n0 * row..(n0 + cols) * row], &sc[n0..], &sums[n0..], chunk, cols);
+    });
+    let rows_per = m.div_ceil(threads::num_threads()).max(1);
+    threads::for_each_block_mut(&mut out[..m * n], rows_per * n, |blk, chunk| {
+        for (r, o) in chunk.chunks_exact_mut(n).enumerate() {
+            let i = blk * rows_per + r;
+            for (n0, dst) in (0..n).step_by(cols_per_block).zip(o.chunks_mut(cols_per_block)) {
+                let cols = dst.len();
+                dst.copy_from_slice(&tmp[m * n0 + i * cols..m * n0 + (i + 1) * cols]);
+            }
+        }
+    });
+}
+
+/// The `m` rows of `x` (`k` each) quantised by `assign`, rows in parallel.
+fn quantize_each<T: Default + Clone + Send>(x: &[f32], m: usize, k: usize, assign: fn(&mut T, &[f32])) -> Vec<T> {
+    let mut out = vec![T::default(); m];
+    let per = (threads::PARALLEL_MIN_WORK / k.max(1)).max(1);
+    threads::for_each_block_mut(&mut out, per, |blk, rows| {
+        for (r, q) in rows.iter_mut().enumerate() {
+            let i = blk * per + r;
+            assign(q, &x[i * k..(i + 1) * k]);
+        }
+    });
+    out
 }
 
 /// Per-row symmetric int8 quantisation of `w [N, K]`: `scale[n] = max|w[n, :]| / 127`.
@@ -355,6 +424,38 @@ mod tests {
                 for (a, b) in out.iter().zip(reference(&xs, m, k, &dense, n)) {
                     assert!((*a as f64 - b).abs() < 1e-3, "{format:?} m={m}: {a} vs {b}");
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn int8_panel_matmul_matches_its_weights_for_decode_and_prompt_rows() {
+        // Weights int8 per row in unit-scale Q8_0 panels (4 panels + a tail of 6 rows): decode
+        // rows multiply activations quantised per block of 32, prompts per row.
+        let (k, n) = (96, 70);
+        let w: Vec<f32> = (0..n * k).map(|i| ((i * 37 % 101) as f32 - 50.0) / 60.0).collect();
+        let (q, sc) = quantize_rows_i8(&w, n, k);
+        let dense: Vec<f32> = (0..n * k).map(|i| q[i] as f32 * sc[i / k]).collect();
+        let one = half::f16::ONE.to_bits().to_le_bytes();
+        let blocks: Vec<u8> =
+            q.chunks_exact(32).flat_map(|c| one.into_iter().chain(c.iter().map(|&b| b as u8))).collect();
+        let panels = blockq_panel::repack(BlockFormat::Q8_0, &blocks, n, k).unwrap();
+        let sums = int8_panel::row_sums(&panels, k);
+        for m in [1, 4, 5, 9, 40] {
+            let x: Vec<f32> = (0..m * k).map(|i| ((i * 13 % 29) as f32 - 14.0) / 10.0).collect();
+            let mut out = vec![f32::NAN; m * n];
+            matmul_lowp(&x, m, k, Weights::Int8Panels(&panels, &sc, &sums), n, &mut out);
+            let xs: Vec<f32> = match m <= STREAM_MAX_M {
+                true => x.chunks(k).flat_map(|r| QuantizedRow::new(r).values()).collect(),
+                false => x
+                    .chunks(k)
+                    .flat_map(|r| {
+                        RowQuant::new(r).q.iter().map(|&c| c as f32 * RowQuant::new(r).scale).collect::<Vec<_>>()
+                    })
+                    .collect(),
+            };
+            for (a, b) in out.iter().zip(reference(&xs, m, k, &dense, n)) {
+                assert!((*a as f64 - b).abs() < 1e-3, "m={m}: {a} vs {b}");
             }
         }
     }

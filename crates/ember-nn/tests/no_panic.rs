@@ -259,3 +259,13 @@ fn trunc_normal_in_the_tails_ends_and_follows_the_distribution() -> Result<()> {
     assert!(init::trunc_normal_(&t, 0.0, -1.0, 0.0, 1.0).is_err());
     Ok(())
 }
+
+#[test]
+fn transposed_convolutions_with_huge_padding_are_errors() -> Result<()> {
+    // Found by the property test above: 2 * padding overflowed before the output size check.
+    let x = Tensor::zeros(&[1, 0, 1], DType::F32)?;
+    let w = Tensor::zeros(&[0, 1, 1], DType::F32)?;
+    assert!(F::conv_transpose1d(&x, &w, None, 1, usize::MAX, 0, usize::MAX, 1).is_err());
+    assert!(F::conv_transpose1d(&x, &w, None, 1, 0, usize::MAX - 1, 1, usize::MAX).is_err());
+    Ok(())
+}

@@ -13,6 +13,7 @@ use crate::{bf16, DType, Tensor};
 use ember_kernels::blockq;
 pub use ember_kernels::blockq::BlockFormat;
 use ember_kernels::blockq_panel::{self, PANEL_ROWS};
+use ember_kernels::int8_panel;
 use ember_kernels::quant::{matmul_lowp, quantize_rows_i8, Weights};
 use std::sync::Arc;
 
@@ -75,8 +76,9 @@ enum Packed {
     Bf16(Arc<Vec<bf16>>),
     Int8(Arc<Vec<i8>>, Arc<Vec<f32>>),
     /// int8 rows with per-row scales, stored as Q8_0 blocks of unit scale (f16 1.0, exact) in
-    /// panels, and the row scales: the Q8_0 panel kernels multiply them in integers.
-    Int8Panels(Bytes, Arc<Vec<f32>>),
+    /// panels, the row scales and the rows' code sums: `ember_kernels::int8_panel` multiplies
+    /// them by activations quantised per row, in integers over all of K.
+    Int8Panels(Bytes, Arc<Vec<f32>>, Arc<Vec<i32>>),
     Blocks(BlockFormat, Bytes),
     /// Q4_0/Q5_0/Q8_0 blocks repacked in panels of 16 rows (`ember_kernels::blockq_panel`).
     Panels(BlockFormat, Bytes),
@@ -121,7 +123,8 @@ impl PackedWeight {
 
     /// int8 with per-output-row scales (a quarter of the bytes of f32, plus 1/16 when rows
     /// split into blocks of 32: those are held as Q8_0 blocks of unit scale in panels, and
-    /// their products run in integers with int8 activations, as Q8_0's do).
+    /// their products run in integers over all of K with activations quantised per row, as
+    /// ONNX Runtime's and PyTorch's dynamic int8 GEMMs do).
     #[track_caller]
     pub fn int8(w: &Tensor) -> Result<PackedWeight> {
         let (n, k, v) = matrix_f32(w, "PackedWeight::int8")?;
@@ -131,7 +134,8 @@ impl PackedWeight {
             let blocks: Vec<u8> =
                 q.chunks_exact(32).flat_map(|c| one.into_iter().chain(c.iter().map(|&b| b as u8))).collect();
             if let Some(p) = blockq_panel::repack(BlockFormat::Q8_0, &blocks, n, k) {
-                return Ok(PackedWeight { n, k, data: Packed::Int8Panels(p.into(), Arc::new(s)) });
+                let sums = int8_panel::row_sums(&p, k);
+                return Ok(PackedWeight { n, k, data: Packed::Int8Panels(p.into(), Arc::new(s), Arc::new(sums)) });
             }
         }
         Ok(PackedWeight { n, k, data: Packed::Int8(Arc::new(q), Arc::new(s)) })
@@ -204,7 +208,7 @@ impl PackedWeight {
                     blockq::dequantize_into(*f, &b.as_slice()[r * row..(r + 1) * row], o);
                 }
                 Packed::Panels(f, b) => self.panel_row(*f, b, r, o),
-                Packed::Int8Panels(b, s) => {
+                Packed::Int8Panels(b, s, _) => {
                     self.panel_row(BlockFormat::Q8_0, b, r, o);
                     o.iter_mut().for_each(|v| *v *= s[r]);
                 }
@@ -233,7 +237,7 @@ impl PackedWeight {
         match &self.data {
             Packed::Bf16(w) => w.len() * 2,
             Packed::Int8(w, s) => w.len() + s.len() * 4,
-            Packed::Int8Panels(b, s) => b.len() + s.len() * 4,
+            Packed::Int8Panels(b, s, sums) => b.len() + s.len() * 4 + sums.len() * 4,
             Packed::Blocks(_, b) | Packed::Panels(_, b) => b.len(),
         }
     }
@@ -280,8 +284,8 @@ impl PackedWeight {
         let w = match &self.data {
             Packed::Bf16(w) => Weights::Bf16(&w[lo * k..hi * k]),
             Packed::Int8(w, s) => Weights::Int8(&w[lo * k..hi * k], &s[lo..hi]),
-            Packed::Int8Panels(b, _) => {
-                Weights::Panels(BlockFormat::Q8_0, &b.as_slice()[lo * (k / 32 * 34)..hi * (k / 32 * 34)])
+            Packed::Int8Panels(b, s, sums) => {
+                Weights::Int8Panels(&b.as_slice()[lo * (k / 32 * 34)..hi * (k / 32 * 34)], &s[lo..hi], &sums[lo..hi])
             }
             Packed::Blocks(f, b) | Packed::Panels(f, b) => {
                 let row = k / f.block_len() * f.block_bytes();
@@ -294,11 +298,6 @@ impl PackedWeight {
         };
         let mut out = vec![0.0f32; m * (hi - lo)];
         matmul_lowp(&xs, m, k, w, hi - lo, &mut out);
-        if let Packed::Int8Panels(_, s) = &self.data {
-            for row in out.chunks_exact_mut(hi - lo) {
-                row.iter_mut().zip(&s[lo..hi]).for_each(|(o, s)| *o *= s);
-            }
-        }
         if (lo, hi) != (start, start + len) {
             out = out.chunks_exact(hi - lo).flat_map(|r| &r[start - lo..start - lo + len]).copied().collect();
         }

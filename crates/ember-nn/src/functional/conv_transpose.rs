@@ -22,8 +22,10 @@ fn transposed_len(op: &'static str, n: usize, k: usize, s: usize, p: usize, d: u
             format!("output padding must be smaller than either stride or dilation, got output_padding={op_pad}, stride={s}, dilation={d}"),
         ));
     }
-    let full = (n.saturating_sub(1)).checked_mul(s).and_then(|v| v.checked_add(d * (k.saturating_sub(1)) + op_pad + 1));
-    match full.and_then(|f| f.checked_sub(2 * p)) {
+    // Every step checked: stride, dilation and padding come from callers unbounded.
+    let span = d.checked_mul(k.saturating_sub(1)).and_then(|v| v.checked_add(op_pad)).and_then(|v| v.checked_add(1));
+    let full = (n.saturating_sub(1)).checked_mul(s).and_then(|v| v.checked_add(span?));
+    match full.and_then(|f| f.checked_sub(p.checked_mul(2)?)) {
         Some(len) if len > 0 && n > 0 => Ok(len),
         _ => {
             Err(Error::shape(op, format!("input length {n} with kernel {k}, stride {s}, padding {p} gives no output")))
