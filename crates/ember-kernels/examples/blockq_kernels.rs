@@ -5,20 +5,9 @@
 use ember_kernels::blockq::{self, BlockFormat};
 use ember_kernels::blockq_int::{self, QuantizedRow};
 use ember_kernels::blockq_panel;
-use std::time::Instant;
 
-fn median_s(mut f: impl FnMut()) -> f64 {
-    f();
-    let mut t: Vec<f64> = (0..9)
-        .map(|_| {
-            let s = Instant::now();
-            f();
-            s.elapsed().as_secs_f64()
-        })
-        .collect();
-    t.sort_by(f64::total_cmp);
-    t[4]
-}
+mod common;
+use common::median_s;
 
 fn main() {
     let a: Vec<usize> = std::env::args().skip(1).filter_map(|s| s.parse().ok()).collect();
@@ -33,9 +22,9 @@ fn main() {
         let gb = rows.len() as f64 / 1e9;
         let mut out = vec![0.0f32; n];
         let mut out4 = vec![0.0f32; 4 * n];
-        let t_rows = median_s(|| blockq_int::dot_rows(format, &xq, &rows, &mut out));
-        let t_pan = median_s(|| blockq_panel::matmul(format, std::slice::from_ref(&xq), &panels, &mut out));
-        let t_pan4 = median_s(|| blockq_panel::matmul(format, &x4, &panels, &mut out4));
+        let t_rows = median_s(9, || blockq_int::dot_rows(format, &xq, &rows, &mut out));
+        let t_pan = median_s(9, || blockq_panel::matmul(format, std::slice::from_ref(&xq), &panels, &mut out));
+        let t_pan4 = median_s(9, || blockq_panel::matmul(format, &x4, &panels, &mut out4));
         println!(
             "{:5} {n}x{k}: rows {:6.1} GB/s, panels {:6.1} GB/s, panels x4 rows {:6.1} GB/s",
             format.name(),

@@ -6,20 +6,9 @@ use ember_kernels::blockq::BlockFormat;
 use ember_kernels::blockq_int::QuantizedRow;
 use ember_kernels::int8_panel::{self, RowQuant};
 use ember_kernels::{blockq_panel, isa};
-use std::time::Instant;
 
-fn median_s(mut f: impl FnMut()) -> f64 {
-    f();
-    let mut t: Vec<f64> = (0..7)
-        .map(|_| {
-            let s = Instant::now();
-            f();
-            s.elapsed().as_secs_f64()
-        })
-        .collect();
-    t.sort_by(f64::total_cmp);
-    t[3]
-}
+mod common;
+use common::median_s;
 
 fn main() {
     let a: Vec<usize> = std::env::args().skip(1).filter_map(|s| s.parse().ok()).collect();
@@ -36,8 +25,8 @@ fn main() {
     let mut out = vec![0.0f32; m * n];
     let macs = (m * n * k) as f64;
     for lvl in isa::available() {
-        let t = median_s(|| int8_panel::matmul_isa(lvl, &xr, &w, &scale, &sums, &mut out, n));
-        let q = median_s(|| blockq_panel::matmul_isa(lvl, BlockFormat::Q8_0, &xq, &w, &mut out));
+        let t = median_s(7, || int8_panel::matmul_isa(lvl, &xr, &w, &scale, &sums, &mut out, n));
+        let q = median_s(7, || blockq_panel::matmul_isa(lvl, BlockFormat::Q8_0, &xq, &w, &mut out));
         println!(
             "{lvl:?} m={m} n={n} k={k}: int8 per-row {:.1} GMAC/s, Q8_0 panels {:.1} GMAC/s",
             macs / t / 1e9,
