@@ -6,6 +6,7 @@ them, and the module then becomes the plain class (``Linear``), as in torch."""
 import itertools
 
 from ... import _C
+from ...autograd.grad_mode import no_grad
 from ..parameter import UninitializedBuffer, UninitializedParameter, is_lazy
 from .batchnorm import BatchNorm1d, BatchNorm2d, BatchNorm3d
 from .conv import Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
@@ -42,7 +43,7 @@ class LazyModuleMixin:
         for name, param in itertools.chain(self._parameters.items(), self._buffers.items()):
             key = prefix + name
             if key in state_dict and param is not None and is_lazy(param) and not is_lazy(state_dict[key]):
-                with _NoGrad():
+                with no_grad():
                     param.materialize(state_dict[key].shape)
 
     def initialize_parameters(self, *args, **kwargs):
@@ -63,14 +64,6 @@ class LazyModuleMixin:
             module.__class__ = module.cls_to_become
 
 
-class _NoGrad:
-    def __enter__(self):
-        self.prev = _C._set_grad_enabled(False)
-
-    def __exit__(self, *exc):
-        _C._set_grad_enabled(self.prev)
-
-
 class LazyLinear(LazyModuleMixin, Linear):
     """``Linear`` with ``in_features`` read from ``input.shape[-1]``."""
 
@@ -89,7 +82,7 @@ class LazyLinear(LazyModuleMixin, Linear):
 
     def initialize_parameters(self, input):
         if self.has_uninitialized_params():
-            with _NoGrad():
+            with no_grad():
                 self.in_features = input.shape[-1]
                 self.weight.materialize((self.out_features, self.in_features))
                 if self.bias is not None:
@@ -115,7 +108,7 @@ class _LazyConvXdMixin(LazyModuleMixin):
         self.in_channels = self._get_in_channels(input)
         if self.in_channels % self.groups != 0:
             raise ValueError("in_channels must be divisible by groups")
-        with _NoGrad():
+        with no_grad():
             if self.transposed:
                 self.weight.materialize((self.in_channels, self.out_channels // self.groups, *self.kernel_size))
             else:
@@ -187,7 +180,7 @@ class _LazyNormBase(LazyModuleMixin):
         if not self.has_uninitialized_params():
             return
         self.num_features = input.shape[1]
-        with _NoGrad():
+        with no_grad():
             if self.affine:
                 self.weight.materialize((self.num_features,))
                 self.bias.materialize((self.num_features,))
