@@ -288,6 +288,8 @@ case("cdist2", [([3, 4], "any"), ([5, 4], "any")], lambda a, b: torch.cdist(a, b
 case("cdist1", [([3, 4], "any"), ([5, 4], "any")], lambda a, b: torch.cdist(a, b, p=1.0))
 case("diagonal", [([3, 4], "any")], lambda a: torch.diagonal(a, 1))
 case("diagonal_3d", [([2, 3, 4], "any")], lambda a: torch.diagonal(a, -1, 0, 2))
+case("unfold_overlap", [([2, 7, 3], "any")], lambda a: a.unfold(1, 3, 2).exp())
+case("unfold_gaps", [([9, 2], "any")], lambda a: a.unfold(0, 2, 3) * torch.arange(12.0).reshape(3, 2, 2))
 case("diagonal_exp", [([4, 3], "any")], lambda a: torch.diagonal(a, -1).exp())
 case("diag_vector", [([3], "any")], lambda v: torch.diag(v, -1))
 case("diag_embed", [([2, 3], "any")], lambda v: torch.diag_embed(v, 1, 0, 2))

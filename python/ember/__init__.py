@@ -96,6 +96,11 @@ Tensor.inverse = inverse
 Tensor.cholesky = cholesky
 linalg._install(sys.modules[__name__], Tensor)
 sparse._install(sys.modules[__name__], Tensor)
+from . import _math_extras, _inplace, _nn_aliases, func  # noqa: E402,F401
+_math_extras.install(globals())
+_inplace.install(globals())
+_nn_aliases.install(globals(), nn.functional)
+vmap = func.vmap
 
 
 def __getattr__(name):

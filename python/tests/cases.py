@@ -469,3 +469,6 @@ case("cat_empty", "out = torch.cat([])")
 
 # ---- math helpers for the checks
 _ = math
+
+# More cases live in cases_api.py (registered into the same CASES).
+import cases_api  # noqa: E402,F401

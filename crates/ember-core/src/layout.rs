@@ -262,6 +262,22 @@ impl Layout {
         l
     }
 
+    /// Windows of `size` elements every `step` along `dim` (`Tensor.unfold`): `dim` now counts
+    /// the `count` windows (its stride times `step`) and a new last dim walks one window.
+    pub fn unfold(&self, dim: usize, size: usize, step: usize, count: usize) -> Layout {
+        let mut l = self.clone();
+        let stride = self.strides[dim];
+        l.shape.edit(|v| {
+            v[dim] = count;
+            v.push(size);
+        });
+        l.strides.edit(|v| {
+            v[dim] = stride * step;
+            v.push(stride);
+        });
+        l
+    }
+
     /// Broadcast to `shape` (stride 0 on new and size-1 dims), or `None` if not broadcastable.
     pub fn expand(&self, shape: &[usize]) -> Option<Layout> {
         if shape.len() < self.ndim() {

@@ -285,3 +285,36 @@ fn weight_used_transposed_gets_a_contiguous_gradient_of_the_right_value() -> Res
     assert_eq!(vals(&grad), want);
     Ok(())
 }
+
+/// `autograd::grad` with respect to an intermediate (non-leaf) tensor, as PyTorch allows
+/// (saliency maps, gradient penalties on activations).
+#[test]
+fn grad_with_respect_to_a_non_leaf() -> Result<()> {
+    let x = leaf(&[1.0, 2.0], &[2]);
+    let w = x.mul_scalar(2.0)?; // [2, 4]
+    let y = w.mul(&w)?.mul(&w)?.sum()?; // sum w^3
+    let g = autograd::grad(&[&y], &[&w, &x], false)?;
+    assert_eq!(vals(&g[0]), vec![12.0, 48.0]); // 3 w^2
+    assert_eq!(vals(&g[1]), vec![24.0, 96.0]); // 3 w^2 * 2
+    Ok(())
+}
+
+/// An in-place op whose gradient needs the old value (`x *= y` differentiates to the old `x`
+/// for `y`): PyTorch keeps the original; the write must not invalidate it.
+#[test]
+fn in_place_ops_keep_the_old_value_their_gradient_needs() -> Result<()> {
+    let a = leaf(&[1.0, 2.0], &[2]);
+    let y = leaf(&[3.0, 4.0], &[2]);
+    let x = a.mul_scalar(1.0)?;
+    x.mul_(&y)?;
+    x.sum()?.backward()?;
+    assert_eq!(vals(&a.grad().unwrap()), vec![3.0, 4.0]);
+    assert_eq!(vals(&y.grad().unwrap()), vec![1.0, 2.0]);
+    // Unary ops in place save their input too: d sin(x) = cos(old x).
+    let b = leaf(&[0.5], &[1]);
+    let z = b.mul_scalar(1.0)?;
+    z.update_("sin_", &[], |s| s.sin())?;
+    z.sum()?.backward()?;
+    assert!((vals(&b.grad().unwrap())[0] - 0.5f64.cos()).abs() < 1e-12);
+    Ok(())
+}

@@ -227,6 +227,8 @@ fn explicit_table() -> Vec<(&'static str, OpFn)> {
         e!("diagonal", |x| x[0].diagonal(1, 0, 1)),
         e!("diagonal_3d", |x| x[0].diagonal(-1, 0, 2)),
         e!("diagonal_exp", |x| x[0].diagonal(-1, 0, 1)?.exp()),
+        e!("unfold_overlap", |x| x[0].unfold(1, 3, 2)?.exp()),
+        e!("unfold_gaps", |x| weighted(x[0].unfold(0, 2, 3)?)),
         e!("diag_vector", |x| x[0].diag(-1)),
         e!("diag_embed", |x| x[0].diag_embed(1, 0, 2)),
         e!("diagflat", |x| x[0].diagflat(0)),

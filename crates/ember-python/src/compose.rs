@@ -79,6 +79,31 @@ fn add_scaled(input: &Tensor, a: &Tensor, b: &Tensor, beta: f64, alpha: f64) -> 
 
 #[pymethods]
 impl PyTensor {
+    /// Windows of `size` every `step` along `dimension`, as a new last dim (a view).
+    fn unfold(&self, dimension: isize, size: i64, step: i64) -> R {
+        let size = usize::try_from(size)
+            .map_err(|_| pyo3::exceptions::PyRuntimeError::new_err(format!("size is {size} but must be >= 0")))?;
+        let step = usize::try_from(step)
+            .ok()
+            .filter(|&s| s > 0)
+            .ok_or_else(|| pyo3::exceptions::PyRuntimeError::new_err(format!("step is {step} but must be > 0")))?;
+        wrap(self.t.unfold(dimension, size, step))
+    }
+
+    /// A view with explicit sizes, strides and storage offset (not differentiable here).
+    #[pyo3(signature = (size, stride, storage_offset=None))]
+    fn as_strided(&self, size: &Bound<'_, PyAny>, stride: &Bound<'_, PyAny>, storage_offset: Option<i64>) -> R {
+        let size = crate::args::to_usizes(&crate::args::int_list(size, "size")?, "as_strided")?;
+        let stride = crate::args::to_usizes(&crate::args::int_list(stride, "stride")?, "as_strided")?;
+        let offset = match storage_offset {
+            Some(o) => usize::try_from(o).map_err(|_| {
+                pyo3::exceptions::PyRuntimeError::new_err(format!("Tensor: invalid storage offset {o}"))
+            })?,
+            None => self.t.storage_offset(),
+        };
+        wrap(self.t.as_strided(&size, &stride, offset))
+    }
+
     #[pyo3(signature = (offset=0, dim1=0, dim2=1))]
     fn diagonal(&self, offset: isize, dim1: isize, dim2: isize) -> R {
         wrap(self.t.diagonal(offset, dim1, dim2))

@@ -78,6 +78,7 @@ fn ember_c(m: &Bound<'_, PyModule>) -> PyResult<()> {
         operators::_unary_,
         operators::_binary,
         operators::_binary_,
+        operators::_update_,
         creation::tensor,
         creation::as_tensor,
         creation::zeros,

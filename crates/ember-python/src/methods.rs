@@ -664,7 +664,7 @@ impl PyTensor {
 
     fn masked_fill_(slf: &Bound<'_, Self>, mask: PyRef<'_, PyTensor>, value: f64) -> PyResult<Py<PyTensor>> {
         let t = slf.borrow().t.clone();
-        t.update_("masked_fill_", &[], |s| s.masked_fill(&mask.t, value)).py()?;
+        t.update_overwriting_("masked_fill_", &[], |s| s.masked_fill(&mask.t, value)).py()?;
         Ok(slf.clone().unbind())
     }
 }

@@ -280,3 +280,52 @@ pub fn _binary_(x: &Bound<'_, PyTensor>, other: &Bound<'_, PyAny>, code: usize) 
     maybe_detach(x.py(), t.numel(), || t.binary_op_(&o, op)).py()?;
     Ok(x.clone().unbind())
 }
+
+/// Method names of in-place ops made in Python, kept for the life of the process (the core's
+/// error messages name an op with a `&'static str`; the set is the finite list of methods).
+fn interned(name: &str) -> &'static str {
+    use std::collections::HashSet;
+    use std::sync::Mutex;
+    static NAMES: Mutex<Option<HashSet<&'static str>>> = Mutex::new(None);
+    let mut guard = NAMES.lock().unwrap_or_else(|e| e.into_inner());
+    let set = guard.get_or_insert_with(HashSet::new);
+    if let Some(&n) = set.get(name) {
+        return n;
+    }
+    let leaked: &'static str = Box::leak(name.to_owned().into_boxed_str());
+    set.insert(leaked);
+    leaked
+}
+
+/// `x.op_(...)` for any out-of-place `op` written in Python: `fn(old)` computes the new value
+/// from the old one (a recorded copy when `keep_old` and recording), which is written into
+/// `x` with the core's in-place rules (version bump, history rewritten, leaf check, shape and
+/// dtype checks). `others` are the op's other tensor inputs.
+#[pyfunction]
+#[pyo3(signature = (x, name, others, f, keep_old=true))]
+pub fn _update_(
+    x: &Bound<'_, PyTensor>,
+    name: &str,
+    others: Vec<PyRef<'_, PyTensor>>,
+    f: &Bound<'_, PyAny>,
+    keep_old: bool,
+) -> PyResult<Py<PyTensor>> {
+    let t = x.borrow().t.clone();
+    let others: Vec<Tensor> = others.iter().map(|o| o.t.clone()).collect();
+    let refs: Vec<&Tensor> = others.iter().collect();
+    let name = interned(name);
+    let mut py_err = None;
+    let compute = |old: &Tensor| -> ember::Result<Tensor> {
+        let r = f.call1((PyTensor::new(old.clone()),)).and_then(|r| Ok(r.extract::<PyRef<'_, PyTensor>>()?.t.clone()));
+        r.map_err(|e| {
+            py_err = Some(e);
+            ember::Error::value(name, "the Python computation raised")
+        })
+    };
+    let done = if keep_old { t.update_(name, &refs, compute) } else { t.update_overwriting_(name, &refs, compute) };
+    if let Some(e) = py_err {
+        return Err(e);
+    }
+    done.py()?;
+    Ok(x.clone().unbind())
+}

@@ -30,6 +30,18 @@ fn in_place(
     Ok(slf.clone().unbind())
 }
 
+/// [`in_place`] for ops whose gradient does not need the old value (overwrites).
+fn overwrite(
+    slf: &Bound<'_, PyTensor>,
+    name: &'static str,
+    others: &[&Tensor],
+    f: impl FnOnce(&Tensor) -> ember::Result<Tensor>,
+) -> Slf {
+    let t = slf.borrow().t.clone();
+    t.update_overwriting_(name, others, f).py()?;
+    Ok(slf.clone().unbind())
+}
+
 /// `scatter`'s source: `src` (a tensor, or a number as torch accepts) or `value`.
 fn scatter_of(
     t: &Tensor,
@@ -89,7 +101,12 @@ impl PyTensor {
         reduce: Option<&str>,
     ) -> Slf {
         let idx = index.t.clone();
-        in_place(slf, "scatter_", &[], |t| scatter_of(t, dim, &idx, src, value, reduce))
+        let src_t = src.and_then(|s| s.extract::<PyRef<'_, PyTensor>>().ok().map(|s| s.t.clone()));
+        let others: Vec<&Tensor> = src_t.iter().collect();
+        if reduce.is_some() {
+            return in_place(slf, "scatter_", &others, |t| scatter_of(t, dim, &idx, src, value, reduce));
+        }
+        overwrite(slf, "scatter_", &others, |t| scatter_of(t, dim, &idx, src, value, reduce))
     }
 
     #[pyo3(signature = (dim, index, src, reduce, *, include_self=true))]
@@ -123,7 +140,7 @@ impl PyTensor {
 
     fn index_fill_(slf: &Bound<'_, Self>, dim: isize, index: PyRef<'_, PyTensor>, value: f64) -> Slf {
         let i = index.t.clone();
-        in_place(slf, "index_fill_", &[], |t| t.index_fill(dim, &i, value))
+        overwrite(slf, "index_fill_", &[], |t| t.index_fill(dim, &i, value))
     }
 
     fn index_copy(&self, dim: isize, index: PyRef<'_, PyTensor>, source: PyRef<'_, PyTensor>) -> R {
@@ -132,7 +149,7 @@ impl PyTensor {
 
     fn index_copy_(slf: &Bound<'_, Self>, dim: isize, index: PyRef<'_, PyTensor>, source: PyRef<'_, PyTensor>) -> Slf {
         let (i, s) = (index.t.clone(), source.t.clone());
-        in_place(slf, "index_copy_", &[&s], |t| t.index_copy(dim, &i, &s))
+        overwrite(slf, "index_copy_", &[&s], |t| t.index_copy(dim, &i, &s))
     }
 
     fn masked_scatter(&self, mask: PyRef<'_, PyTensor>, source: PyRef<'_, PyTensor>) -> R {
@@ -141,7 +158,7 @@ impl PyTensor {
 
     fn masked_scatter_(slf: &Bound<'_, Self>, mask: PyRef<'_, PyTensor>, source: PyRef<'_, PyTensor>) -> Slf {
         let (m, s) = (mask.t.clone(), source.t.clone());
-        in_place(slf, "masked_scatter_", &[&s], |t| t.masked_scatter(&m, &s))
+        overwrite(slf, "masked_scatter_", &[&s], |t| t.masked_scatter(&m, &s))
     }
 
     fn hypot(&self, other: &Bound<'_, PyAny>) -> R {

@@ -6,6 +6,7 @@ from .grad_mode import no_grad, enable_grad, set_grad_enabled, inference_mode  #
 from .function import Function, FunctionCtx  # noqa: F401
 from .gradcheck import gradcheck  # noqa: F401
 from . import graph  # noqa: F401
+from . import functional  # noqa: F401
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,

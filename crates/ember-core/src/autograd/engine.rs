@@ -217,7 +217,7 @@ pub(crate) fn run(
             accumulate(&mut grads, t.graph_key(), g.to_dtype(t.dtype())?)?;
         }
         let wanted: HashMap<usize, usize> =
-            inputs.unwrap_or(&[]).iter().enumerate().map(|(i, t)| (t.id(), i)).collect();
+            inputs.unwrap_or(&[]).iter().enumerate().map(|(i, t)| (t.graph_key(), i)).collect();
         let mut found: Vec<Option<Tensor>> = vec![None; wanted.len()];
 
         for t in &order {

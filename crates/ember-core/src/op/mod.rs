@@ -232,6 +232,13 @@ op_table! {
         },
         tests: ["diagonal_exp"],
     }
+    /// A view of `size`-long windows every `step` along `dim`, as a new last dim
+    /// (`Tensor.unfold`); overlapping windows sum their gradients.
+    Unfold(dim: usize, size: usize, step: usize) {
+        saves: [],
+        backward: |st, g, need| Ok(vec![Some(g.unfold_backward(st.input_shape(0), *dim, *size, *step)?)]),
+        tests: ["unfold_overlap", "unfold_gaps"],
+    }
     /// A contiguous copy.
     Contiguous {
         saves: [],

@@ -4,7 +4,10 @@
 //! With recording on and a tensor in the graph, the new value is computed out of place from a
 //! snapshot of the old one and written back, and the tensor's node is rebased onto that
 //! computation (PyTorch's history rewriting for non-leaf tensors). Leaves that require grad
-//! cannot be modified in place while recording, as in PyTorch.
+//! cannot be modified in place while recording, as in PyTorch. When the new value's gradient
+//! needs the old one (`x.mul_(y)` differentiates to `y` and the old `x`), the computation reads
+//! a recorded copy of it, so the write cannot invalidate what backward saved (PyTorch saves
+//! `original_self` for such formulas); ops whose gradient ignores the old value skip the copy.
 
 use super::inplace_fast::Update;
 use super::Tensor;
@@ -27,6 +30,7 @@ impl Tensor {
         &self,
         name: &'static str,
         others: &[&Tensor],
+        keep_old: bool,
         compute: impl FnOnce(&Tensor) -> Result<Tensor>,
     ) -> Result<()> {
         if self.layout().has_internal_overlap() {
@@ -49,7 +53,8 @@ impl Tensor {
         }
         let (r, snap) = if recording {
             let snap = self.snapshot();
-            (at_caller(compute(&snap))?, Some(snap))
+            let old = if keep_old { at_caller(snap.deep_clone())? } else { snap.clone() };
+            (at_caller(compute(&old))?, Some(snap))
         } else {
             (at_caller(no_grad(|| compute(self)))?, None)
         };
@@ -84,7 +89,8 @@ impl Tensor {
     /// `self = f(self)` in place, for any op (Python's `x += y`, `x.exp_()`): the result is
     /// written into this tensor's storage (it must keep the shape, and may not turn an
     /// integer tensor into a float one), and when recording, its history is rewritten. `others`
-    /// are the other inputs of `f` (so recording is on when one of them requires grad).
+    /// are the other inputs of `f` (so recording is on when one of them requires grad). While
+    /// recording, `f` reads a copy of the old value, which its gradient may keep.
     #[track_caller]
     pub fn update_(
         &self,
@@ -92,7 +98,19 @@ impl Tensor {
         others: &[&Tensor],
         f: impl FnOnce(&Tensor) -> Result<Tensor>,
     ) -> Result<()> {
-        self.inplace(name, others, f)
+        self.inplace(name, others, true, f)
+    }
+
+    /// [`Tensor::update_`] for an `f` whose gradient never needs the old value of `self` (sums,
+    /// overwrites, scalings by constants): no copy of it is made.
+    #[track_caller]
+    pub fn update_overwriting_(
+        &self,
+        name: &'static str,
+        others: &[&Tensor],
+        f: impl FnOnce(&Tensor) -> Result<Tensor>,
+    ) -> Result<()> {
+        self.inplace(name, others, false, f)
     }
 
     /// `self += other` (broadcasting `other`).
@@ -101,7 +119,7 @@ impl Tensor {
         if self.try_fast_update(Some(other), Update::Axpy(1.0)) {
             return Ok(());
         }
-        self.inplace("add_", &[other], |s| s.add(other))
+        self.inplace("add_", &[other], false, |s| s.add(other))
     }
 
     /// `self += alpha * other` (PyTorch's `add_(other, alpha=)`), in one pass where it can.
@@ -115,12 +133,12 @@ impl Tensor {
             return Ok(());
         }
         if alpha == 1.0 {
-            return self.inplace("add_", &[other], |s| s.add(other));
+            return self.inplace("add_", &[other], false, |s| s.add(other));
         }
         if alpha == -1.0 {
-            return self.inplace("sub_", &[other], |s| s.sub(other));
+            return self.inplace("sub_", &[other], false, |s| s.sub(other));
         }
-        self.inplace("add_", &[other], |s| s.add(&other.mul_scalar(alpha)?))
+        self.inplace("add_", &[other], false, |s| s.add(&other.mul_scalar(alpha)?))
     }
 
     /// `self -= other`.
@@ -129,7 +147,7 @@ impl Tensor {
         if self.try_fast_update(Some(other), Update::Axpy(-1.0)) {
             return Ok(());
         }
-        self.inplace("sub_", &[other], |s| s.sub(other))
+        self.inplace("sub_", &[other], false, |s| s.sub(other))
     }
 
     /// `self *= other`.
@@ -138,7 +156,7 @@ impl Tensor {
         if self.try_fast_update(Some(other), Update::Mul) {
             return Ok(());
         }
-        self.inplace("mul_", &[other], |s| s.mul(other))
+        self.inplace("mul_", &[other], true, |s| s.mul(other))
     }
 
     /// `self /= other`.
@@ -147,7 +165,7 @@ impl Tensor {
         if self.try_fast_update(Some(other), Update::Div) {
             return Ok(());
         }
-        self.inplace("div_", &[other], |s| s.div(other))
+        self.inplace("div_", &[other], true, |s| s.div(other))
     }
 
     /// `self += s`.
@@ -156,7 +174,7 @@ impl Tensor {
         if self.try_fast_update(None, Update::Shift(s)) {
             return Ok(());
         }
-        self.inplace("add_scalar_", &[], |t| t.add_scalar(s))
+        self.inplace("add_scalar_", &[], false, |t| t.add_scalar(s))
     }
 
     /// `self *= s`.
@@ -165,13 +183,13 @@ impl Tensor {
         if self.try_fast_update(None, Update::Scale(s)) {
             return Ok(());
         }
-        self.inplace("mul_scalar_", &[], |t| t.mul_scalar(s))
+        self.inplace("mul_scalar_", &[], false, |t| t.mul_scalar(s))
     }
 
     /// Sets every element to `value`.
     #[track_caller]
     pub fn fill_(&self, value: f64) -> Result<()> {
-        self.inplace("fill_", &[], |t| {
+        self.inplace("fill_", &[], false, |t| {
             Tensor::where_cond(&Tensor::scalar(true), &Tensor::full(&[], value, t.dtype())?, t)
         })
     }
@@ -186,7 +204,7 @@ impl Tensor {
     #[track_caller]
     pub fn copy_(&self, src: &Tensor) -> Result<()> {
         let src_c = src.to_dtype(self.dtype())?;
-        self.inplace("copy_", &[src], |t| Tensor::where_cond(&Tensor::scalar(true), &src_c, t))
+        self.inplace("copy_", &[src], false, |t| Tensor::where_cond(&Tensor::scalar(true), &src_c, t))
     }
 
     /// `self[index] = values` (Python's `__setitem__`): values broadcast to the indexed shape.
@@ -210,6 +228,6 @@ impl Tensor {
             }
             return view.copy_(values);
         }
-        self.inplace("index_put_", &[values], |s| s.index_put(index, values))
+        self.inplace("index_put_", &[values], false, |s| s.index_put(index, values))
     }
 }

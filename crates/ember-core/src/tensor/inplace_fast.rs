@@ -135,6 +135,11 @@ impl Tensor {
         if done {
             return Ok(());
         }
-        self.update_(op.method().unwrap_or("binary_"), &[other], |s| s.binary_op(other, op))
+        let name = op.method().unwrap_or("binary_");
+        if matches!(op, B::Add | B::Sub) {
+            // d(x ± y)/dx does not involve x: no copy of the old value.
+            return self.update_overwriting_(name, &[other], |s| s.binary_op(other, op));
+        }
+        self.update_(name, &[other], |s| s.binary_op(other, op))
     }
 }

@@ -375,6 +375,52 @@ impl Tensor {
         Ok(Tensor::from_storage(out, full).record(&[self], || Op::DiagonalBackward { d1, d2, r0, c0, full: full_v }))
     }
 
+    /// Every `size`-long window along `dim`, `step` apart, as a new last dim: a view, as
+    /// `Tensor.unfold` (`[.., n, ..]` becomes `[.., (n - size) / step + 1, .., size]`).
+    #[track_caller]
+    pub fn unfold(&self, dim: isize, size: usize, step: usize) -> Result<Tensor> {
+        let d = if self.dim() == 0 { self.norm_dim(dim, "unfold")? } else { self.norm_dim_strict(dim, "unfold")? };
+        if self.dim() == 0 {
+            // A 0-d tensor has one window of one element: the result has shape [1].
+            if size > 1 {
+                return Err(Error::shape(
+                    "unfold",
+                    format!("maximum size for tensor at dimension 0 is 1 but size is {size}"),
+                ));
+            }
+            if step == 0 {
+                return Err(Error::value("unfold", "step is 0 but must be > 0"));
+            }
+            return self.reshape_to(&[size]);
+        }
+        let n = self.shape()[d];
+        if size > n {
+            return Err(Error::shape(
+                "unfold",
+                format!("maximum size for tensor at dimension {d} is {n} but size is {size}"),
+            ));
+        }
+        if step == 0 {
+            return Err(Error::value("unfold", "step is 0 but must be > 0"));
+        }
+        let count = (n - size) / step + 1;
+        Ok(self.view_op(self.layout().unfold(d, size, step, count), || Op::Unfold { dim: d, size, step }))
+    }
+
+    /// The gradient of [`Tensor::unfold`]: zeros of `full` with each window of `self` added
+    /// where it was read (an `index_add` of the window positions, so it is differentiable).
+    pub(crate) fn unfold_backward(&self, full: &[usize], dim: usize, size: usize, step: usize) -> Result<Tensor> {
+        let count = self.shape()[dim];
+        // [.., count, .., size] -> [.., count * size, ..]: window i's element j sits at i*step+j.
+        let g = self.movedim(&[-1], &[dim as isize + 1])?;
+        let mut merged = full.to_vec();
+        merged[dim] = count * size;
+        let g = g.reshape_to(&merged)?;
+        let pos: Vec<i64> = (0..count).flat_map(|i| (0..size).map(move |j| (i * step + j) as i64)).collect();
+        let index = Tensor::from_vec(pos, &[count * size])?;
+        Tensor::zeros(full, self.dtype())?.index_add_u(dim, &index, &g)
+    }
+
     /// The slice at `index` of `dim`, with that dim removed (negative indices count back).
     #[track_caller]
     pub fn select(&self, dim: isize, index: isize) -> Result<Tensor> {

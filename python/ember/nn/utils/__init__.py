@@ -5,7 +5,7 @@ form) and ``parametrize``/``parametrizations`` (the current one)."""
 import warnings
 
 from ... import _C
-from . import parametrizations, parametrize, rnn  # noqa: F401
+from . import parametrizations, parametrize, rnn, stateless  # noqa: F401
 from .spectral_norm import remove_spectral_norm, spectral_norm  # noqa: F401
 from .weight_norm import remove_weight_norm, weight_norm  # noqa: F401
 

@@ -1,0 +1,184 @@
+"""More snippets for ``cases.CASES`` (same format, same fixture file): in-place variants,
+``Tensor.unfold``/``as_strided``, the math and structure functions of ``_math_extras``, the
+``torch.*`` spellings of functional ops, ``torch.autograd.functional`` and ``torch.func``."""
+
+from cases import case
+
+_A = "a = torch.tensor([[1.5, -2.0, 0.25], [3.0, 0.5, -1.0]])\nb = torch.tensor([[0.5, 1.0, -2.0], [2.0, -0.5, 4.0]])\n"
+
+# ---- in-place variants of out-of-place ops
+case("inplace_index_scatter", _A + "x = a.clone(); x.index_add_(1, torch.tensor([0, 2, 0]), b)\n"
+     "y = a.clone(); y.scatter_add_(1, torch.tensor([[2, 2, 0], [1, 0, 1]]), b)\n"
+     "z = a.clone(); z.index_reduce_(1, torch.tensor([0, 2, 0]), b, 'prod')\n"
+     "w = a.clone(); w.put_(torch.tensor([0, -1, 4]), torch.tensor([9., 8., 7.]))\n"
+     "v = a.clone(); v.put_(torch.tensor([1, 1]), torch.tensor([1., 2.]), accumulate=True)\n"
+     "out = (x, y, z, w, v, a.index_reduce(0, torch.tensor([1, 1]), b, 'amax', include_self=False))")
+case("inplace_arith", _A + "x = a.clone(); x.addcmul_(a, b, value=0.5); x.addcdiv_(a, b, value=-1)\n"
+     "y = a.clone(); y.lerp_(b, 0.25)\n"
+     "z = a.clone(); z.clip_(-1, 1); z.tril_(); z.cumsum_(1)\n"
+     "m = torch.ones(2, 2); m.addmm_(torch.eye(2), torch.full((2, 2), 3.), beta=2, alpha=0.5)\n"
+     "r = torch.ones(2, 3); r.addr_(torch.tensor([1., 2.]), torch.tensor([1., 0., -1.]), alpha=2)\n"
+     "d = torch.tensor([2., 3.], dtype=torch.float64); d.float_power_(2)\n"
+     "e = torch.tensor([1., float('nan')]); e.nan_to_num_(nan=-5.0)\n"
+     "f = a.clone(); f.exp2_(); f.deg2rad_(); f.ldexp_(torch.tensor([1, 2, -1]))\n"
+     "out = (x, y, z, m, r, d, e, f)")
+case("inplace_compare_logical", _A + "x = a.clone(); x.gt_(b)\ny = a.clone(); y.eq_(1.5)\nz = a.clone(); z.less_equal_(0)\n"
+     "w = a.clone(); w.logical_and_(b > 0)\nv = torch.tensor([0, 3, -1]); v.logical_not_()\n"
+     "u = a.clone(); u.arctan_(); u.negative_(); u.multiply_(2)\nout = (x, y, z, w, v, u)")
+case("inplace_errors_float_power", "x = torch.ones(2)\nout = x.float_power_(2)")
+case("inplace_errors_int_result", "x = torch.tensor([1, 2])\nout = x.exp2_()")
+case("inplace_grads_keep_old_value",
+     "a = torch.tensor([0.5, 1.5, -1.0], requires_grad=True)\ny = torch.tensor([2.0, -1.0, 3.0], requires_grad=True)\n"
+     "x = a.clone()\nx.mul_(y)\nx.sin_()\nx.addcmul_(y, y, value=2)\nx.lerp_(y, 0.3)\nx.div_(y)\n"
+     "(x * torch.tensor([1.0, 2.0, 3.0])).sum().backward()\nout = (x, a.grad, y.grad)")
+case("inplace_leaf_refused", "a = torch.ones(2, requires_grad=True)\nout = a.addcmul_(a, a)")
+case("inplace_view_ops",
+     "x = torch.arange(6.).reshape(2, 3)\nx.unsqueeze_(0)\ns1 = x.shape\nx.squeeze_()\ns2 = x.shape\nx.t_()\n"
+     "y = torch.arange(24.).reshape(2, 3, 4)\ny.transpose_(0, 2)\nz = torch.zeros(2, 3)\nz.swapdims_(0, 1)\n"
+     "r = torch.arange(6.)\nr.resize_(2, 2)\nq = torch.arange(3.)\nq.resize_as_(torch.zeros(1, 3))\n"
+     "w = torch.arange(6.)\nw.as_strided_((2, 2), (1, 2))\nout = (s1, s2, x, x.stride(), y.shape, y.stride(), z.shape, r, q, w)")
+case("resize_requires_grad", "out = torch.ones(2, requires_grad=True).resize_(3)")
+
+# ---- unfold and as_strided
+case("tensor_unfold", "x = torch.arange(14.).reshape(2, 7)\nu = x.unfold(1, 3, 2)\n"
+     "out = (u, u.shape, u.stride(), x.unfold(0, 2, 1), torch.arange(5).unfold(0, 5, 1), torch.tensor(3.).unfold(0, 1, 1), "
+     "x.unfold(1, 2, 4), x.unfold(-1, 7, 3).shape, u.is_contiguous())")
+case("tensor_unfold_writes", "x = torch.zeros(6)\nx.unfold(0, 2, 2)[1].fill_(1.0)\nout = x")
+case("tensor_unfold_grad", "x = torch.arange(7., requires_grad=True)\nu = x.unfold(0, 3, 2)\n"
+     "(u * torch.arange(9.).reshape(3, 3)).sum().backward()\nout = (u, x.grad)")
+case("tensor_unfold_too_big", "out = torch.zeros(2, 3).unfold(1, 4, 1)")
+case("tensor_unfold_step0", "out = torch.zeros(2, 3).unfold(1, 2, 0)")
+case("as_strided", "x = torch.arange(9.)\nout = (x.as_strided((2, 2), (1, 2)), torch.as_strided(x, (3,), (3,), 1), "
+     "x[2:].as_strided((2,), (2,)))")
+
+# ---- elementwise math
+case("math_extras_elementwise", "x = torch.tensor([-2.0, -0.0, 0.0, 0.5, 3.0, float('inf'), float('-inf'), float('nan')])\n"
+     "i = torch.tensor([-3, 0, 5])\n"
+     "out = (torch.deg2rad(x), torch.rad2deg(i), torch.exp2(i), x.exp2(), torch.signbit(x), i.signbit(), torch.isposinf(x), "
+     "torch.isneginf(x), torch.isreal(x), torch.positive(x), torch.ldexp(torch.tensor([1., 3.]), torch.tensor([2, -1])), "
+     "torch.logaddexp2(torch.tensor([1., -2.]), torch.tensor([3., -2.])), torch.float_power(i, 2), "
+     "torch.float_power(torch.tensor([4.]), torch.tensor([0.5])), x.fmax(torch.zeros(8)), torch.fmin(x, torch.full((8,), 1.0)), "
+     "torch.fmax(torch.tensor([float('nan'), 1.]), torch.tensor([2., float('nan')])))")
+case("math_extras_frexp_nextafter", "x = torch.tensor([8.0, 0.3, -5.0, 0.0])\nm, e = torch.frexp(x)\n"
+     "out = (m, e, x.frexp().exponent, torch.nextafter(torch.tensor([1.0, 2.0], dtype=torch.float64), torch.tensor([2.0, 1.0], dtype=torch.float64)) "
+     "- torch.tensor([1.0, 2.0], dtype=torch.float64))")
+case("math_extras_isin", "x = torch.tensor([[1, 2, 3], [4, 5, 6]])\n"
+     "out = (torch.isin(x, torch.tensor([2, 6, 9])), torch.isin(x, torch.tensor([2, 6]), invert=True), torch.isin(x, torch.tensor([])), "
+     "torch.isin(torch.tensor([1.5, 2.0]), torch.tensor([2])), torch.isin(3, x))")
+case("math_extras_grads", "x = torch.tensor([0.5, -1.5, 2.0], requires_grad=True)\ny = torch.tensor([1.0, -2.0, 2.0], requires_grad=True)\n"
+     "(torch.fmax(x, y) * 2 + torch.logaddexp2(x, y) + torch.exp2(x) + torch.deg2rad(y) + torch.fmin(x, y) * 3).sum().backward()\n"
+     "out = (x.grad, y.grad)")
+
+# ---- products and statistics
+case("products_inner_addr", "a = torch.arange(6.).reshape(2, 3)\nb = torch.arange(12.).reshape(4, 3)\nv = torch.tensor([1., -1.])\n"
+     "out = (torch.inner(a, b), torch.inner(torch.tensor([1., 2.]), torch.tensor([3., 4.])), torch.inner(a, torch.tensor(2.)), "
+     "torch.ger(v, torch.arange(3.)), torch.addr(torch.ones(2, 3), v, torch.arange(3.), beta=0.5, alpha=2), a.addr(v, torch.ones(3)), "
+     "torch.addbmm(torch.ones(2, 2), torch.ones(3, 2, 4), torch.ones(3, 4, 2), beta=2), torch.dist(a, a + 1), torch.dist(a, a * 2, 1), "
+     "torch.cross(torch.eye(3), torch.ones(3, 3)), torch.cross(torch.eye(3), torch.ones(3, 3), dim=1))")
+case("stats_cov_corrcoef", "x = torch.tensor([[0., 1., 2., 4.], [2., 1., 0., -3.], [1., 1., 2., 0.5]])\n"
+     "out = (torch.cov(x), x.cov(correction=0), torch.cov(x, fweights=torch.tensor([1, 2, 1, 3])), "
+     "torch.cov(x, aweights=torch.tensor([0.5, 1., 2., 1.])), torch.cov(x, fweights=torch.tensor([1, 2, 1, 1]), aweights=torch.tensor([1., 1., 2., 0.5])), "
+     "torch.cov(x[0]), torch.corrcoef(x), x[:2].corrcoef())")
+case("stats_quantile", "x = torch.tensor([[3., 1., 4., 1.5, 5.], [9., 2., 6., 5., 3.]])\nq = torch.tensor([0.0, 0.3, 0.5, 1.0])\n"
+     "out = (torch.quantile(x, 0.3), x.quantile(q), torch.quantile(x, q, dim=1), torch.quantile(x, 0.4, dim=0, keepdim=True), "
+     "torch.quantile(x, q, dim=1, keepdim=True).shape, torch.quantile(x, 0.4, interpolation='lower'), "
+     "torch.quantile(x, 0.4, dim=1, interpolation='higher'), torch.quantile(x, 0.45, dim=1, interpolation='nearest'), "
+     "torch.quantile(x, 0.45, dim=1, interpolation='midpoint'), torch.quantile(x, q, keepdim=True).shape)")
+case("stats_nanquantile", "x = torch.tensor([[3., float('nan'), 4., 1.5], [float('nan')] * 4, [1., 2., 3., 4.]])\n"
+     "out = (torch.quantile(x, 0.5, dim=1), torch.nanquantile(x, 0.5, dim=1), x.nanquantile(torch.tensor([0.25, 0.75]), dim=1))")
+case("stats_quantile_grad", "x = torch.tensor([3., 1., 4., 1.5, 5.], requires_grad=True)\n"
+     "torch.quantile(x, torch.tensor([0.3, 0.9])).sum().backward()\nout = x.grad")
+case("stats_quantile_bad_q", "out = torch.quantile(torch.ones(3), 1.5)")
+case("stats_quantile_int", "out = torch.quantile(torch.tensor([1, 2]), 0.5)")
+case("stats_histogram", "x = torch.tensor([1., 2., 1., 2.5, 4., 0.])\n"
+     "out = (torch.histogram(x, 4), torch.histogram(x, bins=3, range=(0., 3.)), torch.histogram(x, torch.tensor([0., 1., 2.5, 5.])), "
+     "torch.histogram(x, 2, weight=torch.tensor([1., 2., 3., 4., 5., 6.])), torch.histogram(x, 4, density=True).hist, x.histogram(2).bin_edges)")
+
+# ---- indices and structure
+case("struct_indices", "out = (torch.tril_indices(3, 3), torch.tril_indices(4, 3, 1), torch.triu_indices(3, 4, -1), torch.triu_indices(3, 3, 1), "
+     "torch.tril_indices(0, 3), torch.triu_indices(2, 2, dtype=torch.int32))")
+case("struct_products", "a = torch.tensor([1, 2, 3])\nb = torch.tensor([4., 5.])\n"
+     "out = (torch.cartesian_prod(a, torch.tensor([7, 8])), torch.cartesian_prod(b), torch.combinations(a), torch.combinations(a, 3), "
+     "torch.combinations(b, with_replacement=True), torch.combinations(a, r=4).shape, "
+     "torch.block_diag(torch.ones(2, 2), torch.tensor([[5, 6]]), torch.tensor(7.), torch.tensor([8, 9])))")
+case("struct_sequences", "x = torch.tensor([1., 2., 3.])\n"
+     "out = (torch.logspace(0, 2, 3), torch.logspace(-1, 1, 5, base=2.0), torch.logspace(0, 3, 4, dtype=torch.float64), "
+     "torch.vander(x), torch.vander(x, N=2, increasing=True), torch.vander(torch.tensor([2, 3])), "
+     "torch.unravel_index(torch.tensor([4, 1, -1]), (3, 2)), torch.unravel_index(torch.tensor(7), (2, 2, 2)))")
+case("struct_trapezoid", "y = torch.tensor([[1., 4., 9., 16.], [2., 2., 2., 2.]])\nx = torch.tensor([0., 1., 3., 4.])\n"
+     "out = (torch.trapezoid(y), torch.trapezoid(y, x), torch.trapezoid(y, dx=0.5), torch.trapz(y, x), torch.trapezoid(y, dim=0), "
+     "torch.cumulative_trapezoid(y), torch.cumulative_trapezoid(y, x), torch.cumulative_trapezoid(y, dx=2.0, dim=0))")
+case("struct_scatters", "a = torch.zeros(3, 4)\n"
+     "out = (torch.slice_scatter(a, torch.ones(3, 2), 1, 0, 4, 2), torch.slice_scatter(a, torch.ones(1, 4), start=2), "
+     "torch.select_scatter(a, torch.arange(4.), 0, -1), torch.diagonal_scatter(a, torch.tensor([1., 2., 3.])), "
+     "torch.diagonal_scatter(a, torch.tensor([5., 6.]), 2), a.diagonal_scatter(torch.tensor([7., 8.]), -1))")
+case("struct_scatters_grad", "a = torch.arange(12.).reshape(3, 4).requires_grad_()\ns = torch.tensor([1., 2., 3.], requires_grad=True)\n"
+     "t = torch.ones(3, 2, requires_grad=True)\nw = torch.arange(12.).reshape(3, 4)\n"
+     "((torch.diagonal_scatter(a, s) + torch.slice_scatter(a, t, 1, 1, 4, 2) * 2) * w).sum().backward()\nout = (a.grad, s.grad, t.grad)")
+case("struct_windows", "out = (torch.hann_window(5), torch.hann_window(5, periodic=False), torch.hamming_window(6), "
+     "torch.hamming_window(4, False, alpha=0.5, beta=0.5), torch.blackman_window(6), torch.bartlett_window(5), "
+     "torch.bartlett_window(5, periodic=False), torch.kaiser_window(6), torch.kaiser_window(5, False, beta=4.0), "
+     "torch.hann_window(1), torch.hann_window(0), torch.hann_window(4, dtype=torch.float64))")
+
+# ---- small torch-level helpers
+case("misc_helpers", "x = torch.arange(6.).reshape(2, 3)\n"
+     "out = (torch.rsub(x, 10), torch.rsub(x, torch.ones(3), alpha=2), torch.scalar_tensor(3), torch.scalar_tensor(2, dtype=torch.int64), "
+     "torch.chain_matmul(x, x.t(), x), torch.asarray([1, 2]), torch.asarray(x) is x, torch.asarray(x, dtype=torch.float64), "
+     "torch.promote_types(torch.int32, torch.float32), torch.promote_types(torch.uint8, torch.int64), torch.can_cast(torch.float32, torch.int32), "
+     "torch.can_cast(torch.int32, torch.float64), torch.can_cast(torch.bool, torch.int64), torch.is_signed(x), torch.tensor([1], dtype=torch.uint8).is_signed(), "
+     "torch.is_same_size(x, x.t()), torch.nonzero_static(torch.tensor([0, 3, 0, 4]), size=3), torch.nonzero_static(torch.tensor([1, 1, 1]), size=2))")
+case("misc_methods", "x = torch.arange(6.).reshape(2, 3)\n"
+     "out = (x.t().ravel(), x.split_with_sizes([1, 2], 1), x.narrow_copy(1, 1, 2), torch.ones(2, 3, 4).sum_to_size(3, 1), "
+     "x.sum_to_size((1, 3)), torch.tensor([2.5, 4.0]).mvlgamma(2), x.real, x.conj(), x.resolve_conj(), x.is_cpu, x.get_device(), "
+     "x.is_pinned(), x.is_complex(), torch.is_complex(x), x.is_conj(), torch.unsafe_chunk(x, 2, 1)[1])")
+case("misc_imag_error", "out = torch.ones(2).imag")
+
+# ---- torch.* spellings of functional ops
+case("aliases_nn_ops", "torch.manual_seed(0)\nx = torch.arange(32.).reshape(1, 2, 4, 4) / 10\nw = torch.ones(3, 2, 3, 3) / 9\n"
+     "out = (torch.conv2d(x, w, None, 1, 1).sum(), torch.conv1d(x[:, :, 0], w[:, :, 0], stride=2), torch.dropout(x, 0.0, True).sum(), "
+     "torch.dropout(x, 0.9, False).sum(), torch.layer_norm(x, [4, 4])[0, 1, 1], torch.group_norm(x, 2, eps=1e-3)[0, 1, 0], "
+     "torch.batch_norm(x, None, None, torch.zeros(2), torch.ones(2), False, 0.1, 1e-5, False)[0, 1, 0], "
+     "torch.instance_norm(x, None, None, None, None, True, 0.1, 1e-5, False)[0, 0, 0], "
+     "torch.embedding(torch.arange(8.).reshape(4, 2), torch.tensor([[3, 0], [1, 1]])), "
+     "torch.max_pool1d(x[0], 2), torch.max_pool2d(x, 2, []), torch.avg_pool1d(x[0], 3, 1), torch.adaptive_max_pool1d(x[0], 2), "
+     "torch.threshold(x, 1.0, -1.0)[0, 0, 2], torch.pixel_shuffle(torch.arange(8.).reshape(1, 4, 1, 2), 2), "
+     "torch.cosine_similarity(x[0, 0], x[0, 1], 1), torch.pairwise_distance(x[0, 0], x[0, 1]), torch.pdist(x[0, 0]), "
+     "torch.kl_div(torch.tensor([-1., -2.]), torch.tensor([0.3, 0.7]), 2), "
+     "torch.binary_cross_entropy_with_logits(torch.tensor([0.5, -1.]), torch.tensor([1., 0.]), None, torch.tensor([2., 2.]), 0), "
+     "torch.selu(torch.tensor([-1., 1.])), torch.celu(torch.tensor([-1., 1.]), 2.0), torch.hardshrink(torch.tensor([-1., 0.2])))")
+case("aliases_inplace_functions", "x = torch.tensor([-1.0, 0.5, 2.0])\ny = x.clone()\ntorch.selu_(y)\nz = x.clone()\ntorch.exp_(z)\n"
+     "w = x.clone()\ntorch.threshold_(w, 0.6, 9.0)\nv = x.clone()\ntorch.clamp_(v, 0, 1)\nout = (y, z, w, v, torch.relu_(x.clone()))")
+
+# ---- torch.autograd.functional
+case("autograd_functional_jacobian", "x = torch.tensor([1.0, 2.0, 3.0])\ny = torch.tensor([0.5, -1.0])\n"
+     "f = lambda a: a ** 2 * a.sum()\ng = lambda a, b: (a[:2] * b, (a * a).sum())\nF = torch.autograd.functional\n"
+     "J1 = F.jacobian(f, x)\nJ2 = F.jacobian(g, (x, y))\n"
+     "out = (J1, J2, F.jacobian(lambda a: a.sum(), x), F.jacobian(lambda a, b: a * 2, (x, y)))")
+case("autograd_functional_products", "x = torch.tensor([1.0, 2.0, 3.0])\nv = torch.tensor([1.0, -1.0, 0.5])\n"
+     "f = lambda a: (a ** 3).sum() + a[0] * a[1]\nF = torch.autograd.functional\n"
+     "out = (F.hessian(f, x), F.vjp(lambda a: a ** 2, x, v), F.jvp(lambda a: a ** 2 * a[0], x, v), F.hvp(f, x, v), F.vhp(f, x, v), "
+     "F.vjp(f, x), F.hessian(lambda a, b: (a * b).sum() * a[0], (x, v)))")
+case("autograd_functional_strict", "out = torch.autograd.functional.jacobian(lambda a, b: a * 2, (torch.ones(2), torch.ones(2)), strict=True)")
+case("autograd_grad_non_leaf", "x = torch.tensor([1.0, 2.0], requires_grad=True)\nw = x * 2\ny = (w ** 3).sum()\n"
+     "out = torch.autograd.grad(y, [w, x])")
+
+# ---- torch.func
+case("func_grad", "x = torch.tensor([1.0, 2.0, -0.5])\ny = torch.tensor(3.0)\nf = lambda a, b: (a ** 3).sum() * b\n"
+     "out = (torch.func.grad(f)(x, y), torch.func.grad(f, argnums=(0, 1))(x, y), torch.func.grad(torch.func.grad(lambda t: t ** 4))(y), "
+     "torch.func.grad_and_value(f)(x, y), torch.func.grad(lambda a: ((a ** 2).sum(), a.mean()), has_aux=True)(x), "
+     "torch.func.grad(lambda d: (d['w'] * d['v']).sum())({'w': x, 'v': x * 2})['w'])")
+case("func_jac_hess", "x = torch.tensor([1.0, 2.0, -0.5])\nf = lambda a: a.sin() * a.sum()\n"
+     "out = (torch.func.jacrev(f)(x), torch.func.jacfwd(f)(x), torch.func.hessian(lambda a: (a ** 3).prod())(x), "
+     "torch.func.jacrev(lambda a, b: a * b, argnums=1)(x, x + 1))")
+case("func_vjp_jvp", "x = torch.tensor([1.0, 2.0, -0.5])\nout_, fn = torch.func.vjp(lambda a: a ** 2, x)\n"
+     "out = (out_, fn(torch.ones(3)), torch.func.jvp(lambda a: a.exp(), (x,), (torch.ones(3),)))")
+case("func_vmap", "x = torch.arange(6.).reshape(2, 3)\nw = torch.tensor([1.0, -1.0, 2.0])\n"
+     "out = (torch.func.vmap(torch.dot)(x, x), torch.func.vmap(lambda a, b: a * b, in_dims=(0, None))(x, w), "
+     "torch.func.vmap(lambda a: a.sum(), in_dims=1)(x), torch.func.vmap(lambda a: (a, a * 2), out_dims=(0, 1))(x), "
+     "torch.func.vmap(torch.func.grad(lambda a: (a ** 2).sum()))(x), torch.vmap(lambda a: a.max())(x))")
+case("func_functional_call", "torch.manual_seed(0)\nm = torch.nn.Linear(3, 2)\nx = torch.tensor([[1.0, 2.0, 3.0]])\n"
+     "p = {'weight': torch.ones(2, 3), 'bias': torch.tensor([0.5, -0.5])}\n"
+     "r = torch.func.functional_call(m, p, (x,))\nr2 = torch.func.functional_call(m, ({'weight': torch.zeros(2, 3)}, {'bias': torch.ones(2)}), x)\n"
+     "g = torch.func.grad(lambda ps: torch.func.functional_call(m, ps, (x,)).sum())(p)\n"
+     "out = (r, r2, m.weight.shape, torch.equal(m(x), x @ m.weight.t() + m.bias), g['weight'], g['bias'], "
+     "torch.nn.utils.stateless.functional_call(m, p, x))")
