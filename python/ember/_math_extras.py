@@ -639,6 +639,13 @@ _METHODS = ["deg2rad", "rad2deg", "exp2", "logaddexp2", "ldexp", "fmax", "fmin",
             "is_neg", "nonzero_static", "vander"]
 
 
+def _format(self, spec):
+    """``f"{t}"`` / ``f"{loss:.4f}"``: a 0-d tensor formats as its number, as torch's does."""
+    if self.dim() == 0:
+        return self.item().__format__(spec)
+    return object.__format__(self, spec)
+
+
 def _identity(self):
     return self
 
@@ -660,6 +667,7 @@ def install(namespace):
     for name in _METHODS:
         if not hasattr(Tensor, name):
             setattr(Tensor, name, namespace[name])
+    Tensor.__format__ = _format
     Tensor.ger = Tensor.outer
     Tensor.sum_to_size = _sum_to_size_method
     Tensor.ravel = lambda self: self.reshape(-1)

@@ -472,3 +472,4 @@ _ = math
 
 # More cases live in cases_api.py (registered into the same CASES).
 import cases_api  # noqa: E402,F401
+import cases_dist  # noqa: E402,F401

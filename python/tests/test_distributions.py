@@ -33,6 +33,22 @@ def within(got, want, se):
     lambda: D.Dirichlet(ember.tensor([1.0, 2.0, 3.0])),
     lambda: D.OneHotCategorical(probs=ember.tensor([0.2, 0.3, 0.5])),
     lambda: D.MultivariateNormal(ember.tensor([1.0, -1.0]), covariance_matrix=ember.tensor([[2.0, 0.5], [0.5, 1.0]])),
+    lambda: D.Gumbel(ember.tensor([0.5, -1.0]), ember.tensor([1.0, 2.0])),
+    lambda: D.HalfNormal(ember.tensor([1.0, 0.3])),
+    lambda: D.Weibull(ember.tensor([1.0, 2.0]), ember.tensor([1.5, 3.0])),
+    lambda: D.Kumaraswamy(ember.tensor([2.0, 0.8]), ember.tensor([3.0, 1.5])),
+    lambda: D.InverseGamma(ember.tensor([6.0, 9.0]), ember.tensor([2.0, 1.0])),
+    lambda: D.Pareto(ember.tensor([1.0, 0.5]), ember.tensor([6.0, 9.0])),
+    lambda: D.StudentT(ember.tensor([8.0, 12.0]), ember.tensor([0.5, -1.0]), ember.tensor([1.0, 2.0])),
+    lambda: D.Chi2(ember.tensor([1.0, 4.0])),
+    lambda: D.FisherSnedecor(ember.tensor([5.0, 10.0]), ember.tensor([12.0, 20.0])),
+    lambda: D.Poisson(ember.tensor([0.5, 7.0])),
+    lambda: D.Binomial(ember.tensor([5.0, 30.0]), ember.tensor([0.2, 0.7])),
+    lambda: D.Geometric(ember.tensor([0.3, 0.8])),
+    lambda: D.NegativeBinomial(ember.tensor([3.0, 10.0]), ember.tensor([0.4, 0.2])),
+    lambda: D.Multinomial(6, probs=ember.tensor([0.2, 0.3, 0.5])),
+    lambda: D.MixtureSameFamily(D.Categorical(ember.tensor([0.3, 0.7])), D.Normal(ember.tensor([-1.0, 2.0]), ember.tensor([0.5, 1.5]))),
+    lambda: D.LowRankMultivariateNormal(ember.tensor([1.0, -1.0]), ember.tensor([[1.0], [0.5]]), ember.tensor([0.5, 1.0])),
 ])
 def test_sample_moments_match_mean_and_variance(make):
     ember.manual_seed(0)
@@ -152,3 +168,61 @@ def test_bad_parameters_and_missing_pairs():
     with pytest.raises(NotImplementedError):
         D.Bernoulli(probs=ember.tensor(0.5)).rsample()
     _ = math
+
+
+def test_heavy_tailed_and_simplex_draws_have_their_support_and_quantiles():
+    """Draws without finite moments (Cauchy, HalfCauchy) or on the simplex: the empirical CDF at
+    the distribution's own quantiles matches the quantile level; relaxed draws stay in support."""
+    ember.manual_seed(7)
+    for d in (D.Cauchy(ember.tensor([0.5]), ember.tensor([2.0])), D.HalfCauchy(ember.tensor([1.5]))):
+        x = d.sample((N,)).double()
+        for q in (0.1, 0.5, 0.9):
+            level = float((x <= d.icdf(ember.tensor([q])).double()).double().mean())
+            assert abs(level - q) < 5 * (q * (1 - q) / N) ** 0.5, (d, q, level)
+    for d in (D.LogisticNormal(ember.tensor([0.0, 1.0]), ember.tensor([1.0, 0.5])),
+              D.RelaxedOneHotCategorical(ember.tensor(0.5), probs=ember.tensor([0.2, 0.3, 0.5]))):
+        x = d.sample((1000,))
+        assert bool(d.support.check(x).all())
+    x = D.RelaxedBernoulli(ember.tensor(0.5), probs=ember.tensor([0.2, 0.9])).sample((N,))
+    # At temperature -> 0 the relaxed draw rounds to the Bernoulli; at 0.5 its mean still sits
+    # on the same side of 1/2 as p.
+    assert bool(((x > 0) & (x < 1)).all())
+    means = x.mean(0)
+    assert float(means[0]) < 0.5 < float(means[1])
+
+
+def test_transformed_rsample_and_tanh_policy_gradients():
+    """A SAC-style squashed Gaussian: ``rsample`` differentiates through the transforms and the
+    cached tanh inverts exactly at saturation, so ``log_prob`` of the action is finite."""
+    loc = ember.tensor([0.3, -0.2], dtype=ember.float64, requires_grad=True)
+    scale = ember.tensor([0.5, 2.0], dtype=ember.float64, requires_grad=True)
+
+    def log_prob_of_draw(loc, scale):
+        g = ember.Generator().manual_seed(11)
+        state = ember.get_rng_state()
+        ember.set_rng_state(g.get_state())
+        d = D.TransformedDistribution(D.Normal(loc, scale), [D.transforms.TanhTransform(cache_size=1)])
+        a = d.rsample((3,))
+        ember.set_rng_state(state)
+        return d.log_prob(a)
+
+    assert ember.autograd.gradcheck(log_prob_of_draw, (loc, scale))
+    d = D.TransformedDistribution(D.Normal(ember.tensor([30.0]), ember.tensor([0.1])), [D.transforms.TanhTransform(cache_size=1)])
+    a = d.rsample()
+    assert float(a) == 1.0 and bool(d.log_prob(a).isfinite().all())
+
+
+def test_von_mises_draws_have_the_circular_mean_and_resultant_length():
+    """``mean`` and ``variance`` of a von Mises are circular: the angle of the average unit
+    vector is ``loc`` and its length is ``1 - variance`` (= I1(k) / I0(k))."""
+    ember.manual_seed(8)
+    d = D.VonMises(ember.tensor([0.5, -2.0, 3.0]), ember.tensor([0.5, 4.0, 20.0]))
+    x = d.sample((N,)).double()
+    assert bool(((x >= -math.pi) & (x < math.pi)).all())
+    c, s = x.cos().mean(0), x.sin().mean(0)
+    length = (c * c + s * s).sqrt()
+    angle = ember.atan2(s, c)
+    want = 1 - d.variance.double()
+    assert bool(((length - want).abs() < 5 / N ** 0.5).all()), (length, want)
+    err = ((angle - d.mean.double() + math.pi) % (2 * math.pi) - math.pi).abs()
+    assert bool((err < 5 / (N ** 0.5 * want)).all()), (angle, d.mean)

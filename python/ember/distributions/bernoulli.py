@@ -1,6 +1,7 @@
 """``Bernoulli(probs=None, logits=None)``."""
 
 import ember
+from . import constraints
 from .distribution import Distribution, broadcast_all
 
 
@@ -21,7 +22,9 @@ def softplus(x):
 class Bernoulli(Distribution):
     """1 with probability ``probs`` (or ``sigmoid(logits)``)."""
 
-    arg_constraints = {"probs": "unit_interval", "logits": "real"}
+    support = constraints.boolean
+    has_enumerate_support = True
+    arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
 
     def __init__(self, probs=None, logits=None, validate_args=None):
         if (probs is None) == (logits is None):

@@ -1,6 +1,7 @@
 """``Categorical`` and ``OneHotCategorical``."""
 
 import ember
+from . import constraints
 from .distribution import Distribution
 from .bernoulli import probs_to_logits
 
@@ -9,7 +10,12 @@ class Categorical(Distribution):
     """One of ``K`` categories per batch element, with probabilities ``probs`` (normalised over
     the last dim) or ``softmax(logits)``."""
 
-    arg_constraints = {"probs": "simplex", "logits": "real_vector"}
+    arg_constraints = {"probs": constraints.simplex, "logits": constraints.real_vector}
+    has_enumerate_support = True
+
+    @constraints.dependent_property(is_discrete=True, event_dim=0)
+    def support(self):
+        return constraints.integer_interval(0, self._num_events - 1)
 
     def __init__(self, probs=None, logits=None, validate_args=None):
         if (probs is None) == (logits is None):
@@ -72,7 +78,9 @@ class Categorical(Distribution):
 class OneHotCategorical(Distribution):
     """A ``Categorical`` whose draws are one-hot vectors of length ``K``."""
 
-    arg_constraints = {"probs": "simplex", "logits": "real_vector"}
+    support = constraints.one_hot
+    has_enumerate_support = True
+    arg_constraints = {"probs": constraints.simplex, "logits": constraints.real_vector}
 
     def __init__(self, probs=None, logits=None, validate_args=None):
         self._categorical = Categorical(probs, logits, validate_args)

@@ -3,6 +3,7 @@
 import math
 
 import ember
+from . import constraints
 from .distribution import Distribution, broadcast_all
 
 
@@ -10,7 +11,8 @@ class Exponential(Distribution):
     """``Exponential(rate)``; ``rsample`` is ``e / rate`` with ``e ~ Exp(1)``."""
 
     has_rsample = True
-    arg_constraints = {"rate": "positive"}
+    support = constraints.nonnegative
+    arg_constraints = {"rate": constraints.positive}
 
     def __init__(self, rate, validate_args=None):
         (self.rate,) = broadcast_all(rate)
@@ -45,7 +47,8 @@ class Laplace(Distribution):
     """``Laplace(loc, scale)``; ``rsample`` by the inverse CDF of a uniform in (-1, 1)."""
 
     has_rsample = True
-    arg_constraints = {"loc": "real", "scale": "positive"}
+    support = constraints.real
+    arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
 
     def __init__(self, loc, scale, validate_args=None):
         self.loc, self.scale = broadcast_all(loc, scale)

@@ -6,6 +6,7 @@ PyTorch's: a draw's gradient in ``alpha`` is ``dz/dalpha`` with its CDF level he
 
 import ember
 from ember import _C
+from . import constraints
 from .distribution import Distribution, broadcast_all
 
 
@@ -59,7 +60,8 @@ def standard_gamma(alpha):
 class Gamma(Distribution):
     """``Gamma(concentration, rate)``."""
 
-    arg_constraints = {"concentration": "positive", "rate": "positive"}
+    support = constraints.nonnegative
+    arg_constraints = {"concentration": constraints.positive, "rate": constraints.positive}
     has_rsample = True
 
     def __init__(self, concentration, rate, validate_args=None):
@@ -94,7 +96,8 @@ class Gamma(Distribution):
 class Beta(Distribution):
     """``Beta(concentration1, concentration0)``."""
 
-    arg_constraints = {"concentration1": "positive", "concentration0": "positive"}
+    support = constraints.unit_interval
+    arg_constraints = {"concentration1": constraints.positive, "concentration0": constraints.positive}
     has_rsample = True
 
     def __init__(self, concentration1, concentration0, validate_args=None):
@@ -131,7 +134,8 @@ class Beta(Distribution):
 class Dirichlet(Distribution):
     """``Dirichlet(concentration)`` over the last dim."""
 
-    arg_constraints = {"concentration": "independent positive vector"}
+    support = constraints.simplex
+    arg_constraints = {"concentration": constraints.independent(constraints.positive, 1)}
     has_rsample = True
 
     def __init__(self, concentration, validate_args=None):

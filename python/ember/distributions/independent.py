@@ -1,5 +1,6 @@
 """``Independent``: reinterprets batch dims of a distribution as event dims."""
 
+from . import constraints
 from .distribution import Distribution
 
 
@@ -20,6 +21,19 @@ class Independent(Distribution):
         self.base_dist = base_distribution
         self.reinterpreted_batch_ndims = reinterpreted_batch_ndims
         super().__init__(shape[:len(shape) - n], shape[len(shape) - n:], validate_args)
+
+    arg_constraints = {}
+
+    @constraints.dependent_property
+    def support(self):
+        result = self.base_dist.support
+        if self.reinterpreted_batch_ndims:
+            result = constraints.independent(result, self.reinterpreted_batch_ndims)
+        return result
+
+    @property
+    def has_enumerate_support(self):
+        return False if self.reinterpreted_batch_ndims else self.base_dist.has_enumerate_support
 
     @property
     def has_rsample(self):

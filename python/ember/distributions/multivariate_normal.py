@@ -5,6 +5,7 @@
 import math
 
 import ember
+from . import constraints
 from .distribution import Distribution
 
 
@@ -24,8 +25,9 @@ def _precision_to_scale_tril(P):
 
 class MultivariateNormal(Distribution):
     has_rsample = True
-    arg_constraints = {"loc": "real_vector", "covariance_matrix": "positive_definite",
-                       "precision_matrix": "positive_definite", "scale_tril": "lower_cholesky"}
+    support = constraints.real_vector
+    arg_constraints = {"loc": constraints.real_vector, "covariance_matrix": constraints.positive_definite,
+                       "precision_matrix": constraints.positive_definite, "scale_tril": constraints.lower_cholesky}
 
     def __init__(self, loc, covariance_matrix=None, precision_matrix=None, scale_tril=None, validate_args=None):
         if loc.dim() < 1:

@@ -3,6 +3,7 @@
 import math
 
 import ember
+from . import constraints
 from .distribution import Distribution, broadcast_all
 
 
@@ -10,12 +11,11 @@ class Normal(Distribution):
     """``Normal(loc, scale)``; ``rsample`` is ``loc + scale * eps`` with ``eps ~ N(0, 1)``."""
 
     has_rsample = True
-    arg_constraints = {"loc": "real", "scale": "positive"}
+    support = constraints.real
+    arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
 
     def __init__(self, loc, scale, validate_args=None):
         self.loc, self.scale = broadcast_all(loc, scale)
-        if validate_args and not bool((self.scale > 0).all()):
-            raise ValueError("Expected parameter scale to be positive")
         super().__init__(self.loc.shape, validate_args=validate_args)
 
     @property
@@ -57,7 +57,8 @@ class LogNormal(Distribution):
     """``exp`` of a ``Normal(loc, scale)``."""
 
     has_rsample = True
-    arg_constraints = {"loc": "real", "scale": "positive"}
+    support = constraints.positive
+    arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
 
     def __init__(self, loc, scale, validate_args=None):
         self.base_dist = Normal(loc, scale, validate_args)

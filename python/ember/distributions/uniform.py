@@ -1,6 +1,7 @@
 """``Uniform(low, high)``."""
 
 import ember
+from . import constraints
 from .distribution import Distribution, broadcast_all
 
 
@@ -8,13 +9,18 @@ class Uniform(Distribution):
     """Uniform on ``[low, high)``; ``rsample`` is ``low + (high - low) * u``."""
 
     has_rsample = True
-    arg_constraints = {"low": "real", "high": "real"}
+    arg_constraints = {"low": constraints.dependent(is_discrete=False, event_dim=0),
+                       "high": constraints.dependent(is_discrete=False, event_dim=0)}
 
     def __init__(self, low, high, validate_args=None):
         self.low, self.high = broadcast_all(low, high)
-        if validate_args and not bool((self.low < self.high).all()):
-            raise ValueError("Expected parameter low to be less than high")
         super().__init__(self.low.shape, validate_args=validate_args)
+        if self._validate_args and not bool((self.low < self.high).all()):
+            raise ValueError("Uniform is not defined when low>= high")
+
+    @constraints.dependent_property(is_discrete=False, event_dim=0)
+    def support(self):
+        return constraints.interval(self.low, self.high)
 
     @property
     def mean(self):
