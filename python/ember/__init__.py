@@ -101,6 +101,11 @@ _math_extras.install(globals())
 _inplace.install(globals())
 _nn_aliases.install(globals(), nn.functional)
 vmap = func.vmap
+from .autograd.anomaly_mode import is_anomaly_enabled, is_anomaly_check_nan_enabled  # noqa: E402,F401
+
+
+def set_anomaly_enabled(enabled, check_nan=True):
+    _C._set_anomaly_mode(bool(enabled), check_nan)
 
 
 def __getattr__(name):

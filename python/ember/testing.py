@@ -41,3 +41,34 @@ def assert_close(actual, expected, *, allow_subclasses=True, rtol=None, atol=Non
 
 
 assert_allclose = assert_close
+
+
+def make_tensor(*shape, dtype, device, low=None, high=None, requires_grad=False, noncontiguous=False,
+                exclude_zero=False, memory_format=None):
+    """A random tensor for tests (``torch.testing.make_tensor``): uniform in ``[low, high)``,
+    by default ``[-9, 9)`` for floats and ``[-9, 10)`` for integers; booleans are fair coins."""
+    del device, memory_format
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = tuple(shape[0])
+    if dtype == _C.bool:
+        t = _C.rand(shape) < 0.5
+    elif dtype.is_floating_point:
+        lo = -9.0 if low is None else float(low)
+        hi = 9.0 if high is None else float(high)
+        if lo > hi:
+            raise ValueError(f"low must be less than or equal to high, but got low={lo} and high={hi}")
+        t = (_C.rand(shape, dtype=_C.float64) * (hi - lo) + lo).to(dtype)
+        if exclude_zero:
+            tiny = _C.finfo(dtype).tiny
+            t = _C.where(t == 0, _C.full_like(t, tiny), t)
+    else:
+        lo = -9 if low is None else int(low)
+        hi = 10 if high is None else int(high)
+        if dtype == _C.uint8:
+            lo = max(lo, 0)
+        t = _C.randint(lo, hi, shape).to(dtype)
+        if exclude_zero:
+            t = _C.where(t == 0, _C.ones_like(t), t)
+    if noncontiguous and t.numel() > 1:
+        t = _C.stack([t, t], -1)[..., 0]
+    return t.requires_grad_() if requires_grad else t

@@ -182,3 +182,42 @@ case("func_functional_call", "torch.manual_seed(0)\nm = torch.nn.Linear(3, 2)\nx
      "g = torch.func.grad(lambda ps: torch.func.functional_call(m, ps, (x,)).sum())(p)\n"
      "out = (r, r2, m.weight.shape, torch.equal(m(x), x @ m.weight.t() + m.bias), g['weight'], g['bias'], "
      "torch.nn.utils.stateless.functional_call(m, p, x))")
+
+# ---- autograd odds and ends, nn.utils fusion, testing.make_tensor
+case("autograd_variable", "V = torch.autograd.Variable\nv = V(torch.ones(2), requires_grad=True)\n"
+     "out = (v.requires_grad, isinstance(torch.zeros(1), V), type(V(torch.zeros(1))).__name__, V(torch.arange(3)))")
+case("autograd_gradgradcheck", "x = torch.tensor([0.5, 1.2], dtype=torch.float64, requires_grad=True)\n"
+     "y = torch.tensor([0.3, -1.0], dtype=torch.float64, requires_grad=True)\n"
+     "class Bad(torch.autograd.Function):\n    @staticmethod\n    def forward(ctx, a):\n        ctx.save_for_backward(a)\n        return a ** 2\n"
+     "    @staticmethod\n    def backward(ctx, g):\n        a, = ctx.saved_tensors\n        return g * 2 * a.detach()\n"
+     "out = (torch.autograd.gradgradcheck(lambda a: (a ** 3).sum(), x), torch.autograd.gradgradcheck(lambda a, b: (a * b.sin(), a.exp()), (x, y)), "
+     "torch.autograd.gradcheck(lambda a, b: (a * b, (a + b).exp()), (x, y)), torch.autograd.gradcheck(Bad.apply, x), "
+     "torch.autograd.gradgradcheck(Bad.apply, x, raise_exception=False))")
+case("nn_utils_fusion", "torch.manual_seed(0)\nconv = torch.nn.Conv2d(2, 3, 3)\nbn = torch.nn.BatchNorm2d(3)\n"
+     "lin = torch.nn.Linear(4, 3)\nbn1 = torch.nn.BatchNorm1d(3)\nwith torch.no_grad():\n"
+     "    for b in (bn, bn1):\n        b.running_mean.copy_(torch.tensor([0.5, -1.0, 2.0]))\n        b.running_var.copy_(torch.tensor([2.0, 0.5, 1.0]))\n"
+     "        b.weight.copy_(torch.tensor([1.5, -0.5, 2.0]))\n        b.bias.copy_(torch.tensor([0.1, 0.2, 0.3]))\n"
+     "conv.eval(); bn.eval(); lin.eval(); bn1.eval()\nx = torch.arange(50.).reshape(1, 2, 5, 5) / 25\nz = torch.arange(8.).reshape(2, 4) / 4\n"
+     "fc = torch.nn.utils.fuse_conv_bn_eval(conv, bn)\nfl = torch.nn.utils.fusion.fuse_linear_bn_eval(lin, bn1)\n"
+     "out = ((fc(x) - bn(conv(x))).abs().max() < 1e-5, (fl(z) - bn1(lin(z))).abs().max() < 1e-5, type(fc.weight).__name__, fc is conv)")
+case("testing_make_tensor", "torch.manual_seed(0)\nf = torch.testing.make_tensor(3, 4, dtype=torch.float32, device='cpu', low=-2, high=3)\n"
+     "i = torch.testing.make_tensor((50,), dtype=torch.int64, device='cpu', low=0, high=4)\nb = torch.testing.make_tensor(5, dtype=torch.bool, device='cpu')\n"
+     "n = torch.testing.make_tensor(3, 3, dtype=torch.float64, device='cpu', noncontiguous=True, requires_grad=True)\n"
+     "out = (f.shape, f.dtype, bool(((f >= -2) & (f < 3)).all()), bool(((i >= 0) & (i < 4)).all()), i.dtype, b.dtype, "
+     "n.is_contiguous(), n.requires_grad, torch.testing.make_tensor(2, dtype=torch.int32, device='cpu', exclude_zero=True).ne(0).all())")
+case("testing_make_tensor_no_device", "out = torch.testing.make_tensor(3, dtype=torch.float32)")
+case("autograd_detect_anomaly", "x = torch.tensor([0.0, 1.0], requires_grad=True)\n"
+     "with torch.autograd.detect_anomaly():\n    y = (x.sqrt() * 0).sum()\n    y.backward()\nout = x.grad")
+case("autograd_detect_anomaly_modes", "a = torch.is_anomaly_enabled()\nwith torch.autograd.detect_anomaly(check_nan=False):\n"
+     "    b = (torch.is_anomaly_enabled(), torch.is_anomaly_check_nan_enabled())\n"
+     "    x = torch.tensor([0.0], requires_grad=True)\n    (x.sqrt() * 0).sum().backward()\n"
+     "torch.autograd.set_detect_anomaly(True)\nc = torch.is_anomaly_enabled()\ntorch.autograd.set_detect_anomaly(False)\n"
+     "out = (a, b, c, torch.is_anomaly_enabled(), x.grad)")
+case("index_put_accumulate", "x = torch.zeros(3, 4)\ni = torch.tensor([0, 2, 0, 0])\nj = torch.tensor([1, 3, 1, 2])\n"
+     "v = torch.tensor([1.0, 2.0, 3.0, 4.0])\ny = x.index_put((i, j), v, accumulate=True)\nz = torch.ones(5)\n"
+     "z.index_put_((torch.tensor([4, 4, 0]),), torch.tensor(2.0), accumulate=True)\n"
+     "a = torch.zeros(4, 2, requires_grad=True)\nb = torch.tensor([1.0, 2.0, 3.0], requires_grad=True)\n"
+     "w = a.index_put((torch.tensor([1, 1, 3]),), b.unsqueeze(1).expand(3, 2), accumulate=True)\n"
+     "(w * torch.arange(8.).reshape(4, 2)).sum().backward()\n"
+     "c = torch.zeros(2, 3, dtype=torch.int64)\nc.index_put_((torch.tensor([0, 0]), torch.tensor([2, 2])), torch.tensor([5, 6]), accumulate=True)\n"
+     "out = (y, z, w, a.grad, b.grad, c, torch.index_put(x, (i,), torch.ones(4), True))")

@@ -462,3 +462,45 @@ fn transposed_copies_and_products_match_elementwise_definitions() -> Result<()> 
     }
     Ok(())
 }
+
+/// `gather` and `scatter_add` read strided sources and indices (transposed, sliced, int32)
+/// directly; large indices take the parallel path. Checked against the definition
+/// `out[i][j][k] = x[i][idx[i][j][k]][k]` evaluated element by element.
+#[test]
+fn gather_reads_strided_views_and_int32_indices_at_any_size() -> Result<()> {
+    for &(a, b, c, m) in &[(3usize, 5usize, 4usize, 2usize), (17, 64, 48, 40)] {
+        let n = a * b * c;
+        let data: Vec<f64> = (0..n).map(|i| ((i * 7919) % 1000) as f64 * 0.5).collect();
+        // x: [a, b, c] viewed through a transpose of a [c, b, a] buffer.
+        let base = Tensor::from_slice(&data, &[c, b, a])?;
+        let x = base.permute(&[2, 1, 0])?;
+        let xs = x.contiguous()?.to_vec::<f64>()?;
+        let idx_vals: Vec<i32> = (0..a * m * c).map(|i| ((i * 31 + 7) % b) as i32).collect();
+        // idx: [a, m, c] as int32, itself a strided view (every other column of a wider index).
+        let wide: Vec<i32> = idx_vals.iter().flat_map(|&v| [v, -99]).collect();
+        let idx = Tensor::from_slice(&wide, &[a, m, c * 2])?.slice(2, 0, (c * 2) as isize, 2)?;
+        let got = x.gather(1, &idx)?.to_vec::<f64>()?;
+        for i in 0..a {
+            for j in 0..m {
+                for k in 0..c {
+                    let v = idx_vals[(i * m + j) * c + k] as usize;
+                    assert_eq!(got[(i * m + j) * c + k], xs[(i * b + v) * c + k]);
+                }
+            }
+        }
+        // scatter_add is gather's adjoint: <gather(x, idx), y> == <x, scatter_add(0, idx, y)>.
+        let y: Vec<f64> = (0..a * m * c).map(|i| (i % 13) as f64 - 6.0).collect();
+        let yt = Tensor::from_slice(&y, &[a, m, c])?;
+        let lhs: f64 = got.iter().zip(&y).map(|(g, y)| g * y).sum();
+        let back = Tensor::zeros(&[a, b, c], DType::F64)?.scatter_add(1, &idx, &yt)?.to_vec::<f64>()?;
+        let rhs: f64 = xs.iter().zip(&back).map(|(x, s)| x * s).sum();
+        assert!((lhs - rhs).abs() <= 1e-9 * lhs.abs().max(1.0), "{lhs} vs {rhs}");
+    }
+    // An out-of-range value deep in a large index is found and named.
+    let x = Tensor::zeros(&[64, 600], DType::F32)?;
+    let mut bad = vec![1i64; 64 * 600];
+    bad[64 * 600 - 3] = 600;
+    let e = x.gather(1, &Tensor::from_slice(&bad, &[64, 600])?).unwrap_err();
+    assert!(e.to_string().contains("index 600 is out of bounds for dimension with size 600"), "{e}");
+    Ok(())
+}

@@ -24,6 +24,18 @@ pub fn _set_grad_enabled(mode: bool) -> bool {
     ember::autograd::set_grad_enabled(mode)
 }
 
+/// Turns anomaly detection (NaN checks of every backward function's gradients) on or off.
+#[pyfunction]
+pub fn _set_anomaly_mode(enabled: bool, check_nan: bool) {
+    ember::autograd::set_anomaly_mode(enabled, check_nan)
+}
+
+/// `(enabled, check_nan)` of anomaly detection.
+#[pyfunction]
+pub fn _anomaly_mode() -> (bool, bool) {
+    ember::autograd::anomaly_mode()
+}
+
 fn tensors_or_one(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Vec<Tensor>> {
     if let Ok(t) = obj.extract::<PyRef<'_, PyTensor>>() {
         return Ok(vec![t.t.clone()]);

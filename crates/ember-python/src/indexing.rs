@@ -105,12 +105,13 @@ impl PyTensor {
         values: PyRef<'_, PyTensor>,
         accumulate: bool,
     ) -> PyResult<Py<PyTensor>> {
-        if accumulate {
-            return Err(pyo3::exceptions::PyNotImplementedError::new_err(
-                "index_put_(accumulate=True) is not supported yet",
-            ));
-        }
         let idx = parse_index(indices)?;
+        if accumulate {
+            // d/dself of a sum is the identity: no copy of the old value is needed.
+            let t = slf.borrow().t.clone();
+            t.update_overwriting_("index_put_", &[&values.t], |s| s.index_put_accumulate(&idx, &values.t)).py()?;
+            return Ok(slf.clone().unbind());
+        }
         slf.borrow().t.index_put_(&idx, &values.t).py()?;
         Ok(slf.clone().unbind())
     }
@@ -122,12 +123,10 @@ impl PyTensor {
         values: PyRef<'_, PyTensor>,
         accumulate: bool,
     ) -> PyResult<PyTensor> {
-        if accumulate {
-            return Err(pyo3::exceptions::PyNotImplementedError::new_err(
-                "index_put(accumulate=True) is not supported yet",
-            ));
-        }
         let idx = parse_index(indices)?;
+        if accumulate {
+            return Ok(PyTensor::new(self.t.index_put_accumulate(&idx, &values.t).py()?));
+        }
         Ok(PyTensor::new(self.t.index_put(&idx, &values.t).py()?))
     }
 }

@@ -147,6 +147,8 @@ fn ember_c(m: &Bound<'_, PyModule>) -> PyResult<()> {
         dtype::_scalar_type_name,
         autograd::is_grad_enabled,
         autograd::_set_grad_enabled,
+        autograd::_set_anomaly_mode,
+        autograd::_anomaly_mode,
         autograd::grad,
         autograd::_custom_op,
         _panic_for_tests,

@@ -190,6 +190,20 @@ fn topo_order(roots: &[(Tensor, Tensor)]) -> Result<Vec<Tensor>> {
     Ok(order)
 }
 
+/// Anomaly mode: the first input gradient of `node` that holds a NaN is an error naming it.
+fn check_nan(node: &super::Node, grads: &[Option<Tensor>]) -> Result<()> {
+    for (i, g) in grads.iter().enumerate() {
+        let Some(g) = g else { continue };
+        if g.dtype().is_float() && crate::autograd::no_grad(|| g.isnan()?.to_vec::<bool>())?.contains(&true) {
+            return Err(Error::autograd(
+                "backward",
+                format!("Function '{}' returned nan values in its {i}th output.", node.torch_name()),
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn accumulate(map: &mut HashMap<usize, Tensor>, id: usize, g: Tensor) -> Result<()> {
     let sum = match map.remove(&id) {
         Some(prev) => prev.add(&g)?,
@@ -260,6 +274,9 @@ pub(crate) fn run(
             let state = node.take_state(retain_graph)?;
             let needs: Vec<bool> = state.graph_inputs().iter().map(|i| i.requires_grad()).collect();
             let in_grads = state.op.backward(&state, &g, &needs)?;
+            if super::anomaly_mode() == (true, true) {
+                check_nan(&node, &in_grads)?;
+            }
             for ((inp, need), gi) in state.graph_inputs().iter().zip(&needs).zip(in_grads) {
                 if let (true, Some(gi)) = (need, gi) {
                     if gi.shape() != inp.shape() {

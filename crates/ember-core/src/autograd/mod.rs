@@ -39,11 +39,27 @@ use crate::op::Op;
 use crate::tensor::{Hook, TensorInner};
 use crate::Tensor;
 use std::cell::Cell;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
 thread_local! {
     static GRAD_ENABLED: Cell<bool> = const { Cell::new(true) };
+}
+
+/// Anomaly detection (`torch.autograd.set_detect_anomaly`): on, and checking gradients for NaN.
+static ANOMALY: AtomicBool = AtomicBool::new(false);
+static ANOMALY_CHECK_NAN: AtomicBool = AtomicBool::new(true);
+
+/// Turns anomaly detection on or off: while on (with `check_nan`), backward stops at the
+/// first function whose input gradients contain a NaN, naming it.
+pub fn set_anomaly_mode(enabled: bool, check_nan: bool) {
+    ANOMALY.store(enabled, Ordering::Relaxed);
+    ANOMALY_CHECK_NAN.store(check_nan, Ordering::Relaxed);
+}
+
+/// `(enabled, check_nan)` of anomaly detection.
+pub fn anomaly_mode() -> (bool, bool) {
+    (ANOMALY.load(Ordering::Relaxed), ANOMALY_CHECK_NAN.load(Ordering::Relaxed))
 }
 
 /// Whether ops on this thread record gradients.
@@ -124,6 +140,30 @@ pub(crate) struct Node {
 }
 
 impl Node {
+    /// The node's name as PyTorch prints it (`MulBackward0`; custom ops: `{name}Backward`).
+    pub(crate) fn torch_name(&self) -> String {
+        if self.kind == "Custom" {
+            return format!("{}Backward", self.name);
+        }
+        let torch = match self.name {
+            "AddScalar" => "Add",
+            "MulScalar" => "Mul",
+            "PowScalar" => "Pow",
+            "Recip" => "Reciprocal",
+            "Matmul" => "Mm",
+            "ToDtype" => "ToCopy",
+            "Contiguous" => "Clone",
+            "Reshape" => "View",
+            "SelectDim" => "Max",
+            "GeluTanh" => "Gelu",
+            "LogAddExp" => "Logaddexp",
+            "Im2col" => "Im2Col",
+            "Col2im" => "Col2Im",
+            other => other,
+        };
+        format!("{torch}Backward0")
+    }
+
     pub(crate) fn new(op: Op, inputs: &[&Tensor], output: &Tensor) -> Node {
         // Keep an input's data only if this rule reads it, or if its own producer's rule reads
         // its output (then the data is needed anyway); otherwise keep a data-less proxy that
@@ -355,27 +395,7 @@ impl Tensor {
     /// The name of the node that produced this tensor (`grad_fn`), as PyTorch names it
     /// (`MulBackward0`; custom ops: `{name}Backward`), if recorded.
     pub fn grad_fn_name(&self) -> Option<String> {
-        let node = self.node()?;
-        if node.kind == "Custom" {
-            return Some(format!("{}Backward", node.name));
-        }
-        let torch = match node.name {
-            "AddScalar" => "Add",
-            "MulScalar" => "Mul",
-            "PowScalar" => "Pow",
-            "Recip" => "Reciprocal",
-            "Matmul" => "Mm",
-            "ToDtype" => "ToCopy",
-            "Contiguous" => "Clone",
-            "Reshape" => "View",
-            "SelectDim" => "Max",
-            "GeluTanh" => "Gelu",
-            "LogAddExp" => "Logaddexp",
-            "Im2col" => "Im2Col",
-            "Col2im" => "Col2Im",
-            other => other,
-        };
-        Some(format!("{torch}Backward0"))
+        Some(self.node()?.torch_name())
     }
 
     /// Registers a hook called with this tensor's gradient during backward; it may return a

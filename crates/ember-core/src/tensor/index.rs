@@ -2,11 +2,18 @@
 //! `stack`. Index tensors must be i64 or i32 and in range; errors say which value and where.
 
 use super::Tensor;
+use crate::backend::cpu::gather;
 use crate::backend::cpu::index as cpu;
 use crate::dtype::DType;
 use crate::error::{at_caller, Error, Result};
 use crate::layout::Layout;
 use crate::op::Op;
+
+/// The error for an index value outside `0..size`.
+#[track_caller]
+fn out_of_bounds(op: &'static str, v: i64, size: usize) -> Error {
+    Error::index(op, format!("index {v} is out of bounds for dimension with size {size}"))
+}
 
 /// Index values as `usize`, checked against `size`.
 #[track_caller]
@@ -92,16 +99,31 @@ impl Tensor {
         Ok(Tensor::from_storage(out, self.shape()).record(&[self, &src], || Op::IndexAdd { dim: d, index }))
     }
 
-    /// Checks a gather/scatter index against `self` and returns, per index position, the
-    /// storage offset of `view` without the `dim` coordinate (see `cpu::gather`).
+    /// Checks a gather/scatter index against `self` (same number of dims, no larger than
+    /// `self` outside `d`, int64 or int32) and returns, per index position in row-major
+    /// order, the storage offset in `view` (a layout of `self`'s shape) that it selects.
     #[track_caller]
-    pub(crate) fn scatter_geometry(
+    pub(crate) fn scatter_positions_in(
         &self,
         d: usize,
         index: &Tensor,
         view: &Layout,
         op: &'static str,
-    ) -> Result<(Vec<usize>, usize, Vec<usize>)> {
+    ) -> Result<Vec<usize>> {
+        self.check_scatter_index(d, index, op)?;
+        let idx = index.cpu_read(op)?;
+        let g = gather::Geometry {
+            shape: index.shape(),
+            dim: d,
+            dim_size: self.shape()[d],
+            data: view,
+            index: index.layout(),
+        };
+        gather::positions(&g, &idx).map_err(|v| out_of_bounds(op, v, self.shape()[d]))
+    }
+
+    #[track_caller]
+    fn check_scatter_index(&self, d: usize, index: &Tensor, op: &'static str) -> Result<()> {
         if index.dim() != self.dim() {
             return Err(Error::shape(
                 op,
@@ -124,12 +146,10 @@ impl Tensor {
                 ));
             }
         }
-        let idx = index_values(index, self.shape()[d], op)?;
-        let mut strides = view.strides().to_vec();
-        let dim_stride = strides[d];
-        strides[d] = 0;
-        let base = Layout::new(index.shape().to_vec(), strides, view.offset()).offsets();
-        Ok((base, dim_stride, idx))
+        if !matches!(index.dtype(), DType::I64 | DType::I32) {
+            return Err(Error::dtype(op, format!("index must be an int64 or int32 tensor, got {}", index.dtype())));
+        }
+        Ok(())
     }
 
     /// `out[i][j][k] = self[i][index[i][j][k]][k]` for `dim = 1` (and likewise for any dim).
@@ -144,8 +164,19 @@ impl Tensor {
 
     #[track_caller]
     pub(crate) fn gather_u(&self, d: usize, index: &Tensor) -> Result<Tensor> {
-        let (base, stride, idx) = self.scatter_geometry(d, index, self.layout(), "gather")?;
-        let out = cpu::gather(&*self.cpu_read("gather")?, &base, stride, &idx);
+        self.check_scatter_index(d, index, "gather")?;
+        crate::storage::checked_numel("gather", index.shape(), self.dtype())?;
+        let idx = index.cpu_read("gather")?;
+        let g = gather::Geometry {
+            shape: index.shape(),
+            dim: d,
+            dim_size: self.shape()[d],
+            data: self.layout(),
+            index: index.layout(),
+        };
+        let out = gather::gather(&*self.cpu_read("gather")?, &g, &idx)
+            .map_err(|v| out_of_bounds("gather", v, self.shape()[d]))?;
+        drop(idx);
         let index = index.clone();
         Ok(Tensor::from_storage(out, index.shape()).record(&[self], || Op::Gather { dim: d, index }))
     }
@@ -167,14 +198,14 @@ impl Tensor {
     #[track_caller]
     pub(crate) fn scatter_add_u(&self, d: usize, index: &Tensor, src: &Tensor) -> Result<Tensor> {
         let contiguous = Layout::contiguous(self.shape());
-        let (base, stride, idx) = self.scatter_geometry(d, index, &contiguous, "scatter_add")?;
+        let pos = self.scatter_positions_in(d, index, &contiguous, "scatter_add")?;
         // src is read with the index's shape (it may be larger).
         let mut src_v = src.to_dtype(self.dtype())?;
         for (i, &n) in index.shape().iter().enumerate() {
             src_v = src_v.slice_u(i, 0, n, 1)?;
         }
         let mut out = crate::backend::cpu::contiguous(&*self.cpu_read("scatter_add")?, self.layout());
-        cpu::scatter_add(&mut out, &base, stride, &idx, &*src_v.cpu_read("scatter_add")?, src_v.layout());
+        cpu::scatter_add(&mut out, &pos, &*src_v.cpu_read("scatter_add")?, src_v.layout());
         let index = index.clone();
         Ok(Tensor::from_storage(out, self.shape()).record(&[self, &src_v], || Op::ScatterAdd { dim: d, index }))
     }

@@ -344,6 +344,28 @@ impl Tensor {
         let flat_vals = values.contiguous()?.reshape_to(&[positions.numel()])?;
         self.reshape_to(&[n])?.put_u(&flat_pos, &flat_vals)?.reshape_to(self.shape())
     }
+
+    /// `self` with `values` added at the indexed elements, repeated positions adding up
+    /// (`index_put(indices, values, accumulate=True)`; differentiable in both, as `index_add`).
+    #[track_caller]
+    pub fn index_put_accumulate(&self, index: &[TensorIndex], values: &Tensor) -> Result<Tensor> {
+        let n = self.numel();
+        let positions =
+            Tensor::arange(0.0, n as f64, 1.0, crate::DType::I64)?.reshape_to(self.shape())?.index(index)?;
+        let values = values.expand_to(positions.shape()).map_err(|_| {
+            Error::shape(
+                "index_put",
+                format!(
+                    "shape mismatch: value tensor of shape {:?} cannot be broadcast to indexing result of shape {:?}",
+                    values.shape(),
+                    positions.shape()
+                ),
+            )
+        })?;
+        let flat_pos = positions.contiguous()?.reshape_to(&[positions.numel()])?;
+        let flat_vals = values.contiguous()?.reshape_to(&[positions.numel()])?;
+        self.reshape_to(&[n])?.index_add_u(0, &flat_pos, &flat_vals)?.reshape_to(self.shape())
+    }
 }
 
 fn step_error() -> Error {

@@ -15,8 +15,8 @@ impl Tensor {
     #[track_caller]
     fn scatter_positions(&self, d: usize, index: &Tensor, op: &'static str) -> Result<Tensor> {
         let contiguous = Layout::contiguous(self.shape());
-        let (base, stride, idx) = self.scatter_geometry(d, index, &contiguous, op)?;
-        let pos: Vec<i64> = base.iter().zip(&idx).map(|(&b, &i)| (b + i * stride) as i64).collect();
+        let pos: Vec<i64> =
+            self.scatter_positions_in(d, index, &contiguous, op)?.into_iter().map(|p| p as i64).collect();
         let n = pos.len();
         Tensor::from_vec(pos, &[n])
     }

@@ -84,3 +84,16 @@ def vector_to_parameters(vec, parameters):
         n = p.numel()
         p.data = vec[offset:offset + n].view_as(p).data
         offset += n
+
+
+def skip_init(module_cls, *args, **kwargs):
+    """``module_cls(*args, **kwargs)``: torch skips parameter initialisation here; Ember
+    initialises as usual (the caller overwrites the values either way)."""
+    kwargs.pop("device", None)
+    return module_cls(*args, **kwargs)
+
+
+from . import clip_grad, convert_parameters, fusion, memory_format  # noqa: E402,F401
+from .fusion import fuse_conv_bn_eval, fuse_conv_bn_weights, fuse_linear_bn_eval, fuse_linear_bn_weights  # noqa: E402,F401
+from .memory_format import convert_conv2d_weight_memory_format, convert_conv3d_weight_memory_format  # noqa: E402,F401
+from .. import init  # noqa: E402,F401

@@ -124,29 +124,16 @@ pub fn index_add(
     pair_mut!(base, src, ls, |o, s| go(o, s, (outer, r, inner), idx));
 }
 
-/// `out[p] = x[base[p] + idx[p] * dim_stride]`: `base` holds, for every index position `p`
-/// (row-major over the index's shape), the input offset without the `dim` coordinate.
-pub fn gather(s: &CpuStorage, base: &[usize], dim_stride: usize, idx: &[usize]) -> CpuStorage {
-    crate::map_storage!(s, v => base.iter().zip(idx).map(|(&b, &i)| v[b + i * dim_stride]).collect())
-}
-
-/// `out[base[p] + idx[p] * dim_stride] += src[p]` for every index position `p` (the adjoint
-/// of [`gather`]); `src` is viewed with the index's shape, `out` is contiguous.
-pub fn scatter_add(
-    out: &mut CpuStorage,
-    base: &[usize],
-    dim_stride: usize,
-    idx: &[usize],
-    src: &CpuStorage,
-    ls: &Layout,
-) {
-    fn go<T: AddAny>(out: &mut [T], s: &[T], base: &[usize], dim_stride: usize, idx: &[usize]) {
-        for ((&b, &i), &v) in base.iter().zip(idx).zip(s) {
-            let d = &mut out[b + i * dim_stride];
+/// `out[pos[p]] += src[p]` for every index position `p` (the adjoint of a gather; `pos` from
+/// `gather::positions`); `src` is viewed with the index's shape, `out` is contiguous.
+pub fn scatter_add(out: &mut CpuStorage, pos: &[usize], src: &CpuStorage, ls: &Layout) {
+    fn go<T: AddAny>(out: &mut [T], s: &[T], pos: &[usize]) {
+        for (&p, &v) in pos.iter().zip(s) {
+            let d = &mut out[p];
             *d = d.add_any(v);
         }
     }
-    pair_mut!(out, src, ls, |o, s| go(o, s, base, dim_stride, idx));
+    pair_mut!(out, src, ls, |o, s| go(o, s, pos));
 }
 
 /// Concatenation along `dim` of same-dtype views into a new contiguous buffer.

@@ -4,6 +4,7 @@
 //! validated by the `Tensor` methods before they get here, so nothing here sees user errors.
 
 pub mod conv;
+pub mod gather;
 pub mod index;
 pub mod linalg;
 pub mod map;
