@@ -106,7 +106,7 @@ sort argsort msort topk kthvalue median nanmedian mode cummax cummin unique uniq
 take_along_dim count_nonzero aminmax argwhere multinomial bernoulli isclose allclose equal bincount
 diagonal diag diag_embed diagflat trace kron addmm addmv baddbmm addcmul addcdiv lerp roll rot90 movedim
 moveaxis repeat_interleave tile fliplr flipud scatter scatter_reduce index_fill index_copy masked_scatter hypot
-fmod copysign heaviside nan_to_num sinc cumprod logcumsumexp diff nanmean histc
+fmod copysign heaviside nan_to_num sinc cumprod logcumsumexp diff nanmean histc index_put
 """.split()
 
 

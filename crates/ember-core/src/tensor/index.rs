@@ -119,7 +119,11 @@ impl Tensor {
             data: view,
             index: index.layout(),
         };
-        gather::positions(&g, &idx).map_err(|v| out_of_bounds(op, v, self.shape()[d]))
+        // A `match`, not `map_err`: a closure would hide the caller's location.
+        match gather::positions(&g, &idx) {
+            Ok(p) => Ok(p),
+            Err(v) => Err(out_of_bounds(op, v, self.shape()[d])),
+        }
     }
 
     #[track_caller]
@@ -174,8 +178,10 @@ impl Tensor {
             data: self.layout(),
             index: index.layout(),
         };
-        let out = gather::gather(&*self.cpu_read("gather")?, &g, &idx)
-            .map_err(|v| out_of_bounds("gather", v, self.shape()[d]))?;
+        let out = match gather::gather(&*self.cpu_read("gather")?, &g, &idx) {
+            Ok(o) => o,
+            Err(v) => return Err(out_of_bounds("gather", v, self.shape()[d])),
+        };
         drop(idx);
         let index = index.clone();
         Ok(Tensor::from_storage(out, index.shape()).record(&[self], || Op::Gather { dim: d, index }))
