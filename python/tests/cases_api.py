@@ -221,3 +221,9 @@ case("index_put_accumulate", "x = torch.zeros(3, 4)\ni = torch.tensor([0, 2, 0, 
      "(w * torch.arange(8.).reshape(4, 2)).sum().backward()\n"
      "c = torch.zeros(2, 3, dtype=torch.int64)\nc.index_put_((torch.tensor([0, 0]), torch.tensor([2, 2])), torch.tensor([5, 6]), accumulate=True)\n"
      "out = (y, z, w, a.grad, b.grad, c, torch.index_put(x, (i,), torch.ones(4), True))")
+case("inplace_index_add_scatter_add_grads", "a = torch.arange(12.).reshape(3, 4).requires_grad_()\nb = torch.ones(2, 4, requires_grad=True)\n"
+     "s = torch.arange(6.).reshape(3, 2).requires_grad_()\nx = a * 1\nx.index_add_(0, torch.tensor([2, 2]), b, alpha=3)\n"
+     "x.scatter_add_(1, torch.tensor([[0, 3], [1, 1], [2, 0]]), s)\n(x * torch.arange(12.).reshape(3, 4)).sum().backward()\n"
+     "y = torch.zeros(2, 3)[:, 1:]\ny.scatter_add_(0, torch.tensor([[1, 0]]), torch.tensor([[5., 6.]]))\n"
+     "z = torch.zeros(4, dtype=torch.int64)\nz.index_add_(0, torch.tensor([1, 1, 3]), torch.tensor([2, 3, 4]))\n"
+     "out = (x, a.grad, b.grad, s.grad, y, z)")

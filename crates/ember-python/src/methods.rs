@@ -492,6 +492,31 @@ impl PyTensor {
         wrap(self.t.index_add(dim, &index.t, &src))
     }
 
+    #[pyo3(signature = (dim, index, source, *, alpha=1.0))]
+    fn index_add_(
+        slf: &Bound<'_, Self>,
+        dim: isize,
+        index: PyRef<'_, PyTensor>,
+        source: PyRef<'_, PyTensor>,
+        alpha: f64,
+    ) -> PyResult<Py<PyTensor>> {
+        let src = if alpha == 1.0 { source.t.clone() } else { source.t.mul_scalar(alpha).py()? };
+        let (t, idx) = (slf.borrow().t.clone(), index.t.clone());
+        maybe_detach(slf.py(), src.numel(), || t.index_add_(dim, &idx, &src)).py()?;
+        Ok(slf.clone().unbind())
+    }
+
+    fn scatter_add_(
+        slf: &Bound<'_, Self>,
+        dim: isize,
+        index: PyRef<'_, PyTensor>,
+        src: PyRef<'_, PyTensor>,
+    ) -> PyResult<Py<PyTensor>> {
+        let (t, idx, src) = (slf.borrow().t.clone(), index.t.clone(), src.t.clone());
+        maybe_detach(slf.py(), src.numel(), || t.scatter_add_(dim, &idx, &src)).py()?;
+        Ok(slf.clone().unbind())
+    }
+
     fn masked_fill(&self, mask: PyRef<'_, PyTensor>, value: &Bound<'_, PyAny>) -> R {
         let v: f64 = match value.extract::<PyRef<'_, PyTensor>>() {
             Ok(t) => t.t.to_f64_vec().py()?.first().copied().unwrap_or(0.0),

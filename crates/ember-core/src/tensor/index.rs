@@ -216,6 +216,68 @@ impl Tensor {
         Ok(Tensor::from_storage(out, self.shape()).record(&[self, &src_v], || Op::ScatterAdd { dim: d, index }))
     }
 
+    /// `self[.., index[p], ..] += src[p]` in place (`Tensor.scatter_add_`). Outside autograd on
+    /// a contiguous tensor the sums go straight into its storage (no copy of `self`); otherwise
+    /// through the general in-place path, which records the op.
+    #[track_caller]
+    pub fn scatter_add_(&self, dim: isize, index: &Tensor, src: &Tensor) -> Result<()> {
+        let recording = crate::autograd::is_grad_enabled() && (self.requires_grad() || src.requires_grad());
+        if recording || !self.is_contiguous() || src.shares_storage(self) || index.shares_storage(self) {
+            return self.update_overwriting_("scatter_add_", &[src], |s| s.scatter_add(dim, index, src));
+        }
+        let d = self.norm_dim(dim, "scatter_add_")?;
+        if src.dim() != index.dim() || index.shape().iter().zip(src.shape()).any(|(a, b)| a > b) {
+            return Err(Error::shape(
+                "scatter_add_",
+                format!("index {:?} must not be larger than src {:?} in any dimension", index.shape(), src.shape()),
+            ));
+        }
+        let pos = self.scatter_positions_in(d, index, self.layout(), "scatter_add_")?;
+        let mut src_v = src.to_dtype(self.dtype())?;
+        for (i, &n) in index.shape().iter().enumerate() {
+            src_v = src_v.slice_u(i, 0, n, 1)?;
+        }
+        let s = src_v.cpu_read("scatter_add_")?;
+        cpu::scatter_add(&mut self.storage().write(), &pos, &s, src_v.layout());
+        Ok(())
+    }
+
+    /// `self[.., index[j], ..] += src[.., j, ..]` in place (`Tensor.index_add_`), straight into
+    /// the storage outside autograd when `self` is contiguous from its storage's start.
+    #[track_caller]
+    pub fn index_add_(&self, dim: isize, index: &Tensor, src: &Tensor) -> Result<()> {
+        let recording = crate::autograd::is_grad_enabled() && (self.requires_grad() || src.requires_grad());
+        let direct = !recording
+            && self.is_contiguous()
+            && self.storage_offset() == 0
+            && self.dim() > 0
+            && !src.shares_storage(self)
+            && !index.shares_storage(self);
+        if !direct {
+            return self.update_overwriting_("index_add_", &[src], |s| s.index_add(dim, index, src));
+        }
+        let d = self.norm_dim(dim, "index_add_")?;
+        let mut want = self.shape().to_vec();
+        want[d] = index.numel();
+        if src.shape() != want.as_slice() {
+            return Err(Error::shape(
+                "index_add_",
+                format!(
+                    "source shape {:?} does not match {:?} (self {:?} with {} indices at dim {dim})",
+                    src.shape(),
+                    want,
+                    self.shape(),
+                    index.numel()
+                ),
+            ));
+        }
+        let idx = index_values(index, self.shape()[d], "index_add_")?;
+        let src = src.to_dtype(self.dtype())?;
+        let s = src.cpu_read("index_add_")?;
+        cpu::index_add(&mut self.storage().write(), self.shape(), d, &idx, &s, src.layout());
+        Ok(())
+    }
+
     /// `self` (1-D) with `values` (1-D, one per position) written at `index` (1-D int):
     /// the primitive behind `index_put` and Python's `x[idx] = v`. Repeated positions: the
     /// last write wins, as PyTorch's CPU kernel.

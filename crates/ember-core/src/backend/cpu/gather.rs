@@ -5,6 +5,7 @@
 //! For an index of shape `[.., L]` along `dim` of a tensor `t`, element `p` of the result
 //! reads `t` at `p`'s coordinates with the `dim` coordinate replaced by `index[p]`.
 
+use crate::dtype::Element;
 use crate::layout::Layout;
 use crate::storage::CpuStorage;
 use rayon::prelude::*;
@@ -20,7 +21,7 @@ pub struct Geometry<'a> {
 }
 
 /// Below this many elements the pass runs on the calling thread.
-const PAR_MIN: usize = 1 << 15;
+const PAR_MIN: usize = ember_kernels::threads::PARALLEL_MIN_WORK;
 
 /// Index values as `i64` (the index may be int64 or int32).
 trait IndexValue: Copy + Send + Sync {
@@ -51,6 +52,9 @@ impl Geometry<'_> {
         end: usize,
         mut f: impl FnMut(usize, usize, usize) -> Result<(), i64>,
     ) -> Result<(), i64> {
+        if start >= end {
+            return Ok(()); // also keeps a zero-size dim out of the divisions below
+        }
         let nd = self.shape.len();
         let outer = nd.saturating_sub(1);
         let (ds, is) = (self.data.strides(), self.index.strides());
@@ -86,7 +90,7 @@ impl Geometry<'_> {
     /// parallel when the output is large.
     fn blocks<T: Send>(&self, out: &mut [T], f: impl Fn(&mut [T], usize) -> Result<(), i64> + Sync) -> Result<(), i64> {
         let len = self.row_len().max(1);
-        if out.len() < PAR_MIN {
+        if out.len() < PAR_MIN || ember_kernels::threads::num_threads() <= 1 {
             return f(out, 0);
         }
         let rows_per_block = (PAR_MIN / len).max(1);
@@ -103,25 +107,35 @@ impl Geometry<'_> {
         Ok(v as usize * self.data.strides()[self.dim])
     }
 
-    fn gather_typed<T: Copy + Send + Sync + Default, I: IndexValue>(
-        &self,
-        src: &[T],
-        idx: &[I],
-    ) -> Result<Vec<T>, i64> {
+    fn gather_typed<T: Element, I: IndexValue>(&self, src: &[T], idx: &[I]) -> Result<Vec<T>, i64> {
         let n: usize = self.shape.iter().product();
-        let mut out = vec![T::default(); n];
+        // Every element is written below; a pooled buffer saves faulting in fresh pages.
+        let mut out = crate::storage::pool::take::<T>(n);
         let len = self.row_len();
         let nd = self.shape.len();
         let last = nd.saturating_sub(1);
         let i_step = if nd == 0 { 0 } else { self.index.strides()[last] };
         let d_step = if nd == 0 || last == self.dim { 0 } else { self.data.strides()[last] };
+        let (dim_stride, size) = (self.data.strides()[self.dim], self.dim_size as u64);
         self.blocks(&mut out, |block, first| {
             let rows = block.len() / len.max(1);
             let mut rows_out = block.chunks_mut(len.max(1));
             self.for_rows(first, first + rows, |_, d_off, i_off| {
                 let dst = rows_out.next().unwrap_or_default();
-                for (j, o) in dst.iter_mut().enumerate() {
-                    *o = src[d_off + j * d_step + self.select(idx, i_off + j * i_step)?];
+                if i_step == 1 {
+                    // The common case: the row's index values are adjacent.
+                    let irow = &idx[i_off..i_off + dst.len()];
+                    for (j, (o, &iv)) in dst.iter_mut().zip(irow).enumerate() {
+                        let v = iv.value();
+                        if v as u64 >= size {
+                            return Err(v); // negative values wrap to huge ones
+                        }
+                        *o = src[d_off + j * d_step + v as usize * dim_stride];
+                    }
+                } else {
+                    for (j, o) in dst.iter_mut().enumerate() {
+                        *o = src[d_off + j * d_step + self.select(idx, i_off + j * i_step)?];
+                    }
                 }
                 Ok(())
             })

@@ -48,9 +48,17 @@ impl<'a, T: Element> Contig<'a, T> {
         Contig(Cow::Owned(v))
     }
 
-    /// The elements as an owned vector (a copy when borrowed).
+    /// The elements as an owned vector (a copy when borrowed, into a pooled buffer: a fresh
+    /// large one would be faulted in page by page, which costs several times the copy).
     pub fn into_owned(mut self) -> Vec<T> {
-        std::mem::replace(&mut self.0, Cow::Borrowed(&[])).into_owned()
+        match std::mem::replace(&mut self.0, Cow::Borrowed(&[])) {
+            Cow::Owned(v) => v,
+            Cow::Borrowed(b) => {
+                let mut v = crate::storage::pool::take::<T>(b.len());
+                v.copy_from_slice(b);
+                v
+            }
+        }
     }
 }
 
