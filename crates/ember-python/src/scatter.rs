@@ -18,27 +18,17 @@ fn wrap(r: ember::Result<Tensor>) -> R {
     r.py().map(PyTensor::new)
 }
 
-/// Writes `f(self)` into `slf` (the in-place `_` forms) and returns it.
-fn in_place(
+/// Writes `f(self)` into `slf` (the in-place `_` forms) and returns it; `keep_old` when the
+/// op's gradient needs the old value of `self` (see `Tensor::update_`).
+fn write_back(
     slf: &Bound<'_, PyTensor>,
     name: &'static str,
     others: &[&Tensor],
+    keep_old: bool,
     f: impl FnOnce(&Tensor) -> ember::Result<Tensor>,
 ) -> Slf {
     let t = slf.borrow().t.clone();
-    t.update_(name, others, f).py()?;
-    Ok(slf.clone().unbind())
-}
-
-/// [`in_place`] for ops whose gradient does not need the old value (overwrites).
-fn overwrite(
-    slf: &Bound<'_, PyTensor>,
-    name: &'static str,
-    others: &[&Tensor],
-    f: impl FnOnce(&Tensor) -> ember::Result<Tensor>,
-) -> Slf {
-    let t = slf.borrow().t.clone();
-    t.update_overwriting_(name, others, f).py()?;
+    if keep_old { t.update_(name, others, f) } else { t.update_overwriting_(name, others, f) }.py()?;
     Ok(slf.clone().unbind())
 }
 
@@ -104,9 +94,9 @@ impl PyTensor {
         let src_t = src.and_then(|s| s.extract::<PyRef<'_, PyTensor>>().ok().map(|s| s.t.clone()));
         let others: Vec<&Tensor> = src_t.iter().collect();
         if reduce.is_some() {
-            return in_place(slf, "scatter_", &others, |t| scatter_of(t, dim, &idx, src, value, reduce));
+            return write_back(slf, "scatter_", &others, true, |t| scatter_of(t, dim, &idx, src, value, reduce));
         }
-        overwrite(slf, "scatter_", &others, |t| scatter_of(t, dim, &idx, src, value, reduce))
+        write_back(slf, "scatter_", &others, false, |t| scatter_of(t, dim, &idx, src, value, reduce))
     }
 
     #[pyo3(signature = (dim, index, src, reduce, *, include_self=true))]
@@ -131,7 +121,7 @@ impl PyTensor {
         include_self: bool,
     ) -> Slf {
         let (i, s) = (index.t.clone(), src.t.clone());
-        in_place(slf, "scatter_reduce_", &[&s], |t| t.scatter_reduce(dim, &i, &s, reduce, include_self))
+        write_back(slf, "scatter_reduce_", &[&s], true, |t| t.scatter_reduce(dim, &i, &s, reduce, include_self))
     }
 
     fn index_fill(&self, dim: isize, index: PyRef<'_, PyTensor>, value: f64) -> R {
@@ -140,7 +130,7 @@ impl PyTensor {
 
     fn index_fill_(slf: &Bound<'_, Self>, dim: isize, index: PyRef<'_, PyTensor>, value: f64) -> Slf {
         let i = index.t.clone();
-        overwrite(slf, "index_fill_", &[], |t| t.index_fill(dim, &i, value))
+        write_back(slf, "index_fill_", &[], false, |t| t.index_fill(dim, &i, value))
     }
 
     fn index_copy(&self, dim: isize, index: PyRef<'_, PyTensor>, source: PyRef<'_, PyTensor>) -> R {
@@ -149,7 +139,7 @@ impl PyTensor {
 
     fn index_copy_(slf: &Bound<'_, Self>, dim: isize, index: PyRef<'_, PyTensor>, source: PyRef<'_, PyTensor>) -> Slf {
         let (i, s) = (index.t.clone(), source.t.clone());
-        overwrite(slf, "index_copy_", &[&s], |t| t.index_copy(dim, &i, &s))
+        write_back(slf, "index_copy_", &[&s], false, |t| t.index_copy(dim, &i, &s))
     }
 
     fn masked_scatter(&self, mask: PyRef<'_, PyTensor>, source: PyRef<'_, PyTensor>) -> R {
@@ -158,7 +148,7 @@ impl PyTensor {
 
     fn masked_scatter_(slf: &Bound<'_, Self>, mask: PyRef<'_, PyTensor>, source: PyRef<'_, PyTensor>) -> Slf {
         let (m, s) = (mask.t.clone(), source.t.clone());
-        overwrite(slf, "masked_scatter_", &[&s], |t| t.masked_scatter(&m, &s))
+        write_back(slf, "masked_scatter_", &[&s], false, |t| t.masked_scatter(&m, &s))
     }
 
     fn hypot(&self, other: &Bound<'_, PyAny>) -> R {

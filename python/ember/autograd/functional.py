@@ -48,13 +48,18 @@ def _grad(outputs, inputs, grad_outputs, create_graph, strict, what):
     return tuple(res)
 
 
+def _call(func, inputs, create_graph):
+    """``(stand-in inputs, was a tuple, outputs, was a tuple)`` of one evaluation (grad mode on)."""
+    xs, tuple_in = _as_tuple(inputs, "inputs")
+    xs = _grad_inputs(xs, create_graph)
+    os_, tuple_out = _as_tuple(func(*xs), "outputs of the user-provided function")
+    return xs, tuple_in, os_, tuple_out
+
+
 def vjp(func, inputs, v=None, create_graph=False, strict=False):
     """``(func(inputs), v^T J)``."""
     with enable_grad():
-        xs, tuple_in = _as_tuple(inputs, "inputs")
-        xs = _grad_inputs(xs, create_graph)
-        outs = func(*xs)
-        os_, tuple_out = _as_tuple(outs, "outputs of the user-provided function")
+        xs, tuple_in, os_, tuple_out = _call(func, inputs, create_graph)
         if v is None:
             if len(os_) != 1 or os_[0].numel() != 1:
                 raise RuntimeError("The vector v can only be None if the user-provided function returns a single "
@@ -70,10 +75,7 @@ def vjp(func, inputs, v=None, create_graph=False, strict=False):
 def jvp(func, inputs, v=None, create_graph=False, strict=False):
     """``(func(inputs), J v)`` by differentiating ``u -> u^T J`` (linear in ``u``) along ``v``."""
     with enable_grad():
-        xs, tuple_in = _as_tuple(inputs, "inputs")
-        xs = _grad_inputs(xs, create_graph)
-        outs = func(*xs)
-        os_, tuple_out = _as_tuple(outs, "outputs of the user-provided function")
+        xs, tuple_in, os_, tuple_out = _call(func, inputs, create_graph)
         if v is None:
             if len(xs) != 1 or xs[0].numel() != 1:
                 raise RuntimeError("The vector v can only be None if the input to the user-provided function is a "
@@ -100,10 +102,7 @@ def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False, st
     if strategy not in ("reverse-mode", "forward-mode"):
         raise ValueError('Expected strategy to be either "forward-mode" or "reverse-mode".')
     with enable_grad():
-        xs, tuple_in = _as_tuple(inputs, "inputs")
-        xs = _grad_inputs(xs, create_graph)
-        outs = func(*xs)
-        os_, tuple_out = _as_tuple(outs, "outputs of the user-provided function")
+        xs, tuple_in, os_, tuple_out = _call(func, inputs, create_graph)
         rows = []
         for o in os_:
             flat = o.reshape(-1)

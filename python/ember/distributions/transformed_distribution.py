@@ -167,81 +167,64 @@ class Gumbel(TransformedDistribution):
         return self.scale.log() + (1 + _EULER)
 
 
-class HalfNormal(TransformedDistribution):
-    """``|N(0, scale)|``."""
+class _Folded(TransformedDistribution):
+    """``|X|`` for a ``base`` symmetric about 0: the density doubles on ``x >= 0``."""
 
-    arg_constraints = {"scale": constraints.positive}
     support = constraints.nonnegative
     has_rsample = True
+    arg_constraints = {"scale": constraints.positive}
 
-    def __init__(self, scale, validate_args=None):
-        base = Normal(0, scale, validate_args=False)
+    def __init__(self, base, validate_args=None):
         self.scale = base.scale
         super().__init__(base, AbsTransform(), validate_args=validate_args)
+
+    @property
+    def mode(self):
+        return ember.zeros_like(self.scale)
+
+    def log_prob(self, value):
+        value = ember.as_tensor(value, dtype=self.scale.dtype)
+        lp = self.base_dist.log_prob(value) + math.log(2)
+        return ember.where(value >= 0, lp, ember.full_like(lp, -math.inf))
+
+    def cdf(self, value):
+        return 2 * self.base_dist.cdf(value) - 1
+
+    def icdf(self, prob):
+        return self.base_dist.icdf((prob + 1) / 2)
+
+    def entropy(self):
+        return self.base_dist.entropy() - math.log(2)
+
+
+class HalfNormal(_Folded):
+    """``|N(0, scale)|``."""
+
+    def __init__(self, scale, validate_args=None):
+        super().__init__(Normal(0, scale, validate_args=False), validate_args=validate_args)
 
     @property
     def mean(self):
         return self.scale * math.sqrt(2 / math.pi)
 
     @property
-    def mode(self):
-        return ember.zeros_like(self.scale)
-
-    @property
     def variance(self):
         return self.scale.pow(2) * (1 - 2 / math.pi)
 
-    def log_prob(self, value):
-        lp = self.base_dist.log_prob(value) + math.log(2)
-        return ember.where(value >= 0, lp, ember.full_like(lp, -math.inf))
 
-    def cdf(self, value):
-        return 2 * self.base_dist.cdf(value) - 1
-
-    def icdf(self, prob):
-        return self.base_dist.icdf((prob + 1) / 2)
-
-    def entropy(self):
-        return self.base_dist.entropy() - math.log(2)
-
-
-class HalfCauchy(TransformedDistribution):
+class HalfCauchy(_Folded):
     """``|Cauchy(0, scale)|``."""
 
-    arg_constraints = {"scale": constraints.positive}
-    support = constraints.nonnegative
-    has_rsample = True
-
     def __init__(self, scale, validate_args=None):
-        base = Cauchy(0, scale, validate_args=False)
-        self.scale = base.scale
-        super().__init__(base, AbsTransform(), validate_args=validate_args)
+        super().__init__(Cauchy(0, scale, validate_args=False), validate_args=validate_args)
 
     @property
     def mean(self):
         return ember.full(self._extended_shape(), math.inf, dtype=self.scale.dtype)
 
     @property
-    def mode(self):
-        return ember.zeros_like(self.scale)
-
-    @property
     def variance(self):
         return ember.full(self._extended_shape(), math.inf, dtype=self.scale.dtype)
-
-    def log_prob(self, value):
-        value = ember.as_tensor(value, dtype=self.base_dist.scale.dtype)
-        lp = self.base_dist.log_prob(value) + math.log(2)
-        return ember.where(value >= 0, lp, ember.full_like(lp, -math.inf))
-
-    def cdf(self, value):
-        return 2 * self.base_dist.cdf(value) - 1
-
-    def icdf(self, prob):
-        return self.base_dist.icdf((prob + 1) / 2)
-
-    def entropy(self):
-        return self.base_dist.entropy() - math.log(2)
 
 
 class Pareto(TransformedDistribution):
