@@ -16,7 +16,7 @@ from .normal import Normal
 from .uniform import Uniform
 from .exponential import Exponential
 from .gamma import Gamma
-from .bernoulli import logits_to_probs, probs_to_logits
+from .discrete import _probs_or_logits
 from .continuous import Cauchy
 
 _EULER = 0.57721566490153286060
@@ -391,14 +391,7 @@ class LogitRelaxedBernoulli(Distribution):
 
     def __init__(self, temperature, probs=None, logits=None, validate_args=None):
         self.temperature = temperature
-        if (probs is None) == (logits is None):
-            raise ValueError("Either `probs` or `logits` must be specified, but not both.")
-        if probs is not None:
-            (self.probs,) = broadcast_all(probs)
-            self.logits = probs_to_logits(self.probs, is_binary=True)
-        else:
-            (self.logits,) = broadcast_all(logits)
-            self.probs = logits_to_probs(self.logits, is_binary=True)
+        _probs_or_logits(self, probs, logits)
         super().__init__(self.logits.shape, validate_args=validate_args)
 
     def rsample(self, sample_shape=()):
