@@ -478,3 +478,8 @@ out = (type(m).__name__, m.weight, repr(r), m(det(1, 5)), type(m).__name__)
 """)
 case("lazy_uninitialized_shape", "out = torch.nn.LazyLinear(3).weight.shape")
 case("lazy_conv_bad_rank", "out = torch.nn.LazyConv2d(3, 3)(torch.zeros(4, 4))")
+case("adaptive_log_softmax", "m = fill(torch.nn.AdaptiveLogSoftmaxWithLoss(8, 10, [3, 6], div_value=2.0), 0.4); x = det(5, 8, grad=True); t = torch.tensor([0, 4, 9, 2, 7]); r = m(x, t); r.loss.backward(); "
+     "out = (r.output, r.loss, x.grad, [p.grad for p in m.parameters()], [n for n, _ in m.named_parameters()], m.log_prob(det(2, 8)), m.predict(det(2, 8)), m(det(8), torch.tensor(5)).output, repr(m))")
+case("adaptive_log_softmax_head_bias", "m = fill(torch.nn.AdaptiveLogSoftmaxWithLoss(6, 7, [2], head_bias=True), 0.4); r = m(det(3, 6), torch.tensor([1, 1, 6])); out = (r.output, r.loss, m.log_prob(det(3, 6)).exp().sum(1))")
+case("adaptive_log_softmax_bad_target", "m = torch.nn.AdaptiveLogSoftmaxWithLoss(6, 7, [2]); out = m(det(2, 6), torch.tensor([1, 7]))")
+case("adaptive_log_softmax_bad_cutoffs", "out = torch.nn.AdaptiveLogSoftmaxWithLoss(6, 7, [3, 2])")

@@ -13,6 +13,7 @@ from .conv import Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d, Conv
 from .dropout import AlphaDropout, Dropout, Dropout1d, Dropout2d, Dropout3d, FeatureAlphaDropout  # noqa: F401
 from .flatten import Flatten, Unflatten  # noqa: F401
 from .channelshuffle import ChannelShuffle  # noqa: F401
+from .adaptive import AdaptiveLogSoftmaxWithLoss  # noqa: F401
 from .distance import CosineSimilarity, PairwiseDistance  # noqa: F401
 from .fold import Fold, Unfold  # noqa: F401
 from .pixelshuffle import PixelShuffle, PixelUnshuffle  # noqa: F401
@@ -167,6 +168,7 @@ __all__ = [
     "Flatten",
     "Unflatten",
     "ChannelShuffle",
+    "AdaptiveLogSoftmaxWithLoss",
     "CosineSimilarity",
     "PairwiseDistance",
     "Fold",
