@@ -227,3 +227,6 @@ case("inplace_index_add_scatter_add_grads", "a = torch.arange(12.).reshape(3, 4)
      "y = torch.zeros(2, 3)[:, 1:]\ny.scatter_add_(0, torch.tensor([[1, 0]]), torch.tensor([[5., 6.]]))\n"
      "z = torch.zeros(4, dtype=torch.int64)\nz.index_add_(0, torch.tensor([1, 1, 3]), torch.tensor([2, 3, 4]))\n"
      "out = (x, a.grad, b.grad, s.grad, y, z)")
+case("inplace_unary_binary_grads", "a = torch.tensor([0.5, -1.5, 2.0], requires_grad=True)\nb = torch.tensor([1.5, 2.0, -0.5], requires_grad=True)\n"
+     "x = a * 1\nx.exp_()\nx += b\nx.relu_()\nx *= b\nx.tanh_()\nx -= a\nx.sigmoid_()\nx /= b\nx.sin_()\nx **= 2\n"
+     "(x * torch.tensor([1.0, 2.0, 3.0])).sum().backward()\nout = (x, a.grad, b.grad)")

@@ -87,7 +87,12 @@ macro_rules! bitwise_operator {
                 fn $idunder(&self, other: &Bound<'_, PyAny>) -> PyResult<()> {
                     let t = self.t.clone();
                     let o = required_operand(&t, other, stringify!($idunder))?;
-                    t.update_(stringify!($idunder), &[&o], |s| s.binary_op(&o, $op)).py()
+                    let f = |s: &Tensor| s.binary_op(&o, $op);
+                    if $op.reads_lhs() {
+                        t.update_(stringify!($idunder), &[&o], f).py()
+                    } else {
+                        t.update_overwriting_(stringify!($idunder), &[&o], f).py()
+                    }
                 }
             )*
         }
@@ -259,7 +264,16 @@ pub fn _unary(py: Python<'_>, x: PyRef<'_, PyTensor>, code: usize) -> PyResult<P
 #[pyfunction]
 pub fn _unary_(x: &Bound<'_, PyTensor>, code: usize) -> PyResult<Py<PyTensor>> {
     let (op, t) = (unary_at(code)?, x.borrow().t.clone());
-    maybe_detach(x.py(), t.numel(), || t.update_("unary_", &[], |s| s.unary_op(op))).py()?;
+    // Ops whose gradient reads only the output (relu, exp, tanh, ...) need no copy of the old value.
+    let f = |s: &Tensor| s.unary_op(op);
+    maybe_detach(x.py(), t.numel(), || {
+        if op.reads_input() {
+            t.update_("unary_", &[], f)
+        } else {
+            t.update_overwriting_("unary_", &[], f)
+        }
+    })
+    .py()?;
     Ok(x.clone().unbind())
 }
 

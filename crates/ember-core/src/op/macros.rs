@@ -150,6 +150,12 @@ macro_rules! unary_table {
                 match self { $( UnaryOp::$V { .. } => false $(|| __reads_input!(i, $what $(($idx))?))*, )* }
             }
 
+            /// Whether the gradient reads the op's input: an in-place form must then keep a copy
+            /// of the old value while recording (`Tensor::update_` vs `update_overwriting_`).
+            pub fn reads_input(self) -> bool {
+                self.needs_input(0)
+            }
+
             /// Whether the gradient rule reads the output.
             pub(crate) fn saves_output(self) -> bool {
                 match self { $( UnaryOp::$V { .. } => false $(|| __reads_output!($what $(($idx))?))*, )* }
@@ -287,6 +293,11 @@ macro_rules! binary_table {
 
             pub(crate) fn needs_input(self, i: usize) -> bool {
                 match self { $( BinaryOp::$V => false $(|| __reads_input!(i, $what $(($idx))?))*, )* }
+            }
+
+            /// Whether the gradient reads the left operand (the one an in-place form overwrites).
+            pub fn reads_lhs(self) -> bool {
+                self.needs_input(0)
             }
 
             pub(crate) fn saves_output(self) -> bool {

@@ -136,10 +136,11 @@ impl Tensor {
             return Ok(());
         }
         let name = op.method().unwrap_or("binary_");
-        if matches!(op, B::Add | B::Sub) {
-            // d(x ± y)/dx does not involve x: no copy of the old value.
-            return self.update_overwriting_(name, &[other], |s| s.binary_op(other, op));
+        if op.reads_lhs() {
+            self.update_(name, &[other], |s| s.binary_op(other, op))
+        } else {
+            // The gradient never reads the old value (x + y, x - y): no copy of it.
+            self.update_overwriting_(name, &[other], |s| s.binary_op(other, op))
         }
-        self.update_(name, &[other], |s| s.binary_op(other, op))
     }
 }
