@@ -70,15 +70,39 @@ impl Tensor {
             let flat_src = if src.dim() == 0 { src.reshape_to(&[1])? } else { src.clone() };
             return self.reshape_to(&[1])?.index_add(0, index, &flat_src)?.reshape_to(&[]);
         }
+        self.check_index_add_source(d, index, src, "index_add")?;
+        self.index_add_u(d, index, src)
+    }
+
+    /// `src` (as `dtype`) cut to `index`'s shape: the scatters read `src` at the index's
+    /// positions, so it may be larger but not smaller in any dim.
+    #[track_caller]
+    pub(crate) fn scatter_source(src: &Tensor, index: &Tensor, dtype: DType, op: &'static str) -> Result<Tensor> {
+        if src.dim() != index.dim() || index.shape().iter().zip(src.shape()).any(|(a, b)| a > b) {
+            return Err(Error::shape(
+                op,
+                format!("index {:?} must not be larger than src {:?} in any dimension", index.shape(), src.shape()),
+            ));
+        }
+        let mut s = src.to_dtype(dtype)?;
+        for (i, &n) in index.shape().iter().enumerate() {
+            s = s.slice_u(i, 0, n, 1)?;
+        }
+        Ok(s)
+    }
+
+    /// `src` must have `self`'s shape with `index.numel()` rows at dim `d`.
+    #[track_caller]
+    fn check_index_add_source(&self, d: usize, index: &Tensor, src: &Tensor, op: &'static str) -> Result<()> {
         let mut want = self.shape().to_vec();
         if let Some(w) = want.get_mut(d) {
             *w = index.numel();
         }
         if src.shape() != want.as_slice() {
             return Err(Error::shape(
-                "index_add",
+                op,
                 format!(
-                    "source shape {:?} does not match {:?} (self {:?} with {} indices at dim {dim})",
+                    "source shape {:?} does not match {:?} (self {:?} with {} indices at dim {d})",
                     src.shape(),
                     want,
                     self.shape(),
@@ -86,7 +110,7 @@ impl Tensor {
                 ),
             ));
         }
-        self.index_add_u(d, index, src)
+        Ok(())
     }
 
     #[track_caller]
@@ -192,12 +216,7 @@ impl Tensor {
     #[track_caller]
     pub fn scatter_add(&self, dim: isize, index: &Tensor, src: &Tensor) -> Result<Tensor> {
         let d = self.norm_dim(dim, "scatter_add")?;
-        if src.dim() != index.dim() || index.shape().iter().zip(src.shape()).any(|(a, b)| a > b) {
-            return Err(Error::shape(
-                "scatter_add",
-                format!("index {:?} must not be larger than src {:?} in any dimension", index.shape(), src.shape()),
-            ));
-        }
+        Tensor::scatter_source(src, index, self.dtype(), "scatter_add")?;
         self.scatter_add_u(d, index, src)
     }
 
@@ -205,11 +224,7 @@ impl Tensor {
     pub(crate) fn scatter_add_u(&self, d: usize, index: &Tensor, src: &Tensor) -> Result<Tensor> {
         let contiguous = Layout::contiguous(self.shape());
         let pos = self.scatter_positions_in(d, index, &contiguous, "scatter_add")?;
-        // src is read with the index's shape (it may be larger).
-        let mut src_v = src.to_dtype(self.dtype())?;
-        for (i, &n) in index.shape().iter().enumerate() {
-            src_v = src_v.slice_u(i, 0, n, 1)?;
-        }
+        let src_v = Tensor::scatter_source(src, index, self.dtype(), "scatter_add")?;
         let mut out = crate::backend::cpu::contiguous(&*self.cpu_read("scatter_add")?, self.layout());
         cpu::scatter_add(&mut out, &pos, &*src_v.cpu_read("scatter_add")?, src_v.layout());
         let index = index.clone();
@@ -226,17 +241,8 @@ impl Tensor {
             return self.update_overwriting_("scatter_add_", &[src], |s| s.scatter_add(dim, index, src));
         }
         let d = self.norm_dim(dim, "scatter_add_")?;
-        if src.dim() != index.dim() || index.shape().iter().zip(src.shape()).any(|(a, b)| a > b) {
-            return Err(Error::shape(
-                "scatter_add_",
-                format!("index {:?} must not be larger than src {:?} in any dimension", index.shape(), src.shape()),
-            ));
-        }
+        let src_v = Tensor::scatter_source(src, index, self.dtype(), "scatter_add_")?;
         let pos = self.scatter_positions_in(d, index, self.layout(), "scatter_add_")?;
-        let mut src_v = src.to_dtype(self.dtype())?;
-        for (i, &n) in index.shape().iter().enumerate() {
-            src_v = src_v.slice_u(i, 0, n, 1)?;
-        }
         let s = src_v.cpu_read("scatter_add_")?;
         cpu::scatter_add(&mut self.storage().write(), &pos, &s, src_v.layout());
         Ok(())
@@ -257,20 +263,7 @@ impl Tensor {
             return self.update_overwriting_("index_add_", &[src], |s| s.index_add(dim, index, src));
         }
         let d = self.norm_dim(dim, "index_add_")?;
-        let mut want = self.shape().to_vec();
-        want[d] = index.numel();
-        if src.shape() != want.as_slice() {
-            return Err(Error::shape(
-                "index_add_",
-                format!(
-                    "source shape {:?} does not match {:?} (self {:?} with {} indices at dim {dim})",
-                    src.shape(),
-                    want,
-                    self.shape(),
-                    index.numel()
-                ),
-            ));
-        }
+        self.check_index_add_source(d, index, src, "index_add_")?;
         let idx = index_values(index, self.shape()[d], "index_add_")?;
         let src = src.to_dtype(self.dtype())?;
         let s = src.cpu_read("index_add_")?;

@@ -24,16 +24,7 @@ impl Tensor {
     /// `src` cut to `index`'s shape and flattened (PyTorch reads `src` at the index's positions).
     #[track_caller]
     fn source_values(src: &Tensor, index: &Tensor, op: &'static str) -> Result<Tensor> {
-        if src.dim() != index.dim() || index.shape().iter().zip(src.shape()).any(|(a, b)| a > b) {
-            return Err(Error::shape(
-                op,
-                format!("index {:?} must not be larger than src {:?} in any dimension", index.shape(), src.shape()),
-            ));
-        }
-        let mut s = src.clone();
-        for (i, &n) in index.shape().iter().enumerate() {
-            s = s.slice_u(i, 0, n, 1)?;
-        }
+        let s = Tensor::scatter_source(src, index, src.dtype(), op)?;
         at_caller(s.reshape(&[index.numel()][..]))
     }
 
