@@ -29,6 +29,8 @@ def gen(name, spec, k):
         return torch.rand(spec[1], generator=g) > 0.5, False
     if kind == "data":
         return torch.tensor(spec[1], dtype=torch.float64).reshape(spec[2]), True
+    if kind == "const":  # float data that does not require grad
+        return torch.tensor(spec[1], dtype=torch.float64).reshape(spec[2]), False
     if kind == "idata":
         return torch.tensor(spec[1], dtype=torch.int64).reshape(spec[2]), False
     if kind == "bdata":
@@ -425,6 +427,52 @@ case("i1e", [("data", [0.0, 0.5, -1.5, 3.0, -7.5, 9.0, -16.0, 22.0, 700.0, -1000
 case("i0_large", [("data", [14.9, 15.1, -30.0, 80.0, 200.0, -16.0], [6])], torch.i0, diff=False)
 case("i1_large", [("data", [14.9, 15.1, -30.0, 80.0, 200.0, -16.0], [6])], torch.special.i1, diff=False)
 case("renorm", [([3, 4], "any")], lambda x: torch.renorm(x * 2, 2, 0, 1.5))
+# torch.special: each function on both sides of every branch of its algorithm
+SP = torch.special
+# (PyTorch's Cephes-based J and Y are off by 1e-10..4e-7 between x = 4 and 10, where Ember
+# follows mpmath: see special_bessel.rs's tests; the points here avoid that stretch.)
+J = [0.0, 0.5, -1.5, 3.0, -2.0, 1.0, 25.0, -40.0, 120.0]
+Y = [0.05, 0.5, 1.5, 2.0, 2.5, 3.0, 30.0, 200.0, 600.0]
+YK = [0.05, 0.5, 1.5, 2.0, 2.5, 7.5, 30.0, 200.0, 600.0]
+I = [0.0, 0.5, -1.5, 3.0, -7.5, 9.0, -4.0, 2.0, 1.0]
+case("bessel_j0", [("data", J, [9])], SP.bessel_j0)
+case("bessel_j1", [("data", J, [9])], SP.bessel_j1)
+case("bessel_y0", [("data", Y, [9])], SP.bessel_y0)
+case("bessel_y1", [("data", Y, [9])], SP.bessel_y1)
+case("modified_bessel_i0", [("data", I, [9])], SP.modified_bessel_i0)
+case("modified_bessel_i1", [("data", I, [9])], SP.modified_bessel_i1)
+case("modified_bessel_k0", [("data", YK, [9])], SP.modified_bessel_k0)
+case("modified_bessel_k1", [("data", YK, [9])], SP.modified_bessel_k1)
+case("scaled_modified_bessel_k0", [("data", YK, [9])], SP.scaled_modified_bessel_k0, diff=False)
+case("scaled_modified_bessel_k1", [("data", YK, [9])], SP.scaled_modified_bessel_k1, diff=False)
+# (PyTorch's Cephes-based airy_ai is off by up to 3e-5 between -2.09 and -4, where Ember follows
+# mpmath: see special_bessel.rs's tests; the points here avoid that stretch.)
+case("airy_ai", [("data", [-30.0, -9.6, -9.4, -6.0, -1.9, -1.0, 0.0, 0.5, 2.0, 2.2, 5.0, 10.0, 50.0, 100.0], [14])],
+     SP.airy_ai, diff=False)
+case("spherical_bessel_j0", [("data", [-20.0, -3.0, -0.4, 0.0, 1e-3, 0.3, 0.6, 5.0, 100.0], [9])],
+     SP.spherical_bessel_j0, diff=False)
+# (the far tails, p = 1e-300 and below, are checked against mpmath in special_normal.rs: a
+# finite-difference step and single precision cannot reach them)
+case("ndtri", [("data", [0.001, 0.01, 0.05, 0.075, 0.3, 0.5, 0.8, 0.925, 0.95, 0.97], [10])], SP.ndtri)
+case("log_ndtr", [("data", [-40.0, -10.0, -3.0, -0.5, 0.0, 0.7, 3.0, 8.0, 40.0], [9])], SP.log_ndtr)
+case("erfcx", [("data", [-2.5, -1.0, -0.2, 0.0, 0.5, 1.9, 2.1, 10.0, 1e5], [9])], SP.erfcx)
+case("entr", [P], SP.entr)
+# zeta, igamma and igammac have no derivative in their first input (as in PyTorch)
+case("zeta", [("const", [2.0, 3.5, 1.5, 6.0], [4]), ([3, 4], "pos")], SP.zeta)
+case("igamma", [("const", [0.5, 1.0, 3.0, 12.0], [4]), ("data", [0.1, 2.0, 3.0, 30.0, 1.0, 0.5, 4.5, 11.0], [2, 4])],
+     torch.igamma)
+case("igammac", [("const", [0.5, 1.0, 3.0, 12.0], [4]), ("data", [0.1, 2.0, 3.0, 30.0, 1.0, 0.5, 4.5, 11.0], [2, 4])],
+     torch.igammac)
+case("xlog1py", [("data", [0.0, 1.5, -2.0, 0.3], [4]), ([3, 4], "pos")], SP.xlog1py)
+case("xlog1py_at_kink", [("data", [0.0, 0.0, 2.0], [3]), ("const", [-1.0, -1.5, 0.5], [3])], SP.xlog1py)
+# the orthogonal polynomials (not differentiable): degrees around each family's switch points
+PX = ("data", [-1.0, -0.7, 0.0, 0.3, 0.999, 1.0, 1.7, -2.5], [8, 1])
+PN = ("const", [0.0, 1.0, 2.0, 3.0, 7.0, 9.0, 12.0, -1.0, 4.6], [9])
+for poly in ["chebyshev_polynomial_t", "chebyshev_polynomial_u", "chebyshev_polynomial_v", "chebyshev_polynomial_w",
+             "shifted_chebyshev_polynomial_t", "shifted_chebyshev_polynomial_u", "shifted_chebyshev_polynomial_v",
+             "shifted_chebyshev_polynomial_w", "hermite_polynomial_h", "hermite_polynomial_he",
+             "laguerre_polynomial_l", "legendre_polynomial_p"]:
+    case(poly, [PX, PN], getattr(SP, poly), diff=False)
 # ---- ember::distributions (Rust): log_prob, entropy and KL against torch.distributions
 TD = torch.distributions
 case("dist_normal", [([3], "any"), ([3], "pos"), ([3], "any")],

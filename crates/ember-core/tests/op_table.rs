@@ -63,6 +63,7 @@ fn explicit_table() -> Vec<(&'static str, OpFn)> {
         e!("clamp", |x| x[0].clamp(Some(-0.3), Some(0.55))),
         e!("clamp_at_kink", |x| x[0].clamp(Some(-0.3), Some(0.6))),
         e!("relu_at_kink", |x| x[0].relu()),
+        e!("xlog1py_at_kink", |x| x[0].xlog1py(&x[1])),
         e!("abs_at_kink", |x| x[0].abs()),
         e!("round_ties_at_kink", |x| x[0].round()),
         e!("clamp_min", |x| x[0].clamp(Some(0.2), None)),
@@ -752,7 +753,14 @@ fn every_op_kind_declares_cases_that_exercise_it() {
             "Binary::Gcd",
             "Binary::Lcm",
         ];
-        if declared.is_empty() && !unrecordable.contains(&kind.as_str()) && !kind.starts_with("Binary::Bitwise") {
+        // PyTorch's non_differentiable ops (Airy, the polynomials, ...) never record a node.
+        let never_recorded = UnaryOp::ALL.iter().any(|u| !u.differentiable() && kind == format!("Unary::{}", u.name()))
+            || BinaryOp::ALL.iter().any(|b| !b.differentiable() && kind == format!("Binary::{}", b.name()));
+        if declared.is_empty()
+            && !never_recorded
+            && !unrecordable.contains(&kind.as_str())
+            && !kind.starts_with("Binary::Bitwise")
+        {
             problems.push(format!("{kind}: no fixture case declared in its table entry"));
         }
         for name in declared {
@@ -777,6 +785,21 @@ fn ops_without_a_derivative_refuse_backward() {
     assert_eq!(y.to_vec::<f64>().unwrap(), [1.0, -1.0]);
     let e = y.sum().unwrap().backward().unwrap_err().to_string();
     assert!(e.contains("derivative for floor_divide is not implemented"), "{e}");
+}
+
+#[test]
+fn non_differentiable_ops_never_require_grad() {
+    // PyTorch's non_differentiable entries: the output is a constant, even of a grad input.
+    let x = Tensor::from_vec(vec![0.3f64, 1.5], &[2]).unwrap().set_requires_grad(true).unwrap();
+    let n = Tensor::from_vec(vec![3.0f64, 4.0], &[2]).unwrap().set_requires_grad(true).unwrap();
+    for y in [x.airy_ai(), x.spherical_bessel_j0(), x.scaled_modified_bessel_k0(), x.chebyshev_polynomial_t(&n)] {
+        assert!(!y.unwrap().requires_grad());
+    }
+    // Differentiable ones do, and one without a derivative in an input says so.
+    assert!(x.bessel_j0().unwrap().requires_grad());
+    let e = x.add_scalar(2.0).unwrap().zeta(&n).unwrap().sum().unwrap().backward().unwrap_err();
+    assert!(matches!(e, ember_core::Error::Unsupported { .. }), "{e}");
+    assert!(e.to_string().contains("the derivative for 'zeta' is not implemented"), "{e}");
 }
 
 #[test]

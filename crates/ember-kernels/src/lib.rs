@@ -25,6 +25,8 @@ pub mod reduce;
 pub mod rowwise;
 pub mod sparse;
 pub mod special;
+pub mod special_bessel;
+pub mod special_normal;
 pub mod stream;
 pub mod threads;
 pub mod vmath;

@@ -285,17 +285,37 @@ pub fn i1(x: f64) -> f64 {
     bessel_i(1, x)
 }
 
-/// The regularised lower incomplete gamma function `P(a, x)`: its series below `x = a + 1`,
-/// one minus the continued fraction of `Q` above (Numerical Recipes' `gser`/`gcf`).
+/// The regularised lower incomplete gamma function `P(a, x)` (`torch.special.gammainc`).
 pub fn gammainc(a: f64, x: f64) -> f64 {
-    if x.is_nan() || a.is_nan() || a <= 0.0 {
-        return f64::NAN;
+    incomplete_gamma(a, x).0
+}
+
+/// The regularised upper incomplete gamma function `Q(a, x) = 1 - P(a, x)`
+/// (`torch.special.gammaincc`), computed directly where it is small.
+pub fn gammaincc(a: f64, x: f64) -> f64 {
+    incomplete_gamma(a, x).1
+}
+
+/// `(P(a, x), Q(a, x))`: the series of `P` below `x = a + 1`, the continued fraction of `Q`
+/// above (Numerical Recipes' `gser`/`gcf`), the other as one minus it. PyTorch's values off
+/// the domain: NaN for negative `a` or `x`; `P(0, x > 0) = 1`; `P(a, 0) = 0`; `P(inf, x) = 0`
+/// for finite `x`; `P(a, inf) = 1`; NaN for `a = x = 0` and `a = x = inf`.
+fn incomplete_gamma(a: f64, x: f64) -> (f64, f64) {
+    let nan = (f64::NAN, f64::NAN);
+    if x.is_nan() || a.is_nan() || a < 0.0 || x < 0.0 {
+        return nan;
     }
-    if x <= 0.0 {
-        return 0.0;
+    if a == 0.0 {
+        return if x > 0.0 { (1.0, 0.0) } else { nan };
+    }
+    if x == 0.0 {
+        return (0.0, 1.0);
+    }
+    if a == f64::INFINITY {
+        return if x == f64::INFINITY { nan } else { (0.0, 1.0) };
     }
     if x == f64::INFINITY {
-        return 1.0;
+        return (1.0, 0.0);
     }
     let log_front = a * x.ln() - x - lgamma(a);
     if x < a + 1.0 {
@@ -309,7 +329,8 @@ pub fn gammainc(a: f64, x: f64) -> f64 {
                 break;
             }
         }
-        (sum * log_front.exp()).min(1.0)
+        let p = (sum * log_front.exp()).min(1.0);
+        (p, 1.0 - p)
     } else {
         // Lentz's method for the continued fraction of Q(a, x).
         let tiny = 1e-300;
@@ -331,8 +352,33 @@ pub fn gammainc(a: f64, x: f64) -> f64 {
                 break;
             }
         }
-        (1.0 - log_front.exp() * h).max(0.0)
+        let q = (log_front.exp() * h).clamp(0.0, 1.0);
+        (1.0 - q, q)
     }
+}
+
+/// `torch.special.zeta(x, q)`: the Hurwitz zeta function with Cephes' (PyTorch's) domain:
+/// `+inf` at `x = 1` and at non-positive integer `q`, NaN for `x < 1`, for non-integer `x`
+/// with `q < 0`, and for infinite `x` or `q`.
+pub fn zeta(x: f64, q: f64) -> f64 {
+    if x.is_nan() || q.is_nan() || x.is_infinite() || q.is_infinite() {
+        return f64::NAN;
+    }
+    if x == 1.0 {
+        return f64::INFINITY;
+    }
+    if x < 1.0 {
+        return f64::NAN;
+    }
+    if q <= 0.0 {
+        if q == q.floor() {
+            return f64::INFINITY;
+        }
+        if x != x.floor() {
+            return f64::NAN;
+        }
+    }
+    hurwitz_zeta(x, q)
 }
 
 /// `dz/da` of a `Gamma(a, 1)` draw `z` with its CDF level held fixed (the implicit
@@ -382,7 +428,18 @@ mod tests {
             assert!((gammainc(1.0, x) - (1.0 - (-x).exp())).abs() < 1e-14, "P(1, {x})");
             // P(2, x) = 1 - (1 + x) e^-x
             assert!((gammainc(2.0, x) - (1.0 - (1.0 + x) * (-x).exp())).abs() < 1e-14, "P(2, {x})");
+            // Q(2, x) = (1 + x) e^-x, relative accuracy even where it is tiny.
+            let q = (1.0 + x) * (-x).exp();
+            assert!((gammaincc(2.0, x) - q).abs() < 1e-14 * q, "Q(2, {x})");
         }
+        assert!((gammaincc(1.0, 600.0) / (-600f64).exp() - 1.0).abs() < 1e-13);
+        // PyTorch's values off the domain.
+        assert_eq!((gammainc(0.0, 1.0), gammaincc(0.0, 1.0)), (1.0, 0.0));
+        assert!(gammainc(0.0, 0.0).is_nan() && gammainc(-1.0, 1.0).is_nan() && gammaincc(2.0, -1.0).is_nan());
+        assert_eq!((gammainc(f64::INFINITY, 1.0), gammainc(2.0, f64::INFINITY)), (0.0, 1.0));
+        assert_eq!((zeta(1.0, 2.0), zeta(2.0, -1.0)), (f64::INFINITY, f64::INFINITY));
+        assert!(zeta(0.5, 1.0).is_nan() && zeta(2.5, -1.5).is_nan() && zeta(f64::INFINITY, 2.0).is_nan());
+        assert!((zeta(2.0, 1.0) - std::f64::consts::PI.powi(2) / 6.0).abs() < 1e-15);
     }
 
     #[test]

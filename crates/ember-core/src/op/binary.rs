@@ -24,6 +24,11 @@ fn int_gcd(a: i64, b: i64) -> i64 {
     a as i64
 }
 
+/// `x^(a-1) e^-x / Γ(a)`, the slope of `P(a, x)` in `x`.
+fn gamma_density(a: &Tensor, x: &Tensor) -> crate::Result<Tensor> {
+    a.add_scalar(-1.0)?.mul(&x.log()?)?.sub(x)?.sub(&a.lgamma()?)?.exp()
+}
+
 binary_table! {
     /// `a + b`.
     Add {
@@ -166,6 +171,200 @@ binary_table! {
             Ok([when(need(0), || g.mul(&b)?.div(&r2))?, when(need(1), || g.mul(&a)?.div(&r2)?.neg())?])
         },
         tests: ["atan2"],
+    }
+    /// The Hurwitz zeta function `ζ(x, q)`; `∂/∂q = -x ζ(x + 1, q)`, and no derivative in `x`
+    /// (as in PyTorch).
+    Zeta {
+        method: zeta,
+        ints: float,
+        scalar: |a, b| F::of(ember_kernels::special::zeta(a.to_f64(), b.to_f64())),
+        saves: [a = input(0), b = input(1)],
+        grad: |st, g, need| {
+            if need(0) {
+                return Err(super::not_implemented("zeta"));
+            }
+            Ok([None, when(need(1), || g.mul(&a.add_scalar(1.0)?.zeta(&b)?.mul(&a)?.neg()?))?])
+        },
+        tests: ["zeta"],
+    }
+    /// The regularised lower incomplete gamma function `P(a, x)` (`igamma`, `special.gammainc`);
+    /// `∂/∂x = x^(a-1) e^-x / Γ(a)`, no derivative in `a` (as in PyTorch).
+    Igamma {
+        method: igamma,
+        ints: float,
+        scalar: |a, b| F::of(ember_kernels::special::gammainc(a.to_f64(), b.to_f64())),
+        saves: [a = input(0), b = input(1)],
+        grad: |st, g, need| {
+            if need(0) {
+                return Err(super::not_implemented("igamma: input"));
+            }
+            Ok([None, when(need(1), || g.mul(&gamma_density(&a, &b)?))?])
+        },
+        tests: ["igamma"],
+    }
+    /// The regularised upper incomplete gamma function `Q(a, x) = 1 - P(a, x)` (`igammac`,
+    /// `special.gammaincc`); `∂/∂x = -x^(a-1) e^-x / Γ(a)`.
+    Igammac {
+        method: igammac,
+        ints: float,
+        scalar: |a, b| F::of(ember_kernels::special::gammaincc(a.to_f64(), b.to_f64())),
+        saves: [a = input(0), b = input(1)],
+        grad: |st, g, need| {
+            if need(0) {
+                return Err(super::not_implemented("igammac: input"));
+            }
+            Ok([None, when(need(1), || g.mul(&gamma_density(&a, &b)?)?.neg())?])
+        },
+        tests: ["igammac"],
+    }
+    /// `a log1p(b)`, 0 where `a == 0` unless `b` is NaN (`special.xlog1py`).
+    Xlog1py {
+        method: xlog1py,
+        ints: float,
+        scalar: |a, b| if a == F::of(0.0) && !b.is_nan() { F::of(0.0) } else { a * b.ln_1p() },
+        saves: [a = input(0), b = input(1)],
+        grad: |st, g, need| {
+            // d/da = xlog1py(g, b), 0 where a == 0 and b <= -1 (PyTorch's rule); d/db = a / (1 + b)
+            let ga = when(need(0), || {
+                let d = g.xlog1py(&b)?;
+                let masked = a.eq_scalar(0.0)?.logical_and(&b.le_scalar(-1.0)?)?;
+                Tensor::where_cond(&masked, &Tensor::zeros_like(&d)?, &d)
+            })?;
+            Ok([ga, when(need(1), || g.mul(&a)?.div(&b.add_scalar(1.0)?))?])
+        },
+        tests: ["xlog1py", "xlog1py_at_kink"],
+    }
+    /// The Chebyshev polynomial of the first kind `T_n(x)` (`special.chebyshev_polynomial_t`; the degree `n` is truncated to an integer; not differentiable,
+    /// as in PyTorch).
+    ChebyshevPolynomialT {
+        method: chebyshev_polynomial_t,
+        ints: float,
+        scalar: |a, b| super::polynomial::eval(super::polynomial::Family::ChebyshevT, a, b),
+        differentiable: false,
+        saves: [],
+        grad: |st, g, need| Err(super::no_derivative("chebyshev_polynomial_t")),
+        tests: [],
+    }
+    /// The Chebyshev polynomial of the second kind `U_n(x)` (`special.chebyshev_polynomial_u`; the degree `n` is truncated to an integer; not differentiable,
+    /// as in PyTorch).
+    ChebyshevPolynomialU {
+        method: chebyshev_polynomial_u,
+        ints: float,
+        scalar: |a, b| super::polynomial::eval(super::polynomial::Family::ChebyshevU, a, b),
+        differentiable: false,
+        saves: [],
+        grad: |st, g, need| Err(super::no_derivative("chebyshev_polynomial_u")),
+        tests: [],
+    }
+    /// The Chebyshev polynomial of the third kind `V_n(x)` (`special.chebyshev_polynomial_v`; the degree `n` is truncated to an integer; not differentiable,
+    /// as in PyTorch).
+    ChebyshevPolynomialV {
+        method: chebyshev_polynomial_v,
+        ints: float,
+        scalar: |a, b| super::polynomial::eval(super::polynomial::Family::ChebyshevV, a, b),
+        differentiable: false,
+        saves: [],
+        grad: |st, g, need| Err(super::no_derivative("chebyshev_polynomial_v")),
+        tests: [],
+    }
+    /// The Chebyshev polynomial of the fourth kind `W_n(x)` (`special.chebyshev_polynomial_w`; the degree `n` is truncated to an integer; not differentiable,
+    /// as in PyTorch).
+    ChebyshevPolynomialW {
+        method: chebyshev_polynomial_w,
+        ints: float,
+        scalar: |a, b| super::polynomial::eval(super::polynomial::Family::ChebyshevW, a, b),
+        differentiable: false,
+        saves: [],
+        grad: |st, g, need| Err(super::no_derivative("chebyshev_polynomial_w")),
+        tests: [],
+    }
+    /// The shifted Chebyshev polynomial `T*_n(x) = T_n(2x - 1)` (`special.shifted_chebyshev_polynomial_t`; the degree `n` is truncated to an integer; not differentiable,
+    /// as in PyTorch).
+    ShiftedChebyshevPolynomialT {
+        method: shifted_chebyshev_polynomial_t,
+        ints: float,
+        scalar: |a, b| super::polynomial::eval_shifted(super::polynomial::Family::ChebyshevT, a, b),
+        differentiable: false,
+        saves: [],
+        grad: |st, g, need| Err(super::no_derivative("shifted_chebyshev_polynomial_t")),
+        tests: [],
+    }
+    /// The shifted Chebyshev polynomial `U*_n(x) = U_n(2x - 1)` (`special.shifted_chebyshev_polynomial_u`; the degree `n` is truncated to an integer; not differentiable,
+    /// as in PyTorch).
+    ShiftedChebyshevPolynomialU {
+        method: shifted_chebyshev_polynomial_u,
+        ints: float,
+        scalar: |a, b| super::polynomial::eval_shifted(super::polynomial::Family::ChebyshevU, a, b),
+        differentiable: false,
+        saves: [],
+        grad: |st, g, need| Err(super::no_derivative("shifted_chebyshev_polynomial_u")),
+        tests: [],
+    }
+    /// The shifted Chebyshev polynomial `V*_n(x) = V_n(2x - 1)` (`special.shifted_chebyshev_polynomial_v`; the degree `n` is truncated to an integer; not differentiable,
+    /// as in PyTorch).
+    ShiftedChebyshevPolynomialV {
+        method: shifted_chebyshev_polynomial_v,
+        ints: float,
+        scalar: |a, b| super::polynomial::eval_shifted(super::polynomial::Family::ChebyshevV, a, b),
+        differentiable: false,
+        saves: [],
+        grad: |st, g, need| Err(super::no_derivative("shifted_chebyshev_polynomial_v")),
+        tests: [],
+    }
+    /// The shifted Chebyshev polynomial `W*_n(x) = W_n(2x - 1)` (`special.shifted_chebyshev_polynomial_w`; the degree `n` is truncated to an integer; not differentiable,
+    /// as in PyTorch).
+    ShiftedChebyshevPolynomialW {
+        method: shifted_chebyshev_polynomial_w,
+        ints: float,
+        scalar: |a, b| super::polynomial::eval_shifted(super::polynomial::Family::ChebyshevW, a, b),
+        differentiable: false,
+        saves: [],
+        grad: |st, g, need| Err(super::no_derivative("shifted_chebyshev_polynomial_w")),
+        tests: [],
+    }
+    /// The physicists' Hermite polynomial `H_n(x)` (`special.hermite_polynomial_h`; the degree `n` is truncated to an integer; not differentiable,
+    /// as in PyTorch).
+    HermitePolynomialH {
+        method: hermite_polynomial_h,
+        ints: float,
+        scalar: |a, b| super::polynomial::eval(super::polynomial::Family::HermiteH, a, b),
+        differentiable: false,
+        saves: [],
+        grad: |st, g, need| Err(super::no_derivative("hermite_polynomial_h")),
+        tests: [],
+    }
+    /// The probabilists' Hermite polynomial `He_n(x)` (`special.hermite_polynomial_he`; the degree `n` is truncated to an integer; not differentiable,
+    /// as in PyTorch).
+    HermitePolynomialHe {
+        method: hermite_polynomial_he,
+        ints: float,
+        scalar: |a, b| super::polynomial::eval(super::polynomial::Family::HermiteHe, a, b),
+        differentiable: false,
+        saves: [],
+        grad: |st, g, need| Err(super::no_derivative("hermite_polynomial_he")),
+        tests: [],
+    }
+    /// The Laguerre polynomial `L_n(x)` (`special.laguerre_polynomial_l`; the degree `n` is truncated to an integer; not differentiable,
+    /// as in PyTorch).
+    LaguerrePolynomialL {
+        method: laguerre_polynomial_l,
+        ints: float,
+        scalar: |a, b| super::polynomial::eval(super::polynomial::Family::LaguerreL, a, b),
+        differentiable: false,
+        saves: [],
+        grad: |st, g, need| Err(super::no_derivative("laguerre_polynomial_l")),
+        tests: [],
+    }
+    /// The Legendre polynomial `P_n(x)` (`special.legendre_polynomial_p`; the degree `n` is truncated to an integer; not differentiable,
+    /// as in PyTorch).
+    LegendrePolynomialP {
+        method: legendre_polynomial_p,
+        ints: float,
+        scalar: |a, b| super::polynomial::eval(super::polynomial::Family::LegendreP, a, b),
+        differentiable: false,
+        saves: [],
+        grad: |st, g, need| Err(super::no_derivative("legendre_polynomial_p")),
+        tests: [],
     }
     /// `a & b` for integers and bools.
     BitwiseAnd {

@@ -95,6 +95,7 @@ macro_rules! __unary_method {
 ///     scalar: |x| expr,          // the definition, generic over `F: Float` (f32, f64)
 ///     int: |v| expr,             // optional: the op keeps integer dtypes (v: i64, wrapping)
 ///     simd: path::to::kernel,    // optional: fn(&[f32], &mut [f32]) replacing the f32 loop
+///     differentiable: false,     // optional: PyTorch's non_differentiable (never recorded)
 ///     saves: [y = output, x = input(0)],
 ///     grad: |st, g| expr,        // the input's gradient (a Result<Tensor>)
 ///     tests: ["fixture_case", ...],
@@ -108,6 +109,7 @@ macro_rules! unary_table {
             scalar: |$x:ident| $scalar:expr,
             $(int: |$xi:ident| $int:expr,)?
             $(simd: $simd:path,)?
+            $(differentiable: $udiff:literal,)?
             saves: [$($var:ident = $what:ident $(($idx:tt))?),* $(,)?],
             grad: |$st:ident, $g:ident| $grad:expr,
             tests: [$($case:literal),* $(,)?] $(,)?
@@ -138,6 +140,12 @@ macro_rules! unary_table {
             /// Whether the op is defined on integer tensors without promotion to float.
             pub fn keeps_int(self) -> bool {
                 match self { $( UnaryOp::$V { .. } => __present!($($xi)?), )* }
+            }
+
+            /// Whether the op records a gradient: `false` for PyTorch's `non_differentiable`
+            /// entries, whose outputs never require grad.
+            pub fn differentiable(self) -> bool {
+                match self { $( UnaryOp::$V { .. } => __or!($({ $udiff })? ; true), )* }
             }
 
             /// The op-table fixture cases that exercise this op.
@@ -230,6 +238,7 @@ macro_rules! unary_table {
 ///     int: |a, b| expr,          // the integer definition (i64, wrapping); optional when
 ///                                // `ints: float` (integers never reach the op)
 ///     bool: |p, q| expr,         // optional: the op accepts bool tensors
+///     differentiable: false,     // optional: PyTorch's non_differentiable (never recorded)
 ///     saves: [a = input(0), b = input(1), y = output],
 ///     grad: |st, g, need| expr,  // [Option<Tensor>; 2] (a Result); `need(i)` says which
 ///     tests: ["fixture_case", ...],
@@ -245,6 +254,7 @@ macro_rules! binary_table {
             scalar: |$a:ident, $b:ident| $scalar:expr,
             $(int: |$ia:ident, $ib:ident| $int:expr,)?
             $(bool: |$ba:ident, $bb:ident| $bool:expr,)?
+            $(differentiable: $bdiff:literal,)?
             saves: [$($var:ident = $what:ident $(($idx:tt))?),* $(,)?],
             grad: |$st:ident, $g:ident, $need:ident| $grad:expr,
             tests: [$($case:literal),* $(,)?] $(,)?
@@ -284,6 +294,11 @@ macro_rules! binary_table {
             /// Whether the op accepts bool tensors.
             pub fn accepts_bool(self) -> bool {
                 match self { $( BinaryOp::$V => __present!($($ba)?), )* }
+            }
+
+            /// Whether the op records a gradient (`false`: PyTorch's `non_differentiable`).
+            pub fn differentiable(self) -> bool {
+                match self { $( BinaryOp::$V => __or!($({ $bdiff })? ; true), )* }
             }
 
             /// The op-table fixture cases that exercise this op.

@@ -14,6 +14,7 @@
 #[macro_use]
 mod macros;
 mod binary;
+mod polynomial;
 mod unary;
 
 pub use binary::BinaryOp;
@@ -72,6 +73,13 @@ pub(crate) fn when(cond: bool, f: impl FnOnce() -> Result<Tensor>) -> Result<Opt
 #[track_caller]
 pub(crate) fn no_derivative(op: &str) -> crate::Error {
     crate::Error::autograd("backward", format!("derivative for {op} is not implemented"))
+}
+
+/// The error of a rule whose derivative for one input PyTorch leaves unimplemented (its
+/// `not_implemented(...)` in `derivatives.yaml`; a `NotImplementedError` in Python).
+#[track_caller]
+pub(crate) fn not_implemented(what: &str) -> crate::Error {
+    crate::Error::unsupported("backward", format!("the derivative for '{what}' is not implemented."))
 }
 
 /// `shape` with each of `dims` set to 1.

@@ -9,7 +9,7 @@
 use crate::autograd::is_grad_enabled;
 use crate::backend::cpu::map::Float;
 use crate::DType;
-use ember_kernels::{special, vmath};
+use ember_kernels::{special, special_bessel, special_normal, vmath};
 use std::f64::consts::{FRAC_1_SQRT_2, FRAC_2_SQRT_PI, PI};
 
 /// `sqrt(2 / pi)` and the cubic coefficient of the tanh GELU approximation.
@@ -19,6 +19,20 @@ const GELU_C: f64 = 0.044715;
 /// The standard normal density, from differentiable ops.
 fn normal_pdf(a: &crate::Tensor) -> crate::Result<crate::Tensor> {
     a.mul(a)?.mul_scalar(-0.5)?.exp()?.mul_scalar(1.0 / (2.0 * PI).sqrt())
+}
+
+/// `f_0(x) - f_1(x) / x` with `limit` at 0: the slope of an order-one Bessel function `f_1`
+/// (`J_1`, `I_1`) whose order-zero partner is `f_0`.
+fn order_one_slope(
+    x: &crate::Tensor,
+    f0: &crate::Tensor,
+    f1: &crate::Tensor,
+    limit: f64,
+) -> crate::Result<crate::Tensor> {
+    let at0 = x.eq_scalar(0.0)?;
+    let safe = crate::Tensor::where_cond(&at0, &crate::Tensor::ones_like(x)?, x)?;
+    let d = f0.sub(&f1.div(&safe)?)?;
+    crate::Tensor::where_cond(&at0, &crate::Tensor::full_like(x, limit)?, &d)
 }
 
 unary_table! {
@@ -427,12 +441,7 @@ unary_table! {
         method: i1,
         scalar: |x| F::of(special::i1(crate::dtype::Element::to_f64(x))),
         saves: [x = input(0), y = output],
-        grad: |st, g| {
-            let at0 = x.eq_scalar(0.0)?;
-            let safe = crate::Tensor::where_cond(&at0, &crate::Tensor::ones_like(&x)?, &x)?;
-            let d = x.i0()?.sub(&y.div(&safe)?)?;
-            g.mul(&crate::Tensor::where_cond(&at0, &crate::Tensor::full_like(&x, 0.5)?, &d)?)
-        },
+        grad: |st, g| g.mul(&order_one_slope(&x, &x.i0()?, &y, 0.5)?),
         tests: ["i1", "i0"],
     }
     /// The exponentially scaled `I_0`: `i0e(x) = e^-|x| I_0(x)`; `i0e' = i1e - sign(x) i0e`.
@@ -455,6 +464,146 @@ unary_table! {
             g.mul(&crate::Tensor::where_cond(&at0, &crate::Tensor::full_like(&x, 0.5)?, &d)?)
         },
         tests: ["i1e", "i0e"],
+    }
+    /// The Bessel function of the first kind `J_0`; `J_0' = -J_1`.
+    BesselJ0 {
+        method: bessel_j0,
+        scalar: |x| F::of(special_bessel::bessel_j0(crate::dtype::Element::to_f64(x))),
+        saves: [x = input(0)],
+        grad: |st, g| g.mul(&x.bessel_j1()?.neg()?),
+        tests: ["bessel_j0"],
+    }
+    /// `J_1`; `J_1' = J_0 - J_1 / x` (1/2 at 0).
+    BesselJ1 {
+        method: bessel_j1,
+        scalar: |x| F::of(special_bessel::bessel_j1(crate::dtype::Element::to_f64(x))),
+        saves: [x = input(0), y = output],
+        grad: |st, g| g.mul(&order_one_slope(&x, &x.bessel_j0()?, &y, 0.5)?),
+        tests: ["bessel_j1", "bessel_j0"],
+    }
+    /// The Bessel function of the second kind `Y_0` (x > 0); `Y_0' = -Y_1`.
+    BesselY0 {
+        method: bessel_y0,
+        scalar: |x| F::of(special_bessel::bessel_y0(crate::dtype::Element::to_f64(x))),
+        saves: [x = input(0)],
+        grad: |st, g| g.mul(&x.bessel_y1()?.neg()?),
+        tests: ["bessel_y0"],
+    }
+    /// `Y_1`; `Y_1' = Y_0 - Y_1 / x`.
+    BesselY1 {
+        method: bessel_y1,
+        scalar: |x| F::of(special_bessel::bessel_y1(crate::dtype::Element::to_f64(x))),
+        saves: [x = input(0), y = output],
+        grad: |st, g| g.mul(&x.bessel_y0()?.sub(&y.div(&x)?)?),
+        tests: ["bessel_y1", "bessel_y0"],
+    }
+    /// `torch.special.modified_bessel_i0`: `I_0` (NaN at ±inf); `I_0' = I_1`.
+    ModifiedBesselI0 {
+        method: modified_bessel_i0,
+        scalar: |x| F::of(special_bessel::modified_bessel_i0(crate::dtype::Element::to_f64(x))),
+        saves: [x = input(0)],
+        grad: |st, g| g.mul(&x.modified_bessel_i1()?),
+        tests: ["modified_bessel_i0"],
+    }
+    /// `torch.special.modified_bessel_i1`: `I_1`; `I_1' = I_0 - I_1 / x` (1/2 at 0).
+    ModifiedBesselI1 {
+        method: modified_bessel_i1,
+        scalar: |x| F::of(special_bessel::modified_bessel_i1(crate::dtype::Element::to_f64(x))),
+        saves: [x = input(0), y = output],
+        grad: |st, g| g.mul(&order_one_slope(&x, &x.modified_bessel_i0()?, &y, 0.5)?),
+        tests: ["modified_bessel_i1", "modified_bessel_i0"],
+    }
+    /// The modified Bessel function of the second kind `K_0` (x > 0); `K_0' = -K_1`.
+    ModifiedBesselK0 {
+        method: modified_bessel_k0,
+        scalar: |x| F::of(special_bessel::modified_bessel_k0(crate::dtype::Element::to_f64(x))),
+        saves: [x = input(0)],
+        grad: |st, g| g.mul(&x.modified_bessel_k1()?.neg()?),
+        tests: ["modified_bessel_k0"],
+    }
+    /// `K_1`; `K_1' = -K_0 - K_1 / x`.
+    ModifiedBesselK1 {
+        method: modified_bessel_k1,
+        scalar: |x| F::of(special_bessel::modified_bessel_k1(crate::dtype::Element::to_f64(x))),
+        saves: [x = input(0), y = output],
+        grad: |st, g| g.mul(&x.modified_bessel_k0()?.add(&y.div(&x)?)?.neg()?),
+        tests: ["modified_bessel_k1", "modified_bessel_k0"],
+    }
+    /// `e^x K_0(x)` (not differentiable in PyTorch).
+    ScaledModifiedBesselK0 {
+        method: scaled_modified_bessel_k0,
+        scalar: |x| F::of(special_bessel::scaled_modified_bessel_k0(crate::dtype::Element::to_f64(x))),
+        differentiable: false,
+        saves: [],
+        grad: |st, g| Err(super::no_derivative("scaled_modified_bessel_k0")),
+        tests: [],
+    }
+    /// `e^x K_1(x)` (not differentiable in PyTorch).
+    ScaledModifiedBesselK1 {
+        method: scaled_modified_bessel_k1,
+        scalar: |x| F::of(special_bessel::scaled_modified_bessel_k1(crate::dtype::Element::to_f64(x))),
+        differentiable: false,
+        saves: [],
+        grad: |st, g| Err(super::no_derivative("scaled_modified_bessel_k1")),
+        tests: [],
+    }
+    /// The Airy function `Ai` (not differentiable in PyTorch).
+    AiryAi {
+        method: airy_ai,
+        scalar: |x| F::of(special_bessel::airy_ai(crate::dtype::Element::to_f64(x))),
+        differentiable: false,
+        saves: [],
+        grad: |st, g| Err(super::no_derivative("airy_ai")),
+        tests: [],
+    }
+    /// The spherical Bessel function `j_0(x) = sin(x) / x` (not differentiable in PyTorch).
+    SphericalBesselJ0 {
+        method: spherical_bessel_j0,
+        scalar: |x| F::of(special_bessel::spherical_bessel_j0(crate::dtype::Element::to_f64(x))),
+        differentiable: false,
+        saves: [],
+        grad: |st, g| Err(super::no_derivative("spherical_bessel_j0")),
+        tests: [],
+    }
+    /// The standard normal quantile `Φ⁻¹(p)`; its slope is `sqrt(2π) e^(y^2 / 2)`.
+    Ndtri {
+        method: ndtri,
+        scalar: |x| F::of(special_normal::ndtri(crate::dtype::Element::to_f64(x))),
+        saves: [y = output],
+        grad: |st, g| g.mul(&y.square()?.mul_scalar(0.5)?.exp()?.mul_scalar((2.0 * PI).sqrt())?),
+        tests: ["ndtri"],
+    }
+    /// `ln Φ(x)`; its slope `φ(x) / Φ(x) = e^-(y + x^2 / 2) / sqrt(2π)` never underflows.
+    LogNdtr {
+        method: log_ndtr,
+        scalar: |x| F::of(special_normal::log_ndtr(crate::dtype::Element::to_f64(x))),
+        saves: [x = input(0), y = output],
+        grad: |st, g| g.mul(&y.add(&x.square()?.mul_scalar(0.5)?)?.neg()?.exp()?.mul_scalar(1.0 / (2.0 * PI).sqrt())?),
+        tests: ["log_ndtr"],
+    }
+    /// `erfcx(x) = e^(x^2) erfc(x)`; `erfcx' = 2 x erfcx(x) - 2 / sqrt(π)`.
+    Erfcx {
+        method: erfcx,
+        scalar: |x| F::of(special_normal::erfcx(crate::dtype::Element::to_f64(x))),
+        saves: [x = input(0), y = output],
+        grad: |st, g| g.mul(&x.mul(&y)?.mul_scalar(2.0)?.add_scalar(-FRAC_2_SQRT_PI)?),
+        tests: ["erfcx"],
+    }
+    /// The entropy term `-x ln x` (0 at 0, `-inf` below); its slope is `-(1 + ln x)`.
+    Entr {
+        method: entr,
+        scalar: |x| {
+            if x.is_nan() || x > F::of(0.0) {
+                -(x * x.ln())
+            } else if x == F::of(0.0) {
+                F::of(0.0)
+            } else {
+                F::of(f64::NEG_INFINITY)
+            }
+        },
+        saves: [x = input(0)],
+        grad: |st, g| g.mul(&x.log()?.add_scalar(1.0)?.neg()?),
+        tests: ["entr"],
     }
     /// The inverse error function.
     Erfinv {

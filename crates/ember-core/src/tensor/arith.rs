@@ -54,7 +54,8 @@ impl Tensor {
     #[track_caller]
     pub(crate) fn unary_prim(&self, op: UnaryOp) -> Result<Tensor> {
         let out = map::unary(&*self.cpu_read("unary")?, self.layout(), op);
-        Ok(Tensor::from_storage(out, self.shape()).record(&[self], || Op::Unary(op)))
+        let out = Tensor::from_storage(out, self.shape());
+        Ok(if op.differentiable() { out.record(&[self], || Op::Unary(op)) } else { out })
     }
 
     /// Applies the unary op of the table (`op/unary.rs`): integer inputs of float-only ops
@@ -124,7 +125,8 @@ impl Tensor {
     #[track_caller]
     pub(crate) fn binary_prim(&self, rhs: &Tensor, op: BinaryOp) -> Result<Tensor> {
         let out = read_two(self, rhs, "binary", |a, b| map::binary(a, self.layout(), b, rhs.layout(), op))?;
-        Ok(Tensor::from_storage(out, self.shape()).record(&[self, rhs], || Op::Binary(op)))
+        let out = Tensor::from_storage(out, self.shape());
+        Ok(if op.differentiable() { out.record(&[self, rhs], || Op::Binary(op)) } else { out })
     }
 
     /// Applies the binary op of the table (`op/binary.rs`) with broadcasting and promotion;
