@@ -457,6 +457,7 @@ case("ndtri", [("data", [0.001, 0.01, 0.05, 0.075, 0.3, 0.5, 0.8, 0.925, 0.95, 0
 case("log_ndtr", [("data", [-40.0, -10.0, -3.0, -0.5, 0.0, 0.7, 3.0, 8.0, 40.0], [9])], SP.log_ndtr)
 case("erfcx", [("data", [-2.5, -1.0, -0.2, 0.0, 0.5, 1.9, 2.1, 10.0, 1e5], [9])], SP.erfcx)
 case("entr", [P], SP.entr)
+case("erfc", [("data", [-3.0, -0.5, 0.0, 0.3, 1.0, 2.5, 6.0, 12.0], [8])], torch.erfc)
 # zeta, igamma and igammac have no derivative in their first input (as in PyTorch)
 case("zeta", [("const", [2.0, 3.5, 1.5, 6.0], [4]), ([3, 4], "pos")], SP.zeta)
 case("igamma", [("const", [0.5, 1.0, 3.0, 12.0], [4]), ("data", [0.1, 2.0, 3.0, 30.0, 1.0, 0.5, 4.5, 11.0], [2, 4])],

@@ -165,16 +165,45 @@ def _weight_norm(v, g, dim=0):
     return v * (g / norm_except_dim(v, 2, dim))
 
 
+def _round_decimals(round_half_even):
+    """``round(decimals=d)`` as torch computes it: ``round(x * 10^d) / 10^d`` (for ``d < 0``,
+    ``round(x / 10^-d) * 10^-d``)."""
+
+    def round(self, *, decimals=0):
+        if decimals == 0:
+            return round_half_even(self)
+        scale = 10.0 ** abs(decimals)
+        if decimals > 0:
+            return round_half_even(self * scale) / scale
+        return round_half_even(self / scale) * scale
+
+    round.__doc__ = "Rounds half to even, to ``decimals`` decimal places."
+    return round
+
+
+# Table ops that torch offers only under ``torch.special`` (``ember.special`` binds them).
+SPECIAL_ONLY = frozenset("""
+bessel_j0 bessel_j1 bessel_y0 bessel_y1 modified_bessel_i0 modified_bessel_i1 modified_bessel_k0
+modified_bessel_k1 scaled_modified_bessel_k0 scaled_modified_bessel_k1 airy_ai spherical_bessel_j0
+ndtri log_ndtr erfcx entr zeta xlog1py chebyshev_polynomial_t chebyshev_polynomial_u
+chebyshev_polynomial_v chebyshev_polynomial_w shifted_chebyshev_polynomial_t
+shifted_chebyshev_polynomial_u shifted_chebyshev_polynomial_v shifted_chebyshev_polynomial_w
+hermite_polynomial_h hermite_polynomial_he laguerre_polynomial_l legendre_polynomial_p
+""".split())
+
+
 def install(namespace):
     """Adds the table ops and aliases to ``Tensor`` and the module namespace."""
     for name, code in _C.unary_ops():
+        if name in SPECIAL_ONLY:
+            continue
         if not hasattr(Tensor, name):
             setattr(Tensor, name, _unary_method(code, name))
         if not hasattr(Tensor, name + "_"):
             setattr(Tensor, name + "_", _unary_inplace(code, name))
         namespace.setdefault(name, _function_of(name))
     for name, code in _C.binary_ops():
-        if name in _RENAMED:
+        if name in _RENAMED or name in SPECIAL_ONLY:
             continue
         if not hasattr(Tensor, name):
             setattr(Tensor, name, _binary_method(code, name))
@@ -197,6 +226,7 @@ def install(namespace):
         if hasattr(Tensor, target) and not hasattr(Tensor, alias):
             setattr(Tensor, alias, getattr(Tensor, target))
         namespace.setdefault(alias, _function_of(target))
+    Tensor.round = _round_decimals(Tensor.round)
     from . import special
     Tensor.polygamma = lambda self, n: special.polygamma(n, self)
     Tensor.logit = special.logit

@@ -230,3 +230,53 @@ case("inplace_index_add_scatter_add_grads", "a = torch.arange(12.).reshape(3, 4)
 case("inplace_unary_binary_grads", "a = torch.tensor([0.5, -1.5, 2.0], requires_grad=True)\nb = torch.tensor([1.5, 2.0, -0.5], requires_grad=True)\n"
      "x = a * 1\nx.exp_()\nx += b\nx.relu_()\nx *= b\nx.tanh_()\nx -= a\nx.sigmoid_()\nx /= b\nx.sin_()\nx **= 2\n"
      "(x * torch.tensor([1.0, 2.0, 3.0])).sum().backward()\nout = (x, a.grad, b.grad)")
+
+# ---- torch.special: Bessel, Airy, normal-distribution functions, zeta, incomplete gamma,
+# orthogonal polynomials (values in f32 across the ranges; f64 at the points where PyTorch's own
+# Cephes-based values are accurate to 1e-12, and at the edges of each domain)
+case("special_bessel_f32", "x = torch.tensor([-7.5, -1.5, 0.0, 0.5, 3.0, 6.0, 9.0, 25.0])\np = x.abs() + 0.05\nS = torch.special\n"
+     "out = (S.bessel_j0(x), S.bessel_j1(x), S.bessel_y0(p), S.bessel_y1(p), S.modified_bessel_i0(x), S.modified_bessel_i1(x), "
+     "S.modified_bessel_k0(p), S.modified_bessel_k1(p), S.scaled_modified_bessel_k0(p), S.scaled_modified_bessel_k1(p), "
+     "S.spherical_bessel_j0(x), S.airy_ai(torch.tensor([-12.0, -6.0, -1.9, -0.5, 0.0, 1.0, 2.0, 2.5, 8.0])))")
+case("special_edges_f64", "x = torch.tensor([float('-inf'), float('inf'), float('nan'), 0.0, -0.0, -1.0], dtype=torch.float64)\nS = torch.special\n"
+     "out = [getattr(S, f)(x) for f in ['bessel_j0', 'bessel_j1', 'bessel_y0', 'bessel_y1', 'modified_bessel_i0', 'modified_bessel_i1', "
+     "'modified_bessel_k0', 'modified_bessel_k1', 'scaled_modified_bessel_k0', 'scaled_modified_bessel_k1', 'airy_ai', "
+     "'spherical_bessel_j0', 'ndtri', 'log_ndtr', 'erfcx', 'entr', 'ndtr', 'erfc']]")
+case("special_normal", "S = torch.special\np = torch.tensor([1e-30, 1e-5, 0.02, 0.3, 0.5, 0.9, 0.999], dtype=torch.float64)\n"
+     "x = torch.tensor([-30.0, -6.0, -1.0, 0.0, 0.5, 3.0, 9.0], dtype=torch.float64)\nf = x.float()\n"
+     "out = (S.ndtri(p), S.ndtri(p.float()), S.log_ndtr(x), S.log_ndtr(f), S.erfcx(x), S.erfcx(f), S.ndtr(x), S.ndtr(f), "
+     "S.entr(x.abs()), S.erfc(x), torch.erfc(f), torch.special.ndtri(torch.tensor([0, 1])))")
+case("special_gradients", "S = torch.special\nx = torch.tensor([0.25, 0.5, 1.5, 2.0], dtype=torch.float64, requires_grad=True)\n"
+     "p = torch.tensor([0.01, 0.2, 0.6, 0.95], dtype=torch.float64, requires_grad=True)\n"
+     "y = (S.bessel_j0(x) + S.bessel_j1(x) * 2 + S.bessel_y0(x) * 3 + S.bessel_y1(x) * 4 + S.modified_bessel_i0(x) * 5 "
+     "+ S.modified_bessel_i1(x) * 6 + S.modified_bessel_k0(x) * 7 + S.modified_bessel_k1(x) * 8 + S.log_ndtr(-x) + S.erfcx(x) "
+     "+ S.entr(x) + S.ndtr(x) + S.erfc(x) + S.xlog1py(x, x) + S.zeta(torch.tensor(3.0, dtype=torch.float64), x) "
+     "+ S.gammainc(torch.tensor(2.0, dtype=torch.float64), x) + S.gammaincc(torch.tensor(0.5, dtype=torch.float64), x)).sum() "
+     "+ S.ndtri(p).sum()\ny.backward()\nout = (y, x.grad, p.grad)")
+case("special_binary", "S = torch.special\na = torch.tensor([0.5, 1.0, 3.0, 12.0], dtype=torch.float64)\n"
+     "x = torch.tensor([[0.1], [2.0], [30.0]], dtype=torch.float64)\ninf = float('inf')\n"
+     "e = torch.tensor([0.0, 0.0, -1.0, 1.0, inf, inf, 2.0, 2.0, 1.0], dtype=torch.float64)\n"
+     "f = torch.tensor([1.0, 0.0, 1.0, -1.0, 1.0, inf, 0.0, inf, float('nan')], dtype=torch.float64)\n"
+     "out = (S.gammainc(a, x), S.gammaincc(a, x), torch.igamma(a, x), a.igammac(x), S.gammainc(e, f), S.gammaincc(e, f), "
+     "S.zeta(torch.tensor([1.0, 0.5, 2.0, 2.0, 2.0, 4.0], dtype=torch.float64), torch.tensor([1.0, 1.0, 0.0, -1.0, -1.5, 0.5], dtype=torch.float64)), "
+     "S.zeta(2.0, torch.tensor([1.0, 2.0])), S.zeta(torch.tensor([3, 4]), 2), S.xlog1py(torch.tensor([0.0, 0.0, 2.0]), torch.tensor([float('nan'), -1.0, 0.5])), "
+     "S.xlog1py(2, torch.tensor([1.0])), torch.tensor([1.0, 2.0]).igamma_(torch.tensor([0.5, 0.5])))")
+case("special_polynomials", "S = torch.special\nx = torch.tensor([[-1.0], [-0.7], [0.0], [0.3], [0.999], [1.0], [1.7], [-2.5]])\n"
+     "n = torch.tensor([0.0, 1.0, 2.0, 3.0, 7.0, 9.0, 12.0, -1.0, 4.6])\nnames = ['chebyshev_polynomial_t', 'chebyshev_polynomial_u', "
+     "'chebyshev_polynomial_v', 'chebyshev_polynomial_w', 'shifted_chebyshev_polynomial_t', 'shifted_chebyshev_polynomial_u', "
+     "'shifted_chebyshev_polynomial_v', 'shifted_chebyshev_polynomial_w', 'hermite_polynomial_h', 'hermite_polynomial_he', "
+     "'laguerre_polynomial_l', 'legendre_polynomial_p']\n"
+     "out = ([getattr(S, f)(x, n) for f in names], [getattr(S, f)(x.double(), 5) for f in names], [getattr(S, f)(0.5, n) for f in names], "
+     "S.chebyshev_polynomial_t(torch.tensor([1, 2]), torch.tensor([3])), S.hermite_polynomial_h(torch.tensor([0.5]), torch.tensor([129, 60])), "
+     "S.chebyshev_polynomial_t(torch.tensor([2.0], dtype=torch.float64), 2000), "
+     "S.legendre_polynomial_p(torch.tensor([0.3], requires_grad=True), 3).requires_grad, S.airy_ai(torch.ones(2, requires_grad=True)).requires_grad)")
+case("special_misc", "S = torch.special\nx = torch.tensor([-2.5, -0.5, 0.0, 1.25, 3.5])\n"
+     "out = (S.exp2(x), S.expm1(x), S.log1p(x.abs()), S.round(x), S.round(torch.tensor([1.2345, -2.5551]), decimals=2), "
+     "torch.round(torch.tensor([1250.0, 1351.0]), decimals=-2), S.sinc(x), S.logsumexp(x, 0), S.softmax(x, 0), "
+     "S.log_softmax(x, dim=0), S.expit(x), S.logit(torch.tensor([0.0, 0.25]), eps=1e-6), S.psi(x.abs() + 1), S.gammaln(x.abs() + 1), "
+     "S.i0(x), S.i0e(x), S.i1(x), S.i1e(x), S.erf(x), S.erfinv(x / 4), S.xlogy(torch.tensor([0.0, 2.0]), torch.tensor([float('nan'), 3.0])), "
+     "S.multigammaln(torch.tensor([2.5, 4.0]), 3), hasattr(torch, 'bessel_j0'), hasattr(torch.Tensor, 'zeta'), hasattr(torch.Tensor, 'igamma'))")
+case("special_zeta_two_numbers", "out = torch.special.zeta(2.0, 3.0)")
+case("special_zeta_grad_in_x", "x = torch.tensor([2.0], requires_grad=True)\ntorch.special.zeta(x, torch.tensor([1.5])).sum().backward()\nout = x.grad")
+case("special_gammainc_grad_in_a", "a = torch.tensor([2.0], requires_grad=True)\ntorch.special.gammainc(a, torch.tensor([1.5])).sum().backward()\nout = a.grad")
+case("special_bad_input_type", "out = torch.special.bessel_j0([1.0, 2.0])")

@@ -78,6 +78,9 @@ case("adaptive_avg2d", "x = det(2, 3, 7, 5, grad=True); out = fwd_bwd(torch.nn.A
 case("adaptive_avg2d_none", "out = torch.nn.AdaptiveAvgPool2d((None, 2))(det(1, 2, 4, 6))")
 case("adaptive_max1d", "out = torch.nn.AdaptiveMaxPool1d(3)(det(2, 2, 8))")
 case("lppool2d", "out = torch.nn.LPPool2d(2, 2)(det(1, 1, 4, 4, offset=2.0).abs())")
+case("lppool3d", "x = det(1, 2, 4, 4, 5, offset=2.0).abs().requires_grad_()\n"
+     "out = (fwd_bwd(torch.nn.LPPool3d(2, 2), x), torch.nn.functional.lp_pool3d(x.detach(), 3, (2, 1, 2), stride=(1, 2, 2), ceil_mode=True), "
+     "repr(torch.nn.LPPool3d(1.5, (2, 2, 1))))")
 case("maxunpool2d", "v, i = torch.nn.MaxPool2d(2, return_indices=True)(det(1, 1, 4, 4)); out = torch.nn.MaxUnpool2d(2)(v, i)")
 case("maxpool3d", "out = torch.nn.MaxPool3d(2)(det(1, 1, 4, 4, 4))")
 case("avgpool3d", "out = torch.nn.AvgPool3d(2, stride=1)(det(1, 1, 3, 3, 3))")

@@ -42,6 +42,11 @@ pub fn erfcx(x: f64) -> f64 {
     1.0 / (PI.sqrt() * f)
 }
 
+/// `erfc(x) = 1 - erf(x)`, accurate where it is tiny (musl's).
+pub fn erfc(x: f64) -> f64 {
+    libm::erfc(x)
+}
+
 /// `Φ(x)`, the standard normal CDF: `erfc(-x / sqrt 2) / 2`.
 pub fn ndtr(x: f64) -> f64 {
     0.5 * libm::erfc(-x * FRAC_1_SQRT_2)

@@ -465,6 +465,15 @@ unary_table! {
         },
         tests: ["i1e", "i0e"],
     }
+    /// The complementary error function `1 - erf(x)`, exact in the upper tail (musl's `erfc`);
+    /// `erfc' = -2 / sqrt(π) e^(-x^2)`.
+    Erfc {
+        method: erfc,
+        scalar: |x| F::of(special_normal::erfc(crate::dtype::Element::to_f64(x))),
+        saves: [x = input(0)],
+        grad: |st, g| g.mul(&x.square()?.neg()?.exp()?.mul_scalar(-FRAC_2_SQRT_PI)?),
+        tests: ["erfc"],
+    }
     /// The Bessel function of the first kind `J_0`; `J_0' = -J_1`.
     BesselJ0 {
         method: bessel_j0,

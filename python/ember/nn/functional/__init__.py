@@ -13,7 +13,7 @@ from ._conv import (  # noqa: F401
     adaptive_max_pool1d_with_indices, adaptive_max_pool2d, adaptive_max_pool2d_with_indices, adaptive_max_pool3d,
     adaptive_max_pool3d_with_indices, affine_grid, avg_pool1d, avg_pool2d, avg_pool3d, channel_shuffle, conv1d,
     conv2d, conv3d, conv_transpose1d, conv_transpose2d, conv_transpose3d, fold, grid_sample, interpolate, lp_pool1d,
-    lp_pool2d, max_pool1d, max_pool1d_with_indices, max_pool2d, max_pool2d_with_indices, max_pool3d,
+    lp_pool2d, lp_pool3d, max_pool1d, max_pool1d_with_indices, max_pool2d, max_pool2d_with_indices, max_pool3d,
     max_pool3d_with_indices, max_unpool1d, max_unpool2d, max_unpool3d, native_channel_shuffle, pad, pixel_shuffle,
     pixel_unshuffle, unfold, upsample, upsample_bilinear, upsample_nearest,
 )

@@ -207,6 +207,14 @@ def lp_pool2d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
                          _ints(_stride(stride, kernel_size), 2, "stride"), bool(ceil_mode))
 
 
+def lp_pool3d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    """``(Σ x^p)^(1/p)`` over each window: the window mean of ``x^p`` times the window volume
+    (torch's formula, including its ``sign(s) relu(|s|)`` of the sum before the root)."""
+    kd, kh, kw = _ints(kernel_size, 3, "kernel_size")
+    out = avg_pool3d(input.pow(norm_type), (kd, kh, kw), stride, 0, ceil_mode)
+    return (out.sign() * out.abs().relu()).mul(kd * kh * kw).pow(1.0 / norm_type)
+
+
 def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
     return _pool_indices.max_unpool_nd(input, indices, _ints(kernel_size, 1, "kernel_size"),
                                        _ints(_stride(stride, kernel_size), 1, "stride"), _ints(padding, 1, "padding"),
