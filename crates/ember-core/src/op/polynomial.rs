@@ -77,57 +77,8 @@ pub(crate) fn eval<F: Float>(family: Family, x: F, n: F) -> F {
                 _ => recur(n, one, two * x, |_, q, p| two * x * q - p),
             }
         }
-        Family::ChebyshevV => {
-            if x.abs() == one {
-                let odd = nf + nf + one;
-                return if x > F::of(0.0) {
-                    one
-                } else if n % 2 == 0 {
-                    odd
-                } else {
-                    -odd
-                };
-            }
-            if n > 8 && inside {
-                let t = x.acos();
-                if (F::of(0.5) * t).sin() != one {
-                    return ((nf + F::of(0.5)) * t).cos() / (F::of(0.5) * t).cos();
-                }
-                return if n % 2 == 0 { nf + nf + one } else { -(nf + nf + one) };
-            }
-            match n {
-                0 => one,
-                _ => recur(n, one, two * x - one, |_, q, p| two * x * q - p),
-            }
-        }
-        Family::ChebyshevW => {
-            if x.abs() == one {
-                return if x > F::of(0.0) {
-                    nf + nf + one
-                } else if n % 2 == 0 {
-                    one
-                } else {
-                    -one
-                };
-            }
-            if n > 8 && inside {
-                let t = x.acos();
-                if (F::of(0.5) * t).cos() != one {
-                    return ((nf + F::of(0.5)) * t).sin() / (F::of(0.5) * t).sin();
-                }
-                return if x > F::of(0.0) {
-                    nf + nf + one
-                } else if n % 2 == 0 {
-                    one
-                } else {
-                    -one
-                };
-            }
-            match n {
-                0 => one,
-                _ => recur(n, one, two * x + one, |_, q, p| two * x * q - p),
-            }
-        }
+        Family::ChebyshevV => chebyshev_vw(x, n, false),
+        Family::ChebyshevW => chebyshev_vw(x, n, true),
         Family::HermiteH | Family::HermiteHe => {
             // PyTorch gives NaN past degree 128 in single precision, 512 in double.
             let limit = if std::mem::size_of::<F>() == 8 { 512 } else { 128 };
@@ -162,6 +113,43 @@ pub(crate) fn eval<F: Float>(family: Family, x: F, n: F) -> F {
                 _ => recur(n, one, x, |k, q, p| ((k + k + one) * x * q - k * p) / (k + one)),
             }
         }
+    }
+}
+
+/// The Chebyshev polynomials of the third (`V`) and fourth (`W`) kinds: their values at ±1
+/// (`V_n(1) = 1`, `V_n(-1) = (-1)^n (2n + 1)`; `W` the other way round), the closed forms
+/// `cos((n + 1/2) t) / cos(t / 2)` and `sin((n + 1/2) t) / sin(t / 2)` (`x = cos t`) past
+/// degree 8, else `p_{k+1} = 2x p_k - p_{k-1}` from `p_1 = 2x ∓ 1`.
+fn chebyshev_vw<F: Float>(x: F, n: i64, fourth: bool) -> F {
+    let (one, two, half) = (F::of(1.0), F::of(2.0), F::of(0.5));
+    let nf = F::of(n as f64);
+    let odd = nf + nf + one;
+    // The value at x = 1 and at x = -1.
+    let (at_plus, at_minus) = if fourth { (odd, one) } else { (one, odd) };
+    let edge = |x: F| {
+        if x > F::of(0.0) {
+            at_plus
+        } else if n % 2 == 0 {
+            at_minus
+        } else {
+            -at_minus
+        }
+    };
+    if x.abs() == one {
+        return edge(x);
+    }
+    if n > 8 && x.abs() < one {
+        let t = x.acos();
+        let (num, den) = if fourth {
+            (((nf + half) * t).sin(), (half * t).sin())
+        } else {
+            (((nf + half) * t).cos(), (half * t).cos())
+        };
+        return if den != F::of(0.0) { num / den } else { edge(x) };
+    }
+    match n {
+        0 => one,
+        _ => recur(n, one, if fourth { two * x + one } else { two * x - one }, |_, q, p| two * x * q - p),
     }
 }
 
