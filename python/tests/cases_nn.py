@@ -78,6 +78,20 @@ case("adaptive_avg2d", "x = det(2, 3, 7, 5, grad=True); out = fwd_bwd(torch.nn.A
 case("adaptive_avg2d_none", "out = torch.nn.AdaptiveAvgPool2d((None, 2))(det(1, 2, 4, 6))")
 case("adaptive_max1d", "out = torch.nn.AdaptiveMaxPool1d(3)(det(2, 2, 8))")
 case("lppool2d", "out = torch.nn.LPPool2d(2, 2)(det(1, 1, 4, 4, offset=2.0).abs())")
+case("fractional_max_pool2d", "s = torch.tensor([[[0.9, 0.1], [0.25, 0.6]], [[0.05, 0.95], [0.5, 0.5]]])\n"
+     "m = torch.nn.FractionalMaxPool2d(2, output_size=(3, 4), return_indices=True, _random_samples=s)\n"
+     "x = det(2, 2, 5, 10, grad=True)\nout = (fwd_bwd(m, x), m(x)[1], repr(m), "
+     "torch.nn.functional.fractional_max_pool2d(x.detach().double(), (3, 2), output_ratio=(0.5, 0.75), _random_samples=s.double()), "
+     "torch.nn.functional.fractional_max_pool2d(x.detach()[0], 2, output_size=3, return_indices=True, _random_samples=s[:1]), "
+     "torch.nn.functional.fractional_max_pool2d_with_indices(x.detach(), 1, output_size=(5, 10), _random_samples=s)[1], "
+     "torch.nn.FractionalMaxPool2d(3, output_ratio=0.5)(det(1, 3, 8, 8)).shape)")
+case("fractional_max_pool3d", "s = torch.tensor([[[0.9, 0.1, 0.5]], [[0.3, 0.7, 0.02]]])\n"
+     "m = torch.nn.FractionalMaxPool3d((2, 1, 2), output_size=(3, 4, 2), return_indices=True, _random_samples=s)\n"
+     "x = det(2, 1, 5, 6, 4, offset=1.0, grad=True)\nout = (fwd_bwd(m, x), m(x)[1], "
+     "torch.nn.functional.fractional_max_pool3d(x.detach()[0], 2, output_ratio=0.6, _random_samples=s[:1]))")
+case("fractional_max_pool_too_large", "out = torch.nn.functional.fractional_max_pool2d(torch.zeros(1, 1, 5, 10), 4, output_size=(3, 8))")
+case("fractional_max_pool_no_size", "out = torch.nn.FractionalMaxPool2d(2)")
+case("fractional_max_pool_bad_ratio", "out = torch.nn.FractionalMaxPool3d(2, output_ratio=1.5)")
 case("lppool3d", "x = det(1, 2, 4, 4, 5, offset=2.0).abs().requires_grad_()\n"
      "out = (fwd_bwd(torch.nn.LPPool3d(2, 2), x), torch.nn.functional.lp_pool3d(x.detach(), 3, (2, 1, 2), stride=(1, 2, 2), ceil_mode=True), "
      "repr(torch.nn.LPPool3d(1.5, (2, 2, 1))))")

@@ -8,6 +8,10 @@ from ._activation import (  # noqa: F401
     leaky_relu, leaky_relu_, log_softmax, logsigmoid, mish, normalize, prelu, relu, relu6, relu_, rrelu, rrelu_, selu,
     selu_, sigmoid, silu, softmax, softmin, softplus, softshrink, softsign, tanh, tanhshrink, threshold, threshold_,
 )
+from ._fractional import (  # noqa: F401
+    fractional_max_pool2d, fractional_max_pool2d_with_indices, fractional_max_pool3d,
+    fractional_max_pool3d_with_indices,
+)
 from ._conv import (  # noqa: F401
     adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d, adaptive_max_pool1d,
     adaptive_max_pool1d_with_indices, adaptive_max_pool2d, adaptive_max_pool2d_with_indices, adaptive_max_pool3d,
