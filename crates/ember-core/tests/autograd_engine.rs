@@ -318,3 +318,17 @@ fn in_place_ops_keep_the_old_value_their_gradient_needs() -> Result<()> {
     assert!((vals(&b.grad().unwrap())[0] - 0.5f64.cos()).abs() < 1e-12);
     Ok(())
 }
+
+#[test]
+fn reaches_leaf_other_than_sees_every_leaf_but_the_excluded() -> Result<()> {
+    // Forward-mode AD asks whether a graph reaches a leaf besides its dual inputs.
+    let (d, w) = (leaf(&[1.0, 2.0], &[2]), leaf(&[0.5, -1.0], &[2]));
+    let plain = t(&[3.0, 4.0], &[2]);
+    let y = d.sin()?.mul(&plain)?;
+    assert!(!autograd::reaches_leaf_other_than(&y, &[&d])?);
+    let z = y.mul(&w)?.exp()?;
+    assert!(autograd::reaches_leaf_other_than(&z, &[&d])?);
+    assert!(!autograd::reaches_leaf_other_than(&z, &[&d, &w])?);
+    assert!(autograd::reaches_leaf_other_than(&y, &[])?);
+    Ok(())
+}

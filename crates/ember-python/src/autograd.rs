@@ -43,6 +43,14 @@ fn tensors_or_one(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Vec<Tensor>> {
     tensor_list(obj, what)
 }
 
+/// Whether `t`'s graph reaches a leaf requiring grad besides `excluded` (forward-mode AD's
+/// question: does a tangent need a graph of its own).
+#[pyfunction]
+pub fn _reaches_leaf_other_than(t: PyRef<'_, PyTensor>, excluded: Vec<PyRef<'_, PyTensor>>) -> PyResult<bool> {
+    let excluded: Vec<&Tensor> = excluded.iter().map(|e| &e.t).collect();
+    ember::autograd::reaches_leaf_other_than(&t.t, &excluded).py()
+}
+
 /// `torch.autograd.grad(outputs, inputs, grad_outputs=None, retain_graph=None,
 /// create_graph=False, allow_unused=None)`.
 #[pyfunction]

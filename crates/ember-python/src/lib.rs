@@ -150,6 +150,7 @@ fn ember_c(m: &Bound<'_, PyModule>) -> PyResult<()> {
         autograd::_set_anomaly_mode,
         autograd::_anomaly_mode,
         autograd::grad,
+        autograd::_reaches_leaf_other_than,
         autograd::_custom_op,
         _panic_for_tests,
         _live_bytes,

@@ -332,6 +332,26 @@ pub fn graph_op_kinds(t: &Tensor) -> Result<std::collections::BTreeSet<String>> 
     Ok(kinds)
 }
 
+/// Whether the graph behind `t` reaches a leaf that requires grad other than the `excluded`
+/// tensors (forward-mode AD asks it: a tangent needs a graph of its own only then).
+#[track_caller]
+pub fn reaches_leaf_other_than(t: &Tensor, excluded: &[&Tensor]) -> Result<bool> {
+    let skip: std::collections::HashSet<_> = excluded.iter().map(|e| e.graph_key()).collect();
+    let mut seen = std::collections::HashSet::new();
+    let mut stack = vec![t.clone()];
+    while let Some(t) = stack.pop() {
+        let key = t.graph_key();
+        if skip.contains(&key) || !seen.insert(key) || !t.requires_grad() {
+            continue;
+        }
+        match t.node() {
+            Some(node) => stack.extend(node.inputs()?),
+            None => return Ok(true),
+        }
+    }
+    Ok(false)
+}
+
 /// Autograd methods on tensors.
 impl Tensor {
     /// Whether gradients flow to or through this tensor.
