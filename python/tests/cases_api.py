@@ -280,3 +280,24 @@ case("special_zeta_two_numbers", "out = torch.special.zeta(2.0, 3.0)")
 case("special_zeta_grad_in_x", "x = torch.tensor([2.0], requires_grad=True)\ntorch.special.zeta(x, torch.tensor([1.5])).sum().backward()\nout = x.grad")
 case("special_gammainc_grad_in_a", "a = torch.tensor([2.0], requires_grad=True)\ntorch.special.gammainc(a, torch.tensor([1.5])).sum().backward()\nout = a.grad")
 case("special_bad_input_type", "out = torch.special.bessel_j0([1.0, 2.0])")
+
+# ---- torch.autograd.forward_ad: dual tensors
+case("forward_ad_basic", "fwAD = torch.autograd.forward_ad\nx = torch.tensor([1.0, 2.0, -0.5])\n"
+     "with fwAD.dual_level():\n    d = fwAD.make_dual(x, torch.tensor([1.0, 0.5, 2.0]))\n    y = (d.sin() * 3 + d.exp() * d).tanh()\n"
+     "    p, t = fwAD.unpack_dual(y)\n    u = fwAD.unpack_dual(x)\n    q = fwAD.unpack_dual(d)\nout = (p, t, u.tangent, q.primal, q.tangent, "
+     "type(fwAD.unpack_dual(y)).__name__, fwAD.unpack_dual(y).tangent)")
+case("forward_ad_two_inputs_and_module", "fwAD = torch.autograd.forward_ad\ntorch.manual_seed(0)\n"
+     "lin = torch.nn.Linear(3, 2)\nwith torch.no_grad():\n    lin.weight.copy_(torch.tensor([[0.5, -1.0, 2.0], [1.5, 0.25, -0.75]]))\n    lin.bias.fill_(0.1)\n"
+     "a = torch.tensor([[1.0, 2.0, 3.0], [0.5, -1.0, 0.0]])\nb = torch.tensor([0.3, -0.2])\n"
+     "with fwAD.dual_level():\n    da = fwAD.make_dual(a, torch.ones(2, 3))\n    db = fwAD.make_dual(b, torch.tensor([2.0, -1.0]))\n"
+     "    y = torch.nn.functional.gelu(lin(da)) * db + (da ** 2).sum(1)\n    t = fwAD.unpack_dual(y).tangent\n"
+     "    c = fwAD.unpack_dual(db * 0 + 1).tangent\nout = (t, c)")
+case("forward_ad_with_reverse", "fwAD = torch.autograd.forward_ad\nx = torch.tensor([1.0, -2.0, 0.5], requires_grad=True)\n"
+     "v = torch.tensor([0.5, 1.0, -1.0])\nwith fwAD.dual_level():\n    y = (fwAD.make_dual(x, v) ** 3).sum()\n    t = fwAD.unpack_dual(y).tangent\n"
+     "t.backward()\nout = (t, x.grad)")
+case("forward_ad_decorator", "fwAD = torch.autograd.forward_ad\n@fwAD.dual_level()\ndef f(x):\n"
+     "    return fwAD.unpack_dual(fwAD.make_dual(x, torch.ones_like(x)).cumsum(0)).tangent\nout = f(torch.tensor([1.0, 2.0, 3.0]))")
+case("forward_ad_no_level", "fwAD = torch.autograd.forward_ad\nout = fwAD.make_dual(torch.ones(2), torch.ones(2))")
+case("forward_ad_bad_shape", "fwAD = torch.autograd.forward_ad\nwith fwAD.dual_level():\n    out = fwAD.make_dual(torch.ones(2), torch.ones(3))")
+case("forward_ad_int_primal", "fwAD = torch.autograd.forward_ad\nwith fwAD.dual_level():\n    out = fwAD.make_dual(torch.ones(2, dtype=torch.int64), torch.ones(2))")
+case("forward_ad_exit_twice", "fwAD = torch.autograd.forward_ad\nfwAD.enter_dual_level()\nfwAD.exit_dual_level()\nout = fwAD.exit_dual_level()")

@@ -146,3 +146,12 @@ case("dist_kl_new_pairs", _D + "kl = D.kl_divergence\n"
      "kl(D.Binomial(6, torch.tensor([0.3])), D.Binomial(5, torch.tensor(0.4))), kl(D.Cauchy(0.0, torch.tensor([1., 2.])), D.Cauchy(1.0, 1.5)), "
      "kl(D.Gumbel(torch.tensor([0., 1.]), 2.0), D.Gumbel(0.5, 1.0)), kl(D.HalfNormal(torch.tensor([1., 2.])), D.HalfNormal(1.5)), "
      "kl(D.LogNormal(0.0, torch.tensor([1., 2.])), D.LogNormal(1.0, 1.0)))")
+case("dist_continuous_bernoulli", _D + "p = torch.tensor([0.1, 0.4999, 0.5, 0.7, 0.999], dtype=torch.float64, requires_grad=True)\n"
+     "d = D.ContinuousBernoulli(probs=p)\nv = torch.tensor([0.3, 0.9, 0.5, 0.0, 1.0], dtype=torch.float64)\n"
+     "lp = d.log_prob(v)\n(lp.sum() + d.entropy().sum() + d.mean.sum()).backward()\n"
+     "q = D.ContinuousBernoulli(logits=torch.tensor([[-2.0], [0.5]]))\n"
+     "out = (lp, p.grad, d.mean, d.variance, d.stddev, d.entropy(), d.cdf(v), d.icdf(torch.tensor([0.2, 0.5, 0.5, 0.9, 0.4], dtype=torch.float64)), "
+     "q.log_prob(torch.tensor([0.25, 0.75])), q.mean, q.probs, q.batch_shape, q.sample((3,)).shape, q.rsample().shape, "
+     "D.ContinuousBernoulli(0.3).batch_shape, D.ContinuousBernoulli(probs=torch.tensor([0.2, 0.6])).expand((3, 2)).mean)")
+case("dist_continuous_bernoulli_bad_value", _D + "out = D.ContinuousBernoulli(0.3).log_prob(torch.tensor(1.5))")
+case("dist_continuous_bernoulli_both", _D + "out = D.ContinuousBernoulli(probs=0.3, logits=0.1)")

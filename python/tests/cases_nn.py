@@ -316,6 +316,28 @@ for _ in range(5):
     losses.append(loss.detach())
 out = (torch.stack(losses), net[2].bias, opt.param_groups[0]["lr"])
 """)
+case("train_mlp_adafactor", """
+net = fill(torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.Tanh(), torch.nn.Linear(8, 3)), 0.4)
+opt = torch.optim.Adafactor([{"params": [net[0].weight, net[0].bias]},
+                             {"params": net[2].parameters(), "weight_decay": 0.05, "d": 1.5}], lr=0.05)
+x, y = det(6, 4), torch.tensor([0, 1, 2, 1, 0, 2])
+w = torch.nn.Parameter(det(2, 3, 4, offset=0.5))
+opt2 = torch.optim.Adafactor([w], lr=0.1, maximize=True, eps=(1e-20, 1e-2))
+losses = []
+for _ in range(6):
+    opt.zero_grad()
+    loss = torch.nn.functional.cross_entropy(net(x), y)
+    loss.backward()
+    opt.step()
+    losses.append(loss.detach())
+    opt2.zero_grad()
+    (-(w - 0.3) ** 2).sum().backward()
+    opt2.step()
+st = opt.state[net[0].weight]
+out = (torch.stack(losses), net[2].bias, net[0].weight, w, st["row_var"], st["col_var"], opt.state[net[0].bias]["variance"],
+       st["step"], sorted(opt.state_dict()["param_groups"][1]), opt2.state[w]["col_var"].shape)
+""")
+case("adafactor_bad_decay", "out = torch.optim.Adafactor([torch.nn.Parameter(torch.ones(2))], beta2_decay=0.5)")
 case("train_cnn_sgd_momentum", """
 net = fill(torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.BatchNorm2d(2), torch.nn.ReLU(), torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(), torch.nn.Linear(2, 2)), 0.4)
 opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9, nesterov=True, weight_decay=1e-3)

@@ -223,3 +223,113 @@ class VonMises(Distribution):
     def expand(self, batch_shape, _instance=None):
         return VonMises(self.loc.expand(batch_shape), self.concentration.expand(batch_shape),
                         validate_args=self._validate_args)
+
+
+class ContinuousBernoulli(Distribution):
+    """The continuous Bernoulli on [0, 1] (Loaiza-Ganem and Cunningham, 2019): density
+    ``C(λ) λ^x (1 - λ)^(1 - x)`` with normaliser ``C(λ) = 2 atanh(1 - 2λ) / (1 - 2λ)``. Near
+    ``λ = 1/2`` (inside ``lims``) the closed forms cancel, and the mean, variance and
+    ``log C`` switch to their Taylor series there, as torch's do."""
+
+    arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
+    support = constraints.unit_interval
+    has_rsample = True
+    _expand_params = ("probs", "logits")
+
+    def __init__(self, probs=None, logits=None, lims=(0.499, 0.501), validate_args=None):
+        from .bernoulli import logits_to_probs, probs_to_logits
+        if (probs is None) == (logits is None):
+            raise ValueError("Either `probs` or `logits` must be specified, but not both.")
+        scalar = not isinstance(probs if probs is not None else logits, ember.Tensor)
+        if probs is not None:
+            (probs,) = broadcast_all(probs)
+            if validate_args is not None and not bool(constraints.unit_interval.check(probs).all()):
+                raise ValueError("The parameter probs has invalid values")
+            self.probs = _clamp_probs(probs)
+            self.logits = probs_to_logits(self.probs, is_binary=True)
+        else:
+            (self.logits,) = broadcast_all(logits)
+            self.probs = _clamp_probs(logits_to_probs(self.logits, is_binary=True))
+        self._lims = lims
+        super().__init__(() if scalar else self.probs.shape, validate_args=validate_args)
+
+    def _outside_unstable_region(self):
+        return (self.probs <= self._lims[0]) | (self.probs > self._lims[1])
+
+    def _cut_probs(self):
+        return ember.where(self._outside_unstable_region(), self.probs, ember.full_like(self.probs, self._lims[0]))
+
+    def _cont_bern_log_norm(self):
+        # log C(λ) = log |log(1 - λ) - log λ| - log |1 - 2λ|; log 2 + 4/3 x + 104/45 x^2 near 1/2
+        p = self._cut_probs()
+        below = ember.where(p <= 0.5, p, ember.zeros_like(p))
+        above = ember.where(p >= 0.5, p, ember.ones_like(p))
+        log_norm = ((-p).log1p() - p.log()).abs().log() - ember.where(p <= 0.5, (-2.0 * below).log1p(),
+                                                                       (2.0 * above - 1.0).log())
+        x = (self.probs - 0.5) ** 2
+        taylor = math.log(2.0) + (4.0 / 3.0 + 104.0 / 45.0 * x) * x
+        return ember.where(self._outside_unstable_region(), log_norm, taylor)
+
+    @property
+    def mean(self):
+        p = self._cut_probs()
+        mus = p / (2.0 * p - 1.0) + 1.0 / ((-p).log1p() - p.log())
+        x = self.probs - 0.5
+        taylor = 0.5 + (1.0 / 3.0 + 16.0 / 45.0 * x ** 2) * x
+        return ember.where(self._outside_unstable_region(), mus, taylor)
+
+    @property
+    def variance(self):
+        p = self._cut_probs()
+        vars_ = p * (p - 1.0) / (1.0 - 2.0 * p) ** 2 + 1.0 / ((-p).log1p() - p.log()) ** 2
+        x = (self.probs - 0.5) ** 2
+        taylor = 1.0 / 12.0 - (1.0 / 15.0 - 128.0 / 945.0 * x) * x
+        return ember.where(self._outside_unstable_region(), vars_, taylor)
+
+    @property
+    def stddev(self):
+        return self.variance.sqrt()
+
+    @property
+    def param_shape(self):
+        return self.probs.shape
+
+    def rsample(self, sample_shape=()):
+        u = ember.rand(self._extended_shape(sample_shape), dtype=self.probs.dtype)
+        return self.icdf(u)
+
+    def sample(self, sample_shape=()):
+        u = ember.rand(self._extended_shape(sample_shape), dtype=self.probs.dtype)
+        with ember.no_grad():
+            return self.icdf(u)
+
+    def log_prob(self, value):
+        if self._validate_args:
+            self._validate_sample(value)
+        logits, value = broadcast_all(self.logits, value)
+        # -binary_cross_entropy_with_logits(logits, value) + log C
+        return value * logits - ember.logaddexp(logits, ember.zeros((), dtype=logits.dtype)) + self._cont_bern_log_norm()
+
+    def cdf(self, value):
+        if self._validate_args:
+            self._validate_sample(value)
+        p = self._cut_probs()
+        cdfs = (p ** value * (1.0 - p) ** (1.0 - value) + p - 1.0) / (2.0 * p - 1.0)
+        unbounded = ember.where(self._outside_unstable_region(), cdfs, value)
+        return ember.where(value <= 0.0, ember.zeros_like(value),
+                           ember.where(value >= 1.0, ember.ones_like(value), unbounded))
+
+    def icdf(self, value):
+        p = self._cut_probs()
+        inverse = ((-p + value * (2.0 * p - 1.0)).log1p() - (-p).log1p()) / (p.log() - (-p).log1p())
+        return ember.where(self._outside_unstable_region(), inverse, value)
+
+    def entropy(self):
+        log_p0, log_p1 = (-self.probs).log1p(), self.probs.log()
+        return self.mean * (log_p0 - log_p1) - self._cont_bern_log_norm() - log_p0
+
+
+def _clamp_probs(probs):
+    """Probabilities kept ``eps`` inside (0, 1) (torch's ``clamp_probs``)."""
+    eps = ember.finfo(probs.dtype).eps
+    return probs.clamp(min=eps, max=1 - eps)
