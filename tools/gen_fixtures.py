@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Writes the PyTorch golden fixtures that Ember's tests compare against.
 
-Run from the repository root:  python3 tools/gen_fixtures.py   (--ops-only: just ops.json;
+Run from the repository root:  python3 tools/gen_fixtures.py   (--ops-only: just ops.json; --io-only:
+just ember-io's torch-written files;
 --tied-only: just the tied-weights fixture)
 Needs: torch (pip install torch). CI never runs this; the outputs are committed.
 
@@ -536,7 +537,7 @@ def main():
     print(f"wrote {len(out)} op cases to {path} ({os.path.getsize(path)} bytes)")
 
 
-if __name__ == "__main__" and not {"--check-ember-file", "--tied-only", "--nn-only", "--optim-only"} & set(sys.argv):
+if __name__ == "__main__" and not {"--check-ember-file", "--tied-only", "--nn-only", "--optim-only", "--io-only"} & set(sys.argv):
     main()
     if "--ops-only" in sys.argv:  # just the op table (fixtures/ops.json)
         sys.exit(0)
@@ -1200,6 +1201,8 @@ def gen_io():
         ("i64", torch.arange(-3, 4, dtype=torch.int64)),
         ("i32", torch.tensor([7, -8], dtype=torch.int32)),
         ("u8", torch.tensor([0, 255, 3], dtype=torch.uint8)),
+        ("i8", torch.tensor([-128, 127, 3], dtype=torch.int8)),
+        ("i16", torch.tensor([-32768, 32767, -5], dtype=torch.int16)),
         ("bool", torch.tensor([True, False, True])),
         ("scalar", torch.tensor(2.5)),
         ("empty", torch.zeros(0, 3)),
@@ -1295,6 +1298,10 @@ if __name__ == "__main__" and "--tied-only" in sys.argv:
 
 if __name__ == "__main__" and "--optim-only" in sys.argv:  # just fixtures/optim.json
     gen_optim()
+    sys.exit(0)
+
+if __name__ == "__main__" and "--io-only" in sys.argv:  # just ember-io's torch-written files
+    gen_io()
     sys.exit(0)
 
 if __name__ == "__main__" and "--nn-only" in sys.argv:  # just the layers (fixtures/nn.json)

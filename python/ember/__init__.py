@@ -9,7 +9,7 @@ Python too (``Size``, named tuples, grad-mode context managers, ``autograd.Funct
 from . import _C
 from ._C import Tensor, dtype, device, __version__
 from ._C import (  # noqa: F401  (the public API)
-    float32, float, float64, double, float16, half, bfloat16, int64, long, int32, int, uint8, bool,
+    float32, float, float64, double, float16, half, bfloat16, int64, long, int32, int, int16, short, int8, uint8, bool,
     get_default_dtype, set_default_dtype,
     tensor, as_tensor, from_numpy, from_dlpack, zeros, ones, empty, full, zeros_like, ones_like, empty_like,
     full_like, rand_like, randn_like, arange, linspace, eye, rand, randn, randint, randperm,
@@ -35,7 +35,8 @@ from . import _utils  # noqa: E402
 _utils.install(Tensor)
 from . import _legacy  # noqa: E402
 from ._legacy import (  # noqa: E402,F401
-    BFloat16Tensor, BoolTensor, ByteTensor, DoubleTensor, FloatTensor, HalfTensor, IntTensor, LongTensor,
+    BFloat16Tensor, BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor, HalfTensor, IntTensor, LongTensor,
+    ShortTensor,
     are_deterministic_algorithms_enabled, compile, empty_strided, finfo, get_default_device,
     get_float32_matmul_precision, iinfo, randint_like, set_default_device, set_float32_matmul_precision,
     set_printoptions, use_deterministic_algorithms,

@@ -36,6 +36,8 @@ HalfTensor = _legacy("HalfTensor", _C.float16)
 BFloat16Tensor = _legacy("BFloat16Tensor", _C.bfloat16)
 LongTensor = _legacy("LongTensor", _C.int64)
 IntTensor = _legacy("IntTensor", _C.int32)
+ShortTensor = _legacy("ShortTensor", _C.int16)
+CharTensor = _legacy("CharTensor", _C.int8)
 ByteTensor = _legacy("ByteTensor", _C.uint8)
 BoolTensor = _legacy("BoolTensor", _C.bool)
 
@@ -69,7 +71,8 @@ class finfo:
 class iinfo:
     """Limits of an integer dtype (``torch.iinfo``)."""
 
-    _TABLE = {"int64": (64, -(2 ** 63), 2 ** 63 - 1), "int32": (32, -(2 ** 31), 2 ** 31 - 1), "uint8": (8, 0, 255),
+    _TABLE = {"int64": (64, -(2 ** 63), 2 ** 63 - 1), "int32": (32, -(2 ** 31), 2 ** 31 - 1), "int16": (16, -(2 ** 15), 2 ** 15 - 1),
+              "int8": (8, -128, 127), "uint8": (8, 0, 255),
               "bool": (8, 0, 1)}
 
     def __init__(self, type):

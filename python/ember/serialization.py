@@ -41,7 +41,7 @@ _ALIGN = 64
 _STORAGES = {
     "FloatStorage": ("float32", "<f4"), "DoubleStorage": ("float64", "<f8"), "HalfStorage": ("float16", "<f2"),
     "BFloat16Storage": ("bfloat16", "<u2"), "LongStorage": ("int64", "<i8"), "IntStorage": ("int32", "<i4"),
-    "ShortStorage": ("int32", "<i2"), "CharStorage": ("int32", "i1"), "ByteStorage": ("uint8", "u1"),
+    "ShortStorage": ("int16", "<i2"), "CharStorage": ("int8", "i1"), "ByteStorage": ("uint8", "u1"),
     "BoolStorage": ("bool", "?"),
 }
 
@@ -60,7 +60,7 @@ class _StorageType:
 _STORAGE_TYPES = {name: _StorageType(name) for name in _STORAGES}
 _STORAGE_OF_DTYPE = {"float32": "FloatStorage", "float64": "DoubleStorage", "float16": "HalfStorage",
                      "bfloat16": "BFloat16Storage", "int64": "LongStorage", "int32": "IntStorage",
-                     "uint8": "ByteStorage", "bool": "BoolStorage"}
+                     "int16": "ShortStorage", "int8": "CharStorage", "uint8": "ByteStorage", "bool": "BoolStorage"}
 
 
 def _dtype_name(dtype):
@@ -149,8 +149,8 @@ def _table():
     }
     for name, st in _STORAGE_TYPES.items():
         t["torch." + name] = st
-    for name in ("float32", "float64", "float16", "bfloat16", "int64", "int32", "uint8", "bool", "float", "double",
-                 "half", "long", "int"):
+    for name in ("float32", "float64", "float16", "bfloat16", "int64", "int32", "int16", "int8", "uint8", "bool",
+                 "float", "double", "half", "long", "int", "short"):
         t["torch." + name] = getattr(_C, name)
     return t
 

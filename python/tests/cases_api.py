@@ -301,3 +301,23 @@ case("forward_ad_no_level", "fwAD = torch.autograd.forward_ad\nout = fwAD.make_d
 case("forward_ad_bad_shape", "fwAD = torch.autograd.forward_ad\nwith fwAD.dual_level():\n    out = fwAD.make_dual(torch.ones(2), torch.ones(3))")
 case("forward_ad_int_primal", "fwAD = torch.autograd.forward_ad\nwith fwAD.dual_level():\n    out = fwAD.make_dual(torch.ones(2, dtype=torch.int64), torch.ones(2))")
 case("forward_ad_exit_twice", "fwAD = torch.autograd.forward_ad\nfwAD.enter_dual_level()\nfwAD.exit_dual_level()\nout = fwAD.exit_dual_level()")
+
+# ---- int8 and int16 tensors
+case("int8_int16_basics", "a = torch.tensor([1, -2, 3, 127], dtype=torch.int8)\nb = torch.tensor([200, 3, 0, 255], dtype=torch.uint8)\n"
+     "c = torch.tensor([1000, -30000, 7, 2], dtype=torch.short)\n"
+     "out = (a, a * 100, a + b, (a + b).dtype, a + c, (a * 2.5), a / 2, a // 2, a % 3, a.abs(), -a, a & 6, a << 1, a >> 1, "
+     "a.sum(), a.sum().dtype, a.cumsum(0), a.prod(), a.max(), a.argmin(), a.sort(), a.unique(), a.float(), c.to(torch.int8), "
+     "c.char(), a.short(), torch.promote_types(torch.int8, torch.uint8), torch.promote_types(torch.int16, torch.int32), "
+     "torch.iinfo(torch.int8).max, torch.iinfo(torch.int16).min, torch.int8.itemsize, torch.int16.is_signed, "
+     "torch.CharTensor([1, 2]).dtype, torch.ShortTensor([3]).dtype, a.view(2, 2) @ a.view(2, 2), a.element_size(), "
+     "torch.zeros(2, dtype=torch.int8), torch.arange(4, dtype=torch.int16), torch.full((2,), -3, dtype=torch.int8), "
+     "torch.where(a > 0, a, torch.tensor(0, dtype=torch.int8)), a.clamp(-1, 2), torch.int16 == torch.short)")
+case("int8_int16_numpy_and_save", "import io\nimport numpy as np\na = torch.tensor([[1, -2], [3, -128]], dtype=torch.int8)\n"
+     "c = torch.tensor([1000, -30000], dtype=torch.int16)\nbuf = io.BytesIO()\ntorch.save({'a': a, 'c': c}, buf)\nbuf.seek(0)\n"
+     "d = torch.load(buf)\nout = (str(a.numpy().dtype), torch.from_numpy(np.array([5, -6], dtype=np.int8)), "
+     "torch.from_numpy(np.array([7], dtype=np.int16)).dtype, torch.tensor(np.array([1, 2], dtype=np.int8)).dtype, d['a'], d['c'], "
+     "a.tolist(), torch.as_tensor([1, 2], dtype=torch.int16))")
+case("int_casts_wrap", "out = (torch.tensor([300.0, -200.5, 1e10, -1.5, 256.7]).to(torch.int8), torch.tensor([300.0, 70000.0]).to(torch.int16), "
+     "torch.tensor([300, 70000, -1]).to(torch.uint8), torch.tensor([-1.5, 256.7]).to(torch.uint8), torch.tensor([2 ** 40 + 5]).to(torch.int32), "
+     "torch.tensor([1000, -129], dtype=torch.int16).to(torch.int8), torch.tensor([-1], dtype=torch.int8).to(torch.uint8), "
+     "torch.tensor([200], dtype=torch.uint8).to(torch.int8), torch.tensor([True, False]).to(torch.int8))")

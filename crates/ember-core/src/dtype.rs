@@ -12,6 +12,10 @@ pub enum DType {
     Bool,
     /// `u8`.
     U8,
+    /// `i8`.
+    I8,
+    /// `i16`.
+    I16,
     /// `i32`.
     I32,
     /// `i64`, PyTorch's default integer type.
@@ -27,15 +31,25 @@ pub enum DType {
 }
 
 /// All dtypes, in promotion order within each category.
-pub const ALL_DTYPES: [DType; 8] =
-    [DType::Bool, DType::U8, DType::I32, DType::I64, DType::F16, DType::BF16, DType::F32, DType::F64];
+pub const ALL_DTYPES: [DType; 10] = [
+    DType::Bool,
+    DType::U8,
+    DType::I8,
+    DType::I16,
+    DType::I32,
+    DType::I64,
+    DType::F16,
+    DType::BF16,
+    DType::F32,
+    DType::F64,
+];
 
 impl DType {
     /// Bytes per element.
     pub fn size_in_bytes(self) -> usize {
         match self {
-            DType::Bool | DType::U8 => 1,
-            DType::F16 | DType::BF16 => 2,
+            DType::Bool | DType::U8 | DType::I8 => 1,
+            DType::I16 | DType::F16 | DType::BF16 => 2,
             DType::I32 | DType::F32 => 4,
             DType::I64 | DType::F64 => 8,
         }
@@ -48,7 +62,7 @@ impl DType {
 
     /// Integer (not bool).
     pub fn is_int(self) -> bool {
-        matches!(self, DType::U8 | DType::I32 | DType::I64)
+        matches!(self, DType::U8 | DType::I8 | DType::I16 | DType::I32 | DType::I64)
     }
 
     /// PyTorch's name (`torch.float32` prints as `float32`).
@@ -56,6 +70,8 @@ impl DType {
         match self {
             DType::Bool => "bool",
             DType::U8 => "uint8",
+            DType::I8 => "int8",
+            DType::I16 => "int16",
             DType::I32 => "int32",
             DType::I64 => "int64",
             DType::F16 => "float16",
@@ -70,6 +86,8 @@ impl DType {
         match self {
             DType::Bool => "BOOL",
             DType::U8 => "U8",
+            DType::I8 => "I8",
+            DType::I16 => "I16",
             DType::I32 => "I32",
             DType::I64 => "I64",
             DType::F16 => "F16",
@@ -82,7 +100,7 @@ impl DType {
     pub(crate) fn category(self) -> u8 {
         match self {
             DType::Bool => 0,
-            DType::U8 | DType::I32 | DType::I64 => 1,
+            DType::U8 | DType::I8 | DType::I16 | DType::I32 | DType::I64 => 1,
             _ => 2,
         }
     }
@@ -98,6 +116,8 @@ impl DType {
             std::cmp::Ordering::Equal => match (a, b) {
                 // Neither half type holds the other: PyTorch promotes the pair to f32.
                 (DType::F16, DType::BF16) | (DType::BF16, DType::F16) => DType::F32,
+                // Neither holds the other's range: the pair needs 16 bits.
+                (DType::U8, DType::I8) | (DType::I8, DType::U8) => DType::I16,
                 _ => a.max(b),
             },
         }
@@ -120,7 +140,7 @@ impl fmt::Display for DType {
     }
 }
 
-/// A Rust element type with a tensor dtype. Sealed: implemented for the eight dtypes only.
+/// A Rust element type with a tensor dtype. Sealed: implemented for the ten dtypes only.
 pub trait Element: Copy + Send + Sync + fmt::Debug + PartialOrd + Default + 'static + private::Sealed {
     /// The dtype of this type.
     const DTYPE: DType;
@@ -193,6 +213,8 @@ element!(f16, F16, |x| x.to_f64(), f16::from_f64);
 element!(bf16, BF16, |x| x.to_f64(), bf16::from_f64);
 element!(i64, I64, |x| x as f64, |v| v as i64);
 element!(i32, I32, |x| x as f64, |v| v as i32);
+element!(i16, I16, |x| x as f64, |v| v as i16);
+element!(i8, I8, |x| x as f64, |v| v as i8);
 element!(u8, U8, |x| x as f64, |v| v as u8);
 element!(bool, Bool, |x| if x { 1.0 } else { 0.0 }, |v| v != 0.0);
 
@@ -208,6 +230,12 @@ mod tests {
             (Bool, U8, U8),
             (Bool, F16, F16),
             (U8, I32, I32),
+            (U8, I8, I16),
+            (I8, I16, I16),
+            (U8, I16, I16),
+            (Bool, I8, I8),
+            (I16, I32, I32),
+            (I8, F16, F16),
             (I32, I64, I64),
             (U8, I64, I64),
             (I64, F16, F16),

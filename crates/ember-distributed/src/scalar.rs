@@ -58,7 +58,7 @@ macro_rules! int_scalar {
     )*};
 }
 float_scalar!(f32, f64);
-int_scalar!(i64, i32, u8);
+int_scalar!(i64, i32, i16, i8, u8);
 
 thread_local! {
     /// A reusable send buffer for in-place reductions (MPI's reductions write to another
@@ -105,6 +105,14 @@ macro_rules! with_scalar {
             }
             ember_core::DType::U8 => {
                 type $S = u8;
+                $body
+            }
+            ember_core::DType::I8 => {
+                type $S = i8;
+                $body
+            }
+            ember_core::DType::I16 => {
+                type $S = i16;
                 $body
             }
             d => Err(ember_core::Error::dtype("collective", format!("no wire type for {d}"))),

@@ -99,6 +99,8 @@ const ALLOWED: &[&str] = &[
     "torch.LongStorage",
     "torch.IntStorage",
     "torch.ByteStorage",
+    "torch.CharStorage",
+    "torch.ShortStorage",
     "torch.BoolStorage",
 ];
 
@@ -111,6 +113,8 @@ fn storage_dtype(name: &str) -> Option<DType> {
         "torch.LongStorage" => DType::I64,
         "torch.IntStorage" => DType::I32,
         "torch.ByteStorage" => DType::U8,
+        "torch.CharStorage" => DType::I8,
+        "torch.ShortStorage" => DType::I16,
         "torch.BoolStorage" => DType::Bool,
         _ => return None,
     })
@@ -491,6 +495,8 @@ impl<R: Read + std::io::Seek> StorageSource for ZipStorages<'_, R> {
             DType::I64 => cast::<i64>(&bytes, numel),
             DType::I32 => cast::<i32>(&bytes, numel),
             DType::U8 => cast::<u8>(&bytes, numel),
+            DType::I8 => cast::<i8>(&bytes, numel),
+            DType::I16 => cast::<i16>(&bytes, numel),
             DType::Bool => {
                 if bytes.iter().any(|&b| b > 1) {
                     return Err(bad(format!("storage {key}: bool bytes must be 0 or 1")));

@@ -49,6 +49,8 @@ fn dtype_of(s: &str) -> Option<DType> {
         "I64" => DType::I64,
         "I32" => DType::I32,
         "U8" => DType::U8,
+        "I8" => DType::I8,
+        "I16" => DType::I16,
         "BOOL" => DType::Bool,
         _ => return None,
     })
@@ -238,6 +240,8 @@ fn read_tensor(src: &dyn Source, h: &Header, e: &Entry, what: &str) -> Result<Te
         DType::I64 => fill::<i64>(src, off, n, &e.shape, io),
         DType::I32 => fill::<i32>(src, off, n, &e.shape, io),
         DType::U8 => fill::<u8>(src, off, n, &e.shape, io),
+        DType::I8 => fill::<i8>(src, off, n, &e.shape, io),
+        DType::I16 => fill::<i16>(src, off, n, &e.shape, io),
         DType::Bool => {
             let mut v = vec![0u8; n];
             src.read_at(off, &mut v).map_err(io)?;
@@ -296,6 +300,8 @@ fn tensor_bytes(t: &Tensor) -> Result<Vec<u8>> {
         DType::I64 => bytemuck::cast_slice(&t.to_vec::<i64>()?).to_vec(),
         DType::I32 => bytemuck::cast_slice(&t.to_vec::<i32>()?).to_vec(),
         DType::U8 => t.to_vec::<u8>()?,
+        DType::I8 => bytemuck::cast_slice(&t.to_vec::<i8>()?).to_vec(),
+        DType::I16 => bytemuck::cast_slice(&t.to_vec::<i16>()?).to_vec(),
         DType::Bool => t.to_vec::<bool>()?.into_iter().map(u8::from).collect(),
     })
 }

@@ -25,6 +25,8 @@ fn expected() -> BTreeMap<String, (DType, Vec<usize>, Vec<f64>)> {
                 "int64" => DType::I64,
                 "int32" => DType::I32,
                 "uint8" => DType::U8,
+                "int8" => DType::I8,
+                "int16" => DType::I16,
                 "bool" => DType::Bool,
                 d => panic!("{d}"),
             };
@@ -51,7 +53,7 @@ fn safetensors_written_by_pytorch_load_exactly() {
             check(k, x, w);
         }
     }
-    assert_eq!(t.len(), 10);
+    assert_eq!(t.len(), 12);
     assert_eq!(meta.get("note").map(String::as_str), Some("from gen_fixtures"));
 }
 
@@ -93,6 +95,8 @@ fn ember_files_round_trip_and_are_readable_by_safetensors_torch() {
     m.insert("h".to_string(), Tensor::from_slice(&[bf16::from_f32(0.5), bf16::from_f32(-2.0)], &[2]).unwrap());
     m.insert("i".to_string(), Tensor::from_slice(&[-1i64, 7], &[2]).unwrap());
     m.insert("b".to_string(), Tensor::from_slice(&[true, false], &[2]).unwrap());
+    m.insert("c".to_string(), Tensor::from_slice(&[-128i8, 5], &[2]).unwrap());
+    m.insert("s".to_string(), Tensor::from_slice(&[-32768i16, 300], &[2]).unwrap());
     let meta: BTreeMap<String, String> = [("written_by".to_string(), "ember".to_string())].into();
     let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
     let p = dir.join("ember_written.safetensors");

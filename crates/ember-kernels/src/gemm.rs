@@ -320,7 +320,7 @@ macro_rules! naive_impl {
         }
     )*};
 }
-naive_impl!(i64, i32, u8);
+naive_impl!(i64, i32, i16, i8, u8);
 
 /// `dst = lhs * rhs` (or `dst += lhs * rhs` when `accumulate`), `lhs` m x k, `rhs` k x n.
 ///

@@ -208,10 +208,10 @@ macro_rules! numpy_copy {
     }};
 }
 
-/// A copy of a NumPy array's data (f64, f32, f16, i64, i32, u8, bool; other integer types are
-/// widened to int64).
+/// A copy of a NumPy array's data (f64, f32, f16, i64, i32, i16, i8, u8, bool; other integer
+/// types are widened to int64).
 pub fn from_numpy_copy(a: &Bound<'_, PyUntypedArray>) -> PyResult<Tensor> {
-    numpy_copy!(a, f32, f64, half::f16, i64, i32, u8, bool);
+    numpy_copy!(a, f32, f64, half::f16, i64, i32, i16, i8, u8, bool);
     macro_rules! widen {
         ($($t:ty),*) => {$(
             if let Ok(x) = a.cast::<PyArrayDyn<$t>>() {
@@ -223,7 +223,7 @@ pub fn from_numpy_copy(a: &Bound<'_, PyUntypedArray>) -> PyResult<Tensor> {
             }
         )*};
     }
-    widen!(i8, i16, u16, u32);
+    widen!(u16, u32);
     Err(type_error(format!(
         "can't convert np.ndarray of type {} to a tensor: the supported types are float64, float32, float16, int64, int32, int16, int8, uint8 and bool",
         a.dtype().str().map(|s| s.to_string()).unwrap_or_default()

@@ -94,6 +94,8 @@ fn dl_dtype(d: DType) -> DLDataType {
         DType::I64 => (INT, 64),
         DType::I32 => (INT, 32),
         DType::U8 => (UINT, 8),
+        DType::I8 => (INT, 8),
+        DType::I16 => (INT, 16),
         DType::Bool => (BOOL, 8),
     };
     DLDataType { code, bits, lanes: 1 }
@@ -108,6 +110,8 @@ fn ember_dtype(t: DLDataType) -> Option<DType> {
         (INT, 64, 1) => DType::I64,
         (INT, 32, 1) => DType::I32,
         (UINT, 8, 1) => DType::U8,
+        (INT, 8, 1) => DType::I8,
+        (INT, 16, 1) => DType::I16,
         (BOOL, 8, 1) => DType::Bool,
         _ => return None,
     })
@@ -326,6 +330,8 @@ fn import(capsule: &Bound<'_, PyAny>) -> PyResult<Tensor> {
         DType::I64 => adopt!(i64),
         DType::I32 => adopt!(i32),
         DType::U8 => adopt!(u8),
+        DType::I8 => adopt!(i8),
+        DType::I16 => adopt!(i16),
         DType::Bool => return adopt!(u8)?.to_dtype(DType::Bool).py(),
     }?;
     // Memory the producer marked read-only is copied: Ember's tensors are writable.

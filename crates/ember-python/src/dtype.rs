@@ -21,12 +21,24 @@ fn torch_name(d: DType) -> &'static str {
         DType::I64 => "int64",
         DType::I32 => "int32",
         DType::U8 => "uint8",
+        DType::I8 => "int8",
+        DType::I16 => "int16",
         DType::Bool => "bool",
     }
 }
 
-const ALL: [DType; 8] =
-    [DType::F32, DType::F64, DType::F16, DType::BF16, DType::I64, DType::I32, DType::U8, DType::Bool];
+const ALL: [DType; 10] = [
+    DType::F32,
+    DType::F64,
+    DType::F16,
+    DType::BF16,
+    DType::I64,
+    DType::I32,
+    DType::I16,
+    DType::I8,
+    DType::U8,
+    DType::Bool,
+];
 
 static OBJECTS: pyo3::sync::PyOnceLock<Vec<Py<PyDType>>> = pyo3::sync::PyOnceLock::new();
 
@@ -48,6 +60,8 @@ impl PyDType {
             DType::I64 => "Long",
             DType::I32 => "Int",
             DType::U8 => "Byte",
+            DType::I8 => "Char",
+            DType::I16 => "Short",
             DType::Bool => "Bool",
         }
     }
@@ -101,6 +115,9 @@ pub const NAMES: &[(&str, DType)] = &[
     ("long", DType::I64),
     ("int32", DType::I32),
     ("int", DType::I32),
+    ("int16", DType::I16),
+    ("short", DType::I16),
+    ("int8", DType::I8),
     ("uint8", DType::U8),
     ("bool", DType::Bool),
 ];

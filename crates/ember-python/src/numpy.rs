@@ -51,6 +51,8 @@ pub fn to_numpy<'py>(slf: &Bound<'py, PyTensor>, force: bool) -> PyResult<Bound<
         DType::I64 => view_of::<i64>(&t, owner),
         DType::I32 => view_of::<i32>(&t, owner),
         DType::U8 => view_of::<u8>(&t, owner),
+        DType::I8 => view_of::<i8>(&t, owner),
+        DType::I16 => view_of::<i16>(&t, owner),
         DType::Bool => view_of::<bool>(&t, owner),
         DType::BF16 => Err(PyTypeError::new_err("Got unsupported ScalarType BFloat16")),
     }
@@ -127,6 +129,6 @@ pub fn from_numpy(a: &Bound<'_, PyUntypedArray>) -> PyResult<PyTensor> {
             }
         )*};
     }
-    try_share!(f32, f64, half::f16, i64, i32, u8);
+    try_share!(f32, f64, half::f16, i64, i32, i16, i8, u8);
     Ok(PyTensor::new(crate::convert::from_numpy_copy(a)?))
 }

@@ -563,7 +563,8 @@ macro_rules! dtype_casts {
     };
 }
 dtype_casts!(float => DType::F32, double => DType::F64, half => DType::F16, bfloat16 => DType::BF16,
-             long => DType::I64, int => DType::I32, byte => DType::U8, bool => DType::Bool);
+             long => DType::I64, int => DType::I32, short => DType::I16, char => DType::I8, byte => DType::U8,
+             bool => DType::Bool);
 
 impl PyTensor {
     fn scalar_f64(&self, what: &str) -> PyResult<f64> {

@@ -23,6 +23,10 @@ pub enum CpuStorage {
     Bool(Buf<bool>),
     /// u8 elements.
     U8(Buf<u8>),
+    /// i8 elements.
+    I8(Buf<i8>),
+    /// i16 elements.
+    I16(Buf<i16>),
     /// i32 elements.
     I32(Buf<i32>),
     /// i64 elements.
@@ -45,6 +49,8 @@ macro_rules! with_storage {
         match $s {
             $crate::storage::CpuStorage::Bool($v) => $e,
             $crate::storage::CpuStorage::U8($v) => $e,
+            $crate::storage::CpuStorage::I8($v) => $e,
+            $crate::storage::CpuStorage::I16($v) => $e,
             $crate::storage::CpuStorage::I32($v) => $e,
             $crate::storage::CpuStorage::I64($v) => $e,
             $crate::storage::CpuStorage::F16($v) => $e,
@@ -63,6 +69,8 @@ macro_rules! map_storage {
         match $s {
             $crate::storage::CpuStorage::Bool($v) => $crate::storage::CpuStorage::Bool($crate::storage::Buf::owned($e)),
             $crate::storage::CpuStorage::U8($v) => $crate::storage::CpuStorage::U8($crate::storage::Buf::owned($e)),
+            $crate::storage::CpuStorage::I8($v) => $crate::storage::CpuStorage::I8($crate::storage::Buf::owned($e)),
+            $crate::storage::CpuStorage::I16($v) => $crate::storage::CpuStorage::I16($crate::storage::Buf::owned($e)),
             $crate::storage::CpuStorage::I32($v) => $crate::storage::CpuStorage::I32($crate::storage::Buf::owned($e)),
             $crate::storage::CpuStorage::I64($v) => $crate::storage::CpuStorage::I64($crate::storage::Buf::owned($e)),
             $crate::storage::CpuStorage::F16($v) => $crate::storage::CpuStorage::F16($crate::storage::Buf::owned($e)),
@@ -79,6 +87,8 @@ impl CpuStorage {
         match self {
             CpuStorage::Bool(_) => DType::Bool,
             CpuStorage::U8(_) => DType::U8,
+            CpuStorage::I8(_) => DType::I8,
+            CpuStorage::I16(_) => DType::I16,
             CpuStorage::I32(_) => DType::I32,
             CpuStorage::I64(_) => DType::I64,
             CpuStorage::F16(_) => DType::F16,
@@ -103,6 +113,8 @@ impl CpuStorage {
         match dtype {
             DType::Bool => CpuStorage::Bool(Buf::owned(vec![false; n])),
             DType::U8 => CpuStorage::U8(Buf::owned(vec![0; n])),
+            DType::I8 => CpuStorage::I8(Buf::owned(vec![0; n])),
+            DType::I16 => CpuStorage::I16(Buf::owned(vec![0; n])),
             DType::I32 => CpuStorage::I32(Buf::owned(vec![0; n])),
             DType::I64 => CpuStorage::I64(Buf::owned(vec![0; n])),
             DType::F16 => CpuStorage::F16(Buf::owned(vec![f16::ZERO; n])),
@@ -117,6 +129,8 @@ impl CpuStorage {
         match dtype {
             DType::Bool => CpuStorage::Bool(Buf::owned(pool::take_zeroed(n))),
             DType::U8 => CpuStorage::U8(Buf::owned(pool::take_zeroed(n))),
+            DType::I8 => CpuStorage::I8(Buf::owned(pool::take_zeroed(n))),
+            DType::I16 => CpuStorage::I16(Buf::owned(pool::take_zeroed(n))),
             DType::I32 => CpuStorage::I32(Buf::owned(pool::take_zeroed(n))),
             DType::I64 => CpuStorage::I64(Buf::owned(pool::take_zeroed(n))),
             DType::F16 => CpuStorage::F16(Buf::owned(pool::take_zeroed(n))),

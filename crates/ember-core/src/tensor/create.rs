@@ -22,6 +22,8 @@ pub(crate) fn storage_from_fn(dtype: DType, n: usize, f: impl Fn(usize) -> f64 +
     match dtype {
         DType::Bool => CpuStorage::Bool(Buf::owned(fill(n, &f))),
         DType::U8 => CpuStorage::U8(Buf::owned(fill(n, &f))),
+        DType::I8 => CpuStorage::I8(Buf::owned(fill(n, &f))),
+        DType::I16 => CpuStorage::I16(Buf::owned(fill(n, &f))),
         DType::I32 => CpuStorage::I32(Buf::owned(fill(n, &f))),
         DType::I64 => CpuStorage::I64(Buf::owned(fill(n, &f))),
         DType::F16 => CpuStorage::F16(Buf::owned(fill::<f16>(n, &f))),

@@ -150,6 +150,8 @@ impl Tensor {
             DType::F32 => 1 << 24,
             DType::F64 => 1 << 53,
             DType::U8 => 256,
+            DType::I8 => 128,
+            DType::I16 => 32_768,
             DType::I32 => 1 << 31,
             DType::Bool => 2,
             DType::I64 => i64::MAX,

@@ -165,6 +165,8 @@ pub fn im2col(s: &CpuStorage, l: &Layout, n: usize, c: usize, g: &ConvGeom) -> C
         CpuStorage::I64(v) => CpuStorage::I64(Buf::owned(im2col_t(&contiguous_slice(v, l), n, c, g))),
         CpuStorage::I32(v) => CpuStorage::I32(Buf::owned(im2col_t(&contiguous_slice(v, l), n, c, g))),
         CpuStorage::U8(v) => CpuStorage::U8(Buf::owned(im2col_t(&contiguous_slice(v, l), n, c, g))),
+        CpuStorage::I8(v) => CpuStorage::I8(Buf::owned(im2col_t(&contiguous_slice(v, l), n, c, g))),
+        CpuStorage::I16(v) => CpuStorage::I16(Buf::owned(im2col_t(&contiguous_slice(v, l), n, c, g))),
         CpuStorage::Bool(v) => CpuStorage::Bool(Buf::owned(im2col_t(&contiguous_slice(v, l), n, c, g))),
     }
 }
@@ -179,6 +181,8 @@ pub fn col2im(s: &CpuStorage, l: &Layout, n: usize, c: usize, g: &ConvGeom) -> C
         CpuStorage::I64(v) => CpuStorage::I64(Buf::owned(col2im_t(&contiguous_slice(v, l), n, c, g))),
         CpuStorage::I32(v) => CpuStorage::I32(Buf::owned(col2im_t(&contiguous_slice(v, l), n, c, g))),
         CpuStorage::U8(v) => CpuStorage::U8(Buf::owned(col2im_t(&contiguous_slice(v, l), n, c, g))),
+        CpuStorage::I8(v) => CpuStorage::I8(Buf::owned(col2im_t(&contiguous_slice(v, l), n, c, g))),
+        CpuStorage::I16(v) => CpuStorage::I16(Buf::owned(col2im_t(&contiguous_slice(v, l), n, c, g))),
         CpuStorage::Bool(v) => CpuStorage::Bool(Buf::owned(contiguous_slice(v, l).into_owned())),
         CpuStorage::F32(v) => CpuStorage::F32(Buf::owned(col2im_t(&contiguous_slice(v, l), n, c, g))),
     }

@@ -186,6 +186,8 @@ pub fn gather(src: &CpuStorage, g: &Geometry, index: &CpuStorage) -> Result<CpuS
         CpuStorage::I64(v) => CpuStorage::I64(crate::storage::Buf::owned(by_index!(v)?)),
         CpuStorage::I32(v) => CpuStorage::I32(crate::storage::Buf::owned(by_index!(v)?)),
         CpuStorage::U8(v) => CpuStorage::U8(crate::storage::Buf::owned(by_index!(v)?)),
+        CpuStorage::I8(v) => CpuStorage::I8(crate::storage::Buf::owned(by_index!(v)?)),
+        CpuStorage::I16(v) => CpuStorage::I16(crate::storage::Buf::owned(by_index!(v)?)),
         CpuStorage::Bool(v) => CpuStorage::Bool(crate::storage::Buf::owned(by_index!(v)?)),
     })
 }

@@ -41,6 +41,14 @@ macro_rules! pair_mut {
                 let $s: &[_] = &contiguous_slice(x, $ls);
                 $body
             }
+            (CpuStorage::I8($o), CpuStorage::I8(x)) => {
+                let $s: &[_] = &contiguous_slice(x, $ls);
+                $body
+            }
+            (CpuStorage::I16($o), CpuStorage::I16(x)) => {
+                let $s: &[_] = &contiguous_slice(x, $ls);
+                $body
+            }
             (CpuStorage::Bool($o), CpuStorage::Bool(x)) => {
                 let $s: &[_] = &contiguous_slice(x, $ls);
                 $body
@@ -81,7 +89,7 @@ trait AddAny: Copy {
 macro_rules! add_any {
     ($($t:ty => $add:ident),*) => {$(impl AddAny for $t { fn add_any(self, o: Self) -> Self { self.$add(o) } })*};
 }
-add_any!(f32 => add, f64 => add, i64 => wrapping_add, i32 => wrapping_add, u8 => wrapping_add);
+add_any!(f32 => add, f64 => add, i64 => wrapping_add, i32 => wrapping_add, i16 => wrapping_add, i8 => wrapping_add, u8 => wrapping_add);
 impl AddAny for f16 {
     fn add_any(self, o: Self) -> Self {
         f16::from_f32(self.to_f32() + o.to_f32())
@@ -161,6 +169,8 @@ pub fn copy_into(dst: &mut CpuStorage, ld: &Layout, src: &CpuStorage, ls: &Layou
         (CpuStorage::I64(d), CpuStorage::I64(s)) => copy_strided(d, ld, s, ls),
         (CpuStorage::I32(d), CpuStorage::I32(s)) => copy_strided(d, ld, s, ls),
         (CpuStorage::U8(d), CpuStorage::U8(s)) => copy_strided(d, ld, s, ls),
+        (CpuStorage::I8(d), CpuStorage::I8(s)) => copy_strided(d, ld, s, ls),
+        (CpuStorage::I16(d), CpuStorage::I16(s)) => copy_strided(d, ld, s, ls),
         (CpuStorage::Bool(d), CpuStorage::Bool(s)) => copy_strided(d, ld, s, ls),
         _ => unreachable!("copy_into: callers cast src to the destination dtype"),
     }

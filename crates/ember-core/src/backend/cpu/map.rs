@@ -157,7 +157,7 @@ macro_rules! int_impl {
         }
     )*};
 }
-int_impl!(i64, i32, u8);
+int_impl!(i64, i32, i16, i8, u8);
 
 /// Maps `f` over a strided view into a new contiguous vector.
 pub fn map_strided<T: Copy + Sync, U: Element>(v: &[T], l: &Layout, f: impl Fn(T) -> U + Sync) -> Vec<U> {
@@ -227,6 +227,12 @@ pub fn unary(s: &CpuStorage, l: &Layout, op: UnaryOp) -> CpuStorage {
         }
         CpuStorage::U8(v) => {
             CpuStorage::U8(Buf::owned(map_strided(v, l, |x| Int::from_i64(op.scalar_int(x.to_i64())))))
+        }
+        CpuStorage::I8(v) => {
+            CpuStorage::I8(Buf::owned(map_strided(v, l, |x| Int::from_i64(op.scalar_int(x.to_i64())))))
+        }
+        CpuStorage::I16(v) => {
+            CpuStorage::I16(Buf::owned(map_strided(v, l, |x| Int::from_i64(op.scalar_int(x.to_i64())))))
         }
         CpuStorage::Bool(v) => CpuStorage::Bool(Buf::owned(contiguous_slice(v, l).into_owned())),
         _ => {
@@ -332,6 +338,8 @@ pub fn binary(a: &CpuStorage, la: &Layout, b: &CpuStorage, lb: &Layout, op: Bina
         (CpuStorage::I64(x), CpuStorage::I64(y)) => CpuStorage::I64(Buf::owned(op.zip_int(x, la, y, lb))),
         (CpuStorage::I32(x), CpuStorage::I32(y)) => CpuStorage::I32(Buf::owned(op.zip_int(x, la, y, lb))),
         (CpuStorage::U8(x), CpuStorage::U8(y)) => CpuStorage::U8(Buf::owned(op.zip_int(x, la, y, lb))),
+        (CpuStorage::I8(x), CpuStorage::I8(y)) => CpuStorage::I8(Buf::owned(op.zip_int(x, la, y, lb))),
+        (CpuStorage::I16(x), CpuStorage::I16(y)) => CpuStorage::I16(Buf::owned(op.zip_int(x, la, y, lb))),
         (CpuStorage::Bool(x), CpuStorage::Bool(y)) => {
             CpuStorage::Bool(Buf::owned(zip_strided(x, la, y, lb, |p, q| op.scalar_bool(p, q))))
         }
@@ -390,6 +398,8 @@ pub fn cmp(a: &CpuStorage, la: &Layout, b: &CpuStorage, lb: &Layout, op: CmpOp) 
         (CpuStorage::I64(x), CpuStorage::I64(y)) => go(x, la, y, lb, op),
         (CpuStorage::I32(x), CpuStorage::I32(y)) => go(x, la, y, lb, op),
         (CpuStorage::U8(x), CpuStorage::U8(y)) => go(x, la, y, lb, op),
+        (CpuStorage::I8(x), CpuStorage::I8(y)) => go(x, la, y, lb, op),
+        (CpuStorage::I16(x), CpuStorage::I16(y)) => go(x, la, y, lb, op),
         (CpuStorage::Bool(x), CpuStorage::Bool(y)) => go(x, la, y, lb, op),
         _ => unreachable!("cmp: callers promote both sides to one dtype"),
     }
@@ -443,8 +453,29 @@ pub fn where_(c: &[bool], lc: &Layout, a: &CpuStorage, la: &Layout, b: &CpuStora
         (CpuStorage::I64(x), CpuStorage::I64(y)) => CpuStorage::I64(Buf::owned(go(c, lc, x, la, y, lb))),
         (CpuStorage::I32(x), CpuStorage::I32(y)) => CpuStorage::I32(Buf::owned(go(c, lc, x, la, y, lb))),
         (CpuStorage::U8(x), CpuStorage::U8(y)) => CpuStorage::U8(Buf::owned(go(c, lc, x, la, y, lb))),
+        (CpuStorage::I8(x), CpuStorage::I8(y)) => CpuStorage::I8(Buf::owned(go(c, lc, x, la, y, lb))),
+        (CpuStorage::I16(x), CpuStorage::I16(y)) => CpuStorage::I16(Buf::owned(go(c, lc, x, la, y, lb))),
         (CpuStorage::Bool(x), CpuStorage::Bool(y)) => CpuStorage::Bool(Buf::owned(go(c, lc, x, la, y, lb))),
         _ => unreachable!("where: callers promote both branches to one dtype"),
+    }
+}
+
+/// Integer elements as another integer dtype, wrapping (two's complement truncation).
+fn int_to_int<T: Int + Sync>(v: &[T], l: &Layout, dtype: DType) -> CpuStorage {
+    int_storage(map_strided(v, l, |x| x.to_i64()), dtype)
+}
+
+/// `i64` values stored as integer `dtype`, each wrapped into its width.
+fn int_storage(v: Vec<i64>, dtype: DType) -> CpuStorage {
+    fn wrap<U: Int>(v: &[i64]) -> Vec<U> {
+        v.iter().map(|&x| U::from_i64(x)).collect()
+    }
+    match dtype {
+        DType::U8 => CpuStorage::U8(Buf::owned(wrap(&v))),
+        DType::I8 => CpuStorage::I8(Buf::owned(wrap(&v))),
+        DType::I16 => CpuStorage::I16(Buf::owned(wrap(&v))),
+        DType::I32 => CpuStorage::I32(Buf::owned(wrap(&v))),
+        _ => CpuStorage::I64(Buf::owned(v)),
     }
 }
 
@@ -470,11 +501,21 @@ pub fn cast(s: &CpuStorage, l: &Layout, dtype: DType) -> CpuStorage {
         (CpuStorage::I64(v), DType::I32) => return CpuStorage::I32(Buf::owned(map_strided(v, l, |x| x as i32))),
         _ => {}
     }
+    if dtype.is_int() {
+        // Integers wrap into a narrower integer type; floats truncate toward zero through i64
+        // (so 300.0 becomes 44 in int8 and uint8, as in PyTorch).
+        return match s {
+            CpuStorage::I64(v) => int_to_int(v, l, dtype),
+            CpuStorage::I32(v) => int_to_int(v, l, dtype),
+            CpuStorage::I16(v) => int_to_int(v, l, dtype),
+            CpuStorage::I8(v) => int_to_int(v, l, dtype),
+            CpuStorage::U8(v) => int_to_int(v, l, dtype),
+            _ => crate::with_storage!(s, v => int_storage(map_strided(v, l, |x| x.to_f64() as i64), dtype)),
+        };
+    }
     crate::with_storage!(s, v => match dtype {
         DType::Bool => CpuStorage::Bool(Buf::owned(cast_vec(v, l))),
-        DType::U8 => CpuStorage::U8(Buf::owned(cast_vec(v, l))),
-        DType::I32 => CpuStorage::I32(Buf::owned(cast_vec(v, l))),
-        DType::I64 => CpuStorage::I64(Buf::owned(cast_vec(v, l))),
+        DType::U8 | DType::I8 | DType::I16 | DType::I32 | DType::I64 => unreachable!("handled above"),
         DType::F16 => CpuStorage::F16(Buf::owned(cast_vec(v, l))),
         DType::BF16 => CpuStorage::BF16(Buf::owned(cast_vec(v, l))),
         DType::F32 => CpuStorage::F32(Buf::owned(cast_vec(v, l))),

@@ -69,6 +69,9 @@ pub fn keys(s: &CpuStorage, l: &Layout) -> Keys {
         CpuStorage::BF16(v) => Keys::K32(k32(v, l, |x: bf16| f32_key(x.to_f32())), true),
         CpuStorage::I32(v) => Keys::K32(k32(v, l, |x: i32| (x as u32) ^ 1 << 31), false),
         CpuStorage::U8(v) => Keys::K32(k32(v, l, u32::from), false),
+        // Signed keys: flipping the sign bit of the widened value orders them as unsigned.
+        CpuStorage::I8(v) => Keys::K32(k32(v, l, |x: i8| (i32::from(x) as u32) ^ 1 << 31), false),
+        CpuStorage::I16(v) => Keys::K32(k32(v, l, |x: i16| (i32::from(x) as u32) ^ 1 << 31), false),
         CpuStorage::Bool(v) => Keys::K32(k32(v, l, u32::from), false),
         CpuStorage::F64(v) => Keys::K64(map_keys(&contiguous_slice(v, l), f64_key), true),
         CpuStorage::I64(v) => Keys::K64(map_keys(&contiguous_slice(v, l), |x: i64| (x as u64) ^ 1 << 63), false),
