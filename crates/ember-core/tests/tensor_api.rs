@@ -504,3 +504,18 @@ fn gather_reads_strided_views_and_int32_indices_at_any_size() -> Result<()> {
     assert!(e.to_string().contains("index 600 is out of bounds for dimension with size 600"), "{e}");
     Ok(())
 }
+
+#[test]
+fn integer_casts_wrap_as_pytorch() {
+    // torch.tensor([300.0, -200.5, -1.5]).to(torch.int8 / torch.uint8), and int16 -> int8.
+    let f = Tensor::from_slice(&[300.0f32, -200.5, -1.5], &[3]).unwrap();
+    assert_eq!(f.to_dtype(DType::I8).unwrap().to_vec::<i8>().unwrap(), [44, 56, -1]);
+    assert_eq!(f.to_dtype(DType::U8).unwrap().to_vec::<u8>().unwrap(), [44, 56, 255]);
+    let s = Tensor::from_slice(&[1000i16, -129], &[2]).unwrap();
+    assert_eq!(s.to_dtype(DType::I8).unwrap().to_vec::<i8>().unwrap(), [-24, 127]);
+    // int8 arithmetic wraps; int8 with uint8 promotes to int16.
+    let a = Tensor::from_slice(&[100i8, -100], &[2]).unwrap();
+    assert_eq!(a.add(&a).unwrap().to_vec::<i8>().unwrap(), [-56, 56]);
+    let b = Tensor::from_slice(&[200u8, 1], &[2]).unwrap();
+    assert_eq!(a.add(&b).unwrap().to_vec::<i16>().unwrap(), [300, -99]);
+}
