@@ -3,7 +3,8 @@
 //! PyTorch's conventions (the degree is truncated to an integer; a negative or non-finite
 //! degree gives 0; the Chebyshev families use their closed trigonometric forms inside
 //! `(-1, 1)` for large degrees; the recurrence runs on into `inf - inf = NaN` when it
-//! overflows, as PyTorch's does).
+//! overflows, as PyTorch's does; degrees past 2^22 that need the recurrence give NaN rather
+//! than run for hours).
 
 use crate::backend::cpu::map::Float;
 
@@ -27,9 +28,16 @@ fn degree<F: Float>(n: F) -> Option<i64> {
     (n.is_finite() && n > -1.0 && n < 9.2e18).then_some(n as i64)
 }
 
+/// The highest degree run through a recurrence: PyTorch loops `n` times whatever `n` is (a
+/// degree of 1e15 runs for days); Ember gives NaN past 2^22 steps instead.
+const MAX_RECURRENCE: i64 = 1 << 22;
+
 /// Runs `q_{k+1} = step(k, q_k, q_{k-1})` from `(p, q) = (p_0, p_1)` up to degree `n`,
 /// stopping early once the value is NaN (it stays NaN).
 fn recur<F: Float>(n: i64, p0: F, p1: F, step: impl Fn(F, F, F) -> F) -> F {
+    if n > MAX_RECURRENCE {
+        return F::of(f64::NAN);
+    }
     let (mut p, mut q) = (p0, p1);
     let mut k = 1;
     while k < n && !q.is_nan() {
@@ -191,5 +199,8 @@ mod tests {
         assert!(eval(Family::ChebyshevT, 2.0f64, 2000.0).is_nan());
         assert!(eval(Family::HermiteH, 0.5f32, 129.0).is_nan());
         assert_eq!(eval_shifted(Family::ChebyshevT, 0.0f64, 3.0), -1.0);
+        // A degree no recurrence should run to is NaN at once (inside (-1, 1) T has its closed form).
+        assert!(eval(Family::LegendreP, 0.5f64, 1e15).is_nan());
+        assert!((eval(Family::ChebyshevT, 0.5f64, 1e15) - (1e15 * 0.5f64.acos()).cos()).abs() < 1e-12);
     }
 }
