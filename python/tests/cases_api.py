@@ -321,3 +321,7 @@ case("int_casts_wrap", "out = (torch.tensor([300.0, -200.5, 1e10, -1.5, 256.7]).
      "torch.tensor([300, 70000, -1]).to(torch.uint8), torch.tensor([-1.5, 256.7]).to(torch.uint8), torch.tensor([2 ** 40 + 5]).to(torch.int32), "
      "torch.tensor([1000, -129], dtype=torch.int16).to(torch.int8), torch.tensor([-1], dtype=torch.int8).to(torch.uint8), "
      "torch.tensor([200], dtype=torch.uint8).to(torch.int8), torch.tensor([True, False]).to(torch.int8))")
+case("half_norms_round_once", "g = torch.linspace(-0.3, 0.25, 32, dtype=torch.float64).reshape(8, 4) * torch.arange(1, 33, dtype=torch.float64).reshape(8, 4).sin()\n"
+     "x = g.to(torch.bfloat16)\nh = g.to(torch.float16)\n"
+     "out = (x.norm(), x.norm(dim=1), torch.linalg.vector_norm(x, 3), h.norm(), h.norm(1), torch.linalg.vector_norm(h, 0.5, dim=0), "
+     "torch.tensor([1.01171875 - 1e-12, -1.01171875 + 1e-12, 3.0], dtype=torch.float64).to(torch.bfloat16))")

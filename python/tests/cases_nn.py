@@ -337,6 +337,23 @@ st = opt.state[net[0].weight]
 out = (torch.stack(losses), net[2].bias, net[0].weight, w, st["row_var"], st["col_var"], opt.state[net[0].bias]["variance"],
        st["step"], sorted(opt.state_dict()["param_groups"][1]), opt2.state[w]["col_var"].shape)
 """)
+case("train_mlp_muon", """
+# (in f64: the Newton-Schulz steps run in bf16, where an f32 rounding difference upstream can
+# flip a bf16 rounding; f64 leaves no such ties)
+net = fill(torch.nn.Sequential(torch.nn.Linear(4, 8, bias=False), torch.nn.Tanh(), torch.nn.Linear(8, 3, bias=False)), 0.4).double()
+opt = torch.optim.Muon([{"params": [net[0].weight]}, {"params": [net[2].weight], "adjust_lr_fn": "match_rms_adamw",
+                        "nesterov": False}], lr=0.02, weight_decay=0.05)
+x, y = det(6, 4, dtype=torch.float64), torch.tensor([0, 1, 2, 1, 0, 2])
+losses = []
+for _ in range(4):
+    opt.zero_grad()
+    loss = torch.nn.functional.cross_entropy(net(x), y)
+    loss.backward()
+    opt.step()
+    losses.append(loss.detach())
+out = (torch.stack(losses), net[0].weight, net[2].weight, opt.state[net[0].weight]["momentum_buffer"])
+""")
+case("muon_needs_matrices", "out = torch.optim.Muon([torch.nn.Parameter(torch.ones(3))])")
 case("adafactor_bad_decay", "out = torch.optim.Adafactor([torch.nn.Parameter(torch.ones(2))], beta2_decay=0.5)")
 case("train_cnn_sgd_momentum", """
 net = fill(torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.BatchNorm2d(2), torch.nn.ReLU(), torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(), torch.nn.Linear(2, 2)), 0.4)

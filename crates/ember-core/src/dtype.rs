@@ -210,7 +210,8 @@ macro_rules! element {
 element!(f32, F32, |x| x as f64, |v| v as f32);
 element!(f64, F64, |x| x, |v| v);
 element!(f16, F16, |x| x.to_f64(), f16::from_f64);
-element!(bf16, BF16, |x| x.to_f64(), bf16::from_f64);
+// f64 -> bf16 rounds through f32, as PyTorch's conversion does (a direct rounding differs on ties).
+element!(bf16, BF16, |x| x.to_f64(), |v| bf16::from_f32(v as f32));
 element!(i64, I64, |x| x as f64, |v| v as i64);
 element!(i32, I32, |x| x as f64, |v| v as i32);
 element!(i16, I16, |x| x as f64, |v| v as i16);

@@ -4,6 +4,7 @@
 
 use super::Tensor;
 use crate::error::{at_caller, Error, Result};
+use crate::DType;
 
 impl Tensor {
     /// `(sum |x|^ord)^(1/ord)` over `dims` (all when empty); `ord` inf/-inf is the max/min of
@@ -39,6 +40,12 @@ impl Tensor {
         }
         if ord == 0.0 {
             return at_caller(a.ne_scalar(0.0)?.to_dtype(self.dtype())?.sum_dims_keep(dims, keepdim));
+        }
+        if matches!(self.dtype(), DType::F16 | DType::BF16) {
+            // Half types: powers, sum and root in f32, one rounding at the end (PyTorch's
+            // opmath; rounding the sum of squares first can land a ulp off).
+            let wide = at_caller(self.to_dtype(DType::F32)?.vector_norm(ord, dims, keepdim))?;
+            return at_caller(wide.to_dtype(self.dtype()));
         }
         if ord == 2.0 {
             return at_caller(a.square()?.sum_dims_keep(dims, keepdim)?.sqrt());
