@@ -155,3 +155,12 @@ case("dist_continuous_bernoulli", _D + "p = torch.tensor([0.1, 0.4999, 0.5, 0.7,
      "D.ContinuousBernoulli(0.3).batch_shape, D.ContinuousBernoulli(probs=torch.tensor([0.2, 0.6])).expand((3, 2)).mean)")
 case("dist_continuous_bernoulli_bad_value", _D + "out = D.ContinuousBernoulli(0.3).log_prob(torch.tensor(1.5))")
 case("dist_continuous_bernoulli_both", _D + "out = D.ContinuousBernoulli(probs=0.3, logits=0.1)")
+case("dist_generalized_pareto", _D + "# (f32: torch's own log_prob fails in f64, comparing with an f32 zero)\nloc = torch.tensor([0.1, -1.0, 0.0, 2.0], requires_grad=True)\n"
+     "scale = torch.tensor([2.0, 0.5, 1.0, 3.0], requires_grad=True)\n"
+     "conc = torch.tensor([0.4, -0.25, 0.0, 0.7], requires_grad=True)\nd = D.GeneralizedPareto(loc, scale, conc)\n"
+     "v = torch.tensor([1.5, -0.5, 0.3, 4.0])\nlp = d.log_prob(v)\n"
+     "(lp.sum() + d.cdf(v).sum() + d.icdf(torch.tensor([0.3, 0.5, 0.9, 0.1])).sum()).backward()\n"
+     "out = (lp, d.cdf(v), d.log_survival_function(v), d.icdf(torch.tensor([0.3, 0.5, 0.9, 0.1])), d.mean, "
+     "d.variance, d.entropy(), d.mode, loc.grad, scale.grad, conc.grad, d.rsample((2,)).shape, D.GeneralizedPareto(0.0, 1.0, 0.2).batch_shape, "
+     "d.support.lower_bound, d.support.upper_bound)")
+case("dist_generalized_pareto_outside_support", _D + "out = D.GeneralizedPareto(0.0, 1.0, -0.5).log_prob(torch.tensor(3.0))")
