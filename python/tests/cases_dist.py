@@ -164,3 +164,12 @@ case("dist_generalized_pareto", _D + "# (f32: torch's own log_prob fails in f64,
      "d.variance, d.entropy(), d.mode, loc.grad, scale.grad, conc.grad, d.rsample((2,)).shape, D.GeneralizedPareto(0.0, 1.0, 0.2).batch_shape, "
      "d.support.lower_bound, d.support.upper_bound)")
 case("dist_generalized_pareto_outside_support", _D + "out = D.GeneralizedPareto(0.0, 1.0, -0.5).log_prob(torch.tensor(3.0))")
+case("dist_exponential_family", _D + "class Exp(D.ExponentialFamily):\n    arg_constraints = {}\n"
+     "    def __init__(self, rate):\n        self.rate = rate\n        super().__init__(rate.shape, validate_args=False)\n"
+     "    @property\n    def _natural_params(self):\n        return (-self.rate,)\n"
+     "    def _log_normalizer(self, x):\n        return -torch.log(-x)\n    @property\n    def _mean_carrier_measure(self):\n        return 0\n"
+     "r = torch.tensor([0.5, 2.0], requires_grad=True)\ne = Exp(r).entropy()\ne.sum().backward()\n"
+     "cb = D.ContinuousBernoulli(probs=torch.tensor([0.2, 0.4995, 0.9]))\n"
+     "out = (e, r.grad, D.ExponentialFamily.entropy(cb), cb.entropy(), isinstance(D.Normal(0.0, 1.0), D.ExponentialFamily), "
+     "isinstance(D.Gamma(1.0, 1.0), D.ExponentialFamily), isinstance(D.Bernoulli(0.3), D.ExponentialFamily), "
+     "isinstance(D.Uniform(0.0, 1.0), D.ExponentialFamily))")

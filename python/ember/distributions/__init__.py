@@ -19,6 +19,7 @@ from .independent import Independent
 from .multivariate_normal import MultivariateNormal
 from .continuous import Cauchy, Chi2, ContinuousBernoulli, StudentT, FisherSnedecor, VonMises
 from .pareto import GeneralizedPareto
+from .exp_family import ExponentialFamily
 from .discrete import Poisson, Binomial, Multinomial, Geometric, NegativeBinomial, OneHotCategoricalStraightThrough
 from .transformed_distribution import (TransformedDistribution, Gumbel, HalfNormal, HalfCauchy, Pareto, Weibull,
                                        Kumaraswamy, LogisticNormal, InverseGamma, RelaxedBernoulli,
@@ -35,7 +36,7 @@ from .kl import kl_divergence, register_kl
 __all__ = [
     "Distribution", "Normal", "LogNormal", "Uniform", "Exponential", "Laplace", "Bernoulli",
     "Categorical", "OneHotCategorical", "Gamma", "Beta", "Dirichlet", "Independent", "MultivariateNormal",
-    "Cauchy", "Chi2", "ContinuousBernoulli", "GeneralizedPareto", "StudentT", "FisherSnedecor", "VonMises", "Poisson", "Binomial", "Multinomial", "Geometric",
+    "Cauchy", "Chi2", "ContinuousBernoulli", "ExponentialFamily", "GeneralizedPareto", "StudentT", "FisherSnedecor", "VonMises", "Poisson", "Binomial", "Multinomial", "Geometric",
     "NegativeBinomial", "OneHotCategoricalStraightThrough", "TransformedDistribution", "Gumbel", "HalfNormal",
     "HalfCauchy", "Pareto", "Weibull", "Kumaraswamy", "LogisticNormal", "InverseGamma", "RelaxedBernoulli",
     "RelaxedOneHotCategorical", "MixtureSameFamily", "LowRankMultivariateNormal", "biject_to", "transform_to",

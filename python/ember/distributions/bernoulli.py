@@ -3,6 +3,7 @@
 import ember
 from . import constraints
 from .distribution import Distribution, broadcast_all
+from .exp_family import ExponentialFamily
 
 
 def logits_to_probs(logits, is_binary=False):
@@ -19,7 +20,7 @@ def softplus(x):
     return ember.logaddexp(x, ember.zeros((), dtype=x.dtype))
 
 
-class Bernoulli(Distribution):
+class Bernoulli(ExponentialFamily):
     """1 with probability ``probs`` (or ``sigmoid(logits)``)."""
 
     support = constraints.boolean

@@ -5,6 +5,7 @@ import math
 import ember
 from . import constraints
 from .distribution import Distribution, broadcast_all
+from .exp_family import ExponentialFamily
 from .gamma import Gamma
 
 
@@ -225,7 +226,7 @@ class VonMises(Distribution):
                         validate_args=self._validate_args)
 
 
-class ContinuousBernoulli(Distribution):
+class ContinuousBernoulli(ExponentialFamily):
     """The continuous Bernoulli on [0, 1] (Loaiza-Ganem and Cunningham, 2019): density
     ``C(λ) λ^x (1 - λ)^(1 - x)`` with normaliser ``C(λ) = 2 atanh(1 - 2λ) / (1 - 2λ)``. Near
     ``λ = 1/2`` (inside ``lims``) the closed forms cancel, and the mean, variance and
@@ -327,6 +328,22 @@ class ContinuousBernoulli(Distribution):
     def entropy(self):
         log_p0, log_p1 = (-self.probs).log1p(), self.probs.log()
         return self.mean * (log_p0 - log_p1) - self._cont_bern_log_norm() - log_p0
+
+    @property
+    def _natural_params(self):
+        return (self.logits,)
+
+    @property
+    def _mean_carrier_measure(self):
+        return 0
+
+    def _log_normalizer(self, x):
+        # log((e^x - 1) / x); x/2 + x^2/24 - x^4/2880 near 0 (inside `lims` - 1/2)
+        unstable = (x > self._lims[0] - 0.5) & (x <= self._lims[1] - 0.5)
+        cut = ember.where(unstable, ember.full_like(x, self._lims[0] - 0.5), x)
+        log_norm = cut.expm1().abs().log() - cut.abs().log()
+        taylor = 0.5 * x + x ** 2 / 24.0 - x ** 4 / 2880.0
+        return ember.where(unstable, taylor, log_norm)
 
 
 def _clamp_probs(probs):

@@ -5,9 +5,10 @@ import math
 import ember
 from . import constraints
 from .distribution import Distribution, broadcast_all
+from .exp_family import ExponentialFamily
 
 
-class Exponential(Distribution):
+class Exponential(ExponentialFamily):
     """``Exponential(rate)``; ``rsample`` is ``e / rate`` with ``e ~ Exp(1)``."""
 
     has_rsample = True

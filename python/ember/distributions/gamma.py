@@ -8,6 +8,7 @@ import ember
 from ember import _C
 from . import constraints
 from .distribution import Distribution, broadcast_all
+from .exp_family import ExponentialFamily
 
 
 class _StandardGamma(ember.autograd.Function):
@@ -57,7 +58,7 @@ def standard_gamma(alpha):
         return out.clamp(min=tiny)
 
 
-class Gamma(Distribution):
+class Gamma(ExponentialFamily):
     """``Gamma(concentration, rate)``."""
 
     support = constraints.nonnegative
@@ -93,7 +94,7 @@ class Gamma(Distribution):
         return a - self.rate.log() + a.lgamma() + (1.0 - a) * a.digamma()
 
 
-class Beta(Distribution):
+class Beta(ExponentialFamily):
     """``Beta(concentration1, concentration0)``."""
 
     support = constraints.unit_interval
@@ -131,7 +132,7 @@ class Beta(Distribution):
             + (t - 2) * t.digamma()
 
 
-class Dirichlet(Distribution):
+class Dirichlet(ExponentialFamily):
     """``Dirichlet(concentration)`` over the last dim."""
 
     support = constraints.simplex

@@ -5,9 +5,10 @@ import math
 import ember
 from . import constraints
 from .distribution import Distribution, broadcast_all
+from .exp_family import ExponentialFamily
 
 
-class Normal(Distribution):
+class Normal(ExponentialFamily):
     """``Normal(loc, scale)``; ``rsample`` is ``loc + scale * eps`` with ``eps ~ N(0, 1)``."""
 
     has_rsample = True
