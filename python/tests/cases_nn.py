@@ -92,6 +92,9 @@ case("fractional_max_pool3d", "s = torch.tensor([[[0.9, 0.1, 0.5]], [[0.3, 0.7, 
 case("fractional_max_pool_too_large", "out = torch.nn.functional.fractional_max_pool2d(torch.zeros(1, 1, 5, 10), 4, output_size=(3, 8))")
 case("fractional_max_pool_no_size", "out = torch.nn.FractionalMaxPool2d(2)")
 case("fractional_max_pool_bad_ratio", "out = torch.nn.FractionalMaxPool3d(2, output_ratio=1.5)")
+case("container_deprecated", "import warnings\nwith warnings.catch_warnings(record=True) as w:\n    warnings.simplefilter('always')\n"
+     "    c = torch.nn.Container(a=torch.nn.Linear(2, 3), b=torch.nn.ReLU())\nout = (repr(c), len(w), [n for n, _ in c.named_children()], "
+     "sorted(c.state_dict()))")
 case("lppool3d", "x = det(1, 2, 4, 4, 5, offset=2.0).abs().requires_grad_()\n"
      "out = (fwd_bwd(torch.nn.LPPool3d(2, 2), x), torch.nn.functional.lp_pool3d(x.detach(), 3, (2, 1, 2), stride=(1, 2, 2), ceil_mode=True), "
      "repr(torch.nn.LPPool3d(1.5, (2, 2, 1))))")

@@ -2,7 +2,7 @@
 ``nn.modules.conv``, ...)."""
 
 from .module import Module  # noqa: F401
-from .container import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential  # noqa: F401
+from .container import Container, ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential  # noqa: F401
 from .linear import Bilinear, Identity, Linear  # noqa: F401
 from .activation import (  # noqa: F401
     CELU, ELU, GELU, GLU, SELU, Hardshrink, Hardsigmoid, Hardswish, Hardtanh, LeakyReLU, LogSigmoid, LogSoftmax,
@@ -148,6 +148,7 @@ __all__ = [
     "TransformerEncoder",
     "TransformerEncoderLayer",
     "Module",
+    "Container",
     "ModuleDict",
     "ModuleList",
     "ParameterDict",

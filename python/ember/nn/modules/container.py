@@ -4,6 +4,7 @@
 index or key, so state-dict keys are torch's (``0.weight``, ``layers.3.bias``)."""
 
 import operator
+import warnings
 from collections import OrderedDict
 from collections.abc import Mapping
 from itertools import chain, islice
@@ -31,6 +32,17 @@ def _params_repr(items):
         else:
             lines.append(f"  ({k}): Object of type: {type(p).__name__}")
     return "\n".join(lines)
+
+
+class Container(Module):
+    """torch's deprecated ``nn.Container``: a module holding the submodules given as keywords."""
+
+    def __init__(self, **kwargs):
+        super().__init__()
+        warnings.warn("nn.Container is deprecated. All of it's functionality is now implemented in nn.Module. "
+                      "Subclass that instead.", stacklevel=2)
+        for key, value in kwargs.items():
+            self.add_module(key, value)
 
 
 class Sequential(Module):
