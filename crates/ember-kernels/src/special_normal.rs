@@ -4,9 +4,11 @@
 
 use std::f64::consts::{FRAC_1_SQRT_2, PI};
 
-/// `e^(x^2) erfc(x)`: `exp(x^2) erfc(x)` for `0 <= x < 2` (musl's `erfc`), Laplace's continued
-/// fraction `1 / (sqrt(π) (x + (1/2) / (x + 1 / (x + (3/2) / (x + ...)))))` from 2 up, and
-/// `2 e^(x^2) - erfcx(-x)` below 0 (`+inf` once `e^(x^2)` overflows).
+/// `e^(x^2) erfc(x)`: `exp(x^2) erfc(x)` for `0 <= x < 26` (musl's `erfc`; `x^2` split exactly
+/// into `hi + lo` so `e^(x^2) = e^hi (1 + lo)` keeps full precision), Laplace's continued
+/// fraction `1 / (sqrt(π) (x + (1/2) / (x + 1 / (x + (3/2) / (x + ...)))))` from 26 up (where
+/// `erfc` underflows and a few terms suffice), and `2 e^(x^2) - erfcx(-x)` below 0 (`+inf`
+/// once `e^(x^2)` overflows).
 pub fn erfcx(x: f64) -> f64 {
     if x.is_nan() {
         return x;
@@ -15,10 +17,10 @@ pub fn erfcx(x: f64) -> f64 {
         if x < -26.7 {
             return f64::INFINITY;
         }
-        return 2.0 * (x * x).exp() - erfcx(-x);
+        return 2.0 * exp_square(x) - erfcx(-x);
     }
-    if x < 2.0 {
-        return (x * x).exp() * libm::erfc(x);
+    if x < 26.0 {
+        return exp_square(x) * libm::erfc(x);
     }
     if x == f64::INFINITY {
         return 0.0;
@@ -45,6 +47,14 @@ pub fn erfcx(x: f64) -> f64 {
 /// `erfc(x) = 1 - erf(x)`, accurate where it is tiny (musl's).
 pub fn erfc(x: f64) -> f64 {
     libm::erfc(x)
+}
+
+/// `e^(x^2)` without the rounding of `x^2` (which would cost `x^2` ulps): `x^2 = hi + lo`
+/// exactly (`lo` by a fused multiply-add), `e^hi (1 + lo)`.
+fn exp_square(x: f64) -> f64 {
+    let hi = x * x;
+    let lo = x.mul_add(x, -hi);
+    hi.exp() * (1.0 + lo)
 }
 
 /// `Φ(x)`, the standard normal CDF: `erfc(-x / sqrt 2) / 2`.
