@@ -11,7 +11,7 @@ import math
 import ember
 
 from .. import _C
-from .optimizer import Optimizer
+from .optimizer import Optimizer, _closure_loss
 
 
 class Adafactor(Optimizer):
@@ -49,13 +49,7 @@ class Adafactor(Optimizer):
         return state
 
     def step(self, closure=None):
-        loss = None
-        if closure is not None:
-            prev = _C._set_grad_enabled(True)
-            try:
-                loss = closure()
-            finally:
-                _C._set_grad_enabled(prev)
+        loss = _closure_loss(closure)
         prev = _C._set_grad_enabled(False)
         try:
             for group in self.param_groups:

@@ -8,7 +8,7 @@ import math
 
 import ember
 
-from .optimizer import Optimizer
+from .optimizer import Optimizer, _closure_loss
 
 _ADJUST_LR_FNS = ("original", "match_rms_adamw", "spectral_unclamped")
 
@@ -76,10 +76,7 @@ class Muon(Optimizer):
                                      f"{p.size()}")
 
     def step(self, closure=None):
-        loss = None
-        if closure is not None:
-            with ember.enable_grad():
-                loss = closure()
+        loss = _closure_loss(closure)
         with ember.no_grad():
             for group in self.param_groups:
                 lr = float(group["lr"])

@@ -295,6 +295,17 @@ class Optimizer:
             hook(self)
 
 
+def _closure_loss(closure):
+    """``closure()`` with grad mode on (``step(closure)`` re-evaluates the model), or None."""
+    if closure is None:
+        return None
+    prev = _C._set_grad_enabled(True)
+    try:
+        return closure()
+    finally:
+        _C._set_grad_enabled(prev)
+
+
 class _RustOptimizer(Optimizer):
     """An optimizer whose update is one of Ember's Rust rules, named by torch's class name."""
 
@@ -305,13 +316,7 @@ class _RustOptimizer(Optimizer):
 
     @_with_hooks
     def step(self, closure=None):
-        loss = None
-        if closure is not None:
-            prev = _C._set_grad_enabled(True)
-            try:
-                loss = closure()
-            finally:
-                _C._set_grad_enabled(prev)
+        loss = _closure_loss(closure)
         rule = self._rule or type(self).__name__
         for group in self.param_groups:
             params, grads, states = [], [], []
