@@ -93,8 +93,10 @@ def unpack_dual(tensor, *, level=None):
     state = _level(level)
     if state is None or not isinstance(tensor, _C.Tensor) or not tensor.requires_grad:
         return UnpackedDualTensor(tensor, None)
-    primal = tensor if state.reverse or _C._reaches_leaf_other_than(tensor, [d for d, _ in state.duals]) \
-        else tensor.detach()
+    # The primal and tangent take part in reverse mode when the computation does (a parameter,
+    # or a primal that requires grad), as torch's do.
+    reverse = state.reverse or _C._reaches_leaf_other_than(tensor, [d for d, _ in state.duals])
+    primal = tensor if reverse else tensor.detach()
     for dual, tangent in state.duals:
         if dual is tensor:
             return UnpackedDualTensor(primal, tangent)
@@ -111,9 +113,6 @@ def unpack_dual(tensor, *, level=None):
         if not any(g.requires_grad for g, _ in pairs):
             # Each g is constant in u: the output is constant in the duals.
             return UnpackedDualTensor(primal, _C.zeros_like(tensor))
-        # The tangent takes part in reverse mode when the computation does (a parameter, or a
-        # primal that requires grad), as torch's does.
-        reverse = state.reverse or _C._reaches_leaf_other_than(tensor, duals)
         jt = _C.grad([g for g, _ in pairs if g.requires_grad], [u], [t for g, t in pairs if g.requires_grad],
                      True, reverse, True, True)[0]
     return UnpackedDualTensor(primal, _C.zeros_like(tensor) if jt is None else jt)

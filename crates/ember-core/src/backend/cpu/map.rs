@@ -460,22 +460,15 @@ pub fn where_(c: &[bool], lc: &Layout, a: &CpuStorage, la: &Layout, b: &CpuStora
     }
 }
 
-/// Integer elements as another integer dtype, wrapping (two's complement truncation).
-fn int_to_int<T: Int + Sync>(v: &[T], l: &Layout, dtype: DType) -> CpuStorage {
-    int_storage(map_strided(v, l, |x| x.to_i64()), dtype)
-}
-
-/// `i64` values stored as integer `dtype`, each wrapped into its width.
-fn int_storage(v: Vec<i64>, dtype: DType) -> CpuStorage {
-    fn wrap<U: Int>(v: &[i64]) -> Vec<U> {
-        v.iter().map(|&x| U::from_i64(x)).collect()
-    }
+/// A view converted to integer `dtype` through `i64` (`to_i64`), each value wrapped into the
+/// type's width (two's complement truncation), in one pass.
+fn to_int_storage<T: Copy + Sync>(v: &[T], l: &Layout, dtype: DType, to_i64: impl Fn(T) -> i64 + Sync) -> CpuStorage {
     match dtype {
-        DType::U8 => CpuStorage::U8(Buf::owned(wrap(&v))),
-        DType::I8 => CpuStorage::I8(Buf::owned(wrap(&v))),
-        DType::I16 => CpuStorage::I16(Buf::owned(wrap(&v))),
-        DType::I32 => CpuStorage::I32(Buf::owned(wrap(&v))),
-        _ => CpuStorage::I64(Buf::owned(v)),
+        DType::U8 => CpuStorage::U8(Buf::owned(map_strided(v, l, |x| u8::from_i64(to_i64(x))))),
+        DType::I8 => CpuStorage::I8(Buf::owned(map_strided(v, l, |x| i8::from_i64(to_i64(x))))),
+        DType::I16 => CpuStorage::I16(Buf::owned(map_strided(v, l, |x| i16::from_i64(to_i64(x))))),
+        DType::I32 => CpuStorage::I32(Buf::owned(map_strided(v, l, |x| i32::from_i64(to_i64(x))))),
+        _ => CpuStorage::I64(Buf::owned(map_strided(v, l, to_i64))),
     }
 }
 
@@ -505,12 +498,12 @@ pub fn cast(s: &CpuStorage, l: &Layout, dtype: DType) -> CpuStorage {
         // Integers wrap into a narrower integer type; floats truncate toward zero through i64
         // (so 300.0 becomes 44 in int8 and uint8, as in PyTorch).
         return match s {
-            CpuStorage::I64(v) => int_to_int(v, l, dtype),
-            CpuStorage::I32(v) => int_to_int(v, l, dtype),
-            CpuStorage::I16(v) => int_to_int(v, l, dtype),
-            CpuStorage::I8(v) => int_to_int(v, l, dtype),
-            CpuStorage::U8(v) => int_to_int(v, l, dtype),
-            _ => crate::with_storage!(s, v => int_storage(map_strided(v, l, |x| x.to_f64() as i64), dtype)),
+            CpuStorage::I64(v) => to_int_storage(v, l, dtype, Int::to_i64),
+            CpuStorage::I32(v) => to_int_storage(v, l, dtype, Int::to_i64),
+            CpuStorage::I16(v) => to_int_storage(v, l, dtype, Int::to_i64),
+            CpuStorage::I8(v) => to_int_storage(v, l, dtype, Int::to_i64),
+            CpuStorage::U8(v) => to_int_storage(v, l, dtype, Int::to_i64),
+            _ => crate::with_storage!(s, v => to_int_storage(v, l, dtype, |x| x.to_f64() as i64)),
         };
     }
     crate::with_storage!(s, v => match dtype {
