@@ -382,6 +382,20 @@ def eigh_normal(x):
     return torch.cat([l.flatten(), (v * sg.unsqueeze(-2)).flatten()])
 
 
+# LU with partial pivoting: the packed factors (pivots are piecewise constant, so the
+# gradient is that of L and U), L and U unpacked, and solves from the factors.
+case("lu_factor_square", [([2, 3, 3], "any")], lambda x: torch.linalg.lu_factor(x).LU)
+case("lu_factor_wide", [([3, 5], "any")], lambda x: torch.linalg.lu_factor(x).LU)
+case("lu_factor_tall", [([2, 5, 3], "any")], lambda x: torch.linalg.lu_factor(x).LU)
+case("lu_unpacked", [([4, 3], "any")], lambda x: (lambda p, l, u: torch.cat([l.flatten(), u.flatten(), p.flatten()]))(*torch.linalg.lu(x)))
+case("lu_solve", [([2, 3, 3], "any"), ([2, 3, 2], "any")],
+     lambda a, b: torch.linalg.lu_solve(*torch.linalg.lu_factor(a + 3 * I3), b))
+case("lu_solve_adjoint_right", [([3, 3], "any"), ([2, 3], "any")],
+     lambda a, b: torch.linalg.lu_solve(*torch.linalg.lu_factor(a), b, left=False, adjoint=True))
+case("lu_solve_adjoint_left", [([3, 3], "any"), ([3, 2], "any")],
+     lambda a, b: torch.linalg.lu_solve(*torch.linalg.lu_factor(a), b, adjoint=True))
+case("lu_solve_right", [([3, 3], "any"), ([1, 2, 3], "any")],
+     lambda a, b: torch.linalg.lu_solve(*torch.linalg.lu_factor(a), b, left=False))
 case("qr_tall", [([2, 4, 3], "any")], qr_normal)
 case("qr_wide", [([3, 5], "any")], qr_normal)
 case("qr_r", [([5, 3], "any")], lambda x: torch.linalg.qr(x, mode="r").R.abs(), diff=False)

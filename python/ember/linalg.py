@@ -221,6 +221,8 @@ def diagonal(A, *, offset=0, dim1=-2, dim2=-1):
 
 
 from ._matrix_functions import householder_product, matrix_exp  # noqa: E402
+from ._lu import (cholesky_ex, inv_ex, lu, lu_factor, lu_factor_ex, lu_solve, solve_ex, tensorinv,  # noqa: E402, F401
+                  tensorsolve, vander)
 
 
 def _install(torch, Tensor):
@@ -274,3 +276,5 @@ def _install(torch, Tensor):
     for name, f in fns.items():
         setattr(torch, name, f)
         setattr(Tensor, name, f)
+    from . import _lu
+    _lu._install(torch, Tensor)

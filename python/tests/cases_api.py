@@ -325,3 +325,37 @@ case("half_norms_round_once", "g = torch.linspace(-0.3, 0.25, 32, dtype=torch.fl
      "x = g.to(torch.bfloat16)\nh = g.to(torch.float16)\n"
      "out = (x.norm(), x.norm(dim=1), torch.linalg.vector_norm(x, 3), h.norm(), h.norm(1), torch.linalg.vector_norm(h, 0.5, dim=0), "
      "torch.tensor([1.01171875 - 1e-12, -1.01171875 + 1e-12, 3.0], dtype=torch.float64).to(torch.bfloat16))")
+
+# ---- LU family and the _ex variants
+_LU = ("A = torch.tensor([[2.0, -1.0, 0.5], [4.0, 1.0, -3.0], [-1.0, 2.5, 1.0]], dtype=torch.float64)\n"
+       "S = torch.tensor([[1.0, 2.0], [2.0, 4.0]], dtype=torch.float64)\n")
+case("lu_factor_forms", _LU + "LU, piv = torch.linalg.lu_factor(A)\nW = torch.tensor([[0.3, -1.2, 2.0, 0.7], [1.5, 0.4, -0.6, 2.2], [-0.9, 1.1, 0.8, -1.7]])\n"
+     "out = (LU, piv, torch.linalg.lu_factor_ex(S), torch.linalg.lu(W), torch.linalg.lu(W.mT), "
+     "torch.linalg.lu_factor(torch.stack([A, A.flip(0)])), torch.lu_unpack(LU, piv), "
+     "torch.lu_unpack(LU, piv, unpack_data=False).P, torch.linalg.lu_factor(torch.zeros(0, 0)), "
+     "torch.linalg.lu_factor_ex(torch.tensor([[0., 1, 2], [0, 3, 4], [0, 5, 7]])), torch.linalg.lu_factor(A.float()))")
+case("lu_solve_forms", _LU + "LU, piv = torch.linalg.lu_factor(A)\nB = torch.tensor([[1.0, 0.5], [-2.0, 3.0], [0.25, 1.0]], dtype=torch.float64)\n"
+     "out = (torch.linalg.lu_solve(LU, piv, B), torch.linalg.lu_solve(LU, piv, B, adjoint=True), "
+     "torch.linalg.lu_solve(LU, piv, B.mT, left=False), torch.linalg.lu_solve(LU, piv, B.mT, left=False, adjoint=True), "
+     "torch.lu_solve(B, LU, piv), B.lu_solve(LU, piv), torch.linalg.solve(A, B))")
+case("lu_grads", _LU + "A.requires_grad_()\nP, L, U = torch.linalg.lu(A)\n"
+     "B = torch.tensor([[1.0], [2.0], [-1.0]], dtype=torch.float64, requires_grad=True)\n"
+     "LU, piv = torch.linalg.lu_factor(A)\nX = torch.linalg.lu_solve(LU, piv, B)\n"
+     "((L * 2).sum() + (U ** 2).sum() + X.sum()).backward()\nout = (A.grad, B.grad)")
+case("lu_factor_singular_error", _LU + "out = torch.linalg.lu_factor(torch.stack([A, S.new_zeros(3, 3)]))")
+case("lu_factor_no_pivot_error", _LU + "out = torch.linalg.lu_factor(A, pivot=False)")
+case("lu_factor_int_error", "out = torch.linalg.lu_factor(torch.ones(2, 2, dtype=torch.long))")
+case("lu_factor_1d_error", "out = torch.linalg.lu_factor(torch.ones(3))")
+case("lu_solve_shape_error", _LU + "out = torch.linalg.lu_solve(*torch.linalg.lu_factor(A), torch.ones(2, 1, dtype=torch.float64))")
+case("linalg_ex_variants", _LU + "out = (torch.linalg.inv_ex(A), torch.linalg.inv_ex(S), torch.linalg.solve_ex(A, torch.ones(3, dtype=torch.float64)), "
+     "torch.linalg.solve_ex(S, torch.ones(2, dtype=torch.float64)), torch.linalg.cholesky_ex(A @ A.mT), "
+     "torch.linalg.cholesky_ex(S).info, torch.linalg.cholesky_ex(torch.stack([A @ A.mT, -A @ A.mT])).info, "
+     "torch.linalg.cholesky_ex(A @ A.mT, upper=True).L, torch.linalg.solve_ex(A, torch.eye(3, dtype=torch.float64), left=False))")
+case("linalg_inv_ex_check_errors", _LU + "out = torch.linalg.inv_ex(S, check_errors=True)")
+case("linalg_tensor_inv_solve", "A = (torch.arange(36.) * 0.37).sin().reshape(6, 2, 3) + torch.eye(6).reshape(6, 2, 3)\n"
+     "B = torch.arange(6.).reshape(2, 3)\nC = (torch.arange(24.) * 0.7).cos().reshape(2, 3, 4) + torch.eye(6)[:, :4].reshape(2, 3, 4)\n"
+     "out = (torch.linalg.tensorinv(A, ind=1), torch.linalg.tensorsolve(A.reshape(2, 3, 6).reshape(2, 3, 2, 3), B), "
+     "torch.linalg.tensorsolve(torch.eye(6).reshape(6, 2, 3).permute(1, 2, 0) * 2, torch.ones(6), dims=(0, 1)), "
+     "torch.linalg.vander(torch.tensor([1.0, 2.0, 3.0])), torch.linalg.vander(torch.tensor([[1, 2], [3, 4]], dtype=torch.int32), N=3))")
+case("linalg_tensorinv_error", "out = torch.linalg.tensorinv(torch.ones(2, 3), ind=1)")
+case("linalg_vander_error", "out = torch.linalg.vander(torch.tensor(1.0))")

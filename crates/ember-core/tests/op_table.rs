@@ -284,6 +284,17 @@ fn explicit_table() -> Vec<(&'static str, OpFn)> {
         e!("solve_triangular_upper", |x| x[0].add(&eye3(x[0].dtype())?)?.solve_triangular(&x[1], true, true, false)),
         e!("solve_triangular_lower_unit", |x| x[0].solve_triangular(&x[1], false, true, true)),
         e!("solve_triangular_right", |x| x[0].add(&eye3(x[0].dtype())?)?.solve_triangular(&x[1], true, false, false)),
+        e!("lu_factor_square", |x| Ok(x[0].linalg_lu_factor(true)?.0)),
+        e!("lu_factor_wide", |x| Ok(x[0].linalg_lu_factor(true)?.0)),
+        e!("lu_factor_tall", |x| Ok(x[0].linalg_lu_factor(true)?.0)),
+        e!("lu_unpacked", |x| {
+            let (p, l, u) = x[0].linalg_lu(true)?;
+            Tensor::cat(&[&l.flatten(0, -1)?, &u.flatten(0, -1)?, &p.flatten(0, -1)?], 0)
+        }),
+        e!("lu_solve", |x| lu_solve(&x[0].add(&eye3(x[0].dtype())?)?, &x[1], true, false)),
+        e!("lu_solve_adjoint_right", |x| lu_solve(&x[0], &x[1], false, true)),
+        e!("lu_solve_adjoint_left", |x| lu_solve(&x[0], &x[1], true, true)),
+        e!("lu_solve_right", |x| lu_solve(&x[0], &x[1], false, false)),
         e!("qr_tall", |x| qr_normal(&x[0])),
         e!("qr_wide", |x| qr_normal(&x[0])),
         e!("qr_r", |x| x[0].linalg_qr("r")?.1.abs()),
@@ -363,6 +374,12 @@ fn explicit_table() -> Vec<(&'static str, OpFn)> {
         e!("mul_scalar_tensor", |x| &x[0] * &x[1]),
         e!("softmax_scalar", |x| x[0].softmax(0)),
     ]
+}
+
+/// `torch.linalg.lu_solve` from `A`'s own factorisation.
+fn lu_solve(a: &Tensor, b: &Tensor, left: bool, adjoint: bool) -> Result<Tensor> {
+    let (lu, pivots) = a.linalg_lu_factor(true)?;
+    Tensor::lu_solve(&lu, &pivots, b, left, adjoint)
 }
 
 /// Q and R with R's diagonal made positive (column signs are a convention), flattened.
@@ -685,6 +702,8 @@ fn second_derivatives_are_checked_by_gradgradcheck() {
         "solve_triangular_upper",
         "qr_tall",
         "qr_wide",
+        "lu_factor_wide",
+        "lu_solve",
         "svdvals",
         "svd_uvh_tall",
         "svd_v_wide",

@@ -131,3 +131,40 @@ pub fn _matrix_rank(py: Python<'_>, a: PyRef<'_, PyTensor>, atol: Option<f64>, r
     let a = a.t.clone();
     wrap(maybe_detach(py, cubic(&a), || a.matrix_rank(atol, rtol)))
 }
+
+/// `ember.linalg.lu_factor_ex(A, pivot=True)` as `(LU, pivots, info)`.
+#[pyfunction]
+pub fn _lu_factor_ex(py: Python<'_>, a: PyRef<'_, PyTensor>, pivot: bool) -> PyResult<Py<PyAny>> {
+    let a = a.t.clone();
+    let (lu, pivots, info) = maybe_detach(py, cubic(&a), || a.linalg_lu_factor_ex(pivot)).py()?;
+    tensors_tuple(py, vec![lu, pivots, info])
+}
+
+/// `ember.lu_unpack(LU, pivots)` as `(P, L, U)`.
+#[pyfunction]
+pub fn _lu_unpack(py: Python<'_>, lu: PyRef<'_, PyTensor>, pivots: PyRef<'_, PyTensor>) -> PyResult<Py<PyAny>> {
+    let (p, l, u) = Tensor::lu_unpack(&lu.t, &pivots.t).py()?;
+    tensors_tuple(py, vec![p, l, u])
+}
+
+/// `ember.linalg.lu_solve(LU, pivots, B, *, left=True, adjoint=False)`.
+#[pyfunction]
+#[pyo3(signature = (lu, pivots, b, *, left=true, adjoint=false))]
+pub fn _lu_solve(
+    py: Python<'_>,
+    lu: PyRef<'_, PyTensor>,
+    pivots: PyRef<'_, PyTensor>,
+    b: PyRef<'_, PyTensor>,
+    left: bool,
+    adjoint: bool,
+) -> R {
+    let (lu, pivots, b) = (lu.t.clone(), pivots.t.clone(), b.t.clone());
+    wrap(maybe_detach(py, cubic(&lu), || Tensor::lu_solve(&lu, &pivots, &b, left, adjoint)))
+}
+
+/// `ember.linalg.cholesky_ex(A, upper=False)` as `(L, info)`.
+#[pyfunction]
+pub fn _cholesky_ex(a: PyRef<'_, PyTensor>, upper: bool) -> PyResult<Py<PyAny>> {
+    let (l, info) = a.t.cholesky_ex(upper).py()?;
+    tensors_tuple(a.py(), vec![l, info])
+}

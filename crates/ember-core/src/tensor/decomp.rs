@@ -162,6 +162,32 @@ impl Tensor {
             Ok(l)
         }
     }
+
+    /// `(L, info)` (`torch.linalg.cholesky_ex`): as [`Tensor::cholesky`], but a matrix that is
+    /// not positive-definite is not an error: `info` holds the order of its first
+    /// non-positive-definite leading minor (`0` where the factorisation succeeded), and its
+    /// factor is left as zeros (PyTorch leaves LAPACK's partial factor, which is not defined).
+    #[track_caller]
+    pub fn cholesky_ex(&self, upper: bool) -> Result<(Tensor, Tensor)> {
+        let (batch, n) = self.square_batch("cholesky")?;
+        let shape = &self.shape()[..self.dim() - 2];
+        if let Ok(l) = self.cholesky(upper) {
+            return Ok((l, Tensor::zeros(shape, DType::I32)?));
+        }
+        let (l, info) = with_real!(self.dtype(), T => {
+            let data = self.real_data::<T>()?;
+            let (mut l, mut info) = (vec![T::default(); data.len()], vec![0i32; batch]);
+            for (b, (m, o)) in data.chunks(n * n).zip(l.chunks_mut(n * n)).enumerate() {
+                match cpu::cholesky(m, n) {
+                    Ok(f) => o.copy_from_slice(&f),
+                    Err(f) => info[b] = f.pivot as i32,
+                }
+            }
+            (Tensor::from_vec(l, self.shape())?.to_dtype(self.dtype())?, info)
+        });
+        let l = if upper { l.transpose(-2, -1)? } else { l };
+        Ok((l, Tensor::from_vec(info, shape)?))
+    }
 }
 
 impl Tensor {

@@ -17,6 +17,7 @@ mod indexing;
 mod inplace;
 mod inplace_fast;
 mod linalg;
+mod lu;
 mod math;
 mod norms;
 mod random;

@@ -40,7 +40,7 @@ fn unused(g: &Tensor) -> Result<bool> {
 impl Tensor {
     /// `(batch shape, m, n)` of a batch of matrices of a float dtype.
     #[track_caller]
-    fn matrix_batch(&self, op: &'static str) -> Result<(Vec<usize>, usize, usize)> {
+    pub(super) fn matrix_batch(&self, op: &'static str) -> Result<(Vec<usize>, usize, usize)> {
         let nd = self.dim();
         if nd < 2 {
             return Err(Error::shape(op, format!("linalg.{op}: The input tensor A must have at least 2 dimensions.")));

@@ -159,3 +159,106 @@ pub fn solve_triangular<T: Real>(a: &[T], b: &[T], n: usize, k: usize, upper: bo
     });
     out
 }
+
+/// One `m x n` LU factorisation with partial pivoting (`A = P L U`), as LAPACK's `getrf`
+/// returns it: packed in place (L strictly below the diagonal, its unit diagonal implied; U on
+/// and above), the 1-based row swaps applied in order (`pivots`, `min(m, n)` of them), and
+/// the 1-based index of the first zero pivot (`0` when there is none).
+pub struct LuFactors<T> {
+    pub lu: Vec<T>,
+    pub pivots: Vec<i32>,
+    pub info: i32,
+}
+
+/// LU with partial pivoting of each `m x n` matrix of a batch (`torch.linalg.lu_factor_ex`).
+/// faer factorises; a matrix with a zero pivot is refactorised by [`getf2`], because faer
+/// divides by the zero pivot and spreads NaN through the rest of the factors where LAPACK
+/// (and so PyTorch) skips the division and carries on.
+pub fn lu_factor<T: Real>(a: &[T], m: usize, n: usize) -> Vec<LuFactors<T>> {
+    use faer::dyn_stack::{MemBuffer, MemStack};
+    use faer::linalg::lu::partial_pivoting::factor::{lu_in_place, lu_in_place_scratch};
+    faer::set_global_parallelism(Par::Seq);
+    let k = m.min(n);
+    let one = |mat: &[T]| {
+        let mut lu = view(mat, m, n).to_owned();
+        let (mut fwd, mut bwd) = (vec![0usize; m], vec![0usize; m]);
+        let scratch = lu_in_place_scratch::<usize, T>(m, n, Par::Seq, Default::default());
+        lu_in_place(
+            lu.as_mut(),
+            &mut fwd,
+            &mut bwd,
+            Par::Seq,
+            MemStack::new(&mut MemBuffer::new(scratch)),
+            Default::default(),
+        );
+        if (0..k).any(|i| lu[(i, i)].to_f64() == 0.0) {
+            return getf2(mat, m, n);
+        }
+        let mut packed = vec![T::default(); m * n];
+        write(&mut packed, lu.as_ref());
+        LuFactors { lu: packed, pivots: swaps_of(&fwd, k), info: 0 }
+    };
+    let block = m * n;
+    if block == 0 {
+        return Vec::new(); // the caller knows the batch size of empty matrices
+    }
+    let threads = ember_kernels::num_threads();
+    if m.max(n) < 96 && a.len() > block && threads > 1 {
+        a.par_chunks(block).map(one).collect()
+    } else {
+        a.chunks(block).map(one).collect()
+    }
+}
+
+/// The sequence of row swaps (LAPACK's `ipiv`, 1-based) that turns the identity order into
+/// `perm` (`perm[i]`: the original row that ends at row `i`). Step `i` swaps row `i` with
+/// the row now holding `perm[i]`, which is at or below `i`, as `getrf`'s step `i` does.
+fn swaps_of(perm: &[usize], k: usize) -> Vec<i32> {
+    let mut order: Vec<usize> = (0..perm.len()).collect();
+    let mut at: Vec<usize> = (0..perm.len()).collect();
+    (0..k)
+        .map(|i| {
+            let j = at[perm[i]];
+            let (ri, rj) = (order[i], order[j]);
+            order.swap(i, j);
+            at[ri] = j;
+            at[rj] = i;
+            (j + 1) as i32
+        })
+        .collect()
+}
+
+/// LAPACK's unblocked `getf2` on a row-major `m x n` matrix: the reference algorithm, used
+/// only for matrices with a zero pivot (whose column below the pivot is then all zeros and
+/// is left as it is).
+fn getf2<T: Real>(mat: &[T], m: usize, n: usize) -> LuFactors<T> {
+    let mut a: Vec<f64> = mat.iter().map(|v| v.to_f64()).collect();
+    let k = m.min(n);
+    let (mut pivots, mut info) = (Vec::with_capacity(k), 0);
+    for j in 0..k {
+        // The first row of largest magnitude in column j, at or below the diagonal.
+        let p = (j..m).fold(j, |best, i| if a[i * n + j].abs() > a[best * n + j].abs() { i } else { best });
+        pivots.push((p + 1) as i32);
+        let pivot = a[p * n + j];
+        if pivot != 0.0 {
+            if p != j {
+                for c in 0..n {
+                    a.swap(j * n + c, p * n + c);
+                }
+            }
+            for i in j + 1..m {
+                a[i * n + j] /= pivot;
+            }
+        } else if info == 0 {
+            info = (j + 1) as i32;
+        }
+        // Trailing update: A[j+1.., j+1..] -= L[j+1.., j] U[j, j+1..].
+        for i in j + 1..m {
+            let l = a[i * n + j];
+            for c in j + 1..n {
+                a[i * n + c] -= l * a[j * n + c];
+            }
+        }
+    }
+    LuFactors { lu: a.into_iter().map(T::from_f64).collect(), pivots, info }
+}
