@@ -19,7 +19,7 @@ from ._C import (  # noqa: F401  (the public API)
 )
 from ._C import where as where  # noqa: F401
 from ._size import Size
-from . import return_types, autograd, cuda, backends, utils, accelerator, amp, mps, jit, testing  # noqa: F401
+from . import return_types, autograd, cuda, backends, utils, accelerator, amp, mps, jit, testing, cpu  # noqa: F401
 from .autograd.grad_mode import no_grad, enable_grad, set_grad_enabled, inference_mode  # noqa: F401
 from . import _tensor_methods
 from . import functional  # noqa: F401
@@ -49,7 +49,6 @@ from . import nn, optim, serialization, safetensors, distributed  # noqa: E402,F
 from .serialization import save, load  # noqa: E402,F401
 from .safetensors import save_file, load_file  # noqa: E402,F401
 
-contiguous_format = preserve_format = "torch.contiguous_format"
 
 
 def seed():
@@ -61,7 +60,7 @@ def seed():
 
 
 def is_nonzero(input):
-    return bool(input)
+    return input.__bool__()  # not bool(): ``bool`` here is the dtype ``ember.bool``
 
 
 def typename(obj):
@@ -99,6 +98,8 @@ linalg._install(sys.modules[__name__], Tensor)
 sparse._install(sys.modules[__name__], Tensor)
 from . import _math_extras, _inplace, _nn_aliases, func  # noqa: E402,F401
 _math_extras.install(globals())
+from . import _tensor_extras, random  # noqa: E402,F401
+_tensor_extras.install(globals(), Tensor)
 _inplace.install(globals())
 _nn_aliases.install(globals(), nn.functional)
 vmap = func.vmap

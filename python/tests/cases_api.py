@@ -359,3 +359,47 @@ case("linalg_tensor_inv_solve", "A = (torch.arange(36.) * 0.37).sin().reshape(6,
      "torch.linalg.vander(torch.tensor([1.0, 2.0, 3.0])), torch.linalg.vander(torch.tensor([[1, 2], [3, 4]], dtype=torch.int32), N=3))")
 case("linalg_tensorinv_error", "out = torch.linalg.tensorinv(torch.ones(2, 3), ind=1)")
 case("linalg_vander_error", "out = torch.linalg.vander(torch.tensor(1.0))")
+
+# ---- memory formats, gradient, bitwise_not, fill_diagonal_, legacy constructors, default_generator
+case("memory_format_channels_last", "x = torch.arange(24.).reshape(1, 2, 3, 4)\ny = x.contiguous(memory_format=torch.channels_last)\n"
+     "z = torch.arange(48.).reshape(1, 2, 2, 3, 4).to(memory_format=torch.channels_last_3d)\n"
+     "out = (y.stride(), y.is_contiguous(), y.is_contiguous(memory_format=torch.channels_last), torch.equal(x, y), "
+     "y.clone().stride(), y.clone(memory_format=torch.contiguous_format).stride(), x.to(memory_format=torch.channels_last).stride(), "
+     "z.stride(), z.is_contiguous(memory_format=torch.channels_last_3d), x.is_contiguous(memory_format=torch.channels_last), "
+     "torch.ones(2, 3).is_contiguous(memory_format=torch.channels_last), repr(torch.channels_last), "
+     "y.contiguous().stride(), (y * 2).sum(), torch.nn.functional.conv2d(y, torch.ones(1, 2, 2, 2)))")
+case("memory_format_rank_error", "out = torch.ones(2, 3).contiguous(memory_format=torch.channels_last)")
+case("gradient_forms", "f = torch.tensor([1.0, 4.0, 9.0, 16.0, 30.0])\nm = torch.tensor([[1.0, 2.0, 4.0, 8.0], [2.0, 5.0, 9.0, 10.0], [0.5, 1.0, 3.0, 7.0]])\n"
+     "x = torch.tensor([0.0, 1.0, 3.0, 4.0, 7.0])\n"
+     "out = (torch.gradient(f), torch.gradient(f, spacing=2.0), torch.gradient(f, edge_order=2), torch.gradient(m), "
+     "torch.gradient(m, spacing=[2.0, 0.5]), torch.gradient(m, dim=1, edge_order=2), torch.gradient(m, spacing=3.0, dim=-1), "
+     "torch.gradient(f, spacing=(x,)), torch.gradient(f, spacing=(x,), edge_order=2), torch.gradient(torch.tensor([1, 4, 9])), "
+     "torch.gradient(m, spacing=(torch.tensor([0.0, 1.0, 1.5]), torch.tensor([0.0, 2.0, 3.0, 7.0]))))")
+case("gradient_grad", "f = torch.tensor([1.0, 4.0, 9.0, 16.0], requires_grad=True)\n"
+     "(torch.gradient(f, edge_order=2)[0] * torch.tensor([1.0, 2.0, 3.0, 4.0])).sum().backward()\nout = f.grad")
+case("gradient_too_short", "out = torch.gradient(torch.tensor([1.0, 2.0]), edge_order=2)")
+case("gradient_spacing_length", "out = torch.gradient(torch.ones(3, 3), spacing=[1.0, 2.0, 3.0])")
+case("bitwise_not_forms", "x = torch.tensor([0, 5, -3])\nb = torch.tensor([True, False])\ny = x.clone(); y.bitwise_not_()\n"
+     "out = (torch.bitwise_not(x), b.bitwise_not(), y, torch.tensor([7], dtype=torch.uint8).bitwise_not())")
+case("bitwise_not_float", "out = torch.bitwise_not(torch.tensor([1.0]))")
+case("fill_diagonal_forms", "a = torch.tensor([[1, 2, 3], [4, 5, 6]]).fill_diagonal_(0)\n"
+     "b = torch.zeros(5, 3).fill_diagonal_(1, wrap=True)\nc = torch.zeros(5, 3).fill_diagonal_(1)\n"
+     "d = torch.zeros(3, 3, 3).fill_diagonal_(2)\ne = torch.zeros(2, 4).fill_diagonal_(-1.5, wrap=True)\n"
+     "f = torch.zeros(7, 2).fill_diagonal_(3, wrap=True)\nout = (a, b, c, d, e, f)")
+case("fill_diagonal_unequal", "out = torch.zeros(3, 4, 3).fill_diagonal_(2)")
+case("fill_diagonal_1d", "out = torch.zeros(3).fill_diagonal_(2)")
+case("legacy_new_range_frombuffer", "import warnings\nwith warnings.catch_warnings():\n    warnings.simplefilter('ignore')\n"
+     "    r = (torch.range(1, 4), torch.range(0, 1, 0.25, dtype=torch.float64))\n"
+     "out = r + (torch.tensor([1, 2]).new([3, 4]), torch.tensor([1.0, 2.0]).new(2, 3).shape, torch.tensor([1.0]).new(torch.Size([2])).shape, "
+     "torch.tensor([1.0, -2.0]).apply_(lambda v: v * 2), torch.tensor([1.0, 2.0]).map_(torch.tensor([3.0, 4.0]), lambda a, b: a + b), "
+     "torch.tensor([1, 2]).map2_(torch.tensor([3, 4]), torch.tensor([1, 1]), lambda a, b, c: a * b - c), "
+     "torch.frombuffer(bytearray(b'\\x01\\x00\\x02\\x00'), dtype=torch.int16), "
+     "torch.frombuffer(bytearray(b'\\x00\\x00\\x80\\x3f\\x00\\x00\\x00\\x40'), dtype=torch.float32, offset=4), "
+     "torch.tensor([1.0]).is_nonzero(), torch.newaxis is None, torch.tensor([1.0, -2.0]).hardshrink(1.5), "
+     "torch.tensor([1.0, -2.0]).prelu(torch.tensor([0.25])))")
+case("is_nonzero_ambiguous", "out = torch.tensor([1.0, 2.0]).is_nonzero()")
+case("default_generator_is_global", "torch.default_generator.manual_seed(7)\na = torch.rand(3)\ntorch.manual_seed(7)\nb = torch.rand(3)\n"
+     "s = torch.default_generator.get_state()\nc = torch.rand(2)\ntorch.default_generator.set_state(s)\n"
+     "out = (torch.equal(a, b), torch.equal(c, torch.rand(2)), torch.default_generator.initial_seed(), "
+     "torch.equal(torch.randn(2, generator=torch.default_generator), torch.randn(2)) is False)")
+case("range_needs_end", "out = torch.range(5)")

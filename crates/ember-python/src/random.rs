@@ -17,6 +17,8 @@ use std::sync::Mutex;
 pub struct PyGenerator {
     state: Mutex<Generator>,
     initial: Mutex<u64>,
+    /// `torch.default_generator`: this object is the global stream, not a private one.
+    global: bool,
 }
 
 /// A generator's state as the 16 bytes of a uint8 tensor (seed, then counter; little-endian),
@@ -60,11 +62,22 @@ impl PyGenerator {
         Ok(PyGenerator {
             state: Mutex::new(Generator::new(67_280_421_310_721)),
             initial: Mutex::new(67_280_421_310_721),
+            global: false,
         })
+    }
+
+    /// The object behind `torch.default_generator`: its methods act on the global stream.
+    #[staticmethod]
+    fn _global() -> Self {
+        PyGenerator { state: Mutex::new(Generator::new(0)), initial: Mutex::new(0), global: true }
     }
 
     fn manual_seed(slf: PyRef<'_, Self>, seed: &Bound<'_, PyAny>) -> PyResult<Py<Self>> {
         let s = seed_value(seed)?;
+        if slf.global {
+            ember::manual_seed(s);
+            return Ok(slf.into());
+        }
         *slf.state.lock().unwrap_or_else(|e| e.into_inner()) = Generator::new(s);
         *slf.initial.lock().unwrap_or_else(|e| e.into_inner()) = s;
         Ok(slf.into())
@@ -73,21 +86,34 @@ impl PyGenerator {
     /// Seeds from the OS and returns the seed.
     fn seed(&self) -> u64 {
         let s = os_seed();
+        if self.global {
+            ember::manual_seed(s);
+            return s;
+        }
         *self.state.lock().unwrap_or_else(|e| e.into_inner()) = Generator::new(s);
         *self.initial.lock().unwrap_or_else(|e| e.into_inner()) = s;
         s
     }
 
     fn initial_seed(&self) -> u64 {
+        if self.global {
+            return initial_seed();
+        }
         *self.initial.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn get_state(&self) -> PyResult<PyTensor> {
+        if self.global {
+            return get_rng_state();
+        }
         state_tensor(*self.state.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
     fn set_state(slf: PyRef<'_, Self>, new_state: PyRef<'_, PyTensor>) -> PyResult<Py<Self>> {
-        *slf.state.lock().unwrap_or_else(|e| e.into_inner()) = state_from(&new_state.t)?;
+        match slf.global {
+            true => rng::set_global_state(state_from(&new_state.t)?),
+            false => *slf.state.lock().unwrap_or_else(|e| e.into_inner()) = state_from(&new_state.t)?,
+        }
         Ok(slf.into())
     }
 
@@ -112,6 +138,9 @@ pub fn with_gen<R>(generator: Option<&Bound<'_, PyAny>>, f: impl FnOnce() -> R) 
     let g = g
         .extract::<PyRef<'_, PyGenerator>>()
         .map_err(|_| type_error(format!("generator must be a torch.Generator, not {}", crate::dtype::type_name(g))))?;
+    if g.global {
+        return Ok(f());
+    }
     let mut state = g.state.lock().unwrap_or_else(|e| e.into_inner());
     Ok(rng::with_generator(&mut state, f))
 }
