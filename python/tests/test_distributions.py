@@ -49,6 +49,7 @@ def within(got, want, se):
     lambda: D.Multinomial(6, probs=ember.tensor([0.2, 0.3, 0.5])),
     lambda: D.MixtureSameFamily(D.Categorical(ember.tensor([0.3, 0.7])), D.Normal(ember.tensor([-1.0, 2.0]), ember.tensor([0.5, 1.5]))),
     lambda: D.LowRankMultivariateNormal(ember.tensor([1.0, -1.0]), ember.tensor([[1.0], [0.5]]), ember.tensor([0.5, 1.0])),
+    lambda: D.Wishart(ember.tensor(6.0), covariance_matrix=ember.tensor([[2.0, 0.5], [0.5, 1.0]])),
 ])
 def test_sample_moments_match_mean_and_variance(make):
     ember.manual_seed(0)
@@ -226,3 +227,37 @@ def test_von_mises_draws_have_the_circular_mean_and_resultant_length():
     assert bool(((length - want).abs() < 5 / N ** 0.5).all()), (length, want)
     err = ((angle - d.mean.double() + math.pi) % (2 * math.pi) - math.pi).abs()
     assert bool((err < 5 / (N ** 0.5 * want)).all()), (angle, d.mean)
+
+
+@pytest.mark.parametrize("dim,eta", [(2, 2.0), (3, 0.5), (4, 3.0)])
+def test_lkj_cholesky_draws_are_correlation_factors_with_lkj_marginals(dim, eta):
+    # Each off-diagonal correlation of LKJ(eta) in dim d is 2 Beta(b, b) - 1 with
+    # b = eta - 1 + d / 2: mean 0, variance 1 / (2 b + 1).
+    ember.manual_seed(3)
+    L = D.LKJCholesky(dim, eta).sample((20_000,))
+    assert tuple(L.shape) == (20_000, dim, dim)
+    assert bool(D.constraints.corr_cholesky.check(L).all())
+    corr = (L @ L.mT)[:, 1, 0].double()
+    b = eta - 1 + dim / 2
+    var = 1 / (2 * b + 1)
+    within(corr.mean(), ember.tensor(0.0, dtype=ember.float64), math.sqrt(var / corr.numel()))
+    within(corr.var(), ember.tensor(var, dtype=ember.float64), var * math.sqrt(2.5 / corr.numel()))
+
+
+def test_wishart_df_gradient_by_finite_differences_and_rsample_flows():
+    S = ember.tensor([[2.0, 0.5, 0.0], [0.5, 1.0, 0.3], [0.0, 0.3, 1.5]], dtype=ember.float64)
+    X = ember.tensor([[5.0, 1.0, 0.5], [1.0, 3.0, -0.2], [0.5, -0.2, 4.0]], dtype=ember.float64)
+
+    def f(df):
+        w = D.Wishart(df, covariance_matrix=S)
+        return w.log_prob(X) + w.entropy()
+
+    df = ember.tensor(4.5, dtype=ember.float64, requires_grad=True)
+    f(df).backward()
+    h = 1e-6
+    numeric = (f(ember.tensor(4.5 + h, dtype=ember.float64)) - f(ember.tensor(4.5 - h, dtype=ember.float64))) / (2 * h)
+    assert abs(df.grad.item() - numeric.item()) < 1e-7, (df.grad, numeric)
+    # rsample is reparameterised in the scale factor.
+    L = ember.linalg.cholesky(S).requires_grad_()
+    D.Wishart(5.0, scale_tril=L).rsample((4,)).sum().backward()
+    assert L.grad is not None and bool(L.grad.abs().sum() > 0)

@@ -114,6 +114,14 @@ class Distribution:
         new._validate_args = self._validate_args
         return new
 
+    def _get_checked_instance(self, cls, _instance=None):
+        """A blank instance for ``cls.expand`` to fill (torch's helper for subclasses)."""
+        if _instance is None and type(self).__init__ != cls.__init__:
+            raise NotImplementedError(
+                f"Subclass {self.__class__.__name__} of {cls.__name__} that defines a custom __init__() method must "
+                "also define a custom .expand() method.")
+        return self.__new__(type(self)) if _instance is None else _instance
+
     def enumerate_support(self, expand=True):
         raise NotImplementedError
 
