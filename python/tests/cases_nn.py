@@ -542,3 +542,32 @@ case("adaptive_log_softmax", "m = fill(torch.nn.AdaptiveLogSoftmaxWithLoss(8, 10
 case("adaptive_log_softmax_head_bias", "m = fill(torch.nn.AdaptiveLogSoftmaxWithLoss(6, 7, [2], head_bias=True), 0.4); r = m(det(3, 6), torch.tensor([1, 1, 6])); out = (r.output, r.loss, m.log_prob(det(3, 6)).exp().sum(1))")
 case("adaptive_log_softmax_bad_target", "m = torch.nn.AdaptiveLogSoftmaxWithLoss(6, 7, [2]); out = m(det(2, 6), torch.tensor([1, 7]))")
 case("adaptive_log_softmax_bad_cutoffs", "out = torch.nn.AdaptiveLogSoftmaxWithLoss(6, 7, [3, 2])")
+
+# ---- linear_cross_entropy / LinearCrossEntropyLoss (torch 2.15), reference and chunked
+_LCE = ("x = torch.tensor([[0.5, -1.0, 2.0], [1.5, 0.25, -0.5], [-2.0, 1.0, 0.0], [0.3, 0.3, -1.2], [1.0, -0.7, 0.9]], requires_grad=True)\n"
+        "W = torch.tensor([[0.2, -0.4, 0.1], [0.7, 0.3, -0.5], [-0.6, 0.9, 0.4], [0.05, -0.2, 0.8]], requires_grad=True)\n"
+        "b = torch.tensor([0.1, -0.2, 0.0, 0.3])\nt = torch.tensor([0, 3, -100, 2, 1])\ncw = torch.tensor([1.0, 2.0, 0.5, 1.5])\n"
+        "F = torch.nn.functional\nO = torch.nn.LinearCrossEntropyOptions\n")
+case("linear_cross_entropy_forms", _LCE + "l1 = F.linear_cross_entropy(x, W, t)\nl1.backward()\n"
+     "out = (l1, x.grad, W.grad, F.linear_cross_entropy(x, W, t, linear_bias=b, weight=cw, reduction='none'), "
+     "F.linear_cross_entropy(x, W, t, weight=cw, label_smoothing=0.1, options=O(batch_chunk_size=2)), "
+     "F.linear_cross_entropy(x, W, t, weight=cw, label_smoothing=0.1), "
+     "F.linear_cross_entropy(x, W, t, reduction='sum', options=O(chunking_method='aspect_ratio:1')), "
+     "F.linear_cross_entropy(x[0], W, torch.tensor(2)), F.linear_cross_entropy(x, W, torch.softmax(x @ W.mT, -1).detach()), "
+     "F.linear_cross_entropy(x, W.reshape(2, 2, 3), torch.tensor([[0, 1], [1, 1], [0, 0], [1, 0], [0, 1]])))")
+case("linear_cross_entropy_chunked_grads", _LCE + "F.linear_cross_entropy(x, W, t, linear_bias=b, weight=cw, options=O(batch_chunk_size=2)).backward()\n"
+     "out = (x.grad, W.grad)")
+case("linear_cross_entropy_module", "torch.manual_seed(0)\nm = torch.nn.LinearCrossEntropyLoss(3, 4, bias=True, label_smoothing=0.05)\n"
+     "with torch.no_grad():\n    m.linear.weight.copy_(torch.arange(12.).reshape(4, 3).sin())\n    m.linear.bias.copy_(torch.tensor([0.1, 0.2, -0.1, 0.0]))\n"
+     "x = torch.tensor([[0.5, -1.0, 2.0], [1.5, 0.25, -0.5]])\n"
+     "out = (m(x, torch.tensor([1, 3])), list(m.state_dict()), repr(m), repr(torch.nn.LinearCrossEntropyOptions()))")
+case("linear_cross_entropy_shape_error", _LCE + "out = F.linear_cross_entropy(x, W[:, :2], t)")
+case("linear_cross_entropy_options_error", "out = torch.nn.LinearCrossEntropyOptions(batch_chunk_size=0)")
+case("linear_cross_entropy_prob_ignore_error", _LCE + "out = F.linear_cross_entropy(x, W, torch.ones(5, 4) / 4, ignore_index=1)")
+# torch's CrossMapLRN2d backward is not the derivative of its forward (its own gradcheck fails):
+# the gradient is checked by finite differences in test_autograd.py instead.
+case("cross_map_lrn2d", "x = (torch.arange(2 * 7 * 2 * 3, dtype=torch.float64) * 0.37).sin().reshape(2, 7, 2, 3)\n"
+     "y = (torch.arange(2 * 4 * 2 * 2, dtype=torch.float64) * 0.53).cos().reshape(2, 4, 2, 2).requires_grad_()\n"
+     "m = torch.nn.CrossMapLRN2d(5, alpha=0.5, beta=0.75, k=1.0)\n"
+     "out = (m(x), torch.nn.CrossMapLRN2d(4, 0.3, 0.5, 2.0)(x), torch.nn.CrossMapLRN2d(1, 1.0)(x), torch.nn.CrossMapLRN2d(9)(x), m(y), repr(m))")
+case("cross_map_lrn2d_rank_error", "out = torch.nn.CrossMapLRN2d(3)(torch.ones(2, 3, 4))")

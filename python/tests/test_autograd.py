@@ -183,3 +183,42 @@ def test_orthogonal_parametrization_trains_and_stays_orthogonal():
             W = lin.weight
             assert (W.T @ W - ember.eye(3, dtype=ember.float64)).abs().max().item() < 1e-12
         assert losses[-1] < losses[0], (orthogonal_map, losses)
+
+
+def test_checkpoint_saves_activations_and_gives_the_same_gradients():
+    from ember.utils.checkpoint import checkpoint, checkpoint_sequential
+    nn = ember.nn
+    ember.manual_seed(0)
+    net = nn.Sequential(*[m for _ in range(6) for m in (nn.Linear(256, 256), nn.Dropout(0.3), nn.Tanh())])
+    x0 = ember.randn(512, 256, requires_grad=True)
+
+    def run(use_checkpoint):
+        x0.grad = None
+        net.zero_grad()
+        ember.manual_seed(5)
+        before = ember._C._live_bytes()
+        y = checkpoint(net, x0 * 1.0, use_reentrant=False) if use_checkpoint else net(x0 * 1.0)
+        held = ember._C._live_bytes() - before
+        (y * y).sum().backward()
+        return y.detach(), x0.grad.clone(), net[0].weight.grad.clone(), held
+
+    y1, gx1, gw1, held_plain = run(False)
+    y2, gx2, gw2, held_ckpt = run(True)
+    assert ember.equal(y1, y2)  # dropout replays the same mask
+    assert ember.allclose(gx1, gx2, atol=1e-6) and ember.allclose(gw1, gw2, atol=1e-6)
+    # Plain: every layer's activations and masks stay alive until backward; checkpointed:
+    # only the output (512 x 256 floats) and the segment's input.
+    assert held_ckpt <= 3 * 512 * 256 * 4 < held_plain, (held_ckpt, held_plain)
+    # autograd.grad reaches the captured parameters too, and checkpoint_sequential agrees.
+    g = ember.autograd.grad(checkpoint_sequential(net, 3, x0).sum(), [net[15].weight])[0]
+    assert tuple(g.shape) == (256, 256) and bool(g.abs().sum() > 0)
+
+
+def test_cross_map_lrn2d_gradient_by_finite_differences():
+    # Past pre_pad the window keeps channel 0 (torch's running sum never drops it): 7 channels
+    # with size 3 cover that case too.
+    for size, channels in ((5, 4), (3, 7)):
+        x = ((ember.arange(2 * channels * 6, dtype=ember.float64) * 0.37).sin().reshape(2, channels, 2, 3)
+             .requires_grad_())
+        m = ember.nn.CrossMapLRN2d(size, alpha=0.5, beta=0.75, k=1.0)
+        assert ember.autograd.gradcheck(m, (x,))

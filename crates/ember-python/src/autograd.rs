@@ -184,3 +184,21 @@ pub fn _custom_op(
     });
     Ok(PyTensor::new(ember::autograd::custom(&ins, output.t.clone(), name, f)))
 }
+
+/// `torch.utils.checkpoint`'s core: runs `function(tensors) -> Tensor` without keeping its
+/// activations and records one node whose backward calls `function` again (with the same
+/// random numbers) to recompute them (`ember::autograd::checkpoint`).
+#[pyfunction]
+pub fn _checkpoint(function: Py<PyAny>, inputs: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
+    let ins = tensor_list(inputs, "checkpoint(): inputs")?;
+    let run = move |xs: &[Tensor]| {
+        Python::attach(|py| {
+            let args: Vec<PyTensor> = xs.iter().cloned().map(PyTensor::new).collect();
+            let out = function.call1(py, (args,)).map_err(stash)?;
+            out.extract::<PyRef<'_, PyTensor>>(py)
+                .map(|t| t.t.clone())
+                .map_err(|_| stash(type_error("checkpoint: the function must return a Tensor")))
+        })
+    };
+    ember::autograd::checkpoint_capturing(run, &ins).py().map(PyTensor::new)
+}

@@ -156,6 +156,7 @@ fn ember_c(m: &Bound<'_, PyModule>) -> PyResult<()> {
         autograd::grad,
         autograd::_reaches_leaf_other_than,
         autograd::_custom_op,
+        autograd::_checkpoint,
         _panic_for_tests,
         _live_bytes,
     );

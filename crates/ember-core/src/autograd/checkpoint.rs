@@ -14,21 +14,47 @@ pub fn checkpoint(
     f: impl Fn(&[Tensor]) -> Result<Tensor> + Send + Sync + 'static,
     inputs: &[Tensor],
 ) -> Result<Tensor> {
-    let saved_rng = rng::global_state();
+    let before = rng::global_state();
+    let out = no_grad(|| f(inputs))?;
+    Ok(record(f, inputs, out, before))
+}
+
+/// [`checkpoint`] for a function that also uses tensors it captured (a module's parameters,
+/// as Python's `torch.utils.checkpoint` is called): the forward runs once with recording on,
+/// the leaves that require grad it reached become inputs of the node too (so they get their
+/// gradients), and then its graph and activations are dropped. The function is called with
+/// `inputs` only; it reaches the captured leaves itself, in backward as in forward.
+pub fn checkpoint_capturing(
+    f: impl Fn(&[Tensor]) -> Result<Tensor> + Send + Sync + 'static,
+    inputs: &[Tensor],
+) -> Result<Tensor> {
+    let before = rng::global_state();
+    let out = with_grad_mode(true, || f(inputs))?;
+    let refs: Vec<&Tensor> = inputs.iter().collect();
+    let mut all = inputs.to_vec();
+    all.extend(super::leaves_other_than(&out, &refs)?);
+    let n = inputs.len();
+    let g = move |xs: &[Tensor]| f(&xs[..n]);
+    Ok(record(g, &all, out.detach(), before))
+}
+
+/// Records `out`, which `f(inputs)` computed from the random state `before`, as one node whose
+/// backward replays `f` from that state.
+fn record(
+    f: impl Fn(&[Tensor]) -> Result<Tensor> + Send + Sync + 'static,
+    inputs: &[Tensor],
+    out: Tensor,
+    before: rng::Generator,
+) -> Tensor {
     let replay: Arc<CheckpointFn> = Arc::new(move |xs: &[Tensor]| {
         let now = rng::global_state();
-        rng::set_global_state(saved_rng);
+        rng::set_global_state(before);
         let r = f(xs);
         rng::set_global_state(now);
         r
     });
-    let out = no_grad(|| replay(inputs))?;
-    // The forward ran with the replay's RNG state; advance the global stream as it would have.
-    let after = rng::global_state();
     let refs: Vec<&Tensor> = inputs.iter().collect();
-    let out = out.record(&refs, || Op::Checkpoint { f: replay });
-    rng::set_global_state(after);
-    Ok(out)
+    out.record(&refs, || Op::Checkpoint { f: replay })
 }
 
 /// Gradients of a checkpointed segment: recompute with recording on, then backpropagate `g`.
@@ -42,7 +68,12 @@ pub(crate) fn backward(
     let leaves: Vec<Tensor> = inputs
         .iter()
         .zip(needs)
-        .map(|(t, &n)| if n && !create_graph { t.detach().set_requires_grad(true) } else { Ok(t.clone()) })
+        // A non-leaf input is cut from the graph behind it, so the gradient stops there; a leaf
+        // (a captured parameter) is used as it is, because `f` reaches it by itself.
+        .map(|(t, &n)| match n && !create_graph && !t.is_leaf() {
+            true => t.detach().set_requires_grad(true),
+            false => Ok(t.clone()),
+        })
         .collect::<Result<_>>()?;
     let out = with_grad_mode(true, || f(&leaves))?;
     let wanted: Vec<&Tensor> = leaves.iter().zip(needs).filter(|(_, &n)| n).map(|(t, _)| t).collect();

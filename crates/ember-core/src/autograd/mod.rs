@@ -14,7 +14,7 @@ pub(crate) mod checkpoint;
 mod engine;
 pub mod gradcheck;
 
-pub use checkpoint::checkpoint;
+pub use checkpoint::{checkpoint, checkpoint_capturing};
 pub use custom::custom;
 
 mod custom {
@@ -336,9 +336,15 @@ pub fn graph_op_kinds(t: &Tensor) -> Result<std::collections::BTreeSet<String>> 
 /// tensors (forward-mode AD asks it: a tangent needs a graph of its own only then).
 #[track_caller]
 pub fn reaches_leaf_other_than(t: &Tensor, excluded: &[&Tensor]) -> Result<bool> {
+    Ok(!leaves_other_than(t, excluded)?.is_empty())
+}
+
+/// The leaves that require grad in `t`'s graph, other than `excluded` (and not looked
+/// behind): what a function of `excluded` also used, such as a module's parameters.
+pub fn leaves_other_than(t: &Tensor, excluded: &[&Tensor]) -> Result<Vec<Tensor>> {
     let skip: std::collections::HashSet<_> = excluded.iter().map(|e| e.graph_key()).collect();
     let mut seen = std::collections::HashSet::new();
-    let mut stack = vec![t.clone()];
+    let (mut stack, mut leaves) = (vec![t.clone()], Vec::new());
     while let Some(t) = stack.pop() {
         let key = t.graph_key();
         if skip.contains(&key) || !seen.insert(key) || !t.requires_grad() {
@@ -346,10 +352,10 @@ pub fn reaches_leaf_other_than(t: &Tensor, excluded: &[&Tensor]) -> Result<bool>
         }
         match t.node() {
             Some(node) => stack.extend(node.inputs()?),
-            None => return Ok(true),
+            None => leaves.push(t),
         }
     }
-    Ok(false)
+    Ok(leaves)
 }
 
 /// Autograd methods on tensors.

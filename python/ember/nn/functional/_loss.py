@@ -193,3 +193,57 @@ def _lengths(x, name):
 def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reduction="mean", zero_infinity=False):
     return _nn.ctc_loss(log_probs, targets, _lengths(input_lengths, "input_lengths"),
                         _lengths(target_lengths, "target_lengths"), int(blank), reduction, bool(zero_infinity))
+
+
+def linear_cross_entropy(input, linear_weight, target, *, linear_bias=None, weight=None, reduction="mean",
+                         ignore_index=None, label_smoothing=0.0, options=None):
+    """``cross_entropy(linear(input, W), target)`` for ``W [C, *out_features, in_features]``.
+    With ``options``, class-index targets of a 2-D input and a scalar reduction run chunk by
+    chunk of rows, each chunk checkpointed (its logits recomputed in backward), so at most one
+    chunk of logits is alive; the result is the same sum, divided by the same total weight."""
+    from ._layers import linear as _linear
+    if input.dim() < 1 or input.dim() > 2:
+        raise RuntimeError(f"expected input with dimensionality 1 or 2, got {input.dim()}")
+    if linear_weight.dim() < 2:
+        raise RuntimeError(f"expected linear_weight with dimensionality at least 2, got {linear_weight.dim()}")
+    batch, in_features = tuple(input.shape[:-1]), input.shape[-1]
+    if in_features != linear_weight.shape[-1]:
+        raise RuntimeError("expected equal input and linear_weight last dimensions (in_features), "
+                           f"got {input.shape[-1]} and {linear_weight.shape[-1]}, respectively")
+    num_classes, out_features = linear_weight.shape[0], tuple(linear_weight.shape[1:-1])
+    if linear_bias is not None and tuple(linear_bias.shape) != (num_classes, *out_features):
+        raise RuntimeError(f"expected linear_bias shape {(num_classes, *out_features)}, got {tuple(linear_bias.shape)}")
+    if out_features and not batch:
+        raise RuntimeError(f"K-dimensional loss defined by linear_weight shape {tuple(linear_weight.shape)} requires"
+                           f" batched input, (N, {in_features}), got unbatched input with shape {tuple(input.shape)}")
+    logits_shape = (*batch, num_classes, *out_features)
+    probabilities = tuple(target.shape) == logits_shape
+    if probabilities and ignore_index is not None:
+        raise RuntimeError("ignore_index cannot be specified when target contains probabilities")
+    ignore_index = -100 if ignore_index is None else ignore_index
+    w2 = linear_weight.reshape(-1, in_features)
+    b2 = None if linear_bias is None else linear_bias.reshape(-1)
+
+    def loss_of(x, t, red):
+        logits = _linear(x, w2, b2).reshape(*x.shape[:-1], num_classes, *out_features)
+        return cross_entropy(logits, t, weight=weight, ignore_index=ignore_index, reduction=red,
+                             label_smoothing=label_smoothing)
+
+    chunked = (options is not None and input.dim() == 2 and not out_features and not probabilities
+               and reduction in ("mean", "sum"))
+    if not chunked:
+        return loss_of(input, target, reduction)
+    from ...utils.checkpoint import checkpoint
+    rows = options._chunk_rows(input.shape[0], in_features)
+    total = None
+    for start in range(0, input.shape[0], rows):
+        x, t = input[start:start + rows], target[start:start + rows]
+        part = checkpoint(lambda x, t=t: loss_of(x, t, "sum"), x, use_reentrant=False)
+        total = part if total is None else total + part
+    if reduction == "sum":
+        return total
+    # mean: divided by the summed class weights of the counted targets, as cross_entropy's mean.
+    counted = target != ignore_index
+    if weight is None:
+        return total / counted.sum().to(total.dtype)
+    return total / weight.gather(0, target.clamp(min=0)).mul(counted.to(weight.dtype)).sum()

@@ -100,6 +100,42 @@ class RMSNorm(Module):
         return "{normalized_shape}, eps={eps}, elementwise_affine={elementwise_affine}".format(**self.__dict__)
 
 
+class CrossMapLRN2d(Module):
+    """The legacy (Lua Torch) LRN across channels of a 4-D input: ``x / (k + alpha / size *
+    sum of x^2 over a channel window)^beta``. The window is torch's exactly: channels
+    ``c - pre_pad + 1 .. c + pre_pad - 1`` with ``pre_pad = (size - 1) // 2 + 1``, where torch's
+    running sum never drops channel 0 (so it stays in every window past ``pre_pad``)."""
+
+    def __init__(self, size, alpha=1e-4, beta=0.75, k=1):
+        super().__init__()
+        self.size = size
+        self.alpha = alpha
+        self.beta = beta
+        self.k = k
+
+    def forward(self, input):
+        import ember
+        if input.dim() != 4:
+            raise ValueError(f"CrossMapLRN2d: Expected input to be 4D, got {input.dim()}D instead.")
+        channels = input.shape[1]
+        pre_pad = int((self.size - 1) / 2 + 1)
+        square = input * input
+        csum = square.cumsum(1)
+        c = ember.arange(channels)
+        hi = (c + pre_pad - 1).clamp(max=channels - 1)
+        window = csum.index_select(1, hi)
+        past = c > pre_pad
+        if bool(past.any()):
+            lo = (c - pre_pad).clamp(min=0)
+            dropped = (csum.index_select(1, lo) - square[:, :1]) * past.to(input.dtype).view(1, -1, 1, 1)
+            window = window - dropped
+        scale = window * (self.alpha / self.size) + self.k
+        return input * scale.pow(-self.beta)
+
+    def extra_repr(self):
+        return "{size}, alpha={alpha}, beta={beta}, k={k}".format(**self.__dict__)
+
+
 class LocalResponseNorm(Module):
     def __init__(self, size, alpha=1e-4, beta=0.75, k=1.0):
         super().__init__()
