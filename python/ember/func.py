@@ -146,6 +146,42 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
                 lambda p, t: _F.jvp(func, p, t, create_graph=True, strict=strict))
 
 
+def linearize(func, *primals):
+    """``(func(*primals), jvp_fn)``: ``jvp_fn(*tangents)`` is ``J @ tangents`` at ``primals``.
+    The function runs once; each ``jvp_fn`` call differentiates the recorded graph twice
+    (the double-vjp trick) instead of re-running ``func``."""
+    with enable_grad():
+        xs = [_tree_map(_differentiable, p) for p in primals]
+        out = func(*xs)
+        outs, leaves_in = _leaves(out), [t for x in xs for t in _leaves(x)]
+        # u: a dummy cotangent; g(u) = J^T u is linear in u, so d/du <g(u), t> = J t.
+        us = [_C.zeros_like(o).requires_grad_() for o in outs]
+        gs = _C.grad(outs, leaves_in, us, True, True, True, True, False, False)
+        gs = [_C.zeros_like(x) if g is None else g for g, x in zip(gs, leaves_in)]
+
+    def jvp_fn(*tangents):
+        if len(tangents) != len(primals):
+            raise RuntimeError(f"Expected {len(primals)} tangents, got {len(tangents)}")
+        ts = [t for x in tangents for t in _leaves(x)]
+        for g, t in zip(gs, ts):
+            if tuple(g.shape) != tuple(t.shape):
+                raise RuntimeError(f"linearize: expected tangent of shape {tuple(g.shape)}, got {tuple(t.shape)}")
+        live = [(g, t) for g, t in zip(gs, ts) if g.requires_grad]  # others: a primal func ignores
+        js = [None] * len(us)
+        if live:
+            with enable_grad():
+                js = _C.grad([g for g, _ in live], us, [t for _, t in live], True, False, True, True, False, False)
+        it = iter(_C.zeros_like(u) if j is None else j.detach() for j, u in zip(js, us))
+        return _tree_map(lambda _: next(it), out)
+
+    return _tree_map(lambda t: t.detach(), out), jvp_fn
+
+
+def _rebuild(tree, flat):
+    it = iter(flat)
+    return _tree_map(lambda _: next(it), tree)
+
+
 def jacrev(func, argnums=0, *, has_aux=False, chunk_size=None):
     """``f -> (args -> Jacobian of func with respect to args[argnums])``, shaped
     ``output.shape + input.shape``."""

@@ -403,3 +403,9 @@ case("default_generator_is_global", "torch.default_generator.manual_seed(7)\na =
      "out = (torch.equal(a, b), torch.equal(c, torch.rand(2)), torch.default_generator.initial_seed(), "
      "torch.equal(torch.randn(2, generator=torch.default_generator), torch.randn(2)) is False)")
 case("range_needs_end", "out = torch.range(5)")
+case("func_linearize", "x = torch.tensor([[0.5, 1.0], [2.0, -1.0]], dtype=torch.float64)\n"
+     "t = torch.tensor([[1.0, 0.0], [0.5, 2.0]], dtype=torch.float64)\n"
+     "out, jf = torch.func.linearize(lambda a: (a.sin() * a).sum(0), x)\n"
+     "o2, j2 = torch.func.linearize(lambda a, b: (a * b, a.exp(), b * 0 + 3), x, x + 1)\n"
+     "o3, j3 = torch.func.linearize(lambda a: a * 2, x)\n"
+     "out = (out, jf(t), jf(t * 2), o2, j2(t, -t), j3(t))")

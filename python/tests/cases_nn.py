@@ -571,3 +571,17 @@ case("cross_map_lrn2d", "x = (torch.arange(2 * 7 * 2 * 3, dtype=torch.float64) *
      "m = torch.nn.CrossMapLRN2d(5, alpha=0.5, beta=0.75, k=1.0)\n"
      "out = (m(x), torch.nn.CrossMapLRN2d(4, 0.3, 0.5, 2.0)(x), torch.nn.CrossMapLRN2d(1, 1.0)(x), torch.nn.CrossMapLRN2d(9)(x), m(y), repr(m))")
 case("cross_map_lrn2d_rank_error", "out = torch.nn.CrossMapLRN2d(3)(torch.ones(2, 3, 4))")
+case("sdpa_kernel_choice", "A = torch.nn.attention\nF = torch.nn.functional\n"
+     "q = (torch.arange(2 * 2 * 4 * 8, dtype=torch.float64) * 0.31).sin().reshape(2, 2, 4, 8)\n"
+     "k = (torch.arange(2 * 2 * 5 * 8, dtype=torch.float64) * 0.17).cos().reshape(2, 2, 5, 8)\n"
+     "v = (torch.arange(2 * 2 * 5 * 8, dtype=torch.float64) * 0.23).sin().reshape(2, 2, 5, 8)\n"
+     "m = torch.tensor([[True, False, True, True, True]] * 4)\n"
+     "with A.sdpa_kernel(A.SDPBackend.MATH):\n"
+     "    flags = (torch.backends.cuda.flash_sdp_enabled(), torch.backends.cuda.math_sdp_enabled())\n"
+     "    r1 = (F.scaled_dot_product_attention(q, k, v), F.scaled_dot_product_attention(q, k, v, attn_mask=m, scale=0.5), "
+     "F.scaled_dot_product_attention(q, k[:, :, :4], v[:, :, :4], is_causal=True))\n"
+     "with A.sdpa_kernel([A.SDPBackend.FLASH_ATTENTION, A.SDPBackend.MATH]):\n"
+     "    r2 = F.scaled_dot_product_attention(q, k, v, attn_mask=m, scale=0.5)\n"
+     "out = (flags, torch.backends.cuda.flash_sdp_enabled(), r1, r2, int(A.SDPBackend.CUDNN_ATTENTION), repr(A.SDPBackend.MATH))")
+case("sdpa_kernel_none_viable", "A = torch.nn.attention\nq = torch.ones(1, 1, 2, 4)\n"
+     "with A.sdpa_kernel(A.SDPBackend.EFFICIENT_ATTENTION):\n    out = torch.nn.functional.scaled_dot_product_attention(q, q, q)")

@@ -6,5 +6,5 @@ from .parameter import Buffer, Parameter, UninitializedBuffer, UninitializedPara
 from .modules import *  # noqa: F401,F403
 from .modules import Module  # noqa: F401
 from . import functional, init, utils  # noqa: F401
-from . import modules, parallel  # noqa: F401
+from . import attention, modules, parallel  # noqa: F401
 from .parallel import DataParallel  # noqa: F401
