@@ -916,6 +916,15 @@ nn_case("pair_grid_sample_border_align", GS, {},
 nn_case("pair_grid_sample_reflection", GS, {},
         lambda x, p: F.grid_sample(x[0], x[1] * 1.7, padding_mode="reflection", align_corners=False))
 nn_case("pair_grid_sample_nearest", GS, {}, lambda x, p: F.grid_sample(x[0], x[1], mode="nearest", align_corners=False))
+nn_case("pair_grid_sample_nearest_reflection", GS, {},
+        lambda x, p: F.grid_sample(x[0], x[1] * 1.7, mode="nearest", padding_mode="reflection", align_corners=True))
+nn_case("pair_grid_sample_reflection_align", GS, {},
+        lambda x, p: F.grid_sample(x[0], x[1] * 2.3, padding_mode="reflection", align_corners=True))
+nn_case("pair_grid_sample_bicubic_zeros", GS, {}, lambda x, p: F.grid_sample(x[0], x[1] * 1.2, mode="bicubic", align_corners=False))
+nn_case("pair_grid_sample_bicubic_border_align", GS, {},
+        lambda x, p: F.grid_sample(x[0], x[1] * 1.4, mode="bicubic", padding_mode="border", align_corners=True))
+nn_case("pair_grid_sample_bicubic_reflection", GS, {},
+        lambda x, p: F.grid_sample(x[0], x[1] * 1.7, mode="bicubic", padding_mode="reflection", align_corners=False))
 
 
 # ---- weight normalisation (torch._weight_norm, the parametrization's function)

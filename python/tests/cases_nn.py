@@ -585,3 +585,11 @@ case("sdpa_kernel_choice", "A = torch.nn.attention\nF = torch.nn.functional\n"
      "out = (flags, torch.backends.cuda.flash_sdp_enabled(), r1, r2, int(A.SDPBackend.CUDNN_ATTENTION), repr(A.SDPBackend.MATH))")
 case("sdpa_kernel_none_viable", "A = torch.nn.attention\nq = torch.ones(1, 1, 2, 4)\n"
      "with A.sdpa_kernel(A.SDPBackend.EFFICIENT_ATTENTION):\n    out = torch.nn.functional.scaled_dot_product_attention(q, q, q)")
+case("grid_sample_double_backward", "F = torch.nn.functional\n"
+     "x = (torch.arange(2 * 2 * 4 * 5, dtype=torch.float64) * 0.41).sin().reshape(2, 2, 4, 5).requires_grad_()\n"
+     "g = ((torch.arange(2 * 3 * 3 * 2, dtype=torch.float64) * 0.77).cos() * 1.1).reshape(2, 3, 3, 2).requires_grad_()\n"
+     "y = F.grid_sample(x, g, mode='bilinear', padding_mode='border', align_corners=False)\n"
+     "gx, gg = torch.autograd.grad((y * y).sum(), [x, g], create_graph=True)\n"
+     "hx, hg = torch.autograd.grad((gx * gx).sum() + (gg * gg).sum(), [x, g])\n"
+     "z = F.grid_sample(x.float(), g.float(), mode='bicubic', padding_mode='reflection', align_corners=True)\n"
+     "out = (y, gx, gg, hx, hg, z, y.grad_fn.name().startswith('GridSampler2DBackward'))")

@@ -98,7 +98,7 @@ fn all_ops() -> Vec<(&'static str, OpFn)> {
         "affine_grid" => |c| F::affine_grid(&c.x, &[c.n, c.k, c.k, c.n], c.d > 0),
         "grid_sample" => |c| {
             let pads = [F::GridPadding::Zeros, F::GridPadding::Border, F::GridPadding::Reflection];
-            let mode = if c.k.is_multiple_of(2) { F::GridMode::Bilinear } else { F::GridMode::Nearest };
+            let mode = [F::GridMode::Bilinear, F::GridMode::Nearest, F::GridMode::Bicubic][c.k % 3];
             F::grid_sample(&c.x, &c.t, mode, pads[c.n % 3], c.d > 0)
         },
         "local_response_norm" => |c| F::local_response_norm(&c.x, c.n, c.p, 0.75, 1.0),

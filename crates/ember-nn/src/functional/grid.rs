@@ -1,25 +1,18 @@
 //! Spatial transformers: `F.affine_grid` (a sampling grid from affine matrices) and
-//! `F.grid_sample` (bilinear or nearest sampling of `[N, C, H, W]` at normalised grid points,
-//! with zeros, border or reflection padding). Written from tensor ops: the corner indices are
-//! gathered (gradient to the input through `gather`) and the bilinear weights are functions of
-//! the grid (gradient to the grid), as PyTorch's.
+//! `F.grid_sample` (bilinear, nearest or bicubic sampling of `[N, C, H, W]` at normalised grid
+//! points, with zeros, border or reflection padding).
+//!
+//! `grid_sample` runs the one-pass kernel of `ember_core::backend::cpu::grid_sample` forward
+//! and backward. Under `create_graph` (a gradient that must itself be differentiable), the
+//! backward instead differentiates the same sampling written from tensor ops
+//! (`grid_sample_composite`: corners gathered, weights functions of the grid), whose own
+//! graph then carries the second derivatives.
 
+use ember_core::autograd::{self, GradOptions};
+use ember_core::backend::cpu::grid_sample::{self as kernel, GridGeom};
+pub use ember_core::backend::cpu::grid_sample::{GridMode, GridPadding};
 use ember_core::{DType, Error, Result, Tensor};
-
-/// `F.grid_sample`'s `mode`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum GridMode {
-    Bilinear,
-    Nearest,
-}
-
-/// `F.grid_sample`'s `padding_mode`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum GridPadding {
-    Zeros,
-    Border,
-    Reflection,
-}
+use std::sync::Arc;
 
 /// `F.affine_grid(theta [N, 2, 3], size = [N, C, H, W], align_corners)` -> `[N, H, W, 2]`.
 #[track_caller]
@@ -102,6 +95,93 @@ pub fn grid_sample(
     padding: GridPadding,
     align_corners: bool,
 ) -> Result<Tensor> {
+    let (n, c, h, w, ho, wo) = check(input, grid)?;
+    if h == 0 || w == 0 {
+        return Tensor::zeros(&[n, c, ho, wo], input.dtype());
+    }
+    let geom = GridGeom { n, c, h, w, p: ho * wo, mode, padding, align_corners };
+    let dtype = input.dtype();
+    let out = match dtype {
+        DType::F64 => {
+            Tensor::from_vec(with2::<f64, _>(input, grid, |x, g| kernel::forward(&geom, x, g))?, &[n, c, ho, wo])?
+        }
+        _ => Tensor::from_vec(with2::<f32, _>(input, grid, |x, g| kernel::forward(&geom, x, g))?, &[n, c, ho, wo])?
+            .to_dtype(dtype)?,
+    };
+    if !(input.requires_grad() || grid.requires_grad()) || !autograd::is_grad_enabled() {
+        return Ok(out);
+    }
+    let (x, g) = (input.clone(), grid.clone());
+    let backward = move |gout: &Tensor| -> Result<Vec<Option<Tensor>>> {
+        if autograd::is_grad_enabled() {
+            return composite_backward(&x, &g, gout, mode, padding, align_corners);
+        }
+        let (gi, gg) = match dtype {
+            DType::F64 => fused_backward::<f64>(&geom, &x, &g, gout)?,
+            _ => fused_backward::<f32>(&geom, &x, &g, gout)?,
+        };
+        Ok(vec![Some(gi.to_dtype(dtype)?), Some(gg.to_dtype(dtype)?)])
+    };
+    Ok(autograd::custom(&[input.clone(), grid.clone()], out, "GridSampler2D", Arc::new(backward)))
+}
+
+/// `t` as a contiguous tensor of `T` (no copy when it already is one).
+fn as_contiguous<T: ember_core::Element>(t: &Tensor) -> Result<Tensor> {
+    t.detach().to_dtype(T::DTYPE)?.contiguous()
+}
+
+/// `f` over the elements of `a` and `b` as contiguous slices of `T`, read in place.
+fn with2<T: ember_core::Element, R>(a: &Tensor, b: &Tensor, f: impl FnOnce(&[T], &[T]) -> R) -> Result<R> {
+    let (a, b) = (as_contiguous::<T>(a)?, as_contiguous::<T>(b)?);
+    a.with_slice::<T, _>(|x| b.with_slice::<T, _>(|y| f(x, y)))?
+}
+
+/// The kernel's `(grad_input, grad_grid)`, computed in `T`.
+fn fused_backward<T: ember_core::Element>(
+    geom: &GridGeom,
+    x: &Tensor,
+    g: &Tensor,
+    gout: &Tensor,
+) -> Result<(Tensor, Tensor)> {
+    let go = as_contiguous::<T>(gout)?;
+    let (gi, gg) = with2::<T, _>(x, g, |xs, gs| go.with_slice::<T, _>(|gos| kernel::backward(geom, xs, gs, gos)))??;
+    Ok((Tensor::from_vec(gi, x.shape())?, Tensor::from_vec(gg, g.shape())?))
+}
+
+/// The gradients as a differentiable graph, from the tensor-op form of the sampling.
+fn composite_backward(
+    x: &Tensor,
+    g: &Tensor,
+    gout: &Tensor,
+    mode: GridMode,
+    padding: GridPadding,
+    align: bool,
+) -> Result<Vec<Option<Tensor>>> {
+    if mode == GridMode::Bicubic {
+        return Err(Error::unsupported(
+            "grid_sample",
+            "the derivative of grid_sample's bicubic gradient (double backward) is not implemented",
+        ));
+    }
+    let out = grid_sample_composite(x, g, mode, padding, align)?;
+    let wanted: Vec<&Tensor> = [x, g].into_iter().filter(|t| t.requires_grad()).collect();
+    let grads = autograd::grad_with(
+        &[&out],
+        &wanted,
+        GradOptions {
+            create_graph: true,
+            allow_unused: true,
+            grad_outputs: Some(vec![gout.clone()]),
+            ..Default::default()
+        },
+    )?;
+    let mut it = grads.into_iter();
+    Ok([x, g].iter().map(|t| if t.requires_grad() { it.next() } else { None }).collect())
+}
+
+/// The shapes `(n, c, h, w, ho, wo)` of a valid call, or PyTorch's error.
+#[track_caller]
+fn check(input: &Tensor, grid: &Tensor) -> Result<(usize, usize, usize, usize, usize, usize)> {
     let op = "grid_sample";
     if input.dim() != 4 || grid.dim() != 4 || grid.shape()[3] != 2 || grid.shape()[0] != input.shape()[0] {
         return Err(Error::shape(
@@ -119,6 +199,19 @@ pub fn grid_sample(
     let (n, c, h, w) = (input.shape()[0], input.shape()[1], input.shape()[2], input.shape()[3]);
     let (ho, wo) = (grid.shape()[1], grid.shape()[2]);
     ember_core::storage::checked_numel(op, &[n, c, ho, wo], input.dtype())?;
+    Ok((n, c, h, w, ho, wo))
+}
+
+/// `grid_sample` (bilinear or nearest) written from tensor ops: differentiable to any order.
+#[track_caller]
+pub fn grid_sample_composite(
+    input: &Tensor,
+    grid: &Tensor,
+    mode: GridMode,
+    padding: GridPadding,
+    align_corners: bool,
+) -> Result<Tensor> {
+    let (n, c, h, w, ho, wo) = check(input, grid)?;
     if h == 0 || w == 0 {
         return Tensor::zeros(&[n, c, ho, wo], input.dtype());
     }
@@ -139,6 +232,9 @@ pub fn grid_sample(
         vals.mul(&inside.to_dtype(input.dtype())?.unsqueeze(1)?)
     };
     let out = match mode {
+        GridMode::Bicubic => {
+            return Err(Error::unsupported("grid_sample", "the composite form has no bicubic mode"));
+        }
         GridMode::Nearest => corner(&ix.detach().round()?, &iy.detach().round()?)?,
         GridMode::Bilinear => {
             let (x0, y0) = (ix.detach().floor()?, iy.detach().floor()?);

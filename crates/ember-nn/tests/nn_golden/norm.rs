@@ -151,6 +151,21 @@ pub fn grid_table() -> Vec<(&'static str, Case)> {
             F::grid_sample(&x[0], &x[1].mul_scalar(1.7)?, M::Bilinear, G::Reflection, false)
         }),
         e!("pair_grid_sample_nearest", |x, _p| F::grid_sample(&x[0], &x[1], M::Nearest, G::Zeros, false)),
+        e!("pair_grid_sample_nearest_reflection", |x, _p| {
+            F::grid_sample(&x[0], &x[1].mul_scalar(1.7)?, M::Nearest, G::Reflection, true)
+        }),
+        e!("pair_grid_sample_reflection_align", |x, _p| {
+            F::grid_sample(&x[0], &x[1].mul_scalar(2.3)?, M::Bilinear, G::Reflection, true)
+        }),
+        e!("pair_grid_sample_bicubic_zeros", |x, _p| {
+            F::grid_sample(&x[0], &x[1].mul_scalar(1.2)?, M::Bicubic, G::Zeros, false)
+        }),
+        e!("pair_grid_sample_bicubic_border_align", |x, _p| {
+            F::grid_sample(&x[0], &x[1].mul_scalar(1.4)?, M::Bicubic, G::Border, true)
+        }),
+        e!("pair_grid_sample_bicubic_reflection", |x, _p| {
+            F::grid_sample(&x[0], &x[1].mul_scalar(1.7)?, M::Bicubic, G::Reflection, false)
+        }),
     ]
 }
 

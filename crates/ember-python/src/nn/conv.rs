@@ -258,10 +258,11 @@ pub fn grid_sample(
     let mode = match mode {
         "bilinear" => F::GridMode::Bilinear,
         "nearest" => F::GridMode::Nearest,
+        "bicubic" => F::GridMode::Bicubic,
         other => {
             return Err(pyo3::exceptions::PyValueError::new_err(format!(
-                "nn.functional.grid_sample(): expected mode to be 'bilinear' or 'nearest', but got: '{other}'"
-            )))
+            "nn.functional.grid_sample(): expected mode to be 'bilinear', 'nearest' or 'bicubic', but got: '{other}'"
+        )))
         }
     };
     let padding = match padding_mode {

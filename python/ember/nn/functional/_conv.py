@@ -308,6 +308,6 @@ def affine_grid(theta, size, align_corners=None):
 
 
 def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corners=None):
-    if mode == "bicubic":
+    if mode == "bicubic" and input.dim() != 4:
         return _resample.grid_sample_bicubic(input, grid, padding_mode, bool(align_corners))
     return _nn.grid_sample(input, grid, mode, padding_mode, bool(align_corners))

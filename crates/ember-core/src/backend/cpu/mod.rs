@@ -5,6 +5,7 @@
 
 pub mod conv;
 pub mod gather;
+pub mod grid_sample;
 pub mod index;
 pub mod linalg;
 pub mod map;
