@@ -100,18 +100,28 @@ class RMSNorm(Module):
         return "{normalized_shape}, eps={eps}, elementwise_affine={elementwise_affine}".format(**self.__dict__)
 
 
-class CrossMapLRN2d(Module):
+class _ResponseNorm(Module):
+    """What the two response normalisations share: ``size, alpha, beta, k`` and their repr."""
+
+    def __init__(self, size, alpha, beta, k):
+        super().__init__()
+        self.size = size
+        self.alpha = alpha
+        self.beta = beta
+        self.k = k
+
+    def extra_repr(self):
+        return "{size}, alpha={alpha}, beta={beta}, k={k}".format(**self.__dict__)
+
+
+class CrossMapLRN2d(_ResponseNorm):
     """The legacy (Lua Torch) LRN across channels of a 4-D input: ``x / (k + alpha / size *
     sum of x^2 over a channel window)^beta``. The window is torch's exactly: channels
     ``c - pre_pad + 1 .. c + pre_pad - 1`` with ``pre_pad = (size - 1) // 2 + 1``, where torch's
     running sum never drops channel 0 (so it stays in every window past ``pre_pad``)."""
 
     def __init__(self, size, alpha=1e-4, beta=0.75, k=1):
-        super().__init__()
-        self.size = size
-        self.alpha = alpha
-        self.beta = beta
-        self.k = k
+        super().__init__(size, alpha, beta, k)
 
     def forward(self, input):
         import ember
@@ -132,20 +142,10 @@ class CrossMapLRN2d(Module):
         scale = window * (self.alpha / self.size) + self.k
         return input * scale.pow(-self.beta)
 
-    def extra_repr(self):
-        return "{size}, alpha={alpha}, beta={beta}, k={k}".format(**self.__dict__)
 
-
-class LocalResponseNorm(Module):
+class LocalResponseNorm(_ResponseNorm):
     def __init__(self, size, alpha=1e-4, beta=0.75, k=1.0):
-        super().__init__()
-        self.size = size
-        self.alpha = alpha
-        self.beta = beta
-        self.k = k
+        super().__init__(size, alpha, beta, k)
 
     def forward(self, input):
         return F.local_response_norm(input, self.size, self.alpha, self.beta, self.k)
-
-    def extra_repr(self):
-        return "{size}, alpha={alpha}, beta={beta}, k={k}".format(**self.__dict__)
