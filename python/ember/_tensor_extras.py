@@ -1,7 +1,9 @@
 """More of ``torch``'s surface, composed from Ember's ops: memory formats (``torch.channels_last``
-and the strides it means), ``torch.gradient``, ``bitwise_not``, ``fill_diagonal_``, ``Tensor.new``,
-``apply_``/``map_``/``map2_``, ``torch.range``, ``torch.frombuffer``, ``torch.newaxis`` and
-``torch.default_generator``."""
+and the strides it means), ``torch.gradient``, ``histogramdd``, ``bitwise_not``, ``angle``,
+``fill_diagonal_``, ``Tensor.new``, ``apply_``/``map_``/``map2_``, ``torch.range``,
+``torch.frombuffer``, ``torch.newaxis``, ``torch.default_generator``, the deprecated
+``triangular_solve``/``nuclear_norm``/``frobenius_norm``, and torch's errors for the functions
+it removed (``torch.solve``, ``lstsq``, ``symeig``, ``eig``, ``matrix_rank``)."""
 
 import builtins
 import math
@@ -266,6 +268,93 @@ def gradient(input, *, spacing=1, dim=None, edge_order=1):
     return tuple(out)
 
 
+def angle(input, *, out=None):
+    """The argument of each element: 0 for non-negative reals (and -0), pi for negative ones,
+    NaN for NaN (integers compute in the default float dtype)."""
+    x = input if input.dtype.is_floating_point else input.to(E.get_default_dtype())
+    r = E.where(x < 0, E.full_like(x, math.pi), E.zeros_like(x)).masked_fill(x.isnan(), math.nan)
+    return r if out is None else out.copy_(r) or out
+
+
+def _imag(input):
+    raise RuntimeError("imag is not implemented for tensors with non-complex dtypes.")
+
+
+def nuclear_norm(input, dim=None, keepdim=False, *, out=None):
+    r = E.linalg.matrix_norm(input, "nuc", dim=(-2, -1) if dim is None else tuple(dim), keepdim=keepdim)
+    return r if out is None else out.copy_(r) or out
+
+
+def frobenius_norm(input, dim=(-2, -1), keepdim=False, *, out=None):
+    r = E.linalg.vector_norm(input, 2, dim=dim, keepdim=keepdim)
+    return r if out is None else out.copy_(r) or out
+
+
+def triangular_solve(b, A, upper=True, transpose=False, unitriangular=False, *, out=None):
+    """The deprecated ``torch.triangular_solve(b, A)``: ``(solution, cloned_coefficient)``."""
+    warnings.warn("torch.triangular_solve is deprecated in favor of torch.linalg.solve_triangular and will be "
+                  "removed in a future PyTorch release.", UserWarning, stacklevel=2)
+    from .return_types import triangular_solve as _result
+    M = A.mT if transpose else A
+    x = E.linalg.solve_triangular(M, b, upper=upper != transpose, unitriangular=unitriangular)
+    return _result(x, A.clone())
+
+
+def _removed(name, replacement):
+    def removed(*args, **kwargs):
+        raise RuntimeError(f"This function was deprecated since version 1.9 and is now removed. `torch.{name}` is "
+                           f"deprecated in favor of `{replacement}`.")
+    removed.__name__ = name
+    return removed
+
+
+def histogramdd(input, bins, *, range=None, weight=None, density=False):
+    """The histogram of the points ``input [..., D]`` over a ``D``-dimensional grid of bins
+    (counts per dim, or edge tensors per dim), with optional weights and density."""
+    from .return_types import histogramdd as _result
+    if input.dim() < 2:
+        raise RuntimeError("torch.histogramdd: input tensor should have at least 2 dimensions")
+    d = input.shape[-1]
+    pts = input.reshape(-1, d)
+    if isinstance(bins, int):
+        bins = [bins] * d
+    edges = []
+    for k, b in enumerate(bins):
+        if isinstance(b, E.Tensor):
+            edges.append(b.to(pts.dtype))
+            continue
+        if range is not None:
+            lo, hi = float(range[2 * k]), float(range[2 * k + 1])
+        else:
+            col = pts[:, k]
+            lo, hi = (float(col.min()), float(col.max())) if col.numel() else (0.0, 0.0)
+        if lo == hi:
+            lo, hi = lo - 0.5, hi + 0.5
+        edges.append(E.linspace(lo, hi, int(b) + 1, dtype=pts.dtype))
+    flat = E.zeros(pts.shape[0], dtype=E.int64)
+    keep = E.ones(pts.shape[0], dtype=E.bool)
+    stride = 1
+    for k in builtins.range(d - 1, -1, -1):
+        e, col = edges[k], pts[:, k]
+        n = e.numel() - 1
+        idx = E.bucketize(col, e, right=True) - 1
+        idx = E.where(col == e[-1], E.full_like(idx, n - 1), idx)  # the last edge closes the last bin
+        keep &= (idx >= 0) & (idx < n)
+        flat += idx.clamp(0, max(n - 1, 0)) * stride
+        stride *= n
+    w = E.ones(pts.shape[0], dtype=pts.dtype) if weight is None else weight.reshape(-1).to(pts.dtype)
+    w = w * keep.to(pts.dtype)
+    shape = [e.numel() - 1 for e in edges]
+    hist = E.zeros(stride, dtype=pts.dtype).index_add(0, flat, w).reshape(shape)
+    if density:
+        volume = None
+        for k, e in enumerate(edges):
+            width = (e[1:] - e[:-1]).reshape([-1 if i == k else 1 for i in builtins.range(d)])
+            volume = width if volume is None else volume * width
+        hist = hist / (hist.sum() * volume)
+    return _result(hist, tuple(edges))
+
+
 def install(namespace, Tensor):
     global E
     E = sys.modules[__package__]
@@ -274,6 +363,16 @@ def install(namespace, Tensor):
     namespace["legacy_contiguous_format"] = contiguous_format
     _install_memory_formats(Tensor)
     namespace["default_generator"] = E._C.Generator._global()
+    namespace.update(angle=angle, nuclear_norm=nuclear_norm, frobenius_norm=frobenius_norm, histogramdd=histogramdd,
+                     triangular_solve=triangular_solve, real=lambda input: input, imag=_imag)
+    for name, replacement in (("solve", "torch.linalg.solve"), ("lstsq", "torch.linalg.lstsq"),
+                              ("symeig", "torch.linalg.eigh"), ("eig", "torch.linalg.eig"),
+                              ("matrix_rank", "torch.linalg.matrix_rank")):
+        namespace[name] = _removed(name, replacement)
+        setattr(Tensor, name, namespace[name])
+    Tensor.angle = angle
+    Tensor.triangular_solve = lambda self, A, upper=True, transpose=False, unitriangular=False: triangular_solve(
+        self, A, upper, transpose, unitriangular)
     namespace.update(bitwise_not=bitwise_not, range=_range, frombuffer=frombuffer, gradient=gradient, newaxis=None)
     Tensor.bitwise_not = bitwise_not
     Tensor.bitwise_not_ = _bitwise_not_

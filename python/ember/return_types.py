@@ -42,3 +42,5 @@ linalg_lstsq = _make("linalg_lstsq", ["solution", "residuals", "rank", "singular
 svd = _make("svd", ["U", "S", "V"])
 frexp = _make("frexp", ["mantissa", "exponent"])
 histogram = _make("histogram", ["hist", "bin_edges"])
+histogramdd = _make("histogramdd", ["hist", "bin_edges"])
+triangular_solve = _make("triangular_solve", ["solution", "cloned_coefficient"])

@@ -409,3 +409,20 @@ case("func_linearize", "x = torch.tensor([[0.5, 1.0], [2.0, -1.0]], dtype=torch.
      "o2, j2 = torch.func.linearize(lambda a, b: (a * b, a.exp(), b * 0 + 3), x, x + 1)\n"
      "o3, j3 = torch.func.linearize(lambda a: a * 2, x)\n"
      "out = (out, jf(t), jf(t * 2), o2, j2(t, -t), j3(t))")
+case("histogramdd_forms", "p = torch.tensor([[0.0, 1.0], [1.0, 0.0], [2.0, 0.0], [2.0, 2.0]])\n"
+     "q = torch.tensor([[0.0, 0.5], [1.0, 3.0], [5.0, 0.2]])\n"
+     "out = (torch.histogramdd(p, bins=[3, 3], weight=torch.tensor([1.0, 2.0, 4.0, 8.0])), "
+     "torch.histogramdd(torch.tensor([[0.0, 0.0], [1.0, 1.0], [2.0, 2.0]]), bins=[2, 2], range=[0.0, 1.0, 0.0, 1.0], density=True), "
+     "torch.histogramdd(torch.tensor([[1.0, 1.0], [1.0, 1.0]]), bins=2), "
+     "torch.histogramdd(q, bins=[torch.tensor([0.0, 1.0, 2.0]), torch.tensor([0.0, 0.5, 4.0])]), "
+     "torch.histogramdd(q, bins=[2, 3], density=True), torch.histogramdd(q.reshape(3, 1, 2), bins=2).hist)")
+case("histogramdd_1d_error", "out = torch.histogramdd(torch.tensor([0.0, 1.0]), bins=2)")
+case("angle_norms_triangular", "import warnings\nx = torch.tensor([1.0, -2.0, 0.0, float('nan'), -0.0])\nA = torch.tensor([[2.0, 0.0], [1.0, 1.0]])\n"
+     "with warnings.catch_warnings():\n    warnings.simplefilter('ignore')\n"
+     "    ts = (torch.triangular_solve(torch.ones(2, 1), A, upper=False), torch.triangular_solve(torch.ones(2, 1), A.mT, upper=True, transpose=True).solution, "
+     "torch.ones(2, 1).triangular_solve(A, upper=False, unitriangular=True).solution)\n"
+     "out = (torch.angle(x), x.angle(), torch.angle(torch.tensor([1, -2])), torch.real(x), "
+     "torch.nuclear_norm(torch.tensor([[1.0, 2.0], [3.0, 4.0]])), torch.frobenius_norm(torch.tensor([[1.0, 2.0], [3.0, 4.0]]), dim=(0, 1))) + ts")
+case("removed_torch_solve", "out = torch.solve(torch.eye(2), torch.eye(2))")
+case("removed_torch_symeig", "out = torch.symeig(torch.eye(2))")
+case("removed_torch_matrix_rank", "out = torch.matrix_rank(torch.eye(2))")
