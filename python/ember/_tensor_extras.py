@@ -374,6 +374,9 @@ def install(namespace, Tensor):
     Tensor.triangular_solve = lambda self, A, upper=True, transpose=False, unitriangular=False: triangular_solve(
         self, A, upper, transpose, unitriangular)
     namespace.update(bitwise_not=bitwise_not, range=_range, frombuffer=frombuffer, gradient=gradient, newaxis=None)
+    from . import storage
+    storage._install(Tensor)
+    namespace.update(storage=storage, UntypedStorage=storage.UntypedStorage, TypedStorage=storage.TypedStorage)
     Tensor.bitwise_not = bitwise_not
     Tensor.bitwise_not_ = _bitwise_not_
     Tensor.fill_diagonal_ = _fill_diagonal_

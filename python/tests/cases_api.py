@@ -426,3 +426,9 @@ case("angle_norms_triangular", "import warnings\nx = torch.tensor([1.0, -2.0, 0.
 case("removed_torch_solve", "out = torch.solve(torch.eye(2), torch.eye(2))")
 case("removed_torch_symeig", "out = torch.symeig(torch.eye(2))")
 case("removed_torch_matrix_rank", "out = torch.matrix_rank(torch.eye(2))")
+case("tensor_storages", "import warnings\nbase = torch.arange(6.0)\nt = base.reshape(2, 3)[1:]\nu = t.untyped_storage()\n"
+     "with warnings.catch_warnings():\n    warnings.simplefilter('ignore')\n    s = t.storage()\n"
+     "s[0] = 9.0\n"
+     "out = (u.nbytes(), len(u), u.size(), t.data_ptr() - u.data_ptr(), u.data_ptr() == base.untyped_storage().data_ptr(), "
+     "s.size(), len(s), s.dtype, s.tolist(), s.nbytes(), s.element_size(), s[4], base, s.untyped().nbytes(), "
+     "torch.ones(3, dtype=torch.int16).untyped_storage().nbytes(), torch.ones(2).untyped_storage().data_ptr() != u.data_ptr())")

@@ -374,6 +374,11 @@ impl PyTensor {
         self.t.data_ptr()
     }
 
+    /// Elements in the whole storage behind this view (`Tensor.untyped_storage()` reads it).
+    fn _storage_len(&self) -> usize {
+        self.t.storage_len()
+    }
+
     // ---- conversions
 
     /// `to(dtype)`, `to("cpu")`, `to(other)`, `to(device, dtype)`, with `copy=`.
