@@ -101,9 +101,34 @@ _deterministic = [False]
 _matmul_precision = ["highest"]
 
 
+_warn_only = [False]
+
+
 def use_deterministic_algorithms(mode, *, warn_only=False):
     """Ember's kernels are deterministic already (results do not depend on the thread count)."""
     _deterministic[0] = bool(mode)
+    _warn_only[0] = bool(warn_only)
+
+
+def is_deterministic_algorithms_warn_only_enabled():
+    return _warn_only[0]
+
+
+def get_deterministic_debug_mode():
+    """0 (off), 1 (warn) or 2 (error), from ``use_deterministic_algorithms``."""
+    return 0 if not _deterministic[0] else 1 if _warn_only[0] else 2
+
+
+def set_deterministic_debug_mode(debug_mode):
+    names = {"default": 0, "warn": 1, "error": 2}
+    if isinstance(debug_mode, str):
+        if debug_mode not in names:
+            raise RuntimeError(f"invalid value of debug_mode, expected one of `default`, `warn`, `error`, but got "
+                               f"{debug_mode}")
+        debug_mode = names[debug_mode]
+    if debug_mode not in (0, 1, 2):
+        raise RuntimeError(f"invalid value of debug_mode, expected 0, 1, or 2, but got {debug_mode}")
+    use_deterministic_algorithms(debug_mode > 0, warn_only=debug_mode == 1)
 
 
 def are_deterministic_algorithms_enabled():

@@ -355,6 +355,45 @@ def histogramdd(input, bins, *, range=None, weight=None, density=False):
     return _result(hist, tuple(edges))
 
 
+def cond(pred, true_fn, false_fn, operands=()):
+    """``torch.cond``: ``true_fn(*operands)`` if ``pred`` else ``false_fn(*operands)`` (eager)."""
+    if isinstance(pred, E.Tensor):
+        if pred.numel() != 1:
+            raise RuntimeError(f"Expected pred to be bool or single-element tensor, but got {pred}.")
+        pred = bool(pred.item())
+    return true_fn(*operands) if pred else false_fn(*operands)
+
+
+def while_loop(cond_fn, body_fn, carried_inputs):
+    """``torch.while_loop``: applies ``body_fn`` to the carried values while ``cond_fn`` holds."""
+    values = tuple(carried_inputs)
+    while bool(cond_fn(*values)):
+        values = tuple(body_fn(*values))
+    return values
+
+
+def _dim_order(self, *, ambiguity_check=False):
+    """The dims from outermost to innermost in memory (by decreasing stride; ties keep order)."""
+    strides = self.stride()
+    return tuple(sorted(builtins.range(self.dim()), key=lambda d: -strides[d]))
+
+
+_PROBES = {
+    # What the build has (``torch.has_*``): linear algebra (faer), no MKL, no OpenMP, no FFT.
+    "has_lapack": True, "has_mkl": False, "has_openmp": False, "has_spectral": False,
+    "compiled_with_cxx11_abi": lambda: True,
+    "get_num_interop_threads": lambda: 1, "set_num_interop_threads": lambda n: None,
+    "init_num_threads": lambda: None, "set_flush_denormal": lambda mode: False,
+    "is_inference_mode_enabled": lambda: False,
+    "get_device_module": lambda device=None: E.cpu,
+}
+
+
+def _warn_always():
+    state = {"on": False}
+    return (lambda b: state.update(on=bool(b))), (lambda: state["on"])
+
+
 def install(namespace, Tensor):
     global E
     E = sys.modules[__package__]
@@ -363,6 +402,18 @@ def install(namespace, Tensor):
     namespace["legacy_contiguous_format"] = contiguous_format
     _install_memory_formats(Tensor)
     namespace["default_generator"] = E._C.Generator._global()
+    namespace.update(cond=cond, while_loop=while_loop, **_PROBES)
+    from . import _legacy, amp
+    for name in ("is_deterministic_algorithms_warn_only_enabled", "get_deterministic_debug_mode",
+                 "set_deterministic_debug_mode"):
+        namespace[name] = getattr(_legacy, name)
+    for name in ("is_autocast_enabled", "get_autocast_dtype", "set_autocast_enabled", "set_autocast_dtype"):
+        namespace[name] = getattr(amp, name)
+    namespace.update(is_autocast_cpu_enabled=lambda: amp.is_autocast_enabled("cpu"),
+                     get_autocast_cpu_dtype=lambda: amp.get_autocast_dtype("cpu"),
+                     get_autocast_gpu_dtype=lambda: amp.get_autocast_dtype("cuda"))
+    namespace["set_warn_always"], namespace["is_warn_always_enabled"] = _warn_always()
+    Tensor.dim_order = _dim_order
     namespace.update(angle=angle, nuclear_norm=nuclear_norm, frobenius_norm=frobenius_norm, histogramdd=histogramdd,
                      triangular_solve=triangular_solve, real=lambda input: input, imag=_imag)
     for name, replacement in (("solve", "torch.linalg.solve"), ("lstsq", "torch.linalg.lstsq"),

@@ -6,16 +6,26 @@ paths) but keeps torch's methods, so training loops written for AMP run unchange
 import functools
 
 
+# Whether code runs inside an enabled ``autocast`` block, per device type (what
+# ``torch.is_autocast_enabled(device)`` reports), and each device's autocast dtype.
+_ACTIVE = {}
+_DTYPES = {}
+
+
 class autocast:
     def __init__(self, device_type="cpu", dtype=None, enabled=True, cache_enabled=None):
         self.device_type = device_type
-        self.fast_dtype = dtype
+        self.fast_dtype = dtype if dtype is not None else get_autocast_dtype(device_type)
         self._enabled = enabled
 
     def __enter__(self):
+        self._prev = (_ACTIVE.get(self.device_type, False), _DTYPES.get(self.device_type))
+        _ACTIVE[self.device_type] = bool(self._enabled)
+        _DTYPES[self.device_type] = self.fast_dtype
         return self
 
     def __exit__(self, *exc):
+        _ACTIVE[self.device_type], _DTYPES[self.device_type] = self._prev
         return False
 
     def __call__(self, func):
@@ -82,3 +92,24 @@ class GradScaler:
 
     def load_state_dict(self, state_dict):
         pass
+
+
+def is_autocast_enabled(device_type=None):
+    """Inside an enabled ``autocast`` block for ``device_type`` (no argument: CUDA, as torch)."""
+    return _ACTIVE.get(device_type or "cuda", False)
+
+
+def get_autocast_dtype(device_type):
+    import ember
+    default = ember.bfloat16 if device_type == "cpu" else ember.float16
+    return _DTYPES.get(device_type) or default
+
+
+def set_autocast_enabled(device_type, enabled=None):
+    if enabled is None:  # the old one-argument form names CUDA
+        device_type, enabled = "cuda", device_type
+    _ACTIVE[device_type] = bool(enabled)
+
+
+def set_autocast_dtype(device_type, dtype):
+    _DTYPES[device_type] = dtype

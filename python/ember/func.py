@@ -7,6 +7,7 @@ PyTorch implements these with functorch's dispatcher levels; Ember composes them
 costs one call of ``func`` per batch element.
 """
 
+import functools
 from . import _C
 from .autograd import functional as _F
 from .autograd.grad_mode import enable_grad
@@ -144,6 +145,23 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
         raise NotImplementedError("jvp(has_aux=True) is not supported by Ember")
     return _run((tuple(primals), tuple(tangents)), {},
                 lambda p, t: _F.jvp(func, p, t, create_graph=True, strict=strict))
+
+
+def functionalize(func, *, remove="mutations"):
+    """``torch.func.functionalize``: the same function. Its purpose in torch is to rewrite
+    in-place ops as out-of-place ones for graph capture; eagerly the values, and the
+    mutations of the inputs it was asked to keep, are those of ``func`` itself."""
+    if remove not in ("mutations", "mutations_and_views"):
+        raise RuntimeError(f"functionalize(f, remove='mutations'): received invalid argument for remove={remove}. "
+                           "Valid options are:\n     remove='mutations': all inplace and out= operators will be "
+                           "removed from the program, and replaced with their out-of-place equivalents.\n     "
+                           "remove='mutations_and_views': In addition to the above, all aliasing operators {view} "
+                           "will be replaced with their non-aliasing counterparts, {view}_copy.\n")
+
+    @functools.wraps(func)
+    def functionalized(*args, **kwargs):
+        return func(*args, **kwargs)
+    return functionalized
 
 
 def linearize(func, *primals):

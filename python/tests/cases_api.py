@@ -432,3 +432,18 @@ case("tensor_storages", "import warnings\nbase = torch.arange(6.0)\nt = base.res
      "out = (u.nbytes(), len(u), u.size(), t.data_ptr() - u.data_ptr(), u.data_ptr() == base.untyped_storage().data_ptr(), "
      "s.size(), len(s), s.dtype, s.tolist(), s.nbytes(), s.element_size(), s[4], base, s.untyped().nbytes(), "
      "torch.ones(3, dtype=torch.int16).untyped_storage().nbytes(), torch.ones(2).untyped_storage().data_ptr() != u.data_ptr())")
+case("control_flow_and_probes", "t = torch.ones(2)\n"
+     "c = (torch.cond(torch.tensor(True), lambda x: x + 1, lambda x: x - 1, (t,)), torch.cond(False, lambda x: x + 1, lambda x: x - 1, [t]), "
+     "torch.while_loop(lambda i, x: i < 3, lambda i, x: (i + 1, x * 2), (torch.tensor(0), t)))\n"
+     "d = (torch.zeros(2, 3, 4).dim_order(), torch.zeros(2, 3, 4).permute(2, 0, 1).dim_order(), "
+     "torch.zeros(1, 2, 3, 3).contiguous(memory_format=torch.channels_last).dim_order())\n"
+     "with torch.autocast('cpu'):\n    a = (torch.is_autocast_enabled('cpu'), torch.is_autocast_cpu_enabled(), torch.get_autocast_dtype('cpu'), torch.is_autocast_enabled())\n"
+     "with torch.autocast('cpu', dtype=torch.float16, enabled=False):\n    a2 = (torch.is_autocast_enabled('cpu'), torch.get_autocast_dtype('cpu'))\n"
+     "torch.use_deterministic_algorithms(True, warn_only=True)\nm1 = torch.get_deterministic_debug_mode()\ntorch.set_deterministic_debug_mode('error')\n"
+     "m2 = (torch.get_deterministic_debug_mode(), torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled())\n"
+     "torch.set_deterministic_debug_mode(0)\n"
+     "out = c + d + a + a2 + (torch.is_autocast_enabled('cpu'), m1) + m2 + (torch.get_deterministic_debug_mode(), torch.is_inference_mode_enabled(), "
+     "torch.get_autocast_cpu_dtype())")
+case("cond_pred_error", "out = torch.cond(torch.tensor([True, False]), lambda x: x, lambda x: x, (torch.ones(1),))")
+case("func_functionalize", "def f(x):\n    y = x.clone()\n    y.add_(1)\n    return y * 2\n"
+     "x = torch.tensor([1.0, 2.0])\nout = (torch.func.functionalize(f)(x), torch.func.functionalize(f, remove='mutations_and_views')(x), x)")
