@@ -443,7 +443,9 @@ case("control_flow_and_probes", "t = torch.ones(2)\n"
      "m2 = (torch.get_deterministic_debug_mode(), torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled())\n"
      "torch.set_deterministic_debug_mode(0)\n"
      "out = c + d + a + a2 + (torch.is_autocast_enabled('cpu'), m1) + m2 + (torch.get_deterministic_debug_mode(), torch.is_inference_mode_enabled(), "
-     "torch.get_autocast_cpu_dtype())")
+     "torch.get_autocast_cpu_dtype())\n"
+     # torch.cond runs through dynamo, which turns distribution validation off for the process
+     "torch.distributions.Distribution.set_default_validate_args(True)")
 case("cond_pred_error", "out = torch.cond(torch.tensor([True, False]), lambda x: x, lambda x: x, (torch.ones(1),))")
 case("func_functionalize", "def f(x):\n    y = x.clone()\n    y.add_(1)\n    return y * 2\n"
      "x = torch.tensor([1.0, 2.0])\nout = (torch.func.functionalize(f)(x), torch.func.functionalize(f, remove='mutations_and_views')(x), x)")
