@@ -14,6 +14,10 @@ use ember_core::{Conv2dArgs, DType, Result, Tensor, TensorIndex};
 use serde_json::Value;
 use std::collections::BTreeSet;
 
+#[path = "support/case_helpers.rs"]
+mod case_helpers;
+use case_helpers::*;
+
 type OpFn = Box<dyn Fn(&[Tensor]) -> Result<Tensor>>;
 
 fn arange(shape: &[usize]) -> Tensor {
@@ -374,52 +378,6 @@ fn explicit_table() -> Vec<(&'static str, OpFn)> {
         e!("mul_scalar_tensor", |x| &x[0] * &x[1]),
         e!("softmax_scalar", |x| x[0].softmax(0)),
     ]
-}
-
-/// `torch.linalg.lu_solve` from `A`'s own factorisation.
-fn lu_solve(a: &Tensor, b: &Tensor, left: bool, adjoint: bool) -> Result<Tensor> {
-    let (lu, pivots) = a.linalg_lu_factor(true)?;
-    Tensor::lu_solve(&lu, &pivots, b, left, adjoint)
-}
-
-/// Q and R with R's diagonal made positive (column signs are a convention), flattened.
-fn qr_normal(x: &Tensor) -> Result<Tensor> {
-    let (q, r) = x.linalg_qr("reduced")?;
-    let s = r.diagonal(0, -2, -1)?.detach().sign()?;
-    Tensor::cat(&[&q.mul(&s.unsqueeze(-2)?)?.flatten(0, -1)?, &r.mul(&s.unsqueeze(-1)?)?.flatten(0, -1)?], 0)
-}
-
-/// The SVD factors named in `use_` (`u`, `s`, `v`), U's first row made positive, flattened.
-fn svd_normal(x: &Tensor, full: bool, use_: &str) -> Result<Tensor> {
-    let (u, s, vh) = x.linalg_svd(full)?;
-    let k = s.shape()[s.dim() - 1];
-    let (u, vh) = (u.narrow(-1, 0, k)?, vh.narrow(-2, 0, k)?);
-    let sg = u.select(-2, 0)?.detach().sign()?;
-    let parts: Vec<Tensor> = use_
-        .chars()
-        .map(|c| match c {
-            'u' => u.mul(&sg.unsqueeze(-2)?)?.flatten(0, -1),
-            's' => s.flatten(0, -1),
-            _ => vh.mul(&sg.unsqueeze(-1)?)?.flatten(0, -1),
-        })
-        .collect::<Result<_>>()?;
-    Tensor::cat(&parts.iter().collect::<Vec<_>>(), 0)
-}
-
-/// The 4x3 sparse matrix of the sparse fixture cases (`SP_I` in gen_fixtures.py).
-fn sp(values: &Tensor) -> Result<ember_core::sparse::SparseCoo> {
-    let idx = Tensor::from_vec(vec![0i64, 1, 1, 3, 0, 3, 2, 0, 1, 2, 2, 0], &[2, 6])?;
-    ember_core::sparse::SparseCoo::new(&idx, values, &[4, 3])
-}
-
-/// `SR_I` of gen_fixtures.py's scatter_reduce cases.
-fn sr_index() -> Result<Tensor> {
-    Tensor::from_vec(vec![0i64, 1, 0, 2, 2, 0, 0, 1], &[2, 4])
-}
-
-/// `3 I` (3x3), the shift that keeps the decomposition cases well conditioned.
-fn eye3(dtype: DType) -> Result<Tensor> {
-    Tensor::eye(3, dtype)?.mul_scalar(3.0)
 }
 
 /// Must match `projection` in tools/gen_fixtures.py.
