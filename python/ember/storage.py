@@ -12,11 +12,23 @@ def _whole(tensor):
     return tensor.as_strided((tensor._storage_len(),), (1,), 0)
 
 
-class UntypedStorage:
-    """The bytes of a tensor's buffer."""
+class _Storage:
+    """What both storage views share: the tensor they look through, and where it lives."""
 
     def __init__(self, tensor):
         self._tensor = tensor
+
+    @property
+    def device(self):
+        return self._tensor.device
+
+    @property
+    def is_cuda(self):
+        return False
+
+
+class UntypedStorage(_Storage):
+    """The bytes of a tensor's buffer."""
 
     def data_ptr(self):
         return self._tensor.data_ptr() - self._tensor.storage_offset() * self._tensor.element_size()
@@ -33,14 +45,6 @@ class UntypedStorage:
     def element_size(self):
         return 1
 
-    @property
-    def device(self):
-        return self._tensor.device
-
-    @property
-    def is_cuda(self):
-        return False
-
     def tolist(self):
         import numpy as np
         return list(np.ascontiguousarray(_whole(self._tensor).numpy()).view(np.uint8))
@@ -49,23 +53,12 @@ class UntypedStorage:
         return f"UntypedStorage of {self.nbytes()} bytes on cpu"
 
 
-class TypedStorage:
+class TypedStorage(_Storage):
     """The elements of a tensor's buffer, in its dtype (``Tensor.storage()``)."""
-
-    def __init__(self, tensor):
-        self._tensor = tensor
 
     @property
     def dtype(self):
         return self._tensor.dtype
-
-    @property
-    def device(self):
-        return self._tensor.device
-
-    @property
-    def is_cuda(self):
-        return False
 
     def data_ptr(self):
         return self.untyped().data_ptr()
