@@ -85,12 +85,11 @@ def inv_ex(A, *, check_errors=False, out=None):
     from .return_types import linalg_inv_ex
     if A.dim() < 2 or A.shape[-1] != A.shape[-2]:
         return inv(A)  # torch's shape error
-    LU, pivots, info = _C._lu_factor_ex(A, True)
-    if not bool((info != 0).any()):
-        return _out(linalg_inv_ex(inv(A), info), out)
-    if check_errors:
+    LU, pivots, info = _factor_ex(A, True)
+    if check_errors and bool((info != 0).any()):
         raise _C._LinAlgError(f"linalg.inv_ex: The diagonal element {int(info.flatten()[(info.flatten() != 0).nonzero()[0, 0]])} "
                               "is zero, the inversion could not be completed because the input matrix is singular.")
+    # One factorisation for both the inverse and info (a singular matrix gives LAPACK's inf/NaN).
     return _out(linalg_inv_ex(_C._lu_solve(LU, pivots, _identity_like(A)), info), out)
 
 
@@ -99,9 +98,9 @@ def solve_ex(A, B, *, left=True, check_errors=False, out=None):
     from .return_types import linalg_solve_ex
     if A.dim() < 2 or A.shape[-1] != A.shape[-2]:
         return solve(A, B, left=left)  # torch's shape error
-    LU, pivots, info = _C._lu_factor_ex(A, True)
-    if not bool((info != 0).any()) or check_errors:
-        return _out(linalg_solve_ex(solve(A, B, left=left), info), out)
+    LU, pivots, info = _factor_ex(A, True)
+    if check_errors and bool((info != 0).any()):
+        solve(A, B, left=left)  # raises torch's error naming the pivot
     vector = B.dim() == 1 or (left and B.dim() == A.dim() - 1 and tuple(B.shape) == tuple(A.shape[:-1]))
     Bm = B.unsqueeze(-1) if vector else B
     X = _C._lu_solve(LU, pivots, Bm, left=left, adjoint=False)

@@ -393,11 +393,11 @@ op_table! {
         },
         tests: ["solve_triangular_upper", "solve_triangular_lower_unit", "solve_triangular_right"],
     }
-    /// LU with partial pivoting, packed (`tensor/lu.rs`; `P` is the permutation matrix of
-    /// its pivots): PyTorch's `linalg_lu_backward`.
-    LuFactor(m: usize, n: usize, p: Tensor) {
+    /// LU with partial pivoting, packed, with its LAPACK row swaps (`tensor/lu.rs`):
+    /// PyTorch's `linalg_lu_backward`.
+    LuFactor(m: usize, n: usize, pivots: Tensor) {
         saves: [lu = output],
-        backward: |st, g, need| Ok(vec![Some(Tensor::lu_factor_backward(&lu, p, g, *m, *n)?)]),
+        backward: |st, g, need| Ok(vec![Some(Tensor::lu_factor_backward(&lu, pivots, g, *m, *n)?)]),
         tests: ["lu_factor_square", "lu_factor_wide", "lu_factor_tall", "lu_solve", "lu_solve_adjoint_right"],
     }
     /// QR, packed `[Q | R]` (`tensor/spectral.rs`): PyTorch's `linalg_qr_backward`.

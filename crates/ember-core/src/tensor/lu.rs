@@ -43,8 +43,8 @@ impl Tensor {
         };
         let pivots = Tensor::from_vec(pivots, &[batch.clone(), vec![k]].concat())?;
         let info = Tensor::from_vec(info, &batch)?;
-        let p = Tensor::lu_permutation_matrix(&pivots, m, self.dtype())?;
-        let lu = lu.record(&[self], || Op::LuFactor { m, n, p });
+        // The pivots ride in the op; backward builds the permutation matrix from them.
+        let lu = lu.record(&[self], || Op::LuFactor { m, n, pivots: pivots.clone() });
         Ok((lu, pivots, info))
     }
 
@@ -109,7 +109,7 @@ impl Tensor {
         for b in 0..nb {
             let mut order: Vec<i64> = (0..m as i64).collect();
             for (i, &s) in piv[b * k..(b + 1) * k].iter().enumerate() {
-                let j = usize::try_from(s - 1).ok().filter(|&j| j < m && i < m);
+                let j = s.checked_sub(1).and_then(|j| usize::try_from(j).ok()).filter(|&j| j < m && i < m);
                 let j = j.ok_or_else(|| {
                     Error::value(
                         "lu_unpack",
@@ -189,8 +189,9 @@ impl Tensor {
     /// PyTorch's `linalg_lu_backward` for the packed factors (`lu_factor_ex_backward`): the
     /// gradient of `A` from the gradient `g` of the packed `LU`, whose strict lower part of the
     /// first `k` columns is `L`'s and whose upper part of the first `k` rows is `U`'s.
-    pub(crate) fn lu_factor_backward(lu: &Tensor, p: &Tensor, g: &Tensor, m: usize, n: usize) -> Result<Tensor> {
+    pub(crate) fn lu_factor_backward(lu: &Tensor, pivots: &Tensor, g: &Tensor, m: usize, n: usize) -> Result<Tensor> {
         let k = m.min(n);
+        let p = Tensor::lu_permutation_matrix(pivots, m, lu.dtype())?;
         let (l, u) =
             (lu.narrow(-1, 0, k)?.tril(-1)?.add(&Tensor::eye_rect(m, k, lu.dtype())?)?, lu.narrow(-2, 0, k)?.triu(0)?);
         let (gl, gu) = (g.narrow(-1, 0, k)?.tril(-1)?, g.narrow(-2, 0, k)?.triu(0)?);
