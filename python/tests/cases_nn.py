@@ -593,3 +593,6 @@ case("grid_sample_double_backward", "F = torch.nn.functional\n"
      "hx, hg = torch.autograd.grad((gx * gx).sum() + (gg * gg).sum(), [x, g])\n"
      "z = F.grid_sample(x.float(), g.float(), mode='bicubic', padding_mode='reflection', align_corners=True)\n"
      "out = (y, gx, gg, hx, hg, z, y.grad_fn.name().startswith('GridSampler2DBackward'))")
+case("linear_cross_entropy_far_ignore_index", _LCE + "t2 = torch.tensor([0, 3, 1000, 2, 1000])\n"
+     "out = (F.linear_cross_entropy(x, W, t2, weight=cw, ignore_index=1000, options=O(batch_chunk_size=2)), "
+     "F.linear_cross_entropy(x, W, t2, weight=cw, ignore_index=1000))")

@@ -246,4 +246,4 @@ def linear_cross_entropy(input, linear_weight, target, *, linear_bias=None, weig
     counted = target != ignore_index
     if weight is None:
         return total / counted.sum().to(total.dtype)
-    return total / weight.gather(0, target.clamp(min=0)).mul(counted.to(weight.dtype)).sum()
+    return total / weight.gather(0, target.masked_fill(~counted, 0)).mul(counted.to(weight.dtype)).sum()
