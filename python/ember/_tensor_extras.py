@@ -128,21 +128,11 @@ def _fill_diagonal_(self, fill_value, wrap=False):
         count = (self.numel() + step - 1) // step
     positions = E.arange(count) * step
     positions = positions[positions < self.numel()]
-    flat = self.view(-1) if self.is_contiguous() else None
-    with E.no_grad() if not self.requires_grad else _nullcontext():
-        if flat is not None:
-            flat.index_fill_(0, positions, fill_value)
-        else:
-            self.copy_(self.contiguous().view(-1).index_fill(0, positions, fill_value).view(self.shape))
+    if self.is_contiguous():
+        self.view(-1).index_fill_(0, positions, fill_value)
+    else:
+        self.copy_(self.contiguous().view(-1).index_fill(0, positions, fill_value).view(self.shape))
     return self
-
-
-class _nullcontext:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
 
 
 def _new(self, *args, **kwargs):

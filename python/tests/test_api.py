@@ -145,3 +145,22 @@ def test_sorting_keywords_as_torch():
     assert x.unique(sorted=True, return_inverse=True, return_counts=True)[2].tolist() == [1] * 6
     out = ember.empty(0)
     assert ember.msort(x, out=out) is out and out.shape == (2, 3)
+
+
+def test_sdpa_kernel_math_runs_the_unfused_composition(monkeypatch):
+    # The results agree with the fused kernel (the parity fixture checks them against torch);
+    # this checks that the choice is honoured: MATH alone runs the composition, the default
+    # does not.
+    import ember
+    from ember.nn.functional import _layers
+    calls = []
+    real = _layers._sdpa_math
+    monkeypatch.setattr(_layers, "_sdpa_math", lambda *a: calls.append(1) or real(*a))
+    q = ember.randn(1, 2, 4, 8)
+    ember.nn.functional.scaled_dot_product_attention(q, q, q)
+    assert calls == []
+    A = ember.nn.attention
+    with A.sdpa_kernel(A.SDPBackend.MATH):
+        ember.nn.functional.scaled_dot_product_attention(q, q, q)
+    assert calls == [1]
+    assert ember.backends.cuda.flash_sdp_enabled()  # restored on exit

@@ -27,18 +27,7 @@ fn torch_name(d: DType) -> &'static str {
     }
 }
 
-const ALL: [DType; 10] = [
-    DType::F32,
-    DType::F64,
-    DType::F16,
-    DType::BF16,
-    DType::I64,
-    DType::I32,
-    DType::I16,
-    DType::I8,
-    DType::U8,
-    DType::Bool,
-];
+const ALL: [DType; 10] = ember::dtype::ALL_DTYPES;
 
 static OBJECTS: pyo3::sync::PyOnceLock<Vec<Py<PyDType>>> = pyo3::sync::PyOnceLock::new();
 

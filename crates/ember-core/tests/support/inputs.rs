@@ -8,18 +8,7 @@ use ember_core::{DType, Result, Tensor};
 use proptest::prelude::*;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-pub const DTYPES: [DType; 10] = [
-    DType::F32,
-    DType::F64,
-    DType::F16,
-    DType::BF16,
-    DType::I64,
-    DType::I32,
-    DType::I16,
-    DType::I8,
-    DType::U8,
-    DType::Bool,
-];
+pub const DTYPES: [DType; 10] = ember_core::dtype::ALL_DTYPES;
 
 /// Sizes that overflow `usize` when multiplied, or need more bytes than any machine has.
 pub const HUGE: [usize; 3] = [usize::MAX, usize::MAX / 2 + 1, 1 << 40];
