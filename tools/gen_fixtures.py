@@ -801,6 +801,12 @@ nn_case("interp_bicubic", [([1, 2, 4, 5], "any")], {}, lambda x, p: F.interpolat
 nn_case("interp_bicubic_align", [([1, 1, 5, 4], "any")], {},
         lambda x, p: F.interpolate(x[0], scale_factor=(1.7, 2.0), mode="bicubic", align_corners=True))
 nn_case("interp_trilinear", [([1, 2, 3, 2, 4], "any")], {}, lambda x, p: F.interpolate(x[0], size=(4, 3, 5), mode="trilinear"))
+nn_case("interp_aa_bilinear", [([1, 2, 9, 11], "any")], {},
+        lambda x, p: F.interpolate(x[0], scale_factor=0.4, mode="bilinear", antialias=True))
+nn_case("interp_aa_bicubic_mixed", [([2, 1, 7, 5], "any")], {},
+        lambda x, p: F.interpolate(x[0], size=(3, 8), mode="bicubic", antialias=True))
+nn_case("interp_aa_lanczos", [([1, 2, 10, 6], "any")], {},
+        lambda x, p: F.interpolate(x[0], size=(4, 4), mode="lanczos", antialias=True))
 nn_case("interp_area", [([1, 2, 6, 5], "any")], {}, lambda x, p: F.interpolate(x[0], size=(4, 3), mode="area"))
 nn_case("pixel_shuffle", [([2, 8, 2, 3], "any")], {}, lambda x, p: F.pixel_shuffle(x[0], 2))
 nn_case("pixel_unshuffle", [([1, 2, 4, 6], "any")], {}, lambda x, p: F.pixel_unshuffle(x[0], 2))

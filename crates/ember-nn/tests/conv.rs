@@ -82,6 +82,23 @@ fn conv_transpose_is_the_adjoint_of_conv() -> Result<()> {
     Ok(())
 }
 
+/// Resampling is linear in its input, so its gradient is the transposed tap table and the
+/// derivative of that is the forward again: second derivatives by finite differences.
+#[test]
+fn interpolate_double_backward() -> Result<()> {
+    use ember_core::autograd::{gradgradcheck, GradcheckOptions};
+    let x = Tensor::randn(&[1, 2, 5, 4], DType::F64)?.set_requires_grad(true)?;
+    for (mode, size, aa) in [
+        (InterpolateMode::Bilinear, [3, 7], true),
+        (InterpolateMode::Bicubic, [7, 3], false),
+        (InterpolateMode::NearestExact, [8, 2], false),
+    ] {
+        let f = move |v: &[Tensor]| F::interpolate_with(&v[0], Some(&size), None, mode, None, aa)?.pow(2.0);
+        gradgradcheck(f, std::slice::from_ref(&x), GradcheckOptions::default())?;
+    }
+    Ok(())
+}
+
 #[test]
 fn image_layers_and_their_errors() -> Result<()> {
     let x = randn(&[1, 8, 3, 4]);
@@ -95,6 +112,15 @@ fn image_layers_and_their_errors() -> Result<()> {
     assert!(F::interpolate(&x, Some(&[4]), None, InterpolateMode::Trilinear, None).is_err());
     assert!(F::interpolate(&x, Some(&[4, 4]), Some(&[2.0]), InterpolateMode::Nearest, None).is_err());
     assert!(F::interpolate(&x, Some(&[4, 4]), None, InterpolateMode::Nearest, Some(true)).is_err());
+    // antialias is for bilinear / bicubic / Lanczos on 4-D inputs, and Lanczos needs it.
+    assert!(F::interpolate_with(&x, Some(&[2, 2]), None, InterpolateMode::Nearest, None, true).is_err());
+    assert!(F::interpolate(&x, Some(&[2, 2]), None, InterpolateMode::Lanczos, None).is_err());
+    assert!(F::interpolate_with(&x, Some(&[2, 2]), None, InterpolateMode::Lanczos, Some(true), true).is_err());
+    let labels = Tensor::from_vec((0..12i64).collect::<Vec<_>>(), &[1, 1, 3, 4])?;
+    let up = F::interpolate(&labels, None, Some(&[2.0]), InterpolateMode::Nearest, None)?;
+    assert_eq!(up.dtype(), DType::I64);
+    assert_eq!(up.narrow(2, 5, 1)?.to_f64_vec()?, vec![8.0, 8.0, 9.0, 9.0, 10.0, 10.0, 11.0, 11.0]);
+    assert!(F::interpolate(&labels, None, Some(&[2.0]), InterpolateMode::Bilinear, None).is_err());
     assert_eq!(ReflectionPad2d(&[1])?.forward(&x)?.shape(), &[1, 8, 5, 6]);
     assert!(ReflectionPad2d(&[3])?.forward(&x).is_err(), "reflect pads must be smaller than the dim");
     assert_eq!(ZeroPad2d(&[1, 0, -1, 2])?.forward(&x)?.shape(), &[1, 8, 4, 5]);

@@ -13,6 +13,7 @@ pub mod norm;
 pub mod pad;
 pub mod pool;
 pub mod ranking;
+pub(crate) mod resample;
 pub mod upsample;
 
 pub use activation::*;
@@ -31,7 +32,7 @@ pub use pool::{
 };
 pub use ranking::*;
 
-pub use upsample::{interpolate, pixel_shuffle, pixel_unshuffle, InterpolateMode};
+pub use upsample::{interpolate, interpolate_with, pixel_shuffle, pixel_unshuffle, InterpolateMode};
 
 use ember_core::{DType, Error, Result, Tensor};
 

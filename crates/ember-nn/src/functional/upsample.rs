@@ -2,12 +2,13 @@
 //! area), `pixel_shuffle` / `pixel_unshuffle`.
 //!
 //! Every interpolation mode PyTorch has on CPU is separable, so `interpolate` resamples one
-//! spatial dim at a time: each output position is a weighted sum of a few input rows picked
-//! with `index_select` (2 taps for linear, 4 for cubic, 1 for nearest). Source positions and
-//! weights follow PyTorch's `area_pixel_compute_source_index` exactly, so the results agree
-//! to rounding, and the gradients come from `index_select` and the products.
+//! spatial dim at a time through a tap table per dim (`resample.rs`: 1 tap for nearest, 2 for
+//! linear, 4 for cubic, a filter window with `antialias=True`), in the order that reads the
+//! fewest taps (downscaling first). `area` is adaptive average pooling.
 
-use ember_core::{DType, Error, Result, Tensor};
+use super::resample::{antialias_taps, cubic_taps, linear_taps, nearest_taps, pass_order, resample, AaFilter};
+use ember_core::{Error, Result, Tensor};
+use std::sync::Arc;
 
 /// The resampling rule (PyTorch's `mode=`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -19,6 +20,8 @@ pub enum InterpolateMode {
     Bicubic,
     Trilinear,
     Area,
+    /// Lanczos-3 (`antialias=True` only).
+    Lanczos,
 }
 
 impl InterpolateMode {
@@ -33,6 +36,7 @@ impl InterpolateMode {
             "bicubic" => InterpolateMode::Bicubic,
             "trilinear" => InterpolateMode::Trilinear,
             "area" => InterpolateMode::Area,
+            "lanczos" => InterpolateMode::Lanczos,
             other => return Err(Error::value("interpolate", format!("unsupported interpolation mode {other:?}"))),
         })
     }
@@ -42,7 +46,7 @@ impl InterpolateMode {
     fn rank(self) -> Option<usize> {
         match self {
             InterpolateMode::Linear => Some(3),
-            InterpolateMode::Bilinear | InterpolateMode::Bicubic => Some(4),
+            InterpolateMode::Bilinear | InterpolateMode::Bicubic | InterpolateMode::Lanczos => Some(4),
             InterpolateMode::Trilinear => Some(5),
             _ => None,
         }
@@ -60,7 +64,34 @@ pub fn interpolate(
     mode: InterpolateMode,
     align_corners: Option<bool>,
 ) -> Result<Tensor> {
+    interpolate_with(x, size, scale_factor, mode, align_corners, false)
+}
+
+/// [`interpolate`] with PyTorch's `antialias=` (bilinear, bicubic or Lanczos on 4-D inputs:
+/// when downscaling, each output averages every source pixel its widened filter covers).
+#[track_caller]
+pub fn interpolate_with(
+    x: &Tensor,
+    size: Option<&[usize]>,
+    scale_factor: Option<&[f64]>,
+    mode: InterpolateMode,
+    align_corners: Option<bool>,
+    antialias: bool,
+) -> Result<Tensor> {
     let op = "interpolate";
+    let aa_mode = matches!(mode, InterpolateMode::Bilinear | InterpolateMode::Bicubic | InterpolateMode::Lanczos);
+    if antialias && !(aa_mode && x.dim() == 4) {
+        return Err(Error::value(
+            op,
+            "Anti-alias option is restricted to bilinear, bicubic, and lanczos modes and requires a 4-D tensor as input",
+        ));
+    }
+    if mode == InterpolateMode::Lanczos && !antialias {
+        return Err(Error::value(op, "Lanczos mode requires antialias=True"));
+    }
+    if mode == InterpolateMode::Lanczos && align_corners == Some(true) {
+        return Err(Error::value(op, "Lanczos mode does not support align_corners=True"));
+    }
     if !(3..=5).contains(&x.dim()) {
         return Err(Error::shape(op, format!("expected a 3-D, 4-D or 5-D input, got shape {:?}", x.shape())));
     }
@@ -113,102 +144,61 @@ pub fn interpolate(
         return super::pool::adaptive_pool(x, &out, false);
     }
     let align = align_corners.unwrap_or(false);
+    let plans = (0..sd)
+        .map(|i| {
+            let n_in = x.shape()[2 + i];
+            let taps = match (mode, antialias) {
+                (InterpolateMode::Nearest, _) => nearest_taps(n_in, out[i], scales[i], false),
+                (InterpolateMode::NearestExact, _) => nearest_taps(n_in, out[i], scales[i], true),
+                (InterpolateMode::Bicubic, false) => cubic_taps(n_in, out[i], scales[i], align),
+                (InterpolateMode::Bilinear, true) => antialias_taps(n_in, out[i], scales[i], align, AaFilter::Linear),
+                (InterpolateMode::Bicubic, true) => antialias_taps(n_in, out[i], scales[i], align, AaFilter::Cubic),
+                (InterpolateMode::Lanczos, _) => antialias_taps(n_in, out[i], scales[i], align, AaFilter::Lanczos),
+                _ => linear_taps(n_in, out[i], scales[i], align),
+            };
+            (2 + i, Arc::new(taps))
+        })
+        .filter(|(_, taps)| !taps.is_identity())
+        .collect::<Vec<_>>();
+    if !x.dtype().is_float() {
+        if !matches!(mode, InterpolateMode::Nearest | InterpolateMode::NearestExact) {
+            return Err(Error::dtype(op, format!("{mode:?} interpolation is not implemented for {:?}", x.dtype())));
+        }
+        // Integer images (masks, labels) are only ever copied: an index_select per dim.
+        let mut y = x.clone();
+        for (dim, taps) in &plans {
+            let idx: Vec<i64> = taps.index.iter().map(|&i| i as i64).collect();
+            y = y.index_select(*dim as isize, &Tensor::from_vec(idx, &[taps.n_dst()])?)?;
+        }
+        return Ok(y);
+    }
+    let name = node_name(mode, sd, antialias);
     let mut y = x.clone();
-    for (i, (&o, s)) in out.iter().zip(&scales).enumerate() {
-        y = resample_dim(&y, 2 + i, o, *s, mode, align)?;
+    for p in pass_order(x.shape(), &plans) {
+        let (dim, taps) = &plans[p];
+        y = resample(&y, *dim, taps.clone(), name)?;
     }
     Ok(y)
 }
 
-/// `area_pixel_compute_scale`: the input step per output step.
-fn pixel_scale(n_in: usize, n_out: usize, scale: Option<f64>, align: bool) -> f64 {
-    if align {
-        if n_out > 1 {
-            (n_in as f64 - 1.0) / (n_out as f64 - 1.0)
-        } else {
-            0.0
-        }
-    } else {
-        scale.map_or(n_in as f64 / n_out as f64, |s| 1.0 / s)
+/// PyTorch's name for the backward node of an interpolation.
+fn node_name(mode: InterpolateMode, spatial: usize, antialias: bool) -> &'static str {
+    use InterpolateMode as M;
+    match (mode, spatial, antialias) {
+        (M::Nearest, 1, _) => "UpsampleNearest1D",
+        (M::Nearest, 2, _) => "UpsampleNearest2D",
+        (M::Nearest, _, _) => "UpsampleNearest3D",
+        (M::NearestExact, 1, _) => "UpsampleNearestExact1D",
+        (M::NearestExact, 2, _) => "UpsampleNearestExact2D",
+        (M::NearestExact, _, _) => "UpsampleNearestExact3D",
+        (M::Bilinear, _, true) => "UpsampleBilinear2DAa",
+        (M::Bicubic, _, true) => "UpsampleBicubic2DAa",
+        (M::Lanczos, _, _) => "UpsampleLanczos2DAa",
+        (M::Bicubic, _, _) => "UpsampleBicubic2D",
+        (M::Linear, _, _) => "UpsampleLinear1D",
+        (M::Trilinear, _, _) => "UpsampleTrilinear3D",
+        _ => "UpsampleBilinear2D",
     }
-}
-
-/// Resamples `dim` of `x` to `n_out` positions.
-fn resample_dim(
-    x: &Tensor,
-    dim: usize,
-    n_out: usize,
-    scale: Option<f64>,
-    mode: InterpolateMode,
-    align: bool,
-) -> Result<Tensor> {
-    let n_in = x.shape()[dim];
-    let last = n_in as i64 - 1;
-    // (index, weight) lists, one per tap.
-    let mut taps: Vec<(Vec<i64>, Vec<f64>)> = Vec::new();
-    match mode {
-        InterpolateMode::Nearest | InterpolateMode::NearestExact => {
-            if n_in == n_out {
-                return Ok(x.clone());
-            }
-            // PyTorch computes nearest indices in f32 whatever the dtype.
-            let s = scale.map_or(n_in as f32 / n_out as f32, |s| (1.0 / s) as f32);
-            let off = if mode == InterpolateMode::NearestExact { 0.5f32 } else { 0.0 };
-            let idx = (0..n_out).map(|o| (((o as f32 + off) * s).floor() as i64).min(last)).collect();
-            taps.push((idx, vec![]));
-        }
-        InterpolateMode::Bicubic => {
-            let s = pixel_scale(n_in, n_out, scale, align);
-            let mut t4 = vec![(Vec::with_capacity(n_out), Vec::with_capacity(n_out)); 4];
-            for o in 0..n_out {
-                let src = if align { s * o as f64 } else { s * (o as f64 + 0.5) - 0.5 };
-                let i = src.floor();
-                let w = cubic_weights(src - i);
-                for (k, tap) in t4.iter_mut().enumerate() {
-                    tap.0.push((i as i64 - 1 + k as i64).clamp(0, last));
-                    tap.1.push(w[k]);
-                }
-            }
-            taps = t4;
-        }
-        _ => {
-            let s = pixel_scale(n_in, n_out, scale, align);
-            let (mut i0, mut i1, mut w0, mut w1) = (vec![], vec![], vec![], vec![]);
-            for o in 0..n_out {
-                let src = if align { s * o as f64 } else { (s * (o as f64 + 0.5) - 0.5).max(0.0) };
-                let lo = (src.floor() as i64).min(last);
-                let hi = if lo < last { lo + 1 } else { lo };
-                let l1 = src - lo as f64;
-                i0.push(lo);
-                i1.push(hi);
-                w0.push(1.0 - l1);
-                w1.push(l1);
-            }
-            taps.push((i0, w0));
-            taps.push((i1, w1));
-        }
-    }
-    let mut wshape = vec![1usize; x.dim()];
-    wshape[dim] = n_out;
-    let mut acc: Option<Tensor> = None;
-    for (idx, w) in taps {
-        let rows = x.index_select(dim as isize, &Tensor::from_vec(idx, &[n_out])?.to_dtype(DType::I64)?)?;
-        let term = if w.is_empty() { rows } else { rows.mul(&Tensor::from_vec(w, &wshape)?.to_dtype(x.dtype())?)? };
-        acc = Some(match acc {
-            None => term,
-            Some(a) => a.add(&term)?,
-        });
-    }
-    Ok(acc.expect("at least one tap"))
-}
-
-/// Keys' cubic convolution weights with `A = -0.75` (PyTorch's) for fraction `t` at taps
-/// -1, 0, 1, 2.
-fn cubic_weights(t: f64) -> [f64; 4] {
-    let a = -0.75;
-    let near = |x: f64| ((a + 2.0) * x - (a + 3.0)) * x * x + 1.0;
-    let far = |x: f64| ((a * x - 5.0 * a) * x + 8.0 * a) * x - 4.0 * a;
-    [far(t + 1.0), near(t), near(1.0 - t), far(2.0 - t)]
 }
 
 /// `F.pixel_shuffle`: `[*, C r^2, H, W] -> [*, C, H r, W r]`.

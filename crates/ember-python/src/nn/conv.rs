@@ -205,6 +205,7 @@ pub fn max_unpool2d(
 }
 
 #[pyfunction]
+#[pyo3(signature = (x, size, scale_factor, mode, align_corners, antialias=false))]
 pub fn interpolate(
     py: Python<'_>,
     x: PyRef<'_, PyTensor>,
@@ -212,11 +213,12 @@ pub fn interpolate(
     scale_factor: Option<Vec<f64>>,
     mode: &str,
     align_corners: Option<bool>,
+    antialias: bool,
 ) -> R {
     let x = x.t.clone();
     let mode = F::InterpolateMode::parse(mode).py()?;
     wrap(maybe_detach(py, x.numel(), || {
-        F::interpolate(&x, size.as_deref(), scale_factor.as_deref(), mode, align_corners)
+        F::interpolate_with(&x, size.as_deref(), scale_factor.as_deref(), mode, align_corners, antialias)
     }))
 }
 

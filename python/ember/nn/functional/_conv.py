@@ -253,9 +253,7 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         if recompute_scale_factor:
             size = [int(d * s) for d, s in zip(input.shape[2:], scale_factor)]
             scale_factor = None
-    if antialias:
-        return _resample.interpolate_antialias(input, size, scale_factor, mode, align_corners)
-    return _nn.interpolate(input, size, scale_factor, mode, align_corners)
+    return _nn.interpolate(input, size, scale_factor, mode, align_corners, bool(antialias))
 
 
 def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=None):

@@ -1,85 +1,11 @@
-"""Resampling that Ember composes from matmuls: ``interpolate(..., antialias=True)``
-(bilinear, bicubic and Lanczos-3 with the filter stretched over the source pixels when
-downscaling, as PIL and torch do) and ``grid_sample(mode='bicubic')``. Gradients come from the composed ops."""
+"""``grid_sample(mode='bicubic')`` on 5-D inputs (tricubic), composed from gathers; the 4-D
+case is the Rust kernel. Gradients come from the composed ops."""
 
 import itertools
-import math
 
 import numpy as np
 
 from ... import _C
-
-
-def _linear_filter(x):
-    x = np.abs(x)
-    return np.where(x < 1.0, 1.0 - x, 0.0)
-
-
-def _cubic_filter(x, a=-0.5):
-    # Keys' cubic convolution; a = -0.5 with antialias (PIL's choice), torch's plain bicubic
-    # uses a = -0.75.
-    x = np.abs(x)
-    near = ((a + 2.0) * x - (a + 3.0)) * x * x + 1.0
-    far = ((a * x - 5.0 * a) * x + 8.0 * a) * x - 4.0 * a
-    return np.where(x < 1.0, near, np.where(x < 2.0, far, 0.0))
-
-
-def _lanczos_filter(x):
-    # Lanczos-3: sinc(x) sinc(x / 3) on |x| < 3 (PIL's LANCZOS).
-    return np.where(np.abs(x) < 3.0, np.sinc(x) * np.sinc(x / 3.0), 0.0)
-
-
-_FILTERS = {"bilinear": (1.0, _linear_filter), "bicubic": (2.0, _cubic_filter), "lanczos": (3.0, _lanczos_filter)}
-
-
-def _source_scale(in_size, out_size, align_corners, scale_factor):
-    """Source pixels per output pixel (``area_pixel_compute_scale``)."""
-    if align_corners:
-        return (in_size - 1) / (out_size - 1) if out_size > 1 else 0.0
-    if scale_factor is not None and scale_factor > 0:
-        return 1.0 / scale_factor
-    return in_size / out_size
-
-
-def _aa_weights(in_size, out_size, mode, align_corners, scale_factor):
-    """The ``[out_size, in_size]`` matrix whose row ``i`` averages the source pixels under
-    output pixel ``i``: the interpolation filter widened by the downscaling factor (not
-    narrowed when upscaling) and normalised to sum to 1."""
-    scale = _source_scale(in_size, out_size, align_corners, scale_factor)
-    half_width, filt = _FILTERS[mode]
-    support = half_width * scale if scale >= 1.0 else half_width
-    invscale = 1.0 / scale if scale >= 1.0 else 1.0
-    max_taps = int(math.ceil(support)) * 2 + 1
-    W = np.zeros((out_size, in_size))
-    for i in range(out_size):
-        center = scale * (i + 0.5)
-        # int() truncates toward zero, as the C++ cast that defines the window does.
-        lo = max(int(center - support + 0.5), 0)
-        n = min(max(min(int(center + support + 0.5), in_size) - lo, 0), max_taps)
-        w = filt((np.arange(lo, lo + n) - center + 0.5) * invscale)
-        total = w.sum()
-        if total != 0.0:
-            w = w / total
-        W[i, lo:lo + n] = w
-    return W
-
-
-def interpolate_antialias(input, size, scale_factor, mode, align_corners):
-    """``interpolate(input, ..., antialias=True)`` for a 4-D input: one weight matrix per
-    spatial dim, applied as ``W_h @ x @ W_w^T``."""
-    if mode not in _FILTERS or input.dim() != 4:
-        raise ValueError("Anti-alias option is restricted to bilinear, bicubic, and lanczos modes and requires a "
-                         "4-D tensor as input")
-    if mode == "lanczos" and align_corners:
-        raise ValueError("Lanczos mode does not support align_corners=True")
-    (h, w) = input.shape[2:]
-    if size is None:
-        size = [int(math.floor(d * s)) for d, s in zip((h, w), scale_factor)]
-    sh, sw = scale_factor if scale_factor is not None else (None, None)
-    wh = _C.from_numpy(_aa_weights(h, size[0], mode, bool(align_corners), sh)).to(input.dtype)
-    ww = _C.from_numpy(_aa_weights(w, size[1], mode, bool(align_corners), sw)).to(input.dtype)
-    # [N, C, H, W] @ [W, W'] -> [N, C, H, W'];  [H', H] @ that -> [N, C, H', W'].
-    return wh @ (input @ ww.T)
 
 
 def _unnormalize(coord, size, align_corners):

@@ -11,6 +11,7 @@ pub mod linalg;
 pub mod map;
 pub mod matmul;
 pub mod reduce;
+pub mod resample;
 pub mod rng;
 pub mod sort;
 pub mod spectral;
