@@ -9,7 +9,9 @@
 //! all channels) and, for the input gradient, over channel planes. Values are read and
 //! accumulated in f64.
 
+use super::resample::Real;
 use crate::dtype::Element;
+use crate::storage::pool;
 use ember_kernels::num_threads;
 use ember_kernels::threads::for_each_block_mut;
 use rayon::prelude::*;
@@ -64,6 +66,7 @@ fn floor(v: f64) -> f64 {
 }
 
 /// Grid coordinate in `[-1, 1]` to pixel coordinate, and its derivative.
+#[inline(always)]
 fn unnormalize(v: f64, size: usize, align: bool) -> (f64, f64) {
     if align {
         let s = (size as f64 - 1.0) / 2.0;
@@ -75,6 +78,7 @@ fn unnormalize(v: f64, size: usize, align: bool) -> (f64, f64) {
 }
 
 /// Clips to `[0, size - 1]`; the derivative is 0 on and beyond the borders (as PyTorch's).
+#[inline(always)]
 fn clip(v: f64, size: usize) -> (f64, f64) {
     let hi = size as f64 - 1.0;
     if v <= 0.0 {
@@ -103,6 +107,7 @@ fn reflect(v: f64, twice_low: f64, twice_high: f64) -> (f64, f64) {
 
 /// The padded source coordinate of a grid value for bilinear and nearest sampling, with its
 /// derivative in the grid value.
+#[inline(always)]
 fn source(v: f64, size: usize, pad: GridPadding, align: bool) -> (f64, f64) {
     let (x, s) = unnormalize(v, size, align);
     match pad {
@@ -225,30 +230,126 @@ fn block_taps<T: Element>(g: &GridGeom, grid: &[T], q0: usize, taps: &mut [Tap],
     }
 }
 
-/// `out [n, c, p]` sampled from `input [n, c, h, w]` at `grid [n, p, 2]`.
-pub fn forward<T: Element>(g: &GridGeom, input: &[T], grid: &[T]) -> Vec<T> {
-    let (hw, k) = (g.h * g.w, taps_per_point(g.mode));
-    let mut out = vec![T::default(); g.n * g.c * g.p];
-    if g.p == 0 || g.c == 0 {
+/// Bilinear taps of one grid point for the forward pass: four plane offsets and weights
+/// (no derivatives). Points whose four corners are all inside read them directly; the others
+/// give their outside corners weight 0 at offset 0.
+#[inline(always)]
+fn bilinear_point(g: &GridGeom, gx: f64, gy: f64) -> ([usize; 4], [f64; 4]) {
+    let (x, _) = source(gx, g.w, g.padding, g.align_corners);
+    let (y, _) = source(gy, g.h, g.padding, g.align_corners);
+    let (x0, y0) = (floor(x), floor(y));
+    let (fx, fy) = (x - x0, y - y0);
+    let wts = [(1.0 - fx) * (1.0 - fy), fx * (1.0 - fy), (1.0 - fx) * fy, fx * fy];
+    if x0 >= 0.0 && y0 >= 0.0 && x0 + 1.0 < g.w as f64 && y0 + 1.0 < g.h as f64 {
+        let at = y0 as usize * g.w + x0 as usize;
+        return ([at, at + 1, at + g.w, at + g.w + 1], wts);
+    }
+    let (mut at, mut w) = ([0usize; 4], [0.0; 4]);
+    for (k, (ox, oy)) in [(0i64, 0i64), (1, 0), (0, 1), (1, 1)].into_iter().enumerate() {
+        let (xi, yi) = ((x0 as i64).saturating_add(ox), (y0 as i64).saturating_add(oy));
+        if xi >= 0 && yi >= 0 && (xi as usize) < g.w && (yi as usize) < g.h {
+            at[k] = yi as usize * g.w + xi as usize;
+            w[k] = wts[k];
+        }
+    }
+    (at, w)
+}
+
+/// The forward taps (offset, weight) of points `q0..q0 + at.len() / k` of one image.
+fn forward_taps<T: Real>(g: &GridGeom, grid: &[T], q0: usize, at: &mut [usize], wt: &mut [T]) {
+    let k = taps_per_point(g.mode);
+    match g.mode {
+        GridMode::Bilinear => {
+            for (i, (a, w)) in at.chunks_exact_mut(4).zip(wt.chunks_exact_mut(4)).enumerate() {
+                let q = q0 + i;
+                let (pa, pw) = bilinear_point(g, grid[2 * q].to_f64(), grid[2 * q + 1].to_f64());
+                a.copy_from_slice(&pa);
+                for (d, v) in w.iter_mut().zip(pw) {
+                    *d = T::from_f64(v);
+                }
+            }
+        }
+        _ => {
+            let mut taps = [Tap::default(); 16];
+            for (i, (a, w)) in at.chunks_exact_mut(k).zip(wt.chunks_exact_mut(k)).enumerate() {
+                let q = q0 + i;
+                taps_of(g, grid[2 * q].to_f64(), grid[2 * q + 1].to_f64(), &mut taps[..k]);
+                for ((a, w), t) in a.iter_mut().zip(w.iter_mut()).zip(&taps[..k]) {
+                    (*a, *w) = (t.at, T::from_f64(t.w));
+                }
+            }
+        }
+    }
+}
+
+/// `dst[i] = sum_k wt[i, k] * plane[at[i, k]]` with `K` taps per point.
+fn combine<T: Real, const K: usize>(plane: &[T], at: &[usize], wt: &[T], dst: &mut [T]) {
+    for ((d, a), w) in dst.iter_mut().zip(at.chunks_exact(K)).zip(wt.chunks_exact(K)) {
+        let mut acc = w[0] * plane[a[0]];
+        for k in 1..K {
+            acc = acc + w[k] * plane[a[k]];
+        }
+        *d = acc;
+    }
+}
+
+/// Samples points `q0..q0 + len` of one image (`planes [c, h w]`, `grid [p, 2]`) for every
+/// channel: channel `ch`'s values go to `dst[ch * stride + offset..][..len]`.
+#[allow(clippy::too_many_arguments)]
+fn sample_block<T: Real>(
+    g: &GridGeom,
+    planes: &[T],
+    grid: &[T],
+    q0: usize,
+    len: usize,
+    dst: &mut [T],
+    stride: usize,
+    offset: usize,
+) {
+    let k = taps_per_point(g.mode);
+    let (mut at, mut wt) = (vec![0usize; len * k], vec![T::default(); len * k]);
+    forward_taps(g, grid, q0, &mut at, &mut wt);
+    for (ch, plane) in planes.chunks_exact(g.h * g.w).enumerate() {
+        let d = &mut dst[ch * stride + offset..][..len];
+        match k {
+            1 => combine::<T, 1>(plane, &at, &wt, d),
+            4 => combine::<T, 4>(plane, &at, &wt, d),
+            _ => combine::<T, 16>(plane, &at, &wt, d),
+        }
+    }
+}
+
+/// `out [n, c, p]` sampled from `input [n, c, h, w]` at `grid [n, p, 2]`, computed in `T`
+/// (coordinates and weights in f64).
+pub fn forward<T: Real>(g: &GridGeom, input: &[T], grid: &[T]) -> Vec<T> {
+    let (hw, cp) = (g.h * g.w, g.c * g.p);
+    if g.p == 0 || g.c == 0 || hw == 0 {
+        return vec![T::default(); g.n * cp];
+    }
+    // Every element is written below.
+    let mut out = pool::take::<T>(g.n * cp);
+    if g.n >= num_threads() {
+        // Whole images per task, each writing its own `[c, p]` block in place.
+        for_each_block_mut(&mut out, cp, |b, dst| {
+            let (planes, grid) = (&input[b * g.c * hw..][..g.c * hw], &grid[b * g.p * 2..][..g.p * 2]);
+            for q0 in (0..g.p).step_by(BLOCK) {
+                sample_block(g, planes, grid, q0, BLOCK.min(g.p - q0), dst, g.p, q0);
+            }
+        });
         return out;
     }
     for b in 0..g.n {
         let grid = &grid[b * g.p * 2..(b + 1) * g.p * 2];
         let planes = &input[b * g.c * hw..(b + 1) * g.c * hw];
-        // Each block of points: its taps once, then every channel, into a block-local [c][len]
-        // buffer (the channels' output planes are far apart); the buffers are copied out after.
+        // Fewer images than threads: blocks of points in parallel, each into a block-local
+        // `[c, len]` buffer (the channels' output planes are far apart), copied out after.
         let blocks: Vec<Vec<T>> = map_blocks(g.p.div_ceil(BLOCK), |blk| {
             let (q0, len) = (blk * BLOCK, BLOCK.min(g.p - blk * BLOCK));
-            let mut taps = vec![Tap::default(); len * k];
-            let mut scale = vec![(0.0, 0.0); len];
-            block_taps(g, grid, q0, &mut taps, &mut scale);
-            let mut local = Vec::with_capacity(g.c * len);
-            for plane in planes.chunks(hw) {
-                local.extend(taps.chunks(k).map(|t| T::from_f64(t.iter().map(|t| t.w * plane[t.at].to_f64()).sum())));
-            }
+            let mut local = vec![T::default(); g.c * len];
+            sample_block(g, planes, grid, q0, len, &mut local, len, 0);
             local
         });
-        for_each_block_mut(&mut out[b * g.c * g.p..(b + 1) * g.c * g.p], g.p, |ch, dst| {
+        for_each_block_mut(&mut out[b * cp..(b + 1) * cp], g.p, |ch, dst| {
             for (blk, local) in blocks.iter().enumerate() {
                 let len = local.len() / g.c;
                 dst[blk * BLOCK..blk * BLOCK + len].copy_from_slice(&local[ch * len..(ch + 1) * len]);
