@@ -33,6 +33,8 @@ _tensor_methods.install(globals())
 functional.install(Tensor)
 from . import _utils  # noqa: E402
 _utils.install(Tensor)
+from . import _shared, multiprocessing  # noqa: E402,F401
+_shared.install(Tensor)
 from . import _legacy  # noqa: E402
 from ._legacy import (  # noqa: E402,F401
     BFloat16Tensor, BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor, HalfTensor, IntTensor, LongTensor,

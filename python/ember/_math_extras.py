@@ -694,7 +694,6 @@ def install(namespace):
     Tensor.is_pinned = lambda self, device=None: False
     Tensor.pin_memory = lambda self, device=None: self
     Tensor.is_inference = lambda self: False
-    Tensor.is_shared = lambda self: False
 
 
 def _sum_to_size_method(self, *size):

@@ -175,7 +175,8 @@ def _range(start, end, step=1, *, out=None, dtype=None, layout=None, device=None
 
 
 def frombuffer(buffer, *, dtype, count=-1, offset=0, requires_grad=False):
-    """A 1-D tensor over the bytes of a Python buffer (a copy: Ember tensors own their memory)."""
+    """A 1-D tensor over the bytes of a Python buffer: sharing them when the buffer is writable
+    (as torch does), a copy of a read-only one."""
     import numpy as np
     view = memoryview(buffer).cast("B")
     item = E.empty(0, dtype=dtype).element_size()
@@ -189,8 +190,19 @@ def frombuffer(buffer, *, dtype, count=-1, offset=0, requires_grad=False):
     if len(view) == 0:
         raise ValueError("both buffer length (0) and count (-1) must not be 0")
     n = avail if count < 0 else count
-    np_dtype = E.empty(0, dtype=dtype).numpy().dtype
-    t = E.from_numpy(np.frombuffer(view[offset:offset + n * item].tobytes(), dtype=np_dtype).copy())
+    t = None
+    if not view.readonly:
+        # Shares the buffer's memory, as torch does (when it is aligned for the dtype).
+        try:
+            t = E._C._adopt_bytes(np.frombuffer(view, dtype=np.uint8, count=n * item, offset=offset), dtype)
+        except ValueError:
+            t = None
+    if t is None:
+        raw = view[offset:offset + n * item].tobytes()
+        if dtype == E.bool:  # any non-zero byte is True
+            t = E.from_numpy(np.frombuffer(raw, dtype=np.uint8) != 0)
+        else:
+            t = E.from_numpy(np.frombuffer(raw, dtype=E.empty(0, dtype=dtype).numpy().dtype).copy())
     return t.requires_grad_(requires_grad) if requires_grad else t
 
 

@@ -26,6 +26,14 @@ class _Storage:
     def is_cuda(self):
         return False
 
+    def share_memory_(self):
+        """Moves the buffer into shared memory, for every tensor that uses it."""
+        self._tensor.share_memory_()
+        return self
+
+    def is_shared(self):
+        return self._tensor.is_shared()
+
 
 class UntypedStorage(_Storage):
     """The bytes of a tensor's buffer."""

@@ -397,6 +397,9 @@ case("legacy_new_range_frombuffer", "import warnings\nwith warnings.catch_warnin
      "torch.frombuffer(bytearray(b'\\x00\\x00\\x80\\x3f\\x00\\x00\\x00\\x40'), dtype=torch.float32, offset=4), "
      "torch.tensor([1.0]).is_nonzero(), torch.newaxis is None, torch.tensor([1.0, -2.0]).hardshrink(1.5), "
      "torch.tensor([1.0, -2.0]).prelu(torch.tensor([0.25])))")
+case("frombuffer_shares_writable_memory", "a = bytearray(b'\\x01\\x00\\x02\\x00\\x03\\x00')\nt = torch.frombuffer(a, dtype=torch.int16, offset=2)\nt[0] = 7\n"
+     "a[5] = 1\nout = (t, list(a), torch.frombuffer(bytearray(b'\\x00\\x01\\x02'), dtype=torch.bool), "
+     "torch.frombuffer(b'\\x05\\x00', dtype=torch.int16))")
 case("is_nonzero_ambiguous", "out = torch.tensor([1.0, 2.0]).is_nonzero()")
 case("default_generator_is_global", "torch.default_generator.manual_seed(7)\na = torch.rand(3)\ntorch.manual_seed(7)\nb = torch.rand(3)\n"
      "s = torch.default_generator.get_state()\nc = torch.rand(2)\ntorch.default_generator.set_state(s)\n"

@@ -519,3 +519,22 @@ fn integer_casts_wrap_as_pytorch() {
     let b = Tensor::from_slice(&[200u8, 1], &[2]).unwrap();
     assert_eq!(a.add(&b).unwrap().to_vec::<i16>().unwrap(), [300, -99]);
 }
+
+#[test]
+fn move_storage_into_moves_every_view_to_the_new_memory() -> Result<()> {
+    let t = Tensor::from_vec((0..6).map(|v| v as f32).collect::<Vec<_>>(), &[6])?;
+    let view = t.narrow(0, 2, 4)?.reshape([2, 2])?;
+    let target = Tensor::zeros(&[6], DType::F32)?;
+    let (old, new) = (t.data_ptr(), target.data_ptr());
+    t.move_storage_into_(&target)?;
+    assert_eq!((t.data_ptr(), view.data_ptr()), (new, new + 2 * 4), "both now live in the target's memory");
+    assert_ne!(t.data_ptr(), old);
+    assert_eq!(t.to_f64_vec()?, vec![0.0, 1.0, 2.0, 3.0, 4.0, 5.0]);
+    // The target got the old buffer; writes through the moved tensor do not reach it.
+    t.fill_(7.0)?;
+    assert_eq!(view.to_f64_vec()?, vec![7.0; 4]);
+    assert_eq!(target.to_f64_vec()?, vec![0.0, 1.0, 2.0, 3.0, 4.0, 5.0]);
+    assert!(t.move_storage_into_(&Tensor::zeros(&[5], DType::F32)?).is_err(), "length must match");
+    assert!(t.move_storage_into_(&Tensor::zeros(&[6], DType::F64)?).is_err(), "dtype must match");
+    Ok(())
+}

@@ -147,6 +147,8 @@ fn ember_c(m: &Bound<'_, PyModule>) -> PyResult<()> {
         sparse::_to_sparse,
         sorting::bucketize,
         numpy::from_numpy,
+        numpy::_adopt_bytes,
+        numpy::_move_storage,
         dlpack::from_dlpack,
         dtype::_scalar_type_name,
         autograd::is_grad_enabled,

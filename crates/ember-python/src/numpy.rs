@@ -132,3 +132,72 @@ pub fn from_numpy(a: &Bound<'_, PyUntypedArray>) -> PyResult<PyTensor> {
     try_share!(f32, f64, half::f16, i64, i32, i16, i8, u8);
     Ok(PyTensor::new(crate::convert::from_numpy_copy(a)?))
 }
+
+/// A 1-D tensor of `dtype` over the bytes of a writable, contiguous uint8 NumPy array, with no
+/// copy: what `frombuffer` and `share_memory_` (an array over a shared `mmap`) build on. The
+/// array (and so the memory under it) lives as long as the storage. A bool tensor is only
+/// built over bytes that are all 0 or 1.
+#[pyfunction]
+pub fn _adopt_bytes(a: &Bound<'_, numpy::PyArray1<u8>>, dtype: &Bound<'_, PyAny>) -> PyResult<PyTensor> {
+    let Some(dtype) = crate::dtype::opt_dtype(Some(dtype))? else {
+        return Err(PyTypeError::new_err("_adopt_bytes: a dtype is required"));
+    };
+    let item = dtype.size_in_bytes();
+    let bytes = a.len();
+    if a.strides()[0] != 1 || a.try_readwrite().is_err() {
+        return Err(PyValueError::new_err("_adopt_bytes: the array must be contiguous and writeable"));
+    }
+    if bytes % item != 0 {
+        return Err(PyValueError::new_err(format!(
+            "buffer length ({bytes} bytes) is not a multiple of the element size ({item} bytes)"
+        )));
+    }
+    let n = bytes / item;
+    let ptr = a.data() as usize;
+    if n == 0 {
+        return Ok(PyTensor::new(Tensor::zeros(&[0], dtype).py()?));
+    }
+    // Every Ember element type is aligned to its size.
+    if !ptr.is_multiple_of(item) {
+        return Err(PyValueError::new_err("_adopt_bytes: the memory is not aligned for the dtype"));
+    }
+    if dtype == DType::Bool {
+        // SAFETY: the array's `bytes` initialised bytes start at `ptr` (it is contiguous) and are
+        // only read here, while `a` keeps them alive.
+        let raw = unsafe { std::slice::from_raw_parts(ptr as *const u8, bytes) };
+        if raw.iter().any(|&b| b > 1) {
+            return Err(PyValueError::new_err("_adopt_bytes: bool memory must hold only 0 and 1"));
+        }
+    }
+    macro_rules! adopt {
+        ($t:ty) => {{
+            let owner: ember::storage::buf::Owner = Box::new(a.clone().into_any().unbind());
+            // SAFETY: `ptr` is the first of the array's `bytes` contiguous, writeable, initialised
+            // bytes, aligned for `$t` (checked above), so it holds `n` valid `$t`s (bools checked
+            // to be 0 or 1); the array object, held by `owner` until the storage drops it, keeps
+            // the memory mapped. Other processes writing shared memory race as under PyTorch.
+            let buf = unsafe { ember::Buf::foreign(std::ptr::NonNull::new_unchecked(ptr as *mut $t), n, owner) };
+            Tensor::from_buf(buf, &[n], &[1], 0).py()?
+        }};
+    }
+    let t = match dtype {
+        DType::Bool => adopt!(bool),
+        DType::U8 => adopt!(u8),
+        DType::I8 => adopt!(i8),
+        DType::I16 => adopt!(i16),
+        DType::I32 => adopt!(i32),
+        DType::I64 => adopt!(i64),
+        DType::F16 => adopt!(half::f16),
+        DType::BF16 => adopt!(half::bf16),
+        DType::F32 => adopt!(f32),
+        DType::F64 => adopt!(f64),
+    };
+    Ok(PyTensor::new(t))
+}
+
+/// `_move_storage(t, into)`: `t`'s elements moved into `into`'s memory, which becomes `t`'s
+/// storage for every view of it (`Tensor::move_storage_into_`).
+#[pyfunction]
+pub fn _move_storage(t: PyRef<'_, PyTensor>, into: PyRef<'_, PyTensor>) -> PyResult<()> {
+    t.t.move_storage_into_(&into.t).py()
+}

@@ -108,6 +108,23 @@ impl CpuStorage {
         self.len() == 0
     }
 
+    /// Copies `src`'s elements into this buffer; false (nothing copied) when the dtypes or
+    /// lengths differ.
+    pub fn copy_from(&mut self, src: &CpuStorage) -> bool {
+        macro_rules! same {
+            ($($v:ident),*) => {
+                match (self, src) {
+                    $((CpuStorage::$v(d), CpuStorage::$v(s)) if d.len() == s.len() => {
+                        d.copy_from_slice(s);
+                        true
+                    })*
+                    _ => false,
+                }
+            };
+        }
+        same!(Bool, U8, I8, I16, I32, I64, F16, BF16, F32, F64)
+    }
+
     /// `n` zero elements of `dtype`.
     pub fn zeros(dtype: DType, n: usize) -> CpuStorage {
         match dtype {
@@ -241,6 +258,25 @@ impl Storage {
     pub fn write(&self) -> RwLockWriteGuard<'_, CpuStorage> {
         self.version.fetch_add(1, Ordering::Relaxed);
         self.data.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Copies this storage's elements into `other` and swaps the two buffers, so this
+    /// storage's users now read and write `other`'s former memory. False (nothing done) when
+    /// the dtypes or lengths differ. Both are locked, in address order, so two swaps of the
+    /// same pair cannot deadlock.
+    pub fn move_into(&self, other: &Storage) -> bool {
+        if std::ptr::eq(self, other) {
+            return true;
+        }
+        let (first, second) =
+            if (self as *const Storage) < (other as *const Storage) { (self, other) } else { (other, self) };
+        let (mut a, mut b) = (first.write(), second.write());
+        let (mine, theirs) = if std::ptr::eq(first, self) { (&mut *a, &mut *b) } else { (&mut *b, &mut *a) };
+        if !theirs.copy_from(mine) {
+            return false;
+        }
+        std::mem::swap(mine, theirs);
+        true
     }
 
     /// How many in-place writes this buffer has seen.

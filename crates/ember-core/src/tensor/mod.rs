@@ -253,6 +253,30 @@ impl Tensor {
         self.0.layout.is_contiguous()
     }
 
+    /// Moves this tensor's elements into `into`'s memory and makes that memory this tensor's
+    /// storage, seen by every view of it (`into` is left with the old buffer): how
+    /// `share_memory_` moves a tensor into shared memory in place. `into` must have the same
+    /// dtype and a storage of exactly as many elements.
+    #[track_caller]
+    pub fn move_storage_into_(&self, into: &Tensor) -> Result<()> {
+        if into.dtype() != self.dtype() || into.storage_len() != self.storage_len() {
+            return Err(Error::value(
+                "move_storage_into_",
+                format!(
+                    "the target storage holds {} {} elements, this tensor's {} {}",
+                    into.storage_len(),
+                    into.dtype(),
+                    self.storage_len(),
+                    self.dtype()
+                ),
+            ));
+        }
+        match self.0.storage.move_into(&into.0.storage) {
+            true => Ok(()),
+            false => Err(Error::value("move_storage_into_", "the storages changed while being moved")),
+        }
+    }
+
     /// Whether two tensors share storage (a view and its base do).
     pub fn shares_storage(&self, other: &Tensor) -> bool {
         Arc::ptr_eq(&self.0.storage, &other.0.storage)

@@ -583,7 +583,9 @@ class Module:
         return self._apply(lambda t: t.bfloat16() if t.is_floating_point() else t)
 
     def share_memory(self):
-        return self
+        """Moves the parameters, their gradients and the buffers into shared memory (in place),
+        for processes forked or spawned afterwards (Hogwild)."""
+        return self._apply(lambda t: t.share_memory_())
 
     # ---- state dict
 
