@@ -6,15 +6,23 @@
 //! shape's byte size is computed with overflow checks and equals its offsets' span, and the
 //! spans tile the data section exactly (no overlap, no hole, nothing out of range), as the
 //! reference implementation requires. Tensors then total at most the file's size.
+//!
+//! Loading from a path maps the file privately (copy-on-write, `ember_kernels::mmap`): each
+//! tensor's storage is its range of the map, so a load costs no copy of the weights and runs at
+//! page-cache speed, and a tensor written later gets private copies of just the pages it
+//! writes. Bool tensors (whose bytes are checked) and ranges misaligned for their dtype are
+//! read into memory instead, as is everything with `EMBER_MMAP=0`.
 
 use crate::atomic::write_atomic;
-use ember_core::{bf16, f16, DType, Error, Result, Tensor};
+use ember_core::storage::buf::FileMap;
+use ember_core::{bf16, f16, Buf, DType, Error, Result, Tensor};
 use serde::de::{Deserializer, MapAccess, Visitor};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::fs::File;
 use std::io::Write;
 use std::path::Path;
+use std::sync::Arc;
 
 /// Largest header accepted (the reference implementation's limit).
 pub const MAX_HEADER: u64 = 100_000_000;
@@ -274,7 +282,49 @@ pub fn load_safetensors_with_metadata(
     let path = path.as_ref();
     let what = path.display().to_string();
     let f = File::open(path).map_err(|e| Error::io(what.clone(), e))?;
-    load_from(&f, &what)
+    if !ember_kernels::mmap::enabled() || f.metadata().map_or(0, |m| m.len()) == 0 {
+        return load_from(&f, &what);
+    }
+    let h = read_header(&f, &what)?;
+    let map = Arc::new(FileMap::new(ember_kernels::mmap::map_private(&f).map_err(|e| Error::io(what.clone(), e))?));
+    let mut out = BTreeMap::new();
+    for e in &h.entries {
+        let t = match mapped(&map, &h, e)? {
+            Some(t) => t,
+            None => read_tensor(&f, &h, e, &what)?,
+        };
+        out.insert(e.name.clone(), t);
+    }
+    Ok((out, h.metadata))
+}
+
+/// Tensor `e` over its range of the map, or `None` where it must be read instead (bool, or a
+/// range misaligned for the dtype).
+fn mapped(map: &Arc<FileMap>, h: &Header, e: &Entry) -> Result<Option<Tensor>> {
+    let n: usize = e.shape.iter().product();
+    let off = usize::try_from(h.data_start + e.begin).map_err(|_| Error::format("safetensors", "offset too large"))?;
+    let strides = ember_core::layout::contiguous_strides(&e.shape);
+    fn view<T: ember_core::Element>(
+        map: &Arc<FileMap>,
+        off: usize,
+        n: usize,
+        shape: &[usize],
+        strides: &[usize],
+    ) -> Result<Option<Tensor>> {
+        Buf::<T>::from_file_map(map, off, n).map(|b| Tensor::from_buf(b, shape, strides, 0)).transpose()
+    }
+    match e.dtype {
+        DType::F32 => view::<f32>(map, off, n, &e.shape, &strides),
+        DType::F64 => view::<f64>(map, off, n, &e.shape, &strides),
+        DType::F16 => view::<f16>(map, off, n, &e.shape, &strides),
+        DType::BF16 => view::<bf16>(map, off, n, &e.shape, &strides),
+        DType::I64 => view::<i64>(map, off, n, &e.shape, &strides),
+        DType::I32 => view::<i32>(map, off, n, &e.shape, &strides),
+        DType::I16 => view::<i16>(map, off, n, &e.shape, &strides),
+        DType::I8 => view::<i8>(map, off, n, &e.shape, &strides),
+        DType::U8 => view::<u8>(map, off, n, &e.shape, &strides),
+        DType::Bool => Ok(None),
+    }
 }
 
 /// Reads only the validated header (names, dtypes, shapes, offsets, metadata).
@@ -319,11 +369,15 @@ pub fn to_safetensors_bytes(
             serde_json::to_value(metadata).map_err(|e| Error::format("safetensors", e.to_string()))?,
         );
     }
+    if tensors.contains_key("__metadata__") {
+        return Err(Error::value("save_safetensors", "\"__metadata__\" is reserved and cannot name a tensor"));
+    }
+    // Widest elements first, then by name (the reference writer's order): with the header
+    // padded to 8 bytes, every tensor starts aligned for its dtype, so a loader can map it.
+    let mut order: Vec<(&String, &Tensor)> = tensors.iter().collect();
+    order.sort_by(|(a, x), (b, y)| y.dtype().size_in_bytes().cmp(&x.dtype().size_in_bytes()).then(a.cmp(b)));
     let mut data = Vec::new();
-    for (name, t) in tensors {
-        if name == "__metadata__" {
-            return Err(Error::value("save_safetensors", "\"__metadata__\" is reserved and cannot name a tensor"));
-        }
+    for (name, t) in order {
         let bytes = tensor_bytes(t)?;
         let begin = data.len();
         data.extend_from_slice(&bytes);

@@ -113,3 +113,47 @@ fn ember_files_round_trip_and_are_readable_by_safetensors_torch() {
     assert_eq!(u64::from_le_bytes(bytes[..8].try_into().unwrap()) % 8, 0);
     eprintln!("check with: python3 tools/gen_fixtures.py --check-ember-file {}", p.display());
 }
+
+/// Loading from a path maps the file copy-on-write: tensors read the file's bytes in place,
+/// writing one changes only this process's copy (the file and a later load are unchanged),
+/// and tensors the map cannot hold (bool, a misaligned f32 after an odd-sized u8) are read.
+/// Ember writes the widest dtypes first, so its own files are aligned throughout.
+#[test]
+fn mapped_tensors_are_private_copies_on_write() {
+    let mut m = BTreeMap::new();
+    m.insert("a_bytes".to_string(), Tensor::from_slice(&[1u8, 2, 3], &[3]).unwrap());
+    m.insert("b_f32".to_string(), Tensor::from_slice(&[0.5f32, -1.5, 2.25, 8.0], &[2, 2]).unwrap());
+    m.insert("c_mask".to_string(), Tensor::from_slice(&[true, false, true], &[3]).unwrap());
+    m.insert("d_f64".to_string(), Tensor::from_slice(&[3.0f64; 600], &[600]).unwrap());
+    let p = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("ember_mapped.safetensors");
+    save_safetensors(&m, &p).unwrap();
+    let before = std::fs::read(&p).unwrap();
+    let loaded = load_safetensors(&p).unwrap();
+    for (k, t) in &m {
+        assert_eq!(loaded[k].to_f64_vec().unwrap(), t.to_f64_vec().unwrap(), "{k}");
+    }
+    loaded["d_f64"].fill_(-7.0).unwrap();
+    loaded["b_f32"].add_(&Tensor::ones(&[2, 2], DType::F32).unwrap()).unwrap();
+    assert_eq!(loaded["d_f64"].to_f64_vec().unwrap(), vec![-7.0; 600]);
+    assert_eq!(loaded["b_f32"].to_f64_vec().unwrap(), vec![1.5, -0.5, 3.25, 9.0]);
+    assert_eq!(std::fs::read(&p).unwrap(), before, "writes must not reach the file");
+    let again = load_safetensors(&p).unwrap();
+    assert_eq!(again["d_f64"].to_f64_vec().unwrap(), vec![3.0; 600]);
+    drop(loaded);
+    assert_eq!(again["b_f32"].to_f64_vec().unwrap(), vec![0.5, -1.5, 2.25, 8.0]);
+    let h = read_safetensors_header(&p).unwrap();
+    let begin = |n: &str| h.entries.iter().find(|e| e.name == n).unwrap().begin;
+    assert_eq!((begin("d_f64"), begin("b_f32"), begin("a_bytes"), begin("c_mask")), (0, 4800, 4816, 4819));
+
+    // A file from another writer with an f32 at data offset 3 (misaligned: read, not mapped).
+    let json = br#"{"u":{"dtype":"U8","shape":[3],"data_offsets":[0,3]},"f":{"dtype":"F32","shape":[1],"data_offsets":[3,7]}}"#;
+    let mut raw = (json.len() as u64).to_le_bytes().to_vec();
+    raw.extend_from_slice(json);
+    raw.extend_from_slice(&[9, 8, 7]);
+    raw.extend_from_slice(&1.75f32.to_le_bytes());
+    let q = p.with_file_name("ember_misaligned.safetensors");
+    std::fs::write(&q, &raw).unwrap();
+    let odd = load_safetensors(&q).unwrap();
+    assert_eq!(odd["f"].to_f64_vec().unwrap(), vec![1.75]);
+    assert_eq!(odd["u"].to_f64_vec().unwrap(), vec![9.0, 8.0, 7.0]);
+}

@@ -9,7 +9,7 @@
 use std::fs::File;
 use std::io;
 
-pub use memmap2::Mmap;
+pub use memmap2::{Mmap, MmapMut};
 
 /// Whether loaders should map files (`EMBER_MMAP=0` turns mapping off).
 pub fn enabled() -> bool {
@@ -26,6 +26,22 @@ pub fn map_readonly(file: &File) -> io::Result<Mmap> {
     #[cfg(target_os = "linux")]
     {
         // Advice only: failures (old kernels, filesystems without huge-page support) are fine.
+        let _ = map.advise(memmap2::Advice::WillNeed);
+        let _ = map.advise(memmap2::Advice::HugePage);
+    }
+    Ok(map)
+}
+
+/// Maps `file` privately and writably (copy-on-write: a page this process writes becomes its
+/// own copy; the file never changes), with the same read-ahead advice as [`map_readonly`]:
+/// for tensors that live in the map and may be written like any other tensor.
+pub fn map_private(file: &File) -> io::Result<MmapMut> {
+    // SAFETY: a private mapping: writes go to this process's copies of the pages, never to the
+    // file. The file changing underneath (another process truncating it) is the caller's risk
+    // named in the module docs, as for every mmap-based loader.
+    let map = unsafe { memmap2::MmapOptions::new().map_copy(file)? };
+    #[cfg(target_os = "linux")]
+    {
         let _ = map.advise(memmap2::Advice::WillNeed);
         let _ = map.advise(memmap2::Advice::HugePage);
     }

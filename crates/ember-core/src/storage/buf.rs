@@ -9,9 +9,12 @@
 
 #![allow(unsafe_code)]
 
+use crate::dtype::{DType, Element};
+use ember_kernels::mmap::MmapMut;
 use std::fmt;
 use std::ops::{Deref, DerefMut};
 use std::ptr::NonNull;
+use std::sync::Arc;
 
 /// What keeps foreign memory alive; dropping it releases the memory (e.g. the NumPy array's
 /// reference, or a DLPack deleter call).
@@ -38,6 +41,73 @@ pub enum Buf<T> {
 unsafe impl<T: Send> Send for Buf<T> {}
 // SAFETY: as above; shared access only hands out `&[T]`, which is `Sync` when `T` is.
 unsafe impl<T: Sync> Sync for Buf<T> {}
+
+/// A private, writable (copy-on-write) file mapping whose ranges tensors borrow: a loaded
+/// checkpoint's tensors live in the page cache until written (`ember_kernels::mmap`).
+pub struct FileMap {
+    /// The first byte, taken from the mapping by `&mut` before it was shared, so writes
+    /// through it are through a unique pointer, never through a shared reference.
+    base: NonNull<u8>,
+    len: usize,
+    /// Unmapped when the last borrowing tensor drops its `Arc<FileMap>`.
+    _map: MmapMut,
+}
+
+// SAFETY: the mapping is plain process memory owned by this value; the pointer is only used
+// to build `Buf`s over disjoint ranges (see `Buf::from_file_map`), which carry the aliasing
+// rules from there.
+unsafe impl Send for FileMap {}
+// SAFETY: as above; `&FileMap` exposes nothing but its length.
+unsafe impl Sync for FileMap {}
+
+impl FileMap {
+    /// Takes ownership of a private mapping.
+    pub fn new(mut map: MmapMut) -> FileMap {
+        let len = map.len();
+        let base = NonNull::new(map.as_mut_ptr()).unwrap_or(NonNull::dangling());
+        FileMap { base, len, _map: map }
+    }
+
+    /// Bytes mapped.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether nothing is mapped.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+impl<T: Element> Buf<T> {
+    /// `len` elements of `T` at byte `offset` of `map`, borrowed (kept alive by a reference to
+    /// the map): `None` when the range is outside the map or misaligned for `T`, and for bool
+    /// (whose bytes must be checked to be 0 or 1). The caller gives each range to one buffer
+    /// only (a checkpoint's tensors do not overlap), so no two buffers alias.
+    pub fn from_file_map(map: &Arc<FileMap>, offset: usize, len: usize) -> Option<Buf<T>> {
+        if T::DTYPE == DType::Bool {
+            return None;
+        }
+        let end = len.checked_mul(std::mem::size_of::<T>())?.checked_add(offset)?;
+        if end > map.len || !(map.base.as_ptr() as usize).wrapping_add(offset).is_multiple_of(std::mem::align_of::<T>())
+        {
+            return None;
+        }
+        if len == 0 {
+            return Some(Buf::Owned(Vec::new()));
+        }
+        // SAFETY: `offset + len * size_of::<T>() <= map.len` (checked), so the range is inside
+        // the mapping, which is readable and writable (a private copy-on-write map) and stays
+        // mapped while `owner` holds the `Arc`. The start is aligned for `T` (checked), and every
+        // bit pattern is a valid `T` for Ember's non-bool element types (integers, IEEE floats,
+        // f16/bf16), so the bytes are initialised `T`s. Disjointness from other buffers is the
+        // caller's contract above.
+        unsafe {
+            let ptr = NonNull::new_unchecked(map.base.as_ptr().add(offset).cast::<T>());
+            Some(Buf::foreign(ptr, len, Box::new(map.clone())))
+        }
+    }
+}
 
 impl<T> Buf<T> {
     /// Wraps a vector Ember allocated.
