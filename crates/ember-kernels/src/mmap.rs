@@ -23,12 +23,7 @@ pub fn map_readonly(file: &File) -> io::Result<Mmap> {
     // Its contents can still change under us only if another process writes or truncates the
     // file, which the module docs name as the caller's risk (as for every mmap-based loader).
     let map = unsafe { memmap2::MmapOptions::new().map(file)? };
-    #[cfg(target_os = "linux")]
-    {
-        // Advice only: failures (old kernels, filesystems without huge-page support) are fine.
-        let _ = map.advise(memmap2::Advice::WillNeed);
-        let _ = map.advise(memmap2::Advice::HugePage);
-    }
+    read_ahead(|a| map.advise(a));
     Ok(map)
 }
 
@@ -40,12 +35,20 @@ pub fn map_private(file: &File) -> io::Result<MmapMut> {
     // file. The file changing underneath (another process truncating it) is the caller's risk
     // named in the module docs, as for every mmap-based loader.
     let map = unsafe { memmap2::MmapOptions::new().map_copy(file)? };
+    read_ahead(|a| map.advise(a));
+    Ok(map)
+}
+
+/// Asks the kernel to read a new map ahead and to back it with huge pages where it can.
+/// Advice only: failures (old kernels, filesystems without huge-page support) are fine.
+fn read_ahead(advise: impl Fn(memmap2::Advice) -> io::Result<()>) {
     #[cfg(target_os = "linux")]
     {
-        let _ = map.advise(memmap2::Advice::WillNeed);
-        let _ = map.advise(memmap2::Advice::HugePage);
+        let _ = advise(memmap2::Advice::WillNeed);
+        let _ = advise(memmap2::Advice::HugePage);
     }
-    Ok(map)
+    #[cfg(not(target_os = "linux"))]
+    let _ = advise;
 }
 
 /// Drops this process's pages of `map[offset..offset + len]` (whole pages inside the range):
