@@ -121,6 +121,10 @@ fn image_layers_and_their_errors() -> Result<()> {
     assert_eq!(up.dtype(), DType::I64);
     assert_eq!(up.narrow(2, 5, 1)?.to_f64_vec()?, vec![8.0, 8.0, 9.0, 9.0, 10.0, 10.0, 11.0, 11.0]);
     assert!(F::interpolate(&labels, None, Some(&[2.0]), InterpolateMode::Bilinear, None).is_err());
+    // The same size is still a new tensor, not the input.
+    let same = F::interpolate(&x, Some(&[3, 4]), None, InterpolateMode::Bilinear, None)?;
+    assert!(!same.shares_storage(&x));
+    assert_eq!(same.to_f64_vec()?, x.to_f64_vec()?);
     assert_eq!(ReflectionPad2d(&[1])?.forward(&x)?.shape(), &[1, 8, 5, 6]);
     assert!(ReflectionPad2d(&[3])?.forward(&x).is_err(), "reflect pads must be smaller than the dim");
     assert_eq!(ZeroPad2d(&[1, 0, -1, 2])?.forward(&x)?.shape(), &[1, 8, 4, 5]);

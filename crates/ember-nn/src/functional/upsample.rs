@@ -158,8 +158,14 @@ pub fn interpolate_with(
             };
             (2 + i, Arc::new(taps))
         })
-        .filter(|(_, taps)| !taps.is_identity())
         .collect::<Vec<_>>();
+    // Identity dims are skipped, but one pass always runs: the result is a new tensor (with its
+    // own backward node), never the input itself, as in PyTorch.
+    let last = plans.last().cloned();
+    let mut plans: Vec<_> = plans.into_iter().filter(|(_, taps)| !taps.is_identity()).collect();
+    if plans.is_empty() {
+        plans.extend(last);
+    }
     if !x.dtype().is_float() {
         if !matches!(mode, InterpolateMode::Nearest | InterpolateMode::NearestExact) {
             return Err(Error::dtype(op, format!("{mode:?} interpolation is not implemented for {:?}", x.dtype())));
