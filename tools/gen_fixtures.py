@@ -931,6 +931,11 @@ nn_case("pair_grid_sample_bicubic_border_align", GS, {},
         lambda x, p: F.grid_sample(x[0], x[1] * 1.4, mode="bicubic", padding_mode="border", align_corners=True))
 nn_case("pair_grid_sample_bicubic_reflection", GS, {},
         lambda x, p: F.grid_sample(x[0], x[1] * 1.7, mode="bicubic", padding_mode="reflection", align_corners=False))
+# Two images: the kernel's per-image paths (as many images as threads) as well as per-block.
+GS2 = [([2, 2, 4, 5], "any"), ([2, 3, 3, 2], "any")]
+nn_case("pair_grid_sample_batch2", GS2, {}, lambda x, p: F.grid_sample(x[0], x[1] * 1.3, align_corners=False))
+nn_case("pair_grid_sample_bicubic_batch2", GS2, {},
+        lambda x, p: F.grid_sample(x[0], x[1] * 1.2, mode="bicubic", padding_mode="border", align_corners=False))
 
 
 # ---- weight normalisation (torch._weight_norm, the parametrization's function)

@@ -166,6 +166,12 @@ pub fn grid_table() -> Vec<(&'static str, Case)> {
         e!("pair_grid_sample_bicubic_reflection", |x, _p| {
             F::grid_sample(&x[0], &x[1].mul_scalar(1.7)?, M::Bicubic, G::Reflection, false)
         }),
+        e!("pair_grid_sample_batch2", |x, _p| {
+            F::grid_sample(&x[0], &x[1].mul_scalar(1.3)?, M::Bilinear, G::Zeros, false)
+        }),
+        e!("pair_grid_sample_bicubic_batch2", |x, _p| {
+            F::grid_sample(&x[0], &x[1].mul_scalar(1.2)?, M::Bicubic, G::Border, false)
+        }),
     ]
 }
 

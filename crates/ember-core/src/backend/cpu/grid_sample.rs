@@ -367,6 +367,22 @@ pub fn backward<T: Element>(g: &GridGeom, input: &[T], grid: &[T], grad_out: &[T
     if g.p == 0 {
         return (gi.into_iter().map(T::from_f64).collect(), gg);
     }
+    if g.n >= num_threads() {
+        // Whole images per task: each point's taps are computed once and serve both gradients,
+        // with nothing kept between the two.
+        let work = |(b, (gi, gg)): (usize, (&mut [f64], &mut [T]))| {
+            let planes = &input[b * g.c * hw..(b + 1) * g.c * hw];
+            let gout = &grad_out[b * g.c * g.p..(b + 1) * g.c * g.p];
+            backward_image(g, planes, &grid[b * g.p * 2..(b + 1) * g.p * 2], gout, gi, gg);
+        };
+        let (gi_img, gg_img) = (g.c * hw, g.p * 2);
+        if num_threads() > 1 && g.n > 1 {
+            gi.par_chunks_mut(gi_img.max(1)).zip(gg.par_chunks_mut(gg_img)).enumerate().for_each(work);
+        } else {
+            gi.chunks_mut(gi_img.max(1)).zip(gg.chunks_mut(gg_img)).enumerate().for_each(work);
+        }
+        return (gi.into_iter().map(T::from_f64).collect(), gg);
+    }
     for b in 0..g.n {
         let grid = &grid[b * g.p * 2..(b + 1) * g.p * 2];
         let gout = &grad_out[b * g.c * g.p..(b + 1) * g.c * g.p];
@@ -412,6 +428,36 @@ pub fn backward<T: Element>(g: &GridGeom, input: &[T], grid: &[T], grad_out: &[T
         });
     }
     (gi.into_iter().map(T::from_f64).collect(), gg)
+}
+
+/// Both gradients of one image (`planes [c, h w]`, `grid [p, 2]`, `gout [c, p]`), block by
+/// block: the block's taps, then per point the grid gradient (channels' sum of
+/// `grad * input * d weight`) and the input gradient (`weight * grad` into each plane).
+fn backward_image<T: Element>(g: &GridGeom, planes: &[T], grid: &[T], gout: &[T], gi: &mut [f64], gg: &mut [T]) {
+    let (hw, k) = (g.h * g.w, taps_per_point(g.mode));
+    let mut taps = vec![Tap::default(); BLOCK * k];
+    let mut scale = vec![(0.0, 0.0); BLOCK];
+    for q0 in (0..g.p).step_by(BLOCK) {
+        let len = BLOCK.min(g.p - q0);
+        block_taps(g, grid, q0, &mut taps[..len * k], &mut scale[..len]);
+        for (j, t) in taps[..len * k].chunks_exact(k).enumerate() {
+            let q = q0 + j;
+            let (mut sx, mut sy) = (0.0, 0.0);
+            for (ch, (plane, gplane)) in planes.chunks_exact(hw).zip(gi.chunks_exact_mut(hw)).enumerate() {
+                let gv = gout[ch * g.p + q].to_f64();
+                for t in t {
+                    let v = plane[t.at].to_f64() * gv;
+                    sx += v * t.dx;
+                    sy += v * t.dy;
+                    gplane[t.at] += t.w * gv;
+                }
+            }
+            if g.mode != GridMode::Nearest {
+                gg[2 * q] = T::from_f64(sx * scale[j].0);
+                gg[2 * q + 1] = T::from_f64(sy * scale[j].1);
+            }
+        }
+    }
 }
 
 /// `f(i)` for each of `n` blocks, in parallel when Ember may use more than one thread.
