@@ -293,6 +293,19 @@ fn combine<T: Real, const K: usize>(plane: &[T], at: &[usize], wt: &[T], dst: &m
     }
 }
 
+/// Per-task scratch for one block's forward taps (allocated once per task, not per block).
+struct Scratch<T> {
+    at: Vec<usize>,
+    wt: Vec<T>,
+}
+
+impl<T: Real> Scratch<T> {
+    fn new(g: &GridGeom) -> Scratch<T> {
+        let n = BLOCK * taps_per_point(g.mode);
+        Scratch { at: vec![0; n], wt: vec![T::default(); n] }
+    }
+}
+
 /// Samples points `q0..q0 + len` of one image (`planes [c, h w]`, `grid [p, 2]`) for every
 /// channel: channel `ch`'s values go to `dst[ch * stride + offset..][..len]`.
 #[allow(clippy::too_many_arguments)]
@@ -302,19 +315,21 @@ fn sample_block<T: Real>(
     grid: &[T],
     q0: usize,
     len: usize,
+    scratch: &mut Scratch<T>,
     dst: &mut [T],
     stride: usize,
     offset: usize,
 ) {
     let k = taps_per_point(g.mode);
-    let (mut at, mut wt) = (vec![0usize; len * k], vec![T::default(); len * k]);
-    forward_taps(g, grid, q0, &mut at, &mut wt);
+    let (at, wt) = (&mut scratch.at[..len * k], &mut scratch.wt[..len * k]);
+    forward_taps(g, grid, q0, at, wt);
+    let (at, wt) = (&*at, &*wt);
     for (ch, plane) in planes.chunks_exact(g.h * g.w).enumerate() {
         let d = &mut dst[ch * stride + offset..][..len];
         match k {
-            1 => combine::<T, 1>(plane, &at, &wt, d),
-            4 => combine::<T, 4>(plane, &at, &wt, d),
-            _ => combine::<T, 16>(plane, &at, &wt, d),
+            1 => combine::<T, 1>(plane, at, wt, d),
+            4 => combine::<T, 4>(plane, at, wt, d),
+            _ => combine::<T, 16>(plane, at, wt, d),
         }
     }
 }
@@ -332,8 +347,9 @@ pub fn forward<T: Real>(g: &GridGeom, input: &[T], grid: &[T]) -> Vec<T> {
         // Whole images per task, each writing its own `[c, p]` block in place.
         for_each_block_mut(&mut out, cp, |b, dst| {
             let (planes, grid) = (&input[b * g.c * hw..][..g.c * hw], &grid[b * g.p * 2..][..g.p * 2]);
+            let mut scratch = Scratch::new(g);
             for q0 in (0..g.p).step_by(BLOCK) {
-                sample_block(g, planes, grid, q0, BLOCK.min(g.p - q0), dst, g.p, q0);
+                sample_block(g, planes, grid, q0, BLOCK.min(g.p - q0), &mut scratch, dst, g.p, q0);
             }
         });
         return out;
@@ -346,7 +362,7 @@ pub fn forward<T: Real>(g: &GridGeom, input: &[T], grid: &[T]) -> Vec<T> {
         let blocks: Vec<Vec<T>> = map_blocks(g.p.div_ceil(BLOCK), |blk| {
             let (q0, len) = (blk * BLOCK, BLOCK.min(g.p - blk * BLOCK));
             let mut local = vec![T::default(); g.c * len];
-            sample_block(g, planes, grid, q0, len, &mut local, len, 0);
+            sample_block(g, planes, grid, q0, len, &mut Scratch::new(g), &mut local, len, 0);
             local
         });
         for_each_block_mut(&mut out[b * cp..(b + 1) * cp], g.p, |ch, dst| {
