@@ -675,6 +675,15 @@ nn_case("rnn_lstm_packed", [([4, 3, 2], "any")], rnn_specs(4, 2, 3, bidir=True, 
         lambda x, p: run_module(torch.nn.LSTM(2, 3, proj_size=2, bidirectional=True), p, packed(x[0], [2, 4, 3])))
 nn_case("rnn_gru_packed_sorted", [([4, 3, 2], "any"), ([1, 3, 3], "any")], rnn_specs(3, 2, 3),
         lambda x, p: run_module(torch.nn.GRU(2, 3), p, packed(x[0], [4, 2, 1], True), x[1]))
+# Batches of 17: on two threads or more the fused layer runs rows in blocks (9 + 8), each
+# through every step on its own thread, with packed lengths ending rows inside both blocks.
+LEN17 = [3, 1, 4, 2, 4, 4, 1, 3, 2, 4, 1, 2, 3, 4, 2, 1, 3]
+nn_case("rnn_lstm_packed_batch17", [([4, 17, 2], "any")], rnn_specs(4, 2, 3, bidir=True, proj=2),
+        lambda x, p: run_module(torch.nn.LSTM(2, 3, proj_size=2, bidirectional=True), p, packed(x[0], LEN17)))
+nn_case("rnn_gru_2layer_batch17", [([3, 17, 2], "any"), ([2, 17, 3], "any")], rnn_specs(3, 2, 3, 2),
+        lambda x, p: run_module(torch.nn.GRU(2, 3, 2), p, x[0], x[1]))
+nn_case("rnn_tanh_reverse_batch17", [([3, 17, 2], "any")], rnn_specs(1, 2, 3, bidir=True),
+        lambda x, p: run_module(torch.nn.RNN(2, 3, bidirectional=True), p, x[0]))
 nn_case("rnn_lstm_cell", [([3, 2], "any"), ([3, 4], "any"), ([3, 4], "any")], cell_specs(4, 2, 4),
         lambda x, p: run_module(torch.nn.LSTMCell(2, 4), p, x[0], (x[1], x[2])))
 nn_case("rnn_gru_cell", [([3, 2], "any"), ([3, 4], "any")], cell_specs(3, 2, 4),

@@ -249,13 +249,47 @@ fn dispatch(
 /// # Panics
 /// When `A` or `C` is too short for `m` rows (a caller bug).
 pub fn matmul_packed(m: usize, a: &[f32], lda: usize, b: &PackedRhs, c: &mut [f32], ldc: usize, accumulate: bool) {
-    matmul_packed_isa(isa(), m, a, lda, b, c, ldc, accumulate)
+    matmul_packed_on(crate::threads::num_threads(), m, a, lda, b, c, ldc, accumulate)
+}
+
+/// [`matmul_packed`] on at most `threads` threads (1 from inside a task that already has its
+/// own share of the work, e.g. one block of an RNN's batch rows).
+///
+/// # Panics
+/// When `A` or `C` is too short for `m` rows (a caller bug).
+#[allow(clippy::too_many_arguments)]
+pub fn matmul_packed_on(
+    threads: usize,
+    m: usize,
+    a: &[f32],
+    lda: usize,
+    b: &PackedRhs,
+    c: &mut [f32],
+    ldc: usize,
+    accumulate: bool,
+) {
+    packed_product(isa(), threads, m, a, lda, b, c, ldc, accumulate)
 }
 
 /// [`matmul_packed`] on a chosen ISA (tests compare every path).
 #[allow(clippy::too_many_arguments)]
 pub fn matmul_packed_isa(
     isa: Isa,
+    m: usize,
+    a: &[f32],
+    lda: usize,
+    b: &PackedRhs,
+    c: &mut [f32],
+    ldc: usize,
+    accumulate: bool,
+) {
+    packed_product(isa, crate::threads::num_threads(), m, a, lda, b, c, ldc, accumulate)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn packed_product(
+    isa: Isa,
+    threads: usize,
     m: usize,
     a: &[f32],
     lda: usize,
@@ -278,7 +312,7 @@ pub fn matmul_packed_isa(
         }
         return;
     }
-    split(isa, m, a, lda, b, c, ldc, accumulate, crate::threads::num_threads())
+    split(isa, m, a, lda, b, c, ldc, accumulate, threads.max(1))
 }
 
 /// The product shared among `threads` (the split is tested directly at any count).

@@ -170,6 +170,24 @@ fn table() -> Vec<(&'static str, Case)> {
             let (y, h) = m.forward_packed(&seq, Some(&x[1]))?;
             flat(&[rnn_utils::pad_packed_sequence(&y, false, 0.0, None)?.0, h])
         }),
+        e!("rnn_lstm_packed_batch17", |x, p| {
+            let o = RnnOptions { proj_size: 2, bidirectional: true, ..Default::default() };
+            let m = with_params(LSTM::new(2, 3, o)?, p);
+            let lengths = [3, 1, 4, 2, 4, 4, 1, 3, 2, 4, 1, 2, 3, 4, 2, 1, 3];
+            let seq = rnn_utils::pack_padded_sequence(&x[0], &lengths, false, false)?;
+            let (y, (h, c)) = m.forward_packed(&seq, None)?;
+            flat(&[rnn_utils::pad_packed_sequence(&y, false, 0.0, None)?.0, h, c])
+        }),
+        e!("rnn_gru_2layer_batch17", |x, p| {
+            let m = with_params(GRU::new(2, 3, RnnOptions { num_layers: 2, ..Default::default() })?, p);
+            let (y, h) = m.forward_with(&x[0], Some(&x[1]))?;
+            flat(&[y, h])
+        }),
+        e!("rnn_tanh_reverse_batch17", |x, p| {
+            let m = with_params(RNN::new(2, 3, RnnOptions { bidirectional: true, ..Default::default() })?, p);
+            let (y, h) = m.forward_with(&x[0], None)?;
+            flat(&[y, h])
+        }),
         e!("rnn_lstm_cell", |x, p| {
             let m = with_params(ember_nn::LSTMCell::new(2, 4, true)?, p);
             let (h, c) = m.forward_with(&x[0], Some((&x[1], &x[2])))?;

@@ -174,3 +174,60 @@ fn packing_round_trips_and_keeps_the_order() {
     assert_eq!(back.narrow(1, 0, 4).unwrap().to_vec::<f32>().unwrap(), padded.to_vec::<f32>().unwrap());
     assert!(pad_packed_sequence(&packed, true, 0.0, Some(3)).is_err());
 }
+
+/// Outputs and every gradient of `f` on `m` (f32 and f64) at `threads` threads.
+fn run_at<M: Module + Clone>(
+    m: &M,
+    x: &Tensor,
+    threads: usize,
+    f: &dyn Fn(&M, &Tensor) -> Result<Tensor>,
+) -> Vec<Vec<f64>> {
+    ember_core::set_num_threads(threads);
+    for p in m.parameters() {
+        p.set_grad(None);
+    }
+    let x = x.detach().contiguous().unwrap().set_requires_grad(true).unwrap();
+    let y = f(m, &x).unwrap();
+    let v = Tensor::linspace(-1.0, 1.0, y.numel(), y.dtype()).unwrap().reshape(y.shape()).unwrap();
+    y.backward_with(&v).unwrap();
+    let mut all = vec![y.to_f64_vec().unwrap(), x.grad().unwrap().to_f64_vec().unwrap()];
+    all.extend(m.parameters().iter().map(|p| p.grad().unwrap().to_f64_vec().unwrap()));
+    all
+}
+
+#[test]
+fn batch_row_blocks_give_the_same_results_at_any_thread_count() {
+    // Batches over 16 rows run in blocks of rows, one task per block through every step, in a
+    // block-major layout; the cut depends on the batch alone, so 1 and 3 threads must agree
+    // exactly (the 1-block layout is the one the torch fixtures check at small batches).
+    ember_core::manual_seed(5);
+    let lengths: Vec<usize> = (0..37).map(|i| 1 + (i * 7) % 6).collect();
+    for dtype in [DType::F32, DType::F64] {
+        let x = Tensor::randn(&[6, 37, 5], dtype).unwrap();
+        let two = RnnOptions { num_layers: 2, bidirectional: true, ..Default::default() };
+        let mut lstm = LSTM::new(5, 21, RnnOptions { proj_size: 9, ..two }).unwrap();
+        lstm.to_dtype(dtype).unwrap();
+        let lstm_packed = |m: &LSTM, x: &Tensor| {
+            let seq = pack_padded_sequence(x, &lengths, false, false)?;
+            let (y, (h, c)) = m.forward_packed(&seq, None)?;
+            flat(&[&pad_packed_sequence(&y, false, 0.0, None)?.0, &h, &c])
+        };
+        let mut gru = GRU::new(5, 21, two).unwrap();
+        gru.to_dtype(dtype).unwrap();
+        let gru_all = |m: &GRU, x: &Tensor| {
+            let (y, h) = m.forward_with(x, None)?;
+            flat(&[&y, &h])
+        };
+        let mut rnn = RNN::new(5, 21, RnnOptions { relu: true, ..two }).unwrap();
+        rnn.to_dtype(dtype).unwrap();
+        let rnn_all = |m: &RNN, x: &Tensor| m.forward(x);
+        assert_eq!(run_at(&lstm, &x, 1, &lstm_packed), run_at(&lstm, &x, 3, &lstm_packed), "lstm {dtype:?}");
+        assert_eq!(run_at(&gru, &x, 1, &gru_all), run_at(&gru, &x, 3, &gru_all), "gru {dtype:?}");
+        assert_eq!(run_at(&rnn, &x, 1, &rnn_all), run_at(&rnn, &x, 3, &rnn_all), "rnn {dtype:?}");
+    }
+    // And against the f64 reference through the same blocks, in f32.
+    let x = Tensor::randn(&[6, 37, 5], DType::F32).unwrap();
+    let gru = GRU::new(5, 21, RnnOptions::default()).unwrap();
+    f32_matches_f64(&gru, &x, |m, x| m.forward(x));
+    ember_core::set_num_threads(2);
+}

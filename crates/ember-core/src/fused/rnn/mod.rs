@@ -22,9 +22,12 @@ use crate::error::{Error, Result};
 use crate::storage::pool;
 use crate::{DType, Tensor};
 use ember_kernels::gemm::{matmul as gemm, GemmElem, MatMut, MatRef};
-use ember_kernels::packed_gemm::{matmul_packed, PackedRhs};
+use ember_kernels::packed_gemm::{matmul_packed_on, PackedRhs};
 use ember_kernels::{threads, vmath};
 use std::sync::Arc;
+use steps::{backward_all, forward_all, input_gradient, Blocks, BwdCtx, FwdCtx};
+
+mod steps;
 
 /// Which recurrence [`rnn_layer`] runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -97,8 +100,8 @@ trait RnnFloat: Float + GemmElem {
     fn tanh_into(x: &[Self], out: &mut [Self]);
     /// Prepares `b [k, n]`, row-major or (`transposed`) the transpose of a row-major `[n, k]`.
     fn pack(b: &[Self], k: usize, n: usize, transposed: bool) -> Self::Packed;
-    /// `dst [m, n] = a [m, k] b`.
-    fn mm_packed(dst: &mut [Self], m: usize, a: &[Self], b: &Self::Packed);
+    /// `dst [m, n] = a [m, k] b` on at most `threads` threads.
+    fn mm_packed(dst: &mut [Self], m: usize, a: &[Self], b: &Self::Packed, threads: usize);
 }
 
 impl RnnFloat for f32 {
@@ -110,8 +113,8 @@ impl RnnFloat for f32 {
             PackedRhs::new(b, 0, n, 1, k, n)
         }
     }
-    fn mm_packed(dst: &mut [f32], m: usize, a: &[f32], b: &PackedRhs) {
-        matmul_packed(m, a, b.k(), b, dst, b.n(), false)
+    fn mm_packed(dst: &mut [f32], m: usize, a: &[f32], b: &PackedRhs, threads: usize) {
+        matmul_packed_on(threads, m, a, b.k(), b, dst, b.n(), false)
     }
     fn sigmoid_into(x: &[f32], out: &mut [f32]) {
         vmath::sigmoid(x, out)
@@ -126,9 +129,12 @@ impl RnnFloat for f64 {
     fn pack(b: &[f64], k: usize, n: usize, transposed: bool) -> Self::Packed {
         (b.to_vec(), k, n, transposed)
     }
-    fn mm_packed(dst: &mut [f64], m: usize, a: &[f64], b: &Self::Packed) {
+    fn mm_packed(dst: &mut [f64], m: usize, a: &[f64], b: &Self::Packed, threads: usize) {
         let (w, k, n, t) = (&b.0, b.1, b.2, b.3);
-        mm(&mut dst[..m * n], m, n, k, mat(a, 0, k, false), mat(w, 0, if t { k } else { n }, t), false)
+        let (a, b) = (mat(a, 0, k, false), mat(w, 0, if t { k } else { n }, t));
+        if m * n > 0 {
+            gemm(m, n, k, MatMut { data: &mut dst[..m * n], offset: 0, rs: n, cs: 1 }, a, b, false, threads);
+        }
     }
     fn sigmoid_into(x: &[f64], out: &mut [f64]) {
         for (o, &v) in out.iter_mut().zip(x) {
@@ -171,17 +177,21 @@ fn col_sums<T: Float>(x: &[T], cols: usize) -> Vec<T> {
     s
 }
 
-/// A zeroed buffer from the pool: the per-call activations are megabytes, and fresh ones fault
-/// their pages in on every call (at 2 threads each unmap also interrupts the other core).
-fn zeroed<T: Element>(n: usize) -> Vec<T> {
-    pool::take_zeroed::<T>(n)
+/// Hands a per-call buffer back to the pool (dropping it would free it to the system, and the
+/// next call would fault its pages in again).
+fn recycle<T: Element>(v: Vec<T>) {
+    if !v.is_empty() {
+        pool::give(T::into_storage(v));
+    }
 }
 
-/// Everything the backward pass reads, indexed by time step `t` (not processing order).
+/// Everything the backward pass reads, indexed by time step `t` (not processing order); the
+/// per-step buffers (`x` too) are block-major (see [`steps`]).
 struct Saved<T: Element> {
     mode: RnnMode,
     d: Dims,
     reverse: bool,
+    blocks: Blocks,
     x: Vec<T>,
     w_ih: Vec<T>,
     w_hh: Vec<T>,
@@ -208,6 +218,8 @@ impl<T: Element> Drop for Saved<T> {
     fn drop(&mut self) {
         for v in [
             &mut self.x,
+            &mut self.w_ih,
+            &mut self.w_hh,
             &mut self.h_prev,
             &mut self.act,
             &mut self.c_prev,
@@ -215,21 +227,17 @@ impl<T: Element> Drop for Saved<T> {
             &mut self.h_raw,
             &mut self.gh_n,
         ] {
-            let v = std::mem::take(v);
-            if !v.is_empty() {
-                pool::give(T::into_storage(v));
-            }
+            recycle(std::mem::take(v));
+        }
+        if let Some(w) = self.w_hr.take() {
+            recycle(w);
         }
     }
 }
 
-impl<T: Element> Saved<T> {
-    fn active(&self, t: usize) -> usize {
-        self.batch_sizes.as_ref().map_or(self.d.n, |b| b[t])
-    }
-}
-
-/// The forward pass: returns the packed `[output | h_n | c_n]` and what backward needs.
+/// The forward pass: returns the packed `[output | h_n | c_n]` and what backward needs (every
+/// step's activations when `save`, else only the last step's).
+#[allow(clippy::too_many_arguments)]
 fn forward<T: RnnFloat>(
     mode: RnnMode,
     d: Dims,
@@ -239,46 +247,39 @@ fn forward<T: RnnFloat>(
     c0: Vec<T>,
     w: [Option<Vec<T>>; 5],
     batch_sizes: Option<Vec<usize>>,
+    save: bool,
 ) -> (Vec<T>, Saved<T>) {
     let [w_ih, w_hh, b_ih, b_hh, w_hr] = w;
     let (w_ih, w_hh) = (w_ih.unwrap_or_default(), w_hh.unwrap_or_default());
     let Dims { t: steps, n, i, h, p, g } = d;
-    let zero = T::of(0.0);
-    let one = T::of(1.0);
-    // Input projection of every step at once: gx [T*N, G] = X W_ih^T + b_ih (+ b_hh, except for
-    // the GRU, whose n gate needs W_hn h + b_hn on its own).
-    let mut gx = zeroed::<T>(steps * n * g);
+    let blocks = Blocks::new(n);
+    let x = blocks.permute(x, steps, i, true);
+    // Input projection of every step at once: gx [T*N, G] = X W_ih^T (block-major, as x); the
+    // biases are added in the gate loop, where the row is in cache anyway.
+    let mut gx = pool::take::<T>(steps * n * g);
     mm(&mut gx, steps * n, g, i, mat(&x, 0, i, false), mat(&w_ih, 0, i, true), false);
     let w_hh_t = T::pack(&w_hh, p, g, true); // W_hh^T [P, G]
     let w_hr_t = w_hr.as_ref().map(|w| T::pack(w, h, p, true)); // W_hr^T [H, P]
-    let hh_in_gx = if mode == RnnMode::Gru { None } else { b_hh.as_ref() };
-    let biases: Vec<&Vec<T>> = [b_ih.as_ref(), hh_in_gx].into_iter().flatten().collect();
-    if !biases.is_empty() {
-        let mut bias = vec![zero; g];
-        for b in biases {
-            for (a, &v) in bias.iter_mut().zip(b) {
-                *a = *a + v;
-            }
-        }
-        for row in gx.chunks_mut(g) {
-            for (a, &v) in row.iter_mut().zip(&bias) {
-                *a = *a + v;
-            }
+    let gru = mode == RnnMode::Gru;
+    let mut bias = vec![T::of(0.0); g];
+    for b in [b_ih.as_ref(), if gru { None } else { b_hh.as_ref() }].into_iter().flatten() {
+        for (a, &v) in bias.iter_mut().zip(b) {
+            *a = *a + v;
         }
     }
     let lstm = mode == RnnMode::Lstm;
-    let gru = mode == RnnMode::Gru;
-    let mut out = zeroed::<T>(steps * n * p + n * p + if lstm { n * h } else { 0 });
+    let kept = if save { steps } else { 1 };
     let mut sv = Saved {
         mode,
         d,
         reverse,
-        h_prev: zeroed(steps * n * p),
-        act: zeroed(steps * n * g),
-        c_prev: if lstm { zeroed(steps * n * h) } else { Vec::new() },
-        tanh_c: if lstm { zeroed(steps * n * h) } else { Vec::new() },
-        h_raw: if w_hr.is_some() { zeroed(steps * n * h) } else { Vec::new() },
-        gh_n: if gru { zeroed(steps * n * h) } else { Vec::new() },
+        blocks,
+        h_prev: pool::take(kept * n * p),
+        act: pool::take(kept * n * g),
+        c_prev: if lstm { pool::take(kept * n * h) } else { Vec::new() },
+        tanh_c: if lstm { pool::take(kept * n * h) } else { Vec::new() },
+        h_raw: if w_hr.is_some() { pool::take(kept * n * h) } else { Vec::new() },
+        gh_n: if gru { pool::take(kept * n * h) } else { Vec::new() },
         has_b_ih: b_ih.is_some(),
         has_b_hh: b_hh.is_some(),
         batch_sizes,
@@ -288,94 +289,30 @@ fn forward<T: RnnFloat>(
         w_hr,
     };
     let (mut hcur, mut ccur) = (h0, c0);
-    let mut gh = vec![zero; n * g];
-    let mut pre = vec![zero; g];
-    let mut hraw = vec![zero; n * h];
-    for s in 0..steps {
-        let t = if reverse { steps - 1 - s } else { s };
-        let (r0, rh) = (t * n * g, t * n * h);
-        // Rows past `nb` have ended (packed sequences): their h stays, their output is 0.
-        let nb = sv.active(t);
-        sv.h_prev[t * n * p..(t + 1) * n * p].copy_from_slice(&hcur);
-        // gh [nb, G] = h W_hh^T: the one GEMM per step.
-        T::mm_packed(&mut gh, nb, &hcur, &w_hh_t);
-        for b in 0..nb {
-            let gxr = &gx[r0 + b * g..r0 + (b + 1) * g];
-            let ghr = &mut gh[b * g..(b + 1) * g];
-            let act = &mut sv.act[r0 + b * g..r0 + (b + 1) * g];
-            match mode {
-                RnnMode::Lstm => {
-                    for ((q, &a), &c) in pre.iter_mut().zip(gxr).zip(ghr.iter()) {
-                        *q = a + c;
-                    }
-                    T::sigmoid_into(&pre[..2 * h], &mut act[..2 * h]);
-                    T::tanh_into(&pre[2 * h..3 * h], &mut act[2 * h..3 * h]);
-                    T::sigmoid_into(&pre[3 * h..], &mut act[3 * h..]);
-                    let cp = &mut ccur[b * h..(b + 1) * h];
-                    sv.c_prev[rh + b * h..rh + (b + 1) * h].copy_from_slice(cp);
-                    for k in 0..h {
-                        cp[k] = act[h + k] * cp[k] + act[k] * act[2 * h + k];
-                    }
-                    let tc = &mut sv.tanh_c[rh + b * h..rh + (b + 1) * h];
-                    T::tanh_into(cp, tc);
-                    let hr = &mut hraw[b * h..(b + 1) * h];
-                    for k in 0..h {
-                        hr[k] = act[3 * h + k] * tc[k];
-                    }
-                }
-                RnnMode::Gru => {
-                    if let Some(bh) = &b_hh {
-                        for (q, &v) in ghr.iter_mut().zip(bh) {
-                            *q = *q + v;
-                        }
-                    }
-                    for k in 0..2 * h {
-                        pre[k] = gxr[k] + ghr[k];
-                    }
-                    T::sigmoid_into(&pre[..2 * h], &mut act[..2 * h]);
-                    for k in 0..h {
-                        pre[2 * h + k] = gxr[2 * h + k] + act[k] * ghr[2 * h + k];
-                    }
-                    T::tanh_into(&pre[2 * h..], &mut act[2 * h..]);
-                    sv.gh_n[rh + b * h..rh + (b + 1) * h].copy_from_slice(&ghr[2 * h..]);
-                    let hp = &mut hcur[b * h..(b + 1) * h];
-                    for k in 0..h {
-                        let z = act[h + k];
-                        hp[k] = (one - z) * act[2 * h + k] + z * hp[k];
-                    }
-                }
-                RnnMode::RnnTanh | RnnMode::RnnRelu => {
-                    for ((q, &a), &c) in pre.iter_mut().zip(gxr).zip(ghr.iter()) {
-                        *q = a + c;
-                    }
-                    if mode == RnnMode::RnnTanh {
-                        T::tanh_into(&pre, act);
-                    } else {
-                        for (o, &v) in act.iter_mut().zip(&pre) {
-                            *o = if v > zero { v } else { zero };
-                        }
-                    }
-                    hcur[b * h..(b + 1) * h].copy_from_slice(act);
-                }
-            }
-        }
-        if lstm {
-            match &w_hr_t {
-                // h [N, P] = h_raw W_hr^T
-                Some(whr_t) => {
-                    T::mm_packed(&mut hcur, nb, &hraw, whr_t);
-                    sv.h_raw[rh..rh + nb * h].copy_from_slice(&hraw[..nb * h]);
-                }
-                None => hcur[..nb * h].copy_from_slice(&hraw[..nb * h]),
-            }
-        }
-        out[t * n * p..t * n * p + nb * p].copy_from_slice(&hcur[..nb * p]);
-    }
-    let base = steps * n * p;
-    out[base..base + n * p].copy_from_slice(&hcur);
-    if lstm {
-        out[base + n * p..].copy_from_slice(&ccur);
-    }
+    let sizes = sv.batch_sizes.clone();
+    let mut out_b = pool::take::<T>(steps * n * p);
+    let cx = FwdCtx {
+        mode,
+        d,
+        reverse,
+        blocks,
+        gx: &gx,
+        bias: &bias,
+        gru_b_hh: if gru { b_hh.as_deref() } else { None },
+        w_hh_t: &w_hh_t,
+        w_hr_t: w_hr_t.as_ref(),
+        batch_sizes: sizes.as_deref(),
+        save,
+    };
+    forward_all(&cx, &mut sv, &mut hcur, &mut ccur, &mut out_b);
+    recycle(gx);
+    // [output [T, N, P] | h_n | c_n], the output back in the caller's row order.
+    let out_c = blocks.permute(out_b, steps, p, false);
+    let mut out = pool::take::<T>(steps * n * p + n * p + if lstm { n * h } else { 0 });
+    out[..steps * n * p].copy_from_slice(&out_c);
+    recycle(out_c);
+    out[steps * n * p..steps * n * p + n * p].copy_from_slice(&hcur);
+    out[steps * n * p + n * p..].copy_from_slice(&ccur);
     (out, sv)
 }
 
@@ -383,115 +320,37 @@ fn forward<T: RnnFloat>(
 /// `x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr` (absent inputs get `None`).
 fn backward<T: RnnFloat>(sv: &Saved<T>, gpacked: &[T]) -> [Option<Vec<T>>; 8] {
     let Dims { t: steps, n, i, h, p, g } = sv.d;
-    let zero = T::of(0.0);
-    let one = T::of(1.0);
     let lstm = sv.mode == RnnMode::Lstm;
     let gru = sv.mode == RnnMode::Gru;
     let base = steps * n * p;
     let mut dh = gpacked[base..base + n * p].to_vec();
     let mut dc = if lstm { gpacked[base + n * p..base + n * p + n * h].to_vec() } else { Vec::new() };
-    // Gradients of the pre-activations: dgx feeds W_ih, X and b_ih; dgh feeds W_hh, h and b_hh
-    // (they differ only in the GRU's n gate).
-    let mut dgx = zeroed::<T>(steps * n * g);
-    let mut dgh = if gru { zeroed::<T>(steps * n * g) } else { Vec::new() };
-    let mut dh_all = if sv.w_hr.is_some() { zeroed::<T>(steps * n * p) } else { Vec::new() };
-    let mut dhraw = vec![zero; n * h];
-    let mut dh_next = vec![zero; n * p];
+    // Every row of these is written (ended rows with zeros) by the time loop.
+    let mut dgx = pool::take::<T>(steps * n * g);
+    let mut dgh = if gru { pool::take::<T>(steps * n * g) } else { Vec::new() };
+    let mut dh_all = if sv.w_hr.is_some() { pool::take::<T>(steps * n * p) } else { Vec::new() };
     let w_hh = T::pack(&sv.w_hh, g, p, false); // [G, P]
     let w_hr = sv.w_hr.as_ref().map(|w| T::pack(w, p, h, false)); // [P, H]
-    for s in (0..steps).rev() {
-        let t = if sv.reverse { steps - 1 - s } else { s };
-        let (r0, rh, rp) = (t * n * g, t * n * h, t * n * p);
-        let nb = sv.active(t);
-        for (a, &b) in dh[..nb * p].iter_mut().zip(&gpacked[rp..rp + nb * p]) {
-            *a = *a + b;
-        }
-        match &w_hr {
-            Some(whr) if lstm => {
-                dh_all[rp..rp + nb * p].copy_from_slice(&dh[..nb * p]);
-                // dh_raw [nb, H] = dh [nb, P] W_hr [P, H]
-                T::mm_packed(&mut dhraw, nb, &dh, whr);
-            }
-            _ if lstm => dhraw.copy_from_slice(&dh),
-            _ => {}
-        }
-        for b in 0..nb {
-            let act = &sv.act[r0 + b * g..r0 + (b + 1) * g];
-            let dg = &mut dgx[r0 + b * g..r0 + (b + 1) * g];
-            match sv.mode {
-                RnnMode::Lstm => {
-                    let tc = &sv.tanh_c[rh + b * h..rh + (b + 1) * h];
-                    let cp = &sv.c_prev[rh + b * h..rh + (b + 1) * h];
-                    let dhr = &dhraw[b * h..(b + 1) * h];
-                    let dcb = &mut dc[b * h..(b + 1) * h];
-                    for k in 0..h {
-                        let (ig, fg, gg, og) = (act[k], act[h + k], act[2 * h + k], act[3 * h + k]);
-                        let dct = dcb[k] + dhr[k] * og * (one - tc[k] * tc[k]);
-                        dg[k] = dct * gg * ig * (one - ig);
-                        dg[h + k] = dct * cp[k] * fg * (one - fg);
-                        dg[2 * h + k] = dct * ig * (one - gg * gg);
-                        dg[3 * h + k] = dhr[k] * tc[k] * og * (one - og);
-                        dcb[k] = dct * fg;
-                    }
-                }
-                RnnMode::Gru => {
-                    let hp = &sv.h_prev[rp + b * p..rp + (b + 1) * p];
-                    let ghn = &sv.gh_n[rh + b * h..rh + (b + 1) * h];
-                    let dgr = &mut dgh[r0 + b * g..r0 + (b + 1) * g];
-                    let dhb = &dh[b * h..(b + 1) * h];
-                    for k in 0..h {
-                        let (r, z, nn) = (act[k], act[h + k], act[2 * h + k]);
-                        let dpn = dhb[k] * (one - z) * (one - nn * nn);
-                        let dpr = dpn * ghn[k] * r * (one - r);
-                        let dpz = dhb[k] * (hp[k] - nn) * z * (one - z);
-                        dg[k] = dpr;
-                        dg[h + k] = dpz;
-                        dg[2 * h + k] = dpn;
-                        dgr[k] = dpr;
-                        dgr[h + k] = dpz;
-                        dgr[2 * h + k] = dpn * r;
-                    }
-                }
-                RnnMode::RnnTanh => {
-                    for k in 0..h {
-                        dg[k] = dh[b * h + k] * (one - act[k] * act[k]);
-                    }
-                }
-                RnnMode::RnnRelu => {
-                    for k in 0..h {
-                        dg[k] = if act[k] > zero { dh[b * h + k] } else { zero };
-                    }
-                }
-            }
-        }
-        // dh_prev [nb, P] = dgh [nb, G] W_hh [G, P] (+ z * dh for the GRU's direct path);
-        // ended rows carry their gradient through unchanged.
-        let dgh_t = if gru { &dgh[r0..r0 + nb * g] } else { &dgx[r0..r0 + nb * g] };
-        T::mm_packed(&mut dh_next, nb, dgh_t, &w_hh);
-        if gru {
-            for (k, v) in dh_next[..nb * p].iter_mut().enumerate() {
-                *v = *v + dh[k] * sv.act[r0 + (k / h) * g + h + k % h];
-            }
-        }
-        dh_next[nb * p..].copy_from_slice(&dh[nb * p..]);
-        std::mem::swap(&mut dh, &mut dh_next);
-    }
+    let cx = BwdCtx { sv, gpacked, w_hh: &w_hh, w_hr: w_hr.as_ref() };
+    backward_all(&cx, &mut dh, &mut dc, &mut dgx, &mut dgh, &mut dh_all);
     let dgh_all = if gru { &dgh } else { &dgx };
     let tn = steps * n;
-    // Weight gradients: one GEMM each over all T*N rows.
-    let mut dw_ih = vec![zero; g * i];
+    // Weight gradients: one GEMM each over all T*N rows (block-major on both sides).
+    let mut dw_ih = pool::take::<T>(g * i);
     mm(&mut dw_ih, g, i, tn, mat(&dgx, 0, g, true), mat(&sv.x, 0, i, false), false);
-    let mut dw_hh = vec![zero; g * p];
+    let mut dw_hh = pool::take::<T>(g * p);
     mm(&mut dw_hh, g, p, tn, mat(dgh_all, 0, g, true), mat(&sv.h_prev, 0, p, false), false);
-    let mut dx = zeroed::<T>(tn * i);
-    mm(&mut dx, tn, i, g, mat(&dgx, 0, g, false), mat(&sv.w_ih, 0, i, false), false);
+    let dx = input_gradient(sv, &dgx);
     let db_ih = sv.has_b_ih.then(|| col_sums(&dgx, g));
     let db_hh = sv.has_b_hh.then(|| col_sums(dgh_all, g));
     let dw_hr = sv.w_hr.as_ref().map(|_| {
-        let mut d = vec![zero; p * h];
+        let mut d = pool::take::<T>(p * h);
         mm(&mut d, p, h, tn, mat(&dh_all, 0, p, true), mat(&sv.h_raw, 0, h, false), false);
         d
     });
+    for v in [dgx, dgh, dh_all] {
+        recycle(v);
+    }
     [Some(dx), Some(dh), lstm.then_some(dc), Some(dw_ih), Some(dw_hh), db_ih, db_hh, dw_hr]
 }
 
@@ -590,21 +449,30 @@ fn run<T: RnnFloat>(
     dtype: DType,
     batch_sizes: Option<Vec<usize>>,
 ) -> Result<RnnLayerOutput> {
+    // Copies of the inputs in pooled buffers (they are megabytes, and go back with `Saved`).
     let vec_of = |t: Option<&Tensor>| -> Result<Option<Vec<T>>> {
-        t.map(|t| t.detach().to_dtype(T::DTYPE)?.contiguous()?.to_vec::<T>()).transpose()
+        let copy = |t: &Tensor| -> Result<Vec<T>> {
+            t.detach().to_dtype(T::DTYPE)?.contiguous()?.with_slice::<T, _>(|s| {
+                let mut v = pool::take::<T>(s.len());
+                v.copy_from_slice(s);
+                v
+            })
+        };
+        t.map(copy).transpose()
     };
     let x = vec_of(all[0])?.unwrap_or_default();
     let h0 = vec_of(all[1])?.unwrap_or_default();
     let c0 = vec_of(all[2])?.unwrap_or_default();
     let w = [vec_of(all[3])?, vec_of(all[4])?, vec_of(all[5])?, vec_of(all[6])?, vec_of(all[7])?];
-    let (packed, saved) = forward::<T>(mode, d, reverse, x, h0, c0, w, batch_sizes);
+    let save = crate::autograd::is_grad_enabled() && all.iter().flatten().any(|t| t.requires_grad());
+    let (packed, saved) = forward::<T>(mode, d, reverse, x, h0, c0, w, batch_sizes, save);
     let len = packed.len();
     let mut y = Tensor::from_vec(packed, &[len])?;
     if dtype != T::DTYPE {
         y = y.to_dtype(dtype)?;
     }
     let inputs: Vec<Tensor> = all.iter().flatten().map(|t| (*t).clone()).collect();
-    if crate::autograd::is_grad_enabled() && inputs.iter().any(|t| t.requires_grad()) {
+    if save {
         let present: Vec<bool> = all.iter().map(|t| t.is_some()).collect();
         let saved = Arc::new(saved);
         let shapes: Vec<Vec<usize>> = inputs.iter().map(|t| t.shape().to_vec()).collect();
