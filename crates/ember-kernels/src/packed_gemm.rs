@@ -271,21 +271,7 @@ pub fn matmul_packed_on(
     packed_product(isa(), threads, m, a, lda, b, c, ldc, accumulate)
 }
 
-/// [`matmul_packed`] on a chosen ISA (tests compare every path).
-#[allow(clippy::too_many_arguments)]
-pub fn matmul_packed_isa(
-    isa: Isa,
-    m: usize,
-    a: &[f32],
-    lda: usize,
-    b: &PackedRhs,
-    c: &mut [f32],
-    ldc: usize,
-    accumulate: bool,
-) {
-    packed_product(isa, crate::threads::num_threads(), m, a, lda, b, c, ldc, accumulate)
-}
-
+/// The product on a chosen ISA (tests compare every path) and thread count.
 #[allow(clippy::too_many_arguments)]
 fn packed_product(
     isa: Isa,
@@ -389,7 +375,7 @@ mod tests {
                     let p = PackedRhs::with_width(&b, 0, n, 1, k, n, width);
                     for accumulate in [false, true] {
                         let mut c = vec![1.0f32; m * n];
-                        matmul_packed_isa(isa, m, &a, k, &p, &mut c, n, accumulate);
+                        packed_product(isa, crate::threads::num_threads(), m, &a, k, &p, &mut c, n, accumulate);
                         for (i, (&g, &w)) in c.iter().zip(&want).enumerate() {
                             let w = if accumulate { w + 1.0 } else { w };
                             assert!((g as f64 - w).abs() < 1e-3, "{isa:?} w{width} {m}x{k}x{n} [{i}]: {g} vs {w}");

@@ -50,10 +50,14 @@ pub fn erfc(x: f64) -> f64 {
 }
 
 /// `e^(x^2)` without the rounding of `x^2` (which would cost `x^2` ulps): `x^2 = hi + lo`
-/// exactly (`lo` by a fused multiply-add), `e^hi (1 + lo)`.
+/// exactly, `e^hi (1 + lo)`. `lo` by Dekker's product (Veltkamp's split of `x` into two
+/// 26-bit halves), not `mul_add`, which is a library call on the baseline x86-64 target.
 fn exp_square(x: f64) -> f64 {
     let hi = x * x;
-    let lo = x.mul_add(x, -hi);
+    let c = 134_217_729.0 * x; // 2^27 + 1
+    let xh = c - (c - x);
+    let xl = x - xh;
+    let lo = ((xh * xh - hi) + 2.0 * xh * xl) + xl * xl;
     hi.exp() * (1.0 + lo)
 }
 
@@ -72,10 +76,12 @@ pub fn log_ndtr(x: f64) -> f64 {
     }
 }
 
-/// `Φ⁻¹(p)` for `p` in `[0, 1]` (`∓inf` at 0 and 1, NaN outside): `sqrt 2 erfinv(2p - 1)` and a
-/// Halley step on `Φ` in the middle; in the tails an initial guess (Abramowitz and Stegun
-/// 26.2.23, error < 4.5e-4) and Newton steps on `ln Φ(x) = ln p`, which stay exact down to the
-/// smallest subnormal `p`. Above `p = 0.925`, `-Φ⁻¹(1 - p)` (`1 - p` is exact there).
+/// `Φ⁻¹(p)` for `p` in `[0, 1]` (`∓inf` at 0 and 1, NaN outside): Wichura's algorithm AS 241
+/// (Applied Statistics 37(3), 1988, `PPND16`), rational functions of degree 7 accurate to about
+/// 1e-16 relative: in `q = p - 1/2` on `|q| <= 0.425`, else in `r = sqrt(-ln min(p, 1 - p))`
+/// (one fit up to `r = 5`, i.e. `p` down to 1.4e-11, another beyond, to `p` ~ 1e-316). A few
+/// nanoseconds per value, against ~250 for Newton steps on `ln Φ`.
+#[allow(clippy::excessive_precision)]
 pub fn ndtri(p: f64) -> f64 {
     if p.is_nan() || !(0.0..=1.0).contains(&p) {
         return f64::NAN;
@@ -86,37 +92,100 @@ pub fn ndtri(p: f64) -> f64 {
     if p == 1.0 {
         return f64::INFINITY;
     }
-    if p > 0.925 {
-        return -ndtri_lower(1.0 - p);
+    let q = p - 0.5;
+    if q.abs() <= 0.425 {
+        let r = 0.180625 - q * q;
+        return q * horner(r, &AS241_A) / horner(r, &AS241_B);
     }
-    if p >= 0.075 {
-        let x = std::f64::consts::SQRT_2 * crate::special::erfinv(2.0 * p - 1.0);
-        // Halley: u = (Φ(x) - p) / φ(x), x -= u / (1 + x u / 2).
-        let u = (ndtr(x) - p) * (2.0 * PI).sqrt() * (0.5 * x * x).exp();
-        return x - u / (1.0 + 0.5 * x * u);
+    let r = (-(if q < 0.0 { p } else { 1.0 - p }).ln()).sqrt();
+    let x = if r <= 5.0 {
+        let r = r - 1.6;
+        horner(r, &AS241_C) / horner(r, &AS241_D)
+    } else {
+        let r = r - 5.0;
+        horner(r, &AS241_E) / horner(r, &AS241_F)
+    };
+    if q < 0.0 {
+        -x
+    } else {
+        x
     }
-    ndtri_lower(p)
 }
 
-/// `Φ⁻¹(p)` for `0 < p < 0.075`, by Newton on `g(x) = ln Φ(x) - ln p`, whose slope
-/// `φ(x) / Φ(x) = exp(-x^2 / 2 - ln Φ(x)) / sqrt(2π)` never underflows.
-fn ndtri_lower(p: f64) -> f64 {
-    let t = (-2.0 * p.ln()).sqrt();
-    let mut x = -(t
-        - (2.515_517 + 0.802_853 * t + 0.010_328 * t * t)
-            / (1.0 + 1.432_788 * t + 0.189_269 * t * t + 0.001_308 * t * t * t));
-    let ln_p = p.ln();
-    for _ in 0..6 {
-        let l = log_ndtr(x);
-        let slope = (-0.5 * x * x - l).exp() / (2.0 * PI).sqrt();
-        let step = (l - ln_p) / slope;
-        x -= step;
-        if step.abs() <= 1e-16 * x.abs() {
-            break;
-        }
-    }
-    x
+/// `c[0] + c[1] x + ... + c[7] x^7` (plain multiply and add: `mul_add` is a library call on
+/// the baseline x86-64 target, and took 55% of `ndtri`'s time).
+#[inline(always)]
+fn horner(x: f64, c: &[f64; 8]) -> f64 {
+    c.iter().rev().fold(0.0, |acc, &k| acc * x + k)
 }
+
+// AS 241's coefficients, lowest order first (the published values).
+#[allow(clippy::excessive_precision)]
+const AS241_A: [f64; 8] = [
+    3.3871328727963666080e0,
+    1.3314166789178437745e2,
+    1.9715909503065514427e3,
+    1.3731693765509461125e4,
+    4.5921953931549871457e4,
+    6.7265770927008700853e4,
+    3.3430575583588128105e4,
+    2.5090809287301226727e3,
+];
+#[allow(clippy::excessive_precision)]
+const AS241_B: [f64; 8] = [
+    1.0,
+    4.2313330701600911252e1,
+    6.8718700749205790830e2,
+    5.3941960214247511077e3,
+    2.1213794301586595867e4,
+    3.9307895800092710610e4,
+    2.8729085735721942674e4,
+    5.2264952788528545610e3,
+];
+#[allow(clippy::excessive_precision)]
+const AS241_C: [f64; 8] = [
+    1.42343711074968357734e0,
+    4.63033784615654529590e0,
+    5.76949722146069140550e0,
+    3.64784832476320460504e0,
+    1.27045825245236838258e0,
+    2.41780725177450611770e-1,
+    2.27238449892691845833e-2,
+    7.74545014278341407640e-4,
+];
+#[allow(clippy::excessive_precision)]
+const AS241_D: [f64; 8] = [
+    1.0,
+    2.05319162663775882187e0,
+    1.67638483018380384940e0,
+    6.89767334985100004550e-1,
+    1.48103976427480074590e-1,
+    1.51986665636164571966e-2,
+    5.47593808499534494600e-4,
+    1.05075007164441684324e-9,
+];
+#[allow(clippy::excessive_precision)]
+const AS241_E: [f64; 8] = [
+    6.65790464350110377720e0,
+    5.46378491116411436990e0,
+    1.78482653991729133580e0,
+    2.96560571828504891230e-1,
+    2.65321895265761230930e-2,
+    1.24266094738807843860e-3,
+    2.71155556874348757815e-5,
+    2.01033439929228813265e-7,
+];
+#[allow(clippy::excessive_precision)]
+const AS241_F: [f64; 8] = [
+    1.0,
+    5.99832206555887937690e-1,
+    1.36929880922735805310e-1,
+    1.48753612908506148525e-2,
+    7.86869131145613259100e-4,
+    1.84631831751005468180e-5,
+    1.42151175831644588870e-7,
+    2.04426310338993978564e-15,
+];
 
 #[cfg(test)]
 // Reference values are mpmath's, written to 17 digits.
@@ -149,9 +218,19 @@ mod tests {
             (0.01, -2.326_347_874_040_841_1),
             (0.3, -0.524_400_512_708_040_78),
             (0.999, 3.090_232_306_167_813_5),
+            // Each side of AS 241's region boundaries (|p - 1/2| = 0.425; r = 5 at p = 1.39e-11),
+            // and a subnormal p.
+            (0.075, -1.439_531_470_938_455_9),
+            (0.925, 1.439_531_470_938_456_2),
+            (0.6, 0.253_347_103_135_799_74),
+            (1.3e-11, -6.667_611_456_510_740_8),
+            (1.5e-11, -6.646_570_887_477_112_9),
+            (0.999_999_9, 5.199_337_582_290_661_1),
+            (1e-320, -38.269_125_343_032_651),
         ] {
             assert!(close(ndtri(p), want, 1e-14), "ndtri({p}) = {}", ndtri(p));
         }
+        assert_eq!(ndtri(0.5), 0.0);
         assert_eq!(ndtri(0.0), f64::NEG_INFINITY);
         assert!(ndtri(1.5).is_nan());
         assert_eq!(erfcx(f64::INFINITY), 0.0);
