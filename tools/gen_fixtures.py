@@ -585,6 +585,10 @@ nn_case("batch_norm_train", [([4, 3, 2, 2], "any")], {"weight": ([3], "any"), "b
 nn_case("batch_norm_eval", [([4, 3, 2], "any")], {"weight": ([3], "any"), "bias": ([3], "any"), "running_mean": ([3], "any"), "running_var": ([3], "pos")},
         lambda x, p: F.batch_norm(x[0], p["running_mean"], p["running_var"], p["weight"], p["bias"], training=False, eps=1e-5))
 nn_case("layer_norm", [([2, 3, 4], "any")], {"weight": ([4], "any"), "bias": ([4], "any")}, lambda x, p: F.layer_norm(x[0], [4], p["weight"], p["bias"], 1e-5))
+nn_case("layer_norm_2d_shape", [([3, 2, 4, 5], "any")], {"weight": ([4, 5], "any"), "bias": ([4, 5], "any")},
+        lambda x, p: F.layer_norm(x[0], [4, 5], p["weight"], p["bias"], 1e-5))
+nn_case("layer_norm_weight_only", [([6, 7], "any")], {"weight": ([7], "any")}, lambda x, p: F.layer_norm(x[0], [7], p["weight"], None, 1e-3))
+nn_case("layer_norm_no_affine", [([5, 40], "any")], {}, lambda x, p: F.layer_norm(x[0], [40], None, None, 1e-5))
 nn_case("rms_norm", [([2, 5], "any")], {"weight": ([5], "any")}, lambda x, p: F.rms_norm(x[0], [5], p["weight"], 1e-6))
 nn_case("group_norm", [([2, 6, 3, 3], "any")], {"weight": ([6], "any"), "bias": ([6], "any")}, lambda x, p: F.group_norm(x[0], 3, p["weight"], p["bias"], 1e-5))
 nn_case("embedding_padding", [("int", [2, 3], 0, 5)], {"weight": ([5, 4], "any")}, lambda x, p: F.embedding(x[0], p["weight"], padding_idx=1))

@@ -62,6 +62,9 @@ fn table() -> Vec<(&'static str, Case)> {
             1e-5
         )),
         e!("layer_norm", |x, p| F::layer_norm(&x[0], &[4], Some(&p["weight"]), Some(&p["bias"]), 1e-5)),
+        e!("layer_norm_2d_shape", |x, p| F::layer_norm(&x[0], &[4, 5], Some(&p["weight"]), Some(&p["bias"]), 1e-5)),
+        e!("layer_norm_weight_only", |x, p| F::layer_norm(&x[0], &[7], Some(&p["weight"]), None, 1e-3)),
+        e!("layer_norm_no_affine", |x, _p| F::layer_norm(&x[0], &[40], None, None, 1e-5)),
         e!("rms_norm", |x, p| F::rms_norm(&x[0], &[5], Some(&p["weight"]), Some(1e-6))),
         e!("group_norm", |x, p| F::group_norm(&x[0], 3, Some(&p["weight"]), Some(&p["bias"]), 1e-5)),
         e!("embedding_padding", |x, p| F::embedding(&x[0], &p["weight"], Some(1))),

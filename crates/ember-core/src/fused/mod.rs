@@ -3,13 +3,14 @@
 //! (`packed`) and attention (`attention`), none of which record autograd; and whole recurrent
 //! layers (`rnn`), which record one node per layer-direction with a fused backward, and the
 //! transposed convolution (`conv`), one node working image by image, and training-mode batch
-//! norm (`batch_norm`), one node with a two-pass backward, and 2-D max pooling (`pool`), a
-//! direct window scan with argmax indices.
+//! norm (`batch_norm`) and layer norm (`layer_norm`), one node each with a fused backward,
+//! and 2-D max pooling (`pool`), a direct window scan with argmax indices.
 
 mod adam;
 mod attention;
 mod batch_norm;
 pub mod conv;
+mod layer_norm;
 mod norm;
 mod packed;
 pub mod pool;
@@ -18,6 +19,7 @@ pub mod rnn;
 pub use adam::{adadelta_update, adam_supported, adam_update, AdadeltaStep, AdamStep};
 pub use batch_norm::batch_norm_train;
 pub use ember_kernels::blockq::quantize as quantize_blocks;
+pub use layer_norm::layer_norm_node;
 pub use norm::{norm_last_dim, sum_of_squares, RowNorm};
 pub use packed::{BlockFormat, Bytes, PackedWeight};
 

@@ -122,6 +122,10 @@ pub fn layer_norm(
     if let Some(y) = fused_norm(x, k, weight, bias, eps, RowNorm::Layer)? {
         return Ok(y);
     }
+    // Recording gradients (or f64): one node with a fused backward.
+    if let Some(y) = ember_core::fused::layer_norm_node(x, k, weight, bias, eps)? {
+        return Ok(y);
+    }
     let dims: Vec<isize> = (x.dim() - k..x.dim()).map(|d| d as isize).collect();
     let n: usize = normalized_shape.iter().product();
     let mean = x.sum_dims_keep(&dims, true)?.mul_scalar(1.0 / n as f64)?;
