@@ -1,7 +1,11 @@
 //! Batched matrix multiply over strided views: `[..., m, k] x [..., k, n] -> [..., m, n]`,
 //! with identical batch dims (broadcasting happens before, as stride-0 views). Each matrix is
-//! handed to `ember_kernels::gemm` with its strides, so transposed operands are not copied.
+//! handed to `ember_kernels::gemm` with its strides, so transposed operands are not copied,
+//! except a column-major right operand (`x @ W.t()`, what `nn.Linear` computes): the GEMM
+//! crate packs it slowly, so f32/f64 products of that shape go to faer's matmul (which packs
+//! it well) and other dtypes take a transposed copy first.
 
+use super::linalg::Real;
 use crate::dtype::Element;
 use crate::layout::Layout;
 use crate::storage::{pool, Buf, CpuStorage};
@@ -11,6 +15,45 @@ use ember_kernels::threads;
 fn batch_offsets(l: &Layout) -> Vec<usize> {
     let nd = l.ndim();
     Layout::new(l.shape()[..nd - 2].to_vec(), l.strides()[..nd - 2].to_vec(), l.offset()).offsets()
+}
+
+/// `A @ B` for a 2-D column-major `B` shared by the batch (`x @ W.t()`) on faer's matmul.
+/// The GEMM crate streams such a `B` with a stride of k per element: 1.9 ms for
+/// `[16, 1024] x [1024, 1024]ᵀ` (torch: 0.21 ms); a transposed copy first, 0.54 ms; faer packs
+/// it itself, 0.36-0.39 ms, and scales with threads (`[128, 768] x [768, 3072]ᵀ`: 3.2 ms at one
+/// thread, 1.6 ms at two, where copy-then-GEMM took 4.0 / 2.4 ms). `None` when the shapes or
+/// strides are not that case (then [`go`] runs).
+fn nt_faer<T: Real + GemmElem>(a: &[T], la: &Layout, b: &[T], lb: &Layout) -> Option<Vec<T>> {
+    let nd = la.ndim();
+    let (m, k, n) = (la.shape()[nd - 2], la.shape()[nd - 1], lb.shape()[nd - 1]);
+    let (ars, acs) = (la.strides()[nd - 2], la.strides()[nd - 1]);
+    let (brs, bcs) = (lb.strides()[nd - 2], lb.strides()[nd - 1]);
+    // One row is a dot product per weight row, already the best case for the GEMM's gemv.
+    if brs != 1 || bcs < k || m < 2 || n < 2 || k < 2 || m * n * k < 1 << 12 {
+        return None;
+    }
+    let a_row_major = acs == 1 && ars >= k;
+    if !a_row_major && !(ars == 1 && acs >= m) {
+        return None;
+    }
+    let (oa, ob) = (batch_offsets(la), batch_offsets(lb));
+    if ob.iter().any(|&o| o != ob[0]) {
+        return None;
+    }
+    let threads = threads::num_threads();
+    let par = if threads > 1 && m * n * k >= 1 << 20 { faer::Par::rayon(threads) } else { faer::Par::Seq };
+    let w = faer::MatRef::from_column_major_slice_with_stride(&b[ob[0]..], k, n, bcs);
+    let mut out = pool::take::<T>(oa.len() * m * n);
+    for (c, &o) in out.chunks_mut(m * n).zip(&oa) {
+        let x = if a_row_major {
+            faer::MatRef::from_row_major_slice_with_stride(&a[o..], m, k, ars)
+        } else {
+            faer::MatRef::from_column_major_slice_with_stride(&a[o..], m, k, acs)
+        };
+        let c = faer::MatMut::from_row_major_slice_mut(c, m, n);
+        faer::linalg::matmul::matmul(c, faer::Accum::Replace, x, w, T::from_f64(1.0), par);
+    }
+    Some(out)
 }
 
 fn go<T: GemmElem + Element>(a: &[T], la: &Layout, b: &[T], lb: &Layout) -> Vec<T> {
@@ -25,33 +68,31 @@ fn go<T: GemmElem + Element>(a: &[T], la: &Layout, b: &[T], lb: &Layout) -> Vec<
         return out;
     }
     let threads = threads::num_threads();
-    // A column-major right operand (`x @ W.t()` with a row-major weight) under few rows: the
-    // GEMM streams it with a stride of k per element (3x slower measured on [64, 9216] x
-    // [9216, 128]); one transposed copy into a row-major buffer costs less than that. Not
-    // under a handful of rows: the copy costs k * n whatever m is, while the product costs
-    // m * k * n, and one row (decode: `x @ W.t()` is a dot product per weight row, contiguous)
-    // is the layout's best case (copying GPT-2's 50257 x 768 head each token cost 10x).
+    // A column-major right operand (`x @ W.t()` with a row-major weight, what `nn.Linear`
+    // computes; f32/f64 go to `nt_faer` first): the GEMM crate packs it with a stride of k per
+    // element, and when that stride
+    // is a multiple of 1 KiB (k = 256, 512, 1024, ... floats) its reads share a few cache sets:
+    // 0.2-0.3 ms extra for a 512 x 512 weight whatever m is (0.22 ms against 0.07 ms at m = 16),
+    // 3x on [64, 9216] x [9216, 128]. One transposed copy (`ember_kernels::transpose`, 0.04 ms
+    // for 512 x 512) into a row-major buffer costs less there, and under few rows and columns
+    // for any stride (0.3-0.75x measured); elsewhere the copy measured 1.0-1.5x, so not then.
+    // Not for one row: `x @ W.t()` is then a dot product per weight row, contiguous, the
+    // layout's best case (copying GPT-2's 50257 x 768 head each decoded token cost 10x).
     let shared_b = ob.iter().all(|&o| o == ob[0]);
+    let aliasing = (bcs * std::mem::size_of::<T>()) % 1024 == 0;
+    let small = m <= 64 && n <= 512;
     let transposed = (brs == 1
         && bcs >= k
         && k > 1
         && n > 1
-        && (16..=128).contains(&m)
-        && k * n >= 1 << 16
-        && k * n <= 1 << 22
+        && m >= 2
+        && (aliasing || small)
+        && k * n >= 1 << 12
+        && k * n <= 1 << 26
         && shared_b)
         .then(|| {
-            // t[r * n + j] = b[r + j * bcs], in blocks of 64 rows so the writes stay in cache.
             let mut t = pool::take::<T>(k * n);
-            for r0 in (0..k).step_by(64) {
-                let r1 = (r0 + 64).min(k);
-                for j in 0..n {
-                    let col = &b[ob[0] + j * bcs + r0..ob[0] + j * bcs + r1];
-                    for (r, &v) in (r0..r1).zip(col) {
-                        t[r * n + j] = v;
-                    }
-                }
-            }
+            ember_kernels::transpose::transpose(b, ob[0], bcs, k, n, &mut t);
             t
         });
     let zeros;
@@ -95,8 +136,12 @@ fn go<T: GemmElem + Element>(a: &[T], la: &Layout, b: &[T], lb: &Layout) -> Vec<
 /// The batched product; both operands have the same dtype and batch shape.
 pub fn matmul(a: &CpuStorage, la: &Layout, b: &CpuStorage, lb: &Layout) -> CpuStorage {
     match (a, b) {
-        (CpuStorage::F32(x), CpuStorage::F32(y)) => CpuStorage::F32(Buf::owned(go(x, la, y, lb))),
-        (CpuStorage::F64(x), CpuStorage::F64(y)) => CpuStorage::F64(Buf::owned(go(x, la, y, lb))),
+        (CpuStorage::F32(x), CpuStorage::F32(y)) => {
+            CpuStorage::F32(Buf::owned(nt_faer(x, la, y, lb).unwrap_or_else(|| go(x, la, y, lb))))
+        }
+        (CpuStorage::F64(x), CpuStorage::F64(y)) => {
+            CpuStorage::F64(Buf::owned(nt_faer(x, la, y, lb).unwrap_or_else(|| go(x, la, y, lb))))
+        }
         (CpuStorage::F16(x), CpuStorage::F16(y)) => CpuStorage::F16(Buf::owned(go(x, la, y, lb))),
         (CpuStorage::BF16(x), CpuStorage::BF16(y)) => CpuStorage::BF16(Buf::owned(go(x, la, y, lb))),
         (CpuStorage::I64(x), CpuStorage::I64(y)) => CpuStorage::I64(Buf::owned(go(x, la, y, lb))),
@@ -105,5 +150,74 @@ pub fn matmul(a: &CpuStorage, la: &Layout, b: &CpuStorage, lb: &Layout) -> CpuSt
         (CpuStorage::I8(x), CpuStorage::I8(y)) => CpuStorage::I8(Buf::owned(go(x, la, y, lb))),
         (CpuStorage::I16(x), CpuStorage::I16(y)) => CpuStorage::I16(Buf::owned(go(x, la, y, lb))),
         _ => unreachable!("matmul: callers promote both operands to one numeric dtype"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `[.., m, k] x [.., k, n]` by the definition, in f64, over any strides.
+    fn naive(a: &[f64], la: &Layout, b: &[f64], lb: &Layout) -> Vec<f64> {
+        let nd = la.ndim();
+        let (m, k, n) = (la.shape()[nd - 2], la.shape()[nd - 1], lb.shape()[nd - 1]);
+        let (sa, sb) = (la.strides(), lb.strides());
+        let (oa, ob) = (batch_offsets(la), batch_offsets(lb));
+        let mut out = Vec::new();
+        for (&pa, &pb) in oa.iter().zip(&ob) {
+            for i in 0..m {
+                for j in 0..n {
+                    out.push(
+                        (0..k)
+                            .map(|p| a[pa + i * sa[nd - 2] + p * sa[nd - 1]] * b[pb + p * sb[nd - 2] + j * sb[nd - 1]])
+                            .sum(),
+                    );
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn transposed_right_operands_match_the_definition() {
+        // (m, k, n, a column-major, batch): the x @ W.t() shapes nt_faer takes (row- and
+        // column-major x, a batch sharing W, a 1 KiB stride) and ones it leaves to the GEMM.
+        for (m, k, n, a_cm, batch) in [
+            (16, 512, 24, false, 1),
+            (7, 33, 65, true, 1),
+            (3, 256, 40, false, 3),
+            (1, 64, 70, false, 1),
+            (40, 2, 9, false, 2),
+        ] {
+            let a: Vec<f64> = (0..batch * m * k).map(|i| ((i * 7 % 23) as f64 - 11.0) / 8.0).collect();
+            let w: Vec<f64> = (0..n * k).map(|i| ((i * 5 % 19) as f64 - 9.0) / 4.0).collect();
+            let la = if a_cm {
+                Layout::new(vec![batch, m, k], vec![m * k, 1, m], 0)
+            } else {
+                Layout::new(vec![batch, m, k], vec![m * k, k, 1], 0)
+            };
+            // W is [n, k] row-major; W.t() is [k, n] with strides (1, k), shared (stride 0).
+            let lb = Layout::new(vec![batch, k, n], vec![0, 1, k], 0);
+            let want = naive(&a, &la, &w, &lb);
+            let got = match matmul(
+                &CpuStorage::F64(Buf::owned(a.clone())),
+                &la,
+                &CpuStorage::F64(Buf::owned(w.clone())),
+                &lb,
+            ) {
+                CpuStorage::F64(v) => v.to_vec(),
+                _ => unreachable!(),
+            };
+            let a32: Vec<f32> = a.iter().map(|&v| v as f32).collect();
+            let w32: Vec<f32> = w.iter().map(|&v| v as f32).collect();
+            let got32 = match matmul(&CpuStorage::F32(Buf::owned(a32)), &la, &CpuStorage::F32(Buf::owned(w32)), &lb) {
+                CpuStorage::F32(v) => v.to_vec(),
+                _ => unreachable!(),
+            };
+            for ((g, g32), e) in got.iter().zip(&got32).zip(&want) {
+                assert!((g - e).abs() <= 1e-12 * e.abs().max(1.0), "{m}x{k}x{n}: {g} vs {e}");
+                assert!((*g32 as f64 - e).abs() <= 1e-4 * e.abs().max(1.0), "{m}x{k}x{n} f32: {g32} vs {e}");
+            }
+        }
     }
 }
