@@ -33,7 +33,8 @@ fn nt_faer<T: Real + GemmElem>(a: &[T], la: &Layout, b: &[T], lb: &Layout) -> Op
         return None;
     }
     let a_row_major = acs == 1 && ars >= k;
-    if !a_row_major && !(ars == 1 && acs >= m) {
+    let a_col_major = ars == 1 && acs >= m;
+    if !a_row_major && !a_col_major {
         return None;
     }
     let (oa, ob) = (batch_offsets(la), batch_offsets(lb));
@@ -79,7 +80,7 @@ fn go<T: GemmElem + Element>(a: &[T], la: &Layout, b: &[T], lb: &Layout) -> Vec<
     // Not for one row: `x @ W.t()` is then a dot product per weight row, contiguous, the
     // layout's best case (copying GPT-2's 50257 x 768 head each decoded token cost 10x).
     let shared_b = ob.iter().all(|&o| o == ob[0]);
-    let aliasing = (bcs * std::mem::size_of::<T>()) % 1024 == 0;
+    let aliasing = (bcs * std::mem::size_of::<T>()).is_multiple_of(1024);
     let small = m <= 64 && n <= 512;
     let transposed = (brs == 1
         && bcs >= k
