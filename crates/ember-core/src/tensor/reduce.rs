@@ -32,7 +32,13 @@ impl Tensor {
             };
             let (out, _) = cpu::reduce_dim(s, l, d, ReduceOp::Sum);
             shape[d] = 1;
-            cur = Some((out, crate::layout::Layout::contiguous(&shape)));
+            // The previous step's output is only an intermediate: back to the buffer pool (a
+            // plain drop frees it to the OS, and the next call faults it in again; the
+            // [128, 16, 2048] -> [2048] bias-gradient sums of a transformer block did each
+            // step).
+            if let Some((done, _)) = cur.replace((out, crate::layout::Layout::contiguous(&shape))) {
+                crate::storage::pool::give(done);
+            }
         }
         let out = match cur {
             Some((s, _)) => s,
