@@ -157,3 +157,26 @@ fn batched_results_equal_one_matrix_at_a_time_at_any_thread_count() {
     let two = big.inv().unwrap();
     assert!(max_abs_diff(&one, &two) < 1e-9);
 }
+
+#[test]
+fn batched_small_solves_satisfy_their_systems_and_name_the_first_singular_matrix() {
+    // Enough 12 x 12 systems that the batch splits across threads (one block per thread).
+    let eye = Tensor::eye(12, DType::F64).unwrap();
+    let a = randn(&[300, 12, 12], 31).add(&eye.mul_scalar(6.0).unwrap()).unwrap();
+    let b = randn(&[300, 12, 3], 32);
+    ember_core::set_num_threads(1);
+    let one = a.linalg_solve(&b).unwrap();
+    ember_core::set_num_threads(2);
+    let two = a.linalg_solve(&b).unwrap();
+    assert_eq!(max_abs_diff(&one, &two), 0.0, "the same factorisation at any thread count");
+    // A X = B by multiplication (not by the solver).
+    assert!(max_abs_diff(&a.matmul(&two).unwrap(), &b) < 1e-10);
+    // Batch elements 200 and 250 singular (a zero row): the error names 200, as PyTorch's.
+    let mut v = a.to_vec::<f64>().unwrap();
+    for bad in [200, 250] {
+        v[bad * 144..bad * 144 + 12].iter_mut().for_each(|x| *x = 0.0);
+    }
+    let sing = Tensor::from_vec(v, &[300, 12, 12]).unwrap();
+    let e = sing.linalg_solve(&b).unwrap_err().to_string();
+    assert!(e.contains("Batch element 200") && e.contains("singular"), "{e}");
+}
