@@ -41,24 +41,14 @@ pub fn transpose<T: Copy>(src: &[T], base: usize, stride: usize, rows: usize, co
         unsafe { avx::transpose_u32(s, base, stride, rows, cols, o) };
         return;
     }
-    transpose_tiled(src, base, stride, rows, cols, out, 0, 0);
+    transpose_tiled(src, base, stride, rows, cols, out);
 }
 
-/// The portable path over the sub-block `i >= i0, j >= j0` (the SIMD path hands it its edges).
-#[allow(clippy::too_many_arguments)]
-fn transpose_tiled<T: Copy>(
-    src: &[T],
-    base: usize,
-    stride: usize,
-    rows: usize,
-    cols: usize,
-    out: &mut [T],
-    i0: usize,
-    j0: usize,
-) {
-    for ib in (i0..rows).step_by(TILE) {
+/// The portable path: [`TILE`] x [`TILE`] blocks of element copies.
+fn transpose_tiled<T: Copy>(src: &[T], base: usize, stride: usize, rows: usize, cols: usize, out: &mut [T]) {
+    for ib in (0..rows).step_by(TILE) {
         let ie = (ib + TILE).min(rows);
-        for jb in (j0..cols).step_by(TILE) {
+        for jb in (0..cols).step_by(TILE) {
             let je = (jb + TILE).min(cols);
             for i in ib..ie {
                 for (j, d) in (jb..je).zip(&mut out[i * cols + jb..i * cols + je]) {

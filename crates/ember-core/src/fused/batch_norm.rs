@@ -8,28 +8,13 @@
 //! recomputed from `x`, so double backward (gradient penalties) works.
 
 use super::read_as;
-use crate::dtype::{DType, Element};
+use super::NormFloat;
+use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::storage::pool;
 use crate::Tensor;
 use ember_kernels::threads;
 use std::sync::Arc;
-
-trait BnFloat:
-    Element + Into<f64> + std::ops::Mul<Output = Self> + std::ops::Add<Output = Self> + std::ops::Sub<Output = Self>
-{
-    fn of(v: f64) -> Self;
-}
-impl BnFloat for f32 {
-    fn of(v: f64) -> f32 {
-        v as f32
-    }
-}
-impl BnFloat for f64 {
-    fn of(v: f64) -> f64 {
-        v
-    }
-}
 
 /// Sizes: `n` images, `c` channels, `s` elements per channel and image.
 #[derive(Clone, Copy)]
@@ -40,7 +25,7 @@ struct Dims {
 }
 
 /// Per channel `(mean, biased variance)`, two passes in f64.
-fn stats<T: BnFloat>(d: Dims, x: &[T]) -> Vec<[f64; 2]> {
+fn stats<T: NormFloat>(d: Dims, x: &[T]) -> Vec<[f64; 2]> {
     let mut out = vec![[0.0f64; 2]; d.c];
     let m = (d.n * d.s) as f64;
     threads::for_each_block_mut(&mut out, 1, |ch, o| {
@@ -53,7 +38,7 @@ fn stats<T: BnFloat>(d: Dims, x: &[T]) -> Vec<[f64; 2]> {
 }
 
 /// `y = x * scale_c + shift_c` image by image.
-fn affine<T: BnFloat>(d: Dims, x: &[T], scale: &[f64], shift: &[f64]) -> Vec<T> {
+fn affine<T: NormFloat>(d: Dims, x: &[T], scale: &[f64], shift: &[f64]) -> Vec<T> {
     let mut y = pool::take::<T>(d.n * d.c * d.s);
     threads::for_each_block_mut(&mut y, d.c * d.s, |b, yb| {
         for ch in 0..d.c {
@@ -68,7 +53,7 @@ fn affine<T: BnFloat>(d: Dims, x: &[T], scale: &[f64], shift: &[f64]) -> Vec<T> 
 }
 
 /// The first-order backward: `(dx, dw, db)`.
-fn backward<T: BnFloat>(
+fn backward<T: NormFloat>(
     d: Dims,
     x: &[T],
     dy: &[T],
@@ -159,7 +144,7 @@ pub fn batch_norm_train(
     }
 }
 
-fn run<T: BnFloat>(
+fn run<T: NormFloat>(
     x: &Tensor,
     weight: Option<&Tensor>,
     bias: Option<&Tensor>,

@@ -9,42 +9,20 @@
 //! from `x`), so double backward works.
 
 use super::read_as;
-use crate::dtype::{DType, Element};
+use super::NormFloat;
+use crate::dtype::DType;
 use crate::error::Result;
 use crate::storage::pool;
 use crate::Tensor;
 use ember_kernels::threads;
 use std::sync::Arc;
 
-/// The float types the node computes in (accumulating in 16 independent lanes, which the
-/// compiler turns into vector registers).
-trait LnFloat:
-    Element
-    + Into<f64>
-    + std::ops::Mul<Output = Self>
-    + std::ops::Add<Output = Self>
-    + std::ops::Sub<Output = Self>
-    + std::ops::AddAssign
-{
-    fn of(v: f64) -> Self;
-}
-impl LnFloat for f32 {
-    fn of(v: f64) -> f32 {
-        v as f32
-    }
-}
-impl LnFloat for f64 {
-    fn of(v: f64) -> f64 {
-        v
-    }
-}
-
 const LANES: usize = 16;
 
 /// `Σ f(a_i, b_i)` over two equally long slices, in `LANES` partial sums of `T` (whole chunks,
 /// so no bounds checks and the lanes vectorise), added in f64.
 #[inline(always)]
-fn lane_sum<T: LnFloat>(a: &[T], b: &[T], f: impl Fn(T, T) -> T) -> f64 {
+fn lane_sum<T: NormFloat>(a: &[T], b: &[T], f: impl Fn(T, T) -> T) -> f64 {
     let mut acc = [T::of(0.0); LANES];
     let (ac, bc) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
     let tail: f64 = ac.remainder().iter().zip(bc.remainder()).map(|(&x, &y)| f(x, y).into()).sum();
@@ -63,7 +41,7 @@ fn rows_per_task(d: usize) -> usize {
 
 /// `y` and per-row `(mean, rstd)` of `x [rows, d]`: each row's statistics and output in one
 /// visit, while the row is in L1.
-fn forward<T: LnFloat>(x: &[T], d: usize, w: &[T], b: &[T], eps: f64) -> (Vec<T>, Vec<[f64; 2]>) {
+fn forward<T: NormFloat>(x: &[T], d: usize, w: &[T], b: &[T], eps: f64) -> (Vec<T>, Vec<[f64; 2]>) {
     let rows = x.len().checked_div(d).unwrap_or(0);
     let mut stats = vec![[0.0f64; 2]; rows];
     let mut y = pool::take::<T>(x.len());
@@ -103,7 +81,7 @@ fn forward<T: LnFloat>(x: &[T], d: usize, w: &[T], b: &[T], eps: f64) -> (Vec<T>
 type Job<'a, T> = (&'a mut [T], Vec<T>);
 
 /// The first-order backward: `dx [rows, d]`, and `dw = Σ dy xhat`, `db = Σ dy` over rows (f64).
-fn backward<T: LnFloat>(x: &[T], dy: &[T], d: usize, w: &[T], stats: &[[f64; 2]]) -> (Vec<T>, Vec<f64>, Vec<f64>) {
+fn backward<T: NormFloat>(x: &[T], dy: &[T], d: usize, w: &[T], stats: &[[f64; 2]]) -> (Vec<T>, Vec<f64>, Vec<f64>) {
     let per = rows_per_task(d);
     let mut dx = pool::take::<T>(x.len());
     let (mut dw, mut db) = (vec![0.0f64; d], vec![0.0f64; d]);
@@ -202,7 +180,7 @@ pub fn layer_norm_node(
     }
 }
 
-fn run<T: LnFloat>(x: &Tensor, k: usize, weight: Option<&Tensor>, bias: Option<&Tensor>, eps: f64) -> Result<Tensor> {
+fn run<T: NormFloat>(x: &Tensor, k: usize, weight: Option<&Tensor>, bias: Option<&Tensor>, eps: f64) -> Result<Tensor> {
     let d: usize = x.shape()[x.dim() - k..].iter().product();
     let vec_of = |t: Option<&Tensor>| -> Result<Vec<T>> {
         t.map(|t| t.detach().contiguous()?.to_vec::<T>()).transpose().map(Option::unwrap_or_default)

@@ -23,6 +23,29 @@ pub use layer_norm::layer_norm_node;
 pub use norm::{norm_last_dim, sum_of_squares, RowNorm};
 pub use packed::{BlockFormat, Bytes, PackedWeight};
 
+/// The float types the normalisation nodes (`batch_norm`, `layer_norm`) compute in, with a
+/// conversion from their f64 statistics.
+pub(crate) trait NormFloat:
+    crate::dtype::Element
+    + Into<f64>
+    + std::ops::Mul<Output = Self>
+    + std::ops::Add<Output = Self>
+    + std::ops::Sub<Output = Self>
+    + std::ops::AddAssign
+{
+    fn of(v: f64) -> Self;
+}
+impl NormFloat for f32 {
+    fn of(v: f64) -> f32 {
+        v as f32
+    }
+}
+impl NormFloat for f64 {
+    fn of(v: f64) -> f64 {
+        v
+    }
+}
+
 /// Runs `f` on `t`'s elements as a row-major `T` slice: borrowed from the storage when `t`
 /// already is one (no copy of a large activation on every call), else a converted or pooled
 /// copy. Holds a read lock on `t`'s storage while `f` runs.
