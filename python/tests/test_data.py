@@ -202,6 +202,30 @@ class Failing(Dataset):
         return i
 
 
+def test_breaking_out_of_a_loop_with_workers_does_not_wait_for_them():
+    # Each worker has batches of a few MB queued (more than a pipe holds) when the loop stops;
+    # the workers must exit without flushing them (they used to block until terminated, 5 s each).
+    import time
+
+    class Big(Dataset):
+        def __len__(self):
+            return 64
+
+        def __getitem__(self, i):
+            return torch.full((256, 1024), float(i))
+
+    import gc
+    gc.collect()  # earlier tests' loaders are shut down here, outside the timed part
+    it = iter(DataLoader(Big(), batch_size=4, num_workers=2, prefetch_factor=4))
+    first = next(it)
+    assert first.shape == (4, 256, 1024)
+    time.sleep(0.5)  # let the workers fill their queues
+    t0 = time.perf_counter()
+    del it
+    gc.collect()
+    assert time.perf_counter() - t0 < 3.0
+
+
 def test_worker_exception_reaches_the_main_process():
     with pytest.raises(ValueError, match="Caught ValueError in DataLoader worker process"):
         list(DataLoader(Failing(), batch_size=1, num_workers=2))

@@ -24,8 +24,9 @@ pub struct AttnDims {
 
 const KEY_BLOCK: usize = 64;
 
-/// One query row against its keys.
-fn row(q: &[f32], k: &[f32], v: &[f32], keys: usize, d: &AttnDims, out: &mut [f32]) {
+/// One query row against its keys (compiled per ISA: `exp1` is FMA code).
+#[inline(always)]
+fn row_body(q: &[f32], k: &[f32], v: &[f32], keys: usize, d: &AttnDims, out: &mut [f32]) {
     let hd = d.hd;
     let mut m = f32::NEG_INFINITY;
     let mut l = 0.0f32;
@@ -58,6 +59,8 @@ fn row(q: &[f32], k: &[f32], v: &[f32], keys: usize, d: &AttnDims, out: &mut [f3
     let inv = 1.0 / l;
     out.iter_mut().for_each(|o| *o *= inv);
 }
+
+crate::simd_dispatch!(fn row / row_isa(q: &[f32], k: &[f32], v: &[f32], keys: usize, d: &AttnDims, out: &mut [f32]) => row_body);
 
 /// Fused attention; see the module docs for layouts.
 ///

@@ -19,9 +19,15 @@ fn exp_shift_sum_body(x: &[f32], shift: f32, out: &mut [f32], sum: &mut f32) {
             acc[i] += e;
         }
     }
+    // The tail as one more padded chunk (a row of 77 classes would otherwise take 13 scalar
+    // exps, as long as the 64 before them); padded lanes are computed and dropped.
+    let mut pad = [0.0f32; 16];
+    pad[..rest.len()].copy_from_slice(rest);
+    for p in pad.iter_mut() {
+        *p = exp1(*p - shift);
+    }
     let mut s: f32 = acc.iter().sum();
-    for (o, &v) in orest.iter_mut().zip(rest) {
-        let e = exp1(v - shift);
+    for (o, &e) in orest.iter_mut().zip(&pad) {
         *o = e;
         s += e;
     }

@@ -4,7 +4,8 @@
 //! layers (`rnn`), which record one node per layer-direction with a fused backward, and the
 //! transposed convolution (`conv`), one node working image by image, and training-mode batch
 //! norm (`batch_norm`) and layer norm (`layer_norm`), one node each with a fused backward,
-//! and 2-D max pooling (`pool`), a direct window scan with argmax indices.
+//! 2-D max pooling (`pool`), a direct window scan with argmax indices, and attention without
+//! a mask tensor (`sdpa`), one node worked head by head.
 
 mod adam;
 mod attention;
@@ -15,6 +16,7 @@ mod norm;
 mod packed;
 pub mod pool;
 pub mod rnn;
+mod sdpa;
 
 pub use adam::{adadelta_update, adam_supported, adam_update, AdadeltaStep, AdamStep};
 pub use batch_norm::batch_norm_train;
@@ -22,6 +24,7 @@ pub use ember_kernels::blockq::quantize as quantize_blocks;
 pub use layer_norm::layer_norm_node;
 pub use norm::{norm_last_dim, sum_of_squares, RowNorm};
 pub use packed::{BlockFormat, Bytes, PackedWeight};
+pub use sdpa::sdpa_node;
 
 /// The float types the normalisation nodes (`batch_norm`, `layer_norm`) compute in, with a
 /// conversion from their f64 statistics.

@@ -26,7 +26,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 
 /// Buffers smaller than this go straight to the system allocator (fast for small sizes).
-pub const MIN_POOLED_BYTES: usize = 256 << 10;
+pub const MIN_POOLED_BYTES: usize = 64 << 10;
 /// Most bytes the pool holds while they are unused (less on machines with under 16 GiB).
 pub const MAX_POOL_BYTES: usize = 2 << 30;
 /// Most buffers kept per (dtype, capacity class): a training step holds dozens of same-sized

@@ -199,6 +199,12 @@ pub fn scaled_dot_product_attention_with(q: &Tensor, k: &Tensor, v: &Tensor, o: 
     }
     let e = *q.shape().last().unwrap_or(&1);
     let scale = o.scale.unwrap_or(1.0 / (e as f64).sqrt());
+    if o.attn_mask.is_none() {
+        // One node, head by head (f32/f64, same leading dims).
+        if let Some(y) = ember_core::fused::sdpa_node(q, &k, &v, o.is_causal, scale, o.dropout_p)? {
+            return Ok(y);
+        }
+    }
     let mut scores = q.matmul(&k.transpose(-2, -1)?)?.mul_scalar(scale)?;
     let (l, s) = (q.shape()[q.dim() - 2], k.shape()[k.dim() - 2]);
     if o.is_causal {

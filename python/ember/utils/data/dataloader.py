@@ -279,6 +279,11 @@ def _worker_loop(dataset, index_queue, data_queue, done_event, auto_collation, c
         except Exception:
             payload = ForkingPickler.dumps(ExceptionWrapper(where=f"in DataLoader worker process {worker_id}"))
         data_queue.put((idx, bytes(payload)))
+    # Shutting down: the main process reads nothing more, so the worker must not wait at exit for
+    # its queue's feeder thread to push prefetched batches into a full pipe (it would sit there
+    # until the main process gives up joining it and terminates it, 5 s per worker).
+    data_queue.cancel_join_thread()
+    data_queue.close()
 
 
 class _ResetTask:
