@@ -180,3 +180,45 @@ fn batched_small_solves_satisfy_their_systems_and_name_the_first_singular_matrix
     let e = sing.linalg_solve(&b).unwrap_err().to_string();
     assert!(e.contains("Batch element 200") && e.contains("singular"), "{e}");
 }
+
+#[test]
+fn batched_small_inverses_and_determinants_by_their_definitions() {
+    // 300 matrices of 12 x 12 (split across threads) and 5 of 3 x 3 (one block).
+    let eye = Tensor::eye(12, DType::F64).unwrap();
+    let a = randn(&[300, 12, 12], 41).add(&eye.mul_scalar(6.0).unwrap()).unwrap();
+    ember_core::set_num_threads(1);
+    let one = a.inv().unwrap();
+    let d1 = a.det().unwrap();
+    ember_core::set_num_threads(2);
+    let two = a.inv().unwrap();
+    assert_eq!(max_abs_diff(&one, &two), 0.0, "the same factorisation at any thread count");
+    assert_eq!(max_abs_diff(&d1, &a.det().unwrap()), 0.0);
+    // A A^-1 = I by multiplication.
+    let id = eye.expand(&[300, 12, 12]).unwrap();
+    assert!(max_abs_diff(&a.matmul(&two).unwrap(), &id) < 1e-12);
+    // det(A) det(A^-1) = 1.
+    let prod = d1.mul(&two.det().unwrap()).unwrap().to_vec::<f64>().unwrap();
+    assert!(prod.iter().all(|p| (p - 1.0).abs() < 1e-10), "{prod:?}");
+    // Known determinants: a row swap of diag(2, 3, 4) is -24, an upper triangle the product of
+    // its diagonal, a matrix with two equal rows 0 (not an error), and a cyclic permutation +1.
+    let m: Vec<f64> = [
+        [0., 3., 0., 2., 0., 0., 0., 0., 4.],
+        [2., 5., -1., 0., -3., 7., 0., 0., 0.5],
+        [1., 2., 3., 1., 2., 3., 4., 5., 6.],
+        [0., 1., 0., 0., 0., 1., 1., 0., 0.],
+        [1., 2., 0., 3., 4., 0., 0., 0., 1.],
+    ]
+    .concat();
+    let small = Tensor::from_vec(m, &[5, 3, 3]).unwrap();
+    let d = small.det().unwrap().to_vec::<f64>().unwrap();
+    for (got, want) in d.iter().zip([-24.0, -3.0, 0.0, 1.0, -2.0]) {
+        assert!((got - want).abs() < 1e-12, "{d:?}");
+    }
+    // Batch element 2 is singular: inv names it, as PyTorch's error does.
+    let e = small.inv().unwrap_err().to_string();
+    assert!(e.contains("Batch element 2") && e.contains("singular"), "{e}");
+    // f32 takes the same path.
+    let f = a.to_dtype(DType::F32).unwrap();
+    let inv32 = f.inv().unwrap().to_dtype(DType::F64).unwrap();
+    assert!(max_abs_diff(&inv32, &two) < 1e-4);
+}

@@ -76,6 +76,14 @@ fn zero_pivot<T: Real>(u: MatRef<'_, T>) -> Option<usize> {
 /// Inverses of each `n x n` matrix.
 pub fn inv<T: Real>(a: &[T], n: usize) -> Result<Vec<T>, Failed> {
     let mut out = vec![T::default(); a.len()];
+    if n > 0 && small_batch(n, a.len() / (n * n)) {
+        // Solves against the identity, a block of matrices per thread.
+        for o in out.chunks_mut(n * n) {
+            (0..n).for_each(|i| o[i * n + i] = T::from_f64(1.0));
+        }
+        solve_small(a, &mut out, n, n)?;
+        return Ok(out);
+    }
     for_each_matrix(a, n * n, &mut out, n * n, n, |b, m, o| {
         let lu = view(m, n, n).partial_piv_lu();
         if let Some(p) = zero_pivot(lu.U()) {
@@ -93,8 +101,7 @@ pub fn solve<T: Real>(a: &[T], b: &[T], n: usize, k: usize) -> Result<Vec<T>, Fa
     if n == 0 || k == 0 {
         return Ok(out);
     }
-    let batch = a.len() / (n * n);
-    if n < 96 && batch > 1 {
+    if small_batch(n, a.len() / (n * n)) {
         solve_small(a, &mut out, n, k)?;
         return Ok(out);
     }
@@ -110,30 +117,57 @@ pub fn solve<T: Real>(a: &[T], b: &[T], n: usize, k: usize) -> Result<Vec<T>, Fa
     Ok(out)
 }
 
-/// [`solve`] for a batch of small systems: a block of matrices per thread, each factorised in
-/// place in one buffer with one scratch allocation per block. faer's one-call
-/// `partial_piv_lu().solve_in_place()` allocates the factors, two permutations and its scratch
-/// per matrix, which was most of the time at 8 x 8 (64 systems: 1.7x torch at one thread).
-fn solve_small<T: Real>(a: &[T], out: &mut [T], n: usize, k: usize) -> Result<(), Failed> {
-    use faer::dyn_stack::{MemBuffer, MemStack, StackReq};
-    use faer::linalg::lu::partial_pivoting::{factor, solve};
+/// Whether a batch is one of many small matrices, which [`lu_small`] factorises a block per
+/// thread.
+fn small_batch(n: usize, batch: usize) -> bool {
+    n < 96 && batch > 1
+}
+
+/// The LU factors of one matrix as `lu_small` hands them on: the packed factors (L strictly
+/// below the diagonal, unit diagonal implied; U on and above), the row permutation, its
+/// number of transpositions, and scratch memory.
+type Factored<'a, T> = (MatMut<'a, T>, faer::perm::PermRef<'a, usize>, usize, &'a mut MemStack);
+
+use faer::dyn_stack::{MemBuffer, MemStack, StackReq};
+
+/// Factorises every `n x n` matrix of a batch of small ones and runs `each` on its factors and
+/// its `out_block` of `out`: a block of matrices per thread, each factorised in place in one
+/// buffer with one scratch allocation per block. faer's one-call forms (`partial_piv_lu()`
+/// then `solve_in_place`, `inverse`, `determinant`) allocate the factors, two permutations and
+/// their scratch per matrix, which was most of the time at 8 x 8 (64 solves 1.7x torch, 64
+/// inverses 2.1x, at one thread). A zero pivot is an error naming the first such matrix in
+/// batch order (at any thread count) when `singular_fails`, else `each` sees it. With
+/// `transposed`, `Aᵀ` is factorised (the row-major data read column-major: faer's LU runs down
+/// contiguous columns, 1.5x faster at 64 x 64), enough for a determinant.
+#[allow(clippy::too_many_arguments)]
+fn lu_small<T: Real>(
+    a: &[T],
+    n: usize,
+    out: &mut [T],
+    out_block: usize,
+    work_per_matrix: usize,
+    singular_fails: bool,
+    transposed: bool,
+    scratch: StackReq,
+    each: impl Fn(Factored<'_, T>, &mut [T]) + Sync,
+) -> Result<(), Failed> {
+    use faer::linalg::lu::partial_pivoting::factor;
     let batch = a.len() / (n * n);
     let threads = ember_kernels::num_threads();
     // Threads only for enough work: waking a second thread cost more than 64 8 x 8 systems
     // (26 µs on one thread, 41 µs on two).
-    let work = batch * n * n * (n + k);
-    let per = if threads > 1 && work >= 1 << 18 { batch.div_ceil(threads) } else { batch };
-    let block = |first: usize, mats: &[T], rhs: &mut [T]| -> Result<(), Failed> {
+    let per = if threads > 1 && batch * work_per_matrix >= 1 << 18 { batch.div_ceil(threads) } else { batch };
+    let block = |first: usize, mats: &[T], outs: &mut [T]| -> Result<(), Failed> {
         let mut lu = vec![T::default(); n * n];
         let (mut perm, mut perm_inv) = (vec![0usize; n], vec![0usize; n]);
         let mut mem = MemBuffer::new(StackReq::any_of(&[
             factor::lu_in_place_scratch::<usize, T>(n, n, Par::Seq, Default::default()),
-            solve::solve_in_place_scratch::<usize, T>(n, k, Par::Seq),
+            scratch,
         ]));
-        for (j, (m, o)) in mats.chunks(n * n).zip(rhs.chunks_mut(n * k)).enumerate() {
+        for (j, (m, o)) in mats.chunks(n * n).zip(outs.chunks_mut(out_block)).enumerate() {
             lu.copy_from_slice(m);
-            let mut f = view_mut(&mut lu, n, n);
-            let (_, p) = factor::lu_in_place(
+            let mut f = if transposed { MatMut::from_column_major_slice_mut(&mut lu, n, n) } else { view_mut(&mut lu, n, n) };
+            let (info, p) = factor::lu_in_place(
                 f.as_mut(),
                 &mut perm,
                 &mut perm_inv,
@@ -141,11 +175,12 @@ fn solve_small<T: Real>(a: &[T], out: &mut [T], n: usize, k: usize) -> Result<()
                 MemStack::new(&mut mem),
                 Default::default(),
             );
-            if let Some(pivot) = zero_pivot(f.as_ref()) {
-                return Err(Failed { batch: first + j, pivot });
+            if singular_fails {
+                if let Some(pivot) = zero_pivot(f.as_ref()) {
+                    return Err(Failed { batch: first + j, pivot });
+                }
             }
-            // The packed factors: L strictly below the diagonal (unit diagonal implied), U on and above.
-            solve::solve_in_place(f.as_ref(), f.as_ref(), p, view_mut(o, n, k), Par::Seq, MemStack::new(&mut mem));
+            each((f, p, info.transposition_count, MemStack::new(&mut mem)), o);
         }
         Ok(())
     };
@@ -153,7 +188,7 @@ fn solve_small<T: Real>(a: &[T], out: &mut [T], n: usize, k: usize) -> Result<()
         // Every block runs; the first failing matrix in batch order is the one reported.
         let done: Vec<Result<(), Failed>> = a
             .par_chunks(per * n * n)
-            .zip(out.par_chunks_mut(per * n * k))
+            .zip(out.par_chunks_mut(per * out_block))
             .enumerate()
             .map(|(c, (m, o))| block(c * per, m, o))
             .collect();
@@ -163,9 +198,27 @@ fn solve_small<T: Real>(a: &[T], out: &mut [T], n: usize, k: usize) -> Result<()
     }
 }
 
+/// [`solve`] for a batch of small systems (`out` holds the right-hand sides on entry).
+fn solve_small<T: Real>(a: &[T], out: &mut [T], n: usize, k: usize) -> Result<(), Failed> {
+    use faer::linalg::lu::partial_pivoting::solve;
+    let scratch = solve::solve_in_place_scratch::<usize, T>(n, k, Par::Seq);
+    lu_small(a, n, out, n * k, n * n * (n + k), true, false, scratch, |(f, p, _, mem), o| {
+        solve::solve_in_place(f.as_ref(), f.as_ref(), p, view_mut(o, n, k), Par::Seq, mem);
+    })
+}
+
 /// Determinants of each `n x n` matrix (`n > 0`).
 pub fn det<T: Real>(a: &[T], n: usize) -> Vec<T> {
     let mut out = vec![T::default(); a.len() / (n * n)];
+    if small_batch(n, out.len()) {
+        // det A = det Aᵀ: the product of U's diagonal, negated per row transposition (a zero
+        // pivot gives 0).
+        let _ = lu_small(a, n, &mut out, 1, n * n * n, false, true, StackReq::EMPTY, |(f, _, swaps, _), o| {
+            let d = (0..n).fold(1.0f64, |acc, i| acc * f[(i, i)].to_f64());
+            o[0] = T::from_f64(if swaps % 2 == 1 { -d } else { d });
+        });
+        return out;
+    }
     let _ = for_each_matrix::<T, ()>(a, n * n, &mut out, 1, n, |_, m, o| {
         o[0] = view(m, n, n).determinant();
         Ok(())
