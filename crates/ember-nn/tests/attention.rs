@@ -42,7 +42,10 @@ fn fused_attention_matches_its_definition() {
         ] {
             let [q, k, v] = qkv(&sq, &sk, ev, dtype);
             let got = F::scaled_dot_product_attention(&q, &k, &v, None, causal, Some(0.7)).unwrap();
-            assert!(got.grad_fn_name().is_some_and(|n| n.contains("ScaledDotProductAttention")), "{sq:?}: not the node");
+            assert!(
+                got.grad_fn_name().is_some_and(|n| n.contains("ScaledDotProductAttention")),
+                "{sq:?}: not the node"
+            );
             let want = definition(&q, &k, &v, causal, 0.7).unwrap();
             let tol = if dtype == DType::F32 { 2e-5 } else { 1e-12 };
             let (g, w) = (got.to_f64_vec().unwrap(), want.to_f64_vec().unwrap());

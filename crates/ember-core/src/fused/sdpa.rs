@@ -132,7 +132,10 @@ fn forward<T: AttnFloat>(q: &[T], k: &[T], v: &[T], drop: Option<&[T]>, d: Dims,
             probs(q, k, h, &d, &mut qs, &mut scores, p);
             let pd: &[T] = match drop {
                 Some(dm) => {
-                    scores.iter_mut().zip(p.iter().zip(&dm[h * l * s..(h + 1) * l * s])).for_each(|(o, (&a, &b))| *o = a * b);
+                    scores
+                        .iter_mut()
+                        .zip(p.iter().zip(&dm[h * l * s..(h + 1) * l * s]))
+                        .for_each(|(o, (&a, &b))| *o = a * b);
                     &scores
                 }
                 None => p,
@@ -248,7 +251,14 @@ fn composite_backward(
 /// f64. `None` when the inputs are outside what the node handles (the caller composes tensor
 /// ops instead).
 #[track_caller]
-pub fn sdpa_node(q: &Tensor, k: &Tensor, v: &Tensor, causal: bool, scale: f64, dropout_p: f64) -> Result<Option<Tensor>> {
+pub fn sdpa_node(
+    q: &Tensor,
+    k: &Tensor,
+    v: &Tensor,
+    causal: bool,
+    scale: f64,
+    dropout_p: f64,
+) -> Result<Option<Tensor>> {
     let dt = q.dtype();
     let nd = q.dim();
     let fits = nd >= 2

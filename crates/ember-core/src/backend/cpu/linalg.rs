@@ -166,7 +166,8 @@ fn lu_small<T: Real>(
         ]));
         for (j, (m, o)) in mats.chunks(n * n).zip(outs.chunks_mut(out_block)).enumerate() {
             lu.copy_from_slice(m);
-            let mut f = if transposed { MatMut::from_column_major_slice_mut(&mut lu, n, n) } else { view_mut(&mut lu, n, n) };
+            let mut f =
+                if transposed { MatMut::from_column_major_slice_mut(&mut lu, n, n) } else { view_mut(&mut lu, n, n) };
             let (info, p) = factor::lu_in_place(
                 f.as_mut(),
                 &mut perm,
