@@ -222,3 +222,30 @@ fn batched_small_inverses_and_determinants_by_their_definitions() {
     let inv32 = f.inv().unwrap().to_dtype(DType::F64).unwrap();
     assert!(max_abs_diff(&inv32, &two) < 1e-4);
 }
+
+#[test]
+fn slogdet_keeps_a_finite_logarithm_where_the_determinant_overflows() {
+    // diag(1e4, ..., 1e4) with its first two rows swapped, 100 x 100 in f32: det = -1e400 is
+    // far beyond f32 (and f64), log|det| = 100 ln 1e4 is not.
+    let mut v = vec![0.0f32; 100 * 100];
+    for i in 0..100 {
+        let row = match i {
+            0 => 1,
+            1 => 0,
+            r => r,
+        };
+        v[row * 100 + i] = 1e4;
+    }
+    let a = Tensor::from_vec(v, &[100, 100]).unwrap();
+    let (sign, log) = a.slogdet().unwrap();
+    assert_eq!(sign.to_vec::<f32>().unwrap(), vec![-1.0]);
+    let want = 100.0 * 1e4f64.ln();
+    assert!((log.to_vec::<f32>().unwrap()[0] as f64 - want).abs() < 1e-3 * want, "{log:?}");
+    // A singular matrix: (0, -inf); a batch, as det's signs and logarithms.
+    let b = Tensor::from_vec(vec![1.0f64, 2.0, 2.0, 4.0, 0.0, 1.0, 1.0, 0.0, 3.0, 0.0, 0.0, -2.0], &[3, 2, 2]).unwrap();
+    let (s, l) = b.slogdet().unwrap();
+    assert_eq!(s.to_vec::<f64>().unwrap(), vec![0.0, -1.0, -1.0]);
+    let l = l.to_vec::<f64>().unwrap();
+    assert_eq!(l[0], f64::NEG_INFINITY);
+    assert!(l[1].abs() < 1e-15 && (l[2] - 6f64.ln()).abs() < 1e-15, "{l:?}");
+}

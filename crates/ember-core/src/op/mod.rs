@@ -358,7 +358,16 @@ op_table! {
             let s = g.mul(&d)?.unsqueeze(-1)?.unsqueeze(-1)?;
             Ok(vec![Some(s.mul(&a.inv()?.transpose_last()?)?)])
         },
-        tests: ["det", "slogdet"],
+        tests: ["det"],
+    }
+    /// `log |det A|` (slogdet's second output): `dA = g A^-T`.
+    LogAbsDet {
+        saves: [a = input(0)],
+        backward: |st, g, need| {
+            let s = g.unsqueeze(-1)?.unsqueeze(-1)?;
+            Ok(vec![Some(s.mul(&a.inv()?.transpose_last()?)?)])
+        },
+        tests: ["slogdet"],
     }
     /// Lower Cholesky factors: `S = L^-T Phi(L^T G) L^-1`, `dA = (S + S^T) / 2`, where `Phi`
     /// keeps the lower triangle and halves the diagonal.

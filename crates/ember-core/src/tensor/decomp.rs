@@ -138,12 +138,21 @@ impl Tensor {
         Ok(y.record(&[self], || Op::Det))
     }
 
-    /// `(sign, log|det|)` of each square matrix (`torch.linalg.slogdet`; from `det`, so very
-    /// large or small determinants overflow to inf / underflow to -inf).
+    /// `(sign, log|det|)` of each square matrix (`torch.linalg.slogdet`), from the LU factors:
+    /// determinants far beyond the dtype's range keep a finite logarithm.
     #[track_caller]
     pub fn slogdet(&self) -> Result<(Tensor, Tensor)> {
-        let d = self.det()?;
-        Ok((d.detach().sign()?, at_caller(d.abs()?.log())?))
+        let (batch, n) = self.square_batch("slogdet")?;
+        let shape = &self.shape()[..self.dim() - 2];
+        let (sign, log) = with_real!(self.dtype(), T => {
+            let (s, l) = if n == 0 {
+                (vec![T::from_f64(1.0); batch], vec![T::from_f64(0.0); batch])
+            } else {
+                cpu::slogdet(&self.real_data::<T>()?, n)
+            };
+            (Tensor::from_vec(s, shape)?.to_dtype(self.dtype())?, Tensor::from_vec(l, shape)?.to_dtype(self.dtype())?)
+        });
+        Ok((sign, log.record(&[self], || Op::LogAbsDet)))
     }
 
     /// The lower Cholesky factor of each symmetric positive-definite matrix
