@@ -107,7 +107,7 @@ fn probs<T: AttnFloat>(q: &[T], k: &[T], h: usize, d: &Dims, qs: &mut [T], score
 }
 
 /// Forward over every head: `out [H, L, Ev]`, and `P [H, L, S]` when `keep_p`.
-fn forward<T: AttnFloat>(q: &[T], k: &[T], v: &[T], drop: Option<&[T]>, d: Dims, keep_p: bool) -> (Vec<T>, Vec<T>) {
+fn forward<T: AttnFloat>(q: &[T], k: &[T], v: &[T], keep: Option<&[T]>, d: Dims, keep_p: bool) -> (Vec<T>, Vec<T>) {
     let (l, s, e, ev) = (d.l, d.s, d.e, d.ev);
     let mut y = pool::take::<T>(d.heads * l * ev);
     let mut saved = if keep_p { pool::take::<T>(d.heads * l * s) } else { Vec::new() };
@@ -130,7 +130,7 @@ fn forward<T: AttnFloat>(q: &[T], k: &[T], v: &[T], drop: Option<&[T]>, d: Dims,
                 }
             };
             probs(q, k, h, &d, &mut qs, &mut scores, p);
-            let pd: &[T] = match drop {
+            let pd: &[T] = match keep {
                 Some(dm) => {
                     scores
                         .iter_mut()
@@ -143,11 +143,9 @@ fn forward<T: AttnFloat>(q: &[T], k: &[T], v: &[T], drop: Option<&[T]>, d: Dims,
             matmul(l, ev, s, out(yh, ev), m(pd, 0, s), m(v, h * s * ev, ev), false, 1);
         }
     });
-    drop_jobs(jobs);
+    drop(jobs);
     (y, saved)
 }
-
-fn drop_jobs<J>(_: Vec<J>) {}
 
 /// [`read_as`] of an optional tensor.
 fn read_opt<T: AttnFloat, R>(t: Option<&Tensor>, f: impl FnOnce(Option<&[T]>) -> R) -> Result<R> {
@@ -167,7 +165,7 @@ fn backward<T: AttnFloat>(
     k: &[T],
     v: &[T],
     p: &[T],
-    drop: Option<&[T]>,
+    keep: Option<&[T]>,
     dy: &[T],
     d: Dims,
 ) -> (Vec<T>, Vec<T>, Vec<T>) {
@@ -190,7 +188,7 @@ fn backward<T: AttnFloat>(
             let ph = &p[h * l * s..(h + 1) * l * s];
             // dP' = dO vᵀ [L, S]
             matmul(l, s, ev, out(&mut dp, s), m(dy, h * l * ev, ev), mt(v, h * s * ev, ev), false, 1);
-            let pdh: &[T] = match drop {
+            let pdh: &[T] = match keep {
                 Some(dm) => {
                     let dmh = &dm[h * l * s..(h + 1) * l * s];
                     pd.iter_mut().zip(ph.iter().zip(dmh)).for_each(|(o, (&a, &b))| *o = a * b);
@@ -218,7 +216,7 @@ fn backward<T: AttnFloat>(
             matmul(s, e, l, out(&mut dkb[r * s * e..(r + 1) * s * e], e), mt(&dp, 0, s), m(q, h * l * e, e), false, 1);
         }
     });
-    drop_jobs(jobs);
+    drop(jobs);
     (dq, dk, dv)
 }
 
@@ -227,7 +225,7 @@ fn composite_backward(
     q: &Tensor,
     k: &Tensor,
     v: &Tensor,
-    drop: Option<&Tensor>,
+    keep: Option<&Tensor>,
     dy: &Tensor,
     d: Dims,
 ) -> Result<[Tensor; 3]> {
@@ -237,7 +235,7 @@ fn composite_backward(
         scores = scores.masked_fill(&allowed.logical_not()?, f64::NEG_INFINITY)?;
     }
     let p = scores.softmax(-1)?;
-    let (pd, dp) = match drop {
+    let (pd, dp) = match keep {
         Some(m) => (p.mul(m)?, dy.matmul(&v.transpose(-2, -1)?)?.mul(m)?),
         None => (p.clone(), dy.matmul(&v.transpose(-2, -1)?)?),
     };
@@ -292,7 +290,7 @@ pub fn sdpa_node(
 fn run<T: AttnFloat>(q: &Tensor, k: &Tensor, v: &Tensor, d: Dims, dropout_p: f64) -> Result<Tensor> {
     let recording = crate::autograd::is_grad_enabled() && [q, k, v].iter().any(|t| t.requires_grad());
     // The dropout keep-mask, already scaled by 1 / (1 - p): [.., L, S].
-    let drop = if dropout_p > 0.0 {
+    let keep = if dropout_p > 0.0 {
         let mut shape = q.shape().to_vec();
         *shape.last_mut().expect("q has >= 2 dims") = d.s;
         let keep = Tensor::rand(&shape, DType::F32)?.ge_scalar(dropout_p)?;
@@ -300,7 +298,7 @@ fn run<T: AttnFloat>(q: &Tensor, k: &Tensor, v: &Tensor, d: Dims, dropout_p: f64
     } else {
         None
     };
-    let (y, p) = read_opt(drop.as_ref(), |dm: Option<&[T]>| {
+    let (y, p) = read_opt(keep.as_ref(), |dm: Option<&[T]>| {
         read_as(q, "scaled_dot_product_attention", |qv: &[T]| {
             read_as(k, "scaled_dot_product_attention", |kv: &[T]| {
                 read_as(v, "scaled_dot_product_attention", |vv: &[T]| forward(qv, kv, vv, dm, d, recording))
@@ -319,7 +317,7 @@ fn run<T: AttnFloat>(q: &Tensor, k: &Tensor, v: &Tensor, d: Dims, dropout_p: f64
     let (qt, kt, vt) = (q.clone(), k.clone(), v.clone());
     let back = move |gy: &Tensor| -> Result<Vec<Option<Tensor>>> {
         let [dq, dk, dv] = if crate::autograd::is_grad_enabled() {
-            composite_backward(&qt, &kt, &vt, drop.as_ref(), gy, d)?
+            composite_backward(&qt, &kt, &vt, keep.as_ref(), gy, d)?
         } else {
             let name = "scaled_dot_product_attention";
             let (dq, dk, dv) = read_as(gy, name, |g: &[T]| {
@@ -327,7 +325,7 @@ fn run<T: AttnFloat>(q: &Tensor, k: &Tensor, v: &Tensor, d: Dims, dropout_p: f64
                     read_as(&kt, name, |kv: &[T]| {
                         read_as(&vt, name, |vv: &[T]| {
                             read_as(&p, name, |pv: &[T]| {
-                                read_opt(drop.as_ref(), |dm: Option<&[T]>| backward(qv, kv, vv, pv, dm, g, d))
+                                read_opt(keep.as_ref(), |dm: Option<&[T]>| backward(qv, kv, vv, pv, dm, g, d))
                             })
                         })
                     })
