@@ -137,7 +137,7 @@ fn with2<T: ember_core::Element, R>(a: &Tensor, b: &Tensor, f: impl FnOnce(&[T],
 }
 
 /// The kernel's `(grad_input, grad_grid)`, computed in `T`.
-fn fused_backward<T: ember_core::Element>(
+fn fused_backward<T: kernel::GridElem>(
     geom: &GridGeom,
     x: &Tensor,
     g: &Tensor,
@@ -199,6 +199,10 @@ fn check(input: &Tensor, grid: &Tensor) -> Result<(usize, usize, usize, usize, u
     let (n, c, h, w) = (input.shape()[0], input.shape()[1], input.shape()[2], input.shape()[3]);
     let (ho, wo) = (grid.shape()[1], grid.shape()[2]);
     ember_core::storage::checked_numel(op, &[n, c, ho, wo], input.dtype())?;
+    if h.max(w) > i32::MAX as usize {
+        // Pixel indices are 32-bit, as PyTorch's vectorised kernel's.
+        return Err(Error::unsupported(op, format!("an input side of {} pixels (over 2^31 - 1)", h.max(w))));
+    }
     Ok((n, c, h, w, ho, wo))
 }
 

@@ -1,36 +1,23 @@
 //! `F.grid_sample` on `[N, C, H, W]` images as one pass (PyTorch's `grid_sampler_2d` CPU
-//! kernel semantics): for each output point the taps it reads (1 nearest, 4 bilinear, 16
-//! bicubic) are found once, as input offsets with their weights and the weights' derivatives
-//! in `x` and `y`, and then every channel is a weighted sum over those taps. Backward reuses
-//! the taps: the input gradient scatters `weight * grad` into each channel plane, the grid
-//! gradient sums `input * d weight / d coordinate` over channels.
+//! kernel semantics): for each block of output points the taps they read (1 nearest, 4
+//! bilinear, 16 bicubic) are found once, as input offsets with their weights and the weights'
+//! derivatives in the grid's `x` and `y`, and then every channel is a weighted sum over those
+//! taps. The taps come from `ember_kernels::grid`, one vectorised pass per axis (a 2-D tap's
+//! weight is the product of its x and y weights). Backward reuses the taps: the input
+//! gradient scatters `weight * grad` into each channel plane, the grid gradient sums
+//! `grad * input * d weight` over channels.
 //!
-//! Work is per image, in parallel over blocks of points (each block's taps computed once for
-//! all channels) and, for the input gradient, over channel planes. Values are read and
-//! accumulated in f64.
+//! Work is per image, in parallel over blocks of points and, for the input gradient, over
+//! channel planes. Arithmetic is in the tensor's type (f32 or f64), as PyTorch's.
 
 use super::resample::Real;
-use crate::dtype::Element;
 use crate::storage::pool;
+use ember_kernels::grid::{axis_taps, GridAxis, GridFloat};
 use ember_kernels::num_threads;
 use ember_kernels::threads::for_each_block_mut;
 use rayon::prelude::*;
 
-/// `F.grid_sample`'s `mode`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum GridMode {
-    Bilinear,
-    Nearest,
-    Bicubic,
-}
-
-/// `F.grid_sample`'s `padding_mode`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum GridPadding {
-    Zeros,
-    Border,
-    Reflection,
-}
+pub use ember_kernels::grid::{GridMode, GridPadding};
 
 /// The geometry of one call: input `[n, c, h, w]`, output points `p = Ho * Wo` per image.
 #[derive(Clone, Copy, Debug)]
@@ -45,244 +32,111 @@ pub struct GridGeom {
     pub align_corners: bool,
 }
 
-/// One tap: the offset in the `h * w` plane, its weight, and the weight's derivatives in the
-/// (padded) pixel coordinates `x` and `y`. Taps outside the image have weight 0.
-#[derive(Clone, Copy, Default)]
-struct Tap {
-    at: usize,
-    w: f64,
-    dx: f64,
-    dy: f64,
-}
-
-const A: f64 = -0.75; // the cubic convolution's coefficient, as PyTorch's
-
-/// `v.floor()` without a libm call or a branch (baseline x86-64 has no rounding
-/// instruction): exact for |v| < 2^63; NaN gives 0.
-#[inline]
-fn floor(v: f64) -> f64 {
-    let t = v as i64 as f64;
-    t - (t > v) as u8 as f64
-}
-
-/// Grid coordinate in `[-1, 1]` to pixel coordinate, and its derivative.
-#[inline(always)]
-fn unnormalize(v: f64, size: usize, align: bool) -> (f64, f64) {
-    if align {
-        let s = (size as f64 - 1.0) / 2.0;
-        ((v + 1.0) * s, s)
-    } else {
-        let s = size as f64 / 2.0;
-        (((v + 1.0) * size as f64 - 1.0) / 2.0, s)
+impl GridGeom {
+    fn axis(&self, size: usize, component: usize) -> GridAxis {
+        GridAxis { size, component, mode: self.mode, padding: self.padding, align_corners: self.align_corners }
     }
-}
-
-/// Clips to `[0, size - 1]`; the derivative is 0 on and beyond the borders (as PyTorch's).
-#[inline(always)]
-fn clip(v: f64, size: usize) -> (f64, f64) {
-    let hi = size as f64 - 1.0;
-    if v <= 0.0 {
-        (0.0, 0.0)
-    } else if v >= hi {
-        (hi, 0.0)
-    } else {
-        (v, 1.0)
-    }
-}
-
-/// Mirrors `v` into `[twice_low / 2, twice_high / 2]`, with the derivative (+-1).
-fn reflect(v: f64, twice_low: f64, twice_high: f64) -> (f64, f64) {
-    if twice_low == twice_high {
-        return (0.0, 0.0);
-    }
-    let (min, span) = (twice_low / 2.0, (twice_high - twice_low) / 2.0);
-    let (d, sign) = if v - min < 0.0 { (min - v, -1.0) } else { (v - min, 1.0) };
-    let extra = d % span;
-    if ((d / span).floor() as i64) % 2 == 0 {
-        (extra + min, sign)
-    } else {
-        (span - extra + min, -sign)
-    }
-}
-
-/// The padded source coordinate of a grid value for bilinear and nearest sampling, with its
-/// derivative in the grid value.
-#[inline(always)]
-fn source(v: f64, size: usize, pad: GridPadding, align: bool) -> (f64, f64) {
-    let (x, s) = unnormalize(v, size, align);
-    match pad {
-        GridPadding::Zeros => (x, s),
-        GridPadding::Border => {
-            let (x, g) = clip(x, size);
-            (x, s * g)
-        }
-        GridPadding::Reflection => {
-            let twice = if align { (0.0, 2.0 * (size as f64 - 1.0)) } else { (-1.0, 2.0 * size as f64 - 1.0) };
-            let (x, r) = reflect(x, twice.0, twice.1);
-            let (x, g) = clip(x, size);
-            (x, s * r * g)
-        }
-    }
-}
-
-/// A bicubic tap's integer coordinate after padding (border clips it, reflection mirrors
-/// then clips it), or `None` outside the image.
-fn bounded(i: f64, size: usize, pad: GridPadding, align: bool) -> Option<usize> {
-    let i = match pad {
-        GridPadding::Zeros => i,
-        GridPadding::Border => clip(i, size).0,
-        GridPadding::Reflection => {
-            let twice = if align { (0.0, 2.0 * (size as f64 - 1.0)) } else { (-1.0, 2.0 * size as f64 - 1.0) };
-            clip(reflect(i, twice.0, twice.1).0, size).0
-        }
-    };
-    (i >= 0.0 && i < size as f64).then_some(i as usize)
-}
-
-/// The four cubic convolution weights at fraction `t` and their derivatives in `t`.
-fn cubic(t: f64) -> ([f64; 4], [f64; 4]) {
-    let f1 = |s: f64| ((A + 2.0) * s - (A + 3.0)) * s * s + 1.0;
-    let d1 = |s: f64| (3.0 * (A + 2.0) * s - 2.0 * (A + 3.0)) * s;
-    let f2 = |s: f64| ((A * s - 5.0 * A) * s + 8.0 * A) * s - 4.0 * A;
-    let d2 = |s: f64| (3.0 * A * s - 10.0 * A) * s + 8.0 * A;
-    ([f2(t + 1.0), f1(t), f1(1.0 - t), f2(2.0 - t)], [d2(t + 1.0), d1(t), -d1(1.0 - t), -d2(2.0 - t)])
-}
-
-/// The taps of one grid point `(gx, gy)`, written to `out` (`taps_per_point` entries), and the
-/// derivatives of the sampling coordinates in the grid values.
-fn taps_of(g: &GridGeom, gx: f64, gy: f64, out: &mut [Tap]) -> (f64, f64) {
-    let (w, h) = (g.w, g.h);
-    let inside = |x: i64, y: i64| x >= 0 && y >= 0 && (x as usize) < w && (y as usize) < h;
-    match g.mode {
-        GridMode::Nearest => {
-            let (x, sx) = source(gx, w, g.padding, g.align_corners);
-            let (y, sy) = source(gy, h, g.padding, g.align_corners);
-            // Round half to even, as `nearbyint`.
-            let (xi, yi) = (x.round_ties_even() as i64, y.round_ties_even() as i64);
-            out[0] = match inside(xi, yi) {
-                true => Tap { at: yi as usize * w + xi as usize, w: 1.0, dx: 0.0, dy: 0.0 },
-                false => Tap::default(),
-            };
-            (sx, sy)
-        }
-        GridMode::Bilinear => {
-            let (x, sx) = source(gx, w, g.padding, g.align_corners);
-            let (y, sy) = source(gy, h, g.padding, g.align_corners);
-            let (x0, y0) = (floor(x), floor(y));
-            let (fx, fy) = (x - x0, y - y0);
-            let corners = [
-                (0, 0, (1.0 - fx) * (1.0 - fy), -(1.0 - fy), -(1.0 - fx)),
-                (1, 0, fx * (1.0 - fy), 1.0 - fy, -fx),
-                (0, 1, (1.0 - fx) * fy, -fy, 1.0 - fx),
-                (1, 1, fx * fy, fy, fx),
-            ];
-            for (k, &(ox, oy, wt, dx, dy)) in corners.iter().enumerate() {
-                let (xi, yi) = ((x0 as i64).saturating_add(ox), (y0 as i64).saturating_add(oy));
-                out[k] = match inside(xi, yi) {
-                    true => Tap { at: yi as usize * w + xi as usize, w: wt, dx, dy },
-                    false => Tap::default(),
-                };
-            }
-            (sx, sy)
-        }
-        GridMode::Bicubic => {
-            // The coordinate itself is not padded; each tap is (grid_sampler_2d's bicubic).
-            let (x, sx) = unnormalize(gx, w, g.align_corners);
-            let (y, sy) = unnormalize(gy, h, g.align_corners);
-            let (x0, y0) = (floor(x), floor(y));
-            let (cx, dcx) = cubic(x - x0);
-            let (cy, dcy) = cubic(y - y0);
-            for j in 0..4 {
-                let yi = bounded(y0 - 1.0 + j as f64, h, g.padding, g.align_corners);
-                for i in 0..4 {
-                    let xi = bounded(x0 - 1.0 + i as f64, w, g.padding, g.align_corners);
-                    out[j * 4 + i] = match (xi, yi) {
-                        (Some(xi), Some(yi)) => {
-                            Tap { at: yi * w + xi, w: cx[i] * cy[j], dx: dcx[i] * cy[j], dy: cx[i] * dcy[j] }
-                        }
-                        _ => Tap::default(),
-                    };
-                }
-            }
-            (sx, sy)
-        }
-    }
-}
-
-fn taps_per_point(mode: GridMode) -> usize {
-    match mode {
-        GridMode::Nearest => 1,
-        GridMode::Bilinear => 4,
-        GridMode::Bicubic => 16,
+    /// 2-D taps per point.
+    fn taps(&self) -> usize {
+        self.mode.taps() * self.mode.taps()
     }
 }
 
 /// Points per parallel task: enough work to amortise the task, few enough taps to stay in cache.
 const BLOCK: usize = 512;
 
-/// The taps of points `q0..q0 + len` of one image (`grid`: that image's `[p, 2]`) into
-/// `taps`, and the coordinate derivatives per point into `scale`.
-fn block_taps<T: Element>(g: &GridGeom, grid: &[T], q0: usize, taps: &mut [Tap], scale: &mut [(f64, f64)]) {
-    let k = taps_per_point(g.mode);
-    for (i, (tp, sc)) in taps.chunks_mut(k).zip(scale.iter_mut()).enumerate() {
-        let q = q0 + i;
-        *sc = taps_of(g, grid[2 * q].to_f64(), grid[2 * q + 1].to_f64(), tp);
-    }
+/// The float types the kernel computes in.
+pub trait GridElem: Real + GridFloat {}
+impl GridElem for f32 {}
+impl GridElem for f64 {}
+
+/// One block's taps, point-major (entry `i * k + t` is 2-D tap `t` of point `i`): the plane
+/// offset, the weight, and (for backward) the weight's derivatives in the point's grid `x`
+/// and `y`. Built from the per-axis taps, whose buffers it keeps for reuse.
+struct Taps<T> {
+    at: Vec<usize>,
+    wt: Vec<T>,
+    dwx: Vec<T>,
+    dwy: Vec<T>,
+    axes: [(Vec<i32>, Vec<T>, Vec<T>); 2],
 }
 
-/// Bilinear taps of one grid point for the forward pass: four plane offsets and weights
-/// (no derivatives). Points whose four corners are all inside read them directly; the others
-/// give their outside corners weight 0 at offset 0.
-#[inline(always)]
-fn bilinear_point(g: &GridGeom, gx: f64, gy: f64) -> ([usize; 4], [f64; 4]) {
-    let (x, _) = source(gx, g.w, g.padding, g.align_corners);
-    let (y, _) = source(gy, g.h, g.padding, g.align_corners);
-    let (x0, y0) = (floor(x), floor(y));
-    let (fx, fy) = (x - x0, y - y0);
-    let wts = [(1.0 - fx) * (1.0 - fy), fx * (1.0 - fy), (1.0 - fx) * fy, fx * fy];
-    if x0 >= 0.0 && y0 >= 0.0 && x0 + 1.0 < g.w as f64 && y0 + 1.0 < g.h as f64 {
-        let at = y0 as usize * g.w + x0 as usize;
-        return ([at, at + 1, at + g.w, at + g.w + 1], wts);
+impl<T: GridElem> Taps<T> {
+    fn new(g: &GridGeom) -> Taps<T> {
+        let (k, a) = (BLOCK * g.taps(), BLOCK * g.mode.taps());
+        let axis = || (vec![0; a], vec![T::default(); a], vec![T::default(); a]);
+        Taps { at: vec![0; k], wt: vec![T::default(); k], dwx: Vec::new(), dwy: Vec::new(), axes: [axis(), axis()] }
     }
-    let (mut at, mut w) = ([0usize; 4], [0.0; 4]);
-    for (k, (ox, oy)) in [(0i64, 0i64), (1, 0), (0, 1), (1, 1)].into_iter().enumerate() {
-        let (xi, yi) = ((x0 as i64).saturating_add(ox), (y0 as i64).saturating_add(oy));
-        if xi >= 0 && yi >= 0 && (xi as usize) < g.w && (yi as usize) < g.h {
-            at[k] = yi as usize * g.w + xi as usize;
-            w[k] = wts[k];
+
+    /// The taps of points `q0..q0 + len` of one image (`grid`: that image's `[p, 2]`), with
+    /// the weights' derivatives when `grad`.
+    fn fill(&mut self, g: &GridGeom, grid: &[T], q0: usize, len: usize, grad: bool) {
+        let (ta, k) = (g.mode.taps(), g.taps());
+        let coords = &grid[2 * q0..2 * (q0 + len)];
+        for (comp, (size, (ix, w, dw))) in [g.w, g.h].into_iter().zip(self.axes.iter_mut()).enumerate() {
+            axis_taps(&g.axis(size, comp), coords, &mut ix[..ta * len], &mut w[..ta * len], &mut dw[..ta * len]);
+        }
+        let [x, y] = &self.axes;
+        let x = (&x.0[..ta * len], &x.1[..ta * len], &x.2[..ta * len]);
+        let y = (&y.0[..ta * len], &y.1[..ta * len], &y.2[..ta * len]);
+        let (at, wt) = (&mut self.at[..k * len], &mut self.wt[..k * len]);
+        let grad = match grad {
+            true => {
+                self.dwx.resize(k * BLOCK, T::default());
+                self.dwy.resize(k * BLOCK, T::default());
+                Some((&mut self.dwx[..k * len], &mut self.dwy[..k * len]))
+            }
+            false => None,
+        };
+        match ta {
+            1 => outer::<T, 1, 1>(g.w, x, y, at, wt, grad),
+            2 => outer::<T, 2, 4>(g.w, x, y, at, wt, grad),
+            _ => outer::<T, 4, 16>(g.w, x, y, at, wt, grad),
         }
     }
-    (at, w)
 }
 
-/// The forward taps (offset, weight) of points `q0..q0 + at.len() / k` of one image.
-fn forward_taps<T: Real>(g: &GridGeom, grid: &[T], q0: usize, at: &mut [usize], wt: &mut [T]) {
-    let k = taps_per_point(g.mode);
-    match g.mode {
-        GridMode::Bilinear => {
-            for (i, (a, w)) in at.chunks_exact_mut(4).zip(wt.chunks_exact_mut(4)).enumerate() {
-                let q = q0 + i;
-                let (pa, pw) = bilinear_point(g, grid[2 * q].to_f64(), grid[2 * q + 1].to_f64());
-                a.copy_from_slice(&pa);
-                for (d, v) in w.iter_mut().zip(pw) {
-                    *d = T::from_f64(v);
+/// One axis's taps, point-major: index, weight, d weight.
+type AxisTaps<'a, T> = (&'a [i32], &'a [T], &'a [T]);
+
+/// The 2-D taps of a block (`A` per axis, `K = A * A` per point) from its x and y taps: tap
+/// `(j, t)` reads row `y_j`, column `x_t`, with weight `wx_t wy_j`; with `grad`, also the
+/// weight's derivatives in the grid's x (`dwx_t wy_j`) and y (`wx_t dwy_j`).
+fn outer<T: GridElem, const A: usize, const K: usize>(
+    w: usize,
+    x: AxisTaps<T>,
+    y: AxisTaps<T>,
+    at: &mut [usize],
+    wt: &mut [T],
+    grad: Option<(&mut [T], &mut [T])>,
+) {
+    let xs = x.0.chunks_exact(A).zip(x.1.chunks_exact(A));
+    let ys = y.0.chunks_exact(A).zip(y.1.chunks_exact(A));
+    for (((xi, xw), (yi, yw)), (at, wt)) in xs.zip(ys).zip(at.chunks_exact_mut(K).zip(wt.chunks_exact_mut(K))) {
+        for j in 0..A {
+            let row = yi[j] as usize * w;
+            for t in 0..A {
+                at[j * A + t] = row + xi[t] as usize;
+                wt[j * A + t] = xw[t] * yw[j];
+            }
+        }
+    }
+    if let Some((dwx, dwy)) = grad {
+        let xs = x.1.chunks_exact(A).zip(x.2.chunks_exact(A));
+        let ys = y.1.chunks_exact(A).zip(y.2.chunks_exact(A));
+        for (((xw, xd), (yw, yd)), (dx, dy)) in xs.zip(ys).zip(dwx.chunks_exact_mut(K).zip(dwy.chunks_exact_mut(K))) {
+            for j in 0..A {
+                for t in 0..A {
+                    dx[j * A + t] = xd[t] * yw[j];
+                    dy[j * A + t] = xw[t] * yd[j];
                 }
             }
         }
-        _ => {
-            let mut taps = [Tap::default(); 16];
-            for (i, (a, w)) in at.chunks_exact_mut(k).zip(wt.chunks_exact_mut(k)).enumerate() {
-                let q = q0 + i;
-                taps_of(g, grid[2 * q].to_f64(), grid[2 * q + 1].to_f64(), &mut taps[..k]);
-                for ((a, w), t) in a.iter_mut().zip(w.iter_mut()).zip(&taps[..k]) {
-                    (*a, *w) = (t.at, T::from_f64(t.w));
-                }
-            }
-        }
     }
 }
 
-/// `dst[i] = sum_k wt[i, k] * plane[at[i, k]]` with `K` taps per point.
+/// `dst[i] = sum_k wt[i, k] * plane[at[i, k]]` with `K` taps per point. (Scalar loads:
+/// vector gathers measured slower, on Intel with its gather microcode mitigation.)
 fn combine<T: Real, const K: usize>(plane: &[T], at: &[usize], wt: &[T], dst: &mut [T]) {
     for ((d, a), w) in dst.iter_mut().zip(at.chunks_exact(K)).zip(wt.chunks_exact(K)) {
         let mut acc = w[0] * plane[a[0]];
@@ -293,37 +147,23 @@ fn combine<T: Real, const K: usize>(plane: &[T], at: &[usize], wt: &[T], dst: &m
     }
 }
 
-/// Per-task scratch for one block's forward taps (allocated once per task, not per block).
-struct Scratch<T> {
-    at: Vec<usize>,
-    wt: Vec<T>,
-}
-
-impl<T: Real> Scratch<T> {
-    fn new(g: &GridGeom) -> Scratch<T> {
-        let n = BLOCK * taps_per_point(g.mode);
-        Scratch { at: vec![0; n], wt: vec![T::default(); n] }
-    }
-}
-
 /// Samples points `q0..q0 + len` of one image (`planes [c, h w]`, `grid [p, 2]`) for every
 /// channel: channel `ch`'s values go to `dst[ch * stride + offset..][..len]`.
 #[allow(clippy::too_many_arguments)]
-fn sample_block<T: Real>(
+fn sample_block<T: GridElem>(
     g: &GridGeom,
     planes: &[T],
     grid: &[T],
     q0: usize,
     len: usize,
-    scratch: &mut Scratch<T>,
+    taps: &mut Taps<T>,
     dst: &mut [T],
     stride: usize,
     offset: usize,
 ) {
-    let k = taps_per_point(g.mode);
-    let (at, wt) = (&mut scratch.at[..len * k], &mut scratch.wt[..len * k]);
-    forward_taps(g, grid, q0, at, wt);
-    let (at, wt) = (&*at, &*wt);
+    let k = g.taps();
+    taps.fill(g, grid, q0, len, false);
+    let (at, wt) = (&taps.at[..len * k], &taps.wt[..len * k]);
     for (ch, plane) in planes.chunks_exact(g.h * g.w).enumerate() {
         let d = &mut dst[ch * stride + offset..][..len];
         match k {
@@ -335,8 +175,8 @@ fn sample_block<T: Real>(
 }
 
 /// `out [n, c, p]` sampled from `input [n, c, h, w]` at `grid [n, p, 2]`, computed in `T`
-/// (coordinates and weights in f64).
-pub fn forward<T: Real>(g: &GridGeom, input: &[T], grid: &[T]) -> Vec<T> {
+/// (as PyTorch computes in the tensor's type).
+pub fn forward<T: GridElem>(g: &GridGeom, input: &[T], grid: &[T]) -> Vec<T> {
     let (hw, cp) = (g.h * g.w, g.c * g.p);
     if g.p == 0 || g.c == 0 || hw == 0 {
         return vec![T::default(); g.n * cp];
@@ -347,9 +187,9 @@ pub fn forward<T: Real>(g: &GridGeom, input: &[T], grid: &[T]) -> Vec<T> {
         // Whole images per task, each writing its own `[c, p]` block in place.
         for_each_block_mut(&mut out, cp, |b, dst| {
             let (planes, grid) = (&input[b * g.c * hw..][..g.c * hw], &grid[b * g.p * 2..][..g.p * 2]);
-            let mut scratch = Scratch::new(g);
+            let mut taps = Taps::new(g);
             for q0 in (0..g.p).step_by(BLOCK) {
-                sample_block(g, planes, grid, q0, BLOCK.min(g.p - q0), &mut scratch, dst, g.p, q0);
+                sample_block(g, planes, grid, q0, BLOCK.min(g.p - q0), &mut taps, dst, g.p, q0);
             }
         });
         return out;
@@ -362,7 +202,7 @@ pub fn forward<T: Real>(g: &GridGeom, input: &[T], grid: &[T]) -> Vec<T> {
         let blocks: Vec<Vec<T>> = map_blocks(g.p.div_ceil(BLOCK), |blk| {
             let (q0, len) = (blk * BLOCK, BLOCK.min(g.p - blk * BLOCK));
             let mut local = vec![T::default(); g.c * len];
-            sample_block(g, planes, grid, q0, len, &mut Scratch::new(g), &mut local, len, 0);
+            sample_block(g, planes, grid, q0, len, &mut Taps::new(g), &mut local, len, 0);
             local
         });
         for_each_block_mut(&mut out[b * cp..(b + 1) * cp], g.p, |ch, dst| {
@@ -375,18 +215,21 @@ pub fn forward<T: Real>(g: &GridGeom, input: &[T], grid: &[T]) -> Vec<T> {
     out
 }
 
-/// `(grad_input [n, c, h, w], grad_grid [n, p, 2])` from `grad_out [n, c, p]`.
-pub fn backward<T: Element>(g: &GridGeom, input: &[T], grid: &[T], grad_out: &[T]) -> (Vec<T>, Vec<T>) {
-    let (hw, k) = (g.h * g.w, taps_per_point(g.mode));
-    let mut gi = vec![0f64; g.n * g.c * hw];
-    let mut gg = vec![T::default(); g.n * g.p * 2];
-    if g.p == 0 {
-        return (gi.into_iter().map(T::from_f64).collect(), gg);
+/// `(grad_input [n, c, h, w], grad_grid [n, p, 2])` from `grad_out [n, c, p]`, accumulated in
+/// `T` (as PyTorch's).
+pub fn backward<T: GridElem>(g: &GridGeom, input: &[T], grid: &[T], grad_out: &[T]) -> (Vec<T>, Vec<T>) {
+    let hw = g.h * g.w;
+    // Zeroed by writing (pooled or fresh): a calloc'd buffer would map the shared zero page,
+    // and the first `+=` into each page would then copy it and flush every CPU's TLB.
+    let mut gi = pool::take_zeroed::<T>(g.n * g.c * hw);
+    let mut gg = pool::take_zeroed::<T>(g.n * g.p * 2);
+    if g.p == 0 || hw == 0 {
+        return (gi, gg);
     }
     if g.n >= num_threads() {
         // Whole images per task: each point's taps are computed once and serve both gradients,
         // with nothing kept between the two.
-        let work = |(b, (gi, gg)): (usize, (&mut [f64], &mut [T]))| {
+        let work = |(b, (gi, gg)): (usize, (&mut [T], &mut [T]))| {
             let planes = &input[b * g.c * hw..(b + 1) * g.c * hw];
             let gout = &grad_out[b * g.c * g.p..(b + 1) * g.c * g.p];
             backward_image(g, planes, &grid[b * g.p * 2..(b + 1) * g.p * 2], gout, gi, gg);
@@ -397,81 +240,90 @@ pub fn backward<T: Element>(g: &GridGeom, input: &[T], grid: &[T], grad_out: &[T
         } else {
             gi.chunks_mut(gi_img.max(1)).zip(gg.chunks_mut(gg_img)).enumerate().for_each(work);
         }
-        return (gi.into_iter().map(T::from_f64).collect(), gg);
+        return (gi, gg);
     }
+    let k = g.taps();
     for b in 0..g.n {
         let grid = &grid[b * g.p * 2..(b + 1) * g.p * 2];
         let gout = &grad_out[b * g.c * g.p..(b + 1) * g.c * g.p];
         let planes = &input[b * g.c * hw..(b + 1) * g.c * hw];
         // Grid: per block of points, the channels' sum of grad * input * d weight; the block's
         // taps (offset and weight) are kept for the input gradient below.
-        let kept: Vec<Vec<(usize, f64)>> =
+        let kept: Vec<(Vec<usize>, Vec<T>)> =
             map_chunks(&mut gg[b * g.p * 2..(b + 1) * g.p * 2], 2 * BLOCK, |blk, dst| {
                 let (q0, len) = (blk * BLOCK, dst.len() / 2);
-                let mut taps = vec![Tap::default(); len * k];
-                let mut scale = vec![(0.0, 0.0); len];
-                block_taps(g, grid, q0, &mut taps, &mut scale);
-                if g.mode != GridMode::Nearest {
-                    for (j, d) in dst.chunks_mut(2).enumerate() {
-                        let t = &taps[j * k..(j + 1) * k];
-                        let (mut sx, mut sy) = (0.0, 0.0);
-                        for (plane, go) in planes.chunks(hw).zip(gout.chunks(g.p)) {
-                            let gv = go[q0 + j].to_f64();
-                            for t in t {
-                                let v = plane[t.at].to_f64() * gv;
-                                sx += v * t.dx;
-                                sy += v * t.dy;
-                            }
-                        }
-                        d[0] = T::from_f64(sx * scale[j].0);
-                        d[1] = T::from_f64(sy * scale[j].1);
-                    }
-                }
-                taps.iter().map(|t| (t.at, t.w)).collect()
+                let mut taps = Taps::new(g);
+                taps.fill(g, grid, q0, len, true);
+                let gouts: Vec<&[T]> = gout.chunks_exact(g.p).map(|go| &go[q0..q0 + len]).collect();
+                grid_grad(&taps, k, planes, hw, &gouts, dst);
+                taps.at.truncate(len * k);
+                taps.wt.truncate(len * k);
+                (taps.at, taps.wt)
             });
         // Input: each channel plane scatters `weight * grad` through the taps (planes are
         // disjoint, so channels run in parallel).
-        for_each_block_mut(&mut gi[b * g.c * hw..(b + 1) * g.c * hw], hw.max(1), |ch, dst| {
+        for_each_block_mut(&mut gi[b * g.c * hw..(b + 1) * g.c * hw], hw, |ch, dst| {
             let go = &gout[ch * g.p..(ch + 1) * g.p];
-            for (blk, taps) in kept.iter().enumerate() {
-                for (j, t) in taps.chunks(k).enumerate() {
-                    let gv = go[blk * BLOCK + j].to_f64();
-                    for &(at, w) in t {
-                        dst[at] += w * gv;
+            for (blk, (at, wt)) in kept.iter().enumerate() {
+                let go = &go[blk * BLOCK..];
+                for ((at, wt), &gv) in at.chunks_exact(k).zip(wt.chunks_exact(k)).zip(go) {
+                    for (&a, &w) in at.iter().zip(wt) {
+                        dst[a] = dst[a] + w * gv;
                     }
                 }
             }
         });
     }
-    (gi.into_iter().map(T::from_f64).collect(), gg)
+    (gi, gg)
+}
+
+/// The grid gradient of one block's points into `dst [len, 2]`: per point, the channels' sum
+/// of `grad * input * d weight` over its taps (`gouts`: each channel's grads of the block).
+fn grid_grad<T: GridElem>(taps: &Taps<T>, k: usize, planes: &[T], hw: usize, gouts: &[&[T]], dst: &mut [T]) {
+    for (i, d) in dst.chunks_exact_mut(2).enumerate() {
+        let r = i * k..(i + 1) * k;
+        let (at, dwx, dwy) = (&taps.at[r.clone()], &taps.dwx[r.clone()], &taps.dwy[r]);
+        let (mut sx, mut sy) = (T::default(), T::default());
+        for (plane, go) in planes.chunks_exact(hw).zip(gouts) {
+            let gv = go[i];
+            for ((&a, &dx), &dy) in at.iter().zip(dwx).zip(dwy) {
+                let v = plane[a] * gv;
+                sx = sx + v * dx;
+                sy = sy + v * dy;
+            }
+        }
+        d[0] = sx;
+        d[1] = sy;
+    }
 }
 
 /// Both gradients of one image (`planes [c, h w]`, `grid [p, 2]`, `gout [c, p]`), block by
 /// block: the block's taps, then per point the grid gradient (channels' sum of
 /// `grad * input * d weight`) and the input gradient (`weight * grad` into each plane).
-fn backward_image<T: Element>(g: &GridGeom, planes: &[T], grid: &[T], gout: &[T], gi: &mut [f64], gg: &mut [T]) {
-    let (hw, k) = (g.h * g.w, taps_per_point(g.mode));
-    let mut taps = vec![Tap::default(); BLOCK * k];
-    let mut scale = vec![(0.0, 0.0); BLOCK];
+fn backward_image<T: GridElem>(g: &GridGeom, planes: &[T], grid: &[T], gout: &[T], gi: &mut [T], gg: &mut [T]) {
+    let (hw, k) = (g.h * g.w, g.taps());
+    let mut taps = Taps::new(g);
     for q0 in (0..g.p).step_by(BLOCK) {
         let len = BLOCK.min(g.p - q0);
-        block_taps(g, grid, q0, &mut taps[..len * k], &mut scale[..len]);
-        for (j, t) in taps[..len * k].chunks_exact(k).enumerate() {
+        taps.fill(g, grid, q0, len, true);
+        let r = 0..len * k;
+        let (at, wt, dwx, dwy) = (&taps.at[r.clone()], &taps.wt[r.clone()], &taps.dwx[r.clone()], &taps.dwy[r]);
+        for (j, d) in gg[2 * q0..2 * (q0 + len)].chunks_exact_mut(2).enumerate() {
             let q = q0 + j;
-            let (mut sx, mut sy) = (0.0, 0.0);
+            let t = j * k..(j + 1) * k;
+            let (at, wt, dwx, dwy) = (&at[t.clone()], &wt[t.clone()], &dwx[t.clone()], &dwy[t]);
+            let (mut sx, mut sy) = (T::default(), T::default());
             for (ch, (plane, gplane)) in planes.chunks_exact(hw).zip(gi.chunks_exact_mut(hw)).enumerate() {
-                let gv = gout[ch * g.p + q].to_f64();
-                for t in t {
-                    let v = plane[t.at].to_f64() * gv;
-                    sx += v * t.dx;
-                    sy += v * t.dy;
-                    gplane[t.at] += t.w * gv;
+                let gv = gout[ch * g.p + q];
+                for (((&a, &w), &dx), &dy) in at.iter().zip(wt).zip(dwx).zip(dwy) {
+                    let v = plane[a] * gv;
+                    sx = sx + v * dx;
+                    sy = sy + v * dy;
+                    gplane[a] = gplane[a] + w * gv;
                 }
             }
-            if g.mode != GridMode::Nearest {
-                gg[2 * q] = T::from_f64(sx * scale[j].0);
-                gg[2 * q + 1] = T::from_f64(sy * scale[j].1);
-            }
+            d[0] = sx;
+            d[1] = sy;
         }
     }
 }
