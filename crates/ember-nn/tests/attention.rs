@@ -1,4 +1,4 @@
-//! `scaled_dot_product_attention` without a mask tensor runs as one fused node
+//! `scaled_dot_product_attention` (without a mask or with a broadcast one) runs as one fused node
 //! (`ember_core::fused::sdpa_node`): its values against the definition written in tensor ops,
 //! its gradients by finite differences in f64 (causal with more queries than keys, and with
 //! dropout, the generator reseeded so every evaluation draws the same mask), and its double
@@ -96,4 +96,82 @@ fn fused_attention_with_dropout_differentiates_through_the_drawn_mask() {
     for (a, b) in y.iter().zip(&p) {
         assert!(*a == 0.0 || (a - 2.0 * b).abs() < 1e-12, "{a} is neither 0 nor 2 x {b}");
     }
+}
+
+/// A bool `[L, S]` mask (row `i` sees key `j` unless `(7i + 3j) % 5 == 0`, and always key 0)
+/// with its additive form, and a float key-padding mask `[B, 1, 1, S]` (batch 1 cannot see
+/// its last two keys) that is its own additive form.
+fn masks(b: usize, l: usize, s: usize, dtype: DType) -> Result<Vec<(Tensor, Tensor)>> {
+    let allowed: Vec<f64> =
+        (0..l * s).map(|i| if (7 * (i / s) + 3 * (i % s)) % 5 != 0 || i % s == 0 { 1.0 } else { 0.0 }).collect();
+    let bias: Vec<f64> = allowed.iter().map(|&a| if a == 1.0 { 0.0 } else { f64::NEG_INFINITY }).collect();
+    let bool_mask = Tensor::from_vec(allowed, &[l, s])?.ne_scalar(0.0)?;
+    let pad: Vec<f64> = (0..b * s)
+        .map(|i| if i / s == 1 && i % s >= s - 2 { f64::NEG_INFINITY } else { 0.1 * (i % 4) as f64 })
+        .collect();
+    let pad = Tensor::from_vec(pad, &[b, 1, 1, s])?.to_dtype(dtype)?;
+    Ok(vec![(bool_mask, Tensor::from_vec(bias, &[l, s])?.to_dtype(dtype)?), (pad.clone(), pad)])
+}
+
+#[test]
+fn masked_attention_runs_as_the_node_and_matches_its_definition() -> Result<()> {
+    manual_seed(13);
+    let (b, h, l, s, e) = (2, 3, 5, 7, 4);
+    for dtype in [DType::F32, DType::F64] {
+        let [q, k, v] = qkv(&[b, h, l, e], &[b, h, s, e], 6, dtype);
+        for (mask, bias) in masks(b, l, s, dtype)? {
+            let got = F::scaled_dot_product_attention(&q, &k, &v, Some(&mask), false, Some(0.7))?;
+            assert!(got.grad_fn_name().is_some_and(|n| n.contains("ScaledDotProductAttention")), "not the node");
+            let want = q.matmul(&k.transpose(-2, -1)?)?.mul_scalar(0.7)?.add(&bias)?.softmax(-1)?.matmul(&v)?;
+            let tol = if dtype == DType::F32 { 2e-5 } else { 1e-12 };
+            for (a, w) in got.to_f64_vec()?.iter().zip(want.to_f64_vec()?) {
+                assert!((a - w).abs() <= tol * (1.0 + w.abs()), "{dtype:?} {:?}: {a} vs {w}", mask.shape());
+            }
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn masked_attention_gradients_match_finite_differences() -> Result<()> {
+    manual_seed(14);
+    let (b, h, l, s, e) = (2, 2, 4, 5, 3);
+    let inputs = qkv(&[b, h, l, e], &[b, h, s, e], 2, DType::F64);
+    for (mask, _) in masks(b, l, s, DType::F64)? {
+        let f = |x: &[Tensor]| F::scaled_dot_product_attention(&x[0], &x[1], &x[2], Some(&mask), false, None);
+        gradcheck(f, &inputs, GradcheckOptions::default())?;
+        gradgradcheck(f, &inputs, GradcheckOptions::default())?;
+    }
+    Ok(())
+}
+
+#[test]
+fn a_query_that_sees_no_key_gets_zero_output_and_zero_gradient() -> Result<()> {
+    // PyTorch returns zeros for such a row (its `_safe_softmax`), where a plain softmax of
+    // only `-inf` gives NaN. Row 2 sees nothing: through the node (bool mask), and through
+    // the composite form (a float mask that itself requires grad).
+    manual_seed(15);
+    let (l, s) = (4, 6);
+    let rows: Vec<f64> = (0..l * s).map(|i| if i / s == 2 { f64::NEG_INFINITY } else { 0.0 }).collect();
+    for dtype in [DType::F32, DType::F64] {
+        let bias = Tensor::from_vec(rows.clone(), &[l, s])?.to_dtype(dtype)?;
+        let bool_mask = bias.eq_scalar(0.0)?;
+        for (mask, node) in [(bool_mask, true), (bias.set_requires_grad(true)?, false)] {
+            let [q, k, v] = qkv(&[2, 3, l, 5], &[2, 3, s, 5], 4, dtype);
+            let y = F::scaled_dot_product_attention(&q, &k, &v, Some(&mask), false, None)?;
+            let is_node = y.grad_fn_name().is_some_and(|n| n.contains("ScaledDotProductAttention"));
+            assert_eq!(is_node, node, "{dtype:?}");
+            y.mul(&Tensor::randn(y.shape(), dtype)?)?.sum()?.backward()?;
+            let dead = |t: &Tensor| -> Result<Vec<f64>> { t.narrow(-2, 2, 1)?.to_f64_vec() };
+            assert!(dead(&y)?.iter().all(|&v| v == 0.0), "{dtype:?} node={node}: output row");
+            assert!(dead(&q.grad().unwrap())?.iter().all(|&v| v == 0.0), "{dtype:?} node={node}: dq row");
+            for t in [&q, &k, &v] {
+                assert!(t.grad().unwrap().to_f64_vec()?.iter().all(|v| v.is_finite()), "{dtype:?} node={node}: NaN");
+            }
+            if !node {
+                assert!(mask.grad().unwrap().to_f64_vec()?.iter().all(|v| v.is_finite()), "{dtype:?}: mask grad");
+            }
+        }
+    }
+    Ok(())
 }

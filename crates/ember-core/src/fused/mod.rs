@@ -24,7 +24,7 @@ pub use ember_kernels::blockq::quantize as quantize_blocks;
 pub use layer_norm::layer_norm_node;
 pub use norm::{norm_last_dim, sum_of_squares, RowNorm};
 pub use packed::{BlockFormat, Bytes, PackedWeight};
-pub use sdpa::sdpa_node;
+pub use sdpa::{safe_softmax, sdpa_node};
 
 /// The float types the normalisation nodes (`batch_norm`, `layer_norm`) compute in, with a
 /// conversion from their f64 statistics.

@@ -1,8 +1,9 @@
-//! `F.scaled_dot_product_attention` without a mask tensor (plain or `is_causal`, with or
-//! without dropout) as one autograd node, worked head by head so that each head's `L x S`
-//! scores stay in cache: per head two small GEMMs and a row softmax forward,
-//! `P = softmax(scale q kᵀ [causal])`, `out = (P ⊙ D) v` (`D` the dropout keep-mask scaled
-//! by `1 / (1 - p)`), and four GEMMs backward:
+//! `F.scaled_dot_product_attention` (plain or `is_causal`, with or without an `attn_mask`
+//! broadcast over the batch and heads, with or without dropout) as one autograd node, worked
+//! head by head so that each head's `L x S` scores stay in cache: per head two small GEMMs
+//! and a row softmax forward, `P = softmax(scale q kᵀ + M [causal])`, `out = (P ⊙ D) v` (`M`
+//! the mask as additive `0` / `-inf` or its float values, `D` the dropout keep-mask scaled by
+//! `1 / (1 - p)`), and four GEMMs backward:
 //!
 //! ```text
 //! dV = (P ⊙ D)ᵀ dO          dP = (dO vᵀ) ⊙ D
@@ -16,8 +17,11 @@
 //! `[12, 4, 64, 16]`. `P` (and `D`) are kept for backward, as the composite kept them.
 //!
 //! The causal mask is PyTorch's: query `i` sees keys `j <= i` (top-left aligned, as
-//! `torch.ones(L, S).tril()`), unlike the KV-cache kernel in `attention.rs`. With
-//! `create_graph` the backward is the same formula in tensor ops, so double backward works.
+//! `torch.ones(L, S).tril()`), unlike the KV-cache kernel in `attention.rs`. A query row that
+//! sees no key at all (every score `-inf`) gets zero weights and a zero output, as PyTorch's
+//! (not the NaN of a plain softmax). A float mask that itself requires grad is left to the
+//! composite form. With `create_graph` the backward is the same formula in tensor ops, so
+//! double backward works.
 
 use super::{read_as, NormFloat};
 use crate::dtype::DType;
@@ -93,21 +97,57 @@ fn out<T>(data: &mut [T], cols: usize) -> MatMut<'_, T> {
     MatMut { data, offset: 0, rs: cols, cs: 1 }
 }
 
-/// `P` into `p [L, S]` for head `h`: scores `scale q kᵀ` in `scores`, masked rows softmaxed.
-fn probs<T: AttnFloat>(q: &[T], k: &[T], h: usize, d: &Dims, qs: &mut [T], scores: &mut [T], p: &mut [T]) {
+/// The attention mask as additive values `[M, L, S]` (bool masks as `0` / `-inf`), and where
+/// each head's `[L, S]` block starts (heads that broadcast share one).
+struct Mask<'a, T> {
+    values: &'a [T],
+    head_offset: &'a [usize],
+}
+
+/// `P` into `p [L, S]` for head `h`: scores `scale q kᵀ (+ mask)` in `scores`, rows softmaxed
+/// over the keys they see (all-zero for a row that sees none).
+#[allow(clippy::too_many_arguments)]
+fn probs<T: AttnFloat>(
+    q: &[T],
+    k: &[T],
+    h: usize,
+    d: &Dims,
+    mask: Option<&Mask<T>>,
+    qs: &mut [T],
+    scores: &mut [T],
+    p: &mut [T],
+) {
     let (l, s, e) = (d.l, d.s, d.e);
     let sc = T::of(d.scale);
     qs.iter_mut().zip(&q[h * l * e..(h + 1) * l * e]).for_each(|(o, &v)| *o = v * sc);
     matmul(l, s, e, out(scores, s), m(qs, 0, e), mt(k, h * s * e, e), false, 1);
+    let masks = mask.map(|mk| &mk.values[mk.head_offset[h]..][..l * s]);
     for i in 0..l {
         let n = d.valid(i);
-        T::softmax_row(&scores[i * s..i * s + n], &mut p[i * s..i * s + n]);
+        let row = &mut scores[i * s..i * s + n];
+        if let Some(mv) = masks {
+            row.iter_mut().zip(&mv[i * s..i * s + n]).for_each(|(a, &b)| *a = *a + b);
+            if row.iter().all(|&v| v == T::of(f64::NEG_INFINITY)) {
+                p[i * s..(i + 1) * s].fill(T::of(0.0));
+                continue;
+            }
+        }
+        T::softmax_row(row, &mut p[i * s..i * s + n]);
         p[i * s + n..(i + 1) * s].fill(T::of(0.0));
     }
 }
 
 /// Forward over every head: `out [H, L, Ev]`, and `P [H, L, S]` when `keep_p`.
-fn forward<T: AttnFloat>(q: &[T], k: &[T], v: &[T], keep: Option<&[T]>, d: Dims, keep_p: bool) -> (Vec<T>, Vec<T>) {
+#[allow(clippy::too_many_arguments)]
+fn forward<T: AttnFloat>(
+    q: &[T],
+    k: &[T],
+    v: &[T],
+    mask: Option<&Mask<T>>,
+    keep: Option<&[T]>,
+    d: Dims,
+    keep_p: bool,
+) -> (Vec<T>, Vec<T>) {
     let (l, s, e, ev) = (d.l, d.s, d.e, d.ev);
     let mut y = pool::take::<T>(d.heads * l * ev);
     let mut saved = if keep_p { pool::take::<T>(d.heads * l * s) } else { Vec::new() };
@@ -129,7 +169,7 @@ fn forward<T: AttnFloat>(q: &[T], k: &[T], v: &[T], keep: Option<&[T]>, d: Dims,
                     &mut own
                 }
             };
-            probs(q, k, h, &d, &mut qs, &mut scores, p);
+            probs(q, k, h, &d, mask, &mut qs, &mut scores, p);
             let pd: &[T] = match keep {
                 Some(dm) => {
                     scores
@@ -220,21 +260,33 @@ fn backward<T: AttnFloat>(
     (dq, dk, dv)
 }
 
+/// Softmax over the last dim in which a row of only `-inf` gives zeros, not NaN (PyTorch's
+/// `_safe_softmax`), differentiable: such rows get no gradient.
+pub fn safe_softmax(scores: &Tensor) -> Result<Tensor> {
+    let dead = scores.max_dim(-1, true)?.0.detach().eq_scalar(f64::NEG_INFINITY)?;
+    scores.masked_fill(&dead, 0.0)?.softmax(-1)?.masked_fill(&dead, 0.0)
+}
+
 /// The backward in tensor ops (recorded under `create_graph`): `P` recomputed from `q`, `k`.
+#[allow(clippy::too_many_arguments)]
 fn composite_backward(
     q: &Tensor,
     k: &Tensor,
     v: &Tensor,
+    mask: Option<&Tensor>,
     keep: Option<&Tensor>,
     dy: &Tensor,
     d: Dims,
 ) -> Result<[Tensor; 3]> {
     let mut scores = q.matmul(&k.transpose(-2, -1)?)?.mul_scalar(d.scale)?;
+    if let Some(m) = mask {
+        scores = scores.add(m)?;
+    }
     if d.causal {
         let allowed = Tensor::ones(&[d.l, d.s], DType::Bool)?.tril(0)?;
         scores = scores.masked_fill(&allowed.logical_not()?, f64::NEG_INFINITY)?;
     }
-    let p = scores.softmax(-1)?;
+    let p = safe_softmax(&scores)?;
     let (pd, dp) = match keep {
         Some(m) => (p.mul(m)?, dy.matmul(&v.transpose(-2, -1)?)?.mul(m)?),
         None => (p.clone(), dy.matmul(&v.transpose(-2, -1)?)?),
@@ -244,15 +296,55 @@ fn composite_backward(
     Ok([ds.matmul(k)?, ds.transpose(-2, -1)?.matmul(q)?, dv])
 }
 
-/// Attention `softmax(q kᵀ scale [causal]) v` with dropout `dropout_p` on the weights, as one
-/// node: q `[.., L, E]`, k `[.., S, E]`, v `[.., S, Ev]` with the same leading dims, f32 or
-/// f64. `None` when the inputs are outside what the node handles (the caller composes tensor
-/// ops instead).
+/// The mask as an additive tensor of `T` with the dims of `q`: `[M.., L, S]`, each leading
+/// dim 1 or `q`'s, contiguous; with each head's offset into it. `None` when it does not
+/// broadcast to the scores (the composite form reports that) or needs a gradient.
+fn additive_mask<T: AttnFloat>(mask: &Tensor, lead: &[usize], d: &Dims) -> Result<Option<(Tensor, Vec<usize>)>> {
+    let nd = lead.len() + 2;
+    if mask.dim() > nd || (mask.requires_grad() && crate::autograd::is_grad_enabled()) {
+        return Ok(None);
+    }
+    let mut shape = vec![1; nd - mask.dim()];
+    shape.extend_from_slice(mask.shape());
+    let target: Vec<usize> = lead.iter().copied().chain([d.l, d.s]).collect();
+    if shape.iter().zip(&target).any(|(&a, &b)| a != 1 && a != b) {
+        return Ok(None);
+    }
+    let m = mask.detach().reshape(&shape.iter().map(|&v| v as isize).collect::<Vec<_>>())?;
+    let mut full = shape.clone();
+    full[nd - 2..].copy_from_slice(&[d.l, d.s]);
+    let m = m.expand(&full)?;
+    let m = match m.dtype() {
+        DType::Bool => Tensor::zeros(&full, T::DTYPE)?.masked_fill(&m.logical_not()?, f64::NEG_INFINITY)?,
+        _ => m.to_dtype(T::DTYPE)?.contiguous()?,
+    };
+    // Head h's index over `lead`, row-major, mapped onto the mask's (broadcast dims stay 0).
+    let mut offsets = Vec::with_capacity(d.heads);
+    for h in 0..d.heads {
+        let (mut rest, mut off, mut stride) = (h, 0, d.l * d.s);
+        for i in (0..lead.len()).rev() {
+            let idx = rest % lead[i];
+            rest /= lead[i];
+            if shape[i] != 1 {
+                off += idx * stride;
+            }
+            stride *= shape[i];
+        }
+        offsets.push(off);
+    }
+    Ok(Some((m, offsets)))
+}
+
+/// Attention `softmax(q kᵀ scale + mask [causal]) v` with dropout `dropout_p` on the weights,
+/// as one node: q `[.., L, E]`, k `[.., S, E]`, v `[.., S, Ev]` with the same leading dims, f32
+/// or f64; `mask` bool (true = attend) or float (added), broadcast to `[.., L, S]`. `None` when
+/// the inputs are outside what the node handles (the caller composes tensor ops instead).
 #[track_caller]
 pub fn sdpa_node(
     q: &Tensor,
     k: &Tensor,
     v: &Tensor,
+    mask: Option<&Tensor>,
     causal: bool,
     scale: f64,
     dropout_p: f64,
@@ -282,12 +374,28 @@ pub fn sdpa_node(
         scale,
     };
     match dt {
-        DType::F64 => run::<f64>(q, k, v, d, dropout_p).map(Some),
-        _ => run::<f32>(q, k, v, d, dropout_p).map(Some),
+        DType::F64 => run::<f64>(q, k, v, mask, d, dropout_p),
+        _ => run::<f32>(q, k, v, mask, d, dropout_p),
     }
 }
 
-fn run<T: AttnFloat>(q: &Tensor, k: &Tensor, v: &Tensor, d: Dims, dropout_p: f64) -> Result<Tensor> {
+fn run<T: AttnFloat>(
+    q: &Tensor,
+    k: &Tensor,
+    v: &Tensor,
+    mask: Option<&Tensor>,
+    d: Dims,
+    dropout_p: f64,
+) -> Result<Option<Tensor>> {
+    let name = "scaled_dot_product_attention";
+    let nd = q.dim();
+    let mask = match mask {
+        Some(m) => match additive_mask::<T>(m, &q.shape()[..nd - 2], &d)? {
+            Some(pair) => Some(pair),
+            None => return Ok(None),
+        },
+        None => None,
+    };
     let recording = crate::autograd::is_grad_enabled() && [q, k, v].iter().any(|t| t.requires_grad());
     // The dropout keep-mask, already scaled by 1 / (1 - p): [.., L, S].
     let keep = if dropout_p > 0.0 {
@@ -298,28 +406,33 @@ fn run<T: AttnFloat>(q: &Tensor, k: &Tensor, v: &Tensor, d: Dims, dropout_p: f64
     } else {
         None
     };
-    let (y, p) = read_opt(keep.as_ref(), |dm: Option<&[T]>| {
-        read_as(q, "scaled_dot_product_attention", |qv: &[T]| {
-            read_as(k, "scaled_dot_product_attention", |kv: &[T]| {
-                read_as(v, "scaled_dot_product_attention", |vv: &[T]| forward(qv, kv, vv, dm, d, recording))
+    let mask_t = mask.as_ref().map(|(t, _)| t);
+    let (y, p) = read_opt(mask_t, |mv: Option<&[T]>| {
+        let mk = mv.zip(mask.as_ref()).map(|(values, (_, offs))| Mask { values, head_offset: offs });
+        read_opt(keep.as_ref(), |dm: Option<&[T]>| {
+            read_as(q, name, |qv: &[T]| {
+                read_as(k, name, |kv: &[T]| {
+                    read_as(v, name, |vv: &[T]| forward(qv, kv, vv, mk.as_ref(), dm, d, recording))
+                })
             })
         })
-    })????;
+    })?????;
     let mut shape = q.shape().to_vec();
     *shape.last_mut().expect("q has >= 2 dims") = d.ev;
     let y = Tensor::from_vec(y, &shape)?;
     if !recording {
-        return Ok(y);
+        return Ok(Some(y));
     }
     // As a tensor, so that its buffer goes back to the pool when the graph is freed.
     let n = p.len();
     let p = Tensor::from_vec(p, &[n])?;
     let (qt, kt, vt) = (q.clone(), k.clone(), v.clone());
+    let mask_t = mask.map(|(t, _)| t);
     let back = move |gy: &Tensor| -> Result<Vec<Option<Tensor>>> {
         let [dq, dk, dv] = if crate::autograd::is_grad_enabled() {
-            composite_backward(&qt, &kt, &vt, keep.as_ref(), gy, d)?
+            composite_backward(&qt, &kt, &vt, mask_t.as_ref(), keep.as_ref(), gy, d)?
         } else {
-            let name = "scaled_dot_product_attention";
+            // P already holds the mask (and zero rows where nothing was seen).
             let (dq, dk, dv) = read_as(gy, name, |g: &[T]| {
                 read_as(&qt, name, |qv: &[T]| {
                     read_as(&kt, name, |kv: &[T]| {
@@ -335,5 +448,7 @@ fn run<T: AttnFloat>(q: &Tensor, k: &Tensor, v: &Tensor, d: Dims, dropout_p: f64
         };
         Ok(vec![Some(dq), Some(dk), Some(dv)])
     };
-    Ok(crate::autograd::custom(&[q.clone(), k.clone(), v.clone()], y, "ScaledDotProductAttention", Arc::new(back)))
+    let node =
+        crate::autograd::custom(&[q.clone(), k.clone(), v.clone()], y, "ScaledDotProductAttention", Arc::new(back));
+    Ok(Some(node))
 }

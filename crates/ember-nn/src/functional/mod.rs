@@ -186,6 +186,9 @@ pub fn scaled_dot_product_attention_with(q: &Tensor, k: &Tensor, v: &Tensor, o: 
     if !(0.0..=1.0).contains(&o.dropout_p) {
         return Err(Error::value(op, format!("dropout_p must be in [0, 1], got {}", o.dropout_p)));
     }
+    if o.is_causal && o.attn_mask.is_some() {
+        return Err(Error::value(op, "Explicit attn_mask should not be set when is_causal=True"));
+    }
     let (mut k, mut v) = (k.clone(), v.clone());
     if o.enable_gqa && q.dim() >= 3 && k.dim() >= 3 {
         let (hq, hk) = (q.shape()[q.dim() - 3], k.shape()[k.dim() - 3]);
@@ -199,11 +202,9 @@ pub fn scaled_dot_product_attention_with(q: &Tensor, k: &Tensor, v: &Tensor, o: 
     }
     let e = *q.shape().last().unwrap_or(&1);
     let scale = o.scale.unwrap_or(1.0 / (e as f64).sqrt());
-    if o.attn_mask.is_none() {
-        // One node, head by head (f32/f64, same leading dims).
-        if let Some(y) = ember_core::fused::sdpa_node(q, &k, &v, o.is_causal, scale, o.dropout_p)? {
-            return Ok(y);
-        }
+    // One node, head by head (f32/f64, same leading dims, a mask that broadcasts).
+    if let Some(y) = ember_core::fused::sdpa_node(q, &k, &v, o.attn_mask, o.is_causal, scale, o.dropout_p)? {
+        return Ok(y);
     }
     let mut scores = q.matmul(&k.transpose(-2, -1)?)?.mul_scalar(scale)?;
     let (l, s) = (q.shape()[q.dim() - 2], k.shape()[k.dim() - 2]);
@@ -218,7 +219,8 @@ pub fn scaled_dot_product_attention_with(q: &Tensor, k: &Tensor, v: &Tensor, o: 
             scores.add(m)?
         };
     }
-    let attn = scores.softmax(-1)?;
+    // A query that sees no key gets zero weights (PyTorch's `_safe_softmax`), not NaN.
+    let attn = ember_core::fused::safe_softmax(&scores)?;
     let attn = if o.dropout_p > 0.0 { dropout(&attn, o.dropout_p, true)? } else { attn };
     attn.matmul(&v)
 }
