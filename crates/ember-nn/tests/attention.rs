@@ -102,8 +102,9 @@ fn fused_attention_with_dropout_differentiates_through_the_drawn_mask() {
 /// with its additive form, and a float key-padding mask `[B, 1, 1, S]` (batch 1 cannot see
 /// its last two keys) that is its own additive form.
 fn masks(b: usize, l: usize, s: usize, dtype: DType) -> Result<Vec<(Tensor, Tensor)>> {
-    let allowed: Vec<f64> =
-        (0..l * s).map(|i| if (7 * (i / s) + 3 * (i % s)) % 5 != 0 || i % s == 0 { 1.0 } else { 0.0 }).collect();
+    let allowed: Vec<f64> = (0..l * s)
+        .map(|i| if !(7 * (i / s) + 3 * (i % s)).is_multiple_of(5) || i % s == 0 { 1.0 } else { 0.0 })
+        .collect();
     let bias: Vec<f64> = allowed.iter().map(|&a| if a == 1.0 { 0.0 } else { f64::NEG_INFINITY }).collect();
     let bool_mask = Tensor::from_vec(allowed, &[l, s])?.ne_scalar(0.0)?;
     let pad: Vec<f64> = (0..b * s)

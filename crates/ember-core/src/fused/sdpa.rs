@@ -126,7 +126,7 @@ fn probs<T: AttnFloat>(
         let n = d.valid(i);
         let row = &mut scores[i * s..i * s + n];
         if let Some(mv) = masks {
-            row.iter_mut().zip(&mv[i * s..i * s + n]).for_each(|(a, &b)| *a = *a + b);
+            row.iter_mut().zip(&mv[i * s..i * s + n]).for_each(|(a, &b)| *a += b);
             if row.iter().all(|&v| v == T::of(f64::NEG_INFINITY)) {
                 p[i * s..(i + 1) * s].fill(T::of(0.0));
                 continue;
