@@ -269,3 +269,19 @@ fn transposed_convolutions_with_huge_padding_are_errors() -> Result<()> {
     assert!(F::conv_transpose1d(&x, &w, None, 1, 0, usize::MAX - 1, 1, usize::MAX).is_err());
     Ok(())
 }
+
+#[test]
+fn transposed_convolution_of_an_empty_batch_has_a_zero_weight_gradient() -> Result<()> {
+    // Found by the property test above: the backward split zero images into zero-sized chunks
+    // and divided by the chunk size.
+    for dtype in [DType::F32, DType::F64] {
+        let x = Tensor::zeros(&[0, 3, 2], dtype)?.set_requires_grad(true)?;
+        let w = Tensor::ones(&[3, 2, 2], dtype)?.set_requires_grad(true)?;
+        let y = F::conv_transpose1d(&x, &w, None, 1, 1, 0, 1, 1)?;
+        assert_eq!(y.shape(), &[0, 2, 1]);
+        y.sum()?.backward()?;
+        assert_eq!(w.grad().expect("weight gradient").to_dtype(DType::F64)?.to_vec::<f64>()?, vec![0.0; 12]);
+        assert_eq!(x.grad().expect("input gradient").shape(), &[0, 3, 2]);
+    }
+    Ok(())
+}

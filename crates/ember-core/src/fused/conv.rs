@@ -89,7 +89,7 @@ fn forward<T: ConvFloat>(d: &Dims, g: &ConvGeom, x: &[T], w: &[T]) -> Vec<T> {
     let mut y = pool::take_zeroed::<T>(d.n * d.o * d.out_px);
     let ranges = col_ranges(g);
     let (par, t) = image_threads(d.n);
-    let per_chunk = d.n.div_ceil(par);
+    let per_chunk = d.n.div_ceil(par).max(1);
     let bmax = block_images(d.hw, per_chunk);
     threads::for_each_block_mut(&mut y, per_chunk * d.o * d.out_px, |ci, ys| {
         let mut cols = pool::take::<T>(d.o * d.kk * d.hw * bmax);
@@ -133,10 +133,11 @@ fn backward<T: ConvFloat>(d: &Dims, g: &ConvGeom, x: &[T], w: &[T], gy: &[T]) ->
     let (cg, okg) = (d.cg(), d.okg());
     let ranges = col_ranges(g);
     let (par, t) = image_threads(d.n);
-    let per_chunk = d.n.div_ceil(par);
+    // `max(1)`: an empty batch still has one (zero) weight-gradient partial.
+    let per_chunk = d.n.div_ceil(par).max(1);
     let bmax = block_images(d.hw, per_chunk);
     let mut gx = pool::take::<T>(d.n * d.c * d.hw);
-    let chunks = d.n.div_ceil(per_chunk);
+    let chunks = d.n.div_ceil(per_chunk).max(1);
     let partials: Vec<Mutex<Vec<T>>> = (0..chunks).map(|_| Mutex::new(pool::take_zeroed::<T>(d.c * okg))).collect();
     threads::for_each_block_mut(&mut gx, per_chunk * d.c * d.hw, |ci, gxs| {
         let mut gcols = pool::take::<T>(d.o * d.kk * d.hw * bmax);
