@@ -241,38 +241,55 @@ impl MultiheadAttention {
             pad_masks(&mut attn_mask, &mut kpm)?;
         }
         let s = kh.shape()[2] as isize;
-        let mut scores = qh.mul_scalar(1.0 / (hd as f64).sqrt())?.matmul(&kh.transpose(-2, -1)?)?; // [N, H, L, S]
-        if let Some(m) = &attn_mask {
-            let m = match m.dim() {
-                2 => m.clone(),
-                3 if m.shape()[0] as isize == n * h => m.reshape(&[n, h, l, s])?,
-                _ => {
-                    return Err(Error::shape(
-                        op,
-                        format!(
-                            "attn_mask must be [L, S] or [N*num_heads, L, S] = [{}, {l}, {s}], got {:?}",
-                            n * h,
-                            m.shape()
-                        ),
-                    ))
-                }
-            };
-            scores = scores.add(&m)?;
-        }
+        // Both masks as one additive mask that broadcasts over the scores `[N, H, L, S]`.
+        let mut mask = match &attn_mask {
+            None => None,
+            Some(m) if m.dim() == 2 && m.shape() == [l as usize, s as usize] => Some(m.clone()),
+            Some(m) if m.dim() == 3 && m.shape() == [(n * h) as usize, l as usize, s as usize] => {
+                Some(m.reshape(&[n, h, l, s])?)
+            }
+            Some(m) => {
+                return Err(Error::shape(
+                    op,
+                    format!(
+                        "attn_mask must be [L, S] = [{l}, {s}] or [N*num_heads, L, S] = [{}, {l}, {s}], got {:?}",
+                        n * h,
+                        m.shape()
+                    ),
+                ))
+            }
+        };
         if let Some(m) = &kpm {
             if m.shape() != [n as usize, s as usize] {
                 return Err(Error::shape(op, format!("key_padding_mask must be [{n}, {s}], got {:?}", m.shape())));
             }
-            scores = scores.add(&m.reshape(&[n, 1, 1, s])?)?;
+            let m = m.reshape(&[n, 1, 1, s])?;
+            mask = Some(match mask {
+                None => m,
+                Some(a) => a.add(&m)?,
+            });
         }
-        let attn = F::dropout(&scores.softmax(-1)?, self.dropout, self.training)?;
-        let out = attn.matmul(&vh)?.permute(&[0, 2, 1, 3])?.reshape(&[n, l, e])?;
+        let scale = 1.0 / (hd as f64).sqrt();
+        let (out, attn) = if o.need_weights {
+            let mut scores = qh.mul_scalar(scale)?.matmul(&kh.transpose(-2, -1)?)?; // [N, H, L, S]
+            if let Some(m) = &mask {
+                scores = scores.add(m)?;
+            }
+            let attn = F::dropout(&scores.softmax(-1)?, self.dropout, self.training)?;
+            (attn.matmul(&vh)?, Some(attn))
+        } else {
+            // Without weights to return, the heads run through the fused attention node (as
+            // PyTorch's `multi_head_attention_forward` calls `scaled_dot_product_attention`).
+            let dropout_p = if self.training { self.dropout } else { 0.0 };
+            let so = F::SdpaOptions { attn_mask: mask.as_ref(), dropout_p, scale: Some(scale), ..Default::default() };
+            (F::scaled_dot_product_attention_with(&qh, &kh, &vh, so)?, None)
+        }; // out [N, H, L, hd]
+        let out = out.permute(&[0, 2, 1, 3])?.reshape(&[n, l, e])?;
         let out = self.out_proj.forward(&out)?;
         let out = if self.batch_first { out } else { out.transpose(0, 1)? };
-        let weights = match (o.need_weights, o.average_attn_weights) {
-            (false, _) => None,
-            (true, true) => Some(attn.mean_dim(1, false)?),
-            (true, false) => Some(attn),
+        let weights = match attn {
+            Some(a) if o.average_attn_weights => Some(a.mean_dim(1, false)?),
+            a => a,
         };
         Ok((out, weights))
     }

@@ -7,6 +7,7 @@
 use ember_core::autograd::{gradcheck, gradgradcheck, GradcheckOptions};
 use ember_core::{manual_seed, no_grad, DType, Result, Tensor};
 use ember_nn::functional::{self as F, SdpaOptions};
+use ember_nn::{AttendOptions, MhaOptions, Module, MultiheadAttention};
 
 /// `softmax(q kᵀ scale + causal mask) v` from its definition, top-left aligned as in PyTorch.
 fn definition(q: &Tensor, k: &Tensor, v: &Tensor, causal: bool, scale: f64) -> Result<Tensor> {
@@ -174,5 +175,96 @@ fn a_query_that_sees_no_key_gets_zero_output_and_zero_gradient() -> Result<()> {
             }
         }
     }
+    Ok(())
+}
+
+/// A `MultiheadAttention` in `dtype` with random (not zero) biases.
+fn mha(e: usize, h: usize, o: MhaOptions, dtype: DType) -> Result<MultiheadAttention> {
+    let mut m = MultiheadAttention::with_config(e, h, o)?;
+    m.to_dtype(dtype)?;
+    m.in_proj_bias = Some(Tensor::randn(&[3 * e], dtype)?.set_requires_grad(true)?);
+    m.out_proj.bias = Some(Tensor::randn(&[e], dtype)?.set_requires_grad(true)?);
+    Ok(m)
+}
+
+/// `[L, S]` bool mask: query 1 sees no key; the others see every key but `j = (i + 1) % S`.
+fn mha_bool_mask(l: usize, s: usize) -> Result<Tensor> {
+    let masked: Vec<f64> = (0..l * s).map(|i| if i / s == 1 || i % s == (i / s + 1) % s { 1.0 } else { 0.0 }).collect();
+    Tensor::from_vec(masked, &[l, s])?.ne_scalar(0.0)
+}
+
+#[test]
+fn multihead_attention_without_weights_matches_the_weighted_path() -> Result<()> {
+    // need_weights=false runs the heads through the fused node with both masks summed into
+    // one; need_weights=true is the composite form (checked against PyTorch by nn_golden).
+    // Where a query sees a key, the two agree; the query that sees none gives the output
+    // projection's bias (zero attention output, as PyTorch's SDPA path), where the composite
+    // softmax gives NaN (as PyTorch's weighted path).
+    manual_seed(16);
+    let (l, s, n, e, h) = (4, 5, 2, 6, 3);
+    let configs = [
+        MhaOptions::default(),
+        MhaOptions { add_bias_kv: true, add_zero_attn: true, batch_first: true, ..Default::default() },
+        MhaOptions { kdim: Some(3), vdim: Some(5), ..Default::default() },
+    ];
+    for dtype in [DType::F32, DType::F64] {
+        for (ci, cfg) in configs.iter().enumerate() {
+            let m = mha(e, h, *cfg, dtype)?;
+            let shape = |len: usize, f: usize| if cfg.batch_first { vec![n, len, f] } else { vec![len, n, f] };
+            let q = Tensor::randn(&shape(l, e), dtype)?;
+            let k = Tensor::randn(&shape(s, cfg.kdim.unwrap_or(e)), dtype)?;
+            let v = Tensor::randn(&shape(s, cfg.vdim.unwrap_or(e)), dtype)?;
+            // Batch 1 cannot see key 0; a float [N*H, L, S] mask adds a bias per head.
+            let kpm = Tensor::from_vec((0..n * s).map(|i| i == s).collect::<Vec<_>>(), &[n, s])?;
+            let extra = if cfg.add_bias_kv { 1 } else { 0 } + if cfg.add_zero_attn { 1 } else { 0 };
+            let float_mask = Tensor::randn(&[n * h, l, s], dtype)?;
+            let bool_mask = mha_bool_mask(l, s)?;
+            for (mask, kpm, dead_row) in [(Some(&bool_mask), Some(&kpm), extra == 0), (Some(&float_mask), None, false)]
+            {
+                let with = |need_weights| {
+                    let a =
+                        AttendOptions { attn_mask: mask, key_padding_mask: kpm, need_weights, ..Default::default() };
+                    m.attend_with(&q, &k, &v, a)
+                };
+                let (fast, w) = with(false)?;
+                assert!(w.is_none());
+                let slow = with(true)?.0;
+                let tol = if dtype == DType::F32 { 1e-5 } else { 1e-12 };
+                let (fv, sv) = (fast.to_f64_vec()?, slow.to_f64_vec()?);
+                let row = |i: usize| if cfg.batch_first { (i / e) % l } else { i / (n * e) };
+                let bias = m.out_proj.bias.as_ref().unwrap().to_f64_vec()?;
+                for (i, (a, b)) in fv.iter().zip(&sv).enumerate() {
+                    if dead_row && row(i) == 1 {
+                        assert!(b.is_nan(), "config {ci}: the weighted path's dead row");
+                        assert!((a - bias[i % e]).abs() <= tol, "config {ci}: dead row {a} vs bias {}", bias[i % e]);
+                    } else {
+                        assert!((a - b).abs() <= tol * (1.0 + b.abs()), "{dtype:?} config {ci}: {a} vs {b}");
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn multihead_attention_without_weights_gradients_match_finite_differences() -> Result<()> {
+    manual_seed(17);
+    let (l, s, n, e, h) = (3, 4, 2, 4, 2);
+    let m = mha(e, h, MhaOptions { add_bias_kv: true, ..Default::default() }, DType::F64)?;
+    let kpm = Tensor::from_vec((0..n * s).map(|i| i == s + 2).collect::<Vec<_>>(), &[n, s])?;
+    let mask = Tensor::randn(&[l, s], DType::F64)?; // padded for bias_k inside
+    let inputs = [&[l, n, e], &[s, n, e], &[s, n, e]]
+        .map(|sh| Tensor::randn(sh, DType::F64).unwrap().set_requires_grad(true).unwrap());
+    let f = |x: &[Tensor]| {
+        let a = AttendOptions {
+            attn_mask: Some(&mask),
+            key_padding_mask: Some(&kpm),
+            need_weights: false,
+            ..Default::default()
+        };
+        Ok(m.attend_with(&x[0], &x[1], &x[2], a)?.0)
+    };
+    gradcheck(f, &inputs, GradcheckOptions::default())?;
     Ok(())
 }
