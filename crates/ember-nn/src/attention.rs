@@ -3,6 +3,8 @@
 //! `bias_k`/`bias_v` (`add_bias_kv`), `add_zero_attn`; bool or float masks (`key_padding_mask
 //! [N, S]`, `attn_mask [L, S]` or `[N*H, L, S]`); weights per head or averaged.
 //! `batch_first = false` (PyTorch's default) means `[L, N, E]` inputs; unbatched `[L, E]` works.
+//! Without weights to return, the heads run through the fused attention node
+//! (`F::scaled_dot_product_attention_with`), both masks summed into one additive mask.
 
 use crate::functional as F;
 use crate::linear::Linear;
