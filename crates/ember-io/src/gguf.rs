@@ -13,11 +13,12 @@
 //! matmul kernels.
 
 use ember_core::fused::Bytes;
-use ember_core::{Error, Result, Tensor};
+use ember_core::storage::buf::FileMap;
+use ember_core::{Buf, Element, Error, Result, Tensor};
 use ember_kernels::blockq::{self, BlockFormat};
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// A metadata value.
 #[derive(Clone, Debug, PartialEq)]
@@ -157,7 +158,42 @@ pub struct Gguf {
     data: Bytes,
     /// The map itself, when mapped (to release pages of tensors copied out of it).
     map: Option<Arc<ember_kernels::mmap::Mmap>>,
+    /// A private copy-on-write map of the same file that f32/f16/bf16/... tensors borrow.
+    views: Option<Views>,
     what: String,
+}
+
+/// The byte ranges of a private map already lent to tensors. Each range is lent once (two
+/// tensors over the same bytes would alias, and a crafted file can make ranges overlap):
+/// asking again, or for an overlapping range, reads a copy instead.
+struct Views {
+    map: Arc<FileMap>,
+    /// Lent ranges, start -> end.
+    lent: Mutex<BTreeMap<usize, usize>>,
+}
+
+impl std::fmt::Debug for Views {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Views({} bytes mapped)", self.map.len())
+    }
+}
+
+impl Views {
+    /// Claims `start..end` if it overlaps no lent range.
+    fn claim(&self, start: usize, end: usize) -> bool {
+        let mut lent = self.lent.lock().unwrap_or_else(|e| e.into_inner());
+        // The lent ranges are disjoint, so only the last one starting before `end` can reach
+        // past `start`.
+        if lent.range(..end).next_back().is_some_and(|(_, &e)| e > start) {
+            return false;
+        }
+        lent.insert(start, end);
+        true
+    }
+
+    fn unclaim(&self, start: usize) {
+        self.lent.lock().unwrap_or_else(|e| e.into_inner()).remove(&start);
+    }
 }
 
 /// Arrays inside arrays deeper than this are refused (GGUF files use one level).
@@ -349,12 +385,15 @@ pub fn parse_gguf_shared(owner: Arc<dyn AsRef<[u8]> + Send + Sync>, what: &str) 
         alignment,
         data: Bytes::view(owner.clone(), 0, data.len()).ok_or_else(|| Error::format(what, "file changed size"))?,
         map: None,
+        views: None,
         what: what.to_string(),
     })
 }
 
 /// Maps (or, with `EMBER_MMAP=0`, reads) and parses a GGUF file. Block-quantised tensors taken
-/// with [`Gguf::shared_blocks`] point into the map: no second copy of the weights.
+/// with [`Gguf::shared_blocks`] point into the map, and f32/f16/bf16/f64/i32/i64 tensors from
+/// [`Gguf::tensor`] into a private copy-on-write map of the same file: no second copy of the
+/// weights (writing to such a tensor copies only the pages written, never the file).
 pub fn load_gguf(path: impl AsRef<Path>) -> Result<Gguf> {
     let p = path.as_ref();
     let what = p.display().to_string();
@@ -364,6 +403,8 @@ pub fn load_gguf(path: impl AsRef<Path>) -> Result<Gguf> {
         let map = Arc::new(ember_kernels::mmap::map_readonly(&file).map_err(io)?);
         let mut g = parse_gguf_shared(map.clone(), &what)?;
         g.map = Some(map);
+        let private = ember_kernels::mmap::map_private(&file).map_err(io)?;
+        g.views = Some(Views { map: Arc::new(FileMap::new(private)), lent: Mutex::new(BTreeMap::new()) });
         return Ok(g);
     }
     parse_gguf(std::fs::read(p).map_err(io)?, &what)
@@ -380,9 +421,14 @@ impl Gguf {
         self.tensors.iter().find(|t| t.name == name)
     }
 
-    /// Tensor `name` as an Ember tensor (row-major; block formats dequantised to f32).
+    /// Tensor `name` as an Ember tensor (row-major; block formats dequantised to f32). From a
+    /// mapped file, the first request for an f32/f16/bf16/f64/i32/i64 tensor borrows its bytes
+    /// from a private map; later requests for the same tensor get a copy.
     pub fn tensor(&self, name: &str) -> Result<Tensor> {
         let t = self.info(name).ok_or_else(|| Error::format(&self.what, format!("no tensor named {name:?}")))?;
+        if let Some(v) = self.view(t)? {
+            return Ok(v);
+        }
         let bytes = &self.bytes()[t.offset..t.offset + t.nbytes];
         let shape = &t.shape;
         let le16 = |b: &[u8]| -> Vec<u16> { b.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect() };
@@ -433,6 +479,35 @@ impl Gguf {
 
     fn bytes(&self) -> &[u8] {
         self.data.as_slice()
+    }
+
+    /// Tensor `t` over its range of the private map, when there is one, the type is stored as
+    /// Ember holds it in memory (the file is little-endian, like the machine), the range is
+    /// aligned for it and not lent already.
+    fn view(&self, t: &GgufTensorInfo) -> Result<Option<Tensor>> {
+        fn over<T: Element>(map: &Arc<FileMap>, t: &GgufTensorInfo) -> Result<Option<Tensor>> {
+            let strides = ember_core::layout::contiguous_strides(&t.shape);
+            let n = t.nbytes / std::mem::size_of::<T>();
+            Buf::<T>::from_file_map(map, t.offset, n).map(|b| Tensor::from_buf(b, &t.shape, &strides, 0)).transpose()
+        }
+        let Some(v) = self.views.as_ref().filter(|_| cfg!(target_endian = "little")) else { return Ok(None) };
+        let make = match t.ggml_type.name() {
+            "F32" => over::<f32>,
+            "F64" => over::<f64>,
+            "F16" => over::<half::f16>,
+            "BF16" => over::<half::bf16>,
+            "I32" => over::<i32>,
+            "I64" => over::<i64>,
+            _ => return Ok(None),
+        };
+        if t.nbytes == 0 || !v.claim(t.offset, t.offset + t.nbytes) {
+            return Ok(None);
+        }
+        let r = make(&v.map, t);
+        if !matches!(r, Ok(Some(_))) {
+            v.unclaim(t.offset);
+        }
+        r
     }
 
     /// Tells the OS this process no longer needs tensor `name`'s pages of the mapped file (a

@@ -188,3 +188,49 @@ fn malformed_files_are_errors_naming_the_problem() {
     assert!(g.tensor("q2").unwrap_err().to_string().contains("Q2_K, which Ember cannot read yet"));
     assert!(g.blocks("q2").is_none());
 }
+
+/// From a path, f32/f16/bf16 tensors borrow the file's bytes from a private map: two tensors
+/// lie as far apart in memory as in the file (no copy), writing one changes neither the file
+/// nor a second request for it (a copy), and block formats are still dequantised.
+#[test]
+fn float_tensors_borrow_a_private_map_of_the_file() {
+    let src = format!("{FIXTURE}tiny.gguf");
+    let p = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("ember_mapped.gguf");
+    std::fs::copy(&src, &p).unwrap();
+    let before = std::fs::read(&p).unwrap();
+    let g = ember_io::load_gguf(&p).unwrap();
+    let floats: Vec<&str> = ["f16", "bf16", "f32"].into_iter().filter(|n| g.info(n).is_some()).collect();
+    assert!(floats.len() >= 2, "the fixture has f16, bf16 and f32 tensors");
+    let ts: Vec<_> = floats.iter().map(|n| g.tensor(n).unwrap()).collect();
+    let (a, b) = (g.info(floats[0]).unwrap().offset, g.info(floats[1]).unwrap().offset);
+    assert_eq!(ts[1].data_ptr().wrapping_sub(ts[0].data_ptr()), b.wrapping_sub(a), "mapped, not copied");
+    let values = ts[0].to_f64_vec().unwrap();
+    ts[0].fill_(3.0).unwrap();
+    assert!(ts[0].to_f64_vec().unwrap().iter().all(|&v| v == 3.0));
+    let again = g.tensor(floats[0]).unwrap();
+    assert_ne!(again.data_ptr(), ts[0].data_ptr(), "a second request is a copy");
+    assert_eq!(again.to_f64_vec().unwrap(), values, "from the file, not the written view");
+    assert_eq!(std::fs::read(&p).unwrap(), before, "writes must not reach the file");
+    // The same file read into memory gives the same values.
+    let read = parse_gguf(before, "read").unwrap();
+    for n in &floats[1..] {
+        assert_eq!(read.tensor(n).unwrap().to_f64_vec().unwrap(), g.tensor(n).unwrap().to_f64_vec().unwrap(), "{n}");
+    }
+}
+
+/// A crafted file whose tensors share bytes: only the first is lent the map, the overlapping
+/// one is a copy, so writing one never changes the other.
+#[test]
+fn overlapping_tensors_are_not_both_lent_the_map() {
+    let mut b = Builder::new().tensor("w", &[4], 0, 0).tensor("v", &[2], 0, 0).tensor("u", &[2], 0, 32);
+    b.data = (1..=12).flat_map(|v| (v as f32).to_le_bytes()).collect();
+    let p = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("ember_overlap.gguf");
+    std::fs::write(&p, b.bytes()).unwrap();
+    let g = ember_io::load_gguf(&p).unwrap();
+    let (w, v, u) = (g.tensor("w").unwrap(), g.tensor("v").unwrap(), g.tensor("u").unwrap());
+    assert_eq!(u.data_ptr().wrapping_sub(w.data_ptr()), 32, "w and u are disjoint: both mapped");
+    assert_ne!(v.data_ptr(), w.data_ptr());
+    w.fill_(0.0).unwrap();
+    assert_eq!(v.to_vec::<f32>().unwrap(), vec![1.0, 2.0]);
+    assert_eq!(u.to_vec::<f32>().unwrap(), vec![9.0, 10.0]);
+}
