@@ -231,3 +231,34 @@ fn batch_row_blocks_give_the_same_results_at_any_thread_count() {
     f32_matches_f64(&gru, &x, |m, x| m.forward(x));
     ember_core::set_num_threads(2);
 }
+
+#[test]
+fn inference_blocks_give_the_outputs_of_training_blocks() {
+    // Without autograd, f32 cuts the batch into one block per thread (bigger than the 16-row
+    // blocks training uses); every row's arithmetic is the same, so the outputs must be equal
+    // exactly, at 1 thread (one block of 37 against three of 13) and at 2. (f64 keeps the
+    // training cut: its per-step GEMM is not row-exact across shapes.)
+    ember_core::manual_seed(6);
+    let lengths: Vec<usize> = (0..37).map(|i| 1 + (i * 5) % 6).collect();
+    for dtype in [DType::F32, DType::F64] {
+        let x = Tensor::randn(&[6, 37, 5], dtype).unwrap();
+        let mut lstm = LSTM::new(5, 21, RnnOptions { num_layers: 2, proj_size: 9, ..Default::default() }).unwrap();
+        lstm.to_dtype(dtype).unwrap();
+        let mut gru = GRU::new(5, 21, RnnOptions { bidirectional: true, ..Default::default() }).unwrap();
+        gru.to_dtype(dtype).unwrap();
+        let outputs = |x: &Tensor| -> Vec<Vec<f64>> {
+            let (y, (h, c)) = lstm.forward_with(x, None).unwrap();
+            let seq = pack_padded_sequence(x, &lengths, false, false).unwrap();
+            let (yp, hp) = gru.forward_packed(&seq, None).unwrap();
+            let yp = pad_packed_sequence(&yp, false, 0.0, None).unwrap().0;
+            [y, h, c, yp, hp].iter().map(|t| t.to_f64_vec().unwrap()).collect()
+        };
+        for threads in [1, 2] {
+            ember_core::set_num_threads(threads);
+            let training = outputs(&x.set_requires_grad(true).unwrap());
+            let inference = ember_core::no_grad(|| outputs(&x));
+            assert_eq!(training, inference, "{dtype:?} at {threads} threads");
+        }
+    }
+    ember_core::set_num_threads(2);
+}

@@ -96,6 +96,10 @@ struct Dims {
 trait RnnFloat: Float + GemmElem {
     /// A right-hand side prepared for many products (the per-step weights).
     type Packed: Send + Sync;
+    /// Whether each row of a per-step product comes out the same whatever rows share the call
+    /// (the packed f32 kernel; the f64 path's GEMM blocks depend on the shape), so that
+    /// inference may cut the batch into bigger blocks without changing any result.
+    const ROWS_EXACT: bool;
     fn sigmoid_into(x: &[Self], out: &mut [Self]);
     fn tanh_into(x: &[Self], out: &mut [Self]);
     /// Prepares `b [k, n]`, row-major or (`transposed`) the transpose of a row-major `[n, k]`.
@@ -106,6 +110,7 @@ trait RnnFloat: Float + GemmElem {
 
 impl RnnFloat for f32 {
     type Packed = PackedRhs;
+    const ROWS_EXACT: bool = true;
     fn pack(b: &[f32], k: usize, n: usize, transposed: bool) -> PackedRhs {
         if transposed {
             PackedRhs::new(b, 0, 1, k, k, n)
@@ -126,6 +131,7 @@ impl RnnFloat for f32 {
 
 impl RnnFloat for f64 {
     type Packed = (Vec<f64>, usize, usize, bool);
+    const ROWS_EXACT: bool = false;
     fn pack(b: &[f64], k: usize, n: usize, transposed: bool) -> Self::Packed {
         (b.to_vec(), k, n, transposed)
     }
@@ -252,7 +258,7 @@ fn forward<T: RnnFloat>(
     let [w_ih, w_hh, b_ih, b_hh, w_hr] = w;
     let (w_ih, w_hh) = (w_ih.unwrap_or_default(), w_hh.unwrap_or_default());
     let Dims { t: steps, n, i, h, p, g } = d;
-    let blocks = Blocks::new(n);
+    let blocks = if save || !T::ROWS_EXACT { Blocks::new(n) } else { Blocks::inference(n) };
     let x = blocks.permute(x, steps, i, true);
     // Input projection of every step at once: gx [T*N, G] = X W_ih^T (block-major, as x); the
     // biases are added in the gate loop, where the row is in cache anyway.
