@@ -425,10 +425,26 @@ impl Gguf {
     /// mapped file, the first request for an f32/f16/bf16/f64/i32/i64 tensor borrows its bytes
     /// from a private map; later requests for the same tensor get a copy.
     pub fn tensor(&self, name: &str) -> Result<Tensor> {
-        let t = self.info(name).ok_or_else(|| Error::format(&self.what, format!("no tensor named {name:?}")))?;
-        if let Some(v) = self.view(t)? {
-            return Ok(v);
+        let t = self.find(name)?;
+        match self.view(t)? {
+            Some(v) => Ok(v),
+            None => self.read(t),
         }
+    }
+
+    /// Tensor `name` copied out of the file, never lent the map: for a caller that converts
+    /// it at once (to another dtype, reordered) and then [`Gguf::release`]s its pages, so that
+    /// no mapped page of it stays resident.
+    pub fn tensor_copy(&self, name: &str) -> Result<Tensor> {
+        self.read(self.find(name)?)
+    }
+
+    fn find(&self, name: &str) -> Result<&GgufTensorInfo> {
+        self.info(name).ok_or_else(|| Error::format(&self.what, format!("no tensor named {name:?}")))
+    }
+
+    /// Tensor `t` decoded from the file's bytes into a new buffer.
+    fn read(&self, t: &GgufTensorInfo) -> Result<Tensor> {
         let bytes = &self.bytes()[t.offset..t.offset + t.nbytes];
         let shape = &t.shape;
         let le16 = |b: &[u8]| -> Vec<u16> { b.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect() };

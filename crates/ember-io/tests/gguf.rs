@@ -211,6 +211,10 @@ fn float_tensors_borrow_a_private_map_of_the_file() {
     assert_ne!(again.data_ptr(), ts[0].data_ptr(), "a second request is a copy");
     assert_eq!(again.to_f64_vec().unwrap(), values, "from the file, not the written view");
     assert_eq!(std::fs::read(&p).unwrap(), before, "writes must not reach the file");
+    // `tensor_copy` reads out, never lends the map.
+    let copied = g.tensor_copy(floats[1]).unwrap();
+    assert_ne!(copied.data_ptr(), ts[1].data_ptr());
+    assert_eq!(copied.to_f64_vec().unwrap(), ts[1].to_f64_vec().unwrap());
     // The same file read into memory gives the same values.
     let read = parse_gguf(before, "read").unwrap();
     for n in &floats[1..] {

@@ -180,15 +180,22 @@ impl Llama {
                 packed.insert(hf, w);
                 continue;
             }
-            let mut w = g.tensor(name)?.to_dtype(DType::F32)?;
-            g.release(name);
-            if let Some(heads) = heads {
-                w = unpermute(&w, heads)?;
-            }
+            // An f32 tensor kept as stored borrows the file's pages (no copy); anything
+            // converted or reordered is read out and its pages released.
+            let w = if t.ggml_type.name() == "F32" && heads.is_none() {
+                g.tensor(name)?
+            } else {
+                let w = g.tensor_copy(name)?.to_dtype(DType::F32)?;
+                g.release(name);
+                match heads {
+                    Some(heads) => unpermute(&w, heads)?,
+                    None => w,
+                }
+            };
             sd.insert(hf, w);
         }
         let rope_factors = match g.info("rope_freqs.weight") {
-            Some(_) => Some(g.tensor("rope_freqs.weight")?.to_f64_vec()?),
+            Some(_) => Some(g.tensor_copy("rope_freqs.weight")?.to_f64_vec()?),
             None => None,
         };
         let mut model = Llama::from_parts(config, sd, packed, format, what)?;
