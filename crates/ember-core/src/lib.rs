@@ -52,6 +52,14 @@ pub fn run_in_pool<R: Send>(f: impl FnOnce() -> R + Send) -> R {
     ember_kernels::threads::run_in_pool(f)
 }
 
+/// Makes the calling thread worker 0 of Ember's global thread pool, so every parallel kernel it
+/// calls splits the work with it (what [`run_in_pool`] gives one closure, for the thread's
+/// whole life). Call it first thing, before any parallel op builds the pool; false means the
+/// pool already existed and nothing changed. The Python module does this when it is imported.
+pub fn adopt_calling_thread() -> bool {
+    ember_kernels::threads::adopt_calling_thread()
+}
+
 /// The number of threads Ember's kernels use.
 pub fn get_num_threads() -> usize {
     ember_kernels::num_threads()

@@ -64,14 +64,19 @@ pub trait GemmElem: Copy + Send + Sync + 'static {
 }
 
 fn parallelism(m: usize, n: usize, k: usize, threads: usize) -> gemm::Parallelism {
-    // Below ~8M multiply-adds (~40 us on one core) the fork/join, and the idle workers spinning
-    // against the caller afterwards, cost more than the split saves (measured: a 128x512x10
-    // product takes 17 us on one thread and 29 us on two).
+    // Called from a thread outside the pool, a split hands both halves to the workers and the
+    // caller sleeps until they finish: below ~8M multiply-adds (~40 us on one core) that round
+    // trip, and the idle workers spinning against the caller afterwards, cost more than the
+    // split saves (measured: a 128x512x10 product takes 17 us on one thread and 29 us on two).
+    // From a pool thread (Ember's Python module, `run_in_pool`) the caller computes half
+    // itself, and splitting pays from ~2M (measured on 2 cores: 768x64x64, 39 -> 23 us;
+    // 128x128x128, 27 -> 21 us).
     // A product with a thin side (decode: one activation row) streams the other operand
     // once and is bandwidth-bound: splitting pays from 2^18 of its elements (1 MiB of f32,
     // ~50 us) on.
     let streamed = m.min(n) <= 4 && k.saturating_mul(m.max(n)) >= 1 << 18;
-    if threads > 1 && (streamed || m.saturating_mul(n).saturating_mul(k) >= 1 << 23) {
+    let min_work = if crate::threads::in_pool() { 1 << 21 } else { 1 << 23 };
+    if threads > 1 && (streamed || m.saturating_mul(n).saturating_mul(k) >= min_work) {
         gemm::Parallelism::Rayon(threads)
     } else {
         gemm::Parallelism::None

@@ -50,6 +50,9 @@ fn _live_bytes() -> usize {
 #[pymodule]
 #[pyo3(name = "_C")]
 fn ember_c(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    // The importing thread (normally the one running the program) joins the kernels' thread
+    // pool, so parallel ops split their work with it.
+    ember::adopt_calling_thread();
     m.add_class::<tensor::PyTensor>()?;
     m.add_class::<tensor::PyNode>()?;
     m.add_class::<tensor::RemovableHandle>()?;

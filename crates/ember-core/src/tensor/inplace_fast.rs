@@ -8,7 +8,7 @@
 use super::Tensor;
 use crate::autograd;
 use crate::dtype::{DType, Element};
-use ember_kernels::threads::for_each_block_mut;
+use ember_kernels::threads::{for_each_span_mut, MAP_GRAIN};
 
 /// An update `self = self ∘ other` (or with a scalar).
 #[derive(Clone, Copy)]
@@ -25,14 +25,11 @@ pub(crate) enum Update {
     Shift(f64),
 }
 
-/// Elements per parallel block: large enough that waking a worker pays.
-const BLOCK: usize = 1 << 16;
-
 macro_rules! run {
     ($t:ty, $d:expr, $s:expr, $u:expr) => {{
         let (d, s, u): (&mut [$t], Option<&[$t]>, Update) = ($d, $s, $u);
-        for_each_block_mut(d, BLOCK, |i, chunk| {
-            let src = s.map(|s| &s[i * BLOCK..i * BLOCK + chunk.len()]);
+        for_each_span_mut(d, MAP_GRAIN, |i, chunk| {
+            let src = s.map(|s| &s[i..i + chunk.len()]);
             match (u, src) {
                 (Update::Axpy(a), Some(s)) => {
                     let a = a as $t;

@@ -209,8 +209,8 @@ fn unary_f32_block(op: UnaryOp, x: &[f32], out: &mut [f32]) {
 
 fn unary_f32(x: &[f32], op: UnaryOp) -> Vec<f32> {
     let mut out = pool::take::<f32>(x.len());
-    threads::for_each_block_mut(&mut out, BLOCK, |b, chunk| {
-        unary_f32_block(op, &x[b * BLOCK..b * BLOCK + chunk.len()], chunk)
+    threads::for_each_span_mut(&mut out, threads::MAP_GRAIN, |s, chunk| {
+        unary_f32_block(op, &x[s..s + chunk.len()], chunk)
     });
     out
 }
@@ -263,8 +263,7 @@ pub fn zip_strided<T: Copy + Send + Sync, U: Element>(
     let mut out = pool::take::<U>(n);
     if la.is_contiguous() && lb.is_contiguous() {
         let (a, b) = (&a[la.offset()..la.offset() + n], &b[lb.offset()..lb.offset() + n]);
-        threads::for_each_block_mut(&mut out, BLOCK, |blk, chunk| {
-            let start = blk * BLOCK;
+        threads::for_each_span_mut(&mut out, threads::MAP_GRAIN, |start, chunk| {
             for ((o, &x), &y) in chunk.iter_mut().zip(&a[start..]).zip(&b[start..]) {
                 *o = f(x, y);
             }
@@ -367,8 +366,7 @@ fn binary_f32(x: &[f32], la: &Layout, y: &[f32], lb: &Layout, op: BinaryOp) -> V
         // Outputs larger than the caches: streaming stores skip reading the destination.
         let (x, y) = (&x[la.offset()..la.offset() + n], &y[lb.offset()..lb.offset() + n]);
         let mut out = pool::take::<f32>(n);
-        threads::for_each_block_mut(&mut out, BLOCK, |blk, chunk| {
-            let s = blk * BLOCK;
+        threads::for_each_span_mut(&mut out, threads::MAP_GRAIN, |s, chunk| {
             stream::binary_stream(arith, &x[s..s + chunk.len()], &y[s..s + chunk.len()], chunk)
         });
         return out;
