@@ -29,6 +29,7 @@ pub mod special;
 pub mod special_bessel;
 pub mod special_normal;
 pub mod stream;
+pub mod team;
 pub mod threads;
 pub mod transpose;
 pub mod vmath;

@@ -4,6 +4,7 @@
 //! (including float reductions) are identical at 1 and N threads; small inputs run on the
 //! calling thread because waking workers costs more than the work.
 
+use crate::team;
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -39,6 +40,8 @@ pub fn for_each_block_mut<T: Send>(out: &mut [T], block: usize, f: impl Fn(usize
         for (i, c) in out.chunks_mut(block).enumerate() {
             f(i, c);
         }
+    } else if in_pool() {
+        for_each_chunk_on_team(out, block, &f);
     } else {
         out.par_chunks_mut(block).enumerate().for_each(|(i, c)| f(i, c));
     }
@@ -61,8 +64,38 @@ pub fn for_each_span_mut<T: Send>(out: &mut [T], grain: usize, f: impl Fn(usize,
     }
     let parts = threads.min(out.len().div_ceil(grain));
     let span = out.len().div_ceil(parts).next_multiple_of(64);
-    out.par_chunks_mut(span).enumerate().for_each(|(i, c)| f(i * span, c));
+    if in_pool() {
+        for_each_chunk_on_team(out, span, &|i, c| f(i * span, c));
+    } else {
+        out.par_chunks_mut(span).enumerate().for_each(|(i, c)| f(i * span, c));
+    }
 }
+
+/// `out.chunks_mut(chunk).enumerate()` as tasks of [`team::run`].
+fn for_each_chunk_on_team<T: Send>(out: &mut [T], chunk: usize, f: &(dyn Fn(usize, &mut [T]) + Sync)) {
+    let (len, base) = (out.len(), SendPtr(out.as_mut_ptr()));
+    team::run(len.div_ceil(chunk), &|i| {
+        let start = i * chunk;
+        let n = chunk.min(len - start);
+        // SAFETY: `start + n <= len`, so the chunk lies inside `out`, which is borrowed
+        // mutably for the whole call; `team::run` runs each index once, so chunks given to
+        // different tasks never overlap.
+        f(i, unsafe { std::slice::from_raw_parts_mut(base.get().add(start), n) });
+    });
+}
+
+/// A slice's base pointer shared by the tasks that each take a disjoint chunk of it.
+struct SendPtr<T>(*mut T);
+
+impl<T> SendPtr<T> {
+    fn get(&self) -> *mut T {
+        self.0
+    }
+}
+
+// SAFETY: the pointer is only turned into disjoint `&mut [T]` chunks, one per task, so sharing
+// it is sharing `&mut [T]` pieces across threads, which `T: Send` allows.
+unsafe impl<T: Send> Sync for SendPtr<T> {}
 
 /// Whether the calling thread is one of the pool's workers (its parallel loops then run part
 /// of the work on this thread).
@@ -77,6 +110,11 @@ pub const MAP_GRAIN: usize = 1 << 15;
 pub fn for_each_index(n: usize, cost_per_item: usize, f: impl Fn(usize) + Sync + Send) {
     if num_threads() <= 1 || n < 2 || n.saturating_mul(cost_per_item) < PARALLEL_MIN_WORK {
         (0..n).for_each(f);
+    } else if in_pool() {
+        // A few contiguous ranges per thread: claimed dynamically, so uneven items balance.
+        let tasks = n.min(4 * num_threads());
+        let per = n.div_ceil(tasks);
+        team::run(n.div_ceil(per), &|t| (t * per..n.min((t + 1) * per)).for_each(&f));
     } else {
         (0..n).into_par_iter().for_each(f);
     }
