@@ -41,9 +41,13 @@ fn select(c: bool, a: f32, b: f32) -> f32 {
 /// `e^x` for one lane: range reduction `x = n ln2 + r`, degree-7 polynomial, `2^n` from bits.
 #[inline(always)]
 pub fn exp1(x: f32) -> f32 {
-    // Clamp so that n fits the exponent arithmetic below; exp(89) already overflows to inf and
-    // exp(-110) underflows to 0, so the clamp does not change results.
-    let xc = select(x > 89.0, 89.0, select(x < -110.0, -110.0, x));
+    // Clamp so that n fits the exponent arithmetic below; exp(89) already overflows to inf.
+    // Below -105 the result rounds to 0 (under half the smallest subnormal); computing it
+    // would take the product through subnormals, a microcode assist per vector (a softmax row
+    // padded or masked with -inf ran at half speed), so those lanes compute exp(0) and are
+    // replaced by 0 at the end.
+    let under = x < -105.0;
+    let xc = select(x > 89.0, 89.0, select(under, 0.0, x));
     let t = fma(xc, LOG2E, ROUND_SHIFT);
     let n = t - ROUND_SHIFT;
     let r = fma(-n, LN2_LO, fma(-n, LN2_HI, xc));
@@ -61,7 +65,7 @@ pub fn exp1(x: f32) -> f32 {
     let s1 = f32::from_bits(((n1 + 127) << 23) as u32);
     let s2 = f32::from_bits(((n2 + 127) << 23) as u32);
     let y = p * s1 * s2;
-    select(x.is_nan(), x, y)
+    select(x.is_nan(), x, select(under, 0.0, y))
 }
 
 /// `tanh(x)`: odd rational approximation (13/6) on the clamped range, as in Eigen.

@@ -49,6 +49,20 @@ fn forward<T: NormFloat>(x: &[T], d: usize, w: &[T], b: &[T], eps: f64) -> (Vec<
         return (y, stats);
     }
     let per = rows_per_task(d);
+    if let (Some(xf), Some(wf), Some(bf), Some(yf)) = (T::as_f32(x), T::as_f32(w), T::as_f32(b), T::as_f32_mut(&mut y))
+    {
+        // f32: the SIMD row kernel, statistics widened to the node's f64.
+        let mut st = vec![[0.0f32; 2]; rows];
+        let mut jobs: Vec<(&mut [f32], &mut [[f32; 2]])> = yf.chunks_mut(per * d).zip(st.chunks_mut(per)).collect();
+        threads::for_each_block_mut(&mut jobs, 1, |blk, job| {
+            let (yb, sb) = &mut job[0];
+            let xb = &xf[blk * per * d..][..yb.len()];
+            ember_kernels::rowwise::layer_norm_rows(xb, d, wf, bf, eps as f32, yb, sb);
+        });
+        drop(jobs);
+        stats.iter_mut().zip(&st).for_each(|(s, t)| *s = [t[0].into(), t[1].into()]);
+        return (y, stats);
+    }
     let mut jobs: Vec<(&mut [T], &mut [[f64; 2]])> = y.chunks_mut(per * d).zip(stats.chunks_mut(per)).collect();
     threads::for_each_block_mut(&mut jobs, 1, |blk, job| {
         let (yb, st) = &mut job[0];
@@ -86,6 +100,28 @@ fn backward<T: NormFloat>(x: &[T], dy: &[T], d: usize, w: &[T], stats: &[[f64; 2
     let mut dx = pool::take::<T>(x.len());
     let (mut dw, mut db) = (vec![0.0f64; d], vec![0.0f64; d]);
     if d == 0 || stats.is_empty() {
+        return (dx, dw, db);
+    }
+    if let (Some(xf), Some(gf), Some(wf), Some(dxf)) =
+        (T::as_f32(x), T::as_f32(dy), T::as_f32(w), T::as_f32_mut(&mut dx))
+    {
+        // f32: the SIMD row kernel, each task adding its column sums into its own buffer.
+        let mut jobs: Vec<(&mut [f32], Vec<f32>)> = dxf.chunks_mut(per * d).map(|c| (c, vec![0.0; 2 * d])).collect();
+        threads::for_each_block_mut(&mut jobs, 1, |blk, job| {
+            let (dxb, cols) = &mut job[0];
+            let (cdw, cdb) = cols.split_at_mut(d);
+            let r0 = blk * per;
+            let st: Vec<[f32; 2]> = stats[r0..r0 + dxb.len() / d].iter().map(|s| [s[0] as f32, s[1] as f32]).collect();
+            let (xb, gb) = (&xf[r0 * d..][..dxb.len()], &gf[r0 * d..][..dxb.len()]);
+            ember_kernels::rowwise::layer_norm_backward_rows(xb, gb, d, wf, &st, dxb, cdw, cdb);
+        });
+        for (_, cols) in &jobs {
+            for k in 0..d {
+                dw[k] += f64::from(cols[k]);
+                db[k] += f64::from(cols[d + k]);
+            }
+        }
+        drop(jobs);
         return (dx, dw, db);
     }
     let mut jobs: Vec<Job<T>> = dx.chunks_mut(per * d).map(|c| (c, vec![T::of(0.0); 2 * d])).collect();

@@ -22,7 +22,7 @@ pub use adam::{adadelta_update, adam_supported, adam_update, AdadeltaStep, AdamS
 pub use batch_norm::batch_norm_train;
 pub use ember_kernels::blockq::quantize as quantize_blocks;
 pub use layer_norm::layer_norm_node;
-pub use norm::{norm_last_dim, sum_of_squares, RowNorm};
+pub use norm::{norm_last_dim, softmax_backward_last, sum_of_squares, RowNorm};
 pub use packed::{BlockFormat, Bytes, PackedWeight};
 pub use sdpa::{safe_softmax, sdpa_node};
 
@@ -37,10 +37,26 @@ pub(crate) trait NormFloat:
     + std::ops::AddAssign
 {
     fn of(v: f64) -> Self;
+    /// The slice as `f32` when `Self` is `f32` (the SIMD row kernels are f32-only).
+    fn as_f32(x: &[Self]) -> Option<&[f32]> {
+        let _ = x;
+        None
+    }
+    /// The slice as mutable `f32` when `Self` is `f32`.
+    fn as_f32_mut(x: &mut [Self]) -> Option<&mut [f32]> {
+        let _ = x;
+        None
+    }
 }
 impl NormFloat for f32 {
     fn of(v: f64) -> f32 {
         v as f32
+    }
+    fn as_f32(x: &[f32]) -> Option<&[f32]> {
+        Some(x)
+    }
+    fn as_f32_mut(x: &mut [f32]) -> Option<&mut [f32]> {
+        Some(x)
     }
 }
 impl NormFloat for f64 {

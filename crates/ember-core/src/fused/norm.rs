@@ -39,22 +39,22 @@ pub fn norm_last_dim(
     if recording || x.dtype() != DType::F32 {
         return Err(Error::unsupported("norm_last_dim", "the fused norm is inference-only and f32"));
     }
-    let xs = x.contiguous()?.to_vec::<f32>()?;
     let g = weight.map(|w| w.to_dtype(DType::F32)?.contiguous()?.to_vec::<f32>()).transpose()?.unwrap_or_default();
     let b = bias.map(|w| w.to_dtype(DType::F32)?.contiguous()?.to_vec::<f32>()).transpose()?.unwrap_or_default();
-    let mut out = crate::storage::pool::take::<f32>(xs.len());
-    if let Some(rows) = ember_kernels::threads::PARALLEL_MIN_WORK.checked_div(d) {
-        let rows = rows.max(1);
-        ember_kernels::threads::for_each_block_mut(&mut out, rows * d, |blk, chunk| {
-            for (r, o) in chunk.chunks_mut(d).enumerate() {
-                let row = &xs[(blk * rows + r) * d..(blk * rows + r + 1) * d];
+    let out = super::read_as(x, "norm_last_dim", |xs: &[f32]| {
+        let mut out = crate::storage::pool::take::<f32>(xs.len());
+        if let Some(rows) = ember_kernels::threads::PARALLEL_MIN_WORK.checked_div(d) {
+            let rows = rows.max(1);
+            ember_kernels::threads::for_each_block_mut(&mut out, rows * d, |blk, o| {
+                let xb = &xs[blk * rows * d..][..o.len()];
                 match kind {
-                    RowNorm::Layer => ember_kernels::rowwise::layer_norm(row, &g, &b, eps as f32, o),
-                    RowNorm::Rms => ember_kernels::rowwise::rms_norm(row, &g, eps as f32, o),
+                    RowNorm::Layer => ember_kernels::rowwise::layer_norm_rows(xb, d, &g, &b, eps as f32, o, &mut []),
+                    RowNorm::Rms => ember_kernels::rowwise::rms_norm_rows(xb, d, &g, eps as f32, o),
                 }
-            }
-        });
-    }
+            });
+        }
+        out
+    })?;
     Tensor::from_vec(out, x.shape())
 }
 
@@ -74,4 +74,32 @@ pub fn sum_of_squares(x: &Tensor) -> Result<f64> {
         });
     }
     Ok(x.detach().to_f64_vec()?.iter().map(|v| v * v).sum())
+}
+
+/// Softmax's (or log-softmax's) first-order backward over the last dim of f32 tensors from the
+/// saved output `y`, in one pass per row; `None` outside that case (another dtype or dim, or a
+/// `create_graph` backward that must record), where the caller composes tensor ops.
+pub fn softmax_backward_last(y: &Tensor, g: &Tensor, dim: usize, log: bool) -> Result<Option<Tensor>> {
+    let d = y.shape().last().copied().unwrap_or(0);
+    if crate::autograd::is_grad_enabled()
+        || y.dtype() != DType::F32
+        || g.dtype() != DType::F32
+        || y.shape() != g.shape()
+        || dim + 1 != y.dim()
+        || d == 0
+    {
+        return Ok(None);
+    }
+    let dx = super::read_as(y, "softmax_backward", |ys: &[f32]| {
+        super::read_as(g, "softmax_backward", |gs: &[f32]| {
+            let mut dx = crate::storage::pool::take::<f32>(ys.len());
+            let rows = (ember_kernels::threads::PARALLEL_MIN_WORK / d).max(1);
+            ember_kernels::threads::for_each_block_mut(&mut dx, rows * d, |blk, o| {
+                let at = blk * rows * d;
+                ember_kernels::rowwise::softmax_backward_rows(&ys[at..][..o.len()], &gs[at..][..o.len()], d, log, o);
+            });
+            dx
+        })
+    })??;
+    Tensor::from_vec(dx, y.shape()).map(Some)
 }

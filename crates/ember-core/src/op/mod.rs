@@ -173,6 +173,9 @@ op_table! {
     Softmax(dim: usize) {
         saves: [y = output],
         backward: |st, g, need| {
+            if let Some(dx) = crate::fused::softmax_backward_last(&y, g, *dim, false)? {
+                return Ok(vec![Some(dx)]);
+            }
             let gy = g.mul(&y)?;
             Ok(vec![Some(gy.sub(&y.mul(&gy.sum_dims(&[*dim], true)?)?)?)])
         },
@@ -181,7 +184,12 @@ op_table! {
     /// Log-softmax over `dim`.
     LogSoftmax(dim: usize) {
         saves: [y = output],
-        backward: |st, g, need| Ok(vec![Some(g.sub(&y.exp()?.mul(&g.sum_dims(&[*dim], true)?)?)?)]),
+        backward: |st, g, need| {
+            if let Some(dx) = crate::fused::softmax_backward_last(&y, g, *dim, true)? {
+                return Ok(vec![Some(dx)]);
+            }
+            Ok(vec![Some(g.sub(&y.exp()?.mul(&g.sum_dims(&[*dim], true)?)?)?)])
+        },
         tests: ["log_softmax_last"],
     }
     /// A view with a new shape.

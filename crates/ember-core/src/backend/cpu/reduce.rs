@@ -172,18 +172,12 @@ pub fn softmax_last(s: &CpuStorage, l: &Layout, log: bool) -> CpuStorage {
         _ => {
             let x = to_f32_vec(s, l).unwrap_or_default();
             let mut out = pool::take::<f32>(x.len());
-            if let Some(rows) = super::BLOCK.checked_div(n) {
+            // Blocks of ~32K elements: an exp per element makes a row block worth splitting
+            // from there (as torch's grain), and results do not depend on the cut.
+            if let Some(rows) = threads::PARALLEL_MIN_WORK.checked_div(n) {
                 let rows_per_block = rows.max(1);
                 threads::for_each_block_mut(&mut out, rows_per_block * n, |b, chunk| {
-                    let base = b * rows_per_block * n;
-                    for (k, o) in chunk.chunks_mut(n).enumerate() {
-                        let row = &x[base + k * n..base + (k + 1) * n];
-                        if log {
-                            rowwise::log_softmax(row, o);
-                        } else {
-                            rowwise::softmax(row, o);
-                        }
-                    }
+                    rowwise::softmax_rows(&x[b * rows_per_block * n..][..chunk.len()], n, log, chunk);
                 });
             }
             from_f32_vec(out, s)
