@@ -77,6 +77,8 @@ static SLOT: Padded<AtomicPtr<()>> = Padded(AtomicPtr::new(std::ptr::null_mut())
 static INSIDE: Padded<AtomicUsize> = Padded(AtomicUsize::new(0));
 /// Helper jobs spawned and not yet returned (waiting in a deque, or lingering).
 static HELPERS: AtomicUsize = AtomicUsize::new(0);
+/// Helper jobs spawned since the start (each one a wake-up of a possibly parked worker).
+static SPAWNED: AtomicUsize = AtomicUsize::new(0);
 /// A caller owns the slot (a second concurrent or nested loop takes rayon's path instead).
 static BUSY: AtomicBool = AtomicBool::new(false);
 /// Numbers published jobs, so a helper enters each one once even when two jobs share an address.
@@ -105,6 +107,7 @@ pub fn run(n: usize, f: &(dyn Fn(usize) + Sync)) {
     forget_helpers_in_forked_children();
     for _ in HELPERS.load(Ordering::Relaxed)..want {
         HELPERS.fetch_add(1, Ordering::Relaxed);
+        SPAWNED.fetch_add(1, Ordering::Relaxed);
         rayon::spawn(move || linger(me));
     }
     let job = Job {
@@ -140,6 +143,11 @@ pub fn run(n: usize, f: &(dyn Fn(usize) + Sync)) {
 /// Helper jobs alive now (queued, or lingering); zero once they have been idle for [`LINGER`].
 pub fn helpers() -> usize {
     HELPERS.load(Ordering::Relaxed)
+}
+
+/// Helper jobs spawned since the process started: loops that found no helper lingering.
+pub fn spawned() -> usize {
+    SPAWNED.load(Ordering::Relaxed)
 }
 
 /// A helper: serves published jobs and rayon's queues until nothing has come for [`LINGER`].

@@ -34,25 +34,19 @@ fn loops_run_every_task_once_and_helpers_linger_between_them() {
             assert_eq!(first.into_inner(), me, "task 0 runs on the caller");
         }
 
-        // A helper stays between loops: a gap of 300 µs (rayon alone parks an idle worker
-        // after tens of microseconds) still finds it spinning, so the second task of a
-        // two-task loop is claimed by the other thread at once, while the caller is busy with
-        // the first for 20 µs; a parked worker needs longer than that to wake.
+        // A helper stays between loops: after a gap of 300 µs (rayon alone parks an idle
+        // worker after tens of microseconds) the next loop finds it still there and spawns
+        // no new one. Counted in spawns, not in who ran what, so a loaded machine (CI) that
+        // delays the helper's work does not change the count; with helpers returning at
+        // once, every loop spawns one.
         team::run(2, &|_| busy(Duration::from_micros(20)));
-        let mut on_helper = 0;
+        let before = team::spawned();
         for _ in 0..100 {
             std::thread::sleep(Duration::from_micros(300));
-            let who = AtomicUsize::new(me);
-            team::run(2, &|i| {
-                if i == 1 {
-                    who.store(rayon::current_thread_index().unwrap(), Ordering::Relaxed);
-                }
-                busy(Duration::from_micros(20));
-            });
-            on_helper += usize::from(who.into_inner() != me);
+            team::run(2, &|_| busy(Duration::from_micros(20)));
         }
-        assert!(on_helper >= 50, "the helper took task 1 in only {on_helper} of 100 loops");
-        assert_eq!(helpers(), 1);
+        let spawns = team::spawned() - before;
+        assert!(spawns < 50, "{spawns} of 100 loops had to spawn a helper");
 
         // A loop inside a task (the team is busy) still runs all of its tasks.
         let inner = AtomicUsize::new(0);
@@ -80,7 +74,7 @@ fn loops_run_every_task_once_and_helpers_linger_between_them() {
 
         // Idle for longer than LINGER, the helpers go back to rayon.
         let t = Instant::now();
-        while helpers() > 0 && t.elapsed() < LINGER * 50 {
+        while helpers() > 0 && t.elapsed() < LINGER * 500 {
             std::thread::sleep(LINGER);
         }
         assert_eq!(helpers(), 0, "helpers still alive after {:?} idle", t.elapsed());
