@@ -159,6 +159,9 @@ fn explicit_table() -> Vec<(&'static str, OpFn)> {
         e!("matmul_broadcast", |x| x[0].matmul(&x[1])),
         e!("matmul_fold", |x| x[0].matmul(&x[1])),
         e!("matmul_transposed", |x| x[0].t()?.matmul(&x[1].t()?)),
+        e!("linear", |x| x[0].linear(&x[1], Some(&x[2]))),
+        e!("linear_3d", |x| x[0].linear(&x[1], Some(&x[2]))),
+        e!("linear_1d", |x| x[0].linear(&x[1], Some(&x[2]))),
         e!("unfold2d", |x| x[0].unfold2d(Conv2dArgs {
             kernel: (3, 2),
             stride: (2, 1),

@@ -72,6 +72,49 @@ fn fused_attention_gradients_match_finite_differences() {
     }
 }
 
+/// nanoGPT's head split: q, k and v are `[B, T, 3C]` split and viewed as `[B, H, T, D]` (rows
+/// `3C` apart), read in place by the node; the output (and each input gradient) is laid out as
+/// `[B, T, H, D]`, so `transpose(1, 2)` of it is contiguous, as PyTorch's.
+#[test]
+fn attention_on_head_views_of_a_split_projection() -> Result<()> {
+    manual_seed(13);
+    let (b, t, h, d) = (3, 6, 2, 4);
+    let c = h * d;
+    for dtype in [DType::F32, DType::F64] {
+        let qkv = Tensor::randn(&[b, t, 3 * c], dtype)?.set_requires_grad(true)?;
+        let heads = |x: &Tensor| -> Result<[Tensor; 3]> {
+            let parts = x.split(c, 2)?;
+            let view = |p: &Tensor| p.reshape(&[b as isize, t as isize, h as isize, d as isize])?.transpose(1, 2);
+            Ok([view(&parts[0])?, view(&parts[1])?, view(&parts[2])?])
+        };
+        let [q, k, v] = heads(&qkv)?;
+        assert!(!q.is_contiguous());
+        let got = F::scaled_dot_product_attention(&q, &k, &v, None, true, None)?;
+        assert!(got.grad_fn_name().is_some_and(|n| n.contains("ScaledDotProductAttention")));
+        assert!(got.transpose(1, 2)?.is_contiguous(), "the output is not laid out as [B, T, H, D]");
+        let [q2, k2, v2] = heads(&qkv)?; // a graph of its own
+        let want = definition(&q2, &k2, &v2, true, 1.0 / (d as f64).sqrt())?;
+        let tol = if dtype == DType::F32 { 2e-5 } else { 1e-12 };
+        let w = Tensor::randn(&[b, h, t, d], dtype)?;
+        // Gradients through the split and the views, against the definition's.
+        let g_got = ember_core::autograd::grad(&[&got.mul(&w)?.sum()?], &[&qkv], false)?.remove(0);
+        let g_want = ember_core::autograd::grad(&[&want.mul(&w)?.sum()?], &[&qkv], false)?.remove(0);
+        for (x, y) in [(&got, &want), (&g_got, &g_want)] {
+            for (a, e) in x.to_f64_vec()?.iter().zip(&y.to_f64_vec()?) {
+                assert!((a - e).abs() <= tol * (1.0 + e.abs()), "{dtype:?}: {a} vs {e}");
+            }
+        }
+    }
+    let qkv = Tensor::randn(&[2, 5, 3 * c], DType::F64)?.set_requires_grad(true)?;
+    let f = |x: &[Tensor]| {
+        let parts = x[0].split(c, 2)?;
+        let view = |p: &Tensor| p.reshape(&[2, 5, h as isize, d as isize])?.transpose(1, 2);
+        F::scaled_dot_product_attention(&view(&parts[0])?, &view(&parts[1])?, &view(&parts[2])?, None, true, None)
+    };
+    gradcheck(f, &[qkv], GradcheckOptions::default())?;
+    Ok(())
+}
+
 #[test]
 fn fused_attention_with_dropout_differentiates_through_the_drawn_mask() {
     manual_seed(13);

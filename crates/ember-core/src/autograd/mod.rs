@@ -151,6 +151,7 @@ impl Node {
             "PowScalar" => "Pow",
             "Recip" => "Reciprocal",
             "Matmul" => "Mm",
+            "Linear" => "Addmm",
             "ToDtype" => "ToCopy",
             "Contiguous" => "Clone",
             "Reshape" => "View",

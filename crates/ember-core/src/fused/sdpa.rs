@@ -97,6 +97,114 @@ fn out<T>(data: &mut [T], cols: usize) -> MatMut<'_, T> {
     MatMut { data, offset: 0, rs: cols, cs: 1 }
 }
 
+/// Where each head's matrix lies in a buffer: head `h` starts at `offs[h]`, its rows `rs`
+/// apart, its columns contiguous. The head split of a transformer (`x.view(B, T, H, D)
+/// .transpose(1, 2)`, a view of a `split` of the QKV projection) is read in place this way;
+/// copying q, k, v (and the output's gradient) to contiguous buffers cost a pass over each,
+/// forward and backward.
+struct Heads {
+    offs: Vec<usize>,
+    rs: usize,
+}
+
+impl Heads {
+    /// Head `h` as a matrix.
+    fn m<'a, T>(&self, data: &'a [T], h: usize) -> MatRef<'a, T> {
+        MatRef { data, offset: self.offs[h], rs: self.rs, cs: 1 }
+    }
+    /// The transpose of head `h`.
+    fn mt<'a, T>(&self, data: &'a [T], h: usize) -> MatRef<'a, T> {
+        MatRef { data, offset: self.offs[h], rs: 1, cs: self.rs }
+    }
+    /// Row `i` (`cols` long) of head `h`.
+    fn row<'a, T>(&self, data: &'a [T], h: usize, i: usize, cols: usize) -> &'a [T] {
+        &data[self.offs[h] + i * self.rs..][..cols]
+    }
+}
+
+/// `t` as a tensor whose heads can be read in place (itself when it is of type `T` with
+/// contiguous rows, whatever its other strides; else a contiguous copy), and where they lie.
+fn head_view<T: AttnFloat>(t: &Tensor) -> Result<(Tensor, Heads)> {
+    let t = if t.dtype() == T::DTYPE && t.layout().strides()[t.dim() - 1] == 1 {
+        t.detach()
+    } else {
+        t.detach().to_dtype(T::DTYPE)?.contiguous()?
+    };
+    let (nd, l) = (t.dim(), t.layout());
+    let lead = crate::layout::Layout::new(l.shape()[..nd - 2].to_vec(), l.strides()[..nd - 2].to_vec(), l.offset());
+    let heads = Heads { offs: lead.offsets(), rs: l.strides()[nd - 2] };
+    Ok((t, heads))
+}
+
+/// A head-readable tensor and its slice.
+type HeadsOf<'a, T> = (&'a [T], &'a Heads);
+
+/// Runs `f` on q, k and v read as heads, in place where possible; views of one storage (the
+/// split QKV projection) share one read lock.
+fn read_qkv<T: AttnFloat, R>(
+    q: &Tensor,
+    k: &Tensor,
+    v: &Tensor,
+    f: impl FnOnce(HeadsOf<T>, HeadsOf<T>, HeadsOf<T>) -> R,
+) -> Result<R> {
+    let name = "scaled_dot_product_attention";
+    let ((q, qh), (k, kh), (v, vh)) = (head_view::<T>(q)?, head_view::<T>(k)?, head_view::<T>(v)?);
+    let sq = q.cpu_read(name)?;
+    let sk = if k.shares_storage(&q) { None } else { Some(k.cpu_read(name)?) };
+    let sv = if v.shares_storage(&q) || v.shares_storage(&k) { None } else { Some(v.cpu_read(name)?) };
+    let qs = T::slice(&sq).ok_or_else(|| crate::Error::dtype(name, "expected float data"))?;
+    let ks = match &sk {
+        Some(g) => T::slice(g).ok_or_else(|| crate::Error::dtype(name, "expected float data"))?,
+        None => qs,
+    };
+    let vs = match &sv {
+        Some(g) => T::slice(g).ok_or_else(|| crate::Error::dtype(name, "expected float data"))?,
+        None if v.shares_storage(&q) => qs,
+        None => ks,
+    };
+    Ok(f((qs, &qh), (ks, &kh), (vs, &vh)))
+}
+
+/// How an output `[.., rows, cols]` is laid out and cut into parallel tasks. For 4-D inputs
+/// `[B, H, L, D]` with `B > 1` it is written as `[B, L, H, D]` and returned as the transposed
+/// view (what PyTorch's CPU attention returns): the caller's `transpose(1, 2).contiguous()`
+/// (or the backward's view of it) is then free; tasks are whole batches. Otherwise contiguous
+/// heads, `per` heads a task.
+#[derive(Clone, Copy)]
+struct Plan {
+    /// Heads a task covers.
+    per: usize,
+    /// `Some(H)` when outputs are `[B, L, H, D]`.
+    interleaved: Option<usize>,
+}
+
+impl Plan {
+    fn new(lead: &[usize], d: &Dims) -> Plan {
+        match lead {
+            [b, h] if *b > 1 => Plan { per: *h, interleaved: Some(*h) },
+            _ => Plan { per: d.heads_per_task(), interleaved: None },
+        }
+    }
+    /// Elements of a `rows x cols` output per task.
+    fn chunk(&self, rows: usize, cols: usize) -> usize {
+        self.per * rows * cols
+    }
+    /// Task-local head `r` of a `rows x cols` output, as a matrix inside the task's chunk.
+    fn at<'a, T>(&self, chunk: &'a mut [T], r: usize, rows: usize, cols: usize) -> MatMut<'a, T> {
+        match self.interleaved {
+            Some(h) => MatMut { data: chunk, offset: r * cols, rs: h * cols, cs: 1 },
+            None => MatMut { data: chunk, offset: r * rows * cols, rs: cols, cs: 1 },
+        }
+    }
+    /// The finished output as a tensor of `shape` (`[.., rows, cols]`).
+    fn tensor<T: AttnFloat>(&self, data: Vec<T>, shape: &[usize]) -> Result<Tensor> {
+        match self.interleaved {
+            Some(_) => Tensor::from_vec(data, &[shape[0], shape[2], shape[1], shape[3]])?.transpose(1, 2),
+            None => Tensor::from_vec(data, shape),
+        }
+    }
+}
+
 /// The attention mask as additive values `[M, L, S]` (bool masks as `0` / `-inf`), and where
 /// each head's `[L, S]` block starts (heads that broadcast share one).
 struct Mask<'a, T> {
@@ -108,8 +216,8 @@ struct Mask<'a, T> {
 /// over the keys they see (all-zero for a row that sees none).
 #[allow(clippy::too_many_arguments)]
 fn probs<T: AttnFloat>(
-    q: &[T],
-    k: &[T],
+    (q, qh): (&[T], &Heads),
+    (k, kh): (&[T], &Heads),
     h: usize,
     d: &Dims,
     mask: Option<&Mask<T>>,
@@ -119,8 +227,10 @@ fn probs<T: AttnFloat>(
 ) {
     let (l, s, e) = (d.l, d.s, d.e);
     let sc = T::of(d.scale);
-    qs.iter_mut().zip(&q[h * l * e..(h + 1) * l * e]).for_each(|(o, &v)| *o = v * sc);
-    matmul(l, s, e, out(scores, s), m(qs, 0, e), mt(k, h * s * e, e), false, 1);
+    for (i, row) in qs.chunks_mut(e).enumerate() {
+        row.iter_mut().zip(qh.row(q, h, i, e)).for_each(|(o, &v)| *o = v * sc);
+    }
+    matmul(l, s, e, out(scores, s), m(qs, 0, e), kh.mt(k, h), false, 1);
     let masks = mask.map(|mk| &mk.values[mk.head_offset[h]..][..l * s]);
     for i in 0..l {
         let n = d.valid(i);
@@ -137,30 +247,32 @@ fn probs<T: AttnFloat>(
     }
 }
 
-/// Forward over every head: `out [H, L, Ev]`, and `P [H, L, S]` when `keep_p`.
+/// Forward over every head: `out [H, L, Ev]` (laid out by `plan`), and `P [H, L, S]` when
+/// `keep_p`.
 #[allow(clippy::too_many_arguments)]
 fn forward<T: AttnFloat>(
-    q: &[T],
-    k: &[T],
-    v: &[T],
+    q: (&[T], &Heads),
+    k: (&[T], &Heads),
+    (v, vh): (&[T], &Heads),
     mask: Option<&Mask<T>>,
     keep: Option<&[T]>,
     d: Dims,
+    plan: Plan,
     keep_p: bool,
 ) -> (Vec<T>, Vec<T>) {
     let (l, s, e, ev) = (d.l, d.s, d.e, d.ev);
     let mut y = pool::take::<T>(d.heads * l * ev);
     let mut saved = if keep_p { pool::take::<T>(d.heads * l * s) } else { Vec::new() };
-    let per = d.heads_per_task();
+    let per = plan.per;
     let mut jobs: Vec<(&mut [T], Option<&mut [T]>)> = if keep_p {
-        y.chunks_mut(per * l * ev).zip(saved.chunks_mut(per * l * s).map(Some)).collect()
+        y.chunks_mut(plan.chunk(l, ev)).zip(saved.chunks_mut(per * l * s).map(Some)).collect()
     } else {
-        y.chunks_mut(per * l * ev).map(|c| (c, None)).collect()
+        y.chunks_mut(plan.chunk(l, ev)).map(|c| (c, None)).collect()
     };
     threads::for_each_block_mut(&mut jobs, 1, |blk, job| {
         let (yb, pb) = &mut job[0];
         let (mut qs, mut scores, mut own) = (vec![T::of(0.0); l * e], vec![T::of(0.0); l * s], Vec::new());
-        for (r, yh) in yb.chunks_mut(l * ev).enumerate() {
+        for r in 0..yb.len() / (l * ev).max(1) {
             let h = blk * per + r;
             let p: &mut [T] = match pb {
                 Some(pb) => &mut pb[r * l * s..(r + 1) * l * s],
@@ -180,7 +292,7 @@ fn forward<T: AttnFloat>(
                 }
                 None => p,
             };
-            matmul(l, ev, s, out(yh, ev), m(pd, 0, s), m(v, h * s * ev, ev), false, 1);
+            matmul(l, ev, s, plan.at(yb, r, l, ev), m(pd, 0, s), vh.m(v, h), false, 1);
         }
     });
     drop(jobs);
@@ -198,25 +310,27 @@ fn read_opt<T: AttnFloat, R>(t: Option<&Tensor>, f: impl FnOnce(Option<&[T]>) ->
 /// One task's share of the gradients: its heads' rows of `dq`, `dk`, `dv`.
 type Grads<'a, T> = (&'a mut [T], &'a mut [T], &'a mut [T]);
 
-/// The first-order backward over every head, from the saved `P`.
+/// The first-order backward over every head, from the saved `P`; the gradients laid out by
+/// `plan`.
 #[allow(clippy::too_many_arguments)]
 fn backward<T: AttnFloat>(
-    q: &[T],
-    k: &[T],
-    v: &[T],
+    (q, qh): (&[T], &Heads),
+    (k, kh): (&[T], &Heads),
+    (v, vh): (&[T], &Heads),
     p: &[T],
     keep: Option<&[T]>,
-    dy: &[T],
+    (dy, dyh): (&[T], &Heads),
     d: Dims,
+    plan: Plan,
 ) -> (Vec<T>, Vec<T>, Vec<T>) {
     let (l, s, e, ev) = (d.l, d.s, d.e, d.ev);
     let (mut dq, mut dk, mut dv) =
         (pool::take::<T>(d.heads * l * e), pool::take::<T>(d.heads * s * e), pool::take::<T>(d.heads * s * ev));
-    let per = d.heads_per_task();
+    let per = plan.per;
     let mut jobs: Vec<Grads<T>> = dq
-        .chunks_mut(per * l * e)
-        .zip(dk.chunks_mut(per * s * e))
-        .zip(dv.chunks_mut(per * s * ev))
+        .chunks_mut(plan.chunk(l, e))
+        .zip(dk.chunks_mut(plan.chunk(s, e)))
+        .zip(dv.chunks_mut(plan.chunk(s, ev)))
         .map(|((a, b), c)| (a, b, c))
         .collect();
     threads::for_each_block_mut(&mut jobs, 1, |blk, job| {
@@ -227,7 +341,7 @@ fn backward<T: AttnFloat>(
             let h = blk * per + r;
             let ph = &p[h * l * s..(h + 1) * l * s];
             // dP' = dO vᵀ [L, S]
-            matmul(l, s, ev, out(&mut dp, s), m(dy, h * l * ev, ev), mt(v, h * s * ev, ev), false, 1);
+            matmul(l, s, ev, out(&mut dp, s), dyh.m(dy, h), vh.mt(v, h), false, 1);
             let pdh: &[T] = match keep {
                 Some(dm) => {
                     let dmh = &dm[h * l * s..(h + 1) * l * s];
@@ -238,8 +352,7 @@ fn backward<T: AttnFloat>(
                 None => ph,
             };
             // dV = P'ᵀ dO [S, Ev]
-            let dvh = &mut dvb[r * s * ev..(r + 1) * s * ev];
-            matmul(s, ev, l, out(dvh, ev), mt(pdh, 0, s), m(dy, h * l * ev, ev), false, 1);
+            matmul(s, ev, l, plan.at(dvb, r, s, ev), mt(pdh, 0, s), dyh.m(dy, h), false, 1);
             // dS = scale P (dP - rowsum(dP P)), in place in dp.
             for i in 0..l {
                 let (pr, gr) = (&ph[i * s..(i + 1) * s], &mut dp[i * s..(i + 1) * s]);
@@ -252,8 +365,8 @@ fn backward<T: AttnFloat>(
                 gr[n..].fill(T::of(0.0));
             }
             // dQ = dS k [L, E], dK = dSᵀ q [S, E]
-            matmul(l, e, s, out(&mut dqb[r * l * e..(r + 1) * l * e], e), m(&dp, 0, s), m(k, h * s * e, e), false, 1);
-            matmul(s, e, l, out(&mut dkb[r * s * e..(r + 1) * s * e], e), mt(&dp, 0, s), m(q, h * l * e, e), false, 1);
+            matmul(l, e, s, plan.at(dqb, r, l, e), m(&dp, 0, s), kh.m(k, h), false, 1);
+            matmul(s, e, l, plan.at(dkb, r, s, e), mt(&dp, 0, s), qh.m(q, h), false, 1);
         }
     });
     drop(jobs);
@@ -407,19 +520,16 @@ fn run<T: AttnFloat>(
         None
     };
     let mask_t = mask.as_ref().map(|(t, _)| t);
+    let plan = Plan::new(&q.shape()[..nd - 2], &d);
     let (y, p) = read_opt(mask_t, |mv: Option<&[T]>| {
         let mk = mv.zip(mask.as_ref()).map(|(values, (_, offs))| Mask { values, head_offset: offs });
         read_opt(keep.as_ref(), |dm: Option<&[T]>| {
-            read_as(q, name, |qv: &[T]| {
-                read_as(k, name, |kv: &[T]| {
-                    read_as(v, name, |vv: &[T]| forward(qv, kv, vv, mk.as_ref(), dm, d, recording))
-                })
-            })
+            read_qkv(q, k, v, |qv, kv, vv| forward(qv, kv, vv, mk.as_ref(), dm, d, plan, recording))
         })
-    })?????;
+    })???;
     let mut shape = q.shape().to_vec();
     *shape.last_mut().expect("q has >= 2 dims") = d.ev;
-    let y = Tensor::from_vec(y, &shape)?;
+    let y = plan.tensor(y, &shape)?;
     if !recording {
         return Ok(Some(y));
     }
@@ -433,18 +543,15 @@ fn run<T: AttnFloat>(
             composite_backward(&qt, &kt, &vt, mask_t.as_ref(), keep.as_ref(), gy, d)?
         } else {
             // P already holds the mask (and zero rows where nothing was seen).
-            let (dq, dk, dv) = read_as(gy, name, |g: &[T]| {
-                read_as(&qt, name, |qv: &[T]| {
-                    read_as(&kt, name, |kv: &[T]| {
-                        read_as(&vt, name, |vv: &[T]| {
-                            read_as(&p, name, |pv: &[T]| {
-                                read_opt(keep.as_ref(), |dm: Option<&[T]>| backward(qv, kv, vv, pv, dm, g, d))
-                            })
-                        })
-                    })
+            let (g, gh) = head_view::<T>(gy)?;
+            let gs = g.cpu_read(name)?;
+            let gv = T::slice(&gs).ok_or_else(|| crate::Error::dtype(name, "expected float data"))?;
+            let (dq, dk, dv) = read_qkv(&qt, &kt, &vt, |qv, kv, vv| {
+                read_as(&p, name, |pv: &[T]| {
+                    read_opt(keep.as_ref(), |dm: Option<&[T]>| backward(qv, kv, vv, pv, dm, (gv, &gh), d, plan))
                 })
-            })??????;
-            [Tensor::from_vec(dq, qt.shape())?, Tensor::from_vec(dk, kt.shape())?, Tensor::from_vec(dv, vt.shape())?]
+            })???;
+            [plan.tensor(dq, qt.shape())?, plan.tensor(dk, kt.shape())?, plan.tensor(dv, vt.shape())?]
         };
         Ok(vec![Some(dq), Some(dk), Some(dv)])
     };

@@ -340,6 +340,23 @@ op_table! {
         },
         tests: ["mm", "mv", "vm", "dot", "bmm", "matmul_broadcast", "matmul_fold", "matmul_transposed"],
     }
+    /// `x Wᵀ + b` over the last dim (`nn.Linear`; PyTorch's `addmm`, the bias folded into the
+    /// product); inputs `x [.., K]`, `weight [N, K]`, `bias [N]`. `dx = G W`, `dW = Gᵀ x` (rows
+    /// of `x` and `G` flattened: contiguous like the weight), `db = Σ_rows G`.
+    Linear {
+        saves: [x = input(0), w = input(1)],
+        backward: |st, g, need| {
+            let (n, k) = (w.shape()[0], w.shape()[1]);
+            let m: usize = x.shape()[..x.dim() - 1].iter().product();
+            let g2 = g.reshape_to(&[m, n])?;
+            Ok(vec![
+                when(need(0), || g.matmul(&w))?,
+                when(need(1), || g2.transpose_last()?.matmul(&x.reshape_to(&[m, k])?))?,
+                when(need(2), || g2.sum_dims(&[0], false))?,
+            ])
+        },
+        tests: ["linear", "linear_3d", "linear_1d"],
+    }
     /// The inverse of a batch of matrices: `dA = -Y^T G Y^T`.
     Inv {
         saves: [y = output],

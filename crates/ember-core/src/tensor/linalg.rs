@@ -79,6 +79,46 @@ impl Tensor {
         }
     }
 
+    /// `self Wᵀ + b` over the last dim (`torch.nn.functional.linear`): `self [.., K]`, `weight
+    /// [N, K]`, `bias [N]` give `[.., N]`. For float inputs of one dtype the bias is folded into
+    /// the product (each output row starts as the bias and the GEMM accumulates onto it, as
+    /// PyTorch's `addmm`) and recorded as one op; otherwise `matmul` then `add`, with their
+    /// promotions and errors.
+    #[track_caller]
+    pub fn linear(&self, weight: &Tensor, bias: Option<&Tensor>) -> Result<Tensor> {
+        let dt = self.dtype();
+        let fused = |b: &Tensor| {
+            matches!(dt, DType::F32 | DType::F64)
+                && weight.dtype() == dt
+                && b.dtype() == dt
+                && self.dim() >= 1
+                && weight.dim() == 2
+                && b.dim() == 1
+                && self.shape()[self.dim() - 1] == weight.shape()[1]
+                && b.shape()[0] == weight.shape()[0]
+        };
+        let b = match bias {
+            Some(b) if fused(b) => b,
+            Some(b) => return self.matmul(&weight.t()?)?.add(b),
+            None => return self.matmul(&weight.t()?),
+        };
+        let (n, k) = (weight.shape()[0], weight.shape()[1]);
+        let m: usize = self.shape()[..self.dim() - 1].iter().product();
+        let mut shape = self.shape().to_vec();
+        *shape.last_mut().unwrap_or(&mut 0) = n;
+        crate::storage::checked_numel("linear", &shape, dt)?;
+        let x2 = self.detach().reshape_to(&[m, k])?;
+        let wt = weight.detach().t()?;
+        // A bias sharing storage with an operand is copied first: one read lock per storage.
+        let b2 = if b.shares_storage(self) || b.shares_storage(weight) { b.detach().deep_clone()? } else { b.detach() };
+        let out = read_two(&x2, &wt, "linear", |xs, ws| -> Result<_> {
+            let bs = b2.cpu_read("linear")?;
+            Ok(cpu::matmul_bias(xs, x2.layout(), ws, wt.layout(), &bs, b2.layout()))
+        })??;
+        let Some(out) = out else { return self.matmul(&weight.t()?)?.add(b) };
+        Ok(Tensor::from_storage(out, &shape).record(&[self, weight, b], || Op::Linear))
+    }
+
     /// 2-D matrix product (`torch.mm`).
     #[track_caller]
     pub fn mm(&self, rhs: &Tensor) -> Result<Tensor> {

@@ -39,11 +39,7 @@ use ember_core::{DType, Error, Result, Tensor};
 /// `x W^T + b`.
 #[track_caller]
 pub fn linear(x: &Tensor, weight: &Tensor, bias: Option<&Tensor>) -> Result<Tensor> {
-    let y = x.matmul(&weight.t()?)?;
-    match bias {
-        Some(b) => y.add(b),
-        None => Ok(y),
-    }
+    x.linear(weight, bias)
 }
 
 /// `max(x, 0)`.

@@ -5,6 +5,7 @@
 //! crate packs it slowly, so f32/f64 products of that shape go to faer's matmul (which packs
 //! it well) and other dtypes take a transposed copy first.
 
+use super::contiguous_slice;
 use super::linalg::Real;
 use crate::dtype::Element;
 use crate::layout::Layout;
@@ -24,7 +25,7 @@ fn batch_offsets(l: &Layout) -> Vec<usize> {
 /// it itself, 0.36-0.39 ms, and scales with threads (`[128, 768] x [768, 3072]ᵀ`: 3.2 ms at one
 /// thread, 1.6 ms at two, where copy-then-GEMM took 4.0 / 2.4 ms). `None` when the shapes or
 /// strides are not that case (then [`go`] runs).
-fn nt_faer<T: Real + GemmElem>(a: &[T], la: &Layout, b: &[T], lb: &Layout) -> Option<Vec<T>> {
+fn nt_faer<T: Real + GemmElem>(a: &[T], la: &Layout, b: &[T], lb: &Layout, bias: Option<&[T]>) -> Option<Vec<T>> {
     let nd = la.ndim();
     let (m, k, n) = (la.shape()[nd - 2], la.shape()[nd - 1], lb.shape()[nd - 1]);
     let (ars, acs) = (la.strides()[nd - 2], la.strides()[nd - 1]);
@@ -52,21 +53,52 @@ fn nt_faer<T: Real + GemmElem>(a: &[T], la: &Layout, b: &[T], lb: &Layout) -> Op
         faer::MatRef::from_column_major_slice_with_stride(&a[oa..], m, k, acs)
     };
     let mut out = pool::take::<T>(m * n);
+    let accum = match bias {
+        Some(bias) => {
+            fill_rows(&mut out, bias);
+            faer::Accum::Add
+        }
+        None => faer::Accum::Replace,
+    };
     let c = faer::MatMut::from_row_major_slice_mut(&mut out, m, n);
-    faer::linalg::matmul::matmul(c, faer::Accum::Replace, x, w, T::from_f64(1.0), par);
+    faer::linalg::matmul::matmul(c, accum, x, w, T::from_f64(1.0), par);
     Some(out)
 }
 
-fn go<T: GemmElem + Element>(a: &[T], la: &Layout, b: &[T], lb: &Layout) -> Vec<T> {
+/// Every `bias.len()`-long row of `out` set to `bias`, split across threads for large outputs.
+fn fill_rows<T: Copy + Send + Sync>(out: &mut [T], bias: &[T]) {
+    let n = bias.len();
+    if n == 0 {
+        return;
+    }
+    threads::for_each_span_mut(out, threads::MAP_GRAIN, |start, span| {
+        // The span starts inside a row: finish that row, then whole rows.
+        let lead = ((n - start % n) % n).min(span.len());
+        let (head, rest) = span.split_at_mut(lead);
+        head.copy_from_slice(&bias[n - lead..]);
+        for row in rest.chunks_mut(n) {
+            let len = row.len();
+            row.copy_from_slice(&bias[..len]);
+        }
+    });
+}
+
+/// `A @ B` of every matrix in the batch; with `bias` (`n` elements) each output row starts as
+/// `bias` and the GEMM accumulates onto it.
+fn go<T: GemmElem + Element>(a: &[T], la: &Layout, b: &[T], lb: &Layout, bias: Option<&[T]>) -> Vec<T> {
     let nd = la.ndim();
     let (m, k, n) = (la.shape()[nd - 2], la.shape()[nd - 1], lb.shape()[nd - 1]);
     let (ars, acs) = (la.strides()[nd - 2], la.strides()[nd - 1]);
     let (brs, bcs) = (lb.strides()[nd - 2], lb.strides()[nd - 1]);
     let (oa, ob) = (batch_offsets(la), batch_offsets(lb));
-    // Every element is written by the GEMM (k == 0 writes zeros), so a reused buffer is fine.
+    // Every element is written by the GEMM (k == 0 writes zeros) or starts as the bias, so a
+    // reused buffer is fine.
     let mut out = pool::take::<T>(oa.len() * m * n);
     if m * n == 0 {
         return out;
+    }
+    if let Some(bias) = bias {
+        fill_rows(&mut out, bias);
     }
     let threads = threads::num_threads();
     // A column-major right operand (`x @ W.t()` with a row-major weight, what `nn.Linear`
@@ -112,7 +144,7 @@ fn go<T: GemmElem + Element>(a: &[T], la: &Layout, b: &[T], lb: &Layout) -> Vec<
             MatMut { data: c, offset: 0, rs: n, cs: 1 },
             MatRef { data: a, offset: oa[i], rs: ars, cs: acs },
             MatRef { data: b, offset: ob[i], rs: brs, cs: bcs },
-            false,
+            bias.is_some(),
             t,
         )
     };
@@ -138,19 +170,48 @@ fn go<T: GemmElem + Element>(a: &[T], la: &Layout, b: &[T], lb: &Layout) -> Vec<
 pub fn matmul(a: &CpuStorage, la: &Layout, b: &CpuStorage, lb: &Layout) -> CpuStorage {
     match (a, b) {
         (CpuStorage::F32(x), CpuStorage::F32(y)) => {
-            CpuStorage::F32(Buf::owned(nt_faer(x, la, y, lb).unwrap_or_else(|| go(x, la, y, lb))))
+            CpuStorage::F32(Buf::owned(nt_faer(x, la, y, lb, None).unwrap_or_else(|| go(x, la, y, lb, None))))
         }
         (CpuStorage::F64(x), CpuStorage::F64(y)) => {
-            CpuStorage::F64(Buf::owned(nt_faer(x, la, y, lb).unwrap_or_else(|| go(x, la, y, lb))))
+            CpuStorage::F64(Buf::owned(nt_faer(x, la, y, lb, None).unwrap_or_else(|| go(x, la, y, lb, None))))
         }
-        (CpuStorage::F16(x), CpuStorage::F16(y)) => CpuStorage::F16(Buf::owned(go(x, la, y, lb))),
-        (CpuStorage::BF16(x), CpuStorage::BF16(y)) => CpuStorage::BF16(Buf::owned(go(x, la, y, lb))),
-        (CpuStorage::I64(x), CpuStorage::I64(y)) => CpuStorage::I64(Buf::owned(go(x, la, y, lb))),
-        (CpuStorage::I32(x), CpuStorage::I32(y)) => CpuStorage::I32(Buf::owned(go(x, la, y, lb))),
-        (CpuStorage::U8(x), CpuStorage::U8(y)) => CpuStorage::U8(Buf::owned(go(x, la, y, lb))),
-        (CpuStorage::I8(x), CpuStorage::I8(y)) => CpuStorage::I8(Buf::owned(go(x, la, y, lb))),
-        (CpuStorage::I16(x), CpuStorage::I16(y)) => CpuStorage::I16(Buf::owned(go(x, la, y, lb))),
+        (CpuStorage::F16(x), CpuStorage::F16(y)) => CpuStorage::F16(Buf::owned(go(x, la, y, lb, None))),
+        (CpuStorage::BF16(x), CpuStorage::BF16(y)) => CpuStorage::BF16(Buf::owned(go(x, la, y, lb, None))),
+        (CpuStorage::I64(x), CpuStorage::I64(y)) => CpuStorage::I64(Buf::owned(go(x, la, y, lb, None))),
+        (CpuStorage::I32(x), CpuStorage::I32(y)) => CpuStorage::I32(Buf::owned(go(x, la, y, lb, None))),
+        (CpuStorage::U8(x), CpuStorage::U8(y)) => CpuStorage::U8(Buf::owned(go(x, la, y, lb, None))),
+        (CpuStorage::I8(x), CpuStorage::I8(y)) => CpuStorage::I8(Buf::owned(go(x, la, y, lb, None))),
+        (CpuStorage::I16(x), CpuStorage::I16(y)) => CpuStorage::I16(Buf::owned(go(x, la, y, lb, None))),
         _ => unreachable!("matmul: callers promote both operands to one numeric dtype"),
+    }
+}
+
+/// `A @ B + bias` with `bias` (`n` elements, contiguous) added to every output row, for f32
+/// and f64 (`None` for other dtypes): each row starts as the bias and the GEMM accumulates onto
+/// it (PyTorch's `addmm` with beta 1), one write pass where a broadcast add after the product
+/// reads and writes the whole output again.
+pub fn matmul_bias(
+    a: &CpuStorage,
+    la: &Layout,
+    b: &CpuStorage,
+    lb: &Layout,
+    bias: &CpuStorage,
+    lbias: &Layout,
+) -> Option<CpuStorage> {
+    match (a, b, bias) {
+        (CpuStorage::F32(x), CpuStorage::F32(y), CpuStorage::F32(c)) => {
+            let c = contiguous_slice(c, lbias);
+            Some(CpuStorage::F32(Buf::owned(
+                nt_faer(x, la, y, lb, Some(&c)).unwrap_or_else(|| go(x, la, y, lb, Some(&c))),
+            )))
+        }
+        (CpuStorage::F64(x), CpuStorage::F64(y), CpuStorage::F64(c)) => {
+            let c = contiguous_slice(c, lbias);
+            Some(CpuStorage::F64(Buf::owned(
+                nt_faer(x, la, y, lb, Some(&c)).unwrap_or_else(|| go(x, la, y, lb, Some(&c))),
+            )))
+        }
+        _ => None,
     }
 }
 

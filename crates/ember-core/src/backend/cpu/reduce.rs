@@ -42,11 +42,25 @@ fn sum_f32(x: &[f32], (outer, r, inner): (usize, usize, usize)) -> Vec<f32> {
         out
     } else {
         let mut out = pool::take_zeroed::<f32>(outer * inner);
-        for o in 0..outer {
-            let acc = &mut out[o * inner..(o + 1) * inner];
+        // Columns `start..start + acc.len()` of slab `o`, its `r` rows added in order: however
+        // the work is cut, each output sums the same values in the same order.
+        let add_rows = |o: usize, start: usize, acc: &mut [f32]| {
             for j in 0..r {
-                kr::axpy(1.0, &x[(o * r + j) * inner..(o * r + j + 1) * inner], acc);
+                let at = (o * r + j) * inner + start;
+                kr::axpy(1.0, &x[at..at + acc.len()], acc);
             }
+        };
+        if outer == 1 {
+            // `[r, inner] -> [inner]` (a linear layer's bias gradient): columns cut across threads.
+            let grain = (threads::PARALLEL_MIN_WORK / r.max(1)).max(64);
+            threads::for_each_span_mut(&mut out, grain, |start, acc| add_rows(0, start, acc));
+        } else {
+            let per = (super::BLOCK / (r * inner).max(1)).max(1);
+            threads::for_each_block_mut(&mut out, per * inner, |b, chunk| {
+                for (i, acc) in chunk.chunks_mut(inner).enumerate() {
+                    add_rows(b * per + i, 0, acc);
+                }
+            });
         }
         out
     }
