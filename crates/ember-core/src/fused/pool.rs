@@ -80,6 +80,38 @@ fn plane<T: PoolFloat>(x: &[T], h: PoolAxis, w: PoolAxis, vals: &mut [T], idx: O
     }
 }
 
+/// Whether the windows are the common 2 x 2 at stride 2 without padding or dilation, each
+/// inside the input (`max_pool2d(x, 2)` of LeNet- and VGG-style nets).
+fn is_2x2(h: PoolAxis, w: PoolAxis) -> bool {
+    let pair = |a: PoolAxis| a.k == 2 && a.s == 2 && a.p == 0 && a.d == 1 && 2 * a.out <= a.n;
+    pair(h) && pair(w)
+}
+
+/// [`plane`] for [`is_2x2`] windows: two input rows per output row and the four taps compared
+/// without branches (the general scan's range loops and early exit cost about 10x here). The
+/// same rules: the first maximum in row-major order wins, and a NaN wins from where it is seen.
+fn plane_2x2<T: PoolFloat>(x: &[T], h: PoolAxis, w: PoolAxis, vals: &mut [T], idx: &mut [i64]) {
+    let (wn, ow_n) = (w.n, w.out);
+    for oh in 0..h.out {
+        let (b0, b1) = (2 * oh * wn, (2 * oh + 1) * wn);
+        let (r0, r1) = (&x[b0..b0 + 2 * ow_n], &x[b1..b1 + 2 * ow_n]);
+        let (vo, io) = (&mut vals[oh * ow_n..(oh + 1) * ow_n], &mut idx[oh * ow_n..(oh + 1) * ow_n]);
+        for (ow, (v, i)) in vo.iter_mut().zip(io.iter_mut()).enumerate() {
+            let c = 2 * ow;
+            let (mut best, mut at) = (r0[c], (b0 + c) as i64);
+            for (cand, pos) in [(r0[c + 1], b0 + c + 1), (r1[c], b1 + c), (r1[c + 1], b1 + c + 1)] {
+                // `&` and `|`, not `&&` and `||`: no branch on the data (random comparisons
+                // mispredict half the time).
+                let take = (cand > best) | (cand.is_nan() & !best.is_nan());
+                best = if take { cand } else { best };
+                at = if take { pos as i64 } else { at };
+            }
+            *v = best;
+            *i = at;
+        }
+    }
+}
+
 /// Max pooling of `x [N, C, H, W]` (f32 or f64) over the windows `h`, `w`: values
 /// `[N, C, OH, OW]` (recorded for autograd) and argmax indices (int64, same shape).
 #[track_caller]
@@ -111,7 +143,12 @@ fn run<T: PoolFloat>(x: &Tensor, h: PoolAxis, w: PoolAxis) -> Result<(Tensor, Te
             let mut blocks: Vec<(&mut [T], &mut [i64])> = vals.chunks_mut(l).zip(idx.chunks_mut(l)).collect();
             threads::for_each_block_mut(&mut blocks, 1, |p, b| {
                 let (v, i) = &mut b[0];
-                plane(&xv[p * hw..(p + 1) * hw], h, w, v, Some(i));
+                let xp = &xv[p * hw..(p + 1) * hw];
+                if is_2x2(h, w) {
+                    plane_2x2(xp, h, w, v, i);
+                } else {
+                    plane(xp, h, w, v, Some(i));
+                }
             });
         }
         (vals, idx)
@@ -120,7 +157,7 @@ fn run<T: PoolFloat>(x: &Tensor, h: PoolAxis, w: PoolAxis) -> Result<(Tensor, Te
     if !need_grad {
         return Ok((y, Tensor::from_vec(indices, &out_shape)?));
     }
-    let idx = Tensor::from_vec(indices.clone(), &out_shape)?;
+    let idx = Tensor::from_vec(indices, &out_shape)?;
     let (in_shape, idx_t) = (x.shape().to_vec(), idx.clone());
     let back = move |gy: &Tensor| -> Result<Vec<Option<Tensor>>> {
         if crate::autograd::is_grad_enabled() {
@@ -134,17 +171,19 @@ fn run<T: PoolFloat>(x: &Tensor, h: PoolAxis, w: PoolAxis) -> Result<(Tensor, Te
             return Ok(vec![Some(dx.reshape(&shape)?)]);
         }
         let dx = read_as(gy, "max_pool2d", |g: &[T]| {
-            let mut dx = crate::storage::pool::take_zeroed::<T>(planes * hw);
-            threads::for_each_block_mut(&mut dx, hw.max(1), |p, d| {
-                for j in 0..l {
-                    let at = indices[p * l + j];
-                    if at >= 0 {
-                        d[at as usize] = d[at as usize] + g[p * l + j];
+            read_as(&idx_t, "max_pool2d", |indices: &[i64]| {
+                let mut dx = crate::storage::pool::take_zeroed::<T>(planes * hw);
+                threads::for_each_block_mut(&mut dx, hw.max(1), |p, d| {
+                    for j in 0..l {
+                        let at = indices[p * l + j];
+                        if at >= 0 {
+                            d[at as usize] = d[at as usize] + g[p * l + j];
+                        }
                     }
-                }
-            });
-            dx
-        })?;
+                });
+                dx
+            })
+        })??;
         Ok(vec![Some(Tensor::from_vec(dx, &in_shape)?)])
     };
     let y = crate::autograd::custom(std::slice::from_ref(x), y, "MaxPool2DWithIndices", Arc::new(back));
@@ -154,6 +193,29 @@ fn run<T: PoolFloat>(x: &Tensor, h: PoolAxis, w: PoolAxis) -> Result<(Tensor, Te
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The 2 x 2 kernel against the general scan, with ties, NaNs and odd sizes (a last row or
+    /// column no window reaches).
+    #[test]
+    fn two_by_two_windows_match_the_general_scan() {
+        for (hn, wn) in [(4, 6), (5, 7), (24, 24), (2, 2)] {
+            let mut x: Vec<f32> = (0..hn * wn).map(|i| ((i * 37 % 11) as f32 - 5.0) * 0.5).collect();
+            x[1] = f32::NAN;
+            x[hn * wn - 1] = f32::NAN;
+            if hn * wn > 9 {
+                x[wn + 3] = f32::NAN;
+            }
+            let ax = |n: usize| PoolAxis { n, k: 2, s: 2, p: 0, d: 1, out: n / 2 };
+            let (h, w) = (ax(hn), ax(wn));
+            assert!(is_2x2(h, w));
+            let l = h.out * w.out;
+            let (mut v1, mut i1, mut v2, mut i2) = (vec![0.0; l], vec![0i64; l], vec![0.0; l], vec![0i64; l]);
+            plane(&x, h, w, &mut v1, Some(&mut i1));
+            plane_2x2(&x, h, w, &mut v2, &mut i2);
+            assert_eq!(i1, i2, "{hn}x{wn}");
+            assert!(v1.iter().zip(&v2).all(|(a, b)| a == b || (a.is_nan() && b.is_nan())), "{hn}x{wn}");
+        }
+    }
 
     /// Every geometry against a brute-force scan of the padded window.
     #[test]
