@@ -47,6 +47,21 @@ pub fn for_each_block_mut<T: Send>(out: &mut [T], block: usize, f: impl Fn(usize
     }
 }
 
+/// Rows of `d` elements per parallel task of a row kernel (softmax, norms): about
+/// [`PARALLEL_MIN_WORK`] elements each, at least one row. The cut depends on `d` alone, so
+/// results do not depend on the thread count.
+pub fn rows_per_task(d: usize) -> usize {
+    (PARALLEL_MIN_WORK / d.max(1)).max(1)
+}
+
+/// Runs `f(first_row, block)` over `out`, rows of `d` elements, cut into blocks of
+/// [`rows_per_task`] rows (in parallel when there are several); `first_row` indexes the
+/// block's first row, for reading the matching rows of the inputs.
+pub fn for_each_row_block_mut<T: Send>(out: &mut [T], d: usize, f: impl Fn(usize, &mut [T]) + Sync) {
+    let per = rows_per_task(d);
+    for_each_block_mut(out, per * d.max(1), |blk, o| f(blk * per, o));
+}
+
 /// Runs `f(start, span)` over `out` cut into one span per thread (starts on 64-element
 /// boundaries), in parallel when `out` is longer than `grain`: for elementwise maps, where
 /// each element's result is the same however the slice is cut, so the cut can follow the

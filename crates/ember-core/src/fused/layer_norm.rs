@@ -34,11 +34,6 @@ fn lane_sum<T: NormFloat>(a: &[T], b: &[T], f: impl Fn(T, T) -> T) -> f64 {
     acc.iter().map(|&v| v.into()).sum::<f64>() + tail
 }
 
-/// Rows per parallel task: about 32K elements of work each.
-fn rows_per_task(d: usize) -> usize {
-    (threads::PARALLEL_MIN_WORK / d.max(1)).max(1)
-}
-
 /// `y` and per-row `(mean, rstd)` of `x [rows, d]`: each row's statistics and output in one
 /// visit, while the row is in L1.
 fn forward<T: NormFloat>(x: &[T], d: usize, w: &[T], b: &[T], eps: f64) -> (Vec<T>, Vec<[f64; 2]>) {
@@ -48,7 +43,7 @@ fn forward<T: NormFloat>(x: &[T], d: usize, w: &[T], b: &[T], eps: f64) -> (Vec<
     if rows == 0 {
         return (y, stats);
     }
-    let per = rows_per_task(d);
+    let per = threads::rows_per_task(d);
     if let (Some(xf), Some(wf), Some(bf), Some(yf)) = (T::as_f32(x), T::as_f32(w), T::as_f32(b), T::as_f32_mut(&mut y))
     {
         // f32: the SIMD row kernel, statistics widened to the node's f64.
@@ -96,7 +91,7 @@ type Job<'a, T> = (&'a mut [T], Vec<T>);
 
 /// The first-order backward: `dx [rows, d]`, and `dw = Σ dy xhat`, `db = Σ dy` over rows (f64).
 fn backward<T: NormFloat>(x: &[T], dy: &[T], d: usize, w: &[T], stats: &[[f64; 2]]) -> (Vec<T>, Vec<f64>, Vec<f64>) {
-    let per = rows_per_task(d);
+    let per = threads::rows_per_task(d);
     let mut dx = pool::take::<T>(x.len());
     let (mut dw, mut db) = (vec![0.0f64; d], vec![0.0f64; d]);
     if d == 0 || stats.is_empty() {

@@ -43,10 +43,9 @@ pub fn norm_last_dim(
     let b = bias.map(|w| w.to_dtype(DType::F32)?.contiguous()?.to_vec::<f32>()).transpose()?.unwrap_or_default();
     let out = super::read_as(x, "norm_last_dim", |xs: &[f32]| {
         let mut out = crate::storage::pool::take::<f32>(xs.len());
-        if let Some(rows) = ember_kernels::threads::PARALLEL_MIN_WORK.checked_div(d) {
-            let rows = rows.max(1);
-            ember_kernels::threads::for_each_block_mut(&mut out, rows * d, |blk, o| {
-                let xb = &xs[blk * rows * d..][..o.len()];
+        if d > 0 {
+            ember_kernels::threads::for_each_row_block_mut(&mut out, d, |row, o| {
+                let xb = &xs[row * d..][..o.len()];
                 match kind {
                     RowNorm::Layer => ember_kernels::rowwise::layer_norm_rows(xb, d, &g, &b, eps as f32, o, &mut []),
                     RowNorm::Rms => ember_kernels::rowwise::rms_norm_rows(xb, d, &g, eps as f32, o),
@@ -93,9 +92,8 @@ pub fn softmax_backward_last(y: &Tensor, g: &Tensor, dim: usize, log: bool) -> R
     let dx = super::read_as(y, "softmax_backward", |ys: &[f32]| {
         super::read_as(g, "softmax_backward", |gs: &[f32]| {
             let mut dx = crate::storage::pool::take::<f32>(ys.len());
-            let rows = (ember_kernels::threads::PARALLEL_MIN_WORK / d).max(1);
-            ember_kernels::threads::for_each_block_mut(&mut dx, rows * d, |blk, o| {
-                let at = blk * rows * d;
+            ember_kernels::threads::for_each_row_block_mut(&mut dx, d, |row, o| {
+                let at = row * d;
                 ember_kernels::rowwise::softmax_backward_rows(&ys[at..][..o.len()], &gs[at..][..o.len()], d, log, o);
             });
             dx

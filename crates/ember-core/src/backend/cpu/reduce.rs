@@ -188,10 +188,9 @@ pub fn softmax_last(s: &CpuStorage, l: &Layout, log: bool) -> CpuStorage {
             let mut out = pool::take::<f32>(x.len());
             // Blocks of ~32K elements: an exp per element makes a row block worth splitting
             // from there (as torch's grain), and results do not depend on the cut.
-            if let Some(rows) = threads::PARALLEL_MIN_WORK.checked_div(n) {
-                let rows_per_block = rows.max(1);
-                threads::for_each_block_mut(&mut out, rows_per_block * n, |b, chunk| {
-                    rowwise::softmax_rows(&x[b * rows_per_block * n..][..chunk.len()], n, log, chunk);
+            if n > 0 {
+                threads::for_each_row_block_mut(&mut out, n, |row, chunk| {
+                    rowwise::softmax_rows(&x[row * n..][..chunk.len()], n, log, chunk);
                 });
             }
             from_f32_vec(out, s)
