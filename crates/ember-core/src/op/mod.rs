@@ -135,7 +135,7 @@ op_table! {
                 let ks = keep_shape(in_shape, &[*dim]);
                 (g.reshape_to(&ks)?, indices.reshape_to(&ks)?)
             };
-            Ok(vec![Some(Tensor::zeros(in_shape, g.dtype())?.scatter_add_u(*dim, &idx, &g)?)])
+            Ok(vec![Some(Tensor::zeros_scatter_add(in_shape, *dim, &idx, &g)?)])
         },
         tests: ["max_dim1", "min_dim0_keep"],
     }
@@ -300,7 +300,7 @@ op_table! {
     Gather(dim: usize, index: Tensor) {
         saves: [],
         backward: |st, g, need| {
-            Ok(vec![Some(Tensor::zeros(st.input_shape(0), g.dtype())?.scatter_add_u(*dim, index, g)?)])
+            Ok(vec![Some(Tensor::zeros_scatter_add(st.input_shape(0), *dim, index, g)?)])
         },
         tests: ["gather", "sort_dim1", "topk3", "kthvalue2", "median_dim1", "cummax1", "take_along_dim", "median_all"],
     }
