@@ -78,9 +78,11 @@ fn fused_attention_gradients_match_finite_differences() {
 #[test]
 fn attention_on_head_views_of_a_split_projection() -> Result<()> {
     manual_seed(13);
-    let (b, t, h, d) = (3, 6, 2, 4);
-    let c = h * d;
-    for dtype in [DType::F32, DType::F64] {
+    // Small heads (every batch in one parallel task) and heads big enough for a task per
+    // batch.
+    for ((b, t, h, d), dtype) in [((3, 6, 2, 4), DType::F32), ((3, 6, 2, 4), DType::F64), ((3, 64, 2, 16), DType::F32)]
+    {
+        let c = h * d;
         let qkv = Tensor::randn(&[b, t, 3 * c], dtype)?.set_requires_grad(true)?;
         let heads = |x: &Tensor| -> Result<[Tensor; 3]> {
             let parts = x.split(c, 2)?;
@@ -105,6 +107,8 @@ fn attention_on_head_views_of_a_split_projection() -> Result<()> {
             }
         }
     }
+    let (h, d) = (2, 4);
+    let c = h * d;
     let qkv = Tensor::randn(&[2, 5, 3 * c], DType::F64)?.set_requires_grad(true)?;
     let f = |x: &[Tensor]| {
         let parts = x[0].split(c, 2)?;

@@ -141,10 +141,11 @@ fn run<T: PoolFloat>(x: &Tensor, h: PoolAxis, w: PoolAxis) -> Result<(Tensor, Te
         if l > 0 {
             // Planes in parallel; each block is one plane's outputs (values and indices).
             let mut blocks: Vec<(&mut [T], &mut [i64])> = vals.chunks_mut(l).zip(idx.chunks_mut(l)).collect();
+            let two_by_two = is_2x2(h, w);
             threads::for_each_block_mut(&mut blocks, 1, |p, b| {
                 let (v, i) = &mut b[0];
                 let xp = &xv[p * hw..(p + 1) * hw];
-                if is_2x2(h, w) {
+                if two_by_two {
                     plane_2x2(xp, h, w, v, i);
                 } else {
                     plane(xp, h, w, v, Some(i));

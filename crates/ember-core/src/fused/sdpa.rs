@@ -136,6 +136,11 @@ fn head_view<T: AttnFloat>(t: &Tensor) -> Result<(Tensor, Heads)> {
     Ok((t, heads))
 }
 
+/// The elements of a float storage of type `T` (the callers converted it first).
+fn elements<T: AttnFloat>(s: &crate::storage::CpuStorage) -> Result<&[T]> {
+    T::slice(s).ok_or_else(|| crate::Error::dtype("scaled_dot_product_attention", "expected float data"))
+}
+
 /// A head-readable tensor and its slice.
 type HeadsOf<'a, T> = (&'a [T], &'a Heads);
 
@@ -152,13 +157,13 @@ fn read_qkv<T: AttnFloat, R>(
     let sq = q.cpu_read(name)?;
     let sk = if k.shares_storage(&q) { None } else { Some(k.cpu_read(name)?) };
     let sv = if v.shares_storage(&q) || v.shares_storage(&k) { None } else { Some(v.cpu_read(name)?) };
-    let qs = T::slice(&sq).ok_or_else(|| crate::Error::dtype(name, "expected float data"))?;
+    let qs = elements::<T>(&sq)?;
     let ks = match &sk {
-        Some(g) => T::slice(g).ok_or_else(|| crate::Error::dtype(name, "expected float data"))?,
+        Some(g) => elements::<T>(g)?,
         None => qs,
     };
     let vs = match &sv {
-        Some(g) => T::slice(g).ok_or_else(|| crate::Error::dtype(name, "expected float data"))?,
+        Some(g) => elements::<T>(g)?,
         None if v.shares_storage(&q) => qs,
         None => ks,
     };
@@ -168,8 +173,8 @@ fn read_qkv<T: AttnFloat, R>(
 /// How an output `[.., rows, cols]` is laid out and cut into parallel tasks. For 4-D inputs
 /// `[B, H, L, D]` with `B > 1` it is written as `[B, L, H, D]` and returned as the transposed
 /// view (what PyTorch's CPU attention returns): the caller's `transpose(1, 2).contiguous()`
-/// (or the backward's view of it) is then free; tasks are whole batches. Otherwise contiguous
-/// heads, `per` heads a task.
+/// (or the backward's view of it) is then free; tasks are whole batches (as many as make about
+/// the work of [`Dims::heads_per_task`]). Otherwise contiguous heads, `per` heads a task.
 #[derive(Clone, Copy)]
 struct Plan {
     /// Heads a task covers.
@@ -181,7 +186,7 @@ struct Plan {
 impl Plan {
     fn new(lead: &[usize], d: &Dims) -> Plan {
         match lead {
-            [b, h] if *b > 1 => Plan { per: *h, interleaved: Some(*h) },
+            [b, h] if *b > 1 => Plan { per: *h * (d.heads_per_task() / *h).max(1), interleaved: Some(*h) },
             _ => Plan { per: d.heads_per_task(), interleaved: None },
         }
     }
@@ -192,7 +197,7 @@ impl Plan {
     /// Task-local head `r` of a `rows x cols` output, as a matrix inside the task's chunk.
     fn at<'a, T>(&self, chunk: &'a mut [T], r: usize, rows: usize, cols: usize) -> MatMut<'a, T> {
         match self.interleaved {
-            Some(h) => MatMut { data: chunk, offset: r * cols, rs: h * cols, cs: 1 },
+            Some(h) => MatMut { data: chunk, offset: (r / h) * rows * h * cols + (r % h) * cols, rs: h * cols, cs: 1 },
             None => MatMut { data: chunk, offset: r * rows * cols, rs: cols, cs: 1 },
         }
     }
@@ -545,7 +550,7 @@ fn run<T: AttnFloat>(
             // P already holds the mask (and zero rows where nothing was seen).
             let (g, gh) = head_view::<T>(gy)?;
             let gs = g.cpu_read(name)?;
-            let gv = T::slice(&gs).ok_or_else(|| crate::Error::dtype(name, "expected float data"))?;
+            let gv = elements::<T>(&gs)?;
             let (dq, dk, dv) = read_qkv(&qt, &kt, &vt, |qv, kv, vv| {
                 read_as(&p, name, |pv: &[T]| {
                     read_opt(keep.as_ref(), |dm: Option<&[T]>| backward(qv, kv, vv, pv, dm, (gv, &gh), d, plan))

@@ -105,7 +105,7 @@ impl Tensor {
         let (n, k) = (weight.shape()[0], weight.shape()[1]);
         let m: usize = self.shape()[..self.dim() - 1].iter().product();
         let mut shape = self.shape().to_vec();
-        *shape.last_mut().unwrap_or(&mut 0) = n;
+        shape[self.dim() - 1] = n;
         crate::storage::checked_numel("linear", &shape, dt)?;
         let x2 = self.detach().reshape_to(&[m, k])?;
         let wt = weight.detach().t()?;
