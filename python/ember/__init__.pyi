@@ -19,6 +19,7 @@ from . import mps as mps
 from . import multiprocessing as multiprocessing
 from . import nn as nn
 from . import optim as optim
+from . import profiler as profiler
 from . import random as random
 from . import return_types as return_types
 from . import safetensors as safetensors

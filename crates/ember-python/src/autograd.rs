@@ -202,3 +202,31 @@ pub fn _checkpoint(function: Py<PyAny>, inputs: &Bound<'_, PyAny>) -> PyResult<P
     };
     ember::autograd::checkpoint_capturing(run, &ins).py().map(PyTensor::new)
 }
+
+/// Turns the timing of backward nodes on or off (`ember.profiler`).
+#[pyfunction]
+pub fn _profiler_set(on: bool) {
+    ember::autograd::profile::set_profiling(on)
+}
+
+/// The profiler's clock: nanoseconds since the first reading in this process.
+#[pyfunction]
+pub fn _profiler_now_ns() -> u64 {
+    ember::autograd::profile::now_ns()
+}
+
+/// The profiler's number for the calling thread.
+#[pyfunction]
+pub fn _profiler_thread_id() -> u64 {
+    ember::autograd::profile::thread_id()
+}
+
+/// The backward-node events recorded so far, as `(name, start_ns, end_ns, thread)`; the buffer
+/// is emptied.
+#[pyfunction]
+pub fn _profiler_take() -> Vec<(String, u64, u64, u64)> {
+    ember::autograd::profile::take_profile_events()
+        .into_iter()
+        .map(|e| (e.name, e.start_ns, e.end_ns, e.thread))
+        .collect()
+}

@@ -162,6 +162,10 @@ fn ember_c(m: &Bound<'_, PyModule>) -> PyResult<()> {
         autograd::_reaches_leaf_other_than,
         autograd::_custom_op,
         autograd::_checkpoint,
+        autograd::_profiler_set,
+        autograd::_profiler_now_ns,
+        autograd::_profiler_thread_id,
+        autograd::_profiler_take,
         _panic_for_tests,
         _live_bytes,
     );

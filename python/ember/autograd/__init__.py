@@ -10,6 +10,7 @@ from .anomaly_mode import detect_anomaly, set_detect_anomaly, is_anomaly_enabled
 from . import graph  # noqa: F401
 from . import functional  # noqa: F401
 from . import forward_ad  # noqa: F401
+from . import profiler  # noqa: F401
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,

@@ -2,7 +2,7 @@
 //! table per node, accumulation of gradients (the rules never accumulate), hooks, and freeing
 //! of saved tensors as it goes unless the graph is retained.
 
-use super::with_grad_mode;
+use super::{profile, with_grad_mode};
 use crate::error::{Error, Result};
 use crate::Tensor;
 use std::cell::{Cell, RefCell};
@@ -257,6 +257,7 @@ pub(crate) fn run(
             let retains = owner.as_ref().is_some_and(|o| o.0.retains_grad.load(std::sync::atomic::Ordering::Relaxed));
             if let (false, true, Some(target)) = (only_inputs, node.is_none() || retains, &owner) {
                 // A leaf (or a non-leaf that asked to retain its grad): accumulate into .grad.
+                let span = if node.is_none() { profile::start() } else { None };
                 let g = if create_graph { g.clone() } else { g.detach() };
                 let new = match target.grad() {
                     Some(prev) => prev.add(&g)?,
@@ -269,11 +270,14 @@ pub(crate) fn run(
                         h(target)?;
                     }
                 }
+                profile::finish(span, || "autograd::engine::evaluate_function: torch::autograd::AccumulateGrad".into());
             }
             let Some(node) = node else { continue };
             let state = node.take_state(retain_graph)?;
             let needs: Vec<bool> = state.graph_inputs().iter().map(|i| i.requires_grad()).collect();
+            let span = profile::start();
             let in_grads = state.op.backward(&state, &g, &needs)?;
+            profile::finish(span, || format!("autograd::engine::evaluate_function: {}", node.torch_name()));
             if super::anomaly_mode() == (true, true) {
                 check_nan(&node, &in_grads)?;
             }

@@ -13,6 +13,7 @@
 pub(crate) mod checkpoint;
 mod engine;
 pub mod gradcheck;
+pub mod profile;
 
 pub use checkpoint::{checkpoint, checkpoint_capturing};
 pub use custom::custom;
