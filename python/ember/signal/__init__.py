@@ -1,0 +1,3 @@
+"""``ember.signal``, as ``torch.signal``: window functions (``ember.signal.windows``)."""
+
+from . import windows  # noqa: F401
