@@ -1,11 +1,11 @@
 """``ember.nn.utils``: gradient clipping (``clip_grad_norm_``, ``clip_grad_value_``), flat
 parameter vectors, ``rnn`` packing helpers, ``weight_norm``/``spectral_norm`` (the older hook
-form) and ``parametrize``/``parametrizations`` (the current one)."""
+form) and ``parametrize``/``parametrizations`` (the current one), and ``prune``."""
 
 import warnings
 
 from ... import _C
-from . import parametrizations, parametrize, rnn, stateless  # noqa: F401
+from . import parametrizations, parametrize, prune, rnn, stateless  # noqa: F401
 from .spectral_norm import remove_spectral_norm, spectral_norm  # noqa: F401
 from .weight_norm import remove_weight_norm, weight_norm  # noqa: F401
 
