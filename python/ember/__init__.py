@@ -19,7 +19,7 @@ from ._C import (  # noqa: F401  (the public API)
 )
 from ._C import where as where  # noqa: F401
 from ._size import Size
-from . import return_types, autograd, cuda, backends, utils, accelerator, amp, mps, jit, testing, cpu, profiler, compiler, signal  # noqa: F401
+from . import return_types, autograd, cuda, backends, utils, accelerator, amp, mps, jit, testing, cpu, profiler, compiler, signal, hub  # noqa: F401
 from .autograd.grad_mode import no_grad, enable_grad, set_grad_enabled, inference_mode  # noqa: F401
 from . import _tensor_methods
 from . import functional  # noqa: F401

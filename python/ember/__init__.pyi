@@ -14,6 +14,7 @@ from . import distributed as distributed
 from . import distributions as distributions
 from . import func as func
 from . import functional as functional
+from . import hub as hub
 from . import jit as jit
 from . import linalg as linalg
 from . import mps as mps
