@@ -15,6 +15,7 @@ pub mod blockq_int;
 pub mod blockq_panel;
 pub mod blockq_panel_k;
 pub mod gemm;
+pub mod gemm_nt;
 pub mod grid;
 pub mod int8_panel;
 pub mod isa;

@@ -11,6 +11,7 @@ use crate::dtype::Element;
 use crate::layout::Layout;
 use crate::storage::{pool, Buf, CpuStorage};
 use ember_kernels::gemm::{matmul as gemm, GemmElem, MatMut, MatRef};
+use ember_kernels::gemm_nt;
 use ember_kernels::threads;
 
 fn batch_offsets(l: &Layout) -> Vec<usize> {
@@ -62,6 +63,27 @@ fn nt_faer<T: Real + GemmElem>(a: &[T], la: &Layout, b: &[T], lb: &Layout, bias:
     };
     let c = faer::MatMut::from_row_major_slice_mut(&mut out, m, n);
     faer::linalg::matmul::matmul(c, accum, x, w, T::from_f64(1.0), par);
+    Some(out)
+}
+
+/// `A @ B` for one f32 matrix `A` of a few rows and a column-major `B` (`x @ W.t()` on a small
+/// batch) by `ember_kernels::gemm_nt`: dot products streaming each weight row once, no packing
+/// (see `gemm_nt::worthwhile` for where that wins). `None` when the shapes or strides are not
+/// that case.
+fn nt_rows(a: &[f32], la: &Layout, b: &[f32], lb: &Layout, bias: Option<&[f32]>) -> Option<Vec<f32>> {
+    let nd = la.ndim();
+    let (m, k, n) = (la.shape()[nd - 2], la.shape()[nd - 1], lb.shape()[nd - 1]);
+    let (ars, acs) = (la.strides()[nd - 2], la.strides()[nd - 1]);
+    let (brs, bcs) = (lb.strides()[nd - 2], lb.strides()[nd - 1]);
+    if brs != 1 || bcs < k || acs != 1 || ars < k || k == 0 || la.numel() != m * k || !gemm_nt::worthwhile(m, n, k) {
+        return None;
+    }
+    let mut out = pool::take::<f32>(m * n);
+    if let Some(bias) = bias {
+        fill_rows(&mut out, bias);
+    }
+    let (oa, ob) = (la.offset(), lb.offset());
+    gemm_nt::matmul_nt(m, n, k, &a[oa..], ars, &b[ob..], bcs, &mut out, n, bias.is_some(), threads::num_threads());
     Some(out)
 }
 
@@ -170,7 +192,8 @@ fn go<T: GemmElem + Element>(a: &[T], la: &Layout, b: &[T], lb: &Layout, bias: O
 pub fn matmul(a: &CpuStorage, la: &Layout, b: &CpuStorage, lb: &Layout) -> CpuStorage {
     match (a, b) {
         (CpuStorage::F32(x), CpuStorage::F32(y)) => {
-            CpuStorage::F32(Buf::owned(nt_faer(x, la, y, lb, None).unwrap_or_else(|| go(x, la, y, lb, None))))
+            let out = nt_rows(x, la, y, lb, None).or_else(|| nt_faer(x, la, y, lb, None));
+            CpuStorage::F32(Buf::owned(out.unwrap_or_else(|| go(x, la, y, lb, None))))
         }
         (CpuStorage::F64(x), CpuStorage::F64(y)) => {
             CpuStorage::F64(Buf::owned(nt_faer(x, la, y, lb, None).unwrap_or_else(|| go(x, la, y, lb, None))))
@@ -201,9 +224,8 @@ pub fn matmul_bias(
     match (a, b, bias) {
         (CpuStorage::F32(x), CpuStorage::F32(y), CpuStorage::F32(c)) => {
             let c = contiguous_slice(c, lbias);
-            Some(CpuStorage::F32(Buf::owned(
-                nt_faer(x, la, y, lb, Some(&c)).unwrap_or_else(|| go(x, la, y, lb, Some(&c))),
-            )))
+            let out = nt_rows(x, la, y, lb, Some(&c)).or_else(|| nt_faer(x, la, y, lb, Some(&c)));
+            Some(CpuStorage::F32(Buf::owned(out.unwrap_or_else(|| go(x, la, y, lb, Some(&c))))))
         }
         (CpuStorage::F64(x), CpuStorage::F64(y), CpuStorage::F64(c)) => {
             let c = contiguous_slice(c, lbias);
@@ -250,6 +272,9 @@ mod tests {
             (3, 256, 40, false, 3),
             (1, 64, 70, false, 1),
             (40, 2, 9, false, 2),
+            // f32 ones for nt_rows (gemm_nt: a few rows, a weight of at least 4096 elements).
+            (3, 64, 70, false, 1),
+            (4, 96, 50, false, 1),
         ] {
             let a: Vec<f64> = (0..batch * m * k).map(|i| ((i * 7 % 23) as f64 - 11.0) / 8.0).collect();
             let w: Vec<f64> = (0..n * k).map(|i| ((i * 5 % 19) as f64 - 9.0) / 4.0).collect();
@@ -279,6 +304,35 @@ mod tests {
             for ((g, g32), e) in got.iter().zip(&got32).zip(&want) {
                 assert!((g - e).abs() <= 1e-12 * e.abs().max(1.0), "{m}x{k}x{n}: {g} vs {e}");
                 assert!((*g32 as f64 - e).abs() <= 1e-4 * e.abs().max(1.0), "{m}x{k}x{n} f32: {g32} vs {e}");
+            }
+        }
+    }
+
+    #[test]
+    fn bias_starts_each_row_on_the_few_rows_path() {
+        // [3, 80] x [96, 80]ᵀ + b in f32 (gemm_nt's shape) against the definition.
+        let (m, k, n) = (3, 80, 96);
+        let a: Vec<f32> = (0..m * k).map(|i| ((i * 7 % 23) as f32 - 11.0) / 8.0).collect();
+        let w: Vec<f32> = (0..n * k).map(|i| ((i * 5 % 19) as f32 - 9.0) / 4.0).collect();
+        let bias: Vec<f32> = (0..n).map(|j| j as f32 / 3.0 - 5.0).collect();
+        let (la, lb) = (Layout::new(vec![m, k], vec![k, 1], 0), Layout::new(vec![k, n], vec![1, k], 0));
+        let lbias = Layout::new(vec![n], vec![1], 0);
+        let got = match matmul_bias(
+            &CpuStorage::F32(Buf::owned(a.clone())),
+            &la,
+            &CpuStorage::F32(Buf::owned(w.clone())),
+            &lb,
+            &CpuStorage::F32(Buf::owned(bias.clone())),
+            &lbias,
+        ) {
+            Some(CpuStorage::F32(v)) => v.to_vec(),
+            _ => unreachable!(),
+        };
+        for i in 0..m {
+            for j in 0..n {
+                let want: f64 = bias[j] as f64 + (0..k).map(|p| a[i * k + p] as f64 * w[j * k + p] as f64).sum::<f64>();
+                let g = got[i * n + j] as f64;
+                assert!((g - want).abs() <= 1e-4 * want.abs().max(1.0), "({i}, {j}): {g} vs {want}");
             }
         }
     }
