@@ -19,6 +19,9 @@ from ._C import (  # noqa: F401  (the public API)
 )
 from ._C import where as where  # noqa: F401
 from ._size import Size
+from ._qtypes import (qint8, quint8, qint32, quint4x2, quint2x4, qscheme, per_tensor_affine,  # noqa: F401
+                      per_channel_affine, per_tensor_symmetric, per_channel_symmetric,
+                      per_channel_affine_float_qparams)
 from . import return_types, autograd, cuda, backends, utils, accelerator, amp, mps, jit, testing, cpu, profiler, compiler, signal, hub  # noqa: F401
 from .autograd.grad_mode import no_grad, enable_grad, set_grad_enabled, inference_mode  # noqa: F401
 from . import _tensor_methods
@@ -48,6 +51,7 @@ autocast = amp.autocast
 import sys  # noqa: E402
 from . import distributions, special, linalg, sparse  # noqa: E402,F401
 from . import nn, optim, serialization, safetensors, distributed  # noqa: E402,F401
+from . import ao, quantization  # noqa: E402,F401
 from .serialization import save, load  # noqa: E402,F401
 from .safetensors import save_file, load_file  # noqa: E402,F401
 

@@ -27,6 +27,7 @@ mod nn;
 mod numpy;
 mod operators;
 mod optim;
+mod quantized;
 mod random;
 mod scatter;
 mod sorting;
@@ -60,6 +61,7 @@ fn ember_c(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<dtype::PyDType>()?;
     m.add_class::<dtype::PyDevice>()?;
     m.add_class::<random::PyGenerator>()?;
+    m.add_class::<quantized::PyPackedWeight>()?;
     for (name, d) in dtype::NAMES {
         m.add(*name, dtype::PyDType::object(m.py(), *d)?)?;
     }

@@ -9,7 +9,7 @@
 
 use crate::autograd::is_grad_enabled;
 use crate::error::{Error, Result};
-use crate::{bf16, DType, Tensor};
+use crate::{bf16, DType, Element, Tensor};
 use ember_kernels::blockq;
 pub use ember_kernels::blockq::BlockFormat;
 use ember_kernels::blockq_panel::{self, PANEL_ROWS};
@@ -271,7 +271,11 @@ impl PackedWeight {
             ));
         }
         let m = x.numel() / self.k;
-        let xs = x.to_dtype(DType::F32)?.contiguous()?.to_vec::<f32>()?;
+        let x = x.to_dtype(DType::F32)?;
+        let storage = x.cpu_read("PackedWeight::matmul_t")?;
+        let Some(xv) = f32::slice(&storage) else { unreachable!("converted to f32 above") };
+        // Borrowed when x is contiguous (a prompt's activations: no copy).
+        let xs = crate::backend::cpu::contiguous_slice(xv, x.layout());
         let k = self.k;
         // Panels are whole: a range that starts or ends inside one multiplies the panels it
         // lies in (rows lo..hi) and keeps the rows asked for.
@@ -296,7 +300,9 @@ impl PackedWeight {
                 }
             }
         };
-        let mut out = vec![0.0f32; m * (hi - lo)];
+        // Every element is written by the product, so a reused buffer (no page faults of a
+        // fresh allocation per call) needs no zeroing.
+        let mut out = crate::storage::pool::take::<f32>(m * (hi - lo));
         matmul_lowp(&xs, m, k, w, hi - lo, &mut out);
         if (lo, hi) != (start, start + len) {
             out = out.chunks_exact(hi - lo).flat_map(|r| &r[start - lo..start - lo + len]).copied().collect();

@@ -1,0 +1,3 @@
+"""``ember.ao.nn``: quantised modules."""
+
+from . import quantized  # noqa: F401
