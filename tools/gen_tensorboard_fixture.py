@@ -7,7 +7,6 @@ tensorboard; CI only reads the committed file.
 """
 
 import json
-import os
 import pathlib
 import sys
 import tempfile
@@ -23,21 +22,10 @@ sys.path.insert(0, str(TESTS))
 import tensorboard_script  # noqa: E402
 
 
-def event_files(root):
-    """{directory relative to root: bytes of its one event file}."""
-    out = {}
-    for d, _, files in os.walk(root):
-        events = [f for f in files if f.startswith("events.out.tfevents.")]
-        assert len(events) <= 1, (d, events)
-        if events:
-            out[os.path.relpath(d, root)] = pathlib.Path(d, events[0]).read_bytes()
-    return out
-
-
 def main():
     with tempfile.TemporaryDirectory() as root, mock.patch("time.time", return_value=1000.0):
         tensorboard_script.run(torch, root)
-        files = event_files(root)
+        files = tensorboard_script.event_files(root)
     out = {"torch_version": torch.__version__, "tensorboard_version": tensorboard.__version__,
            "files": {k: v.hex() for k, v in sorted(files.items())}}
     path = TESTS / "fixtures" / "tensorboard_events.json"

@@ -5,6 +5,8 @@ every file is determined by the calls."""
 
 import importlib
 import math
+import os
+import pathlib
 
 import numpy as np
 
@@ -55,3 +57,14 @@ def run(lib, log_dir):
                       run_name="run1", global_step=13)
     with SummaryWriter(log_dir + "/purged", purge_step=5) as w:
         w.add_scalar("after", 1.0, 5, walltime=120.0)
+
+
+def event_files(root):
+    """{directory relative to root: bytes of its one event file}."""
+    out = {}
+    for d, _, files in os.walk(root):
+        events = [f for f in files if f.startswith("events.out.tfevents.")]
+        assert len(events) <= 1, (d, events)
+        if events:
+            out[os.path.relpath(d, root)] = pathlib.Path(d, events[0]).read_bytes()
+    return out

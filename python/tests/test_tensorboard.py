@@ -16,18 +16,9 @@ import ember
 from ember.utils.tensorboard import SummaryWriter
 
 import tensorboard_script
+from tensorboard_script import event_files
 
 FIXTURE = json.loads((pathlib.Path(__file__).parent / "fixtures" / "tensorboard_events.json").read_text())
-
-
-def event_files(root):
-    out = {}
-    for d, _, files in os.walk(root):
-        events = [f for f in files if f.startswith("events.out.tfevents.")]
-        assert len(events) <= 1, (d, events)
-        if events:
-            out[os.path.relpath(d, root)] = pathlib.Path(d, events[0]).read_bytes()
-    return out
 
 
 def records(data):

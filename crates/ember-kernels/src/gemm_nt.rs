@@ -50,7 +50,8 @@ fn tile_portable<const R: usize, const C: usize>(
     out
 }
 
-/// The AVX-512 tile (see the module notes); the tail of k is read with masked loads.
+/// The AVX-512 tile (see the module notes); every load is masked, so the tail of k needs no
+/// second loop.
 ///
 /// # Safety
 /// The CPU must have AVX-512F; `a` must hold `(R - 1) * lda + k` elements and `b`
@@ -68,35 +69,31 @@ unsafe fn tile_avx512<const R: usize, const C: usize>(
     debug_assert!(a.len() >= (R - 1) * lda + k && b.len() >= (C - 1) * ldb + k);
     let (ap, bp) = (a.as_ptr(), b.as_ptr());
     let mut acc = [[_mm512_setzero_ps(); C]; R];
-    let full = k / 16 * 16;
-    let mut p = 0;
-    while p < full {
-        // SAFETY: p + 16 <= k, so every row's 16 elements from p lie inside its slice (the
-        // caller's bound on a and b).
-        unsafe {
-            let bv: [__m512; C] = std::array::from_fn(|c| _mm512_loadu_ps(bp.add(c * ldb + p)));
-            for (r, acc_r) in acc.iter_mut().enumerate() {
-                let av = _mm512_loadu_ps(ap.add(r * lda + p));
-                for (acc_rc, bvc) in acc_r.iter_mut().zip(&bv) {
-                    *acc_rc = _mm512_fmadd_ps(av, *bvc, *acc_rc);
+    // One step of 16 elements of k from p, loading with `mask` (a macro, not a closure: a
+    // closure would not inherit this function's target features).
+    macro_rules! step {
+        ($p:expr, $load:expr) => {
+            // SAFETY: each load reads elements of p..p + 16 below k only (plain loads when
+            // p + 16 <= k, masked ones for the tail, whose masked-off lanes are not accessed
+            // and cannot fault), inside each row's slice by the caller's bound on a and b.
+            unsafe {
+                let bv: [__m512; C] = std::array::from_fn(|c| $load(bp.add(c * ldb + $p)));
+                for (r, acc_r) in acc.iter_mut().enumerate() {
+                    let av = $load(ap.add(r * lda + $p));
+                    for (acc_rc, bvc) in acc_r.iter_mut().zip(&bv) {
+                        *acc_rc = _mm512_fmadd_ps(av, *bvc, *acc_rc);
+                    }
                 }
             }
-        }
-        p += 16;
+        };
     }
-    if p < k {
-        let mask: __mmask16 = (1u32 << (k - p)) as u16 - 1;
-        // SAFETY: the masked loads read only elements p..k of each row, inside its slice; the
-        // masked-off lanes are not accessed (and cannot fault).
-        unsafe {
-            let bv: [__m512; C] = std::array::from_fn(|c| _mm512_maskz_loadu_ps(mask, bp.add(c * ldb + p)));
-            for (r, acc_r) in acc.iter_mut().enumerate() {
-                let av = _mm512_maskz_loadu_ps(mask, ap.add(r * lda + p));
-                for (acc_rc, bvc) in acc_r.iter_mut().zip(&bv) {
-                    *acc_rc = _mm512_fmadd_ps(av, *bvc, *acc_rc);
-                }
-            }
-        }
+    let full = k / 16 * 16;
+    for p in (0..full).step_by(16) {
+        step!(p, _mm512_loadu_ps);
+    }
+    if full < k {
+        let mask = ((1u32 << (k - full)) - 1) as u16;
+        step!(full, |ptr| _mm512_maskz_loadu_ps(mask, ptr));
     }
     let mut out = [[0.0f32; TC]; TR];
     for r in 0..R {

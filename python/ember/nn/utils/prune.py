@@ -196,15 +196,7 @@ class RandomUnstructured(BasePruningMethod):
         self.amount = amount
 
     def compute_mask(self, t, default_mask):
-        tensor_size = t.nelement()
-        nparams_toprune = _compute_nparams_toprune(self.amount, tensor_size)
-        _validate_pruning_amount(nparams_toprune, tensor_size)
-        mask = default_mask.clone()
-        if nparams_toprune != 0:
-            prob = ember.rand_like(t)
-            topk = ember.topk(prob.view(-1), k=nparams_toprune)
-            mask.view(-1)[topk.indices] = 0
-        return mask
+        return _unstructured_mask(t, default_mask, self.amount, lambda: ember.rand_like(t), largest=True)
 
     @classmethod
     def apply(cls, module, name, amount):
@@ -221,14 +213,7 @@ class L1Unstructured(BasePruningMethod):
         self.amount = amount
 
     def compute_mask(self, t, default_mask):
-        tensor_size = t.nelement()
-        nparams_toprune = _compute_nparams_toprune(self.amount, tensor_size)
-        _validate_pruning_amount(nparams_toprune, tensor_size)
-        mask = default_mask.clone()
-        if nparams_toprune != 0:
-            topk = ember.topk(ember.abs(t).reshape(-1), k=nparams_toprune, largest=False)
-            mask.view(-1)[topk.indices] = 0
-        return mask
+        return _unstructured_mask(t, default_mask, self.amount, lambda: ember.abs(t), largest=False)
 
     @classmethod
     def apply(cls, module, name, amount, importance_scores=None):
@@ -246,11 +231,7 @@ class RandomStructured(BasePruningMethod):
         self.dim = dim
 
     def compute_mask(self, t, default_mask):
-        _validate_structured_pruning(t)
-        _validate_pruning_dim(t, self.dim)
-        tensor_size = t.shape[self.dim]
-        nparams_toprune = _compute_nparams_toprune(self.amount, tensor_size)
-        _validate_pruning_amount(nparams_toprune, tensor_size)
+        tensor_size, nparams_toprune = _structured_amount(t, self.amount, self.dim)
         if nparams_toprune == 0:
             return default_mask
         prob = ember.rand(tensor_size)
@@ -275,16 +256,11 @@ class LnStructured(BasePruningMethod):
         self.dim = dim
 
     def compute_mask(self, t, default_mask):
-        _validate_structured_pruning(t)
-        _validate_pruning_dim(t, self.dim)
-        tensor_size = t.shape[self.dim]
-        nparams_toprune = _compute_nparams_toprune(self.amount, tensor_size)
-        nparams_tokeep = tensor_size - nparams_toprune
-        _validate_pruning_amount(nparams_toprune, tensor_size)
+        tensor_size, nparams_toprune = _structured_amount(t, self.amount, self.dim)
         if nparams_toprune == 0:
             return default_mask
         norm = _compute_norm(t, self.n, self.dim)
-        topk = ember.topk(norm, k=nparams_tokeep, largest=True)
+        topk = ember.topk(norm, k=tensor_size - nparams_toprune, largest=True)
         mask = _channel_mask(t, self.dim, topk.indices)
         return mask * default_mask.to(dtype=mask.dtype)
 
@@ -388,6 +364,29 @@ def is_pruned(module):
             if isinstance(hook, BasePruningMethod):
                 return True
     return False
+
+
+def _unstructured_mask(t, default_mask, amount, scores, largest):
+    """``default_mask`` with the ``amount`` entries of ``scores()`` ranked first (largest or
+    smallest) set to 0."""
+    tensor_size = t.nelement()
+    nparams_toprune = _compute_nparams_toprune(amount, tensor_size)
+    _validate_pruning_amount(nparams_toprune, tensor_size)
+    mask = default_mask.clone()
+    if nparams_toprune != 0:
+        topk = ember.topk(scores().reshape(-1), k=nparams_toprune, largest=largest)
+        mask.view(-1)[topk.indices] = 0
+    return mask
+
+
+def _structured_amount(t, amount, dim):
+    """(channels along ``dim``, how many to prune), validated as torch validates them."""
+    _validate_structured_pruning(t)
+    _validate_pruning_dim(t, dim)
+    tensor_size = t.shape[dim]
+    nparams_toprune = _compute_nparams_toprune(amount, tensor_size)
+    _validate_pruning_amount(nparams_toprune, tensor_size)
+    return tensor_size, nparams_toprune
 
 
 def _channel_mask(t, dim, keep):
