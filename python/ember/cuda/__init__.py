@@ -1,8 +1,6 @@
 """``ember.cuda``: Ember runs on CPUs; scripts that ask get ``False`` and zero devices, seeding
 calls are accepted, and anything that needs a GPU raises torch's CPU-build error."""
 
-from . import amp as _amp
-
 
 def _no_cuda(*args, **kwargs):
     raise AssertionError("Torch not compiled with CUDA enabled")
@@ -81,8 +79,4 @@ class device:
         return False
 
 
-class amp:
-    """``torch.cuda.amp``: the deprecated spellings of ``torch.amp``."""
-
-    autocast = _amp.autocast
-    GradScaler = _amp.GradScaler
+from . import amp  # noqa: E402,F401  (``torch.cuda.amp``, a submodule as in torch)
