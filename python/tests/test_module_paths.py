@@ -59,3 +59,16 @@ def test_scripts_import_them_under_compat(tmp_path):
                          timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "True (2, 2)"
+
+
+def test_optimizer_modules_collate_and_hooks():
+    from ember.optim.adam import Adam
+    from ember.optim.adamw import AdamW
+    from ember.optim.sgd import SGD
+    from ember.utils.data._utils.collate import default_collate
+    from ember.utils.hooks import RemovableHandle
+    assert (Adam, AdamW, SGD) == (ember.optim.Adam, ember.optim.AdamW, ember.optim.SGD)
+    assert default_collate is ember.utils.data.default_collate
+    assert default_collate([ember.ones(2), ember.zeros(2)]).shape == (2, 2)
+    handle = ember.nn.Linear(2, 2).register_forward_hook(lambda *args: None)
+    assert isinstance(handle, RemovableHandle)

@@ -9,7 +9,7 @@ import traceback
 
 import numpy as np
 
-from ... import _C
+from .... import _C
 
 Tensor = _C.Tensor
 
