@@ -8,6 +8,16 @@ use ember_core::{DType, Tensor};
 
 const N: usize = 100_000;
 
+/// The tests draw from the process-wide generator and run on parallel threads: each holds this
+/// lock while it seeds and draws, so another test's draws cannot land between its seeding and
+/// its samples (the `rsample` gradcheck re-seeds per evaluation and needs the same noise each
+/// time).
+static GLOBAL_RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn rng_lock() -> std::sync::MutexGuard<'static, ()> {
+    GLOBAL_RNG.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 fn t(v: &[f64]) -> Tensor {
     Tensor::from_slice(v, &[v.len()]).unwrap()
 }
@@ -35,6 +45,7 @@ fn check_moments(x: &Tensor, mean: &[f64], var: &[f64]) {
 
 #[test]
 fn sample_moments_match_mean_and_variance() {
+    let _rng = rng_lock();
     ember_core::manual_seed(0);
     let normal = Normal::new(&t(&[0.0, 2.0]), &t(&[1.0, 0.5])).unwrap();
     let x = normal.sample(&[N]).unwrap();
@@ -48,6 +59,7 @@ fn sample_moments_match_mean_and_variance() {
 
 #[test]
 fn categorical_frequencies_and_shapes() {
+    let _rng = rng_lock();
     ember_core::manual_seed(1);
     let c = Categorical::from_probs(&Tensor::from_vec(vec![0.1, 0.2, 0.7, 0.5, 0.5, 0.0], &[2, 3]).unwrap()).unwrap();
     let s = c.sample(&[N]).unwrap();
@@ -64,6 +76,7 @@ fn categorical_frequencies_and_shapes() {
 
 #[test]
 fn multivariate_normal_sample_covariance() {
+    let _rng = rng_lock();
     ember_core::manual_seed(2);
     let cov = Tensor::from_vec(vec![2.0, 0.5, 0.5, 1.0], &[2, 2]).unwrap();
     let d = MultivariateNormal::from_covariance(&t(&[0.0, 0.0]), &cov).unwrap();
@@ -88,6 +101,7 @@ fn multivariate_normal_sample_covariance() {
 
 #[test]
 fn rsample_is_differentiable_in_the_parameters() {
+    let _rng = rng_lock();
     let loc = t(&[0.3, -0.2]).set_requires_grad(true).unwrap();
     let scale = t(&[0.7, 1.5]).set_requires_grad(true).unwrap();
     let draw = |p: &[Tensor]| {
@@ -106,6 +120,7 @@ fn rsample_is_differentiable_in_the_parameters() {
 
 #[test]
 fn bad_parameters_are_errors() {
+    let _rng = rng_lock();
     assert!(Categorical::from_logits(&Tensor::from_vec(vec![0.5f64], &[]).unwrap()).is_err());
     assert!(Normal::new(&t(&[0.0, 1.0]), &t(&[1.0, 2.0, 3.0])).is_err());
     assert!(Bernoulli::new(&t(&[0.5])).unwrap().rsample(&[2]).is_err());
