@@ -74,13 +74,19 @@ fn parallelism(m: usize, n: usize, k: usize, threads: usize) -> gemm::Parallelis
     // A product with a thin side (decode: one activation row) streams the other operand
     // once and is bandwidth-bound: splitting pays from 2^18 of its elements (1 MiB of f32,
     // ~50 us) on.
-    let streamed = m.min(n) <= 4 && k.saturating_mul(m.max(n)) >= 1 << 18;
-    let min_work = if crate::threads::in_pool() { 1 << 21 } else { 1 << 23 };
-    if threads > 1 && (streamed || m.saturating_mul(n).saturating_mul(k) >= min_work) {
+    if threads > 1 && split_pays(m, n, k) {
         gemm::Parallelism::Rayon(threads)
     } else {
         gemm::Parallelism::None
     }
+}
+
+/// Whether splitting an `m x n x k` product across threads pays (see [`parallelism`]; shared
+/// with `gemm_nt`).
+pub(crate) fn split_pays(m: usize, n: usize, k: usize) -> bool {
+    let streamed = m.min(n) <= 4 && k.saturating_mul(m.max(n)) >= 1 << 18;
+    let min_work = if crate::threads::in_pool() { 1 << 21 } else { 1 << 23 };
+    streamed || m.saturating_mul(n).saturating_mul(k) >= min_work
 }
 
 const LANES: usize = 16;

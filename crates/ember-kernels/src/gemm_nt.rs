@@ -286,9 +286,7 @@ pub fn matmul_nt_isa(
     // Blocks of B's rows per task: whole tiles, at least PARALLEL_MIN_WORK multiply-adds, and
     // a split only where it pays (the GEMM's rule: enough work for the fork, or a thin product
     // that streams a large weight).
-    let min_work = if threads::in_pool() { 1 << 21 } else { 1 << 23 };
-    let split = m.saturating_mul(n).saturating_mul(k) >= min_work || m <= 4 && n.saturating_mul(k) >= 1 << 18;
-    let per = if threads > 1 && split {
+    let per = if threads > 1 && crate::gemm::split_pays(m, n, k) {
         (threads::PARALLEL_MIN_WORK / (m * k).max(1))
             .max(16)
             .next_multiple_of(TC)

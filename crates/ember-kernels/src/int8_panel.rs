@@ -54,11 +54,11 @@ impl RowQuant {
 }
 
 /// `x` to codes `q = round(x * 127 / max|x|)` (ties to even) and `qu = q + 128`; `amax`
-/// gets `max|x|`. In the SIMD-dispatched body, so the rounding is one vector instruction.
+/// gets `max|x|`. In the SIMD-dispatched body, so the rounding vectorises.
 #[inline(always)]
 fn quantize_row_body(x: &[f32], q: &mut [i8], qu: &mut [u8], amax: &mut f32) {
     // The maximum over 16 independent lanes: one running maximum is a chain of dependent
-    // `max`es that does not vectorise (it was a fifth of a prompt's int8 forward).
+    // `max`es, which does not vectorise.
     const L: usize = 16;
     let mut lanes = [0.0f32; L];
     let chunks = x.chunks_exact(L);

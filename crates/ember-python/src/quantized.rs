@@ -1,4 +1,4 @@
-//! `_C._PackedWeight`: a weight matrix held in int8 (per-row scales) or bf16 for inference
+//! `_C._PackedWeight`: a weight matrix held in int8 (per-row scales) for inference
 //! products `x Wᵀ` (`ember_core::fused::PackedWeight`), behind `ember.ao.quantization`'s
 //! dynamically quantised `Linear`. Products of more than a few thousand multiply-adds release
 //! the GIL.
@@ -21,13 +21,6 @@ impl PyPackedWeight {
     fn int8(py: Python<'_>, w: PyRef<'_, PyTensor>) -> PyResult<Self> {
         let t = w.t.clone();
         Ok(PyPackedWeight { w: maybe_detach(py, t.numel(), || PackedWeight::int8(&t)).py()? })
-    }
-
-    /// `w [out, in]` rounded to bf16.
-    #[staticmethod]
-    fn bf16(py: Python<'_>, w: PyRef<'_, PyTensor>) -> PyResult<Self> {
-        let t = w.t.clone();
-        Ok(PyPackedWeight { w: maybe_detach(py, t.numel(), || PackedWeight::bf16(&t)).py()? })
     }
 
     /// `x Wᵀ` for `x [..., in]`: `[..., out]` (f32). Inference only: an input that requires

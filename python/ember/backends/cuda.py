@@ -19,36 +19,20 @@ def is_built():
     return False
 
 
-def math_sdp_enabled():
-    return _SDP["math"]
+def _sdp_flag(name):
+    """The getter and setter of one kernel switch."""
+    def enabled():
+        return _SDP[name]
+
+    def enable(on):
+        _SDP[name] = bool(on)
+    return enabled, enable
 
 
-def enable_math_sdp(enabled):
-    _SDP["math"] = bool(enabled)
-
-
-def flash_sdp_enabled():
-    return _SDP["flash"]
-
-
-def enable_flash_sdp(enabled):
-    _SDP["flash"] = bool(enabled)
-
-
-def mem_efficient_sdp_enabled():
-    return _SDP["mem_efficient"]
-
-
-def enable_mem_efficient_sdp(enabled):
-    _SDP["mem_efficient"] = bool(enabled)
-
-
-def cudnn_sdp_enabled():
-    return _SDP["cudnn"]
-
-
-def enable_cudnn_sdp(enabled):
-    _SDP["cudnn"] = bool(enabled)
+math_sdp_enabled, enable_math_sdp = _sdp_flag("math")
+flash_sdp_enabled, enable_flash_sdp = _sdp_flag("flash")
+mem_efficient_sdp_enabled, enable_mem_efficient_sdp = _sdp_flag("mem_efficient")
+cudnn_sdp_enabled, enable_cudnn_sdp = _sdp_flag("cudnn")
 
 
 def sdp_kernel(enable_flash=True, enable_math=True, enable_mem_efficient=True, enable_cudnn=True):

@@ -2,25 +2,9 @@
 3)``, ...) and ``consume_prefix_in_state_dict_if_present`` (strips ``module.`` from a
 ``DataParallel`` checkpoint's keys)."""
 
-import collections.abc
-from itertools import repeat
+from ..functional._utils import _ntuple, _pair, _quadruple, _single, _triple  # noqa: F401
 
 __all__ = ["consume_prefix_in_state_dict_if_present"]
-
-
-def _ntuple(n, name="parse"):
-    def parse(x):
-        if isinstance(x, collections.abc.Iterable):
-            return tuple(x)
-        return tuple(repeat(x, n))
-    parse.__name__ = name
-    return parse
-
-
-_single = _ntuple(1, "_single")
-_pair = _ntuple(2, "_pair")
-_triple = _ntuple(3, "_triple")
-_quadruple = _ntuple(4, "_quadruple")
 
 
 def _reverse_repeat_tuple(t, n):

@@ -49,8 +49,10 @@ class Linear(Module):
             self._packed = ember._C._PackedWeight.int8(w)
             self._weight_f16 = None
         elif self._dtype == ember.float16:
+            # Rounded to float16 once and kept as float32: the product runs in f32 (as torch's
+            # fp16 dynamic Linear does), with no conversion per call.
             self._packed = None
-            self._weight_f16 = w.to(ember.float16)
+            self._weight_f16 = w.to(ember.float16).to(ember.float32)
         else:
             raise RuntimeError(f"Unsupported dtype on dynamic quantized linear: {self._dtype}")
         self._bias = None if b is None else b.detach().to(ember.float32).clone()
@@ -59,7 +61,7 @@ class Linear(Module):
         """The stored weight, dequantised to float ``[out, in]``."""
         if self._packed is not None:
             return self._packed.to_tensor()
-        return self._weight_f16.to(ember.float32)
+        return self._weight_f16
 
     def bias(self):
         return self._bias
@@ -70,7 +72,7 @@ class Linear(Module):
                 x = x.to(ember.float32)
             y = self._packed.matmul_t(x)
         else:
-            y = ember.nn.functional.linear(x.to(ember.float32), self._weight_f16.to(ember.float32))
+            y = ember.nn.functional.linear(x.to(ember.float32), self._weight_f16)
         if self._bias is not None:
             y.add_(self._bias)  # y is a fresh result: adding in place saves a copy
         return y
