@@ -2,7 +2,7 @@
 3)``, ...) and ``consume_prefix_in_state_dict_if_present`` (strips ``module.`` from a
 ``DataParallel`` checkpoint's keys)."""
 
-from ..functional._utils import _ntuple, _pair, _quadruple, _single, _triple  # noqa: F401
+from ..functional._utils import _list_with_default, _ntuple, _pair, _quadruple, _single, _triple  # noqa: F401
 
 __all__ = ["consume_prefix_in_state_dict_if_present"]
 
@@ -11,14 +11,6 @@ def _reverse_repeat_tuple(t, n):
     """``t`` reversed with each element repeated ``n`` times (``F.pad``'s order for conv
     padding)."""
     return tuple(x for x in reversed(t) for _ in range(n))
-
-
-def _list_with_default(out_size, defaults):
-    if isinstance(out_size, int):
-        return out_size
-    if len(defaults) <= len(out_size):
-        raise ValueError(f"Input dimension should be at least {len(out_size) + 1}")
-    return [v if v is not None else d for v, d in zip(out_size, defaults[-len(out_size):])]
 
 
 def consume_prefix_in_state_dict_if_present(state_dict, prefix):
